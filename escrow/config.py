@@ -1,0 +1,37 @@
+"""Configuration from environment variables (CONTRACT.md §1)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+def _shipped(name: str) -> Path:
+    """A top-level folder of the repository, or its copy inside an installed wheel."""
+    installed = PACKAGE_DIR / "_shipped" / name
+    return installed if installed.is_dir() else PACKAGE_DIR.parent / name
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str
+    secret_key: str
+    rules_dir: Path
+    reports_dir: Path
+    jurisdiction: str
+    public_base_url: str
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> Settings:
+        env = dict(os.environ if env is None else env)
+        return cls(
+            database_url=env.get("ESCROW_DATABASE_URL") or f"sqlite:///{Path.cwd() / 'escrow.db'}",
+            secret_key=env.get("ESCROW_SECRET_KEY") or "",
+            rules_dir=Path(env.get("ESCROW_RULES_DIR") or _shipped("rules")),
+            reports_dir=_shipped("reports"),
+            jurisdiction=env.get("ESCROW_JURISDICTION") or "hengshui",
+            public_base_url=(env.get("ESCROW_PUBLIC_URL") or "http://127.0.0.1:8000").rstrip("/"),
+        )

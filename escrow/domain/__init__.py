@@ -1,0 +1,1 @@
+"""The pure rules of the business. Nothing here imports a framework or touches a database."""

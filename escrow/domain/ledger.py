@@ -1,0 +1,206 @@
+"""Double-entry books of one supervised account.
+
+Every movement is an entry whose legs sum to zero; entries are appended, never changed (a correction is a
+new, reversing entry). Legs are signed integer fen: a debit is positive, a credit negative.
+
+Ledgers of a supervised account:
+    cash         the money in the supervised bank account (debit balance)
+    buyer_funds  buyers' payments assigned to a contract (credit)
+    suspense     money received but not yet assigned (credit)
+    interest     interest the bank credited (credit)
+    released     paid out to contractors and suppliers (debit)
+    refunded     paid back to buyers of cancelled contracts (debit)
+    deducted     taken by a court order (debit)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+from enum import StrEnum
+
+
+class Ledger(StrEnum):
+    CASH = "cash"
+    BUYER_FUNDS = "buyer_funds"
+    SUSPENSE = "suspense"
+    INTEREST = "interest"
+    RELEASED = "released"
+    REFUNDED = "refunded"
+    DEDUCTED = "deducted"
+
+
+class EntryKind(StrEnum):
+    DEPOSIT = "deposit"  # a checked deposit, assigned to its contract
+    DEPOSIT_SUSPENSE = "deposit_suspense"  # money in the bank that is not (yet) assigned
+    REVERSAL = "reversal"  # same-day correction of a wrong posting
+    SUSPENSE_ASSIGNED = "suspense_assigned"
+    SUSPENSE_RETURNED = "suspense_returned"  # unassigned money sent back to its payer
+    RELEASE = "release"
+    REFUND = "refund"
+    INTEREST = "interest"
+    COURT_DEDUCTION = "court_deduction"
+
+
+class LedgerError(ValueError):
+    """An entry that would break the books."""
+
+
+@dataclass(frozen=True)
+class Leg:
+    ledger: Ledger
+    amount_fen: int
+
+
+@dataclass(frozen=True)
+class Entry:
+    kind: EntryKind
+    legs: tuple[Leg, ...]
+    booked_on: date
+    reference: str
+
+    def __post_init__(self) -> None:
+        if len(self.legs) < 2:
+            raise LedgerError("an entry needs at least two legs")
+        if any(leg.amount_fen == 0 for leg in self.legs):
+            raise LedgerError("a leg of zero moves nothing")
+        if not legs_sum_to_zero(self.legs):
+            raise LedgerError("the legs of an entry must sum to zero")
+
+    @property
+    def cash_effect_fen(self) -> int:
+        return sum(leg.amount_fen for leg in self.legs if leg.ledger is Ledger.CASH)
+
+
+def _pair(kind: EntryKind, debit: Ledger, credit: Ledger, fen: int, booked_on: date, reference: str) -> Entry:
+    if fen <= 0:
+        raise LedgerError("an amount that moves money must be positive")
+    return Entry(kind, (Leg(debit, fen), Leg(credit, -fen)), booked_on, reference)
+
+
+def deposit(fen: int, *, suspense: bool, booked_on: date, reference: str) -> Entry:
+    if suspense:
+        return _pair(EntryKind.DEPOSIT_SUSPENSE, Ledger.CASH, Ledger.SUSPENSE, fen, booked_on, reference)
+    return _pair(EntryKind.DEPOSIT, Ledger.CASH, Ledger.BUYER_FUNDS, fen, booked_on, reference)
+
+
+def reversal(original: Entry, *, booked_on: date, reference: str) -> Entry:
+    if original.kind not in (EntryKind.DEPOSIT, EntryKind.DEPOSIT_SUSPENSE):
+        raise LedgerError("only a deposit can be reversed")
+    legs = tuple(Leg(leg.ledger, -leg.amount_fen) for leg in original.legs)
+    return Entry(EntryKind.REVERSAL, legs, booked_on, reference)
+
+
+def suspense_assigned(fen: int, *, booked_on: date, reference: str) -> Entry:
+    return _pair(EntryKind.SUSPENSE_ASSIGNED, Ledger.SUSPENSE, Ledger.BUYER_FUNDS, fen, booked_on, reference)
+
+
+def suspense_returned(fen: int, *, booked_on: date, reference: str) -> Entry:
+    return _pair(EntryKind.SUSPENSE_RETURNED, Ledger.SUSPENSE, Ledger.CASH, fen, booked_on, reference)
+
+
+def release(fen: int, *, booked_on: date, reference: str) -> Entry:
+    return _pair(EntryKind.RELEASE, Ledger.RELEASED, Ledger.CASH, fen, booked_on, reference)
+
+
+def refund(fen: int, *, booked_on: date, reference: str) -> Entry:
+    return _pair(EntryKind.REFUND, Ledger.REFUNDED, Ledger.CASH, fen, booked_on, reference)
+
+
+def interest(fen: int, *, booked_on: date, reference: str) -> Entry:
+    return _pair(EntryKind.INTEREST, Ledger.CASH, Ledger.INTEREST, fen, booked_on, reference)
+
+
+def court_deduction(fen: int, *, booked_on: date, reference: str) -> Entry:
+    return _pair(EntryKind.COURT_DEDUCTION, Ledger.DEDUCTED, Ledger.CASH, fen, booked_on, reference)
+
+
+@dataclass(frozen=True)
+class Balances:
+    """Ledger balances of one account, each as a positive count of fen on its natural side."""
+
+    cash: int = 0
+    buyer_funds: int = 0
+    suspense: int = 0
+    interest: int = 0
+    released: int = 0
+    refunded: int = 0
+    deducted: int = 0
+
+    @classmethod
+    def from_ledger_sums(cls, sums: dict[Ledger, int]) -> Balances:
+        return cls(
+            cash=sums.get(Ledger.CASH, 0),
+            buyer_funds=-sums.get(Ledger.BUYER_FUNDS, 0),
+            suspense=-sums.get(Ledger.SUSPENSE, 0),
+            interest=-sums.get(Ledger.INTEREST, 0),
+            released=sums.get(Ledger.RELEASED, 0),
+            refunded=sums.get(Ledger.REFUNDED, 0),
+            deducted=sums.get(Ledger.DEDUCTED, 0),
+        )
+
+
+def ledger_sums(legs: Iterable[Leg]) -> dict[Ledger, int]:
+    sums: dict[Ledger, int] = {}
+    for leg in legs:
+        sums[leg.ledger] = sums.get(leg.ledger, 0) + leg.amount_fen
+    return sums
+
+
+def balances(entries: Iterable[Entry]) -> Balances:
+    return Balances.from_ledger_sums(ledger_sums(leg for e in entries for leg in e.legs))
+
+
+# --- Invariants (DESIGN.md §4). Each is checked by tests, by `escrow audit verify` and before posting. ---
+
+
+def legs_sum_to_zero(legs: Iterable[Leg]) -> bool:
+    """INV-1: every entry balances."""
+    return sum(leg.amount_fen for leg in legs) == 0
+
+
+def balance_equals_flows(entries: Iterable[Entry]) -> bool:
+    """INV-2: balance = deposits − reversals − releases − refunds + interest − deductions − returns."""
+    entries = list(entries)
+    flows = {kind: 0 for kind in EntryKind}
+    for e in entries:
+        flows[e.kind] += abs(e.cash_effect_fen)
+    expected = (
+        flows[EntryKind.DEPOSIT]
+        + flows[EntryKind.DEPOSIT_SUSPENSE]
+        - flows[EntryKind.REVERSAL]
+        - flows[EntryKind.RELEASE]
+        - flows[EntryKind.REFUND]
+        + flows[EntryKind.INTEREST]
+        - flows[EntryKind.COURT_DEDUCTION]
+        - flows[EntryKind.SUSPENSE_RETURNED]
+    )
+    return balances(entries).cash == expected
+
+
+def balance_never_negative(entries: Iterable[Entry]) -> bool:
+    """INV-3: the cash balance is ≥ 0 after every entry, in booking order."""
+    running = 0
+    for e in entries:
+        running += e.cash_effect_fen
+        if running < 0:
+            return False
+    return True
+
+
+def suspense_never_negative(entries: Iterable[Entry]) -> bool:
+    """INV-4: more unassigned money can never be assigned or returned than was received."""
+    running = 0
+    for e in entries:
+        running -= sum(leg.amount_fen for leg in e.legs if leg.ledger is Ledger.SUSPENSE)
+        if running < 0:
+            return False
+    return True
+
+
+def can_post(current: Balances, entry: Entry) -> bool:
+    """Whether posting `entry` on top of `current` keeps cash and suspense at or above zero."""
+    cash = current.cash + entry.cash_effect_fen
+    suspense = current.suspense - sum(leg.amount_fen for leg in entry.legs if leg.ledger is Ledger.SUSPENSE)
+    return cash >= 0 and suspense >= 0

@@ -1,0 +1,405 @@
+"""SQLModel tables. Money is an integer count of fen (`*_fen`); areas are hundredths of m² (`*_x100`).
+These classes are rows, not validators: request bodies are validated by the API's schema types and rows are
+built from validated data (DESIGN.md §5).
+
+Every money table carries `account_id`, so that a large deployment can shard by supervised account.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Column, DateTime, Index, String, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _ts(**kw: Any) -> Any:
+    return Field(default_factory=utcnow, sa_type=DateTime(timezone=True), **kw)
+
+
+def _fen(**kw: Any) -> Any:
+    return Field(sa_type=BigInteger, **kw)
+
+
+class Bank(SQLModel, table=True):
+    __tablename__ = "banks"
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(max_length=32, unique=True)
+    name: str = Field(max_length=200)
+    created_at: datetime = _ts()
+
+
+class Developer(SQLModel, table=True):
+    __tablename__ = "developers"
+    id: int | None = Field(default=None, primary_key=True)
+    credit_code: str = Field(max_length=18, unique=True)
+    name: str = Field(max_length=200)
+    credit_grade: str = Field(default="B", max_length=2)
+    created_at: datetime = _ts()
+
+
+class RulebookRecord(SQLModel, table=True):
+    """The hash of a rule book version, recorded the first time a project is pinned to it."""
+
+    __tablename__ = "rulebook_records"
+    __table_args__ = (UniqueConstraint("rulebook_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    rulebook_id: str = Field(max_length=80)
+    sha256: str = Field(max_length=64)
+    first_used_at: datetime = _ts()
+
+
+class Project(SQLModel, table=True):
+    __tablename__ = "projects"
+    id: int | None = Field(default=None, primary_key=True)
+    developer_id: int = Field(foreign_key="developers.id", index=True)
+    name: str = Field(max_length=200)
+    permit_no: str = Field(max_length=64, unique=True)
+    permit_date: date
+    presale_area_x100: int = Field(sa_type=BigInteger)  # hundredths of m²
+    finish: str = Field(max_length=16)  # shell | finished
+    jurisdiction: str = Field(max_length=40)
+    rulebook_id: str = Field(max_length=80)  # pinned at opening: jurisdiction@version
+    supervised_amount_fen: int = _fen()
+    created_at: datetime = _ts()
+
+
+class SupervisedAccount(SQLModel, table=True):
+    __tablename__ = "supervised_accounts"
+    __table_args__ = (UniqueConstraint("project_id"), UniqueConstraint("account_no"))
+    id: int | None = Field(default=None, primary_key=True)
+    project_id: int = Field(foreign_key="projects.id")
+    bank_id: int = Field(foreign_key="banks.id", index=True)
+    account_no: str = Field(max_length=40)
+    account_name: str = Field(max_length=200)
+    currency: str = Field(default="CNY", max_length=3)
+    status: str = Field(default="active", max_length=16)  # active | frozen | closed
+    opened_on: date
+    created_at: datetime = _ts()
+
+
+class NodeConfirmation(SQLModel, table=True):
+    __tablename__ = "node_confirmations"
+    __table_args__ = (UniqueConstraint("project_id", "node_code"),)
+    id: int | None = Field(default=None, primary_key=True)
+    project_id: int = Field(foreign_key="projects.id")
+    account_id: int = Field(foreign_key="supervised_accounts.id", index=True)
+    node_code: str = Field(max_length=40)
+    reached_on: date
+    evidence: list[dict[str, Any]] = Field(default_factory=list, sa_type=JSON)
+    confirmed_by: int | None = Field(default=None, foreign_key="users.id")
+    rulebook_id: str = Field(max_length=80)
+    created_at: datetime = _ts()
+
+
+class Contract(SQLModel, table=True):
+    __tablename__ = "contracts"
+    id: int | None = Field(default=None, primary_key=True)
+    project_id: int = Field(foreign_key="projects.id", index=True)
+    account_id: int = Field(foreign_key="supervised_accounts.id", index=True)
+    contract_no: str = Field(max_length=64, unique=True)
+    buyer_name: str = Field(max_length=200)
+    buyer_id_no: str = Field(max_length=40)
+    unit: str = Field(max_length=64)
+    area_x100: int = Field(sa_type=BigInteger)
+    total_price_fen: int = _fen()
+    signed_on: date
+    status: str = Field(default="signed", max_length=16)  # signed | cancelled
+    created_at: datetime = _ts()
+
+
+class PaymentNotice(SQLModel, table=True):
+    __tablename__ = "payment_notices"
+    id: int | None = Field(default=None, primary_key=True)
+    notice_no: str = Field(max_length=40, unique=True)
+    contract_id: int = Field(foreign_key="contracts.id", index=True)
+    account_id: int = Field(foreign_key="supervised_accounts.id", index=True)
+    kind: str = Field(max_length=16)  # earnest | down_payment | mortgage | full | other
+    amount_fen: int = _fen()
+    due_on: date
+    status: str = Field(default="open", max_length=16)  # open | paid | cancelled
+    created_at: datetime = _ts()
+
+
+class Deposit(SQLModel, table=True):
+    __tablename__ = "deposits"
+    __table_args__ = (
+        UniqueConstraint("bank_id", "bank_reference"),
+        Index("ix_deposits_account_date", "account_id", "value_date"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    account_id: int = Field(foreign_key="supervised_accounts.id")
+    bank_id: int = Field(foreign_key="banks.id")
+    bank_reference: str = Field(max_length=64)
+    amount_fen: int = _fen()
+    payer_name: str = Field(max_length=200)
+    payer_account: str = Field(default="", max_length=64)
+    notice_id: int | None = Field(default=None, foreign_key="payment_notices.id", index=True)
+    contract_id: int | None = Field(default=None, foreign_key="contracts.id", index=True)
+    kind: str = Field(default="other", max_length=16)
+    channel: str = Field(default="transfer", max_length=16)  # counter | transfer | pos | mortgage | statement
+    value_date: date
+    status: str = Field(max_length=16)  # accepted | suspense | assigned | returned | reversed
+    checks: list[dict[str, Any]] = Field(default_factory=list, sa_type=JSON)
+    rulebook_id: str = Field(max_length=80)
+    created_at: datetime = _ts()
+
+
+class Voucher(SQLModel, table=True):
+    __tablename__ = "vouchers"
+    id: int | None = Field(default=None, primary_key=True)
+    voucher_no: str = Field(max_length=40, unique=True)
+    deposit_id: int = Field(foreign_key="deposits.id", unique=True)
+    account_id: int = Field(foreign_key="supervised_accounts.id", index=True)
+    verification_code: str = Field(max_length=32)  # printed on the voucher; ≥ 40 bits of randomness
+    status: str = Field(
+        default="issued", max_length=16
+    )  # issued | confirmed | receipted | reversed | refunded
+    receipt_no: str | None = Field(default=None, max_length=64)
+    issued_at: datetime = _ts()
+
+
+class JournalEntry(SQLModel, table=True):
+    """Append-only: a database trigger refuses UPDATE and DELETE (see the initial migration)."""
+
+    __tablename__ = "journal_entries"
+    __table_args__ = (Index("ix_journal_entries_account_booked", "account_id", "booked_on"),)
+    id: int | None = Field(default=None, primary_key=True)
+    account_id: int = Field(foreign_key="supervised_accounts.id")
+    kind: str = Field(max_length=24)
+    booked_on: date
+    reference: str = Field(max_length=80, index=True)
+    amount_fen: int = _fen()  # the entry's size (sum of its debits), for reports
+    created_at: datetime = _ts()
+
+
+class JournalLeg(SQLModel, table=True):
+    """Append-only, like its entry. Signed fen: debit positive, credit negative."""
+
+    __tablename__ = "journal_legs"
+    __table_args__ = (Index("ix_journal_legs_account_ledger", "account_id", "ledger"),)
+    id: int | None = Field(default=None, primary_key=True)
+    entry_id: int = Field(foreign_key="journal_entries.id", index=True)
+    account_id: int = Field(foreign_key="supervised_accounts.id")
+    ledger: str = Field(max_length=24)
+    amount_fen: int = _fen()
+
+
+class Release(SQLModel, table=True):
+    __tablename__ = "releases"
+    id: int | None = Field(default=None, primary_key=True)
+    project_id: int = Field(foreign_key="projects.id", index=True)
+    account_id: int = Field(foreign_key="supervised_accounts.id", index=True)
+    developer_id: int = Field(foreign_key="developers.id")
+    node_code: str = Field(max_length=40)
+    amount_fen: int = _fen()
+    purpose: str = Field(sa_type=Text)
+    status: str = Field(default="submitted", max_length=16)  # submitted | approved | rejected | executed
+    cap: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)  # cap and explanation at application
+    rulebook_id: str = Field(max_length=80)
+    created_at: datetime = _ts()
+
+
+class ReleasePayee(SQLModel, table=True):
+    __tablename__ = "release_payees"
+    id: int | None = Field(default=None, primary_key=True)
+    release_id: int = Field(foreign_key="releases.id", index=True)
+    account_id: int = Field(foreign_key="supervised_accounts.id")
+    name: str = Field(max_length=200)
+    account_no: str = Field(max_length=64)
+    bank_name: str = Field(max_length=200)
+    role: str = Field(max_length=16)
+    amount_fen: int = _fen()
+
+
+class ReleaseDocument(SQLModel, table=True):
+    __tablename__ = "release_documents"
+    id: int | None = Field(default=None, primary_key=True)
+    release_id: int = Field(foreign_key="releases.id", index=True)
+    account_id: int = Field(foreign_key="supervised_accounts.id")
+    kind: str = Field(max_length=64)
+    filename: str = Field(max_length=255)
+    sha256: str = Field(max_length=64)
+    size: int | None = None
+    content: bytes | None = None  # uploaded through the web UI; API clients send only the hash
+
+
+class Refund(SQLModel, table=True):
+    __tablename__ = "refunds"
+    id: int | None = Field(default=None, primary_key=True)
+    contract_id: int = Field(foreign_key="contracts.id", index=True)
+    account_id: int = Field(foreign_key="supervised_accounts.id", index=True)
+    amount_fen: int = _fen()
+    reason: str = Field(default="", sa_type=Text)
+    status: str = Field(default="submitted", max_length=16)  # submitted | approved | rejected | executed
+    rulebook_id: str = Field(max_length=80)
+    created_at: datetime = _ts()
+
+
+class ApprovalStep(SQLModel, table=True):
+    __tablename__ = "approval_steps"
+    __table_args__ = (
+        UniqueConstraint("release_id", "step_no"),
+        UniqueConstraint("refund_id", "step_no"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    release_id: int | None = Field(default=None, foreign_key="releases.id")
+    refund_id: int | None = Field(default=None, foreign_key="refunds.id")
+    account_id: int = Field(foreign_key="supervised_accounts.id", index=True)
+    step_no: int
+    role: str = Field(max_length=16)
+    decided_by: int = Field(foreign_key="users.id")
+    decision: str = Field(max_length=16)  # approve | reject
+    comment: str = Field(default="", sa_type=Text)
+    cap: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)  # the cap re-checked at this step
+    rulebook_id: str = Field(max_length=80)
+    decided_at: datetime = _ts()
+
+
+class PaymentInstruction(SQLModel, table=True):
+    __tablename__ = "payment_instructions"
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=16)  # release | refund
+    release_id: int | None = Field(default=None, foreign_key="releases.id", unique=True)
+    refund_id: int | None = Field(default=None, foreign_key="refunds.id", unique=True)
+    account_id: int = Field(foreign_key="supervised_accounts.id", index=True)
+    amount_fen: int = _fen()
+    status: str = Field(default="pending", max_length=16)  # pending | executed
+    bank_reference: str | None = Field(default=None, max_length=64)
+    executed_on: date | None = None
+    created_at: datetime = _ts()
+
+
+class Freeze(SQLModel, table=True):
+    __tablename__ = "freezes"
+    __table_args__ = (UniqueConstraint("account_id", "order_no"),)
+    id: int | None = Field(default=None, primary_key=True)
+    account_id: int = Field(foreign_key="supervised_accounts.id")
+    authority: str = Field(max_length=200)
+    order_no: str = Field(max_length=64)
+    amount_fen: int = _fen()
+    ordered_on: date
+    status: str = Field(default="active", max_length=16)  # active | lifted
+    lifted_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    created_at: datetime = _ts()
+
+
+class Guarantee(SQLModel, table=True):
+    __tablename__ = "guarantees"
+    __table_args__ = (UniqueConstraint("account_id", "guarantee_no"),)
+    id: int | None = Field(default=None, primary_key=True)
+    account_id: int = Field(foreign_key="supervised_accounts.id")
+    issuer: str = Field(max_length=200)
+    guarantee_no: str = Field(max_length=64)
+    amount_fen: int = _fen()
+    accepted_on: date
+    expires_on: date
+    status: str = Field(default="accepted", max_length=16)  # accepted | released
+    created_at: datetime = _ts()
+
+
+class Statement(SQLModel, table=True):
+    __tablename__ = "statements"
+    __table_args__ = (
+        UniqueConstraint("account_id", "digest"),
+        Index("ix_statements_account_date", "account_id", "statement_date"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    account_id: int = Field(foreign_key="supervised_accounts.id")
+    bank_id: int = Field(foreign_key="banks.id")
+    statement_date: date
+    opening_fen: int | None = Field(default=None, sa_type=BigInteger)
+    closing_fen: int | None = Field(default=None, sa_type=BigInteger)
+    digest: str = Field(
+        max_length=64
+    )  # of the normalised content: importing the same statement twice is a no-op
+    format: str = Field(max_length=16)
+    matched: int = 0
+    bank_only: int = 0
+    books_only: int = 0
+    balance_difference_fen: int = _fen(default=0)
+    status: str = Field(max_length=16)  # reconciled | discrepancy
+    created_at: datetime = _ts()
+
+
+class StatementLine(SQLModel, table=True):
+    __tablename__ = "statement_lines"
+    id: int | None = Field(default=None, primary_key=True)
+    statement_id: int = Field(foreign_key="statements.id", index=True)
+    account_id: int = Field(foreign_key="supervised_accounts.id", index=True)
+    line_no: int
+    bank_reference: str = Field(max_length=64)
+    booked_on: date
+    amount_fen: int = _fen()
+    direction: str = Field(max_length=8)  # credit | debit
+    counterparty_name: str = Field(default="", max_length=200)
+    counterparty_account: str = Field(default="", max_length=64)
+    remittance: str = Field(default="", sa_type=Text)
+    match: str = Field(default="unmatched", max_length=16)  # matched | bank_only
+    deposit_id: int | None = Field(default=None, foreign_key="deposits.id")
+
+
+class User(SQLModel, table=True):
+    __tablename__ = "users"
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(max_length=64, unique=True)
+    display_name: str = Field(default="", max_length=200)
+    role: str = Field(max_length=16)
+    developer_id: int | None = Field(default=None, foreign_key="developers.id")  # developer staff
+    password_hash: str | None = Field(default=None, max_length=200)  # argon2
+    active: bool = True
+    failed_logins: int = 0
+    locked_until: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    created_at: datetime = _ts()
+
+
+class ApiKey(SQLModel, table=True):
+    """A key is `esk_<prefix>_<secret>`; only the prefix and the SHA-256 of the whole key are stored."""
+
+    __tablename__ = "api_keys"
+    id: int | None = Field(default=None, primary_key=True)
+    prefix: str = Field(max_length=16, unique=True)
+    key_hash: str = Field(max_length=64)
+    principal_kind: str = Field(max_length=16)  # bank | developer | user
+    bank_id: int | None = Field(default=None, foreign_key="banks.id")
+    developer_id: int | None = Field(default=None, foreign_key="developers.id")
+    user_id: int | None = Field(default=None, foreign_key="users.id")
+    revoked_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    created_at: datetime = _ts()
+
+
+class IdempotencyRecord(SQLModel, table=True):
+    """One POST's effect per (principal, key), written in the same transaction as the effect."""
+
+    __tablename__ = "idempotency_records"
+    __table_args__ = (UniqueConstraint("principal", "key"),)
+    id: int | None = Field(default=None, primary_key=True)
+    principal: str = Field(max_length=64)
+    key: str = Field(max_length=64)
+    request_hash: str = Field(max_length=64)
+    status_code: int
+    response_body: str = Field(sa_type=Text)
+    created_at: datetime = _ts(index=True)
+
+
+class AuditEvent(SQLModel, table=True):
+    """A state change, chained to the previous event by SHA-256."""
+
+    __tablename__ = "audit_events"
+    id: int | None = Field(default=None, primary_key=True)
+    occurred_at: datetime = _ts()
+    actor: str = Field(max_length=80)
+    action: str = Field(max_length=64)
+    subject_type: str = Field(max_length=40)
+    subject_id: str = Field(max_length=80)
+    account_id: int | None = Field(default=None, index=True)
+    before_digest: str | None = Field(default=None, max_length=64)
+    after_digest: str | None = Field(default=None, max_length=64)
+    details: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    prev_hash: str = Field(max_length=64)
+    hash: str = Field(sa_column=Column(String(64), unique=True, nullable=False))
