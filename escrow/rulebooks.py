@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import tomllib
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
@@ -234,7 +234,8 @@ def parse(
     if version_hint and version != version_hint:
         raise r.fail("rulebook.version", f"{version!r} does not match the file name {version_hint!r}")
     effective_from = head.get("effective_from")
-    if not isinstance(effective_from, date):
+    # A TOML date-time is a datetime, which is also a date but cannot be compared with one.
+    if not isinstance(effective_from, date) or isinstance(effective_from, datetime):
         raise r.fail("rulebook.effective_from", "must be a date such as 2024-01-01")
     supersedes = r.string(head, "rulebook.supersedes", required=False) or None
 

@@ -14,6 +14,8 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session
 
+from escrow.store import repositories as repos
+
 
 def is_sqlite(url: str) -> bool:
     return url.startswith("sqlite")
@@ -61,6 +63,14 @@ class UnitOfWork:
             bind = self.engine.execution_options(sqlite_begin="DEFERRED")
         self.session = Session(bind=bind, expire_on_commit=False, autoflush=True)
         self.session.begin()
+        self.parties = repos.Parties(self.session)
+        self.projects = repos.Projects(self.session)
+        self.contracts = repos.Contracts(self.session)
+        self.journal = repos.Journal(self.session)
+        self.holds = repos.Holds(self.session)
+        self.stats = repos.Stats(self.session)
+        self.rulebook_records = repos.RulebookRecords(self.session)
+        self.idempotency = repos.Idempotency(self.session)
         return self
 
     def commit(self) -> None:

@@ -1,0 +1,103 @@
+"""Bureau endpoints: opening projects, confirming nodes, city figures (CONTRACT.md §3, Bureau)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from litestar import Controller, Request, Response, get, post
+from litestar.di import Provide
+from litestar.params import Parameter
+
+from escrow.api.deps import authenticate, idempotent, query_date, require_bureau, runtime
+from escrow.api.schemas import NodeConfirmationIn, ProjectIn
+from escrow.domain.errors import NotFound
+from escrow.domain.principal import Principal
+from escrow.services import projects, stats
+from escrow.store.db import UnitOfWork
+
+
+class BureauController(Controller):
+    path = "/api/v1"
+    tags = ["bureau"]
+    dependencies = {"principal": Provide(authenticate, sync_to_thread=True)}
+
+    @post(
+        "/projects", sync_to_thread=True, status_code=201, summary="Open a project and its supervised account"
+    )
+    def open_project(self, request: Request, data: ProjectIn, principal: Principal) -> Response:
+        require_bureau(principal, "admin")
+        ctx = runtime(request).ctx
+        cmd = projects.OpenProject(
+            developer_credit_code=data.developer_credit_code,
+            name=data.name,
+            permit_no=data.permit_no,
+            permit_date=data.permit_date,
+            presale_area_m2=data.presale_area_m2,
+            finish=data.finish,
+            bank_code=data.bank_code,
+            account_no=data.account_no,
+            account_name=data.account_name,
+            supervised_amount=Decimal(data.supervised_amount) if data.supervised_amount else None,
+            jurisdiction=data.jurisdiction,
+            opened_on=data.opened_on,
+        )
+        return idempotent(
+            request, principal, data, lambda uow: (201, projects.open_project(uow, ctx, cmd, principal))
+        )
+
+    @get(
+        "/projects/{project_id:int}",
+        sync_to_thread=True,
+        summary="A project, its account, nodes and release cap",
+    )
+    def project(self, request: Request, project_id: int, principal: Principal) -> dict[str, Any]:
+        ctx = runtime(request).ctx
+        with UnitOfWork(runtime(request).engine, readonly=True) as uow:
+            project = uow.projects.get(project_id)
+            visible = project is not None and (
+                principal.is_bureau
+                or (principal.kind == "developer" and principal.developer_id == project.developer_id)
+            )
+            if not visible:
+                raise NotFound(f"no project {project_id}")
+            return projects.project_view(uow, ctx, project, uow.projects.account_for(project.id))
+
+    @post(
+        "/projects/{project_id:int}/nodes/{node_code:str}/confirmation",
+        sync_to_thread=True,
+        status_code=201,
+        summary="Confirm that construction reached a node (inspectors)",
+    )
+    def confirm_node(
+        self,
+        request: Request,
+        project_id: int,
+        node_code: str,
+        data: NodeConfirmationIn,
+        principal: Principal,
+    ) -> Response:
+        require_bureau(principal, "inspector")
+        ctx = runtime(request).ctx
+        cmd = projects.ConfirmNode(
+            project_id=project_id,
+            node_code=node_code,
+            reached_on=data.reached_on,
+            evidence=tuple(projects.Evidence(**e.model_dump()) for e in data.evidence),
+        )
+        return idempotent(
+            request, principal, data, lambda uow: (201, projects.confirm_node(uow, ctx, cmd, principal))
+        )
+
+    @get("/stats", sync_to_thread=True, summary="City figures for a period")
+    def stats(
+        self,
+        request: Request,
+        principal: Principal,
+        start: str = Parameter(query="from", description="first day, YYYY-MM-DD"),
+        end: str = Parameter(query="to", description="last day, YYYY-MM-DD"),
+    ) -> dict[str, Any]:
+        require_bureau(principal)
+        period = (query_date(start, "from"), query_date(end, "to"))
+        with UnitOfWork(runtime(request).engine, readonly=True) as uow:
+            return stats.city_stats(uow, *period)

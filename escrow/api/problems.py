@@ -1,0 +1,159 @@
+"""Every error as RFC 9457 problem+json: type, title, status, detail, and `errors` for validation failures.
+Never a stack trace; a bug answers a bare 500 problem and is logged."""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+from litestar import MediaType, Request, Response
+from litestar.exceptions import HTTPException, NotAuthorizedException, ValidationException
+from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+from sqlalchemy.exc import IntegrityError, OperationalError
+
+from escrow.domain.errors import DomainError, FieldError
+
+log = logging.getLogger("escrow.api")
+PROBLEM = "application/problem+json"
+TYPE_BASE = "https://escrow.invalid/problems/"  # documented in the README; not a live page
+
+_TITLES = {
+    400: "Bad request",
+    401: "Authentication required",
+    403: "Forbidden",
+    404: "Not found",
+    405: "Method not allowed",
+    409: "Conflict",
+    413: "Request too large",
+    415: "Unsupported media type",
+    422: "Invalid input",
+    429: "Too many requests",
+    503: "Service unavailable",
+}
+_KINDS = {
+    400: "bad-request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not-found",
+    405: "method-not-allowed",
+    409: "conflict",
+    413: "too-large",
+    415: "unsupported-media-type",
+    422: "validation-error",
+    429: "rate-limited",
+    503: "unavailable",
+}
+
+
+class ProblemException(HTTPException):
+    """Raised by handlers for errors outside the domain (headers, idempotency)."""
+
+    def __init__(
+        self,
+        status: int,
+        kind: str,
+        detail: str,
+        errors: list[FieldError] | None = None,
+        headers: dict[str, str] | None = None,
+    ):
+        super().__init__(status_code=status, detail=detail, headers=headers)
+        self.kind = kind
+        self.errors = errors or []
+
+
+def problem(
+    status: int,
+    kind: str,
+    detail: str,
+    *,
+    title: str | None = None,
+    errors: list[FieldError] | None = None,
+    extra: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    body: dict[str, Any] = {
+        "type": TYPE_BASE + kind,
+        "title": title or _TITLES.get(status, "Error"),
+        "status": status,
+        "detail": detail,
+    }
+    if errors:
+        body["errors"] = [{"field": e.field, "message": e.message} for e in errors]
+    if extra:
+        body.update(extra)
+    return Response(content=body, status_code=status, media_type=PROBLEM, headers=headers)
+
+
+def _domain(_: Request, exc: DomainError) -> Response:
+    extra = {"rule": exc.rule} if exc.rule else None
+    return problem(exc.status, exc.kind, exc.detail, title=exc.title, errors=exc.errors, extra=extra)
+
+
+def _field_from(key: str | None, message: str) -> str:
+    named = re.search(r"parameter '([\w-]+)'", message)
+    if named:
+        return named.group(1)
+    if key and key != "body":
+        return str(key)
+    match = re.search(r"at `\$\.([\w.\[\]]+)`", message)
+    return match.group(1) if match else "body"
+
+
+def _validation(_: Request, exc: ValidationException) -> Response:
+    extra = exc.extra if isinstance(exc.extra, list) else []
+    errors = []
+    for item in extra:
+        if isinstance(item, dict):
+            message = str(item.get("message", "invalid")).removeprefix("Value error, ")
+            errors.append(FieldError(_field_from(item.get("key"), message), message))
+    detail = str(exc.detail or "")
+    if "JSON" in detail and not errors:  # the body is not JSON at all
+        return problem(400, "malformed-body", "the request body is not valid JSON")
+    if not errors:
+        errors = [FieldError(_field_from(None, detail), detail or "invalid")]
+    sources = {item.get("source") for item in extra if isinstance(item, dict)}
+    if (sources and sources <= {"query", "path", "header"}) or "query parameter" in detail + str(extra):
+        return problem(400, "bad-request", "invalid query or path parameter", errors=errors)
+    return problem(422, "validation-error", "the request body is invalid", errors=errors)
+
+
+def _http(_: Request, exc: HTTPException) -> Response:
+    if isinstance(exc, ProblemException):
+        return problem(exc.status_code, exc.kind, str(exc.detail), errors=exc.errors, headers=exc.headers)
+    status = exc.status_code
+    headers = dict(exc.headers or {})
+    if isinstance(exc, NotAuthorizedException):
+        headers.setdefault("WWW-Authenticate", "Bearer")
+    detail = str(exc.detail) if exc.detail else _TITLES.get(status, "Error")
+    return problem(status, _KINDS.get(status, "error"), detail, headers=headers or None)
+
+
+def _integrity(_: Request, exc: IntegrityError) -> Response:
+    # A race lost to another request (its unique constraint won); the client may retry.
+    log.info("integrity conflict: %s", exc.orig)
+    return problem(409, "conflict", "the request conflicts with a concurrent change; retry it")
+
+
+def _operational(_: Request, exc: OperationalError) -> Response:
+    log.warning("database unavailable or busy: %s", exc.orig)
+    return problem(503, "unavailable", "the database is busy; retry shortly", headers={"Retry-After": "1"})
+
+
+def _unexpected(_: Request, exc: Exception) -> Response:
+    log.exception("unhandled error", exc_info=exc)
+    return problem(
+        HTTP_500_INTERNAL_SERVER_ERROR, "internal-error", "an internal error occurred", title="Internal error"
+    )
+
+
+EXCEPTION_HANDLERS = {
+    DomainError: _domain,
+    ValidationException: _validation,
+    HTTPException: _http,
+    IntegrityError: _integrity,
+    OperationalError: _operational,
+    Exception: _unexpected,
+}
+
+__all__ = ["EXCEPTION_HANDLERS", "PROBLEM", "MediaType", "ProblemException", "problem"]

@@ -1,0 +1,68 @@
+"""Request bodies, validated before any row is built (SQLModel tables do not validate)."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, Strict, WithJsonSchema
+
+from escrow.domain.money import WIRE_PATTERN, parse_wire
+
+
+def _money(value: object) -> str:
+    return str(parse_wire(value))  # raises ValueError (MoneyError) with a readable message
+
+
+Money = Annotated[
+    str,
+    BeforeValidator(_money),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": WIRE_PATTERN,
+            "examples": ["1234.50"],
+            "description": "CNY as a decimal string with at most two decimals",
+        }
+    ),
+]
+Day = Annotated[
+    date, Strict(), WithJsonSchema({"type": "string", "format": "date", "examples": ["2026-11-22"]})
+]
+Text = Annotated[str, Field(min_length=1, max_length=200)]
+Code = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[\w./\-]+$")]
+Area = Annotated[Decimal, Field(gt=0, max_digits=12, decimal_places=2)]
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(str_strip_whitespace=True)
+
+
+class ProjectIn(Body):
+    developer_credit_code: Annotated[str, Field(min_length=18, max_length=18)]
+    name: Text
+    permit_no: Code
+    permit_date: Day
+    presale_area_m2: Area
+    finish: Literal["shell", "finished"]
+    supervised_amount: Money | None = Field(
+        default=None, description="key supervised amount; omitted: computed by the rule book's formula"
+    )
+    bank_code: Code
+    account_no: Annotated[str, Field(min_length=6, max_length=40, pattern=r"^[0-9A-Za-z\-]+$")]
+    account_name: Text
+    jurisdiction: Code | None = None
+    opened_on: Day | None = None
+
+
+class EvidenceIn(Body):
+    kind: Code
+    description: Annotated[str, Field(max_length=500)] = ""
+    filename: Annotated[str, Field(max_length=255)] | None = None
+    sha256: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")] | None = None
+
+
+class NodeConfirmationIn(Body):
+    reached_on: Day
+    evidence: Annotated[list[EvidenceIn], Field(min_length=1, max_length=50)]

@@ -1,0 +1,59 @@
+"""The one place that wires the application."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+
+from litestar import Litestar
+from litestar.datastructures import State
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
+from sqlalchemy import Engine
+
+from escrow import __version__
+from escrow.api.bureau import BureauController
+from escrow.api.deps import Runtime
+from escrow.api.health import health
+from escrow.api.problems import EXCEPTION_HANDLERS
+from escrow.config import Settings
+from escrow.rulebooks import RuleBooks, load_dir
+from escrow.services.context import Context
+from escrow.store.db import UnitOfWork, make_engine
+
+
+class StartupRefused(RuntimeError):
+    """The service must not start: say why in one readable message."""
+
+
+def check_published_rulebooks(engine: Engine, rulebooks: RuleBooks) -> None:
+    with UnitOfWork(engine, readonly=True) as uow:
+        problems = rulebooks.changed_since_published(uow.rulebook_records.all())
+    if problems:
+        raise StartupRefused("; ".join(problems))
+
+
+def build_context(settings: Settings, engine: Engine, today: Callable[[], date] | None = None) -> Context:
+    rulebooks = load_dir(settings.rules_dir)
+    check_published_rulebooks(engine, rulebooks)
+    return Context(settings=settings, rulebooks=rulebooks, today=today or date.today)
+
+
+def create_app(
+    settings: Settings | None = None, *, engine: Engine | None = None, today: Callable[[], date] | None = None
+) -> Litestar:
+    settings = settings or Settings.from_env()
+    engine = engine or make_engine(settings.database_url)
+    ctx = build_context(settings, engine, today)
+    return Litestar(
+        route_handlers=[health, BureauController],
+        exception_handlers=EXCEPTION_HANDLERS,
+        state=State({"runtime": Runtime(engine=engine, ctx=ctx)}),
+        openapi_config=OpenAPIConfig(
+            title="Pre-sale fund escrow supervision API",
+            version=__version__,
+            path="/schema",
+            render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
+        ),
+        debug=False,
+    )

@@ -1,0 +1,280 @@
+"""The `escrow` command (also `python -m escrow`). Errors: one readable line on stderr and a non-zero exit."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from escrow.config import Settings
+from escrow.domain.errors import DomainError
+from escrow.domain.principal import BUREAU_ROLES, Principal
+from escrow.rulebooks import RuleBookError, load_dir
+
+OPERATOR = Principal(kind="operator", id=0, name="cli")
+
+
+class CliError(Exception):
+    """A refusal to print as one line."""
+
+
+def _engine(settings: Settings, *, migrate: bool = True):
+    from sqlalchemy.exc import OperationalError
+
+    from escrow.store.db import is_sqlite, make_engine
+    from escrow.store.migrate import is_current, upgrade
+
+    engine = make_engine(settings.database_url)
+    try:
+        if not is_current(engine):
+            if migrate and is_sqlite(settings.database_url):
+                upgrade(engine)  # the embedded database migrates itself
+            else:
+                raise CliError("the database schema is not current; run: escrow db upgrade")
+    except OperationalError as exc:
+        raise CliError(f"cannot reach the database: {exc.orig}") from None
+    return engine
+
+
+def _in_transaction(settings: Settings, work: Callable[[Any], Any]) -> Any:
+    from escrow.store.db import UnitOfWork
+
+    with UnitOfWork(_engine(settings)) as uow:
+        result = work(uow)
+        uow.commit()
+        return result
+
+
+# --- commands -------------------------------------------------------------------------------------------
+
+
+def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
+    from escrow.store.db import make_engine
+    from escrow.store.migrate import upgrade
+
+    upgrade(make_engine(settings.database_url))
+    print("database is at the latest revision")
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    import uvicorn
+
+    from escrow.app import create_app
+    from escrow.store.db import make_engine
+    from escrow.store.migrate import upgrade
+
+    engine = make_engine(settings.database_url)
+    upgrade(engine)
+    app = create_app(settings, engine=engine)
+    uvicorn.run(app, host=args.host, port=args.port, log_level="info", workers=1)
+    return 0
+
+
+def cmd_bank_create(args: argparse.Namespace, settings: Settings) -> int:
+    from escrow.services import parties
+
+    bank = _in_transaction(
+        settings, lambda uow: parties.create_bank(uow, code=args.code, name=args.name, actor=OPERATOR)
+    )
+    print(f"bank {bank.code} created: {bank.name}")
+    return 0
+
+
+def cmd_developer_create(args: argparse.Namespace, settings: Settings) -> int:
+    from escrow.services import parties
+
+    dev = _in_transaction(
+        settings,
+        lambda uow: parties.create_developer(
+            uow, credit_code_value=args.credit_code, name=args.name, credit_grade=args.grade, actor=OPERATOR
+        ),
+    )
+    print(f"developer {dev.credit_code} created: {dev.name}")
+    return 0
+
+
+def cmd_user_create(args: argparse.Namespace, settings: Settings) -> int:
+    from escrow.services import parties
+
+    password = None
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+        if not password:
+            raise CliError("no password on standard input")
+    user = _in_transaction(
+        settings,
+        lambda uow: parties.create_user(
+            uow,
+            username=args.username,
+            role=args.role,
+            password=password,
+            developer_code=args.developer,
+            display_name=args.display_name or "",
+            actor=OPERATOR,
+        ),
+    )
+    print(f"user {user.username} created with role {user.role}")
+    return 0
+
+
+def cmd_api_key_create(args: argparse.Namespace, settings: Settings) -> int:
+    from escrow.services import parties
+
+    issued = _in_transaction(
+        settings,
+        lambda uow: parties.create_api_key(
+            uow, bank_code=args.bank, developer_code=args.developer, username=args.user, actor=OPERATOR
+        ),
+    )
+    print(f"API key for a {issued.principal_kind}; it is shown once, store it now:", file=sys.stderr)
+    print(issued.plaintext)
+    return 0
+
+
+def cmd_rules_list(args: argparse.Namespace, settings: Settings) -> int:
+    for book in load_dir(settings.rules_dir):
+        print(f"{book.id}\teffective {book.effective_from}\t{book.title}")
+    return 0
+
+
+def cmd_rules_show(args: argparse.Namespace, settings: Settings) -> int:
+    books = load_dir(settings.rules_dir)
+    book = books.get(args.id)
+    if book is None:
+        raise CliError(f"no rule book {args.id} (known: {', '.join(b.id for b in books)})")
+    if args.json:
+        print(json.dumps(book.to_json(), ensure_ascii=False, indent=2))
+        return 0
+    print(f"{book.id}  {book.title}")
+    if book.title_en:
+        print(f"  {book.title_en}")
+    print(
+        f"  effective from {book.effective_from}"
+        + (f", supersedes {book.supersedes}" if book.supersedes else "")
+    )
+    print(f"  sha256 {book.sha256}")
+    print("  nodes (retention share of the key supervised amount):")
+    for n in book.nodes:
+        surcharge = book.surcharge_for(n, "finished")
+        print(f"    {n.code:<20} {n.retention}  (+{surcharge} finished)  {n.name_zh} / {n.name_en}")
+    chain = " → ".join(
+        s.role + (f" (from {s.min_amount})" if s.min_amount is not None else "")
+        for s in book.release.approval_chain
+    )
+    print(f"  release approval: {chain}; documents: {', '.join(book.release.required_documents)}")
+    print(f"  payee roles: {', '.join(book.release.payee_roles)}; guarantee cap {book.guarantee_max_share}")
+    for c in book.deposit_checks:
+        print(f"  check {c.rule:<26} {c.severity}" + (f"  {c.params}" if c.params else ""))
+    return 0
+
+
+def cmd_rules_check(args: argparse.Namespace, settings: Settings) -> int:
+    from sqlalchemy.exc import OperationalError
+
+    from escrow.app import check_published_rulebooks
+    from escrow.store.db import make_engine
+    from escrow.store.migrate import is_current
+
+    books = load_dir(settings.rules_dir)
+    for book in books:
+        print(f"ok  {book.id}  sha256 {book.sha256[:16]}…  {book.path}")
+    engine = make_engine(settings.database_url)
+    try:
+        published = is_current(engine)
+    except OperationalError:
+        published = False
+    if published:
+        check_published_rulebooks(engine, books)
+        print("published versions match their recorded hashes")
+    else:
+        print("no database to compare published hashes with; syntax and references checked")
+    return 0
+
+
+# --- wiring ---------------------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="escrow", description="Supervision of housing pre-sale funds")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    s = sub.add_parser("serve", help="migrate if needed, then serve the API and web UI")
+    s.add_argument("--host", default="127.0.0.1")
+    s.add_argument("--port", type=int, default=8000)
+    s.set_defaults(func=cmd_serve)
+
+    s = sub.add_parser("demo", help="seed the demo city and print logins and API keys")
+    s.add_argument("--scale", choices=("small", "city"), default="small")
+    s.set_defaults(func=cmd_demo)
+
+    db = sub.add_parser("db", help="database maintenance").add_subparsers(dest="db_command", required=True)
+    db.add_parser("upgrade", help="apply migrations").set_defaults(func=cmd_db_upgrade)
+
+    bank = sub.add_parser("bank", help="supervising banks").add_subparsers(dest="sub", required=True)
+    s = bank.add_parser("create", help="register a supervising bank")
+    s.add_argument("--code", required=True)
+    s.add_argument("--name", required=True)
+    s.set_defaults(func=cmd_bank_create)
+
+    dev = sub.add_parser("developer", help="developers").add_subparsers(dest="sub", required=True)
+    s = dev.add_parser("create", help="register a developer")
+    s.add_argument("--credit-code", required=True, help="18-character unified social credit code")
+    s.add_argument("--name", required=True)
+    s.add_argument(
+        "--grade", default="B", choices=("A", "B", "C"), help="credit grade (scales the key amount)"
+    )
+    s.set_defaults(func=cmd_developer_create)
+
+    user = sub.add_parser("user", help="bureau users and developer staff").add_subparsers(
+        dest="sub", required=True
+    )
+    s = user.add_parser("create", help="create a user")
+    s.add_argument("--username", required=True)
+    s.add_argument("--role", required=True, choices=(*BUREAU_ROLES, "developer"))
+    s.add_argument("--developer", help="credit code, for developer staff")
+    s.add_argument("--display-name")
+    s.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    s.set_defaults(func=cmd_user_create)
+
+    key = sub.add_parser("api-key", help="API keys").add_subparsers(dest="sub", required=True)
+    s = key.add_parser("create", help="create a key; prints it once, as the last line")
+    who = s.add_mutually_exclusive_group(required=True)
+    who.add_argument("--bank", metavar="CODE")
+    who.add_argument("--developer", metavar="CREDIT_CODE")
+    who.add_argument("--user", metavar="USERNAME")
+    s.set_defaults(func=cmd_api_key_create)
+
+    rules = sub.add_parser("rules", help="rule books").add_subparsers(dest="sub", required=True)
+    rules.add_parser("list", help="list rule book versions").set_defaults(func=cmd_rules_list)
+    s = rules.add_parser("show", help="print a rule book version")
+    s.add_argument("id", metavar="ID@VERSION")
+    s.add_argument("--json", action="store_true", help="the parsed rule book as JSON")
+    s.set_defaults(func=cmd_rules_show)
+    rules.add_parser("check", help="validate every rule book").set_defaults(func=cmd_rules_check)
+    return p
+
+
+def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
+    from escrow.demo import seed
+
+    engine = _engine(settings)
+    seed(engine, settings, scale=args.scale, out=sys.stdout)
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from escrow.app import StartupRefused
+
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args, Settings.from_env())
+    except (CliError, DomainError, RuleBookError, StartupRefused) as exc:
+        print(f"escrow: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:  # output piped into `head` and the like
+        return 0

@@ -1,0 +1,33 @@
+"""Who is acting: a bank, a developer, a bureau user, or the system itself."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+BUREAU_ROLES = ("reviewer", "approver", "director", "inspector", "auditor", "admin")
+
+
+@dataclass(frozen=True)
+class Principal:
+    kind: str  # bank | developer | user | system
+    id: int
+    name: str
+    role: str | None = None  # for users
+    bank_id: int | None = None
+    developer_id: int | None = None
+    user_id: int | None = None
+
+    @property
+    def ref(self) -> str:
+        """A stable name for idempotency records and the audit trail."""
+        return f"{self.kind}:{self.id}"
+
+    @property
+    def is_bureau(self) -> bool:
+        return self.kind == "user" and self.role in BUREAU_ROLES and self.developer_id is None
+
+    def has_role(self, *roles: str) -> bool:
+        return self.is_bureau and self.role in roles
+
+
+SYSTEM = Principal(kind="system", id=0, name="system")

@@ -1,0 +1,213 @@
+"""Banks, developers, bureau users and their API keys."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+
+from argon2 import PasswordHasher
+
+from escrow.domain import credit_code
+from escrow.domain.errors import Conflict, FieldError, InvalidInput, NotFound
+from escrow.domain.principal import BUREAU_ROLES, Principal
+from escrow.store import audit
+from escrow.store.db import UnitOfWork
+from escrow.store.models import ApiKey, Bank, Developer, User
+
+KEY_PREFIX = "esk"
+_hasher = PasswordHasher()
+
+
+def _require(value: str, field: str, *, max_len: int) -> str:
+    value = (value or "").strip()
+    if not value:
+        raise InvalidInput(f"{field} is required", errors=[FieldError(field, "required")])
+    if len(value) > max_len:
+        raise InvalidInput(
+            f"{field} is too long", errors=[FieldError(field, f"at most {max_len} characters")]
+        )
+    return value
+
+
+def create_bank(uow: UnitOfWork, *, code: str, name: str, actor: Principal) -> Bank:
+    code = _require(code, "code", max_len=32)
+    name = _require(name, "name", max_len=200)
+    if uow.parties.bank_by_code(code):
+        raise Conflict(f"a bank with code {code} already exists")
+    bank = uow.parties.add(Bank(code=code, name=name))
+    audit.record(
+        uow.session,
+        actor=actor.ref,
+        action="bank.created",
+        subject_type="bank",
+        subject_id=code,
+        after={"code": code, "name": name},
+    )
+    return bank
+
+
+def create_developer(
+    uow: UnitOfWork, *, credit_code_value: str, name: str, actor: Principal, credit_grade: str = "B"
+) -> Developer:
+    code = (credit_code_value or "").strip().upper()
+    problem = credit_code.problem(code)
+    if problem:
+        raise InvalidInput(
+            f"credit code {code or '(empty)'} {problem}", errors=[FieldError("credit_code", problem)]
+        )
+    name = _require(name, "name", max_len=200)
+    if uow.parties.developer_by_code(code):
+        raise Conflict(f"a developer with credit code {code} already exists")
+    developer = uow.parties.add(Developer(credit_code=code, name=name, credit_grade=credit_grade))
+    audit.record(
+        uow.session,
+        actor=actor.ref,
+        action="developer.created",
+        subject_type="developer",
+        subject_id=code,
+        after={"credit_code": code, "name": name},
+    )
+    return developer
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def password_matches(password_hash: str | None, password: str) -> bool:
+    if not password_hash:
+        return False
+    try:
+        return _hasher.verify(password_hash, password)
+    except Exception:  # argon2 raises several mismatch/invalid-hash errors; all mean "no"
+        return False
+
+
+def create_user(
+    uow: UnitOfWork,
+    *,
+    username: str,
+    role: str,
+    password: str | None,
+    actor: Principal,
+    display_name: str = "",
+    developer_code: str | None = None,
+) -> User:
+    username = _require(username, "username", max_len=64)
+    developer_id = None
+    if developer_code:
+        developer = uow.parties.developer_by_code(developer_code)
+        if developer is None:
+            raise NotFound(f"no developer with credit code {developer_code}")
+        developer_id = developer.id
+        if role != "developer":
+            raise InvalidInput(
+                "developer staff have the role developer", errors=[FieldError("role", "must be developer")]
+            )
+    elif role not in BUREAU_ROLES:
+        raise InvalidInput(
+            f"role {role!r} is not one of {', '.join(BUREAU_ROLES)}",
+            errors=[FieldError("role", f"one of {', '.join(BUREAU_ROLES)}")],
+        )
+    if password is not None and len(password) < 10:
+        raise InvalidInput(
+            "the password must have at least 10 characters",
+            errors=[FieldError("password", "at least 10 characters")],
+        )
+    if uow.parties.user_by_name(username):
+        raise Conflict(f"user {username} already exists")
+    user = uow.parties.add(
+        User(
+            username=username,
+            role=role,
+            display_name=display_name or username,
+            developer_id=developer_id,
+            password_hash=hash_password(password) if password else None,
+        )
+    )
+    audit.record(
+        uow.session,
+        actor=actor.ref,
+        action="user.created",
+        subject_type="user",
+        subject_id=username,
+        after={"username": username, "role": role},
+    )
+    return user
+
+
+def _key_hash(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+@dataclass
+class IssuedKey:
+    plaintext: str
+    principal_kind: str
+
+
+def create_api_key(
+    uow: UnitOfWork,
+    *,
+    bank_code: str | None = None,
+    developer_code: str | None = None,
+    username: str | None = None,
+    actor: Principal,
+) -> IssuedKey:
+    if sum(x is not None for x in (bank_code, developer_code, username)) != 1:
+        raise InvalidInput("a key acts for exactly one bank, developer or user")
+    row = ApiKey(prefix="", key_hash="", principal_kind="")
+    if bank_code is not None:
+        bank = uow.parties.bank_by_code(bank_code)
+        if bank is None:
+            raise NotFound(f"no bank with code {bank_code}")
+        row.principal_kind, row.bank_id = "bank", bank.id
+    elif developer_code is not None:
+        developer = uow.parties.developer_by_code(developer_code)
+        if developer is None:
+            raise NotFound(f"no developer with credit code {developer_code}")
+        row.principal_kind, row.developer_id = "developer", developer.id
+    else:
+        user = uow.parties.user_by_name(username or "")
+        if user is None:
+            raise NotFound(f"no user named {username}")
+        row.principal_kind, row.user_id = "user", user.id
+    prefix = base64.b32encode(secrets.token_bytes(5)).decode().lower()
+    plaintext = f"{KEY_PREFIX}_{prefix}_{secrets.token_urlsafe(32)}"
+    row.prefix, row.key_hash = prefix, _key_hash(plaintext)
+    uow.parties.add(row)
+    audit.record(
+        uow.session,
+        actor=actor.ref,
+        action="api_key.created",
+        subject_type="api_key",
+        subject_id=prefix,
+        details={"principal_kind": row.principal_kind},
+    )
+    return IssuedKey(plaintext, row.principal_kind)
+
+
+def principal_for_key(uow: UnitOfWork, presented: str) -> Principal | None:
+    """The principal a presented key acts as, or None. Compares hashes in constant time."""
+    parts = presented.split("_", 2)
+    if len(parts) != 3 or parts[0] != KEY_PREFIX:
+        return None
+    key = uow.parties.key_by_prefix(parts[1])
+    if key is None or not hmac.compare_digest(key.key_hash, _key_hash(presented)):
+        return None
+    session = uow.session
+    if key.principal_kind == "bank":
+        bank = session.get(Bank, key.bank_id)
+        return Principal("bank", bank.id, bank.name, bank_id=bank.id) if bank else None
+    if key.principal_kind == "developer":
+        dev = session.get(Developer, key.developer_id)
+        return Principal("developer", dev.id, dev.name, developer_id=dev.id) if dev else None
+    user = session.get(User, key.user_id)
+    if user is None or not user.active:
+        return None
+    return Principal(
+        "user", user.id, user.username, role=user.role, user_id=user.id, developer_id=user.developer_id
+    )

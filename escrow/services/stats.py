@@ -1,0 +1,32 @@
+"""City figures for a period: what a bureau gives at a press conference."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from escrow.domain.errors import FieldError, InvalidInput
+from escrow.domain.ledger import EntryKind
+from escrow.domain.money import from_fen, to_wire
+from escrow.store.db import UnitOfWork
+
+
+def city_stats(uow: UnitOfWork, start: date, end: date) -> dict[str, str | int]:
+    if end < start:
+        raise InvalidInput("the period ends before it starts", errors=[FieldError("to", "before from")])
+    opened, area_x100 = uow.stats.accounts_opened(start, end)
+    totals = uow.journal.totals_by_kind(start, end)
+    deposits = (
+        totals.get(EntryKind.DEPOSIT, 0)
+        + totals.get(EntryKind.DEPOSIT_SUSPENSE, 0)
+        - totals.get(EntryKind.REVERSAL, 0)
+    )
+    return {
+        "from": start.isoformat(),
+        "to": end.isoformat(),
+        "accounts_opened": opened,
+        "presale_area_m2": to_wire(Decimal(area_x100) / 100),
+        "deposits_total": to_wire(from_fen(deposits)),
+        "releases_total": to_wire(from_fen(totals.get(EntryKind.RELEASE, 0))),
+        "balance_total": to_wire(from_fen(uow.journal.cash_total_until(end))),
+    }

@@ -1,0 +1,231 @@
+"""Queries live here; services call these and never write SQL of their own."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import func, select, text
+from sqlalchemy.orm import Session
+
+from escrow.domain import ledger
+from escrow.domain.ledger import Balances, Entry, EntryKind, Ledger
+from escrow.store.models import (
+    ApiKey,
+    Bank,
+    Contract,
+    Developer,
+    Freeze,
+    Guarantee,
+    IdempotencyRecord,
+    JournalEntry,
+    JournalLeg,
+    NodeConfirmation,
+    PaymentInstruction,
+    Project,
+    RulebookRecord,
+    SupervisedAccount,
+    User,
+)
+
+
+class Repo:
+    def __init__(self, session: Session):
+        self.session = session
+
+    def add(self, row):
+        self.session.add(row)
+        self.session.flush()
+        return row
+
+
+class Parties(Repo):
+    """Banks, developers, users and API keys."""
+
+    def bank_by_code(self, code: str) -> Bank | None:
+        return self.session.scalar(select(Bank).where(Bank.code == code))
+
+    def developer_by_code(self, credit_code: str) -> Developer | None:
+        return self.session.scalar(select(Developer).where(Developer.credit_code == credit_code))
+
+    def user_by_name(self, username: str) -> User | None:
+        return self.session.scalar(select(User).where(User.username == username))
+
+    def key_by_prefix(self, prefix: str) -> ApiKey | None:
+        return self.session.scalar(select(ApiKey).where(ApiKey.prefix == prefix, ApiKey.revoked_at.is_(None)))
+
+
+class Projects(Repo):
+    def get(self, project_id: int) -> Project | None:
+        return self.session.get(Project, project_id)
+
+    def by_permit(self, permit_no: str) -> Project | None:
+        return self.session.scalar(select(Project).where(Project.permit_no == permit_no))
+
+    def account_for(self, project_id: int) -> SupervisedAccount | None:
+        return self.session.scalar(
+            select(SupervisedAccount).where(SupervisedAccount.project_id == project_id)
+        )
+
+    def account_by_no(self, account_no: str) -> SupervisedAccount | None:
+        return self.session.scalar(
+            select(SupervisedAccount).where(SupervisedAccount.account_no == account_no)
+        )
+
+    def lock_account(self, account_id: int) -> SupervisedAccount | None:
+        """Serialise money-moving writes on one account: a row lock on PostgreSQL. On SQLite the write
+        transaction (BEGIN IMMEDIATE) already holds the database's single write lock."""
+        stmt = select(SupervisedAccount).where(SupervisedAccount.id == account_id)
+        if self.session.get_bind().dialect.name == "postgresql":
+            stmt = stmt.with_for_update()
+        return self.session.scalar(stmt)
+
+    def confirmed_nodes(self, project_id: int) -> list[NodeConfirmation]:
+        return list(
+            self.session.scalars(
+                select(NodeConfirmation)
+                .where(NodeConfirmation.project_id == project_id)
+                .order_by(NodeConfirmation.id)
+            )
+        )
+
+
+class Journal(Repo):
+    def post(self, account_id: int, entry: Entry) -> JournalEntry:
+        """Append one balanced entry and its legs (the domain Entry has already checked the balance)."""
+        row = JournalEntry(
+            account_id=account_id,
+            kind=entry.kind.value,
+            booked_on=entry.booked_on,
+            reference=entry.reference,
+            amount_fen=sum(leg.amount_fen for leg in entry.legs if leg.amount_fen > 0),
+        )
+        self.add(row)
+        self.session.add_all(
+            JournalLeg(
+                entry_id=row.id, account_id=account_id, ledger=leg.ledger.value, amount_fen=leg.amount_fen
+            )
+            for leg in entry.legs
+        )
+        self.session.flush()
+        return row
+
+    def balances(self, account_id: int) -> Balances:
+        rows = self.session.execute(
+            select(JournalLeg.ledger, func.sum(JournalLeg.amount_fen))
+            .where(JournalLeg.account_id == account_id)
+            .group_by(JournalLeg.ledger)
+        )
+        return Balances.from_ledger_sums({Ledger(name): int(total) for name, total in rows})
+
+    def received_fen(self, account_id: int) -> int:
+        """All money that reached the account, net of reversals (for the guarantee precondition)."""
+        return self._kind_total(
+            account_id, (EntryKind.DEPOSIT, EntryKind.DEPOSIT_SUSPENSE)
+        ) - self._kind_total(account_id, (EntryKind.REVERSAL,))
+
+    def _kind_total(self, account_id: int, kinds: tuple[EntryKind, ...]) -> int:
+        total = self.session.scalar(
+            select(func.coalesce(func.sum(JournalEntry.amount_fen), 0)).where(
+                JournalEntry.account_id == account_id, JournalEntry.kind.in_([k.value for k in kinds])
+            )
+        )
+        return int(total or 0)
+
+    def entries(self, account_id: int) -> list[Entry]:
+        """The account's journal as domain entries, in booking order (for invariant checks)."""
+        legs: dict[int, list[ledger.Leg]] = {}
+        for leg in self.session.scalars(
+            select(JournalLeg).where(JournalLeg.account_id == account_id).order_by(JournalLeg.id)
+        ):
+            legs.setdefault(leg.entry_id, []).append(ledger.Leg(Ledger(leg.ledger), leg.amount_fen))
+        rows = self.session.scalars(
+            select(JournalEntry).where(JournalEntry.account_id == account_id).order_by(JournalEntry.id)
+        )
+        return [Entry(EntryKind(r.kind), tuple(legs.get(r.id, ())), r.booked_on, r.reference) for r in rows]
+
+    def totals_by_kind(self, start: date, end: date) -> dict[str, int]:
+        rows = self.session.execute(
+            select(JournalEntry.kind, func.sum(JournalEntry.amount_fen))
+            .where(JournalEntry.booked_on >= start, JournalEntry.booked_on <= end)
+            .group_by(JournalEntry.kind)
+        )
+        return {kind: int(total) for kind, total in rows}
+
+    def cash_total_until(self, end: date) -> int:
+        total = self.session.scalar(
+            select(func.coalesce(func.sum(JournalLeg.amount_fen), 0))
+            .join(JournalEntry, JournalEntry.id == JournalLeg.entry_id)
+            .where(JournalLeg.ledger == Ledger.CASH.value, JournalEntry.booked_on <= end)
+        )
+        return int(total or 0)
+
+
+class Holds(Repo):
+    """What reduces the releasable amount besides retention: freezes, pending instructions, guarantees."""
+
+    def frozen_fen(self, account_id: int) -> int:
+        return self._sum(Freeze.amount_fen, Freeze.account_id == account_id, Freeze.status == "active")
+
+    def pending_out_fen(self, account_id: int) -> int:
+        return self._sum(
+            PaymentInstruction.amount_fen,
+            PaymentInstruction.account_id == account_id,
+            PaymentInstruction.status == "pending",
+        )
+
+    def guarantee_fen(self, account_id: int, on: date) -> int:
+        return self._sum(
+            Guarantee.amount_fen,
+            Guarantee.account_id == account_id,
+            Guarantee.status == "accepted",
+            Guarantee.expires_on >= on,
+        )
+
+    def _sum(self, column, *where) -> int:
+        return int(self.session.scalar(select(func.coalesce(func.sum(column), 0)).where(*where)) or 0)
+
+
+class Stats(Repo):
+    def accounts_opened(self, start: date, end: date) -> tuple[int, int]:
+        """(accounts opened in the period, their projects' pre-sale area in hundredths of m²)."""
+        count, area = self.session.execute(
+            select(func.count(SupervisedAccount.id), func.coalesce(func.sum(Project.presale_area_x100), 0))
+            .join(Project, Project.id == SupervisedAccount.project_id)
+            .where(SupervisedAccount.opened_on >= start, SupervisedAccount.opened_on <= end)
+        ).one()
+        return int(count), int(area)
+
+
+class RulebookRecords(Repo):
+    def all(self) -> dict[str, str]:
+        return {r.rulebook_id: r.sha256 for r in self.session.scalars(select(RulebookRecord))}
+
+    def record_first_use(self, rulebook_id: str, sha256: str) -> str:
+        """Record the hash the first time a version is used; return the recorded hash."""
+        existing = self.session.scalar(
+            select(RulebookRecord).where(RulebookRecord.rulebook_id == rulebook_id)
+        )
+        if existing is not None:
+            return existing.sha256
+        self.add(RulebookRecord(rulebook_id=rulebook_id, sha256=sha256))
+        return sha256
+
+
+class Idempotency(Repo):
+    def get(self, principal: str, key: str) -> IdempotencyRecord | None:
+        return self.session.scalar(
+            select(IdempotencyRecord).where(
+                IdempotencyRecord.principal == principal, IdempotencyRecord.key == key
+            )
+        )
+
+
+class Contracts(Repo):
+    def by_no(self, contract_no: str) -> Contract | None:
+        return self.session.scalar(select(Contract).where(Contract.contract_no == contract_no))
+
+
+def advisory_lock(session: Session, key: int) -> None:
+    """A transaction-scoped lock on PostgreSQL; SQLite's write transaction is already exclusive."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": key})

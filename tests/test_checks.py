@@ -1,0 +1,166 @@
+"""Named deposit checks: each passes on good facts and fails, with a reason, on bad ones."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import date
+from decimal import Decimal
+
+import pytest
+
+from escrow.domain import checks
+from escrow.domain.checks import PARAMS, REGISTRY, DepositFacts, Outcome
+
+TODAY = date(2025, 3, 14)
+
+GOOD = DepositFacts(
+    account_no="6222000011112222",
+    amount=Decimal("300000.00"),
+    payer_name="张三",
+    value_date=TODAY,
+    today=TODAY,
+    notice_given=True,
+    notice_account_no="6222000011112222",
+    notice_status="open",
+    notice_amount=Decimal("300000.00"),
+    notice_kind="down_payment",
+    buyer_name="张三",
+    contract_status="signed",
+    contract_price=Decimal("1000000.00"),
+    paid_so_far=Decimal("50000.00"),
+    bank_reference_seen=False,
+)
+
+EXPECTED_CHECKS = {
+    "account_matches_project": frozenset(),
+    "notice_exists_and_open": frozenset(),
+    "amount_equals_notice": frozenset(),
+    "payer_matches_buyer": frozenset({"allow_mortgage_lender"}),
+    "bank_reference_unseen": frozenset(),
+    "contract_not_cancelled": frozenset(),
+    "within_contract_price": frozenset(),
+    "value_date_within_days": frozenset({"days"}),
+}
+
+
+def run(name: str, facts: DepositFacts, **params: object) -> Outcome:
+    outcome = REGISTRY[name](facts, params)
+    assert isinstance(outcome, Outcome)
+    assert outcome.message  # always a sentence a teller can read
+    return outcome
+
+
+def test_registry_names_and_parameters_are_stable() -> None:
+    # Rule books and stored decisions cite these names; renaming one breaks published versions. New checks
+    # may be added.
+    assert set(EXPECTED_CHECKS) <= set(REGISTRY)
+    assert {name: PARAMS[name] for name in EXPECTED_CHECKS} == EXPECTED_CHECKS
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED_CHECKS))
+def test_every_check_passes_on_good_facts(name: str) -> None:
+    assert run(name, GOOD).passed
+
+
+# (check, change to the good facts that must make it fail, words the message must contain)
+FAILURES = [
+    ("account_matches_project", {"notice_account_no": "6222000099998888"}, "6222000099998888"),
+    ("notice_exists_and_open", {"notice_given": False}, "no payment notice number"),
+    ("notice_exists_and_open", {"notice_status": None}, "no such payment notice"),
+    ("notice_exists_and_open", {"notice_status": "paid"}, "paid, not open"),
+    ("notice_exists_and_open", {"notice_status": "cancelled"}, "cancelled, not open"),
+    (
+        "amount_equals_notice",
+        {"amount": Decimal("300000.01")},
+        "300000.01 differs from the notice's 300000.00",
+    ),
+    ("amount_equals_notice", {"amount": Decimal("299999.99")}, "differs"),
+    ("amount_equals_notice", {"notice_amount": None}, "no notice amount"),
+    ("payer_matches_buyer", {"payer_name": "李四"}, "李四 is not the buyer 张三"),
+    ("payer_matches_buyer", {"buyer_name": None}, "no contract buyer"),
+    ("bank_reference_unseen", {"bank_reference_seen": True}, "already booked"),
+    ("contract_not_cancelled", {"contract_status": "cancelled"}, "cancelled"),
+    ("contract_not_cancelled", {"contract_status": None}, "no contract"),
+    ("within_contract_price", {"paid_so_far": Decimal("700000.01")}, "above the price 1000000.00"),
+    ("within_contract_price", {"contract_price": None}, "no contract price"),
+    ("value_date_within_days", {"value_date": date(2025, 3, 10)}, "4 days old; at most 3"),
+    ("value_date_within_days", {"value_date": date(2025, 3, 15)}, "in the future"),
+]
+
+
+@pytest.mark.parametrize(("name", "change", "words"), FAILURES)
+def test_each_check_fails_on_bad_facts(name: str, change: dict, words: str) -> None:
+    outcome = run(name, dataclasses.replace(GOOD, **change))
+    assert not outcome.passed
+    assert words in outcome.message
+
+
+def test_every_check_has_a_failing_case() -> None:
+    assert {name for name, _, _ in FAILURES} == set(EXPECTED_CHECKS)
+
+
+def test_account_check_passes_without_a_notice_account() -> None:
+    assert run("account_matches_project", dataclasses.replace(GOOD, notice_account_no=None)).passed
+
+
+def test_amount_and_price_boundaries() -> None:
+    exactly_full = dataclasses.replace(GOOD, paid_so_far=Decimal("700000.00"))
+    assert run("within_contract_price", exactly_full).passed
+    assert run("amount_equals_notice", dataclasses.replace(GOOD, amount=Decimal("300000"))).passed
+
+
+def test_payer_name_comparison_ignores_spaces_and_case() -> None:
+    facts = dataclasses.replace(GOOD, payer_name=" Zhang  San ", buyer_name="zhang san")
+    assert run("payer_matches_buyer", facts).passed
+    assert run("payer_matches_buyer", dataclasses.replace(GOOD, payer_name="张 三")).passed
+
+
+MORTGAGE = dataclasses.replace(
+    GOOD, payer_name="中国建设银行衡水分行", payer_is_lender=True, notice_kind="mortgage"
+)
+
+
+def test_mortgage_lender_may_pay_the_buyers_mortgage_notice() -> None:
+    outcome = run("payer_matches_buyer", MORTGAGE, allow_mortgage_lender=True)
+    assert outcome.passed
+    assert "mortgage lender" in outcome.message
+    # The parameter defaults to allowing it.
+    assert run("payer_matches_buyer", MORTGAGE).passed
+
+
+def test_mortgage_lender_exception_can_be_switched_off() -> None:
+    outcome = run("payer_matches_buyer", MORTGAGE, allow_mortgage_lender=False)
+    assert not outcome.passed
+    assert "is not the buyer" in outcome.message
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"notice_kind": "down_payment"},  # a lender paying something other than a mortgage notice
+        {"payer_is_lender": False},  # a third party paying a mortgage notice
+    ],
+)
+def test_mortgage_lender_exception_is_narrow(change: dict) -> None:
+    assert not run(
+        "payer_matches_buyer", dataclasses.replace(MORTGAGE, **change), allow_mortgage_lender=True
+    ).passed
+
+
+@pytest.mark.parametrize(
+    ("age", "days", "passed"), [(0, 0, True), (1, 0, False), (3, 3, True), (4, 3, False), (7, 7, True)]
+)
+def test_value_date_window_follows_its_parameter(age: int, days: int, passed: bool) -> None:
+    facts = dataclasses.replace(GOOD, value_date=date.fromordinal(TODAY.toordinal() - age))
+    assert run("value_date_within_days", facts, days=days).passed is passed
+
+
+def test_value_date_window_defaults_to_three_days() -> None:
+    assert run("value_date_within_days", dataclasses.replace(GOOD, value_date=date(2025, 3, 11))).passed
+    assert not run("value_date_within_days", dataclasses.replace(GOOD, value_date=date(2025, 3, 10))).passed
+
+
+def test_a_name_cannot_be_registered_twice() -> None:
+    with pytest.raises(ValueError, match="registered twice"):
+        checks.check("amount_equals_notice")(lambda f, p: Outcome(True, "x"))
+    assert REGISTRY["amount_equals_notice"] is checks.amount_equals_notice
