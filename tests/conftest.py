@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sqlite3
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -27,6 +28,22 @@ BACKENDS = ["sqlite", "postgresql"] if PG_URL else ["sqlite"]
 REPO = Path(__file__).resolve().parent.parent
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """`@pytest.mark.only_backend("postgresql")`: run a test on that engine only (deselected, not skipped,
+    elsewhere: it tests something the other engine does not have)."""
+    keep, drop = [], []
+    for item in items:
+        marker = item.get_closest_marker("only_backend")
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        if marker and params.get("db_url") not in marker.args:
+            drop.append(item)
+        else:
+            keep.append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+
+
 def _pg_admin() -> Engine:
     return create_engine(make_url(PG_URL).set(database="postgres"), isolation_level="AUTOCOMMIT")
 
@@ -36,9 +53,9 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("template") / "template.db"
     engine = make_engine(f"sqlite:///{path}")
     upgrade(engine)
-    with engine.connect() as conn:
-        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
     engine.dispose()
+    with sqlite3.connect(path) as conn:  # fold the WAL into the file so that copying the file copies it all
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     return path
 
 

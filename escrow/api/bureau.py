@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post
-from litestar.di import Provide
-from litestar.params import Parameter
+from litestar.di import NamedDependency, Provide
+from litestar.params import FromPath, JSONBody, QueryParameter
 
 from escrow.api.deps import authenticate, idempotent, query_date, require_bureau, runtime
 from escrow.api.schemas import NodeConfirmationIn, ProjectIn
@@ -25,7 +25,9 @@ class BureauController(Controller):
     @post(
         "/projects", sync_to_thread=True, status_code=201, summary="Open a project and its supervised account"
     )
-    def open_project(self, request: Request, data: ProjectIn, principal: Principal) -> Response:
+    def open_project(
+        self, request: Request, data: JSONBody[ProjectIn], principal: NamedDependency[Principal]
+    ) -> Response:
         require_bureau(principal, "admin")
         ctx = runtime(request).ctx
         cmd = projects.OpenProject(
@@ -51,7 +53,9 @@ class BureauController(Controller):
         sync_to_thread=True,
         summary="A project, its account, nodes and release cap",
     )
-    def project(self, request: Request, project_id: int, principal: Principal) -> dict[str, Any]:
+    def project(
+        self, request: Request, project_id: FromPath[int], principal: NamedDependency[Principal]
+    ) -> dict[str, Any]:
         ctx = runtime(request).ctx
         with UnitOfWork(runtime(request).engine, readonly=True) as uow:
             project = uow.projects.get(project_id)
@@ -72,10 +76,10 @@ class BureauController(Controller):
     def confirm_node(
         self,
         request: Request,
-        project_id: int,
-        node_code: str,
-        data: NodeConfirmationIn,
-        principal: Principal,
+        project_id: FromPath[int],
+        node_code: FromPath[str],
+        data: JSONBody[NodeConfirmationIn],
+        principal: NamedDependency[Principal],
     ) -> Response:
         require_bureau(principal, "inspector")
         ctx = runtime(request).ctx
@@ -93,9 +97,9 @@ class BureauController(Controller):
     def stats(
         self,
         request: Request,
-        principal: Principal,
-        start: str = Parameter(query="from", description="first day, YYYY-MM-DD"),
-        end: str = Parameter(query="to", description="last day, YYYY-MM-DD"),
+        principal: NamedDependency[Principal],
+        start: Annotated[str, QueryParameter(name="from", description="first day, YYYY-MM-DD")],
+        end: Annotated[str, QueryParameter(name="to", description="last day, YYYY-MM-DD")],
     ) -> dict[str, Any]:
         require_bureau(principal)
         period = (query_date(start, "from"), query_date(end, "to"))

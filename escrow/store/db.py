@@ -80,11 +80,8 @@ class UnitOfWork:
         self.session.rollback()
 
     def __exit__(self, *exc: Any) -> None:
-        try:
-            if self.session.in_transaction():
-                self.session.rollback()
-        finally:
-            self.session.close()
+        # close() rolls back whatever was not committed; loaded rows stay readable (detached, not expired)
+        self.session.close()
 
     @property
     def dialect(self) -> str:

@@ -1,0 +1,175 @@
+"""The store on both engines: migrations match the models, the journal is append-only, constraints hold."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import select, text
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlmodel import SQLModel
+
+from escrow.domain import ledger
+from escrow.domain.principal import SYSTEM
+from escrow.services import projects
+from escrow.services.context import Context
+from escrow.store import audit
+from escrow.store.db import UnitOfWork
+from escrow.store.migrate import is_current
+from escrow.store.models import AuditEvent, JournalEntry, Project, SupervisedAccount
+
+
+def test_migrations_reach_head_and_match_the_models(engine):
+    assert is_current(engine)
+    with engine.connect() as conn:
+        diffs = compare_metadata(MigrationContext.configure(conn), SQLModel.metadata)
+    assert diffs == []
+
+
+@pytest.fixture
+def account_id(engine, world, settings, today):
+    from escrow.rulebooks import load_dir
+
+    ctx = Context(settings, load_dir(settings.rules_dir), lambda: today)
+    cmd = projects.OpenProject(
+        developer_credit_code=world.developer_code,
+        name="P",
+        permit_no="P-1",
+        permit_date=date(2025, 3, 1),
+        presale_area_m2=__import__("decimal").Decimal("1000"),
+        finish="shell",
+        bank_code="HSB",
+        account_no="62220001",
+        account_name="P escrow",
+    )
+    with UnitOfWork(engine) as uow:
+        projects.open_project(uow, ctx, cmd, SYSTEM)
+        uow.commit()
+    with UnitOfWork(engine) as uow:
+        return uow.projects.account_by_no("62220001").id
+
+
+def _post(engine, account_id, entry):
+    with UnitOfWork(engine) as uow:
+        row = uow.journal.post(account_id, entry)
+        uow.commit()
+        return row.id
+
+
+@pytest.mark.parametrize("statement", ["UPDATE {t} SET account_id = account_id", "DELETE FROM {t}"])
+@pytest.mark.parametrize("table", ["journal_entries", "journal_legs"])
+def test_journal_rows_can_never_be_updated_or_deleted(engine, account_id, table, statement):
+    _post(
+        engine, account_id, ledger.deposit(10_000, suspense=False, booked_on=date(2025, 4, 1), reference="d1")
+    )
+    with pytest.raises(DBAPIError, match="append-only"), engine.begin() as conn:
+        conn.execute(text(statement.format(t=table)))
+    with UnitOfWork(engine) as uow:
+        assert uow.journal.balances(account_id).cash == 10_000
+
+
+@pytest.mark.only_backend("postgresql")  # SQLite has no TRUNCATE statement
+def test_journal_cannot_be_truncated_on_postgresql(engine, account_id):
+    _post(
+        engine, account_id, ledger.deposit(10_000, suspense=False, booked_on=date(2025, 4, 1), reference="d1")
+    )
+    with pytest.raises(DBAPIError, match="append-only"), engine.begin() as conn:
+        conn.execute(text("TRUNCATE journal_legs, journal_entries"))
+
+
+def test_balances_are_derived_from_the_journal(engine, account_id):
+    day = date(2025, 4, 1)
+    for entry in (
+        ledger.deposit(500_000, suspense=False, booked_on=day, reference="a"),
+        ledger.deposit(20_000, suspense=True, booked_on=day, reference="b"),
+        ledger.release(100_000, booked_on=day, reference="c"),
+        ledger.suspense_assigned(5_000, booked_on=day, reference="d"),
+    ):
+        _post(engine, account_id, entry)
+    with UnitOfWork(engine) as uow:
+        balances = uow.journal.balances(account_id)
+        entries = uow.journal.entries(account_id)
+        received = uow.journal.received_fen(account_id)
+    assert balances.cash == 420_000
+    assert balances.suspense == 15_000
+    assert balances.released == 100_000
+    assert received == 520_000
+    assert ledger.balance_equals_flows(entries)
+    assert all(ledger.legs_sum_to_zero(e.legs) for e in entries)
+
+
+def test_one_supervised_account_per_project(engine, account_id):
+    with UnitOfWork(engine) as uow:
+        project_id = uow.session.scalar(select(Project.id))
+        uow.session.add(
+            SupervisedAccount(
+                project_id=project_id,
+                bank_id=1,
+                account_no="99999999",
+                account_name="second",
+                opened_on=date(2025, 3, 2),
+            )
+        )
+        with pytest.raises(IntegrityError):
+            uow.session.flush()
+
+
+def test_account_numbers_are_unique(engine, account_id):
+    with UnitOfWork(engine) as uow:
+        uow.session.add(
+            Project(
+                developer_id=1,
+                name="Q",
+                permit_no="Q-1",
+                permit_date=date(2025, 3, 1),
+                presale_area_x100=100,
+                finish="shell",
+                jurisdiction="hengshui",
+                rulebook_id="hengshui@2024.1",
+                supervised_amount_fen=100,
+            )
+        )
+        uow.session.flush()
+        project_id = uow.session.scalar(select(Project.id).where(Project.permit_no == "Q-1"))
+        uow.session.add(
+            SupervisedAccount(
+                project_id=project_id,
+                bank_id=1,
+                account_no="62220001",
+                account_name="dup",
+                opened_on=date(2025, 3, 2),
+            )
+        )
+        with pytest.raises(IntegrityError):
+            uow.session.flush()
+
+
+def test_uncommitted_unit_of_work_rolls_back(engine, account_id):
+    with UnitOfWork(engine) as uow:
+        uow.journal.post(
+            account_id, ledger.deposit(1_000, suspense=False, booked_on=date(2025, 4, 1), reference="x")
+        )
+        # no commit
+    with UnitOfWork(engine, readonly=True) as uow:
+        assert uow.session.scalar(select(JournalEntry.id)) is None
+
+
+def test_audit_events_form_a_hash_chain(engine, account_id):
+    with UnitOfWork(engine) as uow:
+        audit.record(
+            uow.session, actor="test", action="x.done", subject_type="x", subject_id=1, after={"a": 1}
+        )
+        uow.commit()
+    with UnitOfWork(engine, readonly=True) as uow:
+        events = list(uow.session.scalars(select(AuditEvent).order_by(AuditEvent.id)))
+    assert len(events) >= 5  # the world's parties, the project and this event
+    prev = audit.GENESIS
+    for event in events:
+        assert event.prev_hash == prev
+        assert event.hash == audit.event_hash(prev, event)
+        prev = event.hash
+    tampered = events[-1]
+    tampered.actor = "someone else"
+    assert audit.event_hash(tampered.prev_hash, tampered) != tampered.hash
