@@ -21,6 +21,7 @@ ROLES = ("reviewer", "approver", "director", "inspector", "auditor", "admin")
 PAYEE_ROLES = ("construction", "equipment", "materials")
 FINISHES = ("shell", "finished")
 SEVERITIES = ("block", "warn")
+LIMITS = ("suspense_max_days", "instruction_max_working_days", "notice_overdue_days", "reversal_same_day")
 
 
 class RuleBookError(ValueError):
@@ -190,6 +191,13 @@ class _Reader:
             raise self.fail(key, f"must be at most {hi}")
         return number
 
+    def only(self, data: dict, key: str, allowed: set[str]) -> None:
+        """Refuse keys the loader does not know: a misspelt key must not silently fall back to a default."""
+        unknown = sorted(set(data) - allowed)
+        if unknown:
+            where = f"{key}.{unknown[0]}" if key else unknown[0]
+            raise self.fail(where, f"unknown key (known here: {', '.join(sorted(allowed))})")
+
     def boolean(self, data: dict, key: str, default: bool) -> bool:
         value = data.get(key.rsplit(".", 1)[-1], default)
         if not isinstance(value, bool):
@@ -224,7 +232,28 @@ def parse(
     except tomllib.TOMLDecodeError as exc:
         raise r.fail("(file)", f"malformed TOML: {exc}") from None
 
+    r.only(
+        data,
+        "",
+        {
+            "rulebook",
+            "supervised_amount",
+            "nodes",
+            "finish_surcharge",
+            "release",
+            "deposit_checks",
+            "guarantee",
+            "freeze",
+            "refund",
+            "limits",
+        },
+    )
     head = r.table(data, "rulebook")
+    r.only(
+        head,
+        "rulebook",
+        {"jurisdiction", "version", "title", "title_en", "effective_from", "supersedes", "note"},
+    )
     jurisdiction = r.string(head, "rulebook.jurisdiction")
     version = r.string(head, "rulebook.version")
     if jurisdiction_hint and jurisdiction != jurisdiction_hint:
@@ -240,6 +269,7 @@ def parse(
     supersedes = r.string(head, "rulebook.supersedes", required=False) or None
 
     sa = r.table(data, "supervised_amount")
+    r.only(sa, "supervised_amount", {"cost_per_m2", "coefficient", "credit_grade_factors"})
     grades = r.table(sa, "supervised_amount.credit_grade_factors", required=False)
     supervised = SupervisedAmountRule(
         cost_per_m2=r.decimal(sa, "supervised_amount.cost_per_m2", lo=Decimal("0")),
@@ -254,6 +284,7 @@ def parse(
     previous = Decimal("1")
     for i, raw in enumerate(r.array_of_tables(data, "nodes")):
         key = f"nodes[{i}]"
+        r.only(raw, key, {"code", "name_zh", "name_en", "evidence", "retention"})
         code = r.string(raw, f"{key}.code")
         if any(n.code == code for n in nodes):
             raise r.fail(f"{key}.code", f"node {code!r} appears twice")
@@ -272,6 +303,7 @@ def parse(
         )
 
     fs = r.table(data, "finish_surcharge")
+    r.only(fs, "finish_surcharge", {*FINISHES, "until_node"})
     surcharge = {
         f: r.decimal(fs, f"finish_surcharge.{f}", lo=Decimal("0"), hi=Decimal("1")) for f in FINISHES
     }
@@ -280,9 +312,11 @@ def parse(
         raise r.fail("finish_surcharge.until_node", f"{until!r} is not a node of this rule book")
 
     rel = r.table(data, "release")
+    r.only(rel, "release", {"required_documents", "payee_roles", "approval_chain", "distinct_people"})
     chain: list[ApprovalStep] = []
     for i, raw in enumerate(r.array_of_tables(rel, "release.approval_chain")):
         key = f"release.approval_chain[{i}]"
+        r.only(raw, key, {"role", "label_zh", "label_en", "min_amount"})
         role = r.string(raw, f"{key}.role")
         if role not in ROLES:
             raise r.fail(f"{key}.role", f"{role!r} is not one of {', '.join(ROLES)}")
@@ -303,6 +337,7 @@ def parse(
     specs: list[CheckSpec] = []
     for i, raw in enumerate(r.array_of_tables(data, "deposit_checks")):
         key = f"deposit_checks[{i}]"
+        r.only(raw, key, {"rule", "severity", "params"})
         rule = r.string(raw, f"{key}.rule")
         if rule not in checks.REGISTRY:
             raise r.fail(
@@ -312,20 +347,31 @@ def parse(
         if severity not in SEVERITIES:
             raise r.fail(f"{key}.severity", "must be block or warn")
         params = r.table(raw, f"{key}.params", required=False)
-        unknown = set(params) - checks.PARAMS[rule]
+        unknown = set(params) - set(checks.PARAMS[rule])
         if unknown:
             raise r.fail(f"{key}.params", f"{rule} takes no parameter {', '.join(sorted(unknown))}")
+        for name, value in params.items():
+            expected = checks.PARAMS[rule][name]
+            if type(value) is not expected or (expected is int and value < 0):
+                raise r.fail(
+                    f"{key}.params.{name}",
+                    f"must be {'true or false' if expected is bool else 'a whole number ≥ 0'}",
+                )
         specs.append(CheckSpec(rule, severity, dict(params)))
 
     g = r.table(data, "guarantee")
+    r.only(g, "guarantee", {"max_share", "requires_full_amount"})
     fr = r.table(data, "freeze")
+    r.only(fr, "freeze", {"court_deduction_before_registration", "deduction_exceptions"})
     deduction = r.string(fr, "freeze.court_deduction_before_registration")
     if deduction not in ("forbidden_within_key_amount", "allowed"):
         raise r.fail(
             "freeze.court_deduction_before_registration", "must be forbidden_within_key_amount or allowed"
         )
     rf = r.table(data, "refund", required=False)
+    r.only(rf, "refund", {"requires_contract_record"})
     limits_raw = r.table(data, "limits", required=False)
+    r.only(limits_raw, "limits", set(LIMITS))
     limits = {}
     for k, v in limits_raw.items():
         if not isinstance(v, int) or isinstance(v, bool) or v < 0:
@@ -357,6 +403,11 @@ def parse(
     )
 
 
+def version_key(version: str) -> tuple[tuple[int, str], ...]:
+    """Order versions naturally: 2024.9 before 2024.10."""
+    return tuple((int(p), "") if p.isdigit() else (-1, p) for p in version.split("."))
+
+
 class RuleBooks:
     """Every rule book version found under a directory."""
 
@@ -365,7 +416,11 @@ class RuleBooks:
         self._by_id = {b.id: b for b in books}
 
     def __iter__(self):
-        return iter(sorted(self._by_id.values(), key=lambda b: (b.jurisdiction, b.effective_from, b.version)))
+        return iter(
+            sorted(
+                self._by_id.values(), key=lambda b: (b.jurisdiction, b.effective_from, version_key(b.version))
+            )
+        )
 
     def __len__(self) -> int:
         return len(self._by_id)
@@ -381,7 +436,7 @@ class RuleBooks:
         candidates = [
             b for b in self._by_id.values() if b.jurisdiction == jurisdiction and b.effective_from <= on
         ]
-        return max(candidates, key=lambda b: (b.effective_from, b.version), default=None)
+        return max(candidates, key=lambda b: (b.effective_from, version_key(b.version)), default=None)
 
     def changed_since_published(self, recorded: dict[str, str]) -> list[str]:
         """Published versions (id → recorded hash) whose file changed or disappeared, as sentences."""

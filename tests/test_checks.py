@@ -32,14 +32,14 @@ GOOD = DepositFacts(
 )
 
 EXPECTED_CHECKS = {
-    "account_matches_project": frozenset(),
-    "notice_exists_and_open": frozenset(),
-    "amount_equals_notice": frozenset(),
-    "payer_matches_buyer": frozenset({"allow_mortgage_lender"}),
-    "bank_reference_unseen": frozenset(),
-    "contract_not_cancelled": frozenset(),
-    "within_contract_price": frozenset(),
-    "value_date_within_days": frozenset({"days"}),
+    "account_matches_project": {},
+    "notice_exists_and_open": {},
+    "amount_equals_notice": {},
+    "payer_matches_buyer": {"allow_mortgage_lender": bool},
+    "bank_reference_unseen": {},
+    "contract_not_cancelled": {},
+    "within_contract_price": {},
+    "value_date_within_days": {"days": int},
 }
 
 

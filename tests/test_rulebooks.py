@@ -197,6 +197,19 @@ def test_pinned_projects_keep_their_version_after_a_new_one_appears(tmp_path: Pa
     assert both.get("hengshui@2024.1").sha256 == only_old.get("hengshui@2024.1").sha256
 
 
+def test_versions_with_the_same_date_are_ordered_naturally(tmp_path: Path) -> None:
+    folder = tmp_path / "hengshui"
+    folder.mkdir()
+    text = SHIPPED_2024.read_text(encoding="utf-8")
+    for version in ("2024.9", "2024.10"):
+        (folder / f"{version}.toml").write_text(
+            text.replace('version = "2024.1"', f'version = "{version}"'), encoding="utf-8"
+        )
+    books = load_dir(tmp_path)
+    assert books.in_force("hengshui", date(2025, 1, 1)).id == "hengshui@2024.10"
+    assert [b.version for b in books] == ["2024.9", "2024.10"]
+
+
 def _copy_fixtures(tmp_path: Path) -> Path:
     root = tmp_path / "rules"
     shutil.copytree(FIXTURES, root)
@@ -322,6 +335,42 @@ BROKEN = [
         "deposit_checks[7].params",
         "takes no parameter hours",
         id="unknown-param",
+    ),
+    pytest.param(
+        _edit("params = { days = 3 }", 'params = { days = "3" }'),
+        "deposit_checks[7].params.days",
+        "whole number",
+        id="param-of-wrong-type",
+    ),
+    pytest.param(
+        _edit("params = { allow_mortgage_lender = true }", 'params = { allow_mortgage_lender = "no" }'),
+        "deposit_checks[4].params.allow_mortgage_lender",
+        "true or false",
+        id="bool-param-as-string",
+    ),
+    pytest.param(
+        _edit("requires_full_amount = true", "requires_full_ammount = true"),
+        "guarantee.requires_full_ammount",
+        "unknown key",
+        id="misspelt-optional-key",
+    ),
+    pytest.param(
+        _edit('code = "topped_out"', 'code = "topped_out"\nretension = "0.40"'),
+        "nodes[1].retension",
+        "unknown key",
+        id="misspelt-node-key",
+    ),
+    pytest.param(
+        _edit("[limits]", "[limits]\nsuspense_max_dayz = 3"),
+        "limits.suspense_max_dayz",
+        "unknown key",
+        id="misspelt-limit",
+    ),
+    pytest.param(
+        _edit("[refund]", "[refunds]"),
+        "refunds",
+        "unknown key",
+        id="unknown-table",
     ),
     pytest.param(
         _edit('role = "reviewer"', 'role = "clerk"'),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import decimal
 from datetime import date
 
 import pytest
@@ -38,7 +39,7 @@ def account_id(engine, world, settings, today):
         name="P",
         permit_no="P-1",
         permit_date=date(2025, 3, 1),
-        presale_area_m2=__import__("decimal").Decimal("1000"),
+        presale_area_m2=decimal.Decimal("1000"),
         finish="shell",
         bank_code="HSB",
         account_no="62220001",

@@ -45,15 +45,15 @@ class Outcome:
 
 CheckFn = Callable[[DepositFacts, Mapping[str, Any]], Outcome]
 REGISTRY: dict[str, CheckFn] = {}
-PARAMS: dict[str, frozenset[str]] = {}
+PARAMS: dict[str, dict[str, type]] = {}  # check name → parameter name → its TOML type
 
 
-def check(name: str, *, params: tuple[str, ...] = ()) -> Callable[[CheckFn], CheckFn]:
+def check(name: str, *, params: dict[str, type] | None = None) -> Callable[[CheckFn], CheckFn]:
     def register(fn: CheckFn) -> CheckFn:
         if name in REGISTRY:
             raise ValueError(f"check {name} registered twice")
         REGISTRY[name] = fn
-        PARAMS[name] = frozenset(params)
+        PARAMS[name] = dict(params or {})
         return fn
 
     return register
@@ -94,7 +94,7 @@ def amount_equals_notice(f: DepositFacts, _: Mapping[str, Any]) -> Outcome:
     )
 
 
-@check("payer_matches_buyer", params=("allow_mortgage_lender",))
+@check("payer_matches_buyer", params={"allow_mortgage_lender": bool})
 def payer_matches_buyer(f: DepositFacts, p: Mapping[str, Any]) -> Outcome:
     if f.buyer_name is None:
         return Outcome(False, "there is no contract buyer to compare the payer with")
@@ -133,7 +133,7 @@ def within_contract_price(f: DepositFacts, _: Mapping[str, Any]) -> Outcome:
     )
 
 
-@check("value_date_within_days", params=("days",))
+@check("value_date_within_days", params={"days": int})
 def value_date_within_days(f: DepositFacts, p: Mapping[str, Any]) -> Outcome:
     days = int(p.get("days", 3))
     age = (f.today - f.value_date).days
