@@ -12,8 +12,10 @@ from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from sqlalchemy import Engine
 
 from escrow import __version__
+from escrow.api.bank import BankController
 from escrow.api.bureau import BureauController
 from escrow.api.deps import Runtime
+from escrow.api.developer import DeveloperController
 from escrow.api.health import health
 from escrow.api.problems import EXCEPTION_HANDLERS
 from escrow.config import Settings
@@ -46,7 +48,7 @@ def create_app(
     engine = engine or make_engine(settings.database_url)
     ctx = build_context(settings, engine, today)
     return Litestar(
-        route_handlers=[health, BureauController],
+        route_handlers=[health, BureauController, BankController, DeveloperController],
         exception_handlers=EXCEPTION_HANDLERS,
         state=State({"runtime": Runtime(engine=engine, ctx=ctx)}),
         openapi_config=OpenAPIConfig(

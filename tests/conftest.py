@@ -190,3 +190,70 @@ def project_body(**overrides) -> dict:
     }
     body.update(overrides)
     return body
+
+
+BUYER_ID = "110101199003070011"  # a resident ID with a valid check character (GB 11643)
+
+
+@pytest.fixture
+def project(client, world) -> dict:
+    """An opened shell-housing project of the world's developer, supervised by bank HSB."""
+    r = client.post("/api/v1/projects", json=project_body(), headers=world.headers("admin", "open-project"))
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+def contract_body(**overrides) -> dict:
+    body = {
+        "permit_no": "衡预售2025-001",
+        "contract_no": "HT-2025-0001",
+        "buyer_name": "张伟",
+        "buyer_id_no": BUYER_ID,
+        "unit": "3-2-1801",
+        "area_m2": "98.50",
+        "total_price": "886500.00",
+        "signed_on": "2025-04-01",
+    }
+    body.update(overrides)
+    return body
+
+
+class Flow:
+    """Shortcuts through the real API for tests that need contracts, notices and deposits."""
+
+    def __init__(self, client, world):
+        self.client, self.world, self.n = client, world, 0
+
+    def _key(self) -> str:
+        self.n += 1
+        return f"flow-{self.n}"
+
+    def contract(self, **overrides) -> dict:
+        r = self.client.post(
+            "/api/v1/contracts",
+            json=contract_body(**overrides),
+            headers=self.world.headers("developer", self._key()),
+        )
+        assert r.status_code == 201, r.text
+        return r.json()
+
+    def notice(
+        self, contract_no: str, amount: str, kind: str = "down_payment", due_on: str = "2025-05-01"
+    ) -> dict:
+        r = self.client.post(
+            f"/api/v1/contracts/{contract_no}/notices",
+            json={"kind": kind, "amount": amount, "due_on": due_on},
+            headers=self.world.headers("developer", self._key()),
+        )
+        assert r.status_code == 201, r.text
+        return r.json()
+
+    def deposit(self, *, expect: int = 201, who: str = "bank", **fields):
+        r = self.client.post("/api/v1/deposits", json=fields, headers=self.world.headers(who, self._key()))
+        assert r.status_code == expect, r.text
+        return r.json()
+
+
+@pytest.fixture
+def flow(client, world) -> Flow:
+    return Flow(client, world)

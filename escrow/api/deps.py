@@ -61,6 +61,12 @@ def query_date(value: str, name: str) -> date:
         ) from None
 
 
+def require_kind(principal: Principal, kind: str) -> None:
+    """Bank endpoints need a bank key, developer endpoints a developer key."""
+    if principal.kind != kind:
+        raise Forbidden(f"this endpoint is for {kind} keys")
+
+
 def require_bureau(principal: Principal, *roles: str) -> None:
     """Bureau endpoints: only bureau users, and of the named roles (any bureau role if none named)."""
     if not principal.is_bureau:

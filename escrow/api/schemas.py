@@ -66,3 +66,51 @@ class EvidenceIn(Body):
 class NodeConfirmationIn(Body):
     reached_on: Day
     evidence: Annotated[list[EvidenceIn], Field(min_length=1, max_length=50)]
+
+
+Reference = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[\x21-\x7e]+$")]
+Name = Annotated[str, Field(min_length=1, max_length=200)]
+
+
+class ContractIn(Body):
+    permit_no: Code
+    contract_no: Code
+    buyer_name: Name
+    buyer_id_no: Annotated[str, Field(min_length=6, max_length=20)]
+    unit: Annotated[str, Field(min_length=1, max_length=64)]
+    area_m2: Area
+    total_price: Money
+    signed_on: Day
+
+
+class NoticeIn(Body):
+    kind: Literal["earnest", "down_payment", "mortgage", "full", "other"]
+    amount: Money
+    due_on: Day
+
+
+class DepositVerifyIn(Body):
+    account_no: Annotated[str, Field(min_length=1, max_length=40)]
+    notice_no: Annotated[str, Field(max_length=40)] | None = None
+    amount: Money
+    payer_name: Name
+
+
+class DepositIn(Body):
+    account_no: Annotated[str, Field(min_length=1, max_length=40)]
+    bank_reference: Reference
+    amount: Money
+    payer_name: Name
+    payer_account: Annotated[str, Field(max_length=64)] = ""
+    notice_no: Annotated[str, Field(max_length=40)] | None = None
+    kind: Literal["earnest", "down_payment", "mortgage", "full", "other"] = "other"
+    channel: Literal["counter", "transfer", "pos", "mortgage"]
+    value_date: Day
+
+
+class ReversalIn(Body):
+    reason: Annotated[str, Field(min_length=1, max_length=500)]
+
+
+class ReceiptIn(Body):
+    receipt_no: Annotated[str, Field(min_length=1, max_length=64)]

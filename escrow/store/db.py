@@ -66,6 +66,8 @@ class UnitOfWork:
         self.parties = repos.Parties(self.session)
         self.projects = repos.Projects(self.session)
         self.contracts = repos.Contracts(self.session)
+        self.deposits = repos.Deposits(self.session)
+        self.statements = repos.Statements(self.session)
         self.journal = repos.Journal(self.session)
         self.holds = repos.Holds(self.session)
         self.stats = repos.Stats(self.session)

@@ -13,6 +13,7 @@ from escrow.store.models import (
     ApiKey,
     Bank,
     Contract,
+    Deposit,
     Developer,
     Freeze,
     Guarantee,
@@ -21,10 +22,13 @@ from escrow.store.models import (
     JournalLeg,
     NodeConfirmation,
     PaymentInstruction,
+    PaymentNotice,
     Project,
     RulebookRecord,
+    Statement,
     SupervisedAccount,
     User,
+    Voucher,
 )
 
 
@@ -78,6 +82,15 @@ class Projects(Repo):
         if self.session.get_bind().dialect.name == "postgresql":
             stmt = stmt.with_for_update()
         return self.session.scalar(stmt)
+
+    def accounts_of_bank(self, bank_id: int) -> list[SupervisedAccount]:
+        return list(
+            self.session.scalars(
+                select(SupervisedAccount)
+                .where(SupervisedAccount.bank_id == bank_id)
+                .order_by(SupervisedAccount.id)
+            )
+        )
 
     def confirmed_nodes(self, project_id: int) -> list[NodeConfirmation]:
         return list(
@@ -223,6 +236,54 @@ class Idempotency(Repo):
 class Contracts(Repo):
     def by_no(self, contract_no: str) -> Contract | None:
         return self.session.scalar(select(Contract).where(Contract.contract_no == contract_no))
+
+    def notices_total_fen(self, contract_id: int) -> int:
+        """Open and paid notices of a contract (what the buyer has been asked to pay)."""
+        return int(
+            self.session.scalar(
+                select(func.coalesce(func.sum(PaymentNotice.amount_fen), 0)).where(
+                    PaymentNotice.contract_id == contract_id, PaymentNotice.status.in_(("open", "paid"))
+                )
+            )
+            or 0
+        )
+
+    def notice_by_no(self, notice_no: str) -> PaymentNotice | None:
+        return self.session.scalar(select(PaymentNotice).where(PaymentNotice.notice_no == notice_no))
+
+    def paid_fen(self, contract_id: int) -> int:
+        """Accepted, unreversed deposits on a contract."""
+        return int(
+            self.session.scalar(
+                select(func.coalesce(func.sum(Deposit.amount_fen), 0)).where(
+                    Deposit.contract_id == contract_id, Deposit.status.in_(("accepted", "assigned"))
+                )
+            )
+            or 0
+        )
+
+
+class Deposits(Repo):
+    def by_reference(self, bank_id: int, bank_reference: str) -> Deposit | None:
+        return self.session.scalar(
+            select(Deposit).where(Deposit.bank_id == bank_id, Deposit.bank_reference == bank_reference)
+        )
+
+    def voucher_for(self, deposit_id: int) -> Voucher | None:
+        return self.session.scalar(select(Voucher).where(Voucher.deposit_id == deposit_id))
+
+    def voucher_by_no(self, voucher_no: str) -> Voucher | None:
+        return self.session.scalar(select(Voucher).where(Voucher.voucher_no == voucher_no))
+
+
+class Statements(Repo):
+    def latest(self, account_id: int) -> Statement | None:
+        return self.session.scalar(
+            select(Statement)
+            .where(Statement.account_id == account_id)
+            .order_by(Statement.statement_date.desc(), Statement.id.desc())
+            .limit(1)
+        )
 
 
 def advisory_lock(session: Session, key: int) -> None:

@@ -1,0 +1,110 @@
+"""Supervising banks: their accounts, deposits and reversals (CONTRACT.md §3, Bank)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from litestar import Controller, Request, Response, get, post
+from litestar.di import NamedDependency, Provide
+from litestar.params import FromPath, JSONBody
+
+from escrow.api.deps import authenticate, idempotent, require_kind, runtime
+from escrow.api.schemas import DepositIn, DepositVerifyIn, ReversalIn
+from escrow.domain.errors import NotFound
+from escrow.domain.principal import Principal
+from escrow.services import accounts, deposits
+from escrow.store.db import UnitOfWork
+
+
+class BankController(Controller):
+    path = "/api/v1"
+    tags = ["bank"]
+    dependencies = {"principal": Provide(authenticate, sync_to_thread=True)}
+
+    @get("/accounts", sync_to_thread=True, summary="The supervised accounts this bank holds")
+    def list_accounts(self, request: Request, principal: NamedDependency[Principal]) -> list[dict[str, Any]]:
+        require_kind(principal, "bank")
+        rt = runtime(request)
+        with UnitOfWork(rt.engine, readonly=True) as uow:
+            return [
+                accounts.bank_view(uow, rt.ctx, a) for a in uow.projects.accounts_of_bank(principal.bank_id)
+            ]
+
+    @get(
+        "/accounts/{account_no:str}",
+        sync_to_thread=True,
+        summary="One supervised account with its release cap",
+    )
+    def account(
+        self, request: Request, account_no: FromPath[str], principal: NamedDependency[Principal]
+    ) -> dict[str, Any]:
+        require_kind(principal, "bank")
+        rt = runtime(request)
+        with UnitOfWork(rt.engine, readonly=True) as uow:
+            return accounts.bank_view(uow, rt.ctx, deposits.bank_account(uow, principal, account_no))
+
+    @post(
+        "/deposits/verify", sync_to_thread=True, status_code=200, summary="Check a payment before taking it"
+    )
+    def verify(
+        self, request: Request, data: JSONBody[DepositVerifyIn], principal: NamedDependency[Principal]
+    ) -> Response:
+        require_kind(principal, "bank")
+        ctx = runtime(request).ctx
+        cmd = deposits.VerifyDeposit(data.account_no, data.notice_no, Decimal(data.amount), data.payer_name)
+        return idempotent(
+            request, principal, data, lambda uow: (200, deposits.verify(uow, ctx, cmd, principal))
+        )
+
+    @post("/deposits", sync_to_thread=True, status_code=201, summary="Post a payment received")
+    def post_deposit(
+        self, request: Request, data: JSONBody[DepositIn], principal: NamedDependency[Principal]
+    ) -> Response:
+        require_kind(principal, "bank")
+        ctx = runtime(request).ctx
+        cmd = deposits.PostDeposit(
+            account_no=data.account_no,
+            bank_reference=data.bank_reference,
+            amount=Decimal(data.amount),
+            payer_name=data.payer_name,
+            payer_account=data.payer_account,
+            notice_no=data.notice_no,
+            kind=data.kind,
+            channel=data.channel,
+            value_date=data.value_date,
+        )
+        return idempotent(request, principal, data, lambda uow: deposits.post(uow, ctx, cmd, principal))
+
+    @get("/deposits/{bank_reference:str}", sync_to_thread=True, summary="A deposit by its bank reference")
+    def deposit(
+        self, request: Request, bank_reference: FromPath[str], principal: NamedDependency[Principal]
+    ) -> dict[str, Any]:
+        require_kind(principal, "bank")
+        with UnitOfWork(runtime(request).engine, readonly=True) as uow:
+            found = uow.deposits.by_reference(principal.bank_id, bank_reference)
+            if found is None:
+                raise NotFound(f"no deposit with bank reference {bank_reference}")
+            return deposits.deposit_view(uow, found)
+
+    @post(
+        "/deposits/{bank_reference:str}/reversal",
+        sync_to_thread=True,
+        status_code=201,
+        summary="Reverse a wrong posting on its value date",
+    )
+    def reverse(
+        self,
+        request: Request,
+        bank_reference: FromPath[str],
+        data: JSONBody[ReversalIn],
+        principal: NamedDependency[Principal],
+    ) -> Response:
+        require_kind(principal, "bank")
+        ctx = runtime(request).ctx
+        return idempotent(
+            request,
+            principal,
+            data,
+            lambda uow: (201, deposits.reverse(uow, ctx, bank_reference, data.reason, principal)),
+        )

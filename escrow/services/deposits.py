@@ -1,0 +1,352 @@
+"""Buyers' payments as the supervising bank reports them: verify, post, reverse; vouchers and receipts.
+
+The money is in the bank whatever the checks say. A blocking check failure books it to suspense with no
+voucher; passing books it to the buyer's funds and issues a voucher with an unguessable verification code.
+"""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from escrow.domain import checks, ledger
+from escrow.domain.errors import Conflict, FieldError, InvalidInput, NotFound
+from escrow.domain.money import from_fen, to_fen, to_wire
+from escrow.domain.principal import Principal
+from escrow.rulebooks import RuleBook
+from escrow.services.context import Context
+from escrow.store import audit
+from escrow.store.db import UnitOfWork
+from escrow.store.models import Contract, Deposit, PaymentNotice, Project, SupervisedAccount, Voucher
+
+KINDS = ("earnest", "down_payment", "mortgage", "full", "other")
+CHANNELS = ("counter", "transfer", "pos", "mortgage")
+# Crockford's base32: no I, L, O, U. 10 characters carry 50 bits.
+CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+CODE_LENGTH = 10
+
+
+def new_verification_code() -> str:
+    code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+    return f"{code[:5]}-{code[5:]}"
+
+
+@dataclass(frozen=True)
+class VerifyDeposit:
+    account_no: str
+    notice_no: str | None
+    amount: Decimal
+    payer_name: str
+
+
+@dataclass(frozen=True)
+class PostDeposit:
+    account_no: str
+    bank_reference: str
+    amount: Decimal
+    payer_name: str
+    payer_account: str
+    notice_no: str | None
+    kind: str
+    channel: str
+    value_date: date
+
+
+def bank_account(
+    uow: UnitOfWork, principal: Principal, account_no: str, *, lock: bool = False
+) -> SupervisedAccount:
+    """An account this bank supervises; any other answers as if it did not exist."""
+    account = uow.projects.account_by_no(account_no)
+    if account is None or principal.bank_id != account.bank_id:
+        raise NotFound(f"no supervised account {account_no}")
+    return uow.projects.lock_account(account.id) if lock else account
+
+
+def _facts(
+    uow: UnitOfWork,
+    ctx: Context,
+    account: SupervisedAccount,
+    *,
+    notice_no: str | None,
+    amount: Decimal,
+    payer_name: str,
+    value_date: date,
+    reference_seen: bool,
+    lender_pays: bool,
+) -> tuple[checks.DepositFacts, PaymentNotice | None, Contract | None]:
+    notice = uow.contracts.notice_by_no(notice_no) if notice_no else None
+    contract = uow.session.get(Contract, notice.contract_id) if notice else None
+    notice_account = uow.session.get(SupervisedAccount, notice.account_id) if notice else None
+    facts = checks.DepositFacts(
+        account_no=account.account_no,
+        amount=amount,
+        payer_name=payer_name,
+        value_date=value_date,
+        today=ctx.today(),
+        notice_given=bool(notice_no),
+        notice_account_no=notice_account.account_no if notice_account else None,
+        notice_status=notice.status if notice else None,
+        notice_amount=from_fen(notice.amount_fen) if notice else None,
+        notice_kind=notice.kind if notice else None,
+        buyer_name=contract.buyer_name if contract else None,
+        contract_status=contract.status if contract else None,
+        contract_price=from_fen(contract.total_price_fen) if contract else None,
+        paid_so_far=from_fen(uow.contracts.paid_fen(contract.id)) if contract else Decimal("0.00"),
+        bank_reference_seen=reference_seen,
+        payer_is_lender=lender_pays,
+    )
+    return facts, notice, contract
+
+
+def run_checks(book: RuleBook, facts: checks.DepositFacts) -> tuple[list[dict[str, str]], bool]:
+    """Each check of the rule book with its result; and whether any blocking check failed."""
+    results, blocked = [], False
+    for spec in book.deposit_checks:
+        outcome = checks.REGISTRY[spec.rule](facts, spec.params)
+        if outcome.passed:
+            result = "pass"
+        else:
+            result = "fail" if spec.severity == "block" else "warn"
+            blocked = blocked or spec.severity == "block"
+        results.append({"rule": spec.rule, "result": result, "message": outcome.message})
+    return results, blocked
+
+
+def _book_for(uow: UnitOfWork, ctx: Context, account: SupervisedAccount) -> tuple[Project, RuleBook]:
+    project = uow.projects.get(account.project_id)
+    return project, ctx.rulebook(project.rulebook_id)
+
+
+def notice_summary(
+    uow: UnitOfWork, notice: PaymentNotice | None, contract: Contract | None
+) -> dict[str, Any] | None:
+    if notice is None:
+        return None
+    from escrow.domain.identity import mask_name
+
+    return {
+        "notice_no": notice.notice_no,
+        "kind": notice.kind,
+        "amount": to_wire(from_fen(notice.amount_fen)),
+        "due_on": notice.due_on.isoformat(),
+        "status": notice.status,
+        "contract_no": contract.contract_no if contract else None,
+        "buyer_name": mask_name(contract.buyer_name) if contract else None,
+    }
+
+
+def verify(uow: UnitOfWork, ctx: Context, cmd: VerifyDeposit, actor: Principal) -> dict[str, Any]:
+    """What posting this payment would conclude, without changing anything."""
+    account = bank_account(uow, actor, cmd.account_no)
+    _, book = _book_for(uow, ctx, account)
+    facts, notice, contract = _facts(
+        uow,
+        ctx,
+        account,
+        notice_no=cmd.notice_no,
+        amount=cmd.amount,
+        payer_name=cmd.payer_name,
+        value_date=ctx.today(),
+        reference_seen=False,
+        lender_pays=False,
+    )
+    results, blocked = run_checks(book, facts)
+    return {
+        "ok": not blocked,
+        "checks": results,
+        "rulebook": book.id,
+        "notice": notice_summary(uow, notice, contract),
+    }
+
+
+def deposit_view(uow: UnitOfWork, deposit: Deposit) -> dict[str, Any]:
+    voucher = uow.deposits.voucher_for(deposit.id)
+    account = uow.session.get(SupervisedAccount, deposit.account_id)
+    return {
+        "deposit_id": deposit.id,
+        "account_no": account.account_no,
+        "bank_reference": deposit.bank_reference,
+        "amount": to_wire(from_fen(deposit.amount_fen)),
+        "value_date": deposit.value_date.isoformat(),
+        "status": deposit.status,
+        "checks": deposit.checks,
+        "rulebook": deposit.rulebook_id,
+        "voucher": (
+            {
+                "voucher_no": voucher.voucher_no,
+                "verification_code": voucher.verification_code,
+                "status": voucher.status,
+            }
+            if voucher
+            else None
+        ),
+    }
+
+
+def post(uow: UnitOfWork, ctx: Context, cmd: PostDeposit, actor: Principal) -> tuple[int, dict[str, Any]]:
+    """Book a payment. Returns (201, deposit) or, for a bank reference already booked, (200, that deposit)."""
+    account = bank_account(uow, actor, cmd.account_no, lock=True)
+    existing = uow.deposits.by_reference(actor.bank_id, cmd.bank_reference)
+    if existing is not None:
+        if existing.account_id != account.id or existing.amount_fen != to_fen(cmd.amount):
+            raise Conflict(
+                f"bank reference {cmd.bank_reference} was already booked for another payment",
+                rule="bank_reference_unseen",
+            )
+        return 200, deposit_view(uow, existing)
+    if account.status == "closed":
+        raise InvalidInput(f"account {account.account_no} is closed", rule="account_open")
+    if cmd.value_date > ctx.today():
+        raise InvalidInput(
+            "the value date is in the future", errors=[FieldError("value_date", "in the future")]
+        )
+    if cmd.kind not in KINDS or cmd.channel not in CHANNELS:
+        raise InvalidInput("unknown kind or channel")
+    _, book = _book_for(uow, ctx, account)
+    facts, notice, contract = _facts(
+        uow,
+        ctx,
+        account,
+        notice_no=cmd.notice_no,
+        amount=cmd.amount,
+        payer_name=cmd.payer_name,
+        value_date=cmd.value_date,
+        reference_seen=False,
+        lender_pays=cmd.channel == "mortgage",
+    )
+    results, blocked = run_checks(book, facts)
+    accepted = not blocked
+    deposit = uow.deposits.add(
+        Deposit(
+            account_id=account.id,
+            bank_id=actor.bank_id,
+            bank_reference=cmd.bank_reference,
+            amount_fen=to_fen(cmd.amount),
+            payer_name=cmd.payer_name,
+            payer_account=cmd.payer_account,
+            notice_id=notice.id if notice else None,  # kept for suspense money too: it helps trace it
+            contract_id=contract.id if contract else None,
+            kind=cmd.kind,
+            channel=cmd.channel,
+            value_date=cmd.value_date,
+            status="accepted" if accepted else "suspense",
+            checks=results,
+            rulebook_id=book.id,
+        )
+    )
+    entry = ledger.deposit(
+        deposit.amount_fen, suspense=not accepted, booked_on=cmd.value_date, reference=f"deposit:{deposit.id}"
+    )
+    uow.journal.post(account.id, entry)
+    if accepted:
+        notice.status = "paid"
+        voucher = uow.deposits.add(
+            Voucher(
+                voucher_no=f"pending-{uuid.uuid4().hex}",
+                deposit_id=deposit.id,
+                account_id=account.id,
+                verification_code=new_verification_code(),
+            )
+        )
+        voucher.voucher_no = f"PZ{cmd.value_date:%Y%m%d}{voucher.id:07d}"
+        uow.session.flush()
+    view = deposit_view(uow, deposit)
+    audit.record(
+        uow.session,
+        actor=actor.ref,
+        action=f"deposit.{deposit.status}",
+        subject_type="deposit",
+        subject_id=deposit.id,
+        account_id=account.id,
+        after={k: v for k, v in view.items() if k != "voucher"},
+        details={"voucher_no": view["voucher"]["voucher_no"] if view["voucher"] else None},
+    )
+    return 201, view
+
+
+def reverse(
+    uow: UnitOfWork, ctx: Context, bank_reference: str, reason: str, actor: Principal
+) -> dict[str, Any]:
+    """Same-day correction of a wrong posting: a reversing journal entry; the voucher becomes reversed."""
+    deposit = uow.deposits.by_reference(actor.bank_id, bank_reference)
+    if deposit is None:
+        raise NotFound(f"no deposit with bank reference {bank_reference}")
+    account = uow.projects.lock_account(deposit.account_id)
+    uow.session.refresh(deposit)
+    _, book = _book_for(uow, ctx, account)
+    if deposit.status == "reversed":
+        raise Conflict(f"deposit {bank_reference} is already reversed")
+    if deposit.status not in ("accepted", "suspense"):
+        raise InvalidInput(f"a {deposit.status} deposit cannot be reversed", rule="reversal")
+    if book.limits.get("reversal_same_day", 1) and ctx.today() != deposit.value_date:
+        raise InvalidInput(
+            f"a deposit can be reversed only on its value date {deposit.value_date}",
+            rule=f"{book.id} limits.reversal_same_day",
+        )
+    original = ledger.deposit(
+        deposit.amount_fen,
+        suspense=deposit.status == "suspense",
+        booked_on=deposit.value_date,
+        reference=f"deposit:{deposit.id}",
+    )
+    entry = ledger.reversal(original, booked_on=ctx.today(), reference=f"reversal:{deposit.id}")
+    if not ledger.can_post(uow.journal.balances(account.id), entry):
+        raise InvalidInput(
+            "reversing would overdraw the account: the money has already left it", rule="balance"
+        )
+    before = deposit_view(uow, deposit)
+    uow.journal.post(account.id, entry)
+    if deposit.notice_id is not None:
+        notice = uow.session.get(PaymentNotice, deposit.notice_id)
+        notice.status = "open"
+    voucher = uow.deposits.voucher_for(deposit.id)
+    if voucher is not None:
+        voucher.status = "reversed"
+    deposit.status = "reversed"
+    uow.session.flush()
+    view = deposit_view(uow, deposit)
+    audit.record(
+        uow.session,
+        actor=actor.ref,
+        action="deposit.reversed",
+        subject_type="deposit",
+        subject_id=deposit.id,
+        account_id=account.id,
+        before=before,
+        after=view,
+        details={"reason": reason},
+    )
+    return view
+
+
+def receipt(uow: UnitOfWork, voucher_no: str, receipt_no: str, actor: Principal) -> dict[str, Any]:
+    """The developer exchanges a voucher for its receipt (缴款票据)."""
+    voucher = uow.deposits.voucher_by_no(voucher_no)
+    project = None
+    if voucher is not None:
+        account = uow.session.get(SupervisedAccount, voucher.account_id)
+        project = uow.projects.get(account.project_id)
+    if voucher is None or actor.developer_id is None or project.developer_id != actor.developer_id:
+        raise NotFound(f"no voucher {voucher_no}")
+    if voucher.status == "receipted":
+        raise Conflict(f"voucher {voucher_no} already has receipt {voucher.receipt_no}")
+    if voucher.status not in ("issued", "confirmed"):
+        raise InvalidInput(f"a {voucher.status} voucher cannot be receipted", rule="voucher_status")
+    before = voucher.status
+    voucher.status, voucher.receipt_no = "receipted", receipt_no
+    uow.session.flush()
+    audit.record(
+        uow.session,
+        actor=actor.ref,
+        action="voucher.receipted",
+        subject_type="voucher",
+        subject_id=voucher_no,
+        account_id=voucher.account_id,
+        before={"status": before},
+        after={"status": "receipted", "receipt_no": receipt_no},
+    )
+    return {"voucher_no": voucher.voucher_no, "status": voucher.status, "receipt_no": receipt_no}
