@@ -17,7 +17,10 @@ from escrow.api.bureau import BureauController
 from escrow.api.deps import Runtime
 from escrow.api.developer import DeveloperController
 from escrow.api.health import health
+from escrow.api.payments import PaymentController
 from escrow.api.problems import EXCEPTION_HANDLERS
+from escrow.api.releases import ReleaseController
+from escrow.api.statements import StatementController
 from escrow.config import Settings
 from escrow.rulebooks import RuleBooks, load_dir
 from escrow.services.context import Context
@@ -48,7 +51,15 @@ def create_app(
     engine = engine or make_engine(settings.database_url)
     ctx = build_context(settings, engine, today)
     return Litestar(
-        route_handlers=[health, BureauController, BankController, DeveloperController],
+        route_handlers=[
+            health,
+            BureauController,
+            BankController,
+            DeveloperController,
+            StatementController,
+            ReleaseController,
+            PaymentController,
+        ],
         exception_handlers=EXCEPTION_HANDLERS,
         state=State({"runtime": Runtime(engine=engine, ctx=ctx)}),
         openapi_config=OpenAPIConfig(

@@ -194,6 +194,54 @@ def cmd_rules_check(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_import_statement(args: argparse.Namespace, settings: Settings) -> int:
+    from pathlib import Path
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from escrow.api.statements import import_file
+    from escrow.app import build_context
+    from escrow.feeds import FeedError
+    from escrow.store.db import UnitOfWork
+
+    path = Path(args.file)
+    if not path.is_file():
+        raise CliError(f"no such file: {path}")
+    engine = _engine(settings)
+    ctx = build_context(settings, engine)
+    with UnitOfWork(engine, readonly=True) as uow:
+        bank = uow.parties.bank_by_code(args.bank)
+    if bank is None:
+        raise CliError(f"no bank with code {args.bank}")
+    actor = Principal(kind="bank", id=bank.id, name=bank.name, bank_id=bank.id)
+    data = path.read_bytes()
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=None, transient=True, disable=not sys.stderr.isatty()) as bar:
+        task = bar.add_task(f"reconciling {path.name}", total=None)
+        try:
+            with UnitOfWork(engine) as uow:
+                status, result = import_file(
+                    uow,
+                    ctx,
+                    data,
+                    actor,
+                    fmt=args.format,
+                    filename=path.name,
+                    progress=lambda done, total: bar.update(task, completed=done, total=total),
+                )
+                uow.commit()
+        except FeedError as exc:
+            raise CliError(f"{path.name}: {exc}") from None
+    for item in result.get("statements", [result]):
+        again = " (already imported; nothing changed)" if status == 200 else ""
+        print(
+            f"statement {item['statement_id']} for {item['account_no']} on {item['statement_date']}: "
+            f"{item['status']}, {item['matched']} matched, {item['bank_only']} bank only, "
+            f"{item['books_only']} books only, balance difference {item['balance_difference']}{again}"
+        )
+    return 0
+
+
 # --- wiring ---------------------------------------------------------------------------------------------
 
 
@@ -246,6 +294,12 @@ def build_parser() -> argparse.ArgumentParser:
     who.add_argument("--developer", metavar="CREDIT_CODE")
     who.add_argument("--user", metavar="USERNAME")
     s.set_defaults(func=cmd_api_key_create)
+
+    s = sub.add_parser("import-statement", help="import and reconcile a bank statement")
+    s.add_argument("file")
+    s.add_argument("--bank", required=True, metavar="CODE")
+    s.add_argument("--format", choices=("camt", "camt053", "camt054", "mt940", "csv", "json"))
+    s.set_defaults(func=cmd_import_statement)
 
     rules = sub.add_parser("rules", help="rule books").add_subparsers(dest="sub", required=True)
     rules.add_parser("list", help="list rule book versions").set_defaults(func=cmd_rules_list)

@@ -298,6 +298,12 @@ def test_confirming_a_node_of_an_unknown_project_is_404(client, world):
     _is_problem(_confirm(client, world, 4242, "half_structure", HALF_EVIDENCE), 404)
 
 
+@pytest.mark.parametrize("project_id", [99999999999, 2**63 + 5])
+def test_ids_beyond_any_column_are_404_not_500(client, world, project_id):
+    _is_problem(client.get(f"/api/v1/projects/{project_id}", headers=world.headers("auditor")), 404)
+    _is_problem(_confirm(client, world, project_id, "half_structure", HALF_EVIDENCE), 404)
+
+
 # --- stats, health, schema -------------------------------------------------------------------------------
 
 

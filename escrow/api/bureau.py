@@ -9,7 +9,7 @@ from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, JSONBody, QueryParameter
 
-from escrow.api.deps import authenticate, idempotent, query_date, require_bureau, runtime
+from escrow.api.deps import Id, authenticate, idempotent, query_date, require_bureau, runtime
 from escrow.api.schemas import NodeConfirmationIn, ProjectIn
 from escrow.domain.errors import NotFound
 from escrow.domain.principal import Principal
@@ -54,7 +54,7 @@ class BureauController(Controller):
         summary="A project, its account, nodes and release cap",
     )
     def project(
-        self, request: Request, project_id: FromPath[int], principal: NamedDependency[Principal]
+        self, request: Request, project_id: Id, principal: NamedDependency[Principal]
     ) -> dict[str, Any]:
         ctx = runtime(request).ctx
         with UnitOfWork(runtime(request).engine, readonly=True) as uow:
@@ -76,7 +76,7 @@ class BureauController(Controller):
     def confirm_node(
         self,
         request: Request,
-        project_id: FromPath[int],
+        project_id: Id,
         node_code: FromPath[str],
         data: JSONBody[NodeConfirmationIn],
         principal: NamedDependency[Principal],

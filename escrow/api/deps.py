@@ -8,10 +8,11 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import Request, Response
 from litestar.exceptions import NotAuthorizedException
+from litestar.params import PathParameter
 from pydantic import BaseModel
 from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
@@ -25,6 +26,8 @@ from escrow.store.db import UnitOfWork
 from escrow.store.models import IdempotencyRecord
 
 IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,64}$")
+# A resource id in a path. Beyond the id columns' range nothing can exist: the problem handler answers 404.
+Id = Annotated[int, PathParameter(ge=1, le=2**31 - 1)]
 JSON = "application/json"
 
 

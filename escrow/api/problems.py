@@ -10,9 +10,10 @@ from typing import Any
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, NotAuthorizedException, ValidationException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 
 from escrow.domain.errors import DomainError, FieldError
+from escrow.feeds import FeedError
 
 log = logging.getLogger("escrow.api")
 PROBLEM = "application/problem+json"
@@ -113,6 +114,8 @@ def _validation(_: Request, exc: ValidationException) -> Response:
     if not errors:
         errors = [FieldError(_field_from(None, detail), detail or "invalid")]
     sources = {item.get("source") for item in extra if isinstance(item, dict)}
+    if sources == {"path"}:  # an id out of range, like a path that matches no route
+        return problem(404, "not-found", "no such resource")
     if (sources and sources <= {"query", "path", "header"}) or "query parameter" in detail + str(extra):
         return problem(400, "bad-request", "invalid query or path parameter", errors=errors)
     return problem(422, "validation-error", "the request body is invalid", errors=errors)
@@ -129,10 +132,27 @@ def _http(_: Request, exc: HTTPException) -> Response:
     return problem(status, _KINDS.get(status, "error"), detail, headers=headers or None)
 
 
+def _feed(_: Request, exc: Exception) -> Response:
+    field = f"line {exc.line}" if getattr(exc, "line", None) else (getattr(exc, "field", None) or "body")
+    return problem(
+        422,
+        "statement-invalid",
+        str(exc),
+        title="The statement cannot be read",
+        errors=[FieldError(field, str(exc))],
+    )
+
+
 def _integrity(_: Request, exc: IntegrityError) -> Response:
     # A race lost to another request (its unique constraint won); the client may retry.
     log.info("integrity conflict: %s", exc.orig)
     return problem(409, "conflict", "the request conflicts with a concurrent change; retry it")
+
+
+def _data(_: Request, exc: DataError) -> Response:
+    # e.g. an id beyond the column's range in a path: no such thing exists
+    log.info("data error: %s", exc.orig)
+    return problem(404, "not-found", "no such resource (a value is out of range)")
 
 
 def _operational(_: Request, exc: OperationalError) -> Response:
@@ -148,10 +168,12 @@ def _unexpected(_: Request, exc: Exception) -> Response:
 
 
 EXCEPTION_HANDLERS = {
+    FeedError: _feed,
     DomainError: _domain,
     ValidationException: _validation,
     HTTPException: _http,
     IntegrityError: _integrity,
+    DataError: _data,
     OperationalError: _operational,
     Exception: _unexpected,
 }

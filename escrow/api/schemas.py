@@ -114,3 +114,75 @@ class ReversalIn(Body):
 
 class ReceiptIn(Body):
     receipt_no: Annotated[str, Field(min_length=1, max_length=64)]
+
+
+# --- releases, refunds, instructions, freezes ---------------------------------------------------------
+
+Sha256 = Annotated[str, Field(pattern=r"^[0-9a-fA-F]{64}$", description="SHA-256 of the file, 64 hex digits")]
+BankAccountNo = Annotated[str, Field(min_length=1, max_length=64)]
+
+
+class PayeeIn(Body):
+    name: Name
+    account_no: BankAccountNo
+    bank_name: Name
+    role: Annotated[
+        str,
+        Field(
+            min_length=1,
+            max_length=16,
+            pattern=r"^[a-z_]+$",
+            description="construction | equipment | materials (the rule book's payee roles)",
+        ),
+    ]
+    amount: Money
+
+
+class ReleaseDocumentIn(Body):
+    kind: Code
+    filename: Annotated[str, Field(min_length=1, max_length=255)]
+    sha256: Sha256
+
+
+class ReleaseIn(Body):
+    project_id: Annotated[int, Strict(), Field(gt=0, le=2**31 - 1)]
+    node_code: Code
+    amount: Money
+    purpose: Annotated[str, Field(min_length=1, max_length=2000)]
+    payees: Annotated[list[PayeeIn], Field(min_length=1, max_length=50)]
+    documents: Annotated[list[ReleaseDocumentIn], Field(max_length=50)] = Field(default_factory=list)
+
+
+class DecisionIn(Body):
+    decision: Literal["approve", "reject"]
+    comment: Annotated[str, Field(max_length=2000)] = ""
+
+
+class ExecutionIn(Body):
+    bank_reference: Reference
+    executed_on: Day
+
+
+class CancellationIn(Body):
+    reason: Annotated[str, Field(min_length=1, max_length=500)]
+
+
+class FreezeIn(Body):
+    account_no: Annotated[str, Field(min_length=1, max_length=40)]
+    authority: Name
+    order_no: Annotated[str, Field(min_length=1, max_length=64)]
+    amount: Money
+    ordered_on: Day
+
+
+class FreezeLiftIn(Body):
+    order_no: Annotated[str, Field(max_length=64)] | None = Field(
+        default=None, description="the court's lifting order (解除冻结裁定), if any"
+    )
+
+
+class DeductionIn(Body):
+    amount: Money
+    creditor_role: Literal["construction", "equipment", "materials", "other"]
+    bank_reference: Reference
+    executed_on: Day

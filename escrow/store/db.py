@@ -73,6 +73,10 @@ class UnitOfWork:
         self.stats = repos.Stats(self.session)
         self.rulebook_records = repos.RulebookRecords(self.session)
         self.idempotency = repos.Idempotency(self.session)
+        self.releases = repos.Releases(self.session)
+        self.refunds = repos.Refunds(self.session)
+        self.instructions = repos.Instructions(self.session)
+        self.freezes = repos.Freezes(self.session)
         return self
 
     def commit(self) -> None:

@@ -11,6 +11,7 @@ from escrow.domain import ledger
 from escrow.domain.ledger import Balances, Entry, EntryKind, Ledger
 from escrow.store.models import (
     ApiKey,
+    ApprovalStep,
     Bank,
     Contract,
     Deposit,
@@ -24,6 +25,10 @@ from escrow.store.models import (
     PaymentInstruction,
     PaymentNotice,
     Project,
+    Refund,
+    Release,
+    ReleaseDocument,
+    ReleasePayee,
     RulebookRecord,
     Statement,
     SupervisedAccount,
@@ -78,7 +83,9 @@ class Projects(Repo):
     def lock_account(self, account_id: int) -> SupervisedAccount | None:
         """Serialise money-moving writes on one account: a row lock on PostgreSQL. On SQLite the write
         transaction (BEGIN IMMEDIATE) already holds the database's single write lock."""
+        # populate_existing: the row read under the lock replaces any stale copy already in the session
         stmt = select(SupervisedAccount).where(SupervisedAccount.id == account_id)
+        stmt = stmt.execution_options(populate_existing=True)
         if self.session.get_bind().dialect.name == "postgresql":
             stmt = stmt.with_for_update()
         return self.session.scalar(stmt)
@@ -164,6 +171,19 @@ class Journal(Repo):
         )
         return {kind: int(total) for kind, total in rows}
 
+    def cash_until(self, account_id: int, end: date) -> int:
+        """The account's cash balance at the end of `end` (entries booked on or before it)."""
+        total = self.session.scalar(
+            select(func.coalesce(func.sum(JournalLeg.amount_fen), 0))
+            .join(JournalEntry, JournalEntry.id == JournalLeg.entry_id)
+            .where(
+                JournalLeg.account_id == account_id,
+                JournalLeg.ledger == Ledger.CASH.value,
+                JournalEntry.booked_on <= end,
+            )
+        )
+        return int(total or 0)
+
     def cash_total_until(self, end: date) -> int:
         total = self.session.scalar(
             select(func.coalesce(func.sum(JournalLeg.amount_fen), 0))
@@ -171,6 +191,17 @@ class Journal(Repo):
             .where(JournalLeg.ledger == Ledger.CASH.value, JournalEntry.booked_on <= end)
         )
         return int(total or 0)
+
+    def has_reference(self, account_id: int, reference: str) -> bool:
+        """Whether an entry with this reference was already booked on the account."""
+        return (
+            self.session.scalar(
+                select(JournalEntry.id)
+                .where(JournalEntry.account_id == account_id, JournalEntry.reference == reference)
+                .limit(1)
+            )
+            is not None
+        )
 
 
 class Holds(Repo):
@@ -262,6 +293,36 @@ class Contracts(Repo):
             or 0
         )
 
+    def paid_deposits(self, contract_id: int) -> list[Deposit]:
+        """The accepted, unreversed deposits that make up `paid_fen`, in booking order."""
+        return list(
+            self.session.scalars(
+                select(Deposit)
+                .where(Deposit.contract_id == contract_id, Deposit.status.in_(("accepted", "assigned")))
+                .order_by(Deposit.id)
+            )
+        )
+
+    def notices_of(self, contract_id: int, status: str) -> list[PaymentNotice]:
+        return list(
+            self.session.scalars(
+                select(PaymentNotice)
+                .where(PaymentNotice.contract_id == contract_id, PaymentNotice.status == status)
+                .order_by(PaymentNotice.id)
+            )
+        )
+
+    def vouchers_of(self, contract_id: int) -> list[Voucher]:
+        """Vouchers issued for deposits on a contract."""
+        return list(
+            self.session.scalars(
+                select(Voucher)
+                .join(Deposit, Deposit.id == Voucher.deposit_id)
+                .where(Deposit.contract_id == contract_id)
+                .order_by(Voucher.id)
+            )
+        )
+
 
 class Deposits(Repo):
     def by_reference(self, bank_id: int, bank_reference: str) -> Deposit | None:
@@ -276,7 +337,41 @@ class Deposits(Repo):
         return self.session.scalar(select(Voucher).where(Voucher.voucher_no == voucher_no))
 
 
+STATEMENT_LINE_COLUMNS = (
+    "statement_id",
+    "account_id",
+    "line_no",
+    "bank_reference",
+    "booked_on",
+    "amount_fen",
+    "direction",
+    "counterparty_name",
+    "counterparty_account",
+    "remittance",
+    "match",
+    "deposit_id",
+)
+
+
 class Statements(Repo):
+    def insert_lines(self, rows: list[tuple]) -> None:
+        """Insert statement lines (tuples in STATEMENT_LINE_COLUMNS order) with the driver's executemany:
+        SQLAlchemy's per-row parameter processing would cost more than the insert itself."""
+        connection = self.session.connection()
+        sqlite = connection.dialect.name == "sqlite"
+        mark = "?" if sqlite else "%s"
+        sql = (
+            f"INSERT INTO statement_lines ({', '.join(STATEMENT_LINE_COLUMNS)}) "
+            f"VALUES ({', '.join([mark] * len(STATEMENT_LINE_COLUMNS))})"
+        )
+        if sqlite:  # SQLAlchemy keeps dates in SQLite as ISO text; do the same
+            rows = [(*r[:4], r[4].isoformat(), *r[5:]) for r in rows]
+        cursor = connection.connection.cursor()
+        try:
+            cursor.executemany(sql, rows)
+        finally:
+            cursor.close()
+
     def latest(self, account_id: int) -> Statement | None:
         return self.session.scalar(
             select(Statement)
@@ -290,3 +385,129 @@ def advisory_lock(session: Session, key: int) -> None:
     """A transaction-scoped lock on PostgreSQL; SQLite's write transaction is already exclusive."""
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": key})
+
+
+MAX_ID = (
+    2**31 - 1
+)  # primary keys are INTEGER: a larger id from a URL cannot exist (and PostgreSQL refuses it)
+
+
+def _valid_id(value: int) -> bool:
+    return 0 < value <= MAX_ID
+
+
+class Releases(Repo):
+    """Release applications with their payees, documents and approval steps."""
+
+    def get(self, release_id: int) -> Release | None:
+        return self.session.get(Release, release_id) if _valid_id(release_id) else None
+
+    def payees(self, release_id: int) -> list[ReleasePayee]:
+        return list(
+            self.session.scalars(
+                select(ReleasePayee).where(ReleasePayee.release_id == release_id).order_by(ReleasePayee.id)
+            )
+        )
+
+    def documents(self, release_id: int) -> list[ReleaseDocument]:
+        return list(
+            self.session.scalars(
+                select(ReleaseDocument)
+                .where(ReleaseDocument.release_id == release_id)
+                .order_by(ReleaseDocument.id)
+            )
+        )
+
+    def steps(self, release_id: int) -> list[ApprovalStep]:
+        return list(
+            self.session.scalars(
+                select(ApprovalStep)
+                .where(ApprovalStep.release_id == release_id)
+                .order_by(ApprovalStep.step_no)
+            )
+        )
+
+    def listing(
+        self, *, developer_id: int | None = None, status: str | None = None, limit: int = 200
+    ) -> list[Release]:
+        stmt = select(Release)
+        if developer_id is not None:
+            stmt = stmt.where(Release.developer_id == developer_id)
+        if status is not None:
+            stmt = stmt.where(Release.status == status)
+        return list(self.session.scalars(stmt.order_by(Release.id.desc()).limit(limit)))
+
+
+class Refunds(Repo):
+    """Refunds of cancelled contracts and their approval steps."""
+
+    def get(self, refund_id: int) -> Refund | None:
+        return self.session.get(Refund, refund_id) if _valid_id(refund_id) else None
+
+    def for_contract(self, contract_id: int) -> Refund | None:
+        return self.session.scalar(
+            select(Refund).where(Refund.contract_id == contract_id).order_by(Refund.id.desc()).limit(1)
+        )
+
+    def steps(self, refund_id: int) -> list[ApprovalStep]:
+        return list(
+            self.session.scalars(
+                select(ApprovalStep).where(ApprovalStep.refund_id == refund_id).order_by(ApprovalStep.step_no)
+            )
+        )
+
+
+class Instructions(Repo):
+    """Payment instructions: approved releases and refunds for the supervising bank to pay."""
+
+    def get(self, instruction_id: int) -> PaymentInstruction | None:
+        return self.session.get(PaymentInstruction, instruction_id) if _valid_id(instruction_id) else None
+
+    def for_release(self, release_id: int) -> PaymentInstruction | None:
+        return self.session.scalar(
+            select(PaymentInstruction).where(PaymentInstruction.release_id == release_id)
+        )
+
+    def for_refund(self, refund_id: int) -> PaymentInstruction | None:
+        return self.session.scalar(
+            select(PaymentInstruction).where(PaymentInstruction.refund_id == refund_id)
+        )
+
+    def of_bank(self, bank_id: int, status: str | None = None) -> list[PaymentInstruction]:
+        stmt = (
+            select(PaymentInstruction)
+            .join(SupervisedAccount, SupervisedAccount.id == PaymentInstruction.account_id)
+            .where(SupervisedAccount.bank_id == bank_id)
+        )
+        if status is not None:
+            stmt = stmt.where(PaymentInstruction.status == status)
+        return list(self.session.scalars(stmt.order_by(PaymentInstruction.id)))
+
+    def executed_with_reference(self, bank_id: int, bank_reference: str) -> PaymentInstruction | None:
+        return self.session.scalar(
+            select(PaymentInstruction)
+            .join(SupervisedAccount, SupervisedAccount.id == PaymentInstruction.account_id)
+            .where(SupervisedAccount.bank_id == bank_id, PaymentInstruction.bank_reference == bank_reference)
+            .limit(1)
+        )
+
+
+class Freezes(Repo):
+    """Court freezes of supervised accounts."""
+
+    def get(self, freeze_id: int) -> Freeze | None:
+        return self.session.get(Freeze, freeze_id) if _valid_id(freeze_id) else None
+
+    def by_order(self, account_id: int, order_no: str) -> Freeze | None:
+        return self.session.scalar(
+            select(Freeze).where(Freeze.account_id == account_id, Freeze.order_no == order_no)
+        )
+
+    def active(self, account_id: int) -> list[Freeze]:
+        return list(
+            self.session.scalars(
+                select(Freeze)
+                .where(Freeze.account_id == account_id, Freeze.status == "active")
+                .order_by(Freeze.id)
+            )
+        )

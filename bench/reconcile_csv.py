@@ -1,0 +1,247 @@
+"""Benchmark: reconcile a generated 1,000,000-line CSV statement.
+
+    .venv/bin/python bench/reconcile_csv.py [--lines 1000000] [--database-url URL]
+
+Targets (issue 3): ≤ 30 s wall and ≤ 1 GiB peak memory for the reconciliation, and ≤ 5× the time of merely
+reading the same file with the csv module. The books are prepared first (one account with as many accepted
+deposits as the statement has lines, each with its journal entry); that preparation is not timed. The
+reconciliation then runs in a fresh process so that its peak memory is its own.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+DAY = date(2026, 11, 20)
+AMOUNT_FEN = 123_456
+
+
+def prepare(url: str, lines: int, csv_path: Path) -> None:
+    from sqlalchemy import insert
+
+    from escrow.config import Settings
+    from escrow.domain import credit_code
+    from escrow.domain.principal import SYSTEM
+    from escrow.rulebooks import load_dir
+    from escrow.services import parties, projects
+    from escrow.services.context import Context
+    from escrow.store.db import UnitOfWork, make_engine
+    from escrow.store.migrate import upgrade
+    from escrow.store.models import Deposit, JournalEntry, JournalLeg
+
+    engine = make_engine(url)
+    upgrade(engine)
+    settings = Settings.from_env({"ESCROW_DATABASE_URL": url})
+    ctx = Context(settings, load_dir(settings.rules_dir), lambda: DAY)
+    code = credit_code.complete("91131100MA0BENCH0")
+    with UnitOfWork(engine) as uow:
+        parties.create_bank(uow, code="HSB", name="衡水银行", actor=SYSTEM)
+        parties.create_developer(uow, credit_code_value=code, name="Bench Developer", actor=SYSTEM)
+        from decimal import Decimal
+
+        projects.open_project(
+            uow,
+            ctx,
+            projects.OpenProject(
+                developer_credit_code=code,
+                name="Bench",
+                permit_no="BENCH-1",
+                permit_date=date(2025, 1, 1),
+                presale_area_m2=Decimal("10000"),
+                finish="shell",
+                bank_code="HSB",
+                account_no="6222000000000001",
+                account_name="Bench escrow",
+            ),
+            SYSTEM,
+        )
+        uow.commit()
+    with UnitOfWork(engine) as uow:
+        account = uow.projects.account_by_no("6222000000000001")
+        step = 50_000
+        for start in range(0, lines, step):
+            ids = range(start + 1, min(lines, start + step) + 1)
+            uow.session.execute(
+                insert(Deposit),
+                [
+                    {
+                        "id": i,
+                        "account_id": account.id,
+                        "bank_id": account.bank_id,
+                        "bank_reference": f"B{i:09d}",
+                        "amount_fen": AMOUNT_FEN,
+                        "payer_name": "买受人",
+                        "payer_account": "",
+                        "kind": "down_payment",
+                        "channel": "transfer",
+                        "value_date": DAY,
+                        "status": "accepted",
+                        "checks": [],
+                        "rulebook_id": "hengshui@2024.1",
+                    }
+                    for i in ids
+                ],
+            )
+            uow.session.execute(
+                insert(JournalEntry),
+                [
+                    {
+                        "id": i,
+                        "account_id": account.id,
+                        "kind": "deposit",
+                        "booked_on": DAY,
+                        "reference": f"deposit:{i}",
+                        "amount_fen": AMOUNT_FEN,
+                    }
+                    for i in ids
+                ],
+            )
+            uow.session.execute(
+                insert(JournalLeg),
+                [
+                    {
+                        "entry_id": i,
+                        "account_id": account.id,
+                        "ledger": ledger,
+                        "amount_fen": sign * AMOUNT_FEN,
+                    }
+                    for i in ids
+                    for ledger, sign in (("cash", 1), ("buyer_funds", -1))
+                ],
+            )
+        uow.commit()
+    engine.dispose()
+    with csv_path.open("w", encoding="utf-8", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(
+            [
+                "account_no",
+                "bank_reference",
+                "booked_on",
+                "direction",
+                "amount",
+                "counterparty_name",
+                "counterparty_account",
+                "remittance",
+            ]
+        )
+        w.writerow(["6222000000000001", "", DAY.isoformat(), "opening", "0.00", "", "", ""])
+        for i in range(1, lines + 1):
+            w.writerow(
+                [
+                    "6222000000000001",
+                    f"B{i:09d}",
+                    DAY.isoformat(),
+                    "credit",
+                    "1234.56",
+                    "买受人",
+                    "6217000012345678",
+                    f"购房款 B{i:09d}",
+                ]
+            )
+        closing = f"{lines * AMOUNT_FEN // 100}.{lines * AMOUNT_FEN % 100:02d}"  # exact, from fen
+        w.writerow(["6222000000000001", "", DAY.isoformat(), "closing", closing, "", "", ""])
+
+
+def reconcile_child(url: str, csv_path: str) -> None:
+    """Runs in its own process: parse-only time, then the full reconciliation, and peak memory."""
+    from escrow import feeds
+    from escrow.api.statements import import_file
+    from escrow.app import build_context
+    from escrow.config import Settings
+    from escrow.domain.principal import Principal
+    from escrow.store.db import UnitOfWork, make_engine
+
+    data = Path(csv_path).read_bytes()
+    t = time.perf_counter()
+    for _ in csv.reader(io.StringIO(data.decode("utf-8"))):
+        pass
+    csv_only = time.perf_counter() - t
+    t = time.perf_counter()
+    parsed = feeds.parse(data, "csv")
+    parse_only = time.perf_counter() - t
+    del parsed
+    engine = make_engine(url)
+    settings = Settings.from_env({"ESCROW_DATABASE_URL": url})
+    ctx = build_context(settings, engine, lambda: DAY)
+    actor = Principal(kind="bank", id=1, name="HSB", bank_id=1)
+    t = time.perf_counter()
+    with UnitOfWork(engine) as uow:
+        _, result = import_file(uow, ctx, data, actor, fmt="csv")
+        uow.commit()
+    reconcile = time.perf_counter() - t
+    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(
+        json.dumps(
+            {
+                "csv_reader_s": csv_only,
+                "parse_s": parse_only,
+                "reconcile_s": reconcile,
+                "peak_mib": peak_kib / 1024,
+                "result": result,
+            }
+        )
+    )
+
+
+def main() -> int:
+    p = argparse.ArgumentParser()
+    p.add_argument("--lines", type=int, default=1_000_000)
+    p.add_argument("--database-url", help="default: a fresh SQLite file in a temporary directory")
+    p.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
+    args = p.parse_args()
+    if args.child:
+        reconcile_child(*args.child)
+        return 0
+    with tempfile.TemporaryDirectory() as tmp:
+        url = args.database_url or f"sqlite:///{tmp}/bench.db"
+        csv_path = Path(tmp) / "statement.csv"
+        t = time.perf_counter()
+        prepare(url, args.lines, csv_path)
+        print(
+            f"prepared {args.lines:,} deposits and a {csv_path.stat().st_size / 2**20:.0f} MiB CSV "
+            f"in {time.perf_counter() - t:.1f} s",
+            file=sys.stderr,
+        )
+        out = subprocess.run(
+            [sys.executable, __file__, "--child", url, str(csv_path)],
+            capture_output=True,
+            text=True,
+            check=False,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+        )
+        if out.returncode != 0:
+            print(out.stderr, file=sys.stderr)
+            return 1
+        m = json.loads(out.stdout.strip().splitlines()[-1])
+    ratio = m["parse_s"] / m["csv_reader_s"]
+    print(f"lines                  {args.lines:,}")
+    print(f"csv.reader only        {m['csv_reader_s']:.2f} s")
+    print(f"parse (escrow.feeds)   {m['parse_s']:.2f} s   ratio {ratio:.2f} (target ≤ 5)")
+    print(f"reconcile (all)        {m['reconcile_s']:.2f} s   (target ≤ 30 s)")
+    print(f"peak memory            {m['peak_mib']:.0f} MiB (target ≤ 1024 MiB)")
+    print(
+        f"result                 {m['result']['status']}, matched {m['result']['matched']:,}, "
+        f"bank only {m['result']['bank_only']}, books only {m['result']['books_only']}, "
+        f"difference {m['result']['balance_difference']}"
+    )
+    ok = m["result"]["status"] == "reconciled" and m["result"]["matched"] == args.lines
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,141 @@
+"""Supervising banks: payment instructions to execute, court freezes and deductions (CONTRACT.md §3, Bank)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from litestar import Controller, Request, Response, get, post
+from litestar.di import NamedDependency, Provide
+from litestar.params import JSONBody, QueryParameter
+
+from escrow.api.deps import Id, authenticate, idempotent, require_kind, runtime
+from escrow.api.releases import refused
+from escrow.api.schemas import DeductionIn, ExecutionIn, FreezeIn, FreezeLiftIn
+from escrow.domain.principal import Principal
+from escrow.services import approvals, freezes, instructions
+from escrow.store.db import UnitOfWork
+
+
+class PaymentController(Controller):
+    path = "/api/v1"
+    tags = ["bank"]
+    dependencies = {"principal": Provide(authenticate, sync_to_thread=True)}
+    exception_handlers = {approvals.Refused: refused}
+
+    @get(
+        "/instructions",
+        sync_to_thread=True,
+        summary="Approved releases and refunds on this bank's accounts, to pay",
+    )
+    def list_instructions(
+        self,
+        request: Request,
+        principal: NamedDependency[Principal],
+        status: Annotated[
+            Literal["pending", "executed"] | None, QueryParameter(description="pending or executed")
+        ] = None,
+    ) -> list[dict[str, Any]]:
+        require_kind(principal, "bank")
+        with UnitOfWork(runtime(request).engine, readonly=True) as uow:
+            return instructions.for_bank(uow, principal, status)
+
+    @get("/instructions/{instruction_id:int}", sync_to_thread=True, summary="One payment instruction")
+    def instruction(
+        self, request: Request, instruction_id: Id, principal: NamedDependency[Principal]
+    ) -> dict[str, Any]:
+        require_kind(principal, "bank")
+        with UnitOfWork(runtime(request).engine, readonly=True) as uow:
+            return instructions.instruction_view(
+                uow, instructions.bank_instruction(uow, principal, instruction_id)
+            )
+
+    @post(
+        "/instructions/{instruction_id:int}/execution",
+        sync_to_thread=True,
+        status_code=201,
+        summary="Confirm that the bank paid an instruction: the books move now",
+    )
+    def execute(
+        self,
+        request: Request,
+        instruction_id: Id,
+        data: JSONBody[ExecutionIn],
+        principal: NamedDependency[Principal],
+    ) -> Response:
+        require_kind(principal, "bank")
+        ctx = runtime(request).ctx
+        cmd = instructions.Execute(data.bank_reference, data.executed_on)
+        return idempotent(
+            request,
+            principal,
+            data,
+            lambda uow: (201, instructions.execute(uow, ctx, instruction_id, cmd, principal)),
+        )
+
+    @post("/freezes", sync_to_thread=True, status_code=201, summary="Record a court freeze (冻结)")
+    def place_freeze(
+        self, request: Request, data: JSONBody[FreezeIn], principal: NamedDependency[Principal]
+    ) -> Response:
+        require_kind(principal, "bank")
+        ctx = runtime(request).ctx
+        cmd = freezes.PlaceFreeze(
+            data.account_no, data.authority, data.order_no, Decimal(data.amount), data.ordered_on
+        )
+        return idempotent(
+            request, principal, data, lambda uow: (201, freezes.place(uow, ctx, cmd, principal))
+        )
+
+    @get("/freezes/{freeze_id:int}", sync_to_thread=True, summary="A court freeze")
+    def freeze(
+        self, request: Request, freeze_id: Id, principal: NamedDependency[Principal]
+    ) -> dict[str, Any]:
+        require_kind(principal, "bank")
+        rt = runtime(request)
+        with UnitOfWork(rt.engine, readonly=True) as uow:
+            return freezes.get(uow, rt.ctx, freeze_id, principal)
+
+    @post(
+        "/freezes/{freeze_id:int}/lift",
+        sync_to_thread=True,
+        status_code=201,
+        summary="Lift a court freeze (解除冻结); the body is optional",
+    )
+    def lift_freeze(
+        self,
+        request: Request,
+        freeze_id: Id,
+        principal: NamedDependency[Principal],
+        data: JSONBody[FreezeLiftIn | None] = None,
+    ) -> Response:
+        require_kind(principal, "bank")
+        ctx = runtime(request).ctx
+        return idempotent(
+            request,
+            principal,
+            data,
+            lambda uow: (201, freezes.lift(uow, ctx, freeze_id, principal, data.order_no if data else None)),
+        )
+
+    @post(
+        "/freezes/{freeze_id:int}/deduction",
+        sync_to_thread=True,
+        status_code=201,
+        summary="Record a court deduction (扣划) of frozen money",
+    )
+    def deduct(
+        self,
+        request: Request,
+        freeze_id: Id,
+        data: JSONBody[DeductionIn],
+        principal: NamedDependency[Principal],
+    ) -> Response:
+        require_kind(principal, "bank")
+        ctx = runtime(request).ctx
+        cmd = freezes.Deduct(Decimal(data.amount), data.creditor_role, data.bank_reference, data.executed_on)
+        return idempotent(
+            request,
+            principal,
+            data,
+            lambda uow: (201, freezes.deduct(uow, ctx, freeze_id, cmd, principal)),
+        )

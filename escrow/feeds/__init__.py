@@ -1,0 +1,133 @@
+"""Bank statement parsers: camt.053/camt.054 (ISO 20022 XML), MT940, statement CSV and JSON.
+
+A pure package - no database, no web framework. ``parse(data)`` turns the bytes of one file into a list of
+``ParsedStatement`` (one file may carry several statements, e.g. a camt message with several Stmt, or a CSV
+with several accounts) or raises ``FeedError`` with one readable sentence and, for line-based formats, the
+line. A file is accepted whole or not at all: nothing is returned for a file with a malformed row.
+
+Conventions shared by every format: amounts are ``Decimal`` with exactly two places, never float; a line's
+``amount`` is > 0 and ``direction`` is ``"credit"`` (money in) or ``"debit"`` (money out); balances are
+signed. ``bank_reference`` is unique within a statement: camt and MT940 references that repeat get a ``#2``
+suffix, missing ones are made from the statement id and the entry's position (CSV and JSON refuse a repeat).
+``line_no`` is 1-based and unique within a statement: the physical line for CSV and MT940 (the ``:61:``
+line), the position of the line in its statement for camt and JSON (JSON ``lines[0]`` is line_no 1).
+"""
+
+from __future__ import annotations
+
+import re
+
+from escrow.feeds.camt import parse_camt, sniff_kind
+from escrow.feeds.csvfeed import parse_csv, parse_csv_stream
+from escrow.feeds.jsonfeed import parse_json
+from escrow.feeds.model import FORMATS, FeedError, ParsedStatement, StatementLine
+from escrow.feeds.swift import parse_mt940
+from escrow.feeds.text import charset_of
+
+__all__ = [
+    "FORMATS",
+    "FeedError",
+    "ParsedStatement",
+    "StatementLine",
+    "detect_format",
+    "parse",
+    "parse_csv_stream",
+]
+
+_XML_TYPES = {"application/xml", "text/xml"}
+_CSV_TYPES = {"text/csv", "application/csv", "text/comma-separated-values"}
+_EXTENSIONS = {
+    "xml": "camt",
+    "camt": "camt",
+    "sta": "mt940",
+    "mt940": "mt940",
+    "940": "mt940",
+    "swi": "mt940",
+    "csv": "csv",
+    "json": "json",
+}
+_ALIASES = {
+    "camt": "camt",
+    "xml": "camt",
+    "camt053": "camt053",
+    "camt.053": "camt053",
+    "camt054": "camt054",
+    "camt.054": "camt054",
+    "mt940": "mt940",
+    "swift": "mt940",
+    "csv": "csv",
+    "json": "json",
+}
+_MT940_FIELD = re.compile(rb"(?m)^:(20|25|60F):")
+
+
+def _camt(data: bytes) -> str:
+    kind = sniff_kind(data)
+    if kind is None:
+        raise FeedError("the XML is not a camt.053 or camt.054 document (it has no ISO 20022 camt namespace)")
+    if kind == "camt052":
+        raise FeedError("camt.052 is not supported; send a camt.053 statement or a camt.054 notification")
+    return kind
+
+
+def detect_format(data: bytes, content_type: str | None = None, filename: str | None = None) -> str:
+    """One of FORMATS: from the content type where it says, else from the content, else from the file name."""
+    mime = (content_type or "").split(";")[0].strip().lower()
+    if mime in _XML_TYPES or mime.endswith("+xml"):
+        return _camt(data)
+    if mime == "text/plain":
+        return "mt940"
+    if mime in _CSV_TYPES:
+        return "csv"
+    if mime == "application/json" or mime.endswith("+json"):
+        return "json"
+
+    head = data[:8192]
+    for bom in (b"\xef\xbb\xbf",):
+        head = head.removeprefix(bom)
+    head = head.lstrip()
+    if head.startswith(b"<"):
+        return _camt(data)
+    if head.startswith(b"{1:") or _MT940_FIELD.search(head) or re.match(rb":\d\d[A-Z]?:", head):
+        return "mt940"
+    if head.startswith((b"{", b"[")):
+        return "json"
+    if filename and "." in filename:
+        hinted = _EXTENSIONS.get(filename.rsplit(".", 1)[1].lower())
+        if hinted == "camt":
+            return _camt(data)
+        if hinted:
+            return hinted
+    return "csv"
+
+
+def parse(
+    data: bytes,
+    fmt: str | None = None,
+    *,
+    content_type: str | None = None,
+    filename: str | None = None,
+) -> list[ParsedStatement]:
+    """Parse one statement file. ``fmt`` may be one of FORMATS or "camt" (either camt kind); None detects it.
+
+    One file may carry several statements (camt with several Stmt/Ntfctn, a CSV with several account_no
+    values, MT940 with several :20: blocks, a JSON list). Raises FeedError: then nothing of it is usable.
+    """
+    if not isinstance(data, bytes | bytearray | memoryview):
+        raise TypeError("parse() takes the file's bytes")
+    data = bytes(data)
+    if not data or data.isspace():  # isspace() stops at the first other byte; strip() would copy the file
+        raise FeedError("the file is empty")
+    if fmt is None:
+        fmt = detect_format(data, content_type, filename)
+    kind = _ALIASES.get(fmt.strip().lower())
+    if kind is None:
+        raise FeedError(f"unknown statement format {fmt!r}; expected camt, mt940, csv or json")
+    charset = charset_of(content_type)
+    if kind.startswith("camt"):
+        return parse_camt(data, expected=kind)
+    if kind == "mt940":
+        return parse_mt940(data, charset)
+    if kind == "csv":
+        return parse_csv(data, charset)
+    return parse_json(data)

@@ -1,0 +1,275 @@
+"""Court freezes (冻结) and deductions (扣划) on a supervised account, as the supervising bank records them.
+
+A freeze holds an amount: it stops counting as releasable and the account shows as frozen until no freeze is
+active. A court may deduct frozen money, but before the project's first registration the rule book may
+forbid deducting money inside the key supervised amount, except for this project's own construction,
+equipment and material debts (the supreme court's 2022 notice).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from escrow.domain import ledger
+from escrow.domain.errors import Conflict, FieldError, InvalidInput, NotFound
+from escrow.domain.money import from_fen, to_fen, to_wire
+from escrow.domain.principal import Principal
+from escrow.rulebooks import RuleBook
+from escrow.services import approvals
+from escrow.services.context import Context
+from escrow.services.deposits import bank_account
+from escrow.services.projects import release_cap
+from escrow.store import audit
+from escrow.store.db import UnitOfWork
+from escrow.store.models import Freeze, SupervisedAccount, utcnow
+
+CREDITOR_ROLES = ("construction", "equipment", "materials", "other")
+REGISTRATION_NODE = "first_registration"
+
+
+@dataclass(frozen=True)
+class PlaceFreeze:
+    account_no: str
+    authority: str
+    order_no: str
+    amount: Decimal
+    ordered_on: date
+
+
+@dataclass(frozen=True)
+class Deduct:
+    amount: Decimal
+    creditor_role: str
+    bank_reference: str
+    executed_on: date
+
+
+def registration_node(book: RuleBook) -> str:
+    """The node that marks first registration: by its code, else the node from which the finish surcharge
+    stops (the rule book defines that one as first registration)."""
+    return REGISTRATION_NODE if book.node(REGISTRATION_NODE) else book.surcharge_until
+
+
+def freeze_view(uow: UnitOfWork, ctx: Context, freeze: Freeze, account: SupervisedAccount) -> dict[str, Any]:
+    project = uow.projects.get(account.project_id)
+    cap = release_cap(uow, ctx, project, account)
+    return {
+        "freeze_id": freeze.id,
+        "account_no": account.account_no,
+        "authority": freeze.authority,
+        "order_no": freeze.order_no,
+        "amount": to_wire(from_fen(freeze.amount_fen)),
+        "ordered_on": freeze.ordered_on.isoformat(),
+        "status": freeze.status,
+        "lifted_at": approvals.timestamp(freeze.lifted_at),
+        "created_at": approvals.timestamp(freeze.created_at),
+        "account": {
+            "status": account.status,
+            "frozen_amount": to_wire(from_fen(uow.holds.frozen_fen(account.id))),
+            "releasable": to_wire(cap.releasable),
+        },
+    }
+
+
+def bank_freeze(uow: UnitOfWork, actor: Principal, freeze_id: int) -> tuple[Freeze, SupervisedAccount]:
+    """A freeze on an account this bank supervises, with the account locked; any other is absent."""
+    freeze = uow.freezes.get(freeze_id)
+    account = approvals.lock_account(uow, freeze.account_id) if freeze else None
+    if account is None or actor.bank_id is None or account.bank_id != actor.bank_id:
+        raise NotFound(f"no freeze {freeze_id}")
+    uow.session.refresh(freeze)
+    return freeze, account
+
+
+def _set_account_status(uow: UnitOfWork, account: SupervisedAccount, actor: Principal) -> None:
+    """Frozen while any freeze is active, active again when none is (a closed account stays closed)."""
+    if account.status == "closed":
+        return
+    wanted = "frozen" if uow.freezes.active(account.id) else "active"
+    if wanted == account.status:
+        return
+    before = account.status
+    account.status = wanted
+    uow.session.flush()
+    audit.record(
+        uow.session,
+        actor=actor.ref,
+        action=f"account.{wanted}",
+        subject_type="account",
+        subject_id=account.account_no,
+        account_id=account.id,
+        before={"status": before},
+        after={"status": wanted},
+    )
+
+
+def get(uow: UnitOfWork, ctx: Context, freeze_id: int, actor: Principal) -> dict[str, Any]:
+    freeze = uow.freezes.get(freeze_id)
+    account = uow.session.get(SupervisedAccount, freeze.account_id) if freeze else None
+    if account is None or actor.bank_id is None or account.bank_id != actor.bank_id:
+        raise NotFound(f"no freeze {freeze_id}")
+    return freeze_view(uow, ctx, freeze, account)
+
+
+def place(uow: UnitOfWork, ctx: Context, cmd: PlaceFreeze, actor: Principal) -> dict[str, Any]:
+    account = approvals.lock_account(uow, bank_account(uow, actor, cmd.account_no).id)
+    if account.status == "closed":
+        raise InvalidInput(f"account {account.account_no} is closed", rule="account_open")
+    if cmd.ordered_on > ctx.today():
+        raise InvalidInput(
+            "the court order cannot be dated in the future",
+            errors=[FieldError("ordered_on", "in the future")],
+        )
+    if uow.freezes.by_order(account.id, cmd.order_no) is not None:
+        raise Conflict(f"court order {cmd.order_no} is already recorded on account {account.account_no}")
+    freeze = uow.freezes.add(
+        Freeze(
+            account_id=account.id,
+            authority=cmd.authority,
+            order_no=cmd.order_no,
+            amount_fen=to_fen(cmd.amount),
+            ordered_on=cmd.ordered_on,
+            status="active",
+        )
+    )
+    audit.record(
+        uow.session,
+        actor=actor.ref,
+        action="freeze.placed",
+        subject_type="freeze",
+        subject_id=freeze.id,
+        account_id=account.id,
+        after={
+            "authority": cmd.authority,
+            "order_no": cmd.order_no,
+            "amount": to_wire(cmd.amount),
+            "ordered_on": cmd.ordered_on.isoformat(),
+        },
+    )
+    _set_account_status(uow, account, actor)
+    return freeze_view(uow, ctx, freeze, account)
+
+
+def lift(
+    uow: UnitOfWork, ctx: Context, freeze_id: int, actor: Principal, lift_order_no: str | None = None
+) -> dict[str, Any]:
+    freeze, account = bank_freeze(uow, actor, freeze_id)
+    if freeze.status != "active":
+        raise Conflict(f"freeze {freeze.id} is already {freeze.status}")
+    freeze.status, freeze.lifted_at = "lifted", utcnow()
+    uow.session.flush()
+    audit.record(
+        uow.session,
+        actor=actor.ref,
+        action="freeze.lifted",
+        subject_type="freeze",
+        subject_id=freeze.id,
+        account_id=account.id,
+        before={"status": "active"},
+        after={"status": "lifted", "amount": to_wire(from_fen(freeze.amount_fen))},
+        details={"lift_order_no": lift_order_no} if lift_order_no else {},
+    )
+    _set_account_status(uow, account, actor)
+    return freeze_view(uow, ctx, freeze, account)
+
+
+def deduct(uow: UnitOfWork, ctx: Context, freeze_id: int, cmd: Deduct, actor: Principal) -> dict[str, Any]:
+    """The bank pays frozen money to the court's creditor: a court_deduction journal entry."""
+    freeze, account = bank_freeze(uow, actor, freeze_id)
+    if freeze.status != "active":
+        raise Conflict(f"freeze {freeze.id} is {freeze.status}: nothing is held to deduct")
+    if cmd.creditor_role not in CREDITOR_ROLES:
+        raise InvalidInput(
+            "unknown creditor role", errors=[FieldError("creditor_role", " | ".join(CREDITOR_ROLES))]
+        )
+    if cmd.executed_on > ctx.today():
+        raise InvalidInput(
+            "the deduction date is in the future", errors=[FieldError("executed_on", "in the future")]
+        )
+    if cmd.executed_on < freeze.ordered_on:
+        raise InvalidInput(
+            "a deduction cannot precede the freeze", errors=[FieldError("executed_on", "before the order")]
+        )
+    fen = to_fen(cmd.amount)
+    held = to_wire(from_fen(freeze.amount_fen))
+    if fen > freeze.amount_fen:
+        raise InvalidInput(
+            f"the deduction {to_wire(cmd.amount)} is above the {held} this freeze holds",
+            rule="freeze.amount",
+            errors=[FieldError("amount", f"at most {held}")],
+        )
+    reference = f"deduction:{cmd.bank_reference}"
+    if uow.journal.has_reference(account.id, reference):
+        raise Conflict(
+            f"bank reference {cmd.bank_reference} was already booked for a deduction",
+            rule="bank_reference_unseen",
+        )
+    project = uow.projects.get(account.project_id)
+    book = ctx.rulebook(project.rulebook_id)
+    balance = from_fen(uow.journal.balances(account.id).cash)
+    node = registration_node(book)
+    registered = node in {c.node_code for c in uow.projects.confirmed_nodes(project.id)}
+    protected = (
+        book.court_deduction_before_registration == "forbidden_within_key_amount"
+        and not registered
+        and cmd.creditor_role not in book.court_deduction_exceptions
+    )
+    if protected:
+        supervised = from_fen(project.supervised_amount_fen)
+        deductible = balance - min(balance, supervised)
+        if cmd.amount > deductible:
+            raise approvals.Refused(
+                f"before first registration ({node} not confirmed) a court may not deduct money inside the "
+                f"key supervised amount {to_wire(supervised)}: of the balance {to_wire(balance)} only "
+                f"{to_wire(deductible)} may be deducted for a {cmd.creditor_role} creditor (exceptions: "
+                f"{', '.join(book.court_deduction_exceptions) or 'none'})",
+                rule=f"{book.id} freeze.court_deduction_before_registration",
+                facts={
+                    "deductible": to_wire(deductible),
+                    "balance": to_wire(balance),
+                    "supervised_amount": to_wire(supervised),
+                },
+                errors=[FieldError("amount", f"at most {to_wire(deductible)}")],
+            )
+    entry = ledger.court_deduction(fen, booked_on=cmd.executed_on, reference=reference)
+    if not ledger.can_post(uow.journal.balances(account.id), entry):
+        raise InvalidInput(
+            f"deducting {to_wire(cmd.amount)} would overdraw account {account.account_no}", rule="balance"
+        )
+    before = freeze_view(uow, ctx, freeze, account)
+    uow.journal.post(account.id, entry)
+    freeze.amount_fen -= fen
+    if freeze.amount_fen == 0:  # everything held was paid over: the freeze has done its work
+        freeze.status, freeze.lifted_at = "deducted", utcnow()
+    uow.session.flush()
+    audit.record(
+        uow.session,
+        actor=actor.ref,
+        action="freeze.deducted",
+        subject_type="freeze",
+        subject_id=freeze.id,
+        account_id=account.id,
+        before={"amount": before["amount"], "status": before["status"]},
+        after={"amount": to_wire(from_fen(freeze.amount_fen)), "status": freeze.status},
+        details={
+            "deducted": to_wire(cmd.amount),
+            "creditor_role": cmd.creditor_role,
+            "bank_reference": cmd.bank_reference,
+            "executed_on": cmd.executed_on.isoformat(),
+            "before_registration": not registered,
+            "rulebook": book.id,
+        },
+    )
+    _set_account_status(uow, account, actor)
+    view = freeze_view(uow, ctx, freeze, account)
+    view["deduction"] = {
+        "amount": to_wire(cmd.amount),
+        "creditor_role": cmd.creditor_role,
+        "bank_reference": cmd.bank_reference,
+        "executed_on": cmd.executed_on.isoformat(),
+        "balance_after": to_wire(from_fen(uow.journal.balances(account.id).cash)),
+    }
+    return view

@@ -1,0 +1,175 @@
+"""Payment instructions: approved releases and refunds waiting for the supervising bank to pay them.
+
+The books move only when the bank confirms execution: a release or refund journal entry, posted under the
+account lock. Between approval and execution the amount is reserved (pending_out); if the account changed in
+the meantime (a court freeze, a reversal, a deduction) so that paying now would overdraw it, dip into money
+that is not free, or — for a release — push it below its required retention, execution is refused and the
+instruction stays pending.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from escrow.domain import ledger
+from escrow.domain.errors import Conflict, FieldError, InvalidInput, NotFound
+from escrow.domain.money import ZERO, from_fen, to_wire
+from escrow.domain.principal import Principal
+from escrow.services import approvals, refunds
+from escrow.services.context import Context
+from escrow.services.projects import release_cap
+from escrow.services.releases import cap_json, payee_view
+from escrow.store import audit
+from escrow.store.db import UnitOfWork
+from escrow.store.models import Contract, PaymentInstruction, SupervisedAccount
+
+STATUSES = ("pending", "executed")
+
+
+@dataclass(frozen=True)
+class Execute:
+    bank_reference: str
+    executed_on: date
+
+
+def instruction_view(uow: UnitOfWork, ins: PaymentInstruction) -> dict[str, Any]:
+    account = uow.session.get(SupervisedAccount, ins.account_id)
+    if ins.kind == "release":
+        release = uow.releases.get(ins.release_id)
+        payees = [payee_view(p) for p in uow.releases.payees(ins.release_id)]
+        subject = {"release_id": ins.release_id, "purpose": release.purpose}
+    else:
+        refund = uow.refunds.get(ins.refund_id)
+        contract = uow.session.get(Contract, refund.contract_id)
+        payees = refunds.payees(uow, contract)
+        subject = {"refund_id": ins.refund_id, "contract_no": contract.contract_no}
+    return {
+        "instruction_id": ins.id,
+        "kind": ins.kind,
+        "account_no": account.account_no,
+        "payees": payees,
+        "amount": to_wire(from_fen(ins.amount_fen)),
+        "status": ins.status,
+        "created_at": approvals.timestamp(ins.created_at),
+        **subject,
+        "bank_reference": ins.bank_reference,
+        "executed_on": ins.executed_on.isoformat() if ins.executed_on else None,
+    }
+
+
+def for_bank(uow: UnitOfWork, actor: Principal, status: str | None = None) -> list[dict[str, Any]]:
+    if status is not None and status not in STATUSES:
+        raise InvalidInput("unknown status", errors=[FieldError("status", " or ".join(STATUSES))])
+    return [instruction_view(uow, i) for i in uow.instructions.of_bank(actor.bank_id, status)]
+
+
+def bank_instruction(uow: UnitOfWork, actor: Principal, instruction_id: int) -> PaymentInstruction:
+    """An instruction on an account this bank supervises; any other answers as if it did not exist."""
+    ins = uow.instructions.get(instruction_id)
+    account = uow.session.get(SupervisedAccount, ins.account_id) if ins else None
+    if account is None or actor.bank_id is None or account.bank_id != actor.bank_id:
+        raise NotFound(f"no payment instruction {instruction_id}")
+    return ins
+
+
+def _still_fits(uow: UnitOfWork, ctx: Context, ins: PaymentInstruction, account: SupervisedAccount) -> None:
+    """What changed since approval must not make paying now take money that is not free."""
+    project = uow.projects.get(account.project_id)
+    cap = release_cap(uow, ctx, project, account)  # pending_out includes this instruction
+    terms = {t.term: t.value for t in cap.terms}
+    if ins.kind == "release":
+        # releasable before flooring; paying moves balance and pending_out alike, so it must not be negative
+        raw = terms["balance"] - terms["suspense"] - cap.required_retention - terms["frozen"]
+        raw -= terms["pending_out"]
+        if raw < ZERO:
+            raise approvals.Refused(
+                f"the account changed since the release was approved ({cap.text}); paying it now would take "
+                "money that is retained, frozen or unassigned; the instruction stays pending",
+                rule="release_cap",
+                facts={"cap": cap_json(cap)},
+            )
+    else:
+        free = terms["balance"] - terms["suspense"] - terms["frozen"] - terms["pending_out"]
+        if free < ZERO:
+            _, facts = refunds.available(cap)
+            raise approvals.Refused(
+                "the account changed since the refund was approved; paying it now would take money that is "
+                "frozen, unassigned or reserved for other instructions; the instruction stays pending",
+                rule="refund_cap",
+                facts={"available": facts},
+            )
+
+
+def execute(
+    uow: UnitOfWork, ctx: Context, instruction_id: int, cmd: Execute, actor: Principal
+) -> dict[str, Any]:
+    ins = bank_instruction(uow, actor, instruction_id)
+    account = approvals.lock_account(uow, ins.account_id)
+    uow.session.refresh(ins)
+    if ins.status == "executed":
+        raise Conflict(
+            f"instruction {ins.id} was already executed on {ins.executed_on} ({ins.bank_reference})"
+        )
+    if cmd.executed_on > ctx.today():
+        raise InvalidInput(
+            "the execution date is in the future", errors=[FieldError("executed_on", "in the future")]
+        )
+    if uow.instructions.executed_with_reference(actor.bank_id, cmd.bank_reference) is not None:
+        raise Conflict(
+            f"bank reference {cmd.bank_reference} was already used for another payment",
+            rule="bank_reference_unseen",
+        )
+    if ins.kind == "release":
+        release = uow.releases.get(ins.release_id)
+        entry = ledger.release(ins.amount_fen, booked_on=cmd.executed_on, reference=f"release:{release.id}")
+    else:
+        refund = uow.refunds.get(ins.refund_id)
+        contract = uow.session.get(Contract, refund.contract_id)
+        refunds.check_contract_record(uow, ctx.rulebook(refund.rulebook_id), refund, contract)
+        entry = ledger.refund(ins.amount_fen, booked_on=cmd.executed_on, reference=f"refund:{refund.id}")
+    if not ledger.can_post(uow.journal.balances(account.id), entry):
+        raise InvalidInput(
+            f"paying {to_wire(from_fen(ins.amount_fen))} would overdraw account {account.account_no}",
+            rule="balance",
+        )
+    _still_fits(uow, ctx, ins, account)
+    before = instruction_view(uow, ins)
+    uow.journal.post(account.id, entry)
+    ins.status, ins.bank_reference, ins.executed_on = "executed", cmd.bank_reference, cmd.executed_on
+    refunded: list[str] = []
+    if ins.kind == "release":
+        release.status = "executed"
+    else:
+        refund.status = "executed"
+        for voucher in uow.contracts.vouchers_of(contract.id):
+            if voucher.status != "reversed":
+                voucher.status = "refunded"
+                refunded.append(voucher.voucher_no)
+    uow.session.flush()
+    view = instruction_view(uow, ins)
+    audit.record(
+        uow.session,
+        actor=actor.ref,
+        action=f"instruction.executed.{ins.kind}",
+        subject_type="instruction",
+        subject_id=ins.id,
+        account_id=account.id,
+        before=before,
+        after=view,
+        details={"vouchers_refunded": refunded} if refunded else {},
+    )
+    subject = release if ins.kind == "release" else refund
+    audit.record(
+        uow.session,
+        actor=actor.ref,
+        action=f"{ins.kind}.executed",
+        subject_type=ins.kind,
+        subject_id=subject.id,
+        account_id=account.id,
+        before={"status": "approved"},
+        after={"status": "executed"},
+        details={"instruction_id": ins.id, "bank_reference": cmd.bank_reference},
+    )
+    return view

@@ -1,0 +1,356 @@
+"""Reconciling the books against the bank's statement. The statement prevails:
+
+- a credit line matches a deposit by bank reference, else by a voucher or notice number in the remittance text
+  and the amount; a credit with no deposit is booked as a suspense deposit (the money is in the bank);
+- a debit line matches an executed payment instruction by bank reference, or the reversal of a deposit;
+- a booked deposit up to the statement date that no statement has shown, an unexplained debit, or a closing
+  balance that differs from the books marks the account `discrepancy`, which pauses releases until a later
+  statement reconciles;
+- matching a deposit confirms its voucher; importing the same statement again changes nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Callable, Iterable, Iterator
+from itertools import islice
+from typing import Any
+
+from sqlalchemy import select, update
+
+from escrow.domain import ledger
+from escrow.domain.errors import InvalidInput
+from escrow.domain.money import from_fen, to_fen, to_wire
+from escrow.domain.principal import Principal
+from escrow.feeds import ParsedStatement, StatementLine
+from escrow.services.context import Context
+from escrow.store import audit
+from escrow.store.db import UnitOfWork
+from escrow.store.models import (
+    Deposit,
+    JournalEntry,
+    PaymentInstruction,
+    PaymentNotice,
+    Project,
+    Statement,
+    SupervisedAccount,
+    Voucher,
+)
+from escrow.store.models import (
+    StatementLine as LineRow,
+)
+
+TOKEN = re.compile(r"\b((?:PZ|TZ)\d{15})\b")
+CHUNK = 20_000
+Progress = Callable[[int, int], None]
+
+
+class StatementRefused(InvalidInput):
+    """The file cannot be reconciled against our books (unknown account, wrong currency)."""
+
+
+def _digest(s: ParsedStatement) -> str:
+    h = hashlib.sha256()
+    h.update(f"{s.account_no}|{s.statement_date}|{s.opening_balance}|{s.closing_balance}\n".encode())
+    for line in s.lines:
+        h.update(f"{line.bank_reference}|{line.booked_on}|{line.amount}|{line.direction}\n".encode())
+    return h.hexdigest()
+
+
+def statement_view(account_no: str, row: Statement) -> dict[str, Any]:
+    return {
+        "statement_id": row.id,
+        "account_no": account_no,
+        "statement_date": row.statement_date.isoformat(),
+        "matched": row.matched,
+        "bank_only": row.bank_only,
+        "books_only": row.books_only,
+        "balance_difference": to_wire(from_fen(row.balance_difference_fen)),
+        "status": row.status,
+    }
+
+
+def resolve_account(uow: UnitOfWork, s: ParsedStatement, actor: Principal) -> SupervisedAccount:
+    account = uow.projects.account_by_no(s.account_no)
+    if account is None or account.bank_id != actor.bank_id:
+        raise StatementRefused(f"unknown account {s.account_no}: not an account this bank supervises")
+    currencies = {s.currency} | {line.currency for line in s.lines}
+    foreign = sorted(c for c in currencies if c and c != account.currency)
+    if foreign:
+        raise StatementRefused(f"currency {', '.join(foreign)}, account is {account.currency}")
+    return account
+
+
+def import_statements(
+    uow: UnitOfWork,
+    ctx: Context,
+    statements: list[ParsedStatement],
+    fmt: str,
+    actor: Principal,
+    progress: Progress | None = None,
+) -> tuple[int, list[dict[str, Any]]]:
+    """Reconcile every statement of one file in the caller's transaction: a refused file keeps nothing.
+    Returns (201, results), or (200, the earlier results) when every statement was imported before."""
+    accounts = [resolve_account(uow, s, actor) for s in statements]  # refuse before changing anything
+    total = sum(len(s.lines) for s in statements)
+    done = 0
+    results, fresh = [], False
+    for s, account in zip(statements, accounts, strict=True):
+        uow.projects.lock_account(account.id)
+        digest = _digest(s)
+        existing = uow.session.scalar(
+            select(Statement).where(Statement.account_id == account.id, Statement.digest == digest)
+        )
+        if existing is not None:
+            results.append(statement_view(account.account_no, existing))
+            done += len(s.lines)
+            continue
+        fresh = True
+
+        def step(n: int, base: int = done) -> None:
+            if progress:
+                progress(base + n, total)
+
+        results.append(_reconcile(uow, s, digest, fmt, account, actor, step))
+        done += len(s.lines)
+    return (201 if fresh else 200), results
+
+
+def _reconcile(
+    uow: UnitOfWork,
+    s: ParsedStatement,
+    digest: str,
+    fmt: str,
+    account: SupervisedAccount,
+    actor: Principal,
+    step: Callable[[int], None],
+) -> dict[str, Any]:
+    session = uow.session
+    project = session.get(Project, account.project_id)
+    # bank reference → (deposit id, amount in fen, status); tuples keep a million deposits small
+    booked: dict[str, tuple[int, int, str]] = {
+        ref: (dep_id, fen, status)
+        for dep_id, ref, fen, status in session.execute(
+            select(Deposit.id, Deposit.bank_reference, Deposit.amount_fen, Deposit.status).where(
+                Deposit.account_id == account.id, Deposit.bank_id == account.bank_id
+            )
+        )
+    }
+    shown = set(
+        session.scalars(
+            select(LineRow.deposit_id).where(
+                LineRow.account_id == account.id, LineRow.deposit_id.is_not(None)
+            )
+        )
+    )
+    executed = {
+        ref: fen
+        for ref, fen in session.execute(
+            select(PaymentInstruction.bank_reference, PaymentInstruction.amount_fen).where(
+                PaymentInstruction.account_id == account.id, PaymentInstruction.status == "executed"
+            )
+        )
+    }
+    # court deductions leave through the bank too; the journal keeps them as deduction:<bank reference>
+    for reference, fen in session.execute(
+        select(JournalEntry.reference, JournalEntry.amount_fen).where(
+            JournalEntry.account_id == account.id, JournalEntry.kind == ledger.EntryKind.COURT_DEDUCTION.value
+        )
+    ):
+        executed[reference.removeprefix("deduction:")] = fen
+    row = Statement(
+        account_id=account.id,
+        bank_id=account.bank_id,
+        statement_date=s.statement_date,
+        opening_fen=to_fen(s.opening_balance) if s.opening_balance is not None else None,
+        closing_fen=to_fen(s.closing_balance) if s.closing_balance is not None else None,
+        digest=digest,
+        format=fmt,
+        status="pending",
+    )
+    uow.statements.add(row)
+
+    matched = bank_only = unexplained_debits = 0
+    confirmed: list[int] = []
+
+    def match_credit(line: StatementLine, fen: int) -> int | None:
+        hit = booked.get(line.bank_reference)
+        if hit and hit[1] == fen and hit[0] not in shown:  # a reversed deposit's credit did happen too
+            return hit[0]
+        for token in TOKEN.findall(line.remittance or ""):
+            dep_id = _deposit_for_token(uow, account.id, token, fen)
+            if dep_id is not None and dep_id not in shown:
+                return dep_id
+        return None
+
+    def reverses_a_deposit(line: StatementLine, fen: int) -> bool:
+        """A debit that takes back a reversed deposit: it carries the deposit's reference (parsers suffix a
+        repeated reference with #2) or quotes it in the remittance text."""
+        candidates = [
+            line.bank_reference,
+            line.bank_reference.split("#", 1)[0],
+            *(line.remittance or "").split(),
+        ]
+        return any(
+            (hit := booked.get(c)) is not None and hit[2] == "reversed" and hit[1] == fen for c in candidates
+        )
+
+    def rows() -> Iterator[tuple]:  # in the order of STATEMENT_LINE_COLUMNS
+        nonlocal matched, bank_only, unexplained_debits
+        for i, line in enumerate(s.lines, 1):
+            fen = to_fen(line.amount)
+            deposit_id, match = None, "matched"
+            if line.direction == "credit":
+                deposit_id = match_credit(line, fen)
+                if deposit_id is None:
+                    deposit_id = _book_statement_credit(uow, project, account, line, fen, actor)
+                    match = "bank_only" if deposit_id else "unexplained"
+                else:
+                    confirmed.append(deposit_id)
+                if deposit_id is not None:
+                    shown.add(deposit_id)
+            else:
+                if executed.get(line.bank_reference) != fen and not reverses_a_deposit(line, fen):
+                    match = "unexplained"
+            if match == "matched":
+                matched += 1
+            elif match == "bank_only":
+                bank_only += 1
+            else:
+                unexplained_debits += 1
+            if i % 10_000 == 0:
+                step(i)
+            yield (
+                row.id,
+                account.id,
+                line.line_no,
+                line.bank_reference,
+                line.booked_on,
+                fen,
+                line.direction,
+                line.counterparty_name[:200],
+                line.counterparty_account[:64],
+                line.remittance,
+                match,
+                deposit_id,
+            )
+        step(len(s.lines))
+
+    # A million-line statement spends its time here: lines go through the driver's executemany, vouchers
+    # through Core statements, neither through ORM bulk persistence
+    connection = session.connection()
+    vouchers = Voucher.__table__
+    for chunk in _chunks(rows(), CHUNK):
+        uow.statements.insert_lines(chunk)
+    for chunk in _chunks(iter(confirmed), CHUNK):
+        connection.execute(
+            update(vouchers)
+            .where(vouchers.c.deposit_id.in_(chunk), vouchers.c.status == "issued")
+            .values(status="confirmed")
+        )
+
+    books_only = sum(
+        1
+        for dep_id in session.scalars(
+            select(Deposit.id).where(
+                Deposit.account_id == account.id,
+                Deposit.value_date <= s.statement_date,
+                Deposit.status != "reversed",
+            )
+        )
+        if dep_id not in shown
+    )
+    difference = 0
+    if s.closing_balance is not None:
+        difference = to_fen(s.closing_balance) - uow.journal.cash_until(account.id, s.statement_date)
+    row.matched, row.bank_only, row.books_only = matched, bank_only + unexplained_debits, books_only
+    row.balance_difference_fen = difference
+    row.status = "reconciled" if not (books_only or unexplained_debits or difference) else "discrepancy"
+    session.flush()
+    view = statement_view(account.account_no, row)
+    audit.record(
+        session,
+        actor=actor.ref,
+        action=f"statement.{row.status}",
+        subject_type="statement",
+        subject_id=row.id,
+        account_id=account.id,
+        after=view,
+    )
+    return view
+
+
+def _deposit_for_token(uow: UnitOfWork, account_id: int, token: str, fen: int) -> int | None:
+    """A voucher or notice number quoted in the remittance text, with the same amount."""
+    if token.startswith("PZ"):
+        stmt = (
+            select(Deposit.id)
+            .join(Voucher, Voucher.deposit_id == Deposit.id)
+            .where(Voucher.voucher_no == token)
+        )
+    else:
+        stmt = (
+            select(Deposit.id)
+            .join(PaymentNotice, PaymentNotice.id == Deposit.notice_id)
+            .where(PaymentNotice.notice_no == token)
+        )
+    stmt = stmt.where(
+        Deposit.account_id == account_id, Deposit.amount_fen == fen, Deposit.status != "reversed"
+    )
+    return uow.session.scalar(stmt.limit(1))
+
+
+def _book_statement_credit(
+    uow: UnitOfWork,
+    project: Project,
+    account: SupervisedAccount,
+    line: StatementLine,
+    fen: int,
+    actor: Principal,
+) -> int | None:
+    """Money the bank shows but nobody posted: it is in the account, so book it to suspense. A reference
+    already used by another deposit of this bank cannot be booked again and stays unexplained."""
+    if uow.deposits.by_reference(account.bank_id, line.bank_reference) is not None:
+        return None
+    deposit = uow.deposits.add(
+        Deposit(
+            account_id=account.id,
+            bank_id=account.bank_id,
+            bank_reference=line.bank_reference,
+            amount_fen=fen,
+            payer_name=(line.counterparty_name or "unknown payer")[:200],
+            payer_account=line.counterparty_account[:64],
+            channel="statement",
+            value_date=line.booked_on,
+            status="suspense",
+            rulebook_id=project.rulebook_id,
+            checks=[
+                {
+                    "rule": "statement_only",
+                    "result": "fail",
+                    "message": "credited on the bank statement with no deposit posted",
+                }
+            ],
+        )
+    )
+    uow.journal.post(
+        account.id,
+        ledger.deposit(fen, suspense=True, booked_on=line.booked_on, reference=f"deposit:{deposit.id}"),
+    )
+    audit.record(
+        uow.session,
+        actor=actor.ref,
+        action="deposit.suspense",
+        subject_type="deposit",
+        subject_id=deposit.id,
+        account_id=account.id,
+        details={"source": "statement"},
+    )
+    return deposit.id
+
+
+def _chunks(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
+    iterator = iter(items)
+    while chunk := list(islice(iterator, size)):
+        yield chunk
