@@ -97,8 +97,31 @@ def test_balances_are_derived_from_the_journal(engine, account_id):
     assert balances.suspense == 15_000
     assert balances.released == 100_000
     assert received == 520_000
+    _post(engine, account_id, ledger.suspense_returned(15_000, booked_on=day, reference="e"))
+    with UnitOfWork(engine) as uow:
+        assert uow.journal.received_fen(account_id) == 505_000  # returned money was never the project's
     assert ledger.balance_equals_flows(entries)
     assert all(ledger.legs_sum_to_zero(e.legs) for e in entries)
+
+
+def test_a_third_decimal_of_an_area_is_refused_not_cut_off(engine, world, settings, today):
+    from escrow.domain.errors import InvalidInput
+    from escrow.rulebooks import load_dir
+
+    ctx = Context(settings, load_dir(settings.rules_dir), lambda: today)
+    cmd = projects.OpenProject(
+        developer_credit_code=world.developer_code,
+        name="P",
+        permit_no="P-9",
+        permit_date=date(2025, 3, 1),
+        presale_area_m2=decimal.Decimal("1000.005"),
+        finish="shell",
+        bank_code="HSB",
+        account_no="62229999",
+        account_name="P escrow",
+    )
+    with UnitOfWork(engine) as uow, pytest.raises(InvalidInput, match="more than two decimals"):
+        projects.open_project(uow, ctx, cmd, SYSTEM)
 
 
 def test_one_supervised_account_per_project(engine, account_id):

@@ -60,6 +60,14 @@ def from_fen(fen: int) -> Decimal:
     return (Decimal(fen) / 100).quantize(CENT)
 
 
+def hundredths(value: Decimal, *, what: str) -> int:
+    """A two-place quantity (an area in m²) as an integer count of hundredths; refuses a third decimal."""
+    scaled = value * 100
+    if scaled != scaled.to_integral_value():
+        raise MoneyError(f"{what} has more than two decimals")
+    return int(scaled)
+
+
 def parse_decimal(value: object, *, what: str) -> Decimal:
     """Parse a non-money decimal (area, share, coefficient) given as a string."""
     if isinstance(value, bool) or not isinstance(value, str | int):

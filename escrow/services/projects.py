@@ -9,7 +9,7 @@ from typing import Any
 
 from escrow.domain import caps
 from escrow.domain.errors import Conflict, FieldError, InvalidInput, NotFound
-from escrow.domain.money import from_fen, to_fen, to_wire
+from escrow.domain.money import MoneyError, from_fen, hundredths, to_fen, to_wire
 from escrow.domain.principal import Principal
 from escrow.rulebooks import RuleBook
 from escrow.services.context import Context
@@ -82,6 +82,10 @@ def open_project(uow: UnitOfWork, ctx: Context, cmd: OpenProject, actor: Princip
         raise InvalidInput(
             "the pre-sale area must be positive", errors=[FieldError("presale_area_m2", "> 0")]
         )
+    try:
+        area_x100 = hundredths(cmd.presale_area_m2, what="the pre-sale area")
+    except MoneyError as exc:
+        raise InvalidInput(str(exc), errors=[FieldError("presale_area_m2", str(exc))]) from None
     if uow.projects.by_permit(cmd.permit_no):
         raise Conflict(
             f"project with permit {cmd.permit_no} already has a supervised account",
@@ -106,7 +110,7 @@ def open_project(uow: UnitOfWork, ctx: Context, cmd: OpenProject, actor: Princip
             name=cmd.name,
             permit_no=cmd.permit_no,
             permit_date=cmd.permit_date,
-            presale_area_x100=int(cmd.presale_area_m2 * 100),
+            presale_area_x100=area_x100,
             finish=cmd.finish,
             jurisdiction=jurisdiction,
             rulebook_id=book.id,

@@ -10,7 +10,7 @@ from typing import Any
 
 from escrow.domain.errors import Conflict, FieldError, InvalidInput, NotFound
 from escrow.domain.identity import id_problem
-from escrow.domain.money import from_fen, to_fen, to_wire
+from escrow.domain.money import MoneyError, from_fen, hundredths, to_fen, to_wire
 from escrow.domain.principal import Principal
 from escrow.services.context import Context
 from escrow.store import audit
@@ -94,6 +94,10 @@ def register_contract(
             "pre-sale contracts start at the pre-sale permit",
             errors=[FieldError("signed_on", "before the permit date")],
         )
+    try:
+        area_x100 = hundredths(cmd.area_m2, what="the area")
+    except MoneyError as exc:
+        raise InvalidInput(str(exc), errors=[FieldError("area_m2", str(exc))]) from None
     if uow.contracts.by_no(cmd.contract_no):
         raise Conflict(f"contract {cmd.contract_no} is already registered")
     contract = uow.contracts.add(
@@ -104,7 +108,7 @@ def register_contract(
             buyer_name=cmd.buyer_name,
             buyer_id_no=cmd.buyer_id_no.strip().upper(),
             unit=cmd.unit,
-            area_x100=int(cmd.area_m2 * 100),
+            area_x100=area_x100,
             total_price_fen=to_fen(cmd.total_price),
             signed_on=cmd.signed_on,
         )

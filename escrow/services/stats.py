@@ -20,6 +20,7 @@ def city_stats(uow: UnitOfWork, start: date, end: date) -> dict[str, str | int]:
         totals.get(EntryKind.DEPOSIT, 0)
         + totals.get(EntryKind.DEPOSIT_SUSPENSE, 0)
         - totals.get(EntryKind.REVERSAL, 0)
+        - totals.get(EntryKind.SUSPENSE_RETURNED, 0)  # unidentified money sent back was never a buyer's
     )
     return {
         "from": start.isoformat(),

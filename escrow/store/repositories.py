@@ -138,10 +138,10 @@ class Journal(Repo):
         return Balances.from_ledger_sums({Ledger(name): int(total) for name, total in rows})
 
     def received_fen(self, account_id: int) -> int:
-        """All money that reached the account, net of reversals (for the guarantee precondition)."""
-        return self._kind_total(
-            account_id, (EntryKind.DEPOSIT, EntryKind.DEPOSIT_SUSPENSE)
-        ) - self._kind_total(account_id, (EntryKind.REVERSAL,))
+        """Money received for the project: deposits net of reversals and of unidentified money returned to
+        its payer (for the guarantee precondition)."""
+        received = self._kind_total(account_id, (EntryKind.DEPOSIT, EntryKind.DEPOSIT_SUSPENSE))
+        return received - self._kind_total(account_id, (EntryKind.REVERSAL, EntryKind.SUSPENSE_RETURNED))
 
     def _kind_total(self, account_id: int, kinds: tuple[EntryKind, ...]) -> int:
         total = self.session.scalar(

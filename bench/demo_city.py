@@ -1,0 +1,131 @@
+"""Benchmark: `escrow demo --scale city` into a fresh database.
+
+Runs the command as a subprocess (as `make demo` does), measures its wall time and the peak resident memory
+of the child, then reads the period's figures back with `services.stats.city_stats` and checks them against
+the seed figures (191 accounts, 1.40 million m², ¥7.285 billion; area and deposits within 1%). Exits 1 if a
+figure is off or the command failed.
+
+    .venv/bin/python bench/demo_city.py                     # fresh temporary SQLite file (the 60 s target)
+    .venv/bin/python bench/demo_city.py --database-url postgresql+psycopg://postgres@127.0.0.1/bench_city
+
+A PostgreSQL database given with --database-url must exist and be empty; it is migrated first (untimed).
+Run by hand; never part of the test suite.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import re
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+PERIOD = (date(2025, 1, 1), date(2025, 12, 31))
+TARGETS = {
+    "accounts_opened": 191,
+    "presale_area_m2": Decimal("1400000"),
+    "deposits_total": Decimal("7285000000"),
+}
+TOLERANCE = Decimal("0.01")
+TIME_TARGET_S = 60.0
+
+
+def machine() -> str:
+    model = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    ram = ""
+    try:
+        kib = int(Path("/proc/meminfo").read_text().split()[1])
+        ram = f", {kib / 1024 / 1024:.1f} GiB RAM"
+    except (OSError, ValueError, IndexError):
+        pass
+    return f"{os.cpu_count()} CPUs ({model}){ram}, Python {platform.python_version()}, {platform.system()}"
+
+
+def run(url: str) -> int:
+    env = {**os.environ, "ESCROW_DATABASE_URL": url}
+    env.setdefault("ESCROW_RULES_DIR", str(REPO / "rules"))
+    escrow = [sys.executable, "-m", "escrow"]
+    if not url.startswith("sqlite"):
+        subprocess.run([*escrow, "db", "upgrade"], env=env, check=True, stdout=subprocess.DEVNULL)
+    usage_before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    done = subprocess.run(
+        [*escrow, "demo", "--scale", "city"], env=env, capture_output=True, text=True, check=False
+    )
+    seconds = time.perf_counter() - started
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (usage.ru_utime - usage_before.ru_utime) + (usage.ru_stime - usage_before.ru_stime)
+    peak_mib = usage.ru_maxrss / 1024  # ru_maxrss is in KiB on Linux: the largest child so far
+    if done.returncode != 0:
+        print(done.stdout, done.stderr, sep="\n", file=sys.stderr)
+        print(f"FAIL: escrow demo exited with {done.returncode}", file=sys.stderr)
+        return 1
+
+    sys.path.insert(0, str(REPO))
+    from escrow.services.stats import city_stats
+    from escrow.store.db import UnitOfWork, make_engine
+
+    engine = make_engine(url)
+    try:
+        with UnitOfWork(engine, readonly=True) as uow:
+            figures = city_stats(uow, *PERIOD)
+    finally:
+        engine.dispose()
+
+    verdict = "met" if seconds <= TIME_TARGET_S else "MISSED"
+    print(f"machine:   {machine()}")
+    print(f"database:  {engine.dialect.name} ({url.split('@')[-1]})")
+    print("command:   escrow demo --scale city")
+    print(f"wall time: {seconds:.1f} s (target ≤ {TIME_TARGET_S:.0f} s: {verdict})")
+    print(f"CPU time:  {cpu:.1f} s (user + system of the command)")
+    print(f"peak RSS:  {peak_mib:.0f} MiB")
+    print(f"figures for {PERIOD[0]} – {PERIOD[1]}:")
+    failed = False
+    for key in ("accounts_opened", "presale_area_m2", "deposits_total", "releases_total", "balance_total"):
+        value = figures[key]
+        line = f"  {key:<16} {value}"
+        if key in TARGETS:
+            target = TARGETS[key]
+            if key == "accounts_opened":
+                ok = value == target
+            else:
+                ok = abs(Decimal(value) / target - 1) <= TOLERANCE
+            line += f"  (target {target}: {'ok' if ok else 'OFF BY MORE THAN 1%'})"
+            failed |= not ok
+        print(line)
+    summary = [line for line in done.stdout.splitlines() if line.strip().startswith("(")]
+    if summary:
+        print(f"seeded:    {summary[0].strip()}")
+    seeding = re.search(r"seeded \(scale city\) in ([0-9.]+) s", done.stdout)
+    if seeding:
+        print(f"seeding:   {seeding.group(1)} s of the wall time (the rest: start-up, imports, migration)")
+    return 1 if failed else 0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--database-url", help="an empty database (default: a fresh temporary SQLite file)")
+    args = parser.parse_args()
+    if args.database_url:
+        return run(args.database_url)
+    with tempfile.TemporaryDirectory(prefix="escrow-bench-") as tmp:
+        return run(f"sqlite:///{Path(tmp) / 'demo-city.db'}")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
