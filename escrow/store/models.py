@@ -403,3 +403,107 @@ class AuditEvent(SQLModel, table=True):
     details: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
     prev_hash: str = Field(max_length=64)
     hash: str = Field(sa_column=Column(String(64), unique=True, nullable=False))
+
+
+# --- added in revision 0002: public look-ups, reports, alerts, scheduled jobs, web sessions, uploads ---------
+
+
+class RateLimitBucket(SQLModel, table=True):
+    """Requests counted per client and window in the database, so that every worker shares the count."""
+
+    __tablename__ = "rate_limit_buckets"
+    __table_args__ = (UniqueConstraint("key", "window_start"),)
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=128)  # e.g. "voucher-lookup:<client address>"
+    window_start: datetime = Field(sa_type=DateTime(timezone=True), index=True)
+    count: int = 0
+    failures: int = 0  # failed voucher look-ups in the window (an alert rule watches them)
+
+
+class ReportJob(SQLModel, table=True):
+    """A report rendered off the request path: queued → running → done | failed."""
+
+    __tablename__ = "report_jobs"
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=16)  # voucher | notice | release | monthly | city
+    params: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    status: str = Field(default="queued", max_length=16)
+    requested_by: str = Field(max_length=80)
+    filename: str | None = Field(default=None, max_length=200)
+    content: bytes | None = None
+    error: str | None = Field(default=None, sa_type=Text)
+    created_at: datetime = _ts()
+    finished_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+
+
+class ArchivedReport(SQLModel, table=True):
+    """A report kept for the record, e.g. each account's monthly statement archived on the 1st."""
+
+    __tablename__ = "archived_reports"
+    __table_args__ = (UniqueConstraint("account_id", "kind", "period"),)
+    id: int | None = Field(default=None, primary_key=True)
+    account_id: int = Field(foreign_key="supervised_accounts.id")
+    kind: str = Field(max_length=16)
+    period: str = Field(max_length=16)  # e.g. "2026-10"
+    filename: str = Field(max_length=200)
+    sha256: str = Field(max_length=64)
+    content: bytes
+    created_at: datetime = _ts()
+
+
+class Alert(SQLModel, table=True):
+    __tablename__ = "alerts"
+    __table_args__ = (UniqueConstraint("dedup_key"), Index("ix_alerts_state_severity", "state", "severity"))
+    id: int | None = Field(default=None, primary_key=True)
+    rule: str = Field(max_length=64)
+    severity: str = Field(max_length=16)  # info | warning | critical
+    owner_role: str = Field(max_length=16)
+    state: str = Field(default="open", max_length=16)  # open | acknowledged | resolved
+    subject_type: str = Field(max_length=40)
+    subject_id: str = Field(max_length=80)
+    account_id: int | None = Field(default=None, foreign_key="supervised_accounts.id", index=True)
+    message: str = Field(sa_type=Text)
+    link: str = Field(default="", max_length=200)
+    dedup_key: str = Field(max_length=200)  # one alert per rule and subject (and period where it applies)
+    acknowledged_by: int | None = Field(default=None, foreign_key="users.id")
+    created_at: datetime = _ts()
+    updated_at: datetime = _ts()
+    resolved_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+
+
+class JobRun(SQLModel, table=True):
+    """One run of a scheduled job for one period: the unique key makes every job idempotent."""
+
+    __tablename__ = "job_runs"
+    __table_args__ = (UniqueConstraint("job_id", "period"),)
+    id: int | None = Field(default=None, primary_key=True)
+    job_id: str = Field(max_length=64)
+    period: str = Field(max_length=32)  # e.g. "2026-11-22" or "2026-11"
+    status: str = Field(default="running", max_length=16)  # running | done | failed
+    detail: str = Field(default="", sa_type=Text)
+    started_at: datetime = _ts()
+    finished_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+
+
+class WebSession(SQLModel, table=True):
+    """Server-side sessions of the web UI (shared by every worker)."""
+
+    __tablename__ = "web_sessions"
+    key: str = Field(primary_key=True, max_length=64)  # SHA-256 of the cookie's random id
+    data: bytes
+    expires_at: datetime = Field(sa_type=DateTime(timezone=True), index=True)
+
+
+class StoredDocument(SQLModel, table=True):
+    """A file uploaded through the web UI (node evidence, release documents), kept with its SHA-256."""
+
+    __tablename__ = "stored_documents"
+    id: int | None = Field(default=None, primary_key=True)
+    sha256: str = Field(max_length=64, index=True)
+    filename: str = Field(max_length=255)
+    content_type: str = Field(max_length=100)
+    size: int
+    content: bytes
+    uploaded_by: str = Field(max_length=80)
+    account_id: int | None = Field(default=None, foreign_key="supervised_accounts.id", index=True)
+    created_at: datetime = _ts()
