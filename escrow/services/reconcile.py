@@ -23,7 +23,7 @@ from escrow.domain import ledger
 from escrow.domain.errors import InvalidInput
 from escrow.domain.money import from_fen, to_fen, to_wire
 from escrow.domain.principal import Principal
-from escrow.feeds import ParsedStatement, StatementLine
+from escrow.feeds import FeedError, ParsedStatement, StatementLine
 from escrow.services.context import Context
 from escrow.store import audit
 from escrow.store.db import UnitOfWork
@@ -82,6 +82,35 @@ def resolve_account(uow: UnitOfWork, s: ParsedStatement, actor: Principal) -> Su
     return account
 
 
+REFERENCE_MAX = LineRow.__table__.c.bank_reference.type.length  # and Deposit.bank_reference
+
+
+def _unstorable(s: ParsedStatement) -> tuple[str, StatementLine | None, str] | None:
+    if "\x00" in s.account_no:
+        return "the account number contains the NUL character (U+0000)", None, "account_no"
+    for line in s.lines:
+        for member in ("bank_reference", "counterparty_name", "counterparty_account", "remittance"):
+            if "\x00" in (getattr(line, member) or ""):
+                return f"{member} contains the NUL character (U+0000)", line, member
+        if len(line.bank_reference) > REFERENCE_MAX:
+            return f"the bank reference is longer than {REFERENCE_MAX} characters", line, "bank_reference"
+    return None
+
+
+def refuse_unstorable(statements: list[ParsedStatement]) -> None:
+    """What the books cannot keep is refused before anything changes, alike on both engines: PostgreSQL
+    refuses the NUL character in any text and a bank reference longer than its column (SQLite keeps both)."""
+    for i, s in enumerate(statements):
+        found = _unstorable(s)
+        if found is None:
+            continue
+        detail, line, member = found
+        if s.format == "json":  # JSON names the member; a JSON line_no is the position in `lines`, from 1
+            where = f"lines[{line.line_no - 1}].{member}" if line else member
+            raise FeedError(detail, field=(f"[{i}]." if len(statements) > 1 else "") + where)
+        raise FeedError(detail, line=line.line_no if line else None)
+
+
 def import_statements(
     uow: UnitOfWork,
     ctx: Context,
@@ -92,6 +121,7 @@ def import_statements(
 ) -> tuple[int, list[dict[str, Any]]]:
     """Reconcile every statement of one file in the caller's transaction: a refused file keeps nothing.
     Returns (201, results), or (200, the earlier results) when every statement was imported before."""
+    refuse_unstorable(statements)
     accounts = [resolve_account(uow, s, actor) for s in statements]  # refuse before changing anything
     total = sum(len(s.lines) for s in statements)
     done = 0
@@ -128,15 +158,6 @@ def _reconcile(
 ) -> dict[str, Any]:
     session = uow.session
     project = session.get(Project, account.project_id)
-    # bank reference → (deposit id, amount in fen, status); tuples keep a million deposits small
-    booked: dict[str, tuple[int, int, str]] = {
-        ref: (dep_id, fen, status)
-        for dep_id, ref, fen, status in session.execute(
-            select(Deposit.id, Deposit.bank_reference, Deposit.amount_fen, Deposit.status).where(
-                Deposit.account_id == account.id, Deposit.bank_id == account.bank_id
-            )
-        )
-    }
     shown = set(
         session.scalars(
             select(LineRow.deposit_id).where(
@@ -196,59 +217,82 @@ def _reconcile(
             (hit := booked.get(c)) is not None and hit[2] == "reversed" and hit[1] == fen for c in candidates
         )
 
-    def rows() -> Iterator[tuple]:  # in the order of STATEMENT_LINE_COLUMNS
+    def booked_for(lines: list[StatementLine]) -> dict[str, tuple[int, int, str]]:
+        """bank reference → (deposit id, amount in fen, status) for the references a chunk of lines may name.
+        Looked up per chunk through the unique (bank, reference) index, so that a million-line statement
+        never holds a million deposits in memory."""
+        wanted: set[str] = set()
+        for line in lines:
+            wanted.add(line.bank_reference)
+            if line.direction == "debit":
+                wanted.add(line.bank_reference.split("#", 1)[0])
+                wanted.update((line.remittance or "").split())
+        found: dict[str, tuple[int, int, str]] = {}
+        for refs in _chunks(iter(wanted), CHUNK):
+            for dep_id, ref, fen, status in session.execute(
+                select(Deposit.id, Deposit.bank_reference, Deposit.amount_fen, Deposit.status).where(
+                    Deposit.bank_id == account.bank_id,
+                    Deposit.bank_reference.in_(refs),
+                    Deposit.account_id == account.id,
+                )
+            ):
+                found[ref] = (dep_id, fen, status)
+        return found
+
+    def row_of(line: StatementLine) -> tuple:  # in the order of STATEMENT_LINE_COLUMNS
         nonlocal matched, bank_only, unexplained_debits
-        for i, line in enumerate(s.lines, 1):
-            fen = to_fen(line.amount)
-            deposit_id, match = None, "matched"
-            if line.direction == "credit":
-                deposit_id = match_credit(line, fen)
-                if deposit_id is None:
-                    deposit_id = _book_statement_credit(uow, project, account, line, fen, actor)
-                    match = "bank_only" if deposit_id else "unexplained"
-                else:
-                    confirmed.append(deposit_id)
-                if deposit_id is not None:
-                    shown.add(deposit_id)
+        fen = to_fen(line.amount)
+        deposit_id, match = None, "matched"
+        if line.direction == "credit":
+            deposit_id = match_credit(line, fen)
+            if deposit_id is None:
+                deposit_id = _book_statement_credit(uow, project, account, line, fen, actor)
+                match = "bank_only" if deposit_id else "unexplained"
             else:
-                if executed.get(line.bank_reference) != fen and not reverses_a_deposit(line, fen):
-                    match = "unexplained"
-            if match == "matched":
-                matched += 1
-            elif match == "bank_only":
-                bank_only += 1
-            else:
-                unexplained_debits += 1
-            if i % 10_000 == 0:
-                step(i)
-            yield (
-                row.id,
-                account.id,
-                line.line_no,
-                line.bank_reference,
-                line.booked_on,
-                fen,
-                line.direction,
-                line.counterparty_name[:200],
-                line.counterparty_account[:64],
-                line.remittance,
-                match,
-                deposit_id,
-            )
-        step(len(s.lines))
+                confirmed.append(deposit_id)
+            if deposit_id is not None:
+                shown.add(deposit_id)
+        elif executed.get(line.bank_reference) != fen and not reverses_a_deposit(line, fen):
+            match = "unexplained"
+        if match == "matched":
+            matched += 1
+        elif match == "bank_only":
+            bank_only += 1
+        else:
+            unexplained_debits += 1
+        return (
+            row.id,
+            account.id,
+            line.line_no,
+            line.bank_reference,
+            line.booked_on,
+            fen,
+            line.direction,
+            line.counterparty_name[:200],
+            line.counterparty_account[:64],
+            line.remittance,
+            match,
+            deposit_id,
+        )
 
     # A million-line statement spends its time here: lines go through the driver's executemany, vouchers
     # through Core statements, neither through ORM bulk persistence
     connection = session.connection()
     vouchers = Voucher.__table__
-    for chunk in _chunks(rows(), CHUNK):
-        uow.statements.insert_lines(chunk)
+    booked: dict[str, tuple[int, int, str]] = {}
+    for start in range(0, len(s.lines), CHUNK):
+        lines = s.lines[start : start + CHUNK]
+        booked = booked_for(lines)
+        uow.statements.insert_lines([row_of(line) for line in lines])
+        step(start + len(lines))
+    vouchers_confirmed = 0
     for chunk in _chunks(iter(confirmed), CHUNK):
-        connection.execute(
+        result = connection.execute(
             update(vouchers)
             .where(vouchers.c.deposit_id.in_(chunk), vouchers.c.status == "issued")
             .values(status="confirmed")
         )
+        vouchers_confirmed += result.rowcount or 0
 
     books_only = sum(
         1
@@ -277,6 +321,7 @@ def _reconcile(
         subject_id=row.id,
         account_id=account.id,
         after=view,
+        details={"vouchers_confirmed": vouchers_confirmed},  # issued → confirmed by this statement
     )
     return view
 
