@@ -12,6 +12,7 @@ from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from sqlalchemy import Engine
 
 from escrow import __version__
+from escrow.api.alerts import AlertController
 from escrow.api.bank import BankController
 from escrow.api.bureau import BureauController
 from escrow.api.deps import Runtime
@@ -19,12 +20,19 @@ from escrow.api.developer import DeveloperController
 from escrow.api.health import health
 from escrow.api.payments import PaymentController
 from escrow.api.problems import EXCEPTION_HANDLERS
+from escrow.api.public import LIMIT_STATE, PublicController
 from escrow.api.releases import ReleaseController
+from escrow.api.reports import RUNNER_STATE, ReportController
+from escrow.api.responses import COMPONENTS as OPENAPI_COMPONENTS
 from escrow.api.statements import StatementController
 from escrow.config import Settings
 from escrow.rulebooks import RuleBooks, load_dir
 from escrow.services.context import Context
+from escrow.services.ratelimit import Limit
+from escrow.services.reportjobs import ReportRunner
 from escrow.store.db import UnitOfWork, make_engine
+from escrow.web import static_files, template_config
+from escrow.web.public import VerifyController
 
 
 class StartupRefused(RuntimeError):
@@ -45,11 +53,22 @@ def build_context(settings: Settings, engine: Engine, today: Callable[[], date] 
 
 
 def create_app(
-    settings: Settings | None = None, *, engine: Engine | None = None, today: Callable[[], date] | None = None
+    settings: Settings | None = None,
+    *,
+    engine: Engine | None = None,
+    today: Callable[[], date] | None = None,
+    scheduler: bool = False,
 ) -> Litestar:
+    """`scheduler=True` runs the scheduled jobs in-process while the app runs (`escrow serve` on SQLite)."""
     settings = settings or Settings.from_env()
     engine = engine or make_engine(settings.database_url)
     ctx = build_context(settings, engine, today)
+    report_runner = ReportRunner(engine, settings)  # report jobs render in a worker process
+    lifespan = []
+    if scheduler:
+        from escrow.jobs.scheduler import embedded
+
+        lifespan.append(embedded(engine, ctx))
     return Litestar(
         route_handlers=[
             health,
@@ -59,13 +78,28 @@ def create_app(
             StatementController,
             ReleaseController,
             PaymentController,
+            AlertController,
+            PublicController,
+            ReportController,
+            VerifyController,
+            static_files(),
         ],
+        lifespan=lifespan,
         exception_handlers=EXCEPTION_HANDLERS,
-        state=State({"runtime": Runtime(engine=engine, ctx=ctx)}),
+        state=State(
+            {
+                "runtime": Runtime(engine=engine, ctx=ctx),
+                LIMIT_STATE: Limit.from_env(),
+                RUNNER_STATE: report_runner,
+            }
+        ),
+        on_shutdown=[report_runner.shutdown],
+        template_config=template_config(),
         openapi_config=OpenAPIConfig(
             title="Pre-sale fund escrow supervision API",
             version=__version__,
             path="/schema",
+            components=OPENAPI_COMPONENTS,
             render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
         ),
         debug=False,

@@ -63,12 +63,13 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
     from escrow.app import create_app
-    from escrow.store.db import make_engine
+    from escrow.store.db import is_sqlite, make_engine
     from escrow.store.migrate import upgrade
 
     engine = make_engine(settings.database_url)
     upgrade(engine)
-    app = create_app(settings, engine=engine)
+    # the embedded deployment runs the scheduled jobs in-process; with PostgreSQL run `escrow scheduler`
+    app = create_app(settings, engine=engine, scheduler=is_sqlite(settings.database_url))
     uvicorn.run(app, host=args.host, port=args.port, log_level="info", workers=1)
     return 0
 
@@ -242,6 +243,69 @@ def cmd_import_statement(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_scheduler(args: argparse.Namespace, settings: Settings) -> int:
+    import logging
+
+    from escrow.app import build_context
+    from escrow.jobs import scheduler
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s", stream=sys.stderr)
+    for noisy in ("alembic", "apscheduler"):  # every run is logged by escrow.jobs
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    engine = _engine(settings)
+    ctx = build_context(settings, engine)
+    if args.once:
+        outcomes = scheduler.run_once(engine, ctx)
+        for job_id, outcome in outcomes.items():
+            print(f"{job_id}\t{outcome}")
+        return 1 if "failed" in outcomes.values() else 0
+    scheduler.run_blocking(engine, ctx)
+    return 0
+
+
+def cmd_audit_verify(args: argparse.Namespace, settings: Settings) -> int:
+    from pathlib import Path
+
+    from escrow.services import auditing
+
+    if args.file:
+        path = Path(args.file)
+        if not path.is_file():
+            raise CliError(f"no such file: {path}")
+        try:
+            report = auditing.verify_file(path, anchor=args.anchor)
+        except auditing.BadExport as exc:
+            raise CliError(str(exc)) from None
+    else:
+        report = auditing.verify(_engine(settings, migrate=False), anchor=args.anchor)
+    print("\n".join(report.lines()))
+    return 0 if report.ok else 1
+
+
+def cmd_audit_export(args: argparse.Namespace, settings: Settings) -> int:
+    from pathlib import Path
+
+    from escrow.services import auditing
+
+    engine = _engine(settings, migrate=False)
+    path = Path(args.output)
+    partial = path.with_name(path.name + ".partial")
+    try:
+        with partial.open("w", encoding="utf-8") as out:
+            report = auditing.export(engine, out)
+    except OSError as exc:
+        raise CliError(f"cannot write {path}: {exc.strerror}") from None
+    partial.replace(path)
+    print(
+        f"exported {report.events} audit events and {report.entries} journal entries to {path}; "
+        f"head: event {report.head_id} {report.head_hash}"
+    )
+    if not report.ok:
+        print(f"warning: the exported trail does not verify: {report.first}", file=sys.stderr)
+        return 1
+    return 0
+
+
 # --- wiring ---------------------------------------------------------------------------------------------
 
 
@@ -301,6 +365,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--format", choices=("camt", "camt053", "camt054", "mt940", "csv", "json"))
     s.set_defaults(func=cmd_import_statement)
 
+    from escrow.reports.cli import register as register_report
+
+    register_report(sub)  # escrow report KIND … -o FILE.pdf
+
     rules = sub.add_parser("rules", help="rule books").add_subparsers(dest="sub", required=True)
     rules.add_parser("list", help="list rule book versions").set_defaults(func=cmd_rules_list)
     s = rules.add_parser("show", help="print a rule book version")
@@ -308,6 +376,21 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--json", action="store_true", help="the parsed rule book as JSON")
     s.set_defaults(func=cmd_rules_show)
     rules.add_parser("check", help="validate every rule book").set_defaults(func=cmd_rules_check)
+
+    s = sub.add_parser("scheduler", help="run the scheduled jobs in the foreground")
+    s.add_argument("--once", action="store_true", help="run each job once for its latest due period and exit")
+    s.set_defaults(func=cmd_scheduler)
+
+    trail = sub.add_parser("audit", help="the audit trail").add_subparsers(dest="sub", required=True)
+    s = trail.add_parser("verify", help="verify the hash chain and the journal; exit 1 at the first break")
+    s.add_argument("--file", metavar="FILE.jsonl", help="verify an export instead of the database")
+    s.add_argument(
+        "--anchor", metavar="HASH", help="a head hash noted earlier: it must still be in the chain"
+    )
+    s.set_defaults(func=cmd_audit_verify)
+    s = trail.add_parser("export", help="export the trail as JSON lines for an outside auditor")
+    s.add_argument("-o", "--output", required=True, metavar="FILE.jsonl")
+    s.set_defaults(func=cmd_audit_export)
     return p
 
 

@@ -6,9 +6,12 @@ Refusals change nothing. The matrix must name every operation the OpenAPI docume
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 from sqlalchemy import func, select
 
+from escrow.services import alerts
 from escrow.store import models
 from escrow.store.db import UnitOfWork
 from tests.conftest import contract_body, project_body
@@ -91,6 +94,11 @@ def city(client, world, flow) -> dict:
         json={"reason": "buyer withdrew"},
         headers=world.headers("developer", "m-cancel"),
     ).json()
+    runtime = client.app.state.runtime
+    with UnitOfWork(runtime.engine) as uow:  # the frozen account with a pending release raises an alert
+        alerts.sweep(uow, runtime.ctx, datetime.now(UTC))
+        uow.commit()
+    alert = client.get("/api/v1/alerts?state=open", headers=world.headers("admin")).json()[0]
     return {
         "project_id": project["project_id"],
         "account_no": project["account_no"],
@@ -101,6 +109,7 @@ def city(client, world, flow) -> dict:
         "instruction_id": instruction["instruction_id"],
         "freeze_id": freeze["freeze_id"],
         "refund_id": refund["refund_id"],
+        "alert_id": alert["alert_id"],
     }
 
 
@@ -136,6 +145,7 @@ def _body(c: dict) -> dict:
         },
         "lift": {},
         "statement": {"account_no": c["account_no"], "statement_date": TODAY, "lines": []},
+        "alert": {"comment": "x"},
         "deduction": {
             "amount": "1.00",
             "creditor_role": "other",
@@ -185,6 +195,9 @@ OPERATIONS = [
     ("POST", "/api/v1/releases/{release_id}/decisions", "decision", "reviewer", "bureau"),
     ("POST", "/api/v1/refunds/{refund_id}/decisions", "decision", "reviewer", "bureau"),
     ("GET", "/api/v1/stats", None, "bureau", "bureau"),
+    ("GET", "/api/v1/alerts", None, "bureau", "bureau"),
+    ("POST", "/api/v1/alerts/{alert_id}/acknowledgement", "alert", "bureau", "bureau"),
+    ("POST", "/api/v1/alerts/{alert_id}/resolution", "alert", "bureau", "bureau"),
 ]
 # Reads that both the owning developer and the bureau may make (a bank has no business there: 403 or 404).
 SHARED_READS = [
@@ -193,7 +206,17 @@ SHARED_READS = [
     ("GET", "/api/v1/releases"),
     ("GET", "/api/v1/refunds/{refund_id}"),
 ]
-UNAUTHENTICATED = {("GET", "/health")}
+UNAUTHENTICATED = {("GET", "/health"), ("GET", "/api/v1/public/vouchers/{voucher_no}")}
+# PDFs and report jobs: their own matrix (bank, developer and bureau by subject; jobs by requester) is
+# tests/test_reports.py::test_who_may_see_which_report.
+REPORTS = {
+    ("GET", "/api/v1/vouchers/{voucher_no}/pdf"),
+    ("GET", "/api/v1/notices/{notice_no}/pdf"),
+    ("GET", "/api/v1/releases/{release_id}/pdf"),
+    ("POST", "/api/v1/reports"),
+    ("GET", "/api/v1/reports/{job_id}"),
+    ("GET", "/api/v1/reports/{job_id}/file"),
+}
 
 
 def _url(template: str, c: dict) -> str:
@@ -209,7 +232,7 @@ def _counts(engine) -> list[int]:
 def test_the_matrix_names_every_operation(client):
     paths = client.get("/schema/openapi.json").json()["paths"]
     documented = {(method.upper(), path) for path, ops in paths.items() for method in ops}
-    named = {(m, p) for m, p, *_ in OPERATIONS} | set(SHARED_READS) | UNAUTHENTICATED
+    named = {(m, p) for m, p, *_ in OPERATIONS} | set(SHARED_READS) | UNAUTHENTICATED | REPORTS
     assert documented - named == set(), "operations missing from the access matrix"
 
 

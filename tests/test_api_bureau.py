@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from escrow.domain import ledger
+from escrow.store import audit
 from escrow.store.db import UnitOfWork
 from escrow.store.models import IdempotencyRecord, NodeConfirmation, Project, SupervisedAccount
 from tests.conftest import project_body
@@ -31,8 +32,11 @@ def _open(client, world, key="p1", **overrides):
 def _deposit(engine, account_no: str, fen: int) -> None:
     with UnitOfWork(engine) as uow:
         account = uow.projects.account_by_no(account_no)
-        uow.journal.post(
+        row = uow.journal.post(
             account.id, ledger.deposit(fen, suspense=False, booked_on=date(2025, 5, 1), reference="t")
+        )
+        audit.record(
+            uow.session, actor="test", action="journal.posted", subject_type="journal", subject_id=row.id
         )
         uow.commit()
 

@@ -262,6 +262,36 @@ def test_bad_deposits_are_422_and_book_nothing(client, world, engine, flow, noti
     assert _count(engine, Deposit) == 0 and _count(engine, JournalEntry) == 0
 
 
+@pytest.mark.parametrize(
+    ("path", "who", "field"),
+    [
+        ("/api/v1/contracts", "developer", "buyer_name"),
+        ("/api/v1/deposits/verify", "bank", "notice_no"),
+        ("/api/v1/deposits", "bank", "payer_name"),
+    ],
+)
+def test_a_nul_character_in_text_is_422_on_both_engines(
+    client, world, engine, flow, notice, path, who, field
+):
+    """PostgreSQL cannot store U+0000 in text: it answered 404 "a value is out of range" where SQLite stored
+    the text. Both refuse it now, naming the field, and keep nothing."""
+    bodies = {
+        "/api/v1/contracts": contract_body(contract_no="HT-NUL-1", unit="9-9-901", buyer_name="张\x00伟"),
+        "/api/v1/deposits/verify": {
+            "account_no": notice["account_no"],
+            "notice_no": notice["notice_no"] + "\x00",
+            "amount": "1.00",
+            "payer_name": "张伟",
+        },
+        "/api/v1/deposits": _pay(flow, notice, payer_name="张\x00伟"),
+    }
+    before = [_count(engine, m) for m in (Contract, Deposit, JournalEntry)]
+    body = _problem(client.post(path, json=bodies[path], headers=world.headers(who, "nul")), 422)
+    assert [e["field"] for e in body["errors"]] == [field], body
+    assert "NUL" in body["errors"][0]["message"]
+    assert [_count(engine, m) for m in (Contract, Deposit, JournalEntry)] == before
+
+
 def test_another_banks_account_does_not_exist_for_it(client, world, engine, flow, notice):
     r = client.post("/api/v1/deposits", json=_pay(flow, notice), headers=world.headers("other_bank", "x"))
     _problem(r, 404)

@@ -18,7 +18,7 @@ from escrow.domain.money import from_fen
 from escrow.rulebooks import load_dir
 from escrow.services import parties, projects, stats
 from escrow.services.context import Context
-from escrow.store.audit import GENESIS, event_hash
+from escrow.store.audit import GENESIS, event_hash, record
 from escrow.store.db import UnitOfWork
 from escrow.store.models import (
     ApprovalStep,
@@ -311,6 +311,13 @@ def test_rows_added_after_the_seed_get_fresh_ids(engine, seeded):
                 account_id=account.id,
                 verification_code="X",
             )
+        )
+        record(
+            uow.session,
+            actor="test",
+            action="deposit.accepted",
+            subject_type="deposit",
+            subject_id=deposit.id,
         )
         uow.commit()
 

@@ -194,6 +194,43 @@ def test_malformed_statements_are_422_and_keep_nothing(
     assert [_count(engine, m) for m in (Statement, Deposit, JournalEntry)] == before
 
 
+@pytest.mark.parametrize(
+    ("case", "content_type", "field"),
+    [
+        ("long reference", "application/json", "lines[0].bank_reference"),
+        ("NUL in a name", "application/json", "lines[0].counterparty_name"),
+        ("NUL in the account", "application/json", "account_no"),
+        ("long reference", "text/csv", "line 2"),
+    ],
+)
+def test_what_the_books_cannot_keep_is_422_on_both_engines(
+    client, world, engine, paid, case, content_type, field
+):
+    """A bank reference longer than its column, or the NUL character in any text: PostgreSQL refused them
+    mid-import and the API answered 404 "a value is out of range" (SQLite kept them). Both refuse the file
+    before anything changes now, naming the place."""
+    account_no, line = paid["account_no"], _line("HSB-0001", "265950.00")
+    if case == "long reference":
+        line["bank_reference"] = "R" * 65
+    elif case == "NUL in a name":
+        line["counterparty_name"] = "张\x00伟"
+    else:
+        account_no += "\x00"
+    if content_type == "text/csv":
+        payload = (
+            "account_no,bank_reference,booked_on,direction,amount\n"
+            f"{account_no},{line['bank_reference']},{TODAY},credit,265950.00\n"
+        ).encode()
+    else:
+        payload = _statement(account_no, [line], "265950.00")
+    before = [_count(engine, m) for m in (Statement, StatementLine, Deposit, JournalEntry)]
+    r = _send(client, world, payload, content_type=content_type)
+    assert r.status_code == 422, r.text
+    assert r.headers["content-type"].startswith("application/problem+json")
+    assert [e["field"] for e in r.json()["errors"]] == [field], r.json()
+    assert [_count(engine, m) for m in (Statement, StatementLine, Deposit, JournalEntry)] == before
+
+
 def test_a_statement_for_another_banks_account_is_an_unknown_account(client, world, engine, paid):
     r = _send(client, world, _statement(paid["account_no"], [_line("Z", "1.00")], "1.00"), who="other_bank")
     assert r.status_code == 422

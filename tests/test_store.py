@@ -55,6 +55,9 @@ def account_id(engine, world, settings, today):
 def _post(engine, account_id, entry):
     with UnitOfWork(engine) as uow:
         row = uow.journal.post(account_id, entry)
+        audit.record(
+            uow.session, actor="test", action="journal.posted", subject_type="journal", subject_id=row.id
+        )
         uow.commit()
         return row.id
 

@@ -9,7 +9,16 @@ from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, JSONBody
 
+from escrow.api import responses as R
 from escrow.api.deps import authenticate, idempotent, require_kind, runtime
+from escrow.api.responses import (
+    BEARER,
+    GET_ERRORS,
+    POST_ERRORS,
+    DocumentedOperation,
+    IdempotentOperation,
+    answers,
+)
 from escrow.api.schemas import DepositIn, DepositVerifyIn, ReversalIn
 from escrow.domain.errors import NotFound
 from escrow.domain.principal import Principal
@@ -20,9 +29,15 @@ from escrow.store.db import UnitOfWork
 class BankController(Controller):
     path = "/api/v1"
     tags = ["bank"]
+    security = BEARER
     dependencies = {"principal": Provide(authenticate, sync_to_thread=True)}
 
-    @get("/accounts", sync_to_thread=True, summary="The supervised accounts this bank holds")
+    @get(
+        "/accounts",
+        sync_to_thread=True,
+        summary="The supervised accounts this bank holds",
+        responses=answers({200: (list[R.BankAccount], "The bank's supervised accounts")}, *GET_ERRORS, 403),
+    )
     def list_accounts(self, request: Request, principal: NamedDependency[Principal]) -> list[dict[str, Any]]:
         require_kind(principal, "bank")
         rt = runtime(request)
@@ -35,6 +50,8 @@ class BankController(Controller):
         "/accounts/{account_no:str}",
         sync_to_thread=True,
         summary="One supervised account with its release cap",
+        operation_class=DocumentedOperation,
+        responses=answers({200: (R.BankAccount, "The account")}, *GET_ERRORS, 403, 404),
     )
     def account(
         self, request: Request, account_no: FromPath[str], principal: NamedDependency[Principal]
@@ -45,7 +62,17 @@ class BankController(Controller):
             return accounts.bank_view(uow, rt.ctx, deposits.bank_account(uow, principal, account_no))
 
     @post(
-        "/deposits/verify", sync_to_thread=True, status_code=200, summary="Check a payment before taking it"
+        "/deposits/verify",
+        sync_to_thread=True,
+        status_code=200,
+        summary="Check a payment before taking it",
+        operation_class=IdempotentOperation,
+        responses=answers(
+            {200: (R.DepositVerification, "What posting it would conclude; nothing changed")},
+            *POST_ERRORS,
+            403,
+            404,
+        ),
     )
     def verify(
         self, request: Request, data: JSONBody[DepositVerifyIn], principal: NamedDependency[Principal]
@@ -57,7 +84,22 @@ class BankController(Controller):
             request, principal, data, lambda uow: (200, deposits.verify(uow, ctx, cmd, principal))
         )
 
-    @post("/deposits", sync_to_thread=True, status_code=201, summary="Post a payment received")
+    @post(
+        "/deposits",
+        sync_to_thread=True,
+        status_code=201,
+        summary="Post a payment received",
+        operation_class=IdempotentOperation,
+        responses=answers(
+            {
+                201: (R.Deposit, "Booked: accepted with a voucher, or to suspense without one"),
+                200: (R.Deposit, "This bank reference was booked before: the original deposit"),
+            },
+            *POST_ERRORS,
+            403,
+            404,
+        ),
+    )
     def post_deposit(
         self, request: Request, data: JSONBody[DepositIn], principal: NamedDependency[Principal]
     ) -> Response:
@@ -76,7 +118,13 @@ class BankController(Controller):
         )
         return idempotent(request, principal, data, lambda uow: deposits.post(uow, ctx, cmd, principal))
 
-    @get("/deposits/{bank_reference:str}", sync_to_thread=True, summary="A deposit by its bank reference")
+    @get(
+        "/deposits/{bank_reference:str}",
+        sync_to_thread=True,
+        summary="A deposit by its bank reference",
+        operation_class=DocumentedOperation,
+        responses=answers({200: (R.Deposit, "The deposit")}, *GET_ERRORS, 403, 404),
+    )
     def deposit(
         self, request: Request, bank_reference: FromPath[str], principal: NamedDependency[Principal]
     ) -> dict[str, Any]:
@@ -92,6 +140,8 @@ class BankController(Controller):
         sync_to_thread=True,
         status_code=201,
         summary="Reverse a wrong posting on its value date",
+        operation_class=IdempotentOperation,
+        responses=answers({201: (R.Deposit, "The reversed deposit")}, *POST_ERRORS, 403, 404),
     )
     def reverse(
         self,

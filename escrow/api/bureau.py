@@ -9,7 +9,16 @@ from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, JSONBody, QueryParameter
 
+from escrow.api import responses as R
 from escrow.api.deps import Id, authenticate, idempotent, query_date, require_bureau, runtime
+from escrow.api.responses import (
+    BEARER,
+    GET_ERRORS,
+    POST_ERRORS,
+    DocumentedOperation,
+    IdempotentOperation,
+    answers,
+)
 from escrow.api.schemas import NodeConfirmationIn, ProjectIn
 from escrow.domain.errors import NotFound
 from escrow.domain.principal import Principal
@@ -20,10 +29,18 @@ from escrow.store.db import UnitOfWork
 class BureauController(Controller):
     path = "/api/v1"
     tags = ["bureau"]
+    security = BEARER
     dependencies = {"principal": Provide(authenticate, sync_to_thread=True)}
 
     @post(
-        "/projects", sync_to_thread=True, status_code=201, summary="Open a project and its supervised account"
+        "/projects",
+        sync_to_thread=True,
+        status_code=201,
+        summary="Open a project and its supervised account",
+        operation_class=IdempotentOperation,
+        responses=answers(
+            {201: (R.Project, "The project, its supervised account and nodes")}, *POST_ERRORS, 403
+        ),
     )
     def open_project(
         self, request: Request, data: JSONBody[ProjectIn], principal: NamedDependency[Principal]
@@ -52,6 +69,8 @@ class BureauController(Controller):
         "/projects/{project_id:int}",
         sync_to_thread=True,
         summary="A project, its account, nodes and release cap",
+        operation_class=DocumentedOperation,
+        responses=answers({200: (R.Project, "The project")}, *GET_ERRORS, 404),
     )
     def project(
         self, request: Request, project_id: Id, principal: NamedDependency[Principal]
@@ -72,6 +91,13 @@ class BureauController(Controller):
         sync_to_thread=True,
         status_code=201,
         summary="Confirm that construction reached a node (inspectors)",
+        operation_class=IdempotentOperation,
+        responses=answers(
+            {201: (R.NodeConfirmation, "The node is confirmed; the release cap before and after")},
+            *POST_ERRORS,
+            403,
+            404,
+        ),
     )
     def confirm_node(
         self,
@@ -93,7 +119,12 @@ class BureauController(Controller):
             request, principal, data, lambda uow: (201, projects.confirm_node(uow, ctx, cmd, principal))
         )
 
-    @get("/stats", sync_to_thread=True, summary="City figures for a period")
+    @get(
+        "/stats",
+        sync_to_thread=True,
+        summary="City figures for a period",
+        responses=answers({200: (R.CityStats, "The period's figures")}, *GET_ERRORS, 400, 403, 422),
+    )
     def stats(
         self,
         request: Request,

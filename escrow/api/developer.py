@@ -9,7 +9,16 @@ from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, JSONBody
 
+from escrow.api import responses as R
 from escrow.api.deps import authenticate, idempotent, require_kind, runtime
+from escrow.api.responses import (
+    BEARER,
+    GET_ERRORS,
+    POST_ERRORS,
+    DocumentedOperation,
+    IdempotentOperation,
+    answers,
+)
 from escrow.api.schemas import ContractIn, NoticeIn, ReceiptIn
 from escrow.domain.principal import Principal
 from escrow.services import deposits, sales
@@ -19,9 +28,17 @@ from escrow.store.db import UnitOfWork
 class DeveloperController(Controller):
     path = "/api/v1"
     tags = ["developer"]
+    security = BEARER
     dependencies = {"principal": Provide(authenticate, sync_to_thread=True)}
 
-    @post("/contracts", sync_to_thread=True, status_code=201, summary="Register a signed pre-sale contract")
+    @post(
+        "/contracts",
+        sync_to_thread=True,
+        status_code=201,
+        summary="Register a signed pre-sale contract",
+        operation_class=IdempotentOperation,
+        responses=answers({201: (R.Contract, "The registered contract")}, *POST_ERRORS, 403, 404),
+    )
     def register_contract(
         self, request: Request, data: JSONBody[ContractIn], principal: NamedDependency[Principal]
     ) -> Response:
@@ -41,7 +58,13 @@ class DeveloperController(Controller):
             request, principal, data, lambda uow: (201, sales.register_contract(uow, ctx, cmd, principal))
         )
 
-    @get("/contracts/{contract_no:str}", sync_to_thread=True, summary="A contract of this developer")
+    @get(
+        "/contracts/{contract_no:str}",
+        sync_to_thread=True,
+        summary="A contract of this developer",
+        operation_class=DocumentedOperation,
+        responses=answers({200: (R.Contract, "The contract")}, *GET_ERRORS, 403, 404),
+    )
     def contract(
         self, request: Request, contract_no: FromPath[str], principal: NamedDependency[Principal]
     ) -> dict[str, Any]:
@@ -55,6 +78,10 @@ class DeveloperController(Controller):
         sync_to_thread=True,
         status_code=201,
         summary="Issue a payment notice (缴款通知书)",
+        operation_class=IdempotentOperation,
+        responses=answers(
+            {201: (R.PaymentNotice, "The notice: where the buyer pays")}, *POST_ERRORS, 403, 404
+        ),
     )
     def issue_notice(
         self,
@@ -75,6 +102,8 @@ class DeveloperController(Controller):
         sync_to_thread=True,
         status_code=201,
         summary="Exchange a payment voucher for a receipt (缴款票据)",
+        operation_class=IdempotentOperation,
+        responses=answers({201: (R.Receipt, "The voucher is receipted")}, *POST_ERRORS, 403, 404),
     )
     def receipt(
         self,

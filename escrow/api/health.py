@@ -6,9 +6,16 @@ from litestar import Request, get
 from sqlalchemy import text
 
 from escrow.api.deps import runtime
+from escrow.api.responses import Health, answers
 
 
-@get("/health", sync_to_thread=True, tags=["health"], summary="Liveness and database check")
+@get(
+    "/health",
+    sync_to_thread=True,
+    tags=["health"],
+    summary="Liveness and database check",
+    responses=answers({200: (Health, "The service and its database answer")}),
+)
 def health(request: Request) -> dict[str, Any]:
     rt = runtime(request)
     with rt.engine.connect() as conn:

@@ -9,8 +9,17 @@ from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency, Provide
 from litestar.params import JSONBody, QueryParameter
 
+from escrow.api import responses as R
 from escrow.api.deps import Id, authenticate, idempotent, require_kind, runtime
 from escrow.api.releases import refused
+from escrow.api.responses import (
+    BEARER,
+    GET_ERRORS,
+    POST_ERRORS,
+    DocumentedOperation,
+    IdempotentOperation,
+    answers,
+)
 from escrow.api.schemas import DeductionIn, ExecutionIn, FreezeIn, FreezeLiftIn
 from escrow.domain.principal import Principal
 from escrow.services import approvals, freezes, instructions
@@ -20,6 +29,7 @@ from escrow.store.db import UnitOfWork
 class PaymentController(Controller):
     path = "/api/v1"
     tags = ["bank"]
+    security = BEARER
     dependencies = {"principal": Provide(authenticate, sync_to_thread=True)}
     exception_handlers = {approvals.Refused: refused}
 
@@ -27,6 +37,7 @@ class PaymentController(Controller):
         "/instructions",
         sync_to_thread=True,
         summary="Approved releases and refunds on this bank's accounts, to pay",
+        responses=answers({200: (list[R.Instruction], "The instructions")}, *GET_ERRORS, 400, 403),
     )
     def list_instructions(
         self,
@@ -40,7 +51,13 @@ class PaymentController(Controller):
         with UnitOfWork(runtime(request).engine, readonly=True) as uow:
             return instructions.for_bank(uow, principal, status)
 
-    @get("/instructions/{instruction_id:int}", sync_to_thread=True, summary="One payment instruction")
+    @get(
+        "/instructions/{instruction_id:int}",
+        sync_to_thread=True,
+        summary="One payment instruction",
+        operation_class=DocumentedOperation,
+        responses=answers({200: (R.Instruction, "The instruction")}, *GET_ERRORS, 403, 404),
+    )
     def instruction(
         self, request: Request, instruction_id: Id, principal: NamedDependency[Principal]
     ) -> dict[str, Any]:
@@ -55,6 +72,8 @@ class PaymentController(Controller):
         sync_to_thread=True,
         status_code=201,
         summary="Confirm that the bank paid an instruction: the books move now",
+        operation_class=IdempotentOperation,
+        responses=answers({201: (R.Instruction, "The executed instruction")}, *POST_ERRORS, 403, 404),
     )
     def execute(
         self,
@@ -73,7 +92,14 @@ class PaymentController(Controller):
             lambda uow: (201, instructions.execute(uow, ctx, instruction_id, cmd, principal)),
         )
 
-    @post("/freezes", sync_to_thread=True, status_code=201, summary="Record a court freeze (冻结)")
+    @post(
+        "/freezes",
+        sync_to_thread=True,
+        status_code=201,
+        summary="Record a court freeze (冻结)",
+        operation_class=IdempotentOperation,
+        responses=answers({201: (R.Freeze, "The freeze and the account it holds")}, *POST_ERRORS, 403, 404),
+    )
     def place_freeze(
         self, request: Request, data: JSONBody[FreezeIn], principal: NamedDependency[Principal]
     ) -> Response:
@@ -86,7 +112,13 @@ class PaymentController(Controller):
             request, principal, data, lambda uow: (201, freezes.place(uow, ctx, cmd, principal))
         )
 
-    @get("/freezes/{freeze_id:int}", sync_to_thread=True, summary="A court freeze")
+    @get(
+        "/freezes/{freeze_id:int}",
+        sync_to_thread=True,
+        summary="A court freeze",
+        operation_class=DocumentedOperation,
+        responses=answers({200: (R.Freeze, "The freeze")}, *GET_ERRORS, 403, 404),
+    )
     def freeze(
         self, request: Request, freeze_id: Id, principal: NamedDependency[Principal]
     ) -> dict[str, Any]:
@@ -100,6 +132,8 @@ class PaymentController(Controller):
         sync_to_thread=True,
         status_code=201,
         summary="Lift a court freeze (解除冻结); the body is optional",
+        operation_class=IdempotentOperation,
+        responses=answers({201: (R.Freeze, "The lifted freeze")}, *POST_ERRORS, 403, 404),
     )
     def lift_freeze(
         self,
@@ -122,6 +156,13 @@ class PaymentController(Controller):
         sync_to_thread=True,
         status_code=201,
         summary="Record a court deduction (扣划) of frozen money",
+        operation_class=IdempotentOperation,
+        responses=answers(
+            {201: (R.FreezeDeduction, "The freeze after the deduction, and the deduction")},
+            *POST_ERRORS,
+            403,
+            404,
+        ),
     )
     def deduct(
         self,

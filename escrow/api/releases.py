@@ -9,8 +9,17 @@ from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, JSONBody, QueryParameter
 
+from escrow.api import responses as R
 from escrow.api.deps import Id, authenticate, idempotent, require_bureau, require_kind, runtime
 from escrow.api.problems import problem
+from escrow.api.responses import (
+    BEARER,
+    GET_ERRORS,
+    POST_ERRORS,
+    DocumentedOperation,
+    IdempotentOperation,
+    answers,
+)
 from escrow.api.schemas import CancellationIn, DecisionIn, ReleaseIn
 from escrow.domain.errors import Forbidden
 from escrow.domain.principal import Principal
@@ -35,10 +44,21 @@ def refused(_: Request, exc: approvals.Refused) -> Response:
 class ReleaseController(Controller):
     path = "/api/v1"
     tags = ["releases"]
+    security = BEARER
     dependencies = {"principal": Provide(authenticate, sync_to_thread=True)}
     exception_handlers = {approvals.Refused: refused}
 
-    @post("/releases", sync_to_thread=True, status_code=201, summary="Apply for a release (拨付申请)")
+    @post(
+        "/releases",
+        sync_to_thread=True,
+        status_code=201,
+        summary="Apply for a release (拨付申请)",
+        tags=["developer"],
+        operation_class=IdempotentOperation,
+        responses=answers(
+            {201: (R.Release, "Submitted, with the cap it was judged on")}, *POST_ERRORS, 403, 404
+        ),
+    )
     def apply(
         self, request: Request, data: JSONBody[ReleaseIn], principal: NamedDependency[Principal]
     ) -> Response:
@@ -59,7 +79,13 @@ class ReleaseController(Controller):
             request, principal, data, lambda uow: (201, releases.apply(uow, ctx, cmd, principal))
         )
 
-    @get("/releases", sync_to_thread=True, summary="Releases: a developer's own, or all for bureau users")
+    @get(
+        "/releases",
+        sync_to_thread=True,
+        summary="Releases: a developer's own, or all for bureau users",
+        tags=["developer", "bureau"],
+        responses=answers({200: (list[R.Release], "The releases, newest first")}, *GET_ERRORS, 400, 403),
+    )
     def list_releases(
         self,
         request: Request,
@@ -76,6 +102,9 @@ class ReleaseController(Controller):
         "/releases/{release_id:int}",
         sync_to_thread=True,
         summary="A release with its payees, documents, approval steps and instruction",
+        tags=["developer", "bureau"],
+        operation_class=DocumentedOperation,
+        responses=answers({200: (R.Release, "The release")}, *GET_ERRORS, 404),
     )
     def release(
         self, request: Request, release_id: Id, principal: NamedDependency[Principal]
@@ -89,6 +118,9 @@ class ReleaseController(Controller):
         sync_to_thread=True,
         status_code=201,
         summary="Take the next step of a release's approval chain (reviewer, approver, director)",
+        tags=["bureau"],
+        operation_class=IdempotentOperation,
+        responses=answers({201: (R.Release, "The release after this step")}, *POST_ERRORS, 403, 404),
     )
     def decide_release(
         self,
@@ -112,6 +144,14 @@ class ReleaseController(Controller):
         sync_to_thread=True,
         status_code=201,
         summary="Cancel a contract (退房) and start the refund of what the buyer paid",
+        tags=["developer"],
+        operation_class=IdempotentOperation,
+        responses=answers(
+            {201: (R.Cancellation, "The contract is cancelled: the refund, or none if nothing was paid")},
+            *POST_ERRORS,
+            403,
+            404,
+        ),
     )
     def cancel_contract(
         self,
@@ -127,7 +167,14 @@ class ReleaseController(Controller):
             request, principal, data, lambda uow: (201, refunds.cancel(uow, ctx, cmd, principal))
         )
 
-    @get("/refunds/{refund_id:int}", sync_to_thread=True, summary="A refund with its approval steps")
+    @get(
+        "/refunds/{refund_id:int}",
+        sync_to_thread=True,
+        summary="A refund with its approval steps",
+        tags=["developer", "bureau"],
+        operation_class=DocumentedOperation,
+        responses=answers({200: (R.Refund, "The refund")}, *GET_ERRORS, 404),
+    )
     def refund(
         self, request: Request, refund_id: Id, principal: NamedDependency[Principal]
     ) -> dict[str, Any]:
@@ -141,6 +188,9 @@ class ReleaseController(Controller):
         sync_to_thread=True,
         status_code=201,
         summary="Take the next step of a refund's approval chain (reviewer, approver)",
+        tags=["bureau"],
+        operation_class=IdempotentOperation,
+        responses=answers({201: (R.Refund, "The refund after this step")}, *POST_ERRORS, 403, 404),
     )
     def decide_refund(
         self,

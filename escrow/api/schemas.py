@@ -6,7 +6,16 @@ from datetime import date
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, Strict, WithJsonSchema
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    Strict,
+    StringConstraints,
+    WithJsonSchema,
+    field_validator,
+)
 
 from escrow.domain.money import WIRE_PATTERN, parse_wire
 
@@ -15,28 +24,38 @@ def _money(value: object) -> str:
     return str(parse_wire(value))  # raises ValueError (MoneyError) with a readable message
 
 
+MONEY_SCHEMA = {
+    "type": "string",
+    "pattern": WIRE_PATTERN,
+    "examples": ["1234.50"],
+    "description": "CNY as a decimal string with at most two decimals",
+}
+# WithJsonSchema is pydantic's JSON schema; Litestar's OpenAPI reads the Field's json_schema_extra instead.
 Money = Annotated[
     str,
     BeforeValidator(_money),
-    WithJsonSchema(
-        {
-            "type": "string",
-            "pattern": WIRE_PATTERN,
-            "examples": ["1234.50"],
-            "description": "CNY as a decimal string with at most two decimals",
-        }
-    ),
+    WithJsonSchema(MONEY_SCHEMA),
+    Field(json_schema_extra={k: v for k, v in MONEY_SCHEMA.items() if k != "type"}),
 ]
 Day = Annotated[
     date, Strict(), WithJsonSchema({"type": "string", "format": "date", "examples": ["2026-11-22"]})
 ]
 Text = Annotated[str, Field(min_length=1, max_length=200)]
-Code = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[\w./\-]+$")]
+# Patterns as StringConstraints: Litestar's OpenAPI shows these (not a Field's pattern); they validate alike.
+Code = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[\w./\-]+$")]
 Area = Annotated[Decimal, Field(gt=0, max_digits=12, decimal_places=2)]
 
 
 class Body(BaseModel):
     model_config = ConfigDict(str_strip_whitespace=True)
+
+    @field_validator("*")
+    @classmethod
+    def _no_nul(cls, value: object) -> object:
+        """PostgreSQL cannot store the NUL character in text (SQLite can): refused alike on both engines."""
+        if isinstance(value, str) and "\x00" in value:
+            raise ValueError("must not contain the NUL character (U+0000)")
+        return value
 
 
 class ProjectIn(Body):
@@ -50,7 +69,7 @@ class ProjectIn(Body):
         default=None, description="key supervised amount; omitted: computed by the rule book's formula"
     )
     bank_code: Code
-    account_no: Annotated[str, Field(min_length=6, max_length=40, pattern=r"^[0-9A-Za-z\-]+$")]
+    account_no: Annotated[str, StringConstraints(min_length=6, max_length=40, pattern=r"^[0-9A-Za-z\-]+$")]
     account_name: Text
     jurisdiction: Code | None = None
     opened_on: Day | None = None
@@ -60,7 +79,7 @@ class EvidenceIn(Body):
     kind: Code
     description: Annotated[str, Field(max_length=500)] = ""
     filename: Annotated[str, Field(max_length=255)] | None = None
-    sha256: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")] | None = None
+    sha256: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")] | None = None
 
 
 class NodeConfirmationIn(Body):
@@ -68,7 +87,7 @@ class NodeConfirmationIn(Body):
     evidence: Annotated[list[EvidenceIn], Field(min_length=1, max_length=50)]
 
 
-Reference = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[\x21-\x7e]+$")]
+Reference = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[\x21-\x7e]+$")]
 Name = Annotated[str, Field(min_length=1, max_length=200)]
 
 
@@ -118,7 +137,11 @@ class ReceiptIn(Body):
 
 # --- releases, refunds, instructions, freezes ---------------------------------------------------------
 
-Sha256 = Annotated[str, Field(pattern=r"^[0-9a-fA-F]{64}$", description="SHA-256 of the file, 64 hex digits")]
+Sha256 = Annotated[
+    str,
+    StringConstraints(pattern=r"^[0-9a-fA-F]{64}$"),
+    Field(description="SHA-256 of the file, 64 hex digits"),
+]
 BankAccountNo = Annotated[str, Field(min_length=1, max_length=64)]
 
 
@@ -128,12 +151,8 @@ class PayeeIn(Body):
     bank_name: Name
     role: Annotated[
         str,
-        Field(
-            min_length=1,
-            max_length=16,
-            pattern=r"^[a-z_]+$",
-            description="construction | equipment | materials (the rule book's payee roles)",
-        ),
+        StringConstraints(min_length=1, max_length=16, pattern=r"^[a-z_]+$"),
+        Field(description="construction | equipment | materials (the rule book's payee roles)"),
     ]
     amount: Money
 

@@ -9,7 +9,9 @@ from litestar import Controller, Request, Response, post
 from litestar.di import NamedDependency, Provide
 from litestar.params import RawBody
 
+from escrow.api import responses as R
 from escrow.api.deps import authenticate, idempotent, require_kind, runtime
+from escrow.api.responses import BEARER, POST_ERRORS, StatementOperation, answers
 from escrow.domain.principal import Principal
 from escrow.services import reconcile
 from escrow.store.db import UnitOfWork
@@ -45,6 +47,7 @@ def import_file(
 class StatementController(Controller):
     path = "/api/v1"
     tags = ["bank"]
+    security = BEARER
     dependencies = {"principal": Provide(authenticate, sync_to_thread=True)}
 
     @post(
@@ -53,6 +56,15 @@ class StatementController(Controller):
         status_code=201,
         request_max_body_size=MAX_STATEMENT_BYTES,
         summary="Send an end-of-day statement; it is reconciled against the books",
+        operation_class=StatementOperation,
+        responses=answers(
+            {
+                201: (R.StatementImport, "Imported and reconciled"),
+                200: (R.StatementImport, "Imported before: the earlier results; nothing changed"),
+            },
+            *POST_ERRORS,
+            403,
+        ),
     )
     def import_statement(
         self, request: Request, body: RawBody, principal: NamedDependency[Principal]

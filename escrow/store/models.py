@@ -405,7 +405,7 @@ class AuditEvent(SQLModel, table=True):
     hash: str = Field(sa_column=Column(String(64), unique=True, nullable=False))
 
 
-# --- added in revision 0002: public look-ups, reports, alerts, scheduled jobs, web sessions, uploads ---------
+# --- added in revision 0002: public look-ups, reports, alerts, scheduled jobs, web sessions, uploads ---
 
 
 class RateLimitBucket(SQLModel, table=True):

@@ -1,0 +1,224 @@
+"""PDF downloads and report jobs (CONTRACT.md §5).
+
+Quick documents render on the request (well under a second): a voucher (`GET /vouchers/{voucher_no}/pdf`),
+a payment notice (`GET /notices/{notice_no}/pdf`), a release approval form (`GET /releases/{id}/pdf`).
+Reports that may take seconds — an account's month, the city — are jobs: `POST /reports` answers 202 with
+the job, a worker process renders it, `GET /reports/{job_id}` tells its status and `GET
+/reports/{job_id}/file` hands over the PDF once it is done. Any kind may be asked for as a job.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any, Literal
+
+from litestar import Controller, Request, Response, get, post
+from litestar.di import NamedDependency, Provide
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.params import FromPath, JSONBody
+from pydantic import BaseModel, ConfigDict, Field
+
+from escrow import reports
+from escrow.api.deps import Id, authenticate, idempotent, runtime
+from escrow.api.problems import ProblemException
+from escrow.api.responses import (
+    BEARER,
+    GET_ERRORS,
+    POST_ERRORS,
+    DocumentedOperation,
+    IdempotentOperation,
+    Out,
+    answers,
+)
+from escrow.domain.errors import InvalidInput, NotFound
+from escrow.domain.principal import Principal
+from escrow.services import reportjobs
+from escrow.store.db import UnitOfWork
+
+RUNNER_STATE = "report_runner"
+PDF = "application/pdf"
+
+
+class ReportIn(BaseModel):
+    """What to render. `kind` picks the report; give the parameters it takes and no others."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, populate_by_name=True)
+
+    kind: Literal["voucher", "notice", "release", "monthly", "city"]
+    voucher_no: Annotated[str | None, Field(max_length=64, description="voucher")] = None
+    notice_no: Annotated[str | None, Field(max_length=64, description="notice")] = None
+    release_id: Annotated[int | None, Field(ge=1, le=2**31 - 1, description="release")] = None
+    account_no: Annotated[str | None, Field(max_length=40, description="monthly")] = None
+    year: Annotated[int | None, Field(ge=2000, le=2999, description="monthly")] = None
+    month: Annotated[
+        int | str | None, Field(description="monthly: 1–12 with `year`, or YYYY-MM", examples=["2026-10"])
+    ] = None
+    start: Annotated[date | None, Field(alias="from", description="city: first day")] = None
+    end: Annotated[date | None, Field(alias="to", description="city: last day")] = None
+
+    def params(self) -> dict[str, Any]:
+        return self.model_dump(exclude={"kind"}, exclude_none=True)
+
+
+class ReportJobOut(Out):
+    job_id: int
+    kind: Literal["voucher", "notice", "release", "monthly", "city"]
+    params: dict[str, Any]
+    status: Annotated[
+        Literal["queued", "running", "done", "failed"], Field(description="queued → running → done | failed")
+    ]
+    created_at: str
+    finished_at: str | None
+    filename: str | None
+    size: Annotated[int | None, Field(description="bytes of the PDF, once done")]
+    error: Annotated[str | None, Field(description="why it failed")]
+    file_url: Annotated[str | None, Field(description="where to download the PDF, once done")]
+
+
+def _pdf_spec(description: str) -> ResponseSpec:
+    return ResponseSpec(
+        data_container=bytes, description=description, media_type=PDF, generate_examples=False
+    )
+
+
+def pdf_response(filename: str, content: bytes) -> Response:
+    return Response(
+        content=content,
+        media_type=PDF,
+        headers={
+            "Content-Disposition": f'attachment; filename="{filename}"',
+            "Cache-Control": "private, no-store",
+        },
+    )
+
+
+def runner(request: Request) -> reportjobs.ReportRunner:
+    found = request.app.state.get(RUNNER_STATE)
+    if found is None:
+        rt = runtime(request)
+        found = reportjobs.ReportRunner(rt.engine, rt.ctx.settings)
+        request.app.state[RUNNER_STATE] = found
+    return found
+
+
+def _render_now(request: Request, principal: Principal, kind: str, **params: Any) -> Response:
+    rt = runtime(request)
+    try:
+        checked = reports.normalise(kind, params)
+    except InvalidInput:  # a path segment that cannot name anything
+        raise NotFound(f"no {kind} {next(iter(params.values()))}") from None
+    with UnitOfWork(rt.engine, readonly=True) as uow:
+        reportjobs.check_access(uow, principal, kind, checked)
+        name, content = reports.render(kind, uow, rt.ctx, **checked)
+    return pdf_response(name, content)
+
+
+class ReportController(Controller):
+    path = "/api/v1"
+    tags = ["reports"]
+    security = BEARER
+    dependencies = {"principal": Provide(authenticate, sync_to_thread=True)}
+
+    @get(
+        "/vouchers/{voucher_no:str}/pdf",
+        sync_to_thread=True,
+        summary="The payment voucher (缴款凭证) as PDF, with the QR code of its verify page",
+        description="For the bank that supervises the account, the project's developer and bureau users.",
+        operation_class=DocumentedOperation,
+        responses={200: _pdf_spec("The voucher"), **answers({}, *GET_ERRORS, 404)},
+    )
+    def voucher_pdf(
+        self, request: Request, voucher_no: FromPath[str], principal: NamedDependency[Principal]
+    ) -> Response:
+        return _render_now(request, principal, "voucher", voucher_no=voucher_no)
+
+    @get(
+        "/notices/{notice_no:str}/pdf",
+        sync_to_thread=True,
+        summary="The payment notice (缴款通知书) as PDF",
+        description="For the bank that supervises the account, the project's developer and bureau users.",
+        operation_class=DocumentedOperation,
+        responses={200: _pdf_spec("The notice"), **answers({}, *GET_ERRORS, 404)},
+    )
+    def notice_pdf(
+        self, request: Request, notice_no: FromPath[str], principal: NamedDependency[Principal]
+    ) -> Response:
+        return _render_now(request, principal, "notice", notice_no=notice_no)
+
+    @get(
+        "/releases/{release_id:int}/pdf",
+        sync_to_thread=True,
+        summary="The release approval form (拨付审批表) as PDF: the cap explanation and every approval step",
+        description="For the developer who applied and bureau users.",
+        operation_class=DocumentedOperation,
+        responses={200: _pdf_spec("The approval form"), **answers({}, *GET_ERRORS, 404)},
+    )
+    def release_pdf(
+        self, request: Request, release_id: Id, principal: NamedDependency[Principal]
+    ) -> Response:
+        return _render_now(request, principal, "release", release_id=release_id)
+
+    @post(
+        "/reports",
+        sync_to_thread=True,
+        status_code=202,
+        summary="Ask for a report; it renders in the background",
+        description="`monthly` (account_no with year and month, or month as YYYY-MM) for the account's bank, "
+        "developer and bureau users; `city` (from, to) for bureau users; `voucher`, `notice`, `release` as "
+        "their download links allow. Answers 202 with the job; poll GET /reports/{job_id}.",
+        operation_class=IdempotentOperation,
+        responses=answers({202: (ReportJobOut, "The job, queued")}, *POST_ERRORS, 403, 404),
+    )
+    def request_report(
+        self, request: Request, data: JSONBody[ReportIn], principal: NamedDependency[Principal]
+    ) -> Response:
+        rt = runtime(request)
+        queued: list[int] = []
+
+        def effect(uow: UnitOfWork) -> tuple[int, dict[str, Any]]:
+            view = reportjobs.request(uow, rt.ctx, principal, data.kind, data.params())
+            queued.append(view["job_id"])
+            return 202, view
+
+        response = idempotent(request, principal, data, effect)
+        for job_id in queued:  # committed: hand it to the worker (a replayed request queued nothing)
+            runner(request).submit(job_id, rt.ctx.today())
+        return response
+
+    @get(
+        "/reports/{job_id:int}",
+        sync_to_thread=True,
+        summary="A report job's status",
+        operation_class=DocumentedOperation,
+        responses=answers({200: (ReportJobOut, "The job")}, *GET_ERRORS, 404),
+    )
+    def job(self, request: Request, job_id: Id, principal: NamedDependency[Principal]) -> dict[str, Any]:
+        with UnitOfWork(runtime(request).engine) as uow:
+            job = reportjobs.visible_job(uow, principal, job_id)
+            view = reportjobs.job_view(job)
+            uow.commit()
+        return view
+
+    @get(
+        "/reports/{job_id:int}/file",
+        sync_to_thread=True,
+        summary="A finished report job's PDF",
+        description="409 while the job is queued or running (retry after Retry-After seconds), or if "
+        "it failed.",
+        operation_class=DocumentedOperation,
+        responses={200: _pdf_spec("The report"), **answers({}, *GET_ERRORS, 404, 409)},
+    )
+    def job_file(self, request: Request, job_id: Id, principal: NamedDependency[Principal]) -> Response:
+        with UnitOfWork(runtime(request).engine) as uow:
+            job = reportjobs.visible_job(uow, principal, job_id)
+            uow.commit()
+        if job.status == "failed":
+            raise ProblemException(409, "report-failed", f"the report failed: {job.error}")
+        if job.status != "done" or job.content is None:
+            raise ProblemException(
+                409,
+                "report-not-ready",
+                f"the report is {job.status}; try again shortly",
+                headers={"Retry-After": "2"},
+            )
+        return pdf_response(job.filename or f"report-{job.id}.pdf", job.content)

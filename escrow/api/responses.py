@@ -1,0 +1,657 @@
+"""What every endpoint answers, for the OpenAPI document (CONTRACT.md §2–§3).
+
+The handlers return plain dicts built by the services' view functions (or a `Response` built by
+`idempotent()`), so nothing here validates or serialises at run time: these models only describe, field for
+field, what the services return today. `tests/test_schemathesis.py` checks real answers against them.
+
+- Money is a decimal string with at most two decimals (`Money`); a difference may be negative
+  (`SignedMoney`). Areas are decimal strings with two decimals.
+- Every error is RFC 9457 `application/problem+json`: one shared `Problem` schema.
+- Every POST needs an `Idempotency-Key` header (`IdempotentOperation` documents it; `idempotent()` enforces
+  it with a 400 problem), and every endpoint of a bank, a developer or the bureau a bearer API key (`BEARER`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
+
+from litestar.enums import ParamType
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.openapi.spec import (
+    Components,
+    OpenAPIHeader,
+    OpenAPIMediaType,
+    OpenAPIResponse,
+    OpenAPIType,
+    Operation,
+    Parameter,
+    RequestBody,
+    Schema,
+    SecurityScheme,
+)
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, create_model
+
+from escrow.api.problems import PROBLEM, TYPE_BASE
+from escrow.domain.money import WIRE_PATTERN
+
+JSON = "application/json"
+
+Money = Annotated[
+    str,
+    StringConstraints(pattern=WIRE_PATTERN),
+    Field(description="CNY as a decimal string with at most two decimals", examples=["1234.50"]),
+]
+SignedMoney = Annotated[
+    str,
+    StringConstraints(pattern="^-?" + WIRE_PATTERN.removeprefix("^")),
+    Field(
+        description="CNY as a decimal string with at most two decimals; negative when short",
+        examples=["-12.50"],
+    ),
+]
+Area = Annotated[
+    str,
+    StringConstraints(pattern=r"^(0|[1-9][0-9]*)\.[0-9]{2}$"),
+    Field(description="square metres as a decimal string with two decimals", examples=["12000.50"]),
+]
+Timestamp = Annotated[datetime, Field(description="ISO 8601 timestamp with a zone")]
+RuleBookId = Annotated[
+    str, Field(description="the rule book in force, id@version", examples=["hengshui@2024.1"])
+]
+
+
+class Out(BaseModel):
+    """A response body. Documentation only: the services build the dicts."""
+
+    model_config = ConfigDict(extra="allow")
+
+
+# --- problems ----------------------------------------------------------------------------------------------
+
+
+class ProblemFieldError(Out):
+    field: Annotated[
+        str, Field(description="the field, query parameter or header at fault", examples=["amount"])
+    ]
+    message: str
+
+
+class Problem(Out):
+    """RFC 9457 problem details. Refusals by a rule name it in `rule` and may carry the facts they were judged
+    on (e.g. `cap`, `available`, `deductible`) as further members."""
+
+    type: Annotated[str, Field(description=f"{TYPE_BASE}<kind>, e.g. {TYPE_BASE}validation-error")]
+    title: str
+    status: Annotated[int, Field(description="the HTTP status code")]
+    detail: str
+    errors: Annotated[
+        list[ProblemFieldError], Field(description="one entry per invalid field (validation failures)")
+    ] = Field(default=None)
+    rule: Annotated[str, Field(description="the rule that refused the request", examples=["release_cap"])] = (
+        Field(default=None)
+    )
+
+
+_PROBLEM_DESCRIPTIONS = {
+    400: "Missing or invalid Idempotency-Key header, a body that is not JSON, or an invalid query parameter",
+    401: "No API key, or not a valid one (Authorization: Bearer <key>)",
+    403: "The key's principal may not use this endpoint (wrong kind of key, or a bureau role not allowed)",
+    404: "No such resource, or one that belongs to another principal",
+    409: "The request conflicts with the current state (already done, a number already in use, a concurrent "
+    "request); a retry may succeed only where the detail says so",
+    413: "The request body is too large",
+    415: "The body's content type is not one this endpoint reads",
+    422: "The body is invalid (`errors` names the fields), a business rule refuses it (`rule` names it), or "
+    "the Idempotency-Key was used before with a different body (type ending in idempotency-key-reused)",
+    429: "Too many requests from this client; retry after the Retry-After seconds",
+    503: "The database is busy or unavailable; retry after the Retry-After seconds",
+}
+
+
+def problems(*statuses: int) -> dict[int, ResponseSpec]:
+    """The problem+json error responses of an endpoint (and 503: any endpoint can meet a busy database)."""
+    return {
+        status: ResponseSpec(
+            data_container=Problem,
+            description=_PROBLEM_DESCRIPTIONS[status],
+            media_type=PROBLEM,
+            generate_examples=False,
+        )
+        for status in sorted({*statuses, 503})
+    }
+
+
+def answers(success: dict[int, tuple[Any, str]], *errors: int) -> dict[int, ResponseSpec]:
+    """`responses=` for a handler: its success bodies (status → (model, description)) and its problems."""
+    specs = {
+        status: ResponseSpec(data_container=model, description=description, generate_examples=False)
+        for status, (model, description) in success.items()
+    }
+    return {**specs, **problems(*errors)}
+
+
+# Errors shared by kinds of endpoint. Every POST: 400 (Idempotency-Key, body not JSON), 401, 409 (a concurrent
+# request with the same key, a lost race), 413, 422 (invalid body, key reused with another body).
+POST_ERRORS = (400, 401, 409, 413, 422)
+GET_ERRORS = (401,)
+
+
+# --- OpenAPI: the Idempotency-Key header and bearer authentication ----------------------------------------
+
+BEARER_SCHEME = "BearerApiKey"
+BEARER = [{BEARER_SCHEME: []}]
+COMPONENTS = Components(
+    security_schemes={
+        BEARER_SCHEME: SecurityScheme(
+            type="http",
+            scheme="bearer",
+            description="An API key (`escrow api-key create`). It acts as one bank, one developer or one "
+            "bureau user and sees only what that principal owns; another principal's resource answers 404.",
+        )
+    }
+)
+IDEMPOTENCY_KEY = Parameter(
+    name="Idempotency-Key",
+    param_in=ParamType.HEADER,
+    required=True,
+    description="1–64 visible ASCII characters, unique per request. A repeat with the same key and body "
+    "returns the first response (marked `Idempotent-Replayed: true`) and changes nothing; the same key with "
+    "another body: 422. Keys are kept at least 7 days. Missing or invalid: 400.",
+    schema=Schema(type=OpenAPIType.STRING, min_length=1, max_length=64, pattern=r"^[\x21-\x7e]{1,64}$"),
+)
+
+
+@dataclass
+class DocumentedOperation(Operation):
+    """Only the error responses the handler declares. Litestar adds a 400 of its own (a JSON body with
+    `status_code` and `extra`) to every handler with parameters; this API answers every error as problem+json,
+    and a path id out of range as 404, so that 400 is never sent. A body that may be null (`JSONBody[X | None]
+    = None`) may also be left out: it is not required."""
+
+    def __post_init__(self) -> None:
+        self.responses = {
+            status: response
+            for status, response in sorted((self.responses or {}).items())
+            if not (status.startswith("4") and JSON in (getattr(response, "content", None) or {}))
+        }
+        body = self.request_body
+        if isinstance(body, RequestBody) and JSON in (body.content or {}):
+            schema = body.content[JSON].schema
+            if isinstance(schema, Schema) and any(
+                isinstance(s, Schema) and s.type == OpenAPIType.NULL for s in schema.one_of or []
+            ):
+                body.required = False
+
+
+@dataclass
+class IdempotentOperation(DocumentedOperation):
+    """A POST: documents the required Idempotency-Key header. Litestar itself does not check the header;
+    `escrow.api.deps.idempotent()` answers its 400 problem."""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self.parameters = [*(self.parameters or []), IDEMPOTENCY_KEY]
+        for status, response in self.responses.items():
+            if status.startswith("2") and isinstance(response, OpenAPIResponse):
+                response.headers = {
+                    "Idempotent-Replayed": OpenAPIHeader(
+                        description="`true` when this is the stored answer to an earlier request",
+                        schema=Schema(type=OpenAPIType.STRING, enum=["true"]),
+                    )
+                }
+
+
+def _statement_json_schema() -> dict[str, Any]:
+    """The JSON statement of CONTRACT.md §3 as escrow.feeds.jsonfeed reads it (a list of them is accepted)."""
+    signed = {"type": ["string", "null"], "pattern": "^-?" + WIRE_PATTERN.removeprefix("^")}
+    line = {
+        "type": "object",
+        "required": ["bank_reference", "booked_on", "amount", "direction"],
+        "properties": {
+            "bank_reference": {"type": "string", "minLength": 1, "maxLength": 64},
+            "booked_on": {"type": "string", "format": "date"},
+            "amount": {"type": "string", "pattern": WIRE_PATTERN},
+            "direction": {"type": "string", "enum": ["credit", "debit"]},
+            "counterparty_name": {"type": "string"},
+            "counterparty_account": {"type": "string"},
+            "remittance": {"type": "string"},
+        },
+    }
+    statement = {
+        "type": "object",
+        "required": ["account_no", "lines"],
+        "properties": {
+            "account_no": {"type": "string", "minLength": 1},
+            "statement_date": {
+                "type": "string",
+                "format": "date",
+                "description": "required when there are no lines; else defaults to the last booking day",
+            },
+            "currency": {"type": "string", "examples": ["CNY"]},
+            "opening_balance": signed,
+            "closing_balance": signed,
+            "statement_id": {"type": "string"},
+            "lines": {"type": "array", "items": line},
+        },
+    }
+    return {"oneOf": [statement, {"type": "array", "minItems": 1, "items": statement}]}
+
+
+@dataclass
+class StatementOperation(IdempotentOperation):
+    """POST /statements reads its raw body: document the formats it accepts."""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        text = Schema(type=OpenAPIType.STRING)
+        self.request_body = RequestBody(
+            required=True,
+            description="One statement file: camt.053/camt.054 XML, MT940 text, the statement CSV "
+            "(CONTRACT.md §4) or JSON. The content type selects the format.",
+            content={
+                "application/xml": OpenAPIMediaType(schema=text),
+                "text/plain": OpenAPIMediaType(schema=text),
+                "text/csv": OpenAPIMediaType(schema=text),
+                JSON: OpenAPIMediaType(schema=_statement_json_schema()),  # type: ignore[arg-type]
+            },
+        )
+
+
+# --- health ------------------------------------------------------------------------------------------------
+
+
+class Health(Out):
+    status: Literal["ok"]
+    database: Annotated[str, Field(description="the database dialect", examples=["sqlite", "postgresql"])]
+    rulebooks: list[RuleBookId]
+
+
+# --- projects, accounts, the release cap -------------------------------------------------------------------
+
+
+class CapTerm(Out):
+    term: Literal["balance", "suspense", "required_retention", "frozen", "pending_out"]
+    value: Money
+    rule: str
+    detail: str
+
+
+class CapExplanation(Out):
+    releasable: Money
+    required_retention: Money
+    rulebook: RuleBookId
+    terms: list[CapTerm]
+    text: Annotated[str, Field(description="the whole computation in one sentence")]
+
+
+class Cap(Out):
+    """releasable = balance − suspense − required retention − frozen − pending_out, floored at 0."""
+
+    releasable: Money
+    explanation: CapExplanation
+
+
+class Account(Out):
+    account_no: str
+    account_name: str
+    status: Literal["active", "frozen", "closed"]
+    balance: Money
+    supervised_amount: Money
+    required_retention: Money
+    frozen_amount: Money
+    releasable: Money
+    cap: Cap
+    rulebook: RuleBookId
+
+
+class ProjectNode(Out):
+    code: str
+    name_zh: str
+    name_en: str
+    retention: Annotated[str, Field(description="the share of the key amount retained from this node on")]
+    confirmed: bool
+    reached_on: date | None
+
+
+class Project(Out):
+    project_id: int
+    name: str
+    developer_credit_code: str
+    developer_name: str
+    permit_no: str
+    permit_date: date
+    presale_area_m2: Area
+    finish: Literal["shell", "finished"]
+    supervised_amount: Money
+    bank_code: str
+    account_no: str
+    account_name: str
+    opened_on: date
+    rulebook: RuleBookId
+    nodes: list[ProjectNode]
+    account: Account
+
+
+class NodeConfirmation(Out):
+    project_id: int
+    node_code: str
+    name_zh: str
+    name_en: str
+    reached_on: date
+    rulebook: RuleBookId
+    cap_before: Cap
+    cap: Cap
+
+
+# `from` is a Python keyword: the model is made with create_model so that the field keeps its wire name.
+CityStats = create_model(
+    "CityStats",
+    __base__=Out,
+    __doc__="A period's figures across all supervised accounts.",
+    **{
+        "from": (date, Field(description="first day of the period")),
+        "to": (date, Field(description="last day of the period")),
+        "accounts_opened": (int, ...),
+        "presale_area_m2": (Area, ...),
+        "deposits_total": (
+            SignedMoney,
+            Field(
+                description="deposits net of reversals and of unidentified money returned; may be negative"
+            ),
+        ),
+        "releases_total": (Money, ...),
+        "balance_total": (Money, ...),
+    },
+)
+
+
+class AccountProject(Out):
+    project_id: int
+    name: str
+    permit_no: str
+
+
+class Reconciliation(Out):
+    last_statement_on: date | None
+    status: Literal["reconciled", "discrepancy", "pending"]
+
+
+class BankAccount(Account):
+    project: AccountProject
+    reconciliation: Reconciliation
+
+
+# --- sales: contracts, notices, deposits, vouchers --------------------------------------------------------
+
+
+class Contract(Out):
+    contract_no: str
+    project_id: int
+    permit_no: str
+    account_no: str
+    buyer_name: str
+    unit: str
+    area_m2: Area
+    total_price: Money
+    signed_on: date
+    status: Literal["signed", "cancelled"]
+
+
+NoticeKind = Literal["earnest", "down_payment", "mortgage", "full", "other"]
+NoticeStatus = Literal["open", "paid", "cancelled"]
+
+
+class PaymentNotice(Out):
+    notice_no: str
+    contract_no: str
+    kind: NoticeKind
+    amount: Money
+    due_on: date
+    account_no: str
+    account_name: str
+    bank_code: str
+    bank_name: str
+    status: NoticeStatus
+
+
+class DepositCheck(Out):
+    rule: str
+    result: Literal["pass", "fail", "warn"]
+    message: str
+
+
+class NoticeSummary(Out):
+    notice_no: str
+    kind: NoticeKind
+    amount: Money
+    due_on: date
+    status: NoticeStatus
+    contract_no: str | None
+    buyer_name: Annotated[str | None, Field(description="masked")]
+
+
+class DepositVerification(Out):
+    ok: Annotated[
+        bool, Field(description="false when a blocking check fails: the deposit would go to suspense")
+    ]
+    checks: list[DepositCheck]
+    rulebook: RuleBookId
+    notice: NoticeSummary | None
+
+
+class VoucherRef(Out):
+    voucher_no: str
+    verification_code: str
+    status: Literal["issued", "confirmed", "receipted", "reversed", "refunded"]
+
+
+class Deposit(Out):
+    deposit_id: int
+    account_no: str
+    bank_reference: str
+    amount: Money
+    value_date: date
+    status: Literal["accepted", "suspense", "assigned", "returned", "reversed"]
+    checks: list[DepositCheck]
+    rulebook: RuleBookId
+    voucher: Annotated[VoucherRef | None, Field(description="null when the money went to suspense")]
+
+
+class Receipt(Out):
+    voucher_no: str
+    status: Literal["receipted"]
+    receipt_no: str
+
+
+# --- statements --------------------------------------------------------------------------------------------
+
+
+class StatementResult(Out):
+    statement_id: int
+    account_no: str
+    statement_date: date
+    matched: int
+    bank_only: int
+    books_only: int
+    balance_difference: SignedMoney
+    status: Literal["reconciled", "discrepancy"]
+
+
+class StatementImport(StatementResult):
+    """The first statement of the file; `statements` lists every one when the file held several."""
+
+    statements: list[StatementResult] = Field(default=None)
+
+
+# --- releases, refunds, approvals, instructions ------------------------------------------------------------
+
+
+class ChainStep(Out):
+    step_no: int
+    role: str
+    label_zh: str
+    label_en: str
+
+
+class ApprovalStep(Out):
+    step_no: int
+    role: str
+    decision: Literal["approve", "reject"]
+    comment: str
+    decided_by: Annotated[str | None, Field(description="the bureau user's username")]
+    decided_at: Timestamp
+    cap: Annotated[
+        dict[str, Any],
+        Field(
+            description="what the step was judged on: the release cap, or for a refund the money available"
+        ),
+    ]
+    rulebook: RuleBookId
+
+
+class Payee(Out):
+    name: str
+    account_no: str
+    bank_name: str
+    role: Annotated[
+        str, Field(description="a release: construction | equipment | materials; a refund: buyer | lender")
+    ]
+    amount: Money
+
+
+class ReleaseDocument(Out):
+    kind: str
+    filename: str
+    sha256: str
+
+
+class InstructionRef(Out):
+    instruction_id: int
+    status: Literal["pending", "executed"]
+    bank_reference: str | None
+    executed_on: date | None
+
+
+ApprovalStatus = Literal["submitted", "approved", "rejected", "executed"]
+
+
+class Release(Out):
+    release_id: int
+    project_id: int
+    project_name: str
+    permit_no: str
+    account_no: str
+    node_code: str
+    amount: Money
+    purpose: str
+    status: ApprovalStatus
+    cap: Annotated[Cap, Field(description="the cap when the developer applied")]
+    rulebook: RuleBookId
+    approval_chain: list[ChainStep]
+    next_step: ChainStep | None
+    steps: list[ApprovalStep]
+    payees: list[Payee]
+    documents: list[ReleaseDocument]
+    instruction: Annotated[InstructionRef | None, Field(description="once the last step approved")]
+    created_at: Timestamp
+
+
+class Refund(Out):
+    refund_id: int
+    contract_no: str
+    project_id: int
+    account_no: str
+    amount: Money
+    reason: str
+    status: ApprovalStatus
+    rulebook: RuleBookId
+    payees: list[Payee]
+    approval_chain: list[ChainStep]
+    next_step: ChainStep | None
+    steps: list[ApprovalStep]
+    instruction: InstructionRef | None
+    created_at: Timestamp
+
+
+class CancellationWithRefund(Refund):
+    """Something was paid on the contract: the refund of it, as GET /refunds/{refund_id} shows it."""
+
+    contract_status: Literal["cancelled"]
+    notices_cancelled: list[str]
+
+
+class CancellationWithoutRefund(Out):
+    """Nothing was paid on the contract: it is cancelled and no refund is needed."""
+
+    contract_no: str
+    contract_status: Literal["cancelled"]
+    notices_cancelled: list[str]
+    refund_id: None
+    amount: Money
+    status: None
+    detail: str
+
+
+Cancellation = CancellationWithRefund | CancellationWithoutRefund
+
+
+class InstructionBase(Out):
+    instruction_id: int
+    account_no: str
+    payees: list[Payee]
+    amount: Money
+    status: Literal["pending", "executed"]
+    created_at: Timestamp
+    bank_reference: str | None
+    executed_on: date | None
+
+
+class ReleaseInstruction(InstructionBase):
+    kind: Literal["release"]
+    release_id: int
+    purpose: str
+
+
+class RefundInstruction(InstructionBase):
+    kind: Literal["refund"]
+    refund_id: int
+    contract_no: str
+
+
+Instruction = ReleaseInstruction | RefundInstruction
+
+
+# --- freezes -----------------------------------------------------------------------------------------------
+
+
+class FreezeAccount(Out):
+    status: Literal["active", "frozen", "closed"]
+    frozen_amount: Money
+    releasable: Money
+
+
+class Freeze(Out):
+    freeze_id: int
+    account_no: str
+    authority: str
+    order_no: str
+    amount: Annotated[Money, Field(description="what the freeze still holds")]
+    ordered_on: date
+    status: Literal["active", "lifted", "deducted"]
+    lifted_at: Timestamp | None
+    created_at: Timestamp
+    account: FreezeAccount
+
+
+class Deduction(Out):
+    amount: Money
+    creditor_role: Literal["construction", "equipment", "materials", "other"]
+    bank_reference: str
+    executed_on: date
+    balance_after: Money
+
+
+class FreezeDeduction(Freeze):
+    deduction: Deduction

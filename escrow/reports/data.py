@@ -1,0 +1,583 @@
+"""What each report shows, as plain values for its template (reports/<kind>.html). Each builder checks its
+input and raises NotFound / InvalidInput with a message a person can act on."""
+
+from __future__ import annotations
+
+import calendar
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+from escrow.domain.errors import FieldError, InvalidInput, NotFound
+from escrow.domain.ledger import EntryKind
+from escrow.domain.money import from_fen
+from escrow.services.context import Context
+from escrow.services.vouchers import STATUS_WORDS
+from escrow.store.db import UnitOfWork
+from escrow.store.models import Release
+
+from .queries import ReportQueries
+
+NOTICE_KINDS = {
+    "earnest": "定金",
+    "down_payment": "首付款",
+    "mortgage": "按揭贷款",
+    "full": "全款",
+    "other": "其他",
+}
+CHANNELS = {
+    "counter": "柜台缴款",
+    "transfer": "转账",
+    "pos": "POS 刷卡",
+    "mortgage": "按揭放款",
+    "statement": "对账单入账",
+}
+VOUCHER_STATUS = {"issued": "已入账", "confirmed": "已对账", "receipted": "已开票", "reversed": "已冲正",
+                  "refunded": "已退款"}  # fmt: skip
+NOTICE_STATUS = {"open": "待缴款", "paid": "已缴款", "cancelled": "已作废"}
+APPROVAL_STATUS = {"submitted": "审批中", "approved": "已批准，待银行拨付", "rejected": "未批准",
+                   "executed": "已拨付"}  # fmt: skip
+ACCOUNT_STATUS = {"active": "正常", "frozen": "冻结", "closed": "已销户"}
+RECONCILIATION = {"reconciled": "已对平", "discrepancy": "有差异", "pending": "待对账"}
+FINISH = {"shell": "毛坯", "finished": "精装修"}
+PAYEE_ROLES = {"construction": "施工单位", "equipment": "设备供应商", "materials": "材料供应商",
+               "buyer": "购房人", "lender": "贷款银行"}  # fmt: skip
+DECISIONS = {"approve": "同意", "reject": "不同意"}
+DOCUMENTS = {"wage_arrears_statement": "农民工工资无拖欠情况说明"}
+CAP_TERMS = {
+    "balance": ("监管账户余额", "+"),
+    "suspense": ("未认领的不明款项", "−"),
+    "required_retention": ("应留存的重点监管资金", "−"),
+    "frozen": ("司法冻结金额", "−"),
+    "pending_out": ("已批准待拨付金额", "−"),
+}
+ENTRY_KINDS = {
+    EntryKind.DEPOSIT: "购房款入账",
+    EntryKind.DEPOSIT_SUSPENSE: "不明款项入账",
+    EntryKind.REVERSAL: "冲正",
+    EntryKind.SUSPENSE_ASSIGNED: "不明款项认领",
+    EntryKind.SUSPENSE_RETURNED: "不明款项退回",
+    EntryKind.RELEASE: "节点拨付",
+    EntryKind.REFUND: "退房退款",
+    EntryKind.INTEREST: "利息",
+    EntryKind.COURT_DEDUCTION: "法院扣划",
+}
+
+
+def yuan(fen: int) -> Decimal:
+    return from_fen(fen)
+
+
+def _ref_id(reference: str) -> tuple[str, str]:
+    prefix, _, rest = reference.partition(":")
+    return prefix, rest
+
+
+# --- the block layout of long listings: one monospaced line per row ---------------------------------------
+
+
+def _cells(text: str) -> int:
+    """Display width in a CJK monospaced font: wide and full-width characters take two cells."""
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def _fit(text: str, width: int, *, right: bool = False) -> str:
+    text = re.sub(r"\s+", " ", text or "")
+    if _cells(text) > width:
+        out, used = "", 0
+        for c in text:
+            w = _cells(c)
+            if used + w > width - 1:
+                break
+            out, used = out + c, used + w
+        text = out + "…"
+    pad = " " * max(0, width - _cells(text))
+    return pad + text if right else text + pad
+
+
+@dataclass(frozen=True)
+class Column:
+    title: str
+    width: int
+    right: bool = False
+
+
+def listing(columns: list[Column], rows: list[list[str]], *, chunk: int = 40) -> dict[str, Any]:
+    """A long listing as lines of fixed-width text, in chunks of `chunk` lines (one block each): WeasyPrint
+    lays out a few text blocks far faster than thousands of table cells (DESIGN.md §5)."""
+
+    def line(cells: list[str]) -> str:
+        return "  ".join(_fit(c, col.width, right=col.right) for c, col in zip(cells, columns, strict=True))
+
+    lines = [line(r).rstrip() for r in rows]
+    return {
+        "header": line([c.title for c in columns]).rstrip(),
+        "chunks": ["\n".join(lines[i : i + chunk]) for i in range(0, len(lines), chunk)],
+        "count": len(rows),
+    }
+
+
+def money_text(value: Decimal) -> str:
+    return f"{value:,.2f}"
+
+
+# --- voucher and notice -----------------------------------------------------------------------------------
+
+
+def voucher(uow: UnitOfWork, ctx: Context, voucher_no: str) -> dict[str, Any]:
+    row = ReportQueries(uow.session).voucher(voucher_no)
+    if row is None:
+        raise NotFound(f"no voucher {voucher_no}")
+    v, deposit, account, project, bank, developer, notice, contract = row
+    verify_url = f"{ctx.settings.public_base_url}/verify/{v.voucher_no}?code={v.verification_code}"
+    return {
+        "voucher_no": v.voucher_no,
+        "status": v.status,
+        "status_zh": VOUCHER_STATUS.get(v.status, v.status),
+        "status_words": STATUS_WORDS["zh"].get(v.status, v.status),
+        "issued_at": v.issued_at,
+        "receipt_no": v.receipt_no,
+        "verification_code": v.verification_code,
+        "verify_url": verify_url,
+        "amount": yuan(deposit.amount_fen),
+        "payer_name": deposit.payer_name,
+        "payer_account": deposit.payer_account,
+        "kind": NOTICE_KINDS.get(deposit.kind, deposit.kind),
+        "channel": CHANNELS.get(deposit.channel, deposit.channel),
+        "value_date": deposit.value_date,
+        "bank_reference": deposit.bank_reference,
+        "notice_no": notice.notice_no if notice else None,
+        "contract_no": contract.contract_no if contract else None,
+        "buyer_name": contract.buyer_name if contract else None,
+        "unit": contract.unit if contract else None,
+        "project_name": project.name,
+        "permit_no": project.permit_no,
+        "developer_name": developer.name,
+        "account_no": account.account_no,
+        "account_name": account.account_name,
+        "bank_name": bank.name,
+        "rulebook": deposit.rulebook_id,
+        "checks": deposit.checks,
+    }
+
+
+def notice(uow: UnitOfWork, ctx: Context, notice_no: str) -> dict[str, Any]:
+    row = ReportQueries(uow.session).notice(notice_no)
+    if row is None:
+        raise NotFound(f"no payment notice {notice_no}")
+    n, contract, account, project, bank, developer = row
+    return {
+        "notice_no": n.notice_no,
+        "issued_on": n.created_at.date(),
+        "kind": NOTICE_KINDS.get(n.kind, n.kind),
+        "amount": yuan(n.amount_fen),
+        "due_on": n.due_on,
+        "status": n.status,
+        "status_zh": NOTICE_STATUS.get(n.status, n.status),
+        "contract_no": contract.contract_no,
+        "buyer_name": contract.buyer_name,
+        "unit": contract.unit,
+        "total_price": yuan(contract.total_price_fen),
+        "project_name": project.name,
+        "permit_no": project.permit_no,
+        "developer_name": developer.name,
+        "account_no": account.account_no,
+        "account_name": account.account_name,
+        "bank_name": bank.name,
+        "bank_code": bank.code,
+        "verify_url": f"{ctx.settings.public_base_url}/verify",
+    }
+
+
+# --- release approval form --------------------------------------------------------------------------------
+
+
+def release(uow: UnitOfWork, ctx: Context, release_id: int) -> dict[str, Any]:
+    release = uow.releases.get(release_id)
+    if release is None:
+        raise NotFound(f"no release {release_id}")
+    q = ReportQueries(uow.session)
+    account, project, bank, developer = q.release_parties(release)
+    book = ctx.rulebook(release.rulebook_id)
+    node = next((n for n in book.nodes if n.code == release.node_code), None)
+    chain = book.approval_steps_for(yuan(release.amount_fen))
+    taken = uow.releases.steps(release.id)
+    users = q.users(s.decided_by for s in taken)
+    steps = []
+    for i, spec in enumerate(chain, start=1):
+        step = next((s for s in taken if s.step_no == i), None)
+        user = users.get(step.decided_by) if step else None
+        steps.append(
+            {
+                "step_no": i,
+                "label": spec.label_zh,
+                "role": spec.role,
+                "decision": DECISIONS.get(step.decision, step.decision) if step else None,
+                "approved": step.decision == "approve" if step else None,
+                "by": (user.display_name or user.username) if user else None,
+                "at": step.decided_at if step else None,
+                "comment": step.comment if step else "",
+                "releasable": (step.cap or {}).get("releasable") if step else None,
+                "pending": step is None and release.status == "submitted",
+                "skipped": step is None and release.status != "submitted",  # the chain stopped earlier
+            }
+        )
+    instruction = uow.instructions.for_release(release.id)
+    return {
+        "release_id": release.id,
+        "status": release.status,
+        "status_zh": APPROVAL_STATUS.get(release.status, release.status),
+        "applied_on": release.created_at,
+        "amount": yuan(release.amount_fen),
+        "purpose": release.purpose,
+        "node_code": release.node_code,
+        "node_name": node.name_zh if node else release.node_code,
+        "project_name": project.name,
+        "permit_no": project.permit_no,
+        "developer_name": developer.name,
+        "account_no": account.account_no,
+        "account_name": account.account_name,
+        "bank_name": bank.name,
+        "supervised_amount": yuan(project.supervised_amount_fen),
+        "finish": FINISH.get(project.finish, project.finish),
+        "rulebook": release.rulebook_id,
+        "rulebook_title": book.title,
+        "cap": _cap(release),
+        "payees": [
+            {
+                "name": p.name,
+                "account_no": p.account_no,
+                "bank_name": p.bank_name,
+                "role": PAYEE_ROLES.get(p.role, p.role),
+                "amount": yuan(p.amount_fen),
+            }
+            for p in uow.releases.payees(release.id)
+        ],
+        "documents": [
+            {"kind": DOCUMENTS.get(d.kind, d.kind), "filename": d.filename, "sha256": d.sha256}
+            for d in uow.releases.documents(release.id)
+        ],
+        "steps": steps,
+        "instruction": (
+            {
+                "status": "已拨付" if instruction.status == "executed" else "待银行拨付",
+                "bank_reference": instruction.bank_reference,
+                "executed_on": instruction.executed_on,
+            }
+            if instruction
+            else None
+        ),
+    }
+
+
+def _cap(release: Release) -> dict[str, Any]:
+    """The cap when the developer applied, term by term with its rule (stored with the release)."""
+    cap = release.cap or {}
+    explanation = cap.get("explanation") or {}
+    terms = []
+    for term in explanation.get("terms", []):
+        label, sign = CAP_TERMS.get(term.get("term"), (term.get("term"), ""))
+        terms.append(
+            {
+                "label": label,
+                "sign": sign,
+                "value": Decimal(term.get("value", "0")),
+                "rule": term.get("rule", ""),
+                "detail": term.get("detail", ""),
+            }
+        )
+    return {
+        "releasable": Decimal(cap.get("releasable", "0")),
+        "required_retention": Decimal(explanation.get("required_retention", "0")),
+        "terms": terms,
+        "text": explanation.get("text", ""),
+        "rulebook": explanation.get("rulebook", release.rulebook_id),
+    }
+
+
+# --- monthly account statement ----------------------------------------------------------------------------
+
+
+def month_bounds(year: int, month: int) -> tuple[date, date]:
+    if not 1 <= month <= 12:
+        raise InvalidInput(f"month must be 1–12, not {month}", errors=[FieldError("month", "1–12")])
+    if not 2000 <= year <= 2999:
+        raise InvalidInput(f"year {year} is out of range", errors=[FieldError("year", "2000–2999")])
+    return date(year, month, 1), date(year, month, calendar.monthrange(year, month)[1])
+
+
+def check_monthly(uow: UnitOfWork, ctx: Context, account_no: str, year: int, month: int) -> tuple[Any, ...]:
+    """The account's (SupervisedAccount, Project, Bank, Developer), once the month is one to report on: the
+    account exists, the month has begun and does not end before the account was opened."""
+    start, end = month_bounds(year, month)
+    row = ReportQueries(uow.session).account(account_no)
+    if row is None:
+        raise NotFound(f"no supervised account {account_no}")
+    account = row[0]
+    today = ctx.today()
+    period = f"{year}-{month:02d}"
+    if start > today:
+        raise InvalidInput(
+            f"{period} has not begun (today is {today}): nothing to report yet",
+            errors=[FieldError("month", "in the future")],
+        )
+    if end < account.opened_on:
+        raise InvalidInput(
+            f"account {account_no} was opened on {account.opened_on}: nothing to report for {period}",
+            errors=[FieldError("month", "before the account was opened")],
+        )
+    return tuple(row)
+
+
+def monthly(uow: UnitOfWork, ctx: Context, account_no: str, year: int, month: int) -> dict[str, Any]:
+    account, project, bank, developer = check_monthly(uow, ctx, account_no, year, month)
+    start, end = month_bounds(year, month)
+    q = ReportQueries(uow.session)
+    today = ctx.today()
+    period = f"{year}-{month:02d}"
+    until = min(end, today)
+    opening = q.cash_until(account.id, start - timedelta(days=1))
+    entries = q.cash_entries(account.id, start, until)
+    ids: dict[str, list[int]] = {}
+    for _, _, _, reference, _ in entries:
+        prefix, rest = _ref_id(reference)
+        if rest.isdigit():
+            ids.setdefault(prefix, []).append(int(rest))
+    deposits = q.deposits(ids.get("deposit", []) + ids.get("reversal", []))
+    releases = q.releases(ids.get("release", []))
+    refunds = q.refunds(ids.get("refund", []))
+
+    rows, running = [], opening
+    totals_in = totals_out = 0
+    for _, booked_on, kind, reference, fen in entries:
+        running += fen
+        if fen > 0:
+            totals_in += fen
+        else:
+            totals_out -= fen
+        prefix, rest = _ref_id(reference)
+        ref_text, party = reference, ""
+        if prefix in ("deposit", "reversal") and rest.isdigit() and int(rest) in deposits:
+            deposit, voucher_no = deposits[int(rest)]
+            ref_text = voucher_no or deposit.bank_reference
+            party = deposit.payer_name
+        elif prefix == "release" and rest.isdigit() and int(rest) in releases:
+            ref_text = f"拨付申请 {rest}"
+            party = releases[int(rest)].purpose
+        elif prefix == "refund" and rest.isdigit() and int(rest) in refunds:
+            ref_text = f"退款 {rest}"
+            party = f"合同 {refunds[int(rest)][1]}"
+        elif prefix == "deduction":
+            ref_text = rest
+        rows.append(
+            [
+                booked_on.isoformat(),
+                ENTRY_KINDS.get(kind, kind),
+                ref_text,
+                party,
+                money_text(yuan(fen)) if fen > 0 else "",
+                money_text(yuan(-fen)) if fen < 0 else "",
+                money_text(yuan(running)),
+            ]
+        )
+    counts = q.entry_counts(account.id, start, until)
+    summary = [
+        {"label": label, "count": counts[kind][0], "amount": yuan(counts[kind][1])}
+        for kind, label in ENTRY_KINDS.items()
+        if kind in counts
+    ]
+    book = ctx.rulebook(project.rulebook_id)
+    confirmed = {c.node_code: c for c in uow.projects.confirmed_nodes(project.id)}
+    statements = q.statements(account.id, start, until)
+    latest = uow.statements.latest(account.id)
+    return {
+        "period": period,
+        "year": year,
+        "month": month,
+        "start": start,
+        "end": end,
+        "until": until,
+        "partial": until < end,
+        "generated_on": today,
+        "account_no": account.account_no,
+        "account_name": account.account_name,
+        "account_status": ACCOUNT_STATUS.get(account.status, account.status),
+        "opened_on": account.opened_on,
+        "project_name": project.name,
+        "permit_no": project.permit_no,
+        "developer_name": developer.name,
+        "bank_name": bank.name,
+        "supervised_amount": yuan(project.supervised_amount_fen),
+        "rulebook": project.rulebook_id,
+        "opening": yuan(opening),
+        "closing": yuan(running),
+        "total_in": yuan(totals_in),
+        "total_out": yuan(totals_out),
+        "summary": summary,
+        "movements": listing(
+            [
+                Column("日期", 10),
+                Column("摘要", 12),
+                Column("凭证 / 流水号", 18),
+                Column("缴款人 / 用途", 24),
+                Column("收入", 15, right=True),
+                Column("支出", 15, right=True),
+                Column("余额", 16, right=True),
+            ],
+            rows,
+        ),
+        "nodes": [
+            {
+                "name": n.name_zh,
+                "retention": n.retention,
+                "reached_on": confirmed[n.code].reached_on if n.code in confirmed else None,
+                "in_period": n.code in confirmed and start <= confirmed[n.code].reached_on <= until,
+            }
+            for n in book.nodes
+        ],
+        "statements": [
+            {
+                "date": s.statement_date,
+                "status": RECONCILIATION.get(s.status, s.status),
+                "ok": s.status == "reconciled",
+                "matched": s.matched,
+                "bank_only": s.bank_only,
+                "books_only": s.books_only,
+                "difference": yuan(s.balance_difference_fen),
+            }
+            for s in statements
+        ],
+        "reconciliation": RECONCILIATION.get(latest.status, latest.status)
+        if latest
+        else RECONCILIATION["pending"],
+        "last_statement_on": latest.statement_date if latest else None,
+        "freezes": [
+            {
+                "authority": f.authority,
+                "order_no": f.order_no,
+                "amount": yuan(f.amount_fen),
+                "on": f.ordered_on,
+            }
+            for f in q.freezes_active_on(account.id, until)
+        ],
+    }
+
+
+# --- city report ------------------------------------------------------------------------------------------
+
+
+def check_city(uow: UnitOfWork, ctx: Context, start: date, end: date) -> date:
+    """The last day to report on (the period's end, or today if it has not ended), once the period is one
+    to report on: it does not end before it starts, has begun, and some account was open in it."""
+    if end < start:
+        raise InvalidInput(
+            f"the period ends ({end}) before it starts ({start})", errors=[FieldError("end", "before start")]
+        )
+    today = ctx.today()
+    if start > today:
+        raise InvalidInput(
+            f"the period starts after today ({today}): nothing to report",
+            errors=[FieldError("start", "future")],
+        )
+    until = min(end, today)
+    if not ReportQueries(uow.session).any_account_opened_by(until):
+        raise InvalidInput(
+            f"no supervised account had been opened by {until}: the period {start} – {end} is empty",
+            errors=[FieldError("end", "no accounts by then")],
+        )
+    return until
+
+
+def city(uow: UnitOfWork, ctx: Context, start: date, end: date) -> dict[str, Any]:
+    until = check_city(uow, ctx, start, end)
+    today = ctx.today()
+    q = ReportQueries(uow.session)
+    accounts = q.accounts_opened_by(until)
+    flows = q.flows_by_account(start, until)
+    balances = q.cash_by_account_until(until)
+
+    def net_deposits(f: dict[str, int]) -> int:
+        return (
+            f.get(EntryKind.DEPOSIT, 0)
+            + f.get(EntryKind.DEPOSIT_SUSPENSE, 0)
+            - f.get(EntryKind.REVERSAL, 0)
+            - f.get(EntryKind.SUSPENSE_RETURNED, 0)
+        )
+
+    totals = {"opened": 0, "area": 0, "supervised": 0, "deposits": 0, "releases": 0, "refunds": 0,
+              "deductions": 0, "balance": 0}  # fmt: skip
+    by_bank: dict[str, dict[str, Any]] = {}
+    rows = []
+    for account, project, bank, developer in accounts:
+        f = flows.get(account.id, {})
+        dep, rel = net_deposits(f), f.get(EntryKind.RELEASE, 0)
+        bal = balances.get(account.id, 0)
+        opened_in = start <= account.opened_on <= until
+        totals["opened"] += opened_in
+        totals["area"] += project.presale_area_x100 if opened_in else 0
+        totals["supervised"] += project.supervised_amount_fen
+        totals["deposits"] += dep
+        totals["releases"] += rel
+        totals["refunds"] += f.get(EntryKind.REFUND, 0)
+        totals["deductions"] += f.get(EntryKind.COURT_DEDUCTION, 0)
+        totals["balance"] += bal
+        b = by_bank.setdefault(
+            bank.code,
+            {"name": bank.name, "accounts": 0, "opened": 0, "deposits": 0, "releases": 0, "balance": 0},
+        )
+        b["accounts"] += 1
+        b["opened"] += opened_in
+        b["deposits"] += dep
+        b["releases"] += rel
+        b["balance"] += bal
+        rows.append(
+            [
+                account.account_no,
+                project.name,
+                developer.name,
+                account.opened_on.isoformat(),
+                money_text(yuan(dep)),
+                money_text(yuan(rel)),
+                money_text(yuan(bal)),
+            ]
+        )
+    return {
+        "start": start,
+        "end": end,
+        "until": until,
+        "partial": until < end,
+        "generated_on": today,
+        "accounts_total": len(accounts),
+        "accounts_opened": totals["opened"],
+        "presale_area_m2": Decimal(totals["area"]) / 100,
+        "supervised_total": yuan(totals["supervised"]),
+        "deposits_total": yuan(totals["deposits"]),
+        "releases_total": yuan(totals["releases"]),
+        "refunds_total": yuan(totals["refunds"]),
+        "deductions_total": yuan(totals["deductions"]),
+        "balance_total": yuan(totals["balance"]),
+        "banks": [
+            {
+                **b,
+                "deposits": yuan(b["deposits"]),
+                "releases": yuan(b["releases"]),
+                "balance": yuan(b["balance"]),
+            }
+            for _, b in sorted(by_bank.items(), key=lambda item: -item[1]["balance"])
+        ],
+        "accounts": listing(
+            [
+                Column("监管账号", 19),
+                Column("项目", 22),
+                Column("开发企业", 22),
+                Column("开户日期", 10),
+                Column("期间入账", 17, right=True),
+                Column("期间拨付", 17, right=True),
+                Column("期末余额", 17, right=True),
+            ],
+            rows,
+        ),
+    }

@@ -1,0 +1,585 @@
+"""Alerts: conditions on the books that a person should look at, found by the scheduled jobs.
+
+Each alert concerns one subject (an account, a deposit, an instruction, a notice, a client address) under one
+rule; its `dedup_key` (rule, subject, and the day for the daily statement check) makes it unique: a condition
+that persists updates its one alert, never adds another. A sweep evaluates every rule against the database as
+it is now, so an alert whose condition has cleared is resolved, and one that comes back is reopened — nothing
+depends on what a process remembers. People acknowledge (I am on it) or resolve (done) alerts; a resolved
+alert whose condition still holds is reopened by the next sweep.
+
+Rules (the limits come from each project's rule book, `[limits]`):
+
+- `statement_missing` — an account that is not closed received no bank statement for a working day
+  (Monday–Friday); resolved when that day's statement arrives;
+- `suspense_overdue` — a deposit in suspense longer than `suspense_max_days` calendar days;
+- `deposit_unknown_notice` — a deposit booked to suspense because the payment notice it named does not exist
+  (or none was named);
+- `retention_breach` — money has left the account (releases or court deductions) and the balance is below the
+  required retention;
+- `instruction_overdue` — an approved release or refund not executed by the bank within
+  `instruction_max_working_days` working days (Monday–Friday) after its approval;
+- `frozen_with_pending_releases` — a frozen account with releases submitted or approved but not paid;
+- `notice_overdue` — a payment notice still open `notice_overdue_days` days after its due date;
+- `voucher_lookup_failures` — one client failed `LOOKUP_FAILURES` or more public voucher look-ups within
+  `LOOKUP_WINDOW` (the public endpoint counts them in `rate_limit_buckets`, key `voucher-lookup:<client>`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import case, func, select
+
+from escrow.domain.errors import Conflict, FieldError, InvalidInput, NotFound
+from escrow.domain.money import from_fen, to_wire
+from escrow.domain.principal import Principal
+from escrow.services import approvals
+from escrow.services.context import Context
+from escrow.services.projects import release_cap
+from escrow.store import audit
+from escrow.store.db import UnitOfWork
+from escrow.store.models import (
+    Alert,
+    Deposit,
+    PaymentInstruction,
+    PaymentNotice,
+    Project,
+    RateLimitBucket,
+    Refund,
+    Release,
+    Statement,
+    SupervisedAccount,
+    User,
+    utcnow,
+)
+
+STATES = ("open", "acknowledged", "resolved")
+SEVERITIES = ("critical", "warning", "info")
+LOOKUP_FAILURES = 20
+LOOKUP_WINDOW = timedelta(hours=24)
+LOOKUP_PREFIX = "voucher-lookup:"
+SCHEDULER = "system:scheduler"
+
+
+@dataclass(frozen=True)
+class Rule:
+    severity: str
+    owner_role: str  # the bureau role expected to act
+    title: str
+
+
+RULES: dict[str, Rule] = {
+    "statement_missing": Rule("warning", "reviewer", "no bank statement for a working day"),
+    "suspense_overdue": Rule("warning", "reviewer", "a deposit in suspense too long"),
+    "deposit_unknown_notice": Rule("warning", "reviewer", "a deposit for an unknown payment notice"),
+    "retention_breach": Rule("critical", "director", "balance below the required retention"),
+    "instruction_overdue": Rule("warning", "approver", "an approved payment not executed in time"),
+    "frozen_with_pending_releases": Rule("critical", "approver", "a frozen account with pending releases"),
+    "notice_overdue": Rule("info", "reviewer", "a payment notice overdue"),
+    "voucher_lookup_failures": Rule("warning", "admin", "repeated failed voucher look-ups from one client"),
+}
+SWEPT = tuple(RULES)  # every rule is re-evaluated by the sweep (statement_missing: only its open alerts)
+
+
+@dataclass(frozen=True)
+class Finding:
+    rule: str
+    subject_type: str
+    subject_id: str
+    message: str
+    account_id: int | None = None
+    link: str = ""
+    period: str | None = None  # for rules checked per period (the statement check's day)
+
+    @property
+    def dedup_key(self) -> str:
+        key = f"{self.rule}:{self.subject_type}:{self.subject_id}"
+        return f"{key}:{self.period}" if self.period else key
+
+
+@dataclass
+class SyncResult:
+    opened: int = 0
+    reopened: int = 0
+    updated: int = 0
+    resolved: int = 0
+    open_now: int = 0
+
+    def __str__(self) -> str:
+        return (
+            f"{self.opened} opened, {self.reopened} reopened, {self.resolved} resolved, "
+            f"{self.open_now} open or acknowledged"
+        )
+
+
+# --- helpers -----------------------------------------------------------------------------------------------
+
+
+def working_days_after(start: date, end: date) -> int:
+    """Monday–Friday days d with start < d ≤ end."""
+    if end <= start:
+        return 0
+    days = (end - start).days
+    weeks, rest = divmod(days, 7)
+    count = weeks * 5
+    for i in range(1, rest + 1):
+        if (start + timedelta(days=weeks * 7 + i)).weekday() < 5:
+            count += 1
+    return count
+
+
+def local_date(moment: datetime) -> date:
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone().date()
+
+
+def _limit(ctx: Context, rulebook_id: str, name: str) -> int | None:
+    book = ctx.rulebooks.get(rulebook_id)
+    return None if book is None else book.limits.get(name)
+
+
+def _money(fen: int) -> str:
+    return to_wire(from_fen(fen))
+
+
+# --- rules -------------------------------------------------------------------------------------------------
+
+
+def missing_statements(uow: UnitOfWork, day: date) -> list[Finding]:
+    """Accounts (not closed, opened by `day`) with no statement dated `day`."""
+    have = select(Statement.account_id).where(Statement.statement_date == day)
+    rows = uow.session.execute(
+        select(SupervisedAccount.id, SupervisedAccount.account_no, SupervisedAccount.project_id)
+        .where(
+            SupervisedAccount.status != "closed",
+            SupervisedAccount.opened_on <= day,
+            SupervisedAccount.id.not_in(have),
+        )
+        .order_by(SupervisedAccount.id)
+    )
+    return [
+        Finding(
+            "statement_missing",
+            "account",
+            account_no,
+            f"account {account_no} received no bank statement for {day.isoformat()}",
+            account_id=account_id,
+            link=f"/projects/{project_id}",
+            period=day.isoformat(),
+        )
+        for account_id, account_no, project_id in rows
+    ]
+
+
+def _still_missing(uow: UnitOfWork) -> list[Finding]:
+    """The statement_missing alerts not yet resolved whose statement has still not arrived."""
+    out = []
+    for alert in uow.session.scalars(
+        select(Alert).where(Alert.rule == "statement_missing", Alert.state != "resolved")
+    ):
+        day = date.fromisoformat(alert.dedup_key.rsplit(":", 1)[1])
+        arrived = uow.session.scalar(
+            select(Statement.id)
+            .where(Statement.account_id == alert.account_id, Statement.statement_date == day)
+            .limit(1)
+        )
+        if arrived is None:
+            out.append(
+                Finding(
+                    alert.rule,
+                    alert.subject_type,
+                    alert.subject_id,
+                    alert.message,
+                    account_id=alert.account_id,
+                    link=alert.link,
+                    period=day.isoformat(),
+                )
+            )
+    return out
+
+
+def _suspense(uow: UnitOfWork, ctx: Context, today: date) -> list[Finding]:
+    out = []
+    rows = uow.session.execute(
+        select(Deposit, SupervisedAccount.account_no, SupervisedAccount.project_id)
+        .join(SupervisedAccount, SupervisedAccount.id == Deposit.account_id)
+        .where(Deposit.status == "suspense")
+        .order_by(Deposit.id)
+    )
+    for deposit, account_no, project_id in rows:
+        link = f"/projects/{project_id}"
+        what = f"deposit {deposit.bank_reference} of {_money(deposit.amount_fen)} on account {account_no}"
+        limit = _limit(ctx, deposit.rulebook_id, "suspense_max_days")
+        age = (today - deposit.value_date).days
+        if limit is not None and age > limit:
+            out.append(
+                Finding(
+                    "suspense_overdue",
+                    "deposit",
+                    str(deposit.id),
+                    f"{what} has been in suspense for {age} days (limit {limit} days, "
+                    f"{deposit.rulebook_id} limits.suspense_max_days)",
+                    account_id=deposit.account_id,
+                    link=link,
+                )
+            )
+        notice_check = next((c for c in deposit.checks if c.get("rule") == "notice_exists_and_open"), None)
+        if deposit.notice_id is None and notice_check and notice_check.get("result") == "fail":
+            out.append(
+                Finding(
+                    "deposit_unknown_notice",
+                    "deposit",
+                    str(deposit.id),
+                    f"{what} is in suspense: {notice_check.get('message', 'unknown payment notice')}",
+                    account_id=deposit.account_id,
+                    link=link,
+                )
+            )
+    return out
+
+
+def _accounts(uow: UnitOfWork, ctx: Context) -> list[Finding]:
+    """Per account: balance below retention after money left; frozen with pending releases."""
+    out = []
+    pending = dict(
+        uow.session.execute(
+            select(Release.account_id, func.count(Release.id))
+            .where(Release.status.in_(("submitted", "approved")))
+            .group_by(Release.account_id)
+        ).all()
+    )
+    for account, project in uow.session.execute(
+        select(SupervisedAccount, Project)
+        .join(Project, Project.id == SupervisedAccount.project_id)
+        .where(SupervisedAccount.status != "closed")
+        .order_by(SupervisedAccount.id)
+    ):
+        link = f"/projects/{project.id}"
+        balances = uow.journal.balances(account.id)
+        if balances.released + balances.deducted > 0:
+            cap = release_cap(uow, ctx, project, account)
+            if from_fen(balances.cash) < cap.required_retention:
+                out.append(
+                    Finding(
+                        "retention_breach",
+                        "account",
+                        account.account_no,
+                        f"account {account.account_no}: balance {_money(balances.cash)} is below the "
+                        f"required retention {to_wire(cap.required_retention)} ({cap.rulebook_id}); "
+                        f"{_money(balances.released)} released, {_money(balances.deducted)} deducted",
+                        account_id=account.id,
+                        link=link,
+                    )
+                )
+        if account.status == "frozen" and pending.get(account.id):
+            n = pending[account.id]
+            out.append(
+                Finding(
+                    "frozen_with_pending_releases",
+                    "account",
+                    account.account_no,
+                    f"account {account.account_no} is frozen by a court order with {n} release"
+                    f"{'s' if n > 1 else ''} submitted or approved but not paid",
+                    account_id=account.id,
+                    link=link,
+                )
+            )
+    return out
+
+
+def _instructions(uow: UnitOfWork, ctx: Context, today: date) -> list[Finding]:
+    out = []
+    rows = uow.session.execute(
+        select(PaymentInstruction, Release.rulebook_id, Refund.rulebook_id, SupervisedAccount)
+        .join(SupervisedAccount, SupervisedAccount.id == PaymentInstruction.account_id)
+        .outerjoin(Release, Release.id == PaymentInstruction.release_id)
+        .outerjoin(Refund, Refund.id == PaymentInstruction.refund_id)
+        .where(PaymentInstruction.status == "pending")
+        .order_by(PaymentInstruction.id)
+    )
+    for ins, release_book, refund_book, account in rows:
+        book = release_book or refund_book
+        limit = _limit(ctx, book, "instruction_max_working_days") if book else None
+        approved_on = local_date(ins.created_at)
+        waited = working_days_after(approved_on, today)
+        if limit is None or waited <= limit:
+            continue
+        link = f"/releases/{ins.release_id}" if ins.release_id else f"/projects/{account.project_id}"
+        out.append(
+            Finding(
+                "instruction_overdue",
+                "instruction",
+                str(ins.id),
+                f"{ins.kind} instruction {ins.id} of {_money(ins.amount_fen)} on account "
+                f"{account.account_no}, approved on {approved_on}, is not executed after {waited} working "
+                f"days (limit {limit}, "
+                f"{book} limits.instruction_max_working_days)",
+                account_id=account.id,
+                link=link,
+            )
+        )
+    return out
+
+
+def _notices(uow: UnitOfWork, ctx: Context, today: date) -> list[Finding]:
+    out = []
+    rows = uow.session.execute(
+        select(PaymentNotice, Project.rulebook_id, Project.id, SupervisedAccount.account_no)
+        .join(SupervisedAccount, SupervisedAccount.id == PaymentNotice.account_id)
+        .join(Project, Project.id == SupervisedAccount.project_id)
+        .where(PaymentNotice.status == "open", PaymentNotice.due_on < today)
+        .order_by(PaymentNotice.id)
+    )
+    for notice, book, project_id, account_no in rows:
+        limit = _limit(ctx, book, "notice_overdue_days")
+        late = (today - notice.due_on).days
+        if limit is None or late <= limit:
+            continue
+        out.append(
+            Finding(
+                "notice_overdue",
+                "notice",
+                notice.notice_no,
+                f"payment notice {notice.notice_no} ({notice.kind}, {_money(notice.amount_fen)}) to account "
+                f"{account_no} was due on {notice.due_on} and is unpaid {late} days later (limit {limit}, "
+                f"{book} limits.notice_overdue_days)",
+                account_id=notice.account_id,
+                link=f"/projects/{project_id}",
+            )
+        )
+    return out
+
+
+def _lookups(uow: UnitOfWork, now: datetime) -> list[Finding]:
+    since = now - LOOKUP_WINDOW
+    rows = uow.session.execute(
+        select(RateLimitBucket.key, func.sum(RateLimitBucket.failures))
+        .where(RateLimitBucket.key.startswith(LOOKUP_PREFIX), RateLimitBucket.window_start >= since)
+        .group_by(RateLimitBucket.key)
+        .having(func.sum(RateLimitBucket.failures) >= LOOKUP_FAILURES)
+        .order_by(RateLimitBucket.key)
+    )
+    return [
+        Finding(
+            "voucher_lookup_failures",
+            "client",
+            key.removeprefix(LOOKUP_PREFIX)[:80],
+            f"client {key.removeprefix(LOOKUP_PREFIX)} failed {int(failures)} public voucher look-ups in the "
+            f"last {int(LOOKUP_WINDOW.total_seconds() // 3600)} hours (alert at {LOOKUP_FAILURES})",
+            link="/alerts",
+        )
+        for key, failures in rows
+    ]
+
+
+def evaluate(uow: UnitOfWork, ctx: Context, now: datetime) -> list[Finding]:
+    """Every rule, against the database as it is now."""
+    today = ctx.today()
+    return [
+        *_still_missing(uow),
+        *_suspense(uow, ctx, today),
+        *_accounts(uow, ctx),
+        *_instructions(uow, ctx, today),
+        *_notices(uow, ctx, today),
+        *_lookups(uow, now),
+    ]
+
+
+# --- keeping the alerts table in step ----------------------------------------------------------------------
+
+
+def _record(uow: UnitOfWork, alert: Alert, actor: str, action: str, before: str | None, **details: Any):
+    audit.record(
+        uow.session,
+        actor=actor,
+        action=f"alert.{action}",
+        subject_type="alert",
+        subject_id=alert.id,
+        account_id=alert.account_id,
+        before={"state": before} if before else None,
+        after={"state": alert.state, "message": alert.message},
+        details={"rule": alert.rule, "dedup_key": alert.dedup_key, **details},
+    )
+
+
+def _locked(uow: UnitOfWork, stmt):
+    if uow.dialect == "postgresql":
+        stmt = stmt.with_for_update()
+    return uow.session.scalars(stmt.execution_options(populate_existing=True))
+
+
+def raise_alerts(
+    uow: UnitOfWork,
+    findings: Iterable[Finding],
+    *,
+    resolve_others_of: Iterable[str] = (),
+    actor: str = SCHEDULER,
+) -> SyncResult:
+    """Open (or reopen, or refresh) one alert per finding; resolve the unresolved alerts of the rules in
+    `resolve_others_of` that no finding names any more."""
+    result = SyncResult()
+    findings = {f.dedup_key: f for f in findings}
+    rules = set(resolve_others_of)
+    now = utcnow()
+    current: dict[str, Alert] = {}
+    if rules:
+        current.update(
+            (a.dedup_key, a)
+            for a in _locked(uow, select(Alert).where(Alert.rule.in_(rules), Alert.state != "resolved"))
+        )
+    wanted = [k for k in findings if k not in current]
+    for i in range(0, len(wanted), 500):
+        chunk = wanted[i : i + 500]
+        current.update(
+            (a.dedup_key, a) for a in _locked(uow, select(Alert).where(Alert.dedup_key.in_(chunk)))
+        )
+    for key, f in findings.items():
+        alert = current.get(key)
+        if alert is None:
+            rule = RULES[f.rule]
+            alert = Alert(
+                rule=f.rule,
+                severity=rule.severity,
+                owner_role=rule.owner_role,
+                state="open",
+                subject_type=f.subject_type,
+                subject_id=f.subject_id,
+                account_id=f.account_id,
+                message=f.message,
+                link=f.link,
+                dedup_key=key,
+                created_at=now,
+                updated_at=now,
+            )
+            uow.session.add(alert)
+            uow.session.flush()
+            _record(uow, alert, actor, "opened", None)
+            result.opened += 1
+        elif alert.state == "resolved":
+            before = alert.state
+            alert.state, alert.resolved_at, alert.acknowledged_by = "open", None, None
+            alert.message, alert.updated_at = f.message, now
+            uow.session.flush()
+            _record(uow, alert, actor, "reopened", before)
+            result.reopened += 1
+        elif alert.message != f.message or alert.link != f.link:
+            alert.message, alert.link, alert.updated_at = f.message, f.link, now
+            result.updated += 1
+    for key, alert in current.items():
+        if key in findings or alert.rule not in rules or alert.state == "resolved":
+            continue
+        before = alert.state
+        alert.state, alert.resolved_at, alert.updated_at = "resolved", now, now
+        uow.session.flush()
+        _record(uow, alert, actor, "resolved", before, cleared=True)
+        result.resolved += 1
+    uow.session.flush()
+    result.open_now = uow.session.scalar(select(func.count(Alert.id)).where(Alert.state != "resolved")) or 0
+    return result
+
+
+def sweep(uow: UnitOfWork, ctx: Context, now: datetime) -> SyncResult:
+    """Evaluate every rule and bring the alerts in step: the job `alert-sweep`."""
+    return raise_alerts(uow, evaluate(uow, ctx, now), resolve_others_of=SWEPT)
+
+
+def statement_check(uow: UnitOfWork, day: date) -> SyncResult:
+    """The end-of-day check: an alert for every account without a statement for `day`."""
+    return raise_alerts(uow, missing_statements(uow, day))
+
+
+# --- the API -----------------------------------------------------------------------------------------------
+
+
+def alert_view(uow: UnitOfWork, alert: Alert) -> dict[str, Any]:
+    account = uow.session.get(SupervisedAccount, alert.account_id) if alert.account_id else None
+    user = uow.session.get(User, alert.acknowledged_by) if alert.acknowledged_by else None
+    return {
+        "alert_id": alert.id,
+        "rule": alert.rule,
+        "title": RULES[alert.rule].title if alert.rule in RULES else alert.rule,
+        "severity": alert.severity,
+        "owner_role": alert.owner_role,
+        "state": alert.state,
+        "subject": {"type": alert.subject_type, "id": alert.subject_id},
+        "account_no": account.account_no if account else None,
+        "message": alert.message,
+        "link": alert.link,
+        "created_at": approvals.timestamp(alert.created_at),
+        "updated_at": approvals.timestamp(alert.updated_at),
+        "resolved_at": approvals.timestamp(alert.resolved_at),
+        "acknowledged_by": user.username if user else None,
+    }
+
+
+def listing(
+    uow: UnitOfWork,
+    *,
+    state: str | None = None,
+    severity: str | None = None,
+    rule: str | None = None,
+    account_no: str | None = None,
+    limit: int = 500,
+) -> list[dict[str, Any]]:
+    errors = []
+    if state is not None and state not in STATES:
+        errors.append(FieldError("state", " | ".join(STATES)))
+    if severity is not None and severity not in SEVERITIES:
+        errors.append(FieldError("severity", " | ".join(SEVERITIES)))
+    if rule is not None and rule not in RULES:
+        errors.append(FieldError("rule", " | ".join(RULES)))
+    if errors:
+        raise InvalidInput("unknown filter value", errors=errors)
+    stmt = select(Alert)
+    if state is not None:
+        stmt = stmt.where(Alert.state == state)
+    if severity is not None:
+        stmt = stmt.where(Alert.severity == severity)
+    if rule is not None:
+        stmt = stmt.where(Alert.rule == rule)
+    if account_no is not None:
+        account = uow.projects.account_by_no(account_no)
+        if account is None:
+            return []
+        stmt = stmt.where(Alert.account_id == account.id)
+    rank = case({s: i for i, s in enumerate(SEVERITIES)}, value=Alert.severity, else_=len(SEVERITIES))
+    rows = uow.session.scalars(stmt.order_by(rank, Alert.id.desc()).limit(limit))
+    return [alert_view(uow, a) for a in rows]
+
+
+def _bureau_alert(uow: UnitOfWork, alert_id: int) -> Alert:
+    alert = None
+    if 0 < alert_id <= 2**31 - 1:
+        alert = next(iter(_locked(uow, select(Alert).where(Alert.id == alert_id))), None)
+    if alert is None:
+        raise NotFound(f"no alert {alert_id}")
+    return alert
+
+
+def acknowledge(uow: UnitOfWork, alert_id: int, actor: Principal, comment: str = "") -> dict[str, Any]:
+    alert = _bureau_alert(uow, alert_id)
+    if alert.state == "resolved":
+        raise Conflict(f"alert {alert_id} is already resolved")
+    if alert.state == "open":
+        alert.state, alert.acknowledged_by, alert.updated_at = "acknowledged", actor.user_id, utcnow()
+        uow.session.flush()
+        _record(uow, alert, actor.ref, "acknowledged", "open", comment=comment)
+    return alert_view(uow, alert)
+
+
+def resolve(uow: UnitOfWork, alert_id: int, actor: Principal, comment: str = "") -> dict[str, Any]:
+    alert = _bureau_alert(uow, alert_id)
+    if alert.state == "resolved":
+        raise Conflict(f"alert {alert_id} is already resolved")
+    before = alert.state
+    now = utcnow()
+    alert.state, alert.resolved_at, alert.updated_at = "resolved", now, now
+    if alert.acknowledged_by is None:
+        alert.acknowledged_by = actor.user_id
+    uow.session.flush()
+    _record(uow, alert, actor.ref, "resolved", before, comment=comment)
+    return alert_view(uow, alert)

@@ -1,0 +1,410 @@
+"""Verifying and exporting the audit trail (`escrow audit verify`, `escrow audit export`).
+
+What is checked, in the database or in an export:
+
+- the chain: walking the audit events in id order, each event's `prev_hash` is the stored hash of the event
+  before it (the first one's is GENESIS), and its stored hash is the SHA-256 of the previous hash and its
+  content — an edited event fails its hash, a removed or reordered one breaks the next link;
+- the journal against the chain: every journal entry is claimed by exactly one audit event (the event of the
+  change that booked it carries the entry's digest, see `escrow.store.audit`), and its rows — entry and legs,
+  ids included — still hash to that digest. An edited or re-numbered row fails its digest, a deleted entry
+  leaves a claim without an entry, a row added outside the services has no claim;
+- the books (the invariants of `escrow.domain.ledger`): every entry has legs, its legs sum to zero (INV-1) and
+  belong to its account, its amount is the sum of its debits, its kind moves cash the way that kind does
+  (INV-2), each account's cash and suspense never go below zero in booking order (INV-3, INV-4), and no leg
+  refers to an entry that does not exist.
+
+Problems are reported in order — the chain first, by event id, then the journal by entry id — so the first
+one is the first broken link. A trail cut off at the end still forms a valid chain: compare the head the
+verifier prints with one you noted earlier (`--anchor`), which must still be in the chain.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+from sqlalchemy import Engine, exists, select
+
+from escrow.domain.ledger import EntryKind, Ledger
+from escrow.store import audit
+from escrow.store.db import UnitOfWork
+from escrow.store.models import AuditEvent, JournalEntry, JournalLeg
+
+FORMAT = "escrow-audit/1"
+BATCH = 5_000
+SHOWN = 20  # problems listed after the first
+
+
+@dataclass(frozen=True, order=True)
+class Finding:
+    order: tuple[int, int, int]  # (0 chain / 1 journal, row id, 0 hash / 1 books): first broken link first
+    where: str = field(compare=False)
+    problem: str = field(compare=False)
+
+    def __str__(self) -> str:
+        return f"{self.where}: {self.problem}"
+
+
+@dataclass
+class Report:
+    events: int = 0
+    head_id: int | None = None
+    head_hash: str = audit.GENESIS
+    entries: int = 0
+    legs: int = 0
+    findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.findings
+
+    @property
+    def first(self) -> Finding | None:
+        return min(self.findings) if self.findings else None
+
+    def lines(self) -> list[str]:
+        head = f"event {self.head_id} {self.head_hash}" if self.head_id is not None else "empty"
+        counts = (
+            f"{self.events} audit events (head: {head}), {self.entries} journal entries with {self.legs} legs"
+        )
+        if self.ok:
+            return [
+                f"audit trail intact: {counts}",
+                "every event links to the one before it and hashes to its stored hash; every journal entry "
+                "is recorded by exactly one event and matches the digest it recorded; every entry's legs sum "
+                "to zero and no account's cash or suspense goes below zero",
+            ]
+        ordered = sorted(self.findings)
+        out = [f"audit trail BROKEN: first broken link: {ordered[0]}", f"checked {counts}"]
+        out += [f"  also: {f}" for f in ordered[1 : SHOWN + 1]]
+        if len(ordered) > SHOWN + 1:
+            out.append(f"  … and {len(ordered) - SHOWN - 1} more problems")
+        return out
+
+
+class Verifier:
+    """Fed events in id order, then journal entries in id order (as records of `audit.entry_record`)."""
+
+    def __init__(self, anchor: str | None = None):
+        self.report = Report()
+        self.anchor = anchor
+        self.anchor_seen = anchor is None
+        self.claims: dict[int, tuple[str, int]] = {}  # entry id → (digest, id of the event that claimed it)
+        self._prev_id: int | None = None
+        self._last_entry = 0
+        self._running: dict[int, list[int]] = {}  # account id → [cash, suspense] in booking order
+
+    def _find(self, kind: int, row: int, where: str, problem: str, rank: int = 0) -> None:
+        self.report.findings.append(Finding((kind, row, rank), where, problem))
+
+    def event(self, ev: Mapping[str, Any]) -> None:
+        """`ev`: id, prev_hash, hash and the hashed body (`audit.hashed_body`)."""
+        r = self.report
+        event_id, where = ev["id"], f"audit event {ev['id']}"
+        if self._prev_id is not None and event_id <= self._prev_id:
+            self._find(0, event_id, where, f"out of order: it follows audit event {self._prev_id}")
+        if ev["prev_hash"] != r.head_hash:
+            if self._prev_id is None:
+                problem = "the chain does not start at GENESIS: events before it were removed"
+            else:
+                problem = (
+                    f"its prev_hash is not the hash of audit event {self._prev_id}: an event between them "
+                    "was removed or inserted, or events were reordered"
+                )
+            self._find(0, event_id, where, problem)
+        body = {k: ev[k] for k in BODY}
+        if audit.chain_hash(ev["prev_hash"], body) != ev["hash"]:
+            self._find(0, event_id, where, "altered: its content no longer hashes to its stored hash")
+        details = ev.get("details")
+        claims = details.get(audit.JOURNAL_KEY, []) if isinstance(details, Mapping) else []
+        for claim in claims if isinstance(claims, list) else []:
+            try:
+                entry_id, entry_digest = int(claim[0]), str(claim[1])
+            except (TypeError, ValueError, IndexError):
+                self._find(0, event_id, where, f"a malformed journal claim {claim!r}")
+                continue
+            if entry_id in self.claims:
+                self._find(
+                    0,
+                    event_id,
+                    where,
+                    f"claims journal entry {entry_id}, already claimed by audit event "
+                    f"{self.claims[entry_id][1]}",
+                )
+            else:
+                self.claims[entry_id] = (entry_digest, event_id)
+        if ev["hash"] == self.anchor:
+            self.anchor_seen = True
+        r.events += 1
+        r.head_id, r.head_hash = event_id, ev["hash"]
+        self._prev_id = event_id
+
+    def entry(self, record: Mapping[str, Any]) -> None:
+        r = self.report
+        entry_id, where = record["id"], f"journal entry {record['id']}"
+        legs = record["legs"]
+        r.entries += 1
+        r.legs += len(legs)
+        if entry_id <= self._last_entry:
+            self._find(1, entry_id, where, f"out of order: it follows journal entry {self._last_entry}")
+        self._last_entry = max(self._last_entry, entry_id)
+        if not legs:
+            self._find(1, entry_id, where, "has no legs", rank=1)
+        total = sum(leg["amount_fen"] for leg in legs)
+        if total:
+            self._find(1, entry_id, where, f"its legs sum to {total} fen, not zero", rank=1)
+        if legs and record["amount_fen"] != sum(leg["amount_fen"] for leg in legs if leg["amount_fen"] > 0):
+            self._find(
+                1,
+                entry_id,
+                where,
+                f"its amount {record['amount_fen']} fen is not the sum of its debits",
+                rank=1,
+            )
+        self._books(record, where)
+        for leg in legs:
+            if leg["account_id"] != record["account_id"]:
+                self._find(
+                    1,
+                    entry_id,
+                    f"journal leg {leg['id']}",
+                    f"belongs to account {leg['account_id']}, its entry {entry_id} to {record['account_id']}",
+                    rank=1,
+                )
+        claim = self.claims.pop(entry_id, None)
+        if claim is None:
+            self._find(
+                1,
+                entry_id,
+                where,
+                "not recorded in the audit trail: written outside the services, re-numbered, or the audit "
+                "event that booked it was removed",
+            )
+        elif audit.entry_digest(record) != claim[0]:
+            self._find(
+                1,
+                entry_id,
+                where,
+                f"altered after it was booked: its rows no longer match the digest audit event {claim[1]} "
+                "recorded",
+            )
+
+    def _books(self, record: Mapping[str, Any], where: str) -> None:
+        entry_id, legs = record["id"], record["legs"]
+        try:
+            kind = EntryKind(record["kind"])
+            ledgers = [Ledger(leg["ledger"]) for leg in legs]
+        except ValueError:
+            self._find(1, entry_id, where, f"unknown kind {record['kind']!r} or ledger", rank=1)
+            return
+        cash = sum(leg["amount_fen"] for leg, name in zip(legs, ledgers, strict=True) if name is Ledger.CASH)
+        suspense = -sum(
+            leg["amount_fen"] for leg, name in zip(legs, ledgers, strict=True) if name is Ledger.SUSPENSE
+        )
+        direction = CASH_DIRECTION[kind]
+        if cash * direction < 0 or (direction == 0 and cash):
+            self._find(1, entry_id, where, f"a {kind.value} entry cannot move cash by {cash} fen", rank=1)
+        running = self._running.setdefault(record["account_id"], [0, 0])
+        running[0] += cash
+        running[1] += suspense
+        if running[0] < 0:
+            self._find(
+                1, entry_id, where, f"account {record['account_id']}'s cash balance falls below zero", rank=1
+            )
+        if running[1] < 0:
+            self._find(
+                1, entry_id, where, f"account {record['account_id']}'s suspense falls below zero", rank=1
+            )
+
+    def orphan_leg(self, leg_id: int, entry_id: int) -> None:
+        self._find(
+            1,
+            entry_id,
+            f"journal leg {leg_id}",
+            f"refers to journal entry {entry_id}, which does not exist",
+            rank=1,
+        )
+
+    def finish(self) -> Report:
+        for entry_id, (_, event_id) in sorted(self.claims.items()):
+            self._find(
+                1,
+                entry_id,
+                f"journal entry {entry_id}",
+                f"missing: audit event {event_id} recorded booking it, but it is not in the journal "
+                "(deleted)",
+            )
+        self.claims.clear()
+        if not self.anchor_seen:
+            self._find(
+                0,
+                self.report.head_id or 0,
+                "the chain",
+                f"the anchor {self.anchor} is not in it: the trail was cut off or rewritten after that event",
+            )
+        return self.report
+
+
+# INV-2: the way each kind of entry moves cash (+1 in, -1 out, 0 not at all)
+CASH_DIRECTION = {
+    EntryKind.DEPOSIT: 1,
+    EntryKind.DEPOSIT_SUSPENSE: 1,
+    EntryKind.INTEREST: 1,
+    EntryKind.REVERSAL: -1,
+    EntryKind.RELEASE: -1,
+    EntryKind.REFUND: -1,
+    EntryKind.COURT_DEDUCTION: -1,
+    EntryKind.SUSPENSE_RETURNED: -1,
+    EntryKind.SUSPENSE_ASSIGNED: 0,
+}
+BODY = (
+    "occurred_at",
+    "actor",
+    "action",
+    "subject_type",
+    "subject_id",
+    "account_id",
+    "before",
+    "after",
+    "details",
+)
+
+
+# --- the database ------------------------------------------------------------------------------------------
+
+
+def event_line(event: AuditEvent) -> dict[str, Any]:
+    return {
+        "type": "audit_event",
+        "id": event.id,
+        **audit.hashed_body(event),
+        "prev_hash": event.prev_hash,
+        "hash": event.hash,
+    }
+
+
+def _events(uow: UnitOfWork) -> Iterator[AuditEvent]:
+    last = 0
+    while True:  # keyset pages: no long-lived cursor, the same on both engines
+        page = list(
+            uow.session.scalars(
+                select(AuditEvent).where(AuditEvent.id > last).order_by(AuditEvent.id).limit(BATCH)
+            )
+        )
+        if not page:
+            return
+        yield from page
+        last = page[-1].id
+        uow.session.expunge_all()
+
+
+def _entries(uow: UnitOfWork) -> Iterator[dict[str, Any]]:
+    e, g = JournalEntry.__table__.c, JournalLeg.__table__.c
+    last = 0
+    while True:
+        entries = uow.session.execute(
+            select(e.id, e.account_id, e.kind, e.booked_on, e.reference, e.amount_fen)
+            .where(e.id > last)
+            .order_by(e.id)
+            .limit(BATCH)
+        ).all()
+        if not entries:
+            return
+        legs: dict[int, list[Mapping[str, Any]]] = {}
+        for leg in uow.session.execute(
+            select(g.id, g.entry_id, g.account_id, g.ledger, g.amount_fen)
+            .where(g.entry_id >= entries[0].id, g.entry_id <= entries[-1].id)
+            .order_by(g.entry_id, g.id)
+        ).mappings():
+            legs.setdefault(leg["entry_id"], []).append(leg)
+        for row in entries:
+            yield audit.entry_record(row._mapping, legs.get(row.id, ()))
+        last = entries[-1].id
+
+
+def _orphan_legs(uow: UnitOfWork) -> list[tuple[int, int]]:
+    e, g = JournalEntry.__table__.c, JournalLeg.__table__.c
+    return [
+        (leg_id, entry_id)
+        for leg_id, entry_id in uow.session.execute(
+            select(g.id, g.entry_id).where(~exists().where(e.id == g.entry_id)).order_by(g.entry_id, g.id)
+        )
+    ]
+
+
+def verify(engine: Engine, *, anchor: str | None = None) -> Report:
+    """Verify the chain and the journal in one consistent snapshot (a read-only transaction)."""
+    verifier = Verifier(anchor)
+    with UnitOfWork(engine, readonly=True) as uow:
+        if uow.dialect == "postgresql":
+            uow.session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+        for event in _events(uow):
+            verifier.event(event_line(event))
+        for record in _entries(uow):
+            verifier.entry(record)
+        for leg_id, entry_id in _orphan_legs(uow):
+            verifier.orphan_leg(leg_id, entry_id)
+    return verifier.finish()
+
+
+def export(engine: Engine, out: TextIO) -> Report:
+    """Write the trail as JSON lines: every audit event in chain order, then every journal entry with its
+    legs. Returns the verification of what was written (the same snapshot)."""
+    verifier = Verifier()
+    with UnitOfWork(engine, readonly=True) as uow:
+        if uow.dialect == "postgresql":
+            uow.session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+        for event in _events(uow):
+            line = event_line(event)
+            verifier.event(line)
+            out.write(_dumps(line))
+        for record in _entries(uow):
+            verifier.entry(record)
+            out.write(_dumps({"type": "journal_entry", **record}))
+        for leg_id, entry_id in _orphan_legs(uow):
+            verifier.orphan_leg(leg_id, entry_id)
+    return verifier.finish()
+
+
+def _dumps(obj: Mapping[str, Any]) -> str:
+    return json.dumps(obj, ensure_ascii=False, sort_keys=True, separators=(",", ":")) + "\n"
+
+
+# --- an export ---------------------------------------------------------------------------------------------
+
+
+class BadExport(ValueError):
+    """The file is not an export this verifier reads."""
+
+
+def _lines(path: Path, kind: str) -> Iterable[tuple[int, dict[str, Any]]]:
+    with path.open(encoding="utf-8") as f:
+        for n, text in enumerate(f, 1):
+            if not text.strip():
+                continue
+            try:
+                obj = json.loads(text)
+            except json.JSONDecodeError as exc:
+                raise BadExport(f"{path.name} line {n}: not JSON ({exc.msg})") from None
+            if not isinstance(obj, dict) or obj.get("type") not in ("audit_event", "journal_entry"):
+                raise BadExport(f"{path.name} line {n}: neither an audit_event nor a journal_entry")
+            if obj["type"] == kind:
+                yield n, obj
+
+
+def verify_file(path: Path, *, anchor: str | None = None) -> Report:
+    """Verify an export without the database: the same checks, on the file's content."""
+    verifier = Verifier(anchor)
+    try:
+        for _, obj in _lines(path, "audit_event"):
+            verifier.event(obj)
+        for _, obj in _lines(path, "journal_entry"):
+            del obj["type"]
+            verifier.entry(obj)
+    except KeyError as exc:
+        raise BadExport(f"{path.name}: a line lacks the field {exc.args[0]}") from None
+    return verifier.finish()

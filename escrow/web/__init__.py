@@ -1,0 +1,52 @@
+"""The browser side: Jinja templates (`templates/`) and static files (`static/`, served under /static).
+
+`template_config()` and `static_files()` are wired in escrow.app; page controllers live beside this module
+(`public.py`: the buyer's voucher check). A page:
+
+- extends `base.html`, filling its blocks `title`, `head`, `body_class`, `header`, `content`, `footer`;
+- is rendered with `Template(template_name=…, context=i18n.page_context(request, **values),
+  cookies=i18n.remember(request))`: base.html needs `lang`, `t` (the translator: `t('key')`) and
+  `switch_url` (this page in the other language); page texts go into `i18n.MESSAGES` under "zh" and "en";
+- may use the filters `money` (1,234.50), `capital` (壹仟贰佰叁拾肆元伍角整), `long_date` (2026年11月22日 or
+  22 Nov 2026 with `long_date(lang)`) and the global `static('site.css')`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from litestar import Router
+from litestar.datastructures import CacheControlHeader
+from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.static_files import create_static_files_router
+from litestar.template.config import TemplateConfig
+
+from escrow.web import filters
+
+WEB_DIR = Path(__file__).resolve().parent
+TEMPLATES_DIR = WEB_DIR / "templates"
+STATIC_DIR = WEB_DIR / "static"
+STATIC_PATH = "/static"
+
+
+def _configure(engine: JinjaTemplateEngine) -> None:
+    env = engine.engine
+    env.autoescape = True
+    env.trim_blocks = True
+    env.lstrip_blocks = True
+    env.filters.update(filters.FILTERS)
+    env.globals["static"] = lambda name: f"{STATIC_PATH}/{name}"
+
+
+def template_config() -> TemplateConfig[Any]:
+    return TemplateConfig(directory=TEMPLATES_DIR, engine=JinjaTemplateEngine, engine_callback=_configure)
+
+
+def static_files() -> Router:
+    return create_static_files_router(
+        path=STATIC_PATH,
+        directories=[STATIC_DIR],
+        cache_control=CacheControlHeader(max_age=3600, public=True),
+        include_in_schema=False,
+    )

@@ -1,0 +1,34 @@
+"""Jinja filters shared by the web pages (and usable by the report templates)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from escrow.reports.numerals import capital_amount
+
+
+def money(value: Decimal | str | int | None) -> str:
+    """ "1234567.5" → "1,234,567.50"."""
+    if value is None or value == "":
+        return ""
+    return f"{Decimal(value):,.2f}"
+
+
+def capital(value: Decimal | str | None) -> str:
+    """ "120000.00" → 壹拾贰万元整."""
+    return "" if value is None or value == "" else capital_amount(Decimal(value))
+
+
+def long_date(value: date | datetime | str | None, lang: str = "zh") -> str:
+    """2026-11-22 → 2026年11月22日 (zh) or 22 Nov 2026 (en)."""
+    if value is None or value == "":
+        return ""
+    if isinstance(value, str):
+        value = date.fromisoformat(value[:10])
+    if lang == "en":
+        return f"{value.day} {value:%b %Y}"
+    return f"{value.year}年{value.month}月{value.day}日"
+
+
+FILTERS = {"money": money, "capital": capital, "long_date": long_date}
