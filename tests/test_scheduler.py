@@ -21,7 +21,7 @@ from escrow.app import build_context, create_app
 from escrow.jobs import runs, tasks
 from escrow.services import auditing
 from escrow.store.db import UnitOfWork
-from escrow.store.models import ArchivedReport, JobRun, utcnow
+from escrow.store.models import ArchivedReport, JobRun, RateLimitBucket, ReportJob, utcnow
 from tests.conftest import REPO, project_body
 
 
@@ -109,11 +109,21 @@ def test_pruning_keeps_idempotency_records_seven_days(engine, settings, client, 
                     created_at=utcnow() - timedelta(days=days),
                 )
             )
+        for days, key in ((3, "old"), (1, "young")):
+            uow.session.add(
+                RateLimitBucket(key=f"voucher-lookup:{key}", window_start=utcnow() - timedelta(days=days))
+            )
+        for days, who in ((8, "old"), (6, "young")):
+            uow.session.add(
+                ReportJob(kind="city", requested_by=who, created_at=utcnow() - timedelta(days=days))
+            )
         uow.commit()
     ctx = build_context(settings, engine)
     assert tasks.run(tasks.BY_ID["prune-idempotency"], engine, ctx) == "done"
     with UnitOfWork(engine, readonly=True) as uow:
         assert list(uow.session.scalars(select(IdempotencyRecord.key))) == ["young"]
+        assert list(uow.session.scalars(select(RateLimitBucket.key))) == ["voucher-lookup:young"]
+        assert list(uow.session.scalars(select(ReportJob.requested_by))) == ["young"]
     assert auditing.verify(engine).ok
 
 

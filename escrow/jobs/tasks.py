@@ -27,7 +27,7 @@ from sqlalchemy import Engine, delete, select
 from sqlalchemy.exc import IntegrityError
 
 from escrow.jobs import runs
-from escrow.services import alerts
+from escrow.services import alerts, ratelimit, reportjobs
 from escrow.services.context import Context
 from escrow.store import audit
 from escrow.store.db import UnitOfWork
@@ -36,6 +36,8 @@ from escrow.store.models import ArchivedReport, IdempotencyRecord, SupervisedAcc
 log = logging.getLogger("escrow.jobs")
 
 IDEMPOTENCY_KEEP = timedelta(days=7)  # CONTRACT §2: keys are kept at least 7 days
+RATE_LIMIT_KEEP = timedelta(days=2)  # the failed-look-up alert reads the last 24 hours
+REPORT_JOB_KEEP = timedelta(days=7)  # a requested PDF stays downloadable for a week
 PRUNE_BATCH = 5_000
 ACTOR = alerts.SCHEDULER
 
@@ -127,7 +129,15 @@ def prune_idempotency(engine: Engine, ctx: Context, period: str, now: datetime) 
                 uow.commit()
         total += len(ids)
         if len(ids) < PRUNE_BATCH:
-            return f"{total} idempotency records older than {cutoff:%Y-%m-%d %H:%M} UTC deleted"
+            break
+    with UnitOfWork(engine) as uow:  # look-up counters and finished report jobs past their keep time
+        buckets = ratelimit.purge(uow, now.astimezone(UTC) - RATE_LIMIT_KEEP)
+        jobs = reportjobs.purge(uow, now.astimezone(UTC) - REPORT_JOB_KEEP)
+        uow.commit()
+    return (
+        f"{total} idempotency records older than {cutoff:%Y-%m-%d %H:%M} UTC deleted; "
+        f"{buckets} rate-limit windows and {jobs} report jobs pruned"
+    )
 
 
 def monthly_archive(engine: Engine, ctx: Context, period: str, now: datetime) -> str:

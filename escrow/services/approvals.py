@@ -40,11 +40,8 @@ class Refused(InvalidInput):
 
 
 def lock_account(uow: UnitOfWork, account_id: int) -> SupervisedAccount:
-    """Lock the account row for this transaction and read it afresh: the row may have been loaded before
-    the lock was taken, and the session would otherwise keep the values it saw then."""
-    account = uow.projects.lock_account(account_id)
-    uow.session.refresh(account)
-    return account
+    """Lock the account row for this transaction; the row is read afresh under the lock."""
+    return uow.projects.lock_account(account_id)
 
 
 def timestamp(value: datetime | None) -> str | None:

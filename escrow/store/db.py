@@ -28,7 +28,9 @@ def make_engine(url: str, **kw: Any) -> Engine:
         return engine
     kw.setdefault("pool_size", 10)
     kw.setdefault("max_overflow", 20)
-    kw.setdefault("pool_pre_ping", True)
+    # No pre-ping: it costs a round trip on every checkout (measured in docs/BENCHMARKS.md). A connection that
+    # died with a database restart fails once (503, retry) and SQLAlchemy then invalidates the pool.
+    kw.setdefault("pool_recycle", 300)
     return create_engine(url, **kw)
 
 
