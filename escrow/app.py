@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from datetime import date
 
@@ -31,8 +32,21 @@ from escrow.services.context import Context
 from escrow.services.ratelimit import Limit
 from escrow.services.reportjobs import ReportRunner
 from escrow.store.db import UnitOfWork, make_engine
-from escrow.web import static_files, template_config
+from escrow.web import csrf_config, router, static_files, template_config
 from escrow.web.public import VerifyController
+
+UPLOAD_BODY_LIMIT = 32 * 1024 * 1024  # a form with several documents; each file is checked on its own
+
+
+def _csrf_secret(settings: Settings) -> str:
+    """ESCROW_SECRET_KEY signs the CSRF tokens. Without it (a laptop demo, the tests) a random key per
+    process is used: forms then only work with the process that served them, so set it for production."""
+    if settings.secret_key:
+        return settings.secret_key
+    import secrets
+
+    logging.getLogger("escrow").warning("ESCROW_SECRET_KEY is not set: using a random key for this process")
+    return secrets.token_hex(32)
 
 
 class StartupRefused(RuntimeError):
@@ -82,6 +96,7 @@ def create_app(
             PublicController,
             ReportController,
             VerifyController,
+            router(),
             static_files(),
         ],
         lifespan=lifespan,
@@ -95,6 +110,8 @@ def create_app(
         ),
         on_shutdown=[report_runner.shutdown],
         template_config=template_config(),
+        csrf_config=csrf_config(_csrf_secret(settings)),
+        request_max_body_size=UPLOAD_BODY_LIMIT,
         openapi_config=OpenAPIConfig(
             title="Pre-sale fund escrow supervision API",
             version=__version__,

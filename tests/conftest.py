@@ -257,3 +257,36 @@ class Flow:
 @pytest.fixture
 def flow(client, world) -> Flow:
     return Flow(client, world)
+
+
+@pytest.fixture
+def users(world: World, engine: Engine) -> World:
+    """The world's bureau users get a password (tests.web.PASSWORD); developer staff "dev-staff" (of the
+    world's developer) and "other-dev-staff" (of the other developer) are added."""
+    from tests.web import give_passwords
+
+    give_passwords(engine, DEVELOPER_CODE, OTHER_DEVELOPER_CODE)
+    return world
+
+
+@pytest.fixture
+def web(app, users):
+    """`web("reviewer")` → a TestClient signed in through the real form as that user (one per user,
+    each with its own cookies); closed at the end of the test."""
+    from litestar.testing import TestClient
+
+    from tests.web import sign_in
+
+    opened: dict[str, TestClient] = {}
+
+    def signed_in(username: str) -> TestClient:
+        if username not in opened:
+            client = TestClient(app)
+            client.__enter__()
+            sign_in(client, username)
+            opened[username] = client
+        return opened[username]
+
+    yield signed_in
+    for client in opened.values():
+        client.__exit__(None, None, None)

@@ -19,7 +19,10 @@ class Principal:
 
     @property
     def ref(self) -> str:
-        """A stable name for idempotency records and the audit trail."""
+        """A stable name for idempotency records and the audit trail. A developer's staff member signed in
+        to the web UI acts for the developer and is named too."""
+        if self.kind == "developer" and self.user_id is not None:
+            return f"developer:{self.id}/user:{self.user_id}"
         return f"{self.kind}:{self.id}"
 
     @property

@@ -79,6 +79,8 @@ class UnitOfWork:
         self.refunds = repos.Refunds(self.session)
         self.instructions = repos.Instructions(self.session)
         self.freezes = repos.Freezes(self.session)
+        self.web_sessions = repos.WebSessions(self.session)
+        self.documents = repos.Documents(self.session)
         return self
 
     def commit(self) -> None:

@@ -490,7 +490,8 @@ class WebSession(SQLModel, table=True):
 
     __tablename__ = "web_sessions"
     key: str = Field(primary_key=True, max_length=64)  # SHA-256 of the cookie's random id
-    data: bytes
+    user_id: int = Field(foreign_key="users.id", index=True)
+    data: bytes  # JSON: language, last activity, sign-in time
     expires_at: datetime = Field(sa_type=DateTime(timezone=True), index=True)
 
 

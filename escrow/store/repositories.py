@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import func, select, text
+from sqlalchemy import delete, func, select, text
 from sqlalchemy.orm import Session
 
 from escrow.domain import ledger
@@ -31,9 +31,11 @@ from escrow.store.models import (
     ReleasePayee,
     RulebookRecord,
     Statement,
+    StoredDocument,
     SupervisedAccount,
     User,
     Voucher,
+    WebSession,
 )
 
 
@@ -511,3 +513,27 @@ class Freezes(Repo):
                 .order_by(Freeze.id)
             )
         )
+
+
+class WebSessions(Repo):
+    """Server-side sessions of the web UI, keyed by the SHA-256 of the cookie's random id."""
+
+    def get(self, key: str) -> WebSession | None:
+        return self.session.get(WebSession, key)
+
+    def delete(self, key: str) -> None:
+        self.session.execute(delete(WebSession).where(WebSession.key == key))
+
+    def delete_for_user(self, user_id: int) -> None:
+        """Every session of one user (sign-out everywhere when an account is locked or disabled)."""
+        self.session.execute(delete(WebSession).where(WebSession.user_id == user_id))
+
+    def purge(self, before) -> int:
+        return self.session.execute(delete(WebSession).where(WebSession.expires_at < before)).rowcount
+
+
+class Documents(Repo):
+    """Files uploaded through the web UI."""
+
+    def get(self, document_id: int) -> StoredDocument | None:
+        return self.session.get(StoredDocument, document_id)

@@ -50,3 +50,35 @@ def static_files() -> Router:
         cache_control=CacheControlHeader(max_age=3600, public=True),
         include_in_schema=False,
     )
+
+
+def csrf_config(secret: str):
+    """CSRF on every form of the browser UI (Litestar's double-submit token: a signed cookie and the same
+    token in the form's `_csrf_token` field or the `X-CSRFToken` header HTMX sends). The API authenticates
+    with bearer keys, not cookies, and the buyer's page only reads: both are left out."""
+    from litestar.config.csrf import CSRFConfig
+
+    return CSRFConfig(
+        secret=secret,
+        cookie_name="escrow_csrf",
+        cookie_samesite="lax",
+        cookie_httponly=False,
+        header_name="x-csrftoken",
+        exclude=["^/api/", "^/schema", "^/health"],
+    )
+
+
+def router() -> Router:
+    """Every signed-in page, with HTML error pages instead of problem+json."""
+    from escrow.web import auth, dashboard, portal, projects, refunds, whatif, workflows
+    from escrow.web.pages import EXCEPTION_HANDLERS
+
+    controllers = [auth.AuthController]
+    for area in (dashboard, projects, workflows, refunds, portal, whatif):
+        controllers.extend(area.CONTROLLERS)
+    return Router(
+        path="/",
+        route_handlers=controllers,
+        exception_handlers=dict(EXCEPTION_HANDLERS),
+        include_in_schema=False,
+    )

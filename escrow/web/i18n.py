@@ -1,11 +1,27 @@
-"""Language of a page: Chinese by default; `?lang=en` (or `?lang=zh`) switches it and a cookie keeps the
-choice for the following pages. Each page module adds its texts to MESSAGES under both languages."""
+"""Language of a page: Chinese by default; `?lang=en` (or `?lang=zh`) switches it and a cookie (and, once
+signed in, the session) keeps the choice for the following pages.
+
+Texts of the signed-in pages are English message ids marked with `_("…")` in templates and Python, and
+translated by Babel message catalogs: every `*.po` file under `locale/zh_CN/LC_MESSAGES/` (one per area of
+the UI) is read at start-up and compiled in memory. `make messages` extracts new ids into
+`locale/messages.pot`; tests/test_web_i18n.py fails while any id lacks its Chinese translation.
+`_("Paid %(amount)s", amount=x)` formats after translating (Jinja's new-style gettext).
+
+The buyer's voucher page predates the catalogs and keeps its short keys in MESSAGES (`t('key')`).
+"""
 
 from __future__ import annotations
 
+import gettext as gettext_module
 from collections.abc import Callable
+from functools import cache
+from io import BytesIO
+from pathlib import Path
 from urllib.parse import urlencode
 
+from babel.messages.catalog import Catalog
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
 from litestar import Request
 from litestar.datastructures import Cookie
 
@@ -27,7 +43,47 @@ MESSAGES: dict[str, dict[str, str]] = {
 }
 
 
-def _pick(value: str | None) -> str | None:
+LOCALE_DIR = Path(__file__).resolve().parent / "locale"
+CATALOG_LOCALES = {"zh": "zh_CN"}  # English is the message ids themselves
+
+
+def catalog_files(lang: str = "zh") -> list[Path]:
+    return sorted((LOCALE_DIR / CATALOG_LOCALES[lang] / "LC_MESSAGES").glob("*.po"))
+
+
+def read_catalog(lang: str = "zh") -> Catalog:
+    """Every area's catalog of one language merged into one (an id translated twice: the first wins)."""
+    merged = Catalog(locale=CATALOG_LOCALES[lang])
+    for path in catalog_files(lang):
+        with path.open("rb") as f:
+            for message in read_po(f, locale=CATALOG_LOCALES[lang]):
+                if message.id and message.string and not message.fuzzy and message.id not in merged:
+                    merged.add(message.id, message.string, context=message.context)
+    return merged
+
+
+@cache
+def translations(lang: str) -> gettext_module.NullTranslations:
+    if lang not in CATALOG_LOCALES:
+        return gettext_module.NullTranslations()
+    compiled = BytesIO()
+    write_mo(compiled, read_catalog(lang))
+    compiled.seek(0)
+    return gettext_module.GNUTranslations(compiled)
+
+
+def gettext_for(lang: str) -> Callable[..., str]:
+    """`_` for one language: translate, then fill `%(name)s` placeholders from keyword arguments."""
+    lookup = translations(lang).gettext
+
+    def _(message: str, **values: object) -> str:
+        text = lookup(message)
+        return text % values if values else text
+
+    return _
+
+
+def pick(value: str | None) -> str | None:
     value = (value or "").strip().lower()
     if value.startswith("en"):
         return "en"
@@ -38,12 +94,12 @@ def _pick(value: str | None) -> str | None:
 
 def language(request: Request) -> str:
     """?lang= first, then the cookie, then Chinese."""
-    return _pick(request.query_params.get("lang")) or _pick(request.cookies.get(COOKIE)) or DEFAULT
+    return pick(request.query_params.get("lang")) or pick(request.cookies.get(COOKIE)) or DEFAULT
 
 
 def remember(request: Request) -> list[Cookie]:
     """The cookie to set when the page was asked for in a language explicitly."""
-    chosen = _pick(request.query_params.get("lang"))
+    chosen = pick(request.query_params.get("lang"))
     if chosen is None:
         return []
     return [Cookie(key=COOKIE, value=chosen, max_age=365 * 24 * 3600, httponly=True, samesite="lax")]
@@ -65,5 +121,11 @@ def switch_url(request: Request, lang: str) -> str:
 
 def page_context(request: Request, **context: object) -> dict[str, object]:
     """What base.html needs (lang, t, switch_url) plus the page's own values."""
-    lang = language(request)
-    return {"lang": lang, "t": translator(lang), "switch_url": switch_url(request, lang), **context}
+    lang = context.pop("lang", None) or language(request)
+    return {
+        "lang": lang,
+        "t": translator(lang),
+        "_": gettext_for(lang),
+        "switch_url": switch_url(request, lang),
+        **context,
+    }

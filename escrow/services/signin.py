@@ -1,0 +1,178 @@
+"""Sign-in for the web UI: passwords (argon2), lock-out after repeated failures, server-side sessions with an
+idle timeout and an absolute lifetime. Sessions live in the database so that every worker shares them.
+
+The cookie carries a random id; the table keeps only its SHA-256, so a copy of the table opens no session.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from escrow.domain.principal import Principal
+from escrow.services.parties import password_matches
+from escrow.store import audit
+from escrow.store.db import UnitOfWork
+from escrow.store.models import Developer, User, WebSession
+
+MAX_FAILURES = 5  # wrong passwords in a row before the account locks
+LOCK_FOR = timedelta(minutes=15)
+IDLE_TIMEOUT = timedelta(minutes=30)
+MAX_LIFETIME = timedelta(hours=12)
+TOUCH_EVERY = timedelta(seconds=60)  # sliding expiry is written at most this often
+
+
+@dataclass(frozen=True)
+class Refusal(Exception):
+    """Why a sign-in was refused: `bad_credentials` (unknown user, wrong password, disabled account — the
+    same answer for all three) or `locked` (until when)."""
+
+    reason: str
+    locked_until: datetime | None = None
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    user_id: int
+    username: str
+    display_name: str
+    role: str
+    developer_id: int | None
+    developer_name: str | None
+    lang: str
+    signed_in_at: datetime
+
+    @property
+    def is_developer_staff(self) -> bool:
+        return self.developer_id is not None
+
+    def principal(self) -> Principal:
+        """Bureau users act as themselves; developer staff act for their developer (as its API key does),
+        with their own user id kept for the audit trail."""
+        if self.developer_id is not None:
+            return Principal(
+                "developer",
+                self.developer_id,
+                self.developer_name or "",
+                developer_id=self.developer_id,
+                user_id=self.user_id,
+            )
+        return Principal("user", self.user_id, self.username, role=self.role, user_id=self.user_id)
+
+
+def session_key(cookie_value: str) -> str:
+    return hashlib.sha256(cookie_value.encode()).hexdigest()
+
+
+def check_password(uow: UnitOfWork, username: str, password: str, now: datetime) -> User:
+    """The user, or Refusal. Counts failures and locks the account after MAX_FAILURES; the caller commits
+    in both cases (a refusal still records the failure)."""
+    user = uow.parties.user_by_name(username.strip())
+    if user is None or not user.active or not user.password_hash:
+        password_matches(None, password)  # same work either way
+        raise Refusal("bad_credentials")
+    if user.locked_until is not None and _aware(user.locked_until) > now:
+        raise Refusal("locked", user.locked_until)
+    if not password_matches(user.password_hash, password):
+        user.failed_logins += 1
+        if user.failed_logins >= MAX_FAILURES:
+            user.locked_until = now + LOCK_FOR
+            user.failed_logins = 0
+            uow.web_sessions.delete_for_user(user.id)
+            audit.record(
+                uow.session,
+                actor=f"user:{user.id}",
+                action="user.locked",
+                subject_type="user",
+                subject_id=user.username,
+                after={"locked_until": user.locked_until.isoformat()},
+            )
+            uow.session.flush()
+            raise Refusal("locked", user.locked_until)
+        uow.session.flush()
+        raise Refusal("bad_credentials")
+    user.failed_logins = 0
+    user.locked_until = None
+    uow.session.flush()
+    return user
+
+
+def start_session(uow: UnitOfWork, user: User, lang: str, now: datetime) -> str:
+    """A new session (a new id at every sign-in: no fixation). Returns the cookie value."""
+    cookie = secrets.token_urlsafe(32)
+    data = {"lang": lang, "signed_in_at": now.isoformat(), "touched_at": now.isoformat()}
+    uow.session.add(
+        WebSession(
+            key=session_key(cookie),
+            user_id=user.id,
+            data=json.dumps(data).encode(),
+            expires_at=now + IDLE_TIMEOUT,
+        )
+    )
+    audit.record(
+        uow.session,
+        actor=f"user:{user.id}",
+        action="user.signed_in",
+        subject_type="user",
+        subject_id=user.username,
+    )
+    uow.session.flush()
+    return cookie
+
+
+def _aware(moment: datetime) -> datetime:
+    """SQLite hands back naive timestamps (stored as UTC)."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def load_session(uow: UnitOfWork, cookie: str, now: datetime) -> tuple[SignedIn | None, bool]:
+    """The signed-in user of a cookie and whether the session just expired (to say so on the login page).
+    Slides the idle expiry; the caller commits."""
+    row = uow.web_sessions.get(session_key(cookie))
+    if row is None:
+        return None, False
+    data = json.loads(row.data)
+    signed_in_at = datetime.fromisoformat(data["signed_in_at"])
+    user = uow.session.get(User, row.user_id)
+    expired = _aware(row.expires_at) <= now or now - signed_in_at >= MAX_LIFETIME
+    if expired or user is None or not user.active or (user.locked_until and _aware(user.locked_until) > now):
+        uow.web_sessions.delete(row.key)
+        return None, expired
+    touched_at = datetime.fromisoformat(data["touched_at"])
+    if now - touched_at >= TOUCH_EVERY:
+        data["touched_at"] = now.isoformat()
+        row.data = json.dumps(data).encode()
+        row.expires_at = now + IDLE_TIMEOUT
+    developer = uow.session.get(Developer, user.developer_id) if user.developer_id else None
+    return (
+        SignedIn(
+            user_id=user.id,
+            username=user.username,
+            display_name=user.display_name or user.username,
+            role=user.role,
+            developer_id=user.developer_id,
+            developer_name=developer.name if developer else None,
+            lang=data.get("lang", "zh"),
+            signed_in_at=signed_in_at,
+        ),
+        False,
+    )
+
+
+def set_language(uow: UnitOfWork, cookie: str, lang: str) -> None:
+    row = uow.web_sessions.get(session_key(cookie))
+    if row is not None:
+        data = json.loads(row.data)
+        data["lang"] = lang
+        row.data = json.dumps(data).encode()
+
+
+def end_session(uow: UnitOfWork, cookie: str) -> None:
+    uow.web_sessions.delete(session_key(cookie))
+
+
+def purge(uow: UnitOfWork, now: datetime) -> int:
+    return uow.web_sessions.purge(now)

@@ -1,0 +1,3 @@
+"""dashboard pages (being built)."""
+
+CONTROLLERS: list = []

@@ -1,0 +1,3 @@
+"""portal pages (being built)."""
+
+CONTROLLERS: list = []

@@ -1,0 +1,3 @@
+"""refunds pages (being built)."""
+
+CONTROLLERS: list = []

@@ -1,0 +1,3 @@
+"""whatif pages (being built)."""
+
+CONTROLLERS: list = []

@@ -1,0 +1,3 @@
+"""workflows pages (being built)."""
+
+CONTROLLERS: list = []

@@ -1,0 +1,68 @@
+"""Helpers for the web UI tests: passwords for the world's users, signing in through the real form, and
+posting forms with the CSRF token the page handed out."""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import Engine
+
+from escrow.domain.principal import SYSTEM
+from escrow.services import parties
+from escrow.store.db import UnitOfWork
+
+PASSWORD = "correct-horse-battery"
+BUREAU = ("admin", "inspector", "reviewer", "approver", "director", "auditor")
+DEVELOPER_STAFF = "dev-staff"
+OTHER_DEVELOPER_STAFF = "other-dev-staff"
+_CSRF = re.compile(r'name="_csrf_token" value="([^"]+)"')
+
+
+def give_passwords(engine: Engine, developer_code: str, other_developer_code: str) -> None:
+    """Every bureau user of the world gets PASSWORD; two developer staff users are added."""
+    from escrow.store.models import User
+
+    with UnitOfWork(engine) as uow:
+        for username in BUREAU:
+            user = uow.parties.user_by_name(username)
+            user.password_hash = parties.hash_password(PASSWORD)
+        staff = ((DEVELOPER_STAFF, developer_code), (OTHER_DEVELOPER_STAFF, other_developer_code))
+        for username, code in staff:
+            if uow.session.query(User).filter_by(username=username).first() is None:
+                parties.create_user(
+                    uow,
+                    username=username,
+                    role="developer",
+                    password=PASSWORD,
+                    actor=SYSTEM,
+                    developer_code=code,
+                )
+        uow.commit()
+
+
+def csrf_token(client) -> str:
+    """The CSRF token of this client (the login page hands one out if it has none yet)."""
+    token = client.cookies.get("escrow_csrf")
+    if not token:
+        client.get("/login")
+        token = client.cookies.get("escrow_csrf")
+    assert token, "the login page sets the CSRF cookie"
+    return token
+
+
+def token_in(html: str) -> str:
+    found = _CSRF.search(html)
+    assert found, "the form carries a CSRF token"
+    return found.group(1)
+
+
+def post_form(client, url: str, data: dict | None = None, files=None, **kwargs):
+    """A form post as the browser sends it: with the page's CSRF token, not following the redirect."""
+    body = {"_csrf_token": csrf_token(client), **(data or {})}
+    return client.post(url, data=body, files=files, follow_redirects=False, **kwargs)
+
+
+def sign_in(client, username: str, password: str = PASSWORD):
+    r = post_form(client, "/login", {"username": username, "password": password})
+    assert r.status_code == 303, r.text
+    return r
