@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 DEMO_DB ?= escrow-demo.db
 
-.PHONY: demo test install install-test system-deps lint format bench clean
+.PHONY: demo test install install-test system-deps lint format messages bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +41,11 @@ lint: install-test
 format: install-test
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
+
+# The web UI's message ids (English) into a template; translations live in escrow/web/locale/zh_CN/*.po and
+# tests/test_web_i18n.py names any id that has none.
+messages: install-test
+	$(BIN)/pybabel extract -F babel.cfg -k N_ --no-location --sort-output -o escrow/web/locale/messages.pot .
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis test-artefacts

@@ -21,7 +21,7 @@ from escrow.app import build_context, create_app
 from escrow.jobs import runs, tasks
 from escrow.services import auditing
 from escrow.store.db import UnitOfWork
-from escrow.store.models import ArchivedReport, JobRun, RateLimitBucket, ReportJob, utcnow
+from escrow.store.models import ArchivedReport, JobRun, RateLimitBucket, ReportJob, WebSession, utcnow
 from tests.conftest import REPO, project_body
 
 
@@ -117,6 +117,13 @@ def test_pruning_keeps_idempotency_records_seven_days(engine, settings, client, 
             uow.session.add(
                 ReportJob(kind="city", requested_by=who, created_at=utcnow() - timedelta(days=days))
             )
+        admin = uow.parties.user_by_name("admin")
+        for minutes, key in ((-1, "expired"), (5, "live")):
+            uow.session.add(
+                WebSession(
+                    key=key, user_id=admin.id, data=b"{}", expires_at=utcnow() + timedelta(minutes=minutes)
+                )
+            )
         uow.commit()
     ctx = build_context(settings, engine)
     assert tasks.run(tasks.BY_ID["prune-idempotency"], engine, ctx) == "done"
@@ -124,6 +131,7 @@ def test_pruning_keeps_idempotency_records_seven_days(engine, settings, client, 
         assert list(uow.session.scalars(select(IdempotencyRecord.key))) == ["young"]
         assert list(uow.session.scalars(select(RateLimitBucket.key))) == ["voucher-lookup:young"]
         assert list(uow.session.scalars(select(ReportJob.requested_by))) == ["young"]
+        assert list(uow.session.scalars(select(WebSession.key))) == ["live"]
     assert auditing.verify(engine).ok
 
 

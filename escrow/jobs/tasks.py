@@ -5,6 +5,7 @@
 | `alert-sweep`       | every 15 minutes    | the quarter | evaluate every alert rule: open, update, resolve |
 | `statement-check`   | Monday–Friday 23:30 | the day     | alert per account lacking that day's statement   |
 | `prune-idempotency` | daily 03:15         | the day     | delete idempotency records older than 7 days     |
+|                     |                     |             | (and old look-up counters, report jobs, sessions)|
 | `monthly-archive`   | daily 02:30         | last month  | archive each account's monthly PDF statement     |
 
 The monthly archive is due on the 1st; it fires daily so that a month whose run failed or never happened
@@ -27,7 +28,7 @@ from sqlalchemy import Engine, delete, select
 from sqlalchemy.exc import IntegrityError
 
 from escrow.jobs import runs
-from escrow.services import alerts, ratelimit, reportjobs
+from escrow.services import alerts, ratelimit, reportjobs, signin
 from escrow.services.context import Context
 from escrow.store import audit
 from escrow.store.db import UnitOfWork
@@ -133,10 +134,11 @@ def prune_idempotency(engine: Engine, ctx: Context, period: str, now: datetime) 
     with UnitOfWork(engine) as uow:  # look-up counters and finished report jobs past their keep time
         buckets = ratelimit.purge(uow, now.astimezone(UTC) - RATE_LIMIT_KEEP)
         jobs = reportjobs.purge(uow, now.astimezone(UTC) - REPORT_JOB_KEEP)
+        sessions = signin.purge(uow, now.astimezone(UTC))
         uow.commit()
     return (
         f"{total} idempotency records older than {cutoff:%Y-%m-%d %H:%M} UTC deleted; "
-        f"{buckets} rate-limit windows and {jobs} report jobs pruned"
+        f"{buckets} rate-limit windows, {jobs} report jobs and {sessions} expired web sessions pruned"
     )
 
 

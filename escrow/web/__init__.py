@@ -1,14 +1,13 @@
-"""The browser side: Jinja templates (`templates/`) and static files (`static/`, served under /static).
+"""The browser side: Jinja templates (`templates/`), static files (`static/`, served under /static), message
+catalogs (`locale/`) and the page controllers.
 
-`template_config()` and `static_files()` are wired in escrow.app; page controllers live beside this module
-(`public.py`: the buyer's voucher check). A page:
-
-- extends `base.html`, filling its blocks `title`, `head`, `body_class`, `header`, `content`, `footer`;
-- is rendered with `Template(template_name=…, context=i18n.page_context(request, **values),
-  cookies=i18n.remember(request))`: base.html needs `lang`, `t` (the translator: `t('key')`) and
-  `switch_url` (this page in the other language); page texts go into `i18n.MESSAGES` under "zh" and "en";
-- may use the filters `money` (1,234.50), `capital` (壹仟贰佰叁拾肆元伍角整), `long_date` (2026年11月22日 or
-  22 Nov 2026 with `long_date(lang)`) and the global `static('site.css')`.
+- `public.py`: the buyer's voucher check (no sign-in), on `base.html`.
+- `auth.py`, `pages.py`, `permissions.py`: sign-in and sessions, what every signed-in page shares, and the
+  role × action table. Signed-in pages extend `app.html`; each area has its module (`dashboard`, `projects`,
+  `workflows`, `refunds`, `portal`, `whatif`) whose `CONTROLLERS` `router()` collects.
+- Texts are English message ids in `_("…")`, translated by the catalogs (`i18n.py`). Filters: `money`
+  (1,234.50), `capital` (壹仟贰佰叁拾肆元伍角整), `long_date` (2026年11月22日 or 22 Nov 2026 with
+  `long_date(lang)`); the global `static('site.css')`.
 """
 
 from __future__ import annotations

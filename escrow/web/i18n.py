@@ -6,8 +6,6 @@ translated by Babel message catalogs: every `*.po` file under `locale/zh_CN/LC_M
 the UI) is read at start-up and compiled in memory. `make messages` extracts new ids into
 `locale/messages.pot`; tests/test_web_i18n.py fails while any id lacks its Chinese translation.
 `_("Paid %(amount)s", amount=x)` formats after translating (Jinja's new-style gettext).
-
-The buyer's voucher page predates the catalogs and keeps its short keys in MESSAGES (`t('key')`).
 """
 
 from __future__ import annotations
@@ -28,20 +26,6 @@ from litestar.datastructures import Cookie
 LANGUAGES = ("zh", "en")
 DEFAULT = "zh"
 COOKIE = "lang"
-
-MESSAGES: dict[str, dict[str, str]] = {
-    "zh": {
-        "site_name": "商品房预售资金监管",
-        "switch_language": "English",
-        "footer": "商品房预售资金监管服务",
-    },
-    "en": {
-        "site_name": "Pre-sale Fund Supervision",
-        "switch_language": "中文",
-        "footer": "Supervision of housing pre-sale funds",
-    },
-}
-
 
 LOCALE_DIR = Path(__file__).resolve().parent / "locale"
 CATALOG_LOCALES = {"zh": "zh_CN"}  # English is the message ids themselves
@@ -105,12 +89,6 @@ def remember(request: Request) -> list[Cookie]:
     return [Cookie(key=COOKIE, value=chosen, max_age=365 * 24 * 3600, httponly=True, samesite="lax")]
 
 
-def translator(lang: str) -> Callable[[str], str]:
-    table = MESSAGES.get(lang, MESSAGES[DEFAULT])
-    fallback = MESSAGES[DEFAULT]
-    return lambda key: table.get(key) or fallback.get(key) or key
-
-
 def switch_url(request: Request, lang: str) -> str:
     """This page in the other language: the same path and query with `lang` replaced."""
     other = "en" if lang == "zh" else "zh"
@@ -124,7 +102,6 @@ def page_context(request: Request, **context: object) -> dict[str, object]:
     lang = context.pop("lang", None) or language(request)
     return {
         "lang": lang,
-        "t": translator(lang),
         "_": gettext_for(lang),
         "switch_url": switch_url(request, lang),
         **context,

@@ -21,50 +21,6 @@ from escrow.web import i18n
 
 log = logging.getLogger("escrow.web")
 
-i18n.MESSAGES["zh"].update(
-    {
-        "verify_title": "缴款凭证核验",
-        "voucher_no": "凭证编号",
-        "code": "验证码",
-        "amount": "缴款金额",
-        "paid_on": "入账日期",
-        "project": "项目名称",
-        "account": "监管账户",
-        "bank": "监管银行",
-        "check": "核验",
-        "check_another": "核验其他凭证",
-        "form_intro": "请输入缴款凭证上的凭证编号和验证码，或用手机扫描凭证上的二维码。",
-        "found_hint": "以上信息来自商品房预售资金监管系统。"
-        "如与您手中的凭证不符，请联系监管银行或住房和城乡建设局。",
-        "no_match": "未找到与该凭证编号和验证码相符的缴款凭证。",
-        "no_match_hint": "请核对凭证上的编号和验证码后重新输入。验证码为10位字母和数字，例如 7K3QD-9XPMA。",
-        "limited": "查询过于频繁，请在 {seconds} 秒后再试。",
-        "unavailable": "系统暂时无法完成查询，请稍后再试。",
-    }
-)
-i18n.MESSAGES["en"].update(
-    {
-        "verify_title": "Check a payment voucher",
-        "voucher_no": "Voucher number",
-        "code": "Verification code",
-        "amount": "Amount",
-        "paid_on": "Paid on",
-        "project": "Project",
-        "account": "Supervised account",
-        "bank": "Supervising bank",
-        "check": "Check",
-        "check_another": "Check another voucher",
-        "form_intro": "Type the voucher number and the verification code printed on your payment voucher, "
-        "or scan the QR code on it with your phone.",
-        "found_hint": "These details come from the pre-sale fund supervision system. If they differ from "
-        "your voucher, contact the supervising bank or the housing bureau.",
-        "no_match": "No payment voucher matches this number and verification code.",
-        "no_match_hint": "Please check the number and the code on the voucher and type them again. The code "
-        "has 10 letters and digits, e.g. 7K3QD-9XPMA.",
-        "limited": "Too many checks from this connection. Please try again in {seconds} seconds.",
-        "unavailable": "The check cannot be completed right now. Please try again shortly.",
-    }
-)
 
 HEADERS = {
     "Cache-Control": "no-store",
