@@ -270,9 +270,11 @@ def users(world: World, engine: Engine) -> World:
 
 
 @pytest.fixture
-def web(app, users):
+def web(app, users, client):
     """`web("reviewer")` → a TestClient signed in through the real form as that user (one per user,
-    each with its own cookies); closed at the end of the test."""
+    each with its own cookies); closed at the end of the test. It depends on `client` so that the app's
+    shared test client opens first and closes last (closing it while another client of the same app is
+    open hangs at teardown)."""
     from litestar.testing import TestClient
 
     from tests.web import sign_in
@@ -288,5 +290,5 @@ def web(app, users):
         return opened[username]
 
     yield signed_in
-    for client in opened.values():
-        client.__exit__(None, None, None)
+    for signed in reversed(opened.values()):  # lifespans end in the reverse order they began
+        signed.__exit__(None, None, None)

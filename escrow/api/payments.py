@@ -36,7 +36,7 @@ class PaymentController(Controller):
     @get(
         "/instructions",
         sync_to_thread=True,
-        summary="Approved releases and refunds on this bank's accounts, to pay",
+        summary="Approved releases and refunds, and returns of unassigned money, on this bank's accounts",
         responses=answers({200: (list[R.Instruction], "The instructions")}, *GET_ERRORS, 400, 403),
     )
     def list_instructions(

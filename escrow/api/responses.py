@@ -453,7 +453,7 @@ class Deposit(Out):
     bank_reference: str
     amount: Money
     value_date: date
-    status: Literal["accepted", "suspense", "assigned", "returned", "reversed"]
+    status: Literal["accepted", "suspense", "assigned", "returning", "returned", "reversed"]
     checks: list[DepositCheck]
     rulebook: RuleBookId
     voucher: Annotated[VoucherRef | None, Field(description="null when the money went to suspense")]
@@ -516,7 +516,11 @@ class Payee(Out):
     account_no: str
     bank_name: str
     role: Annotated[
-        str, Field(description="a release: construction | equipment | materials; a refund: buyer | lender")
+        str,
+        Field(
+            description="a release: construction | equipment | materials; a refund: buyer | lender; "
+            "a return: payer"
+        ),
     ]
     amount: Money
 
@@ -620,7 +624,17 @@ class RefundInstruction(InstructionBase):
     contract_no: str
 
 
-Instruction = ReleaseInstruction | RefundInstruction
+class ReturnInstruction(InstructionBase):
+    """Unassigned (suspense) money going back to whoever paid it; its payee is that payer."""
+
+    kind: Literal["return"]
+    deposit_id: int
+    deposit_reference: Annotated[str, Field(description="the bank reference of the credit being returned")]
+    deposit_value_date: date
+    reason: str
+
+
+Instruction = ReleaseInstruction | RefundInstruction | ReturnInstruction
 
 
 # --- freezes -----------------------------------------------------------------------------------------------

@@ -77,9 +77,12 @@ def _facts(
     value_date: date,
     reference_seen: bool,
     lender_pays: bool,
+    contract: Contract | None = None,
 ) -> tuple[checks.DepositFacts, PaymentNotice | None, Contract | None]:
+    """The facts the checks judge. The contract is the notice's; `contract` stands in when no notice names
+    one (assigning suspense money to a contract chosen by hand)."""
     notice = uow.contracts.notice_by_no(notice_no) if notice_no else None
-    contract = uow.session.get(Contract, notice.contract_id) if notice else None
+    contract = uow.session.get(Contract, notice.contract_id) if notice else contract
     notice_account = uow.session.get(SupervisedAccount, notice.account_id) if notice else None
     facts = checks.DepositFacts(
         account_no=account.account_no,
@@ -163,6 +166,21 @@ def verify(uow: UnitOfWork, ctx: Context, cmd: VerifyDeposit, actor: Principal) 
     }
 
 
+def issue_voucher(uow: UnitOfWork, deposit: Deposit, on: date) -> Voucher:
+    """The buyer's voucher for money booked to their contract, numbered PZ<date of issue><id>."""
+    voucher = uow.deposits.add(
+        Voucher(
+            voucher_no=f"pending-{uuid.uuid4().hex}",
+            deposit_id=deposit.id,
+            account_id=deposit.account_id,
+            verification_code=new_verification_code(),
+        )
+    )
+    voucher.voucher_no = f"PZ{on:%Y%m%d}{voucher.id:07d}"
+    uow.session.flush()
+    return voucher
+
+
 def deposit_view(uow: UnitOfWork, deposit: Deposit) -> dict[str, Any]:
     voucher = uow.deposits.voucher_for(deposit.id)
     account = uow.session.get(SupervisedAccount, deposit.account_id)
@@ -244,16 +262,7 @@ def post(uow: UnitOfWork, ctx: Context, cmd: PostDeposit, actor: Principal) -> t
     uow.journal.post(account.id, entry)
     if accepted:
         notice.status = "paid"
-        voucher = uow.deposits.add(
-            Voucher(
-                voucher_no=f"pending-{uuid.uuid4().hex}",
-                deposit_id=deposit.id,
-                account_id=account.id,
-                verification_code=new_verification_code(),
-            )
-        )
-        voucher.voucher_no = f"PZ{cmd.value_date:%Y%m%d}{voucher.id:07d}"
-        uow.session.flush()
+        issue_voucher(uow, deposit, cmd.value_date)
     view = deposit_view(uow, deposit)
     audit.record(
         uow.session,

@@ -1,10 +1,12 @@
-"""Payment instructions: approved releases and refunds waiting for the supervising bank to pay them.
+"""Payment instructions: approved releases and refunds, and returns of unassigned (suspense) money to its
+payer, waiting for the supervising bank to pay them.
 
 The books move only when the bank confirms execution: a release or refund journal entry, posted under the
 account lock. Between approval and execution the amount is reserved (pending_out); if the account changed in
 the meantime (a court freeze, a reversal, a deduction) so that paying now would overdraw it, dip into money
 that is not free, or — for a release — push it below its required retention, execution is refused and the
-instruction stays pending.
+instruction stays pending. A return takes money that is already held back as suspense; it must not dip into
+frozen money or money reserved for other instructions either.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from escrow.domain import ledger
 from escrow.domain.errors import Conflict, FieldError, InvalidInput, NotFound
 from escrow.domain.money import ZERO, from_fen, to_wire
 from escrow.domain.principal import Principal
-from escrow.services import approvals, refunds
+from escrow.services import approvals, refunds, suspense
 from escrow.services.context import Context
 from escrow.services.projects import release_cap
 from escrow.services.releases import cap_json, payee_view
@@ -40,6 +42,15 @@ def instruction_view(uow: UnitOfWork, ins: PaymentInstruction) -> dict[str, Any]
         release = uow.releases.get(ins.release_id)
         payees = [payee_view(p) for p in uow.releases.payees(ins.release_id)]
         subject = {"release_id": ins.release_id, "purpose": release.purpose}
+    elif ins.kind == "return":
+        deposit = uow.deposits.get(ins.deposit_id)
+        payees = suspense.return_payees(deposit)
+        subject = {
+            "deposit_id": deposit.id,
+            "deposit_reference": deposit.bank_reference,
+            "deposit_value_date": deposit.value_date.isoformat(),
+            "reason": ins.reason or "",
+        }
     else:
         refund = uow.refunds.get(ins.refund_id)
         contract = uow.session.get(Contract, refund.contract_id)
@@ -79,7 +90,18 @@ def _still_fits(uow: UnitOfWork, ctx: Context, ins: PaymentInstruction, account:
     project = uow.projects.get(account.project_id)
     cap = release_cap(uow, ctx, project, account)  # pending_out includes this instruction
     terms = {t.term: t.value for t in cap.terms}
-    if ins.kind == "release":
+    if ins.kind == "return":
+        # the money is suspense, not the developer's; paying it must still leave what is frozen or reserved
+        left = terms["balance"] - from_fen(ins.amount_fen) - terms["frozen"] - terms["pending_out"]
+        if left < ZERO:
+            raise approvals.Refused(
+                f"paying back {to_wire(from_fen(ins.amount_fen))} would leave {to_wire(terms['balance'])} − "
+                f"{to_wire(from_fen(ins.amount_fen))}, less than the frozen {to_wire(terms['frozen'])} and "
+                f"reserved {to_wire(terms['pending_out'])}; the instruction stays pending",
+                rule="return_cap",
+                facts={"cap": cap_json(cap)},
+            )
+    elif ins.kind == "release":
         # releasable before flooring; paying moves balance and pending_out alike, so it must not be negative
         raw = terms["balance"] - terms["suspense"] - cap.required_retention - terms["frozen"]
         raw -= terms["pending_out"]
@@ -124,6 +146,11 @@ def execute(
     if ins.kind == "release":
         release = uow.releases.get(ins.release_id)
         entry = ledger.release(ins.amount_fen, booked_on=cmd.executed_on, reference=f"release:{release.id}")
+    elif ins.kind == "return":
+        deposit = uow.deposits.get(ins.deposit_id)
+        entry = ledger.suspense_returned(
+            ins.amount_fen, booked_on=cmd.executed_on, reference=f"suspense_returned:{deposit.id}"
+        )
     else:
         refund = uow.refunds.get(ins.refund_id)
         contract = uow.session.get(Contract, refund.contract_id)
@@ -141,6 +168,8 @@ def execute(
     refunded: list[str] = []
     if ins.kind == "release":
         release.status = "executed"
+    elif ins.kind == "return":
+        deposit.status = "returned"
     else:
         refund.status = "executed"
         for voucher in uow.contracts.vouchers_of(contract.id):
@@ -160,16 +189,22 @@ def execute(
         after=view,
         details={"vouchers_refunded": refunded} if refunded else {},
     )
-    subject = release if ins.kind == "release" else refund
+    if ins.kind == "return":
+        subject_type, subject_id, states = "deposit", deposit.id, ("returning", "returned")
+        action = "deposit.returned"
+    else:
+        subject = release if ins.kind == "release" else refund
+        subject_type, subject_id, states = ins.kind, subject.id, ("approved", "executed")
+        action = f"{ins.kind}.executed"
     audit.record(
         uow.session,
         actor=actor.ref,
-        action=f"{ins.kind}.executed",
-        subject_type=ins.kind,
-        subject_id=subject.id,
+        action=action,
+        subject_type=subject_type,
+        subject_id=subject_id,
         account_id=account.id,
-        before={"status": "approved"},
-        after={"status": "executed"},
+        before={"status": states[0]},
+        after={"status": states[1]},
         details={"instruction_id": ins.id, "bank_reference": cmd.bank_reference},
     )
     return view

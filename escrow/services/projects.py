@@ -215,18 +215,30 @@ def confirm_node(uow: UnitOfWork, ctx: Context, cmd: ConfirmNode, actor: Princip
     }
 
 
-def release_cap(uow: UnitOfWork, ctx: Context, project: Project, account: SupervisedAccount) -> caps.Cap:
-    book = ctx.rulebook(project.rulebook_id)
-    confirmed = {c.node_code for c in uow.projects.confirmed_nodes(project.id)}
+def retention_rule(book: RuleBook, confirmed: set[str] | frozenset[str], finish: str) -> caps.RetentionRule:
+    """What `book` says about retention for a project with these confirmed nodes and this finish."""
     node = book.highest_node(confirmed)
-    rule = caps.RetentionRule(
+    return caps.RetentionRule(
         rulebook_id=book.id,
         node_code=node.code if node else None,
         node_share=node.retention if node else Decimal("1"),
-        surcharge=book.surcharge_for(node, project.finish),
+        surcharge=book.surcharge_for(node, finish),
         guarantee_max_share=book.guarantee_max_share,
         guarantee_requires_full_amount=book.guarantee_requires_full_amount,
     )
+
+
+def release_cap(
+    uow: UnitOfWork,
+    ctx: Context,
+    project: Project,
+    account: SupervisedAccount,
+    book: RuleBook | None = None,
+) -> caps.Cap:
+    """The cap under the project's pinned rule book, or under `book` to ask "what if" (changes nothing)."""
+    book = book or ctx.rulebook(project.rulebook_id)
+    confirmed = {c.node_code for c in uow.projects.confirmed_nodes(project.id)}
+    rule = retention_rule(book, confirmed, project.finish)
     balances = uow.journal.balances(account.id)
     inputs = caps.CapInputs(
         balance=from_fen(balances.cash),

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session
 
+from escrow.store import listings
 from escrow.store import repositories as repos
 
 
@@ -81,6 +82,7 @@ class UnitOfWork:
         self.freezes = repos.Freezes(self.session)
         self.web_sessions = repos.WebSessions(self.session)
         self.documents = repos.Documents(self.session)
+        self.listings = listings.Listings(self.session)
         return self
 
     def commit(self) -> None:

@@ -264,9 +264,11 @@ class ApprovalStep(SQLModel, table=True):
 class PaymentInstruction(SQLModel, table=True):
     __tablename__ = "payment_instructions"
     id: int | None = Field(default=None, primary_key=True)
-    kind: str = Field(max_length=16)  # release | refund
+    kind: str = Field(max_length=16)  # release | refund | return (unassigned money back to its payer)
     release_id: int | None = Field(default=None, foreign_key="releases.id", unique=True)
     refund_id: int | None = Field(default=None, foreign_key="refunds.id", unique=True)
+    deposit_id: int | None = Field(default=None, foreign_key="deposits.id", unique=True)  # added in 0004
+    reason: str | None = Field(default=None, sa_type=Text)  # why a return was ordered (added in 0004)
     account_id: int = Field(foreign_key="supervised_accounts.id", index=True)
     amount_fen: int = _fen()
     status: str = Field(default="pending", max_length=16)  # pending | executed

@@ -213,10 +213,13 @@ class Holds(Repo):
         return self._sum(Freeze.amount_fen, Freeze.account_id == account_id, Freeze.status == "active")
 
     def pending_out_fen(self, account_id: int) -> int:
+        # a pending return is unassigned money, already held back as suspense: counting it here too would
+        # hold it back twice
         return self._sum(
             PaymentInstruction.amount_fen,
             PaymentInstruction.account_id == account_id,
             PaymentInstruction.status == "pending",
+            PaymentInstruction.kind != "return",
         )
 
     def guarantee_fen(self, account_id: int, on: date) -> int:
@@ -338,6 +341,19 @@ class Deposits(Repo):
     def voucher_by_no(self, voucher_no: str) -> Voucher | None:
         return self.session.scalar(select(Voucher).where(Voucher.voucher_no == voucher_no))
 
+    def get(self, deposit_id: int) -> Deposit | None:
+        return self.session.get(Deposit, deposit_id) if _valid_id(deposit_id) else None
+
+    def unassigned(self, account_id: int) -> list[Deposit]:
+        """Money of the account still in suspense: waiting to be assigned, or to be returned to its payer."""
+        return list(
+            self.session.scalars(
+                select(Deposit)
+                .where(Deposit.account_id == account_id, Deposit.status.in_(("suspense", "returning")))
+                .order_by(Deposit.id)
+            )
+        )
+
 
 STATEMENT_LINE_COLUMNS = (
     "statement_id",
@@ -439,6 +455,47 @@ class Releases(Repo):
             stmt = stmt.where(Release.status == status)
         return list(self.session.scalars(stmt.order_by(Release.id.desc()).limit(limit)))
 
+    def search(
+        self, *, status: str | None = None, project_id: int | None = None, offset: int = 0, limit: int = 20
+    ) -> tuple[list[tuple[Release, str, str]], int]:
+        """One page of releases, newest first, with the project's and the developer's names; and the total."""
+        where = []
+        if status is not None:
+            where.append(Release.status == status)
+        if project_id is not None:
+            where.append(Release.project_id == project_id)
+        total = self.session.scalar(select(func.count()).select_from(Release).where(*where)) or 0
+        rows = self.session.execute(
+            select(Release, Project.name, Developer.name)
+            .join(Project, Project.id == Release.project_id)
+            .join(Developer, Developer.id == Release.developer_id)
+            .where(*where)
+            .order_by(Release.id.desc())
+            .offset(offset)
+            .limit(limit)
+        ).all()
+        return [(r, p, d) for r, p, d in rows], total
+
+    def steps_taken(self, release_ids: list[int]) -> dict[int, int]:
+        """How many approval steps each release has behind it."""
+        if not release_ids:
+            return {}
+        rows = self.session.execute(
+            select(ApprovalStep.release_id, func.count())
+            .where(ApprovalStep.release_id.in_(release_ids))
+            .group_by(ApprovalStep.release_id)
+        ).all()
+        return {release_id: n for release_id, n in rows}
+
+    def projects_with_releases(self) -> list[tuple[int, str]]:
+        """(project id, name) of every project that has a release application, for the list's filter."""
+        rows = self.session.execute(
+            select(Project.id, Project.name)
+            .where(Project.id.in_(select(Release.project_id)))
+            .order_by(Project.name)
+        ).all()
+        return [(i, n) for i, n in rows]
+
 
 class Refunds(Repo):
     """Refunds of cancelled contracts and their approval steps."""
@@ -458,6 +515,19 @@ class Refunds(Repo):
             )
         )
 
+    def listing(self, *, status: str | None = None, offset: int = 0, limit: int = 20) -> list[Refund]:
+        """Newest first, one page of them."""
+        stmt = select(Refund)
+        if status is not None:
+            stmt = stmt.where(Refund.status == status)
+        return list(self.session.scalars(stmt.order_by(Refund.id.desc()).offset(offset).limit(limit)))
+
+    def count(self, *, status: str | None = None) -> int:
+        stmt = select(func.count(Refund.id))
+        if status is not None:
+            stmt = stmt.where(Refund.status == status)
+        return int(self.session.scalar(stmt) or 0)
+
 
 class Instructions(Repo):
     """Payment instructions: approved releases and refunds for the supervising bank to pay."""
@@ -473,6 +543,12 @@ class Instructions(Repo):
     def for_refund(self, refund_id: int) -> PaymentInstruction | None:
         return self.session.scalar(
             select(PaymentInstruction).where(PaymentInstruction.refund_id == refund_id)
+        )
+
+    def for_deposit(self, deposit_id: int) -> PaymentInstruction | None:
+        """The return of an unassigned deposit to its payer."""
+        return self.session.scalar(
+            select(PaymentInstruction).where(PaymentInstruction.deposit_id == deposit_id)
         )
 
     def of_bank(self, bank_id: int, status: str | None = None) -> list[PaymentInstruction]:
@@ -536,4 +612,103 @@ class Documents(Repo):
     """Files uploaded through the web UI."""
 
     def get(self, document_id: int) -> StoredDocument | None:
-        return self.session.get(StoredDocument, document_id)
+        return self.session.get(StoredDocument, document_id) if _valid_id(document_id) else None
+
+    def by_sha256_for_account(self, sha256: str, account_id: int) -> StoredDocument | None:
+        """The latest stored file with this SHA-256 on this account (a release's document link)."""
+        return self.session.scalar(
+            select(StoredDocument)
+            .where(StoredDocument.sha256 == sha256, StoredDocument.account_id == account_id)
+            .order_by(StoredDocument.id.desc())
+            .limit(1)
+        )
+
+
+class CapFigures(Repo):
+    """The release-cap inputs of many accounts in a fixed number of queries, for city-wide views (the
+    rule-book what-if) where a handful of queries per account would make the page slow."""
+
+    CHUNK = 500  # ids per IN list: well inside every engine's parameter limit
+
+    def live_projects(self, jurisdiction: str) -> list[tuple[Project, SupervisedAccount, str]]:
+        """(project, account, developer name) of every project of the jurisdiction whose account is open."""
+        rows = self.session.execute(
+            select(Project, SupervisedAccount, Developer.name)
+            .join(SupervisedAccount, SupervisedAccount.project_id == Project.id)
+            .join(Developer, Developer.id == Project.developer_id)
+            .where(Project.jurisdiction == jurisdiction, SupervisedAccount.status != "closed")
+            .order_by(Project.id)
+        )
+        return [(p, a, name) for p, a, name in rows]
+
+    def confirmed_nodes(self, project_ids: list[int]) -> dict[int, set[str]]:
+        found: dict[int, set[str]] = {}
+        for ids in self._chunks(project_ids):
+            rows = self.session.execute(
+                select(NodeConfirmation.project_id, NodeConfirmation.node_code).where(
+                    NodeConfirmation.project_id.in_(ids)
+                )
+            )
+            for project_id, code in rows:
+                found.setdefault(project_id, set()).add(code)
+        return found
+
+    def balances(self, account_ids: list[int]) -> dict[int, Balances]:
+        sums: dict[int, dict[Ledger, int]] = {}
+        for ids in self._chunks(account_ids):
+            rows = self.session.execute(
+                select(JournalLeg.account_id, JournalLeg.ledger, func.sum(JournalLeg.amount_fen))
+                .where(JournalLeg.account_id.in_(ids))
+                .group_by(JournalLeg.account_id, JournalLeg.ledger)
+            )
+            for account_id, name, total in rows:
+                sums.setdefault(account_id, {})[Ledger(name)] = int(total)
+        return {a: Balances.from_ledger_sums(sums.get(a, {})) for a in account_ids}
+
+    def received_fen(self, account_ids: list[int]) -> dict[int, int]:
+        """As Journal.received_fen, per account."""
+        plus = (EntryKind.DEPOSIT.value, EntryKind.DEPOSIT_SUSPENSE.value)
+        minus = (EntryKind.REVERSAL.value, EntryKind.SUSPENSE_RETURNED.value)
+        found = dict.fromkeys(account_ids, 0)
+        for ids in self._chunks(account_ids):
+            rows = self.session.execute(
+                select(JournalEntry.account_id, JournalEntry.kind, func.sum(JournalEntry.amount_fen))
+                .where(JournalEntry.account_id.in_(ids), JournalEntry.kind.in_(plus + minus))
+                .group_by(JournalEntry.account_id, JournalEntry.kind)
+            )
+            for account_id, kind, total in rows:
+                found[account_id] += int(total) if kind in plus else -int(total)
+        return found
+
+    def frozen_fen(self, account_ids: list[int]) -> dict[int, int]:
+        return self._sums(account_ids, Freeze.account_id, Freeze.amount_fen, Freeze.status == "active")
+
+    def pending_out_fen(self, account_ids: list[int]) -> dict[int, int]:
+        return self._sums(
+            account_ids,
+            PaymentInstruction.account_id,
+            PaymentInstruction.amount_fen,
+            PaymentInstruction.status == "pending",
+        )
+
+    def guarantee_fen(self, account_ids: list[int], on: date) -> dict[int, int]:
+        return self._sums(
+            account_ids,
+            Guarantee.account_id,
+            Guarantee.amount_fen,
+            Guarantee.status == "accepted",
+            Guarantee.expires_on >= on,
+        )
+
+    def _sums(self, account_ids: list[int], key, column, *where) -> dict[int, int]:
+        found = dict.fromkeys(account_ids, 0)
+        for ids in self._chunks(account_ids):
+            rows = self.session.execute(
+                select(key, func.sum(column)).where(key.in_(ids), *where).group_by(key)
+            )
+            for account_id, total in rows:
+                found[account_id] = int(total or 0)
+        return found
+
+    def _chunks(self, ids: list[int]) -> list[list[int]]:
+        return [ids[i : i + self.CHUNK] for i in range(0, len(ids), self.CHUNK)]
