@@ -9,6 +9,7 @@ from litestar.response import Redirect
 from escrow.services import signin
 from escrow.store.db import UnitOfWork
 from escrow.web import pages, permissions
+from escrow.web.filters import local_time
 from escrow.web.pages import SESSION_COOKIE
 
 
@@ -86,7 +87,7 @@ class AuthController(Controller):
                 if refusal.reason == "locked":
                     message = _(
                         "Too many failed sign-ins: this account is locked until %(time)s.",
-                        time=refusal.locked_until.astimezone().strftime("%H:%M"),
+                        time=local_time(refusal.locked_until, "%H:%M"),
                     )
                 else:
                     message = _("The user name or the password is not right.")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 
 from escrow.reports.numerals import capital_amount
@@ -31,4 +31,18 @@ def long_date(value: date | datetime | str | None, lang: str = "zh") -> str:
     return f"{value.year}年{value.month}月{value.day}日"
 
 
-FILTERS = {"money": money, "capital": capital, "long_date": long_date}
+BUREAU_CLOCK = timezone(timedelta(hours=8), "CST")  # China Standard Time, no daylight saving
+
+
+def local_time(value: str | datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """A stored timestamp (UTC; SQLite hands it back naive) as the bureau reads it: 2026-11-22 18:05."""
+    if not value:
+        return ""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(BUREAU_CLOCK).strftime(fmt)
+
+
+FILTERS = {"money": money, "capital": capital, "long_date": long_date, "local_time": local_time}

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
@@ -28,6 +27,7 @@ from escrow.store.db import UnitOfWork
 from escrow.store.listings import ProjectFilter
 from escrow.store.repositories import MAX_ID
 from escrow.web import pages
+from escrow.web.filters import local_time
 from escrow.web.pages import N_, requires
 
 PER_PAGE = 25
@@ -48,6 +48,7 @@ LABELS: dict[str, dict[str, str]] = {
         "suspense": N_("In suspense"),
         "assigned": N_("Assigned from suspense"),
         "returned": N_("Returned to payer"),
+        "returning": N_("Being returned to payer"),
         "reversed": N_("Reversed"),
     },
     "voucher": {
@@ -82,7 +83,17 @@ LABELS: dict[str, dict[str, str]] = {
 FINISH_IN_TEXT = {"shell": N_("shell housing"), "finished": N_("finished-interior housing")}  # mid-sentence
 TONES = {
     "good": {"active", "reconciled", "accepted", "assigned", "issued", "confirmed", "receipted", "executed"},
-    "warn": {"suspense", "pending", "submitted", "approved", "frozen", "acknowledged", "warning", "returned"},
+    "warn": {
+        "suspense",
+        "pending",
+        "submitted",
+        "approved",
+        "frozen",
+        "acknowledged",
+        "warning",
+        "returned",
+        "returning",
+    },
     "bad": {"discrepancy", "rejected", "reversed", "critical", "open", "refunded"},
 }
 TERMS = {
@@ -122,15 +133,6 @@ def percent(share: Decimal) -> str:
     """0.70 → 70%, 0.05 → 5%."""
     value = (share * 100).normalize()
     return f"{value:f}%"
-
-
-def local_time(moment: datetime | None) -> str:
-    """A stored timestamp (UTC; SQLite hands it back naive) in the server's time zone."""
-    if moment is None:
-        return ""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone().strftime("%Y-%m-%d %H:%M")
 
 
 def query_url(path: str, params: Mapping[str, str], **changes: Any) -> str:

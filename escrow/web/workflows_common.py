@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta, timezone
 
 from escrow.store.repositories import MAX_ID
 from escrow.web.pages import N_
@@ -20,8 +19,6 @@ KIND_NAMES = {
     "wage_arrears_statement": N_("Statement that no wages are owed to workers"),
 }
 
-CHINA = timezone(timedelta(hours=8), "CST")  # the bureau's clock (no daylight saving)
-
 
 def named(_: Callable[..., str], names: dict[str, str], key: str) -> str:
     """A code in words from one of the tables of message ids, or the code itself when it has no name."""
@@ -31,14 +28,3 @@ def named(_: Callable[..., str], names: dict[str, str], key: str) -> str:
 def valid_id(value: int) -> bool:
     """Ids in URLs beyond the INTEGER range cannot exist (and PostgreSQL refuses to compare with them)."""
     return 0 < value <= MAX_ID
-
-
-def local_time(value: str | datetime | None) -> str:
-    """A stored UTC timestamp as the bureau reads it: 2026-11-22 18:05."""
-    if not value:
-        return ""
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value.astimezone(CHINA).strftime("%Y-%m-%d %H:%M")

@@ -26,9 +26,9 @@ from escrow.services import approvals, projects, releases
 from escrow.store.db import UnitOfWork
 from escrow.store.models import Developer, SupervisedAccount
 from escrow.web import pages
-from escrow.web.filters import money
+from escrow.web.filters import local_time, money
 from escrow.web.pages import N_, requires
-from escrow.web.workflows_common import KIND_NAMES, local_time, named
+from escrow.web.workflows_common import KIND_NAMES, named
 
 PAGE_SIZE = 20
 MAX_COMMENT = 2000
