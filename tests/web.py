@@ -4,6 +4,7 @@ posting forms with the CSRF token the page handed out."""
 from __future__ import annotations
 
 import re
+from functools import cache
 
 from sqlalchemy import Engine
 
@@ -18,6 +19,13 @@ OTHER_DEVELOPER_STAFF = "other-dev-staff"
 _CSRF = re.compile(r'name="_csrf_token" value="([^"]+)"')
 
 
+@cache
+def password_hash() -> str:
+    """One real argon2 hash of PASSWORD per test session: hashing is slow by design, and every user may
+    share it (each sign-in still verifies it with argon2)."""
+    return parties.hash_password(PASSWORD)
+
+
 def give_passwords(engine: Engine, developer_code: str, other_developer_code: str) -> None:
     """Every bureau user of the world gets PASSWORD; two developer staff users are added."""
     from escrow.store.models import User
@@ -25,18 +33,14 @@ def give_passwords(engine: Engine, developer_code: str, other_developer_code: st
     with UnitOfWork(engine) as uow:
         for username in BUREAU:
             user = uow.parties.user_by_name(username)
-            user.password_hash = parties.hash_password(PASSWORD)
+            user.password_hash = password_hash()
         staff = ((DEVELOPER_STAFF, developer_code), (OTHER_DEVELOPER_STAFF, other_developer_code))
         for username, code in staff:
             if uow.session.query(User).filter_by(username=username).first() is None:
-                parties.create_user(
-                    uow,
-                    username=username,
-                    role="developer",
-                    password=PASSWORD,
-                    actor=SYSTEM,
-                    developer_code=code,
+                staff_member = parties.create_user(
+                    uow, username=username, role="developer", password=None, actor=SYSTEM, developer_code=code
                 )
+                staff_member.password_hash = password_hash()
         uow.commit()
 
 
