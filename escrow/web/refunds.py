@@ -33,6 +33,7 @@ from escrow.store.repositories import MAX_ID
 from escrow.web import pages, permissions
 from escrow.web.filters import money
 from escrow.web.pages import N_, requires
+from escrow.web.workflows_common import chain_view
 
 PAGE_SIZE = 20
 MAX_COMMENT = 2000
@@ -240,29 +241,7 @@ def _refund_page(request: Request, refund_id: int) -> dict[str, Any]:
         available, facts = refunds.available(release_cap(uow, ctx, project, account))
         deciders = [s.decided_by for s in uow.refunds.steps(refund.id)]
     book = ctx.rulebook(refund.rulebook_id)
-    steps = {s["step_no"]: s for s in view["steps"]}
-    next_no = view["next_step"]["step_no"] if view["next_step"] else None
-    chain = []
-    for link in view["approval_chain"]:
-        taken = steps.get(link["step_no"])
-        if taken:
-            state = taken["decision"]
-        elif link["step_no"] == next_no:
-            state = "next"
-        elif view["status"] == "submitted":
-            state = "later"
-        else:
-            state = "not_needed"
-        chain.append(
-            {
-                **link,
-                "label": link["label_zh"] if lang == "zh" else link["label_en"],
-                "state": state,
-                "decided_by": taken["decided_by"] if taken else None,
-                "decided_at": taken["decided_at"] if taken else None,
-                "comment": taken["comment"] if taken else "",
-            }
-        )
+    chain = chain_view(view, lang)
     payees = [
         {**p, "name": mask_name(p["name"]) if p["role"] == "buyer" else p["name"]} for p in view["payees"]
     ]

@@ -28,7 +28,7 @@ from escrow.store.models import Developer, SupervisedAccount
 from escrow.web import pages
 from escrow.web.filters import local_time, money
 from escrow.web.pages import N_, requires
-from escrow.web.workflows_common import KIND_NAMES, named
+from escrow.web.workflows_common import KIND_NAMES, chain_view, named
 
 PAGE_SIZE = 20
 MAX_COMMENT = 2000
@@ -256,29 +256,7 @@ def _page(request: Request, release_id: int, viewer: Viewer) -> dict[str, Any]:
     book = ctx.rulebook(release.rulebook_id)
     node = book.node(release.node_code)
     amount = from_fen(release.amount_fen)
-    steps = {s["step_no"]: s for s in view["steps"]}
-    next_no = view["next_step"]["step_no"] if view["next_step"] else None
-    chain = []
-    for link in view["approval_chain"]:
-        taken = steps.get(link["step_no"])
-        if taken:
-            state = taken["decision"]
-        elif link["step_no"] == next_no:
-            state = "next"
-        elif view["status"] == "submitted":
-            state = "later"
-        else:
-            state = "not_needed"
-        chain.append(
-            {
-                **link,
-                "label": link["label_zh"] if lang == "zh" else link["label_en"],
-                "state": state,
-                "decided_by": taken["decided_by"] if taken else None,
-                "decided_at": local_time(taken["decided_at"]) if taken else "",
-                "comment": taken["comment"] if taken else "",
-            }
-        )
+    chain = chain_view(view, lang, local_time)
     now_terms = [t.to_json() for t in cap.terms]
     stored_cap = view["cap"] or {}
     return {
