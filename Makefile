@@ -32,7 +32,7 @@ demo: install system-deps
 test: install-test system-deps
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto
 
 lint: install-test
 	$(BIN)/ruff check .
@@ -43,9 +43,34 @@ format: install-test
 	$(BIN)/ruff format .
 
 # The web UI's message ids (English) into a template; translations live in escrow/web/locale/zh_CN/*.po and
-# tests/test_web_i18n.py names any id that has none.
+# tests/unit/test_web_i18n.py names any id that has none.
 messages: install-test
 	$(BIN)/pybabel extract -F babel.cfg -k N_ --no-location --sort-output -o escrow/web/locale/messages.pot .
+
+# Every benchmark of bench/ (bench/README.md) at a small size, a minute or two: each still runs, checks its
+# result and prints its numbers, which mean nothing at this size. `make bench BENCH_SIZE=full` runs them at
+# the sizes of docs/BENCHMARKS.md (tens of minutes, best on an otherwise idle machine). Needs wrk, and
+# PostgreSQL on 127.0.0.1:5432 with pgbench for deposits_http.py.
+BENCH_SIZE ?= small
+ifeq ($(BENCH_SIZE),full)
+BENCH_RECONCILE :=
+BENCH_REPORTS :=
+BENCH_LOOKUP :=
+BENCH_DEPOSITS :=
+else
+BENCH_RECONCILE := --lines 2000
+BENCH_REPORTS := --only voucher,monthly --deposits 50 --runs 3 --warm 1
+BENCH_LOOKUP := --vouchers 20 --rounds 1 --duration 2 --warmup 1
+BENCH_DEPOSITS := --workers 1 --duration 2 --warmup 1 --max-rate 100 --projects 2 \
+	--pgbench-scale 1 --pgbench-duration 2
+endif
+
+bench: install-test system-deps
+	$(BIN)/python bench/reconcile_csv.py $(BENCH_RECONCILE)
+	$(BIN)/python bench/reports_pdf.py $(BENCH_REPORTS)
+	$(BIN)/python bench/public_lookup.py $(BENCH_LOOKUP)
+	$(BIN)/python bench/deposits_http.py $(BENCH_DEPOSITS)
+	$(BIN)/python bench/demo_city.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis test-artefacts

@@ -15,8 +15,6 @@ Run by hand; never part of the test suite.
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import re
 import resource
 import subprocess
@@ -27,7 +25,8 @@ from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
+import harness
+
 PERIOD = (date(2025, 1, 1), date(2025, 12, 31))
 TARGETS = {
     "accounts_opened": 191,
@@ -38,34 +37,26 @@ TOLERANCE = Decimal("0.01")
 TIME_TARGET_S = 60.0
 
 
-def machine() -> str:
-    model = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    ram = ""
-    try:
-        kib = int(Path("/proc/meminfo").read_text().split()[1])
-        ram = f", {kib / 1024 / 1024:.1f} GiB RAM"
-    except (OSError, ValueError, IndexError):
-        pass
-    return f"{os.cpu_count()} CPUs ({model}){ram}, Python {platform.python_version()}, {platform.system()}"
-
-
-def run(url: str) -> int:
-    env = {**os.environ, "ESCROW_DATABASE_URL": url}
-    env.setdefault("ESCROW_RULES_DIR", str(REPO / "rules"))
-    escrow = [sys.executable, "-m", "escrow"]
+def run(url: str, workdir: Path) -> int:
+    """`escrow demo --scale city` into `url`, run in `workdir` (outside the checkout: see escrow_env)."""
+    env = harness.escrow_env(url)
     if not url.startswith("sqlite"):
-        subprocess.run([*escrow, "db", "upgrade"], env=env, check=True, stdout=subprocess.DEVNULL)
+        subprocess.run(
+            harness.escrow_command("db", "upgrade"),
+            env=env,
+            cwd=workdir,
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
     usage_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     done = subprocess.run(
-        [*escrow, "demo", "--scale", "city"], env=env, capture_output=True, text=True, check=False
+        harness.escrow_command("demo", "--scale", "city"),
+        env=env,
+        cwd=workdir,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     seconds = time.perf_counter() - started
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -76,7 +67,6 @@ def run(url: str) -> int:
         print(f"FAIL: escrow demo exited with {done.returncode}", file=sys.stderr)
         return 1
 
-    sys.path.insert(0, str(REPO))
     from escrow.services.stats import city_stats
     from escrow.store.db import UnitOfWork, make_engine
 
@@ -88,8 +78,8 @@ def run(url: str) -> int:
         engine.dispose()
 
     verdict = "met" if seconds <= TIME_TARGET_S else "MISSED"
-    print(f"machine:   {machine()}")
-    print(f"database:  {engine.dialect.name} ({url.split('@')[-1]})")
+    print(f"machine:   {harness.describe_machine()}")
+    print(f"database:  {engine.dialect.name} ({harness.where(url)})")
     print("command:   escrow demo --scale city")
     print(f"wall time: {seconds:.1f} s (target ≤ {TIME_TARGET_S:.0f} s: {verdict})")
     print(f"CPU time:  {cpu:.1f} s (user + system of the command)")
@@ -121,10 +111,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--database-url", help="an empty database (default: a fresh temporary SQLite file)")
     args = parser.parse_args()
-    if args.database_url:
-        return run(args.database_url)
     with tempfile.TemporaryDirectory(prefix="escrow-bench-") as tmp:
-        return run(f"sqlite:///{Path(tmp) / 'demo-city.db'}")
+        return run(harness.database_url(args.database_url, Path(tmp), "demo-city.db"), Path(tmp))
 
 
 if __name__ == "__main__":

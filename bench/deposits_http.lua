@@ -8,16 +8,10 @@
 --                  requests go to different supervised accounts (the file interleaves them)
 --   BENCH_TOKEN    the bank's API key; BENCH_TAG prefixes bank references; BENCH_VALUE_DATE the value date
 --
--- done() prints one line "BENCH_RESULT {json}" with the counts and latency percentiles (microseconds).
+-- done() prints one line "BENCH_RESULT {json}" with the counts and latency percentiles (bench/harness.lua).
 
-local threads = {}
-local next_tid = 0
-
-function setup(thread)
-  next_tid = next_tid + 1
-  thread:set("tid", next_tid)
-  table.insert(threads, thread)
-end
+local harness = dofile((debug.getinfo(1, "S").source:match("^@(.*/)") or "./") .. "harness.lua")
+setup = harness.setup
 
 function init(args)
   local data = os.getenv("BENCH_DATA")
@@ -73,36 +67,14 @@ function response(status, headers, body)
       accepted = accepted + 1
     else
       other201 = other201 + 1
-      if first_bad == "" then first_bad = "201 " .. body:sub(1, 400) end
+      harness.note_bad(status, body, 400)
     end
   else
     non201 = non201 + 1
-    if first_bad == "" then first_bad = status .. " " .. body:sub(1, 400) end
+    harness.note_bad(status, body, 400)
   end
-end
-
-local function quote(s)
-  return '"' .. s:gsub('\\', '\\\\'):gsub('"', '\\"'):gsub('[%c]', ' ') .. '"'
 end
 
 function done(summary, latency, requests)
-  local acc, o201, bad, exh, first = 0, 0, 0, 0, ""
-  for _, t in ipairs(threads) do
-    acc = acc + t:get("accepted")
-    o201 = o201 + t:get("other201")
-    bad = bad + t:get("non201")
-    exh = exh + t:get("exhausted")
-    if first == "" then first = t:get("first_bad") end
-  end
-  local e = summary.errors
-  io.write(string.format(
-    'BENCH_RESULT {"requests":%d,"duration_us":%d,"bytes":%d,'
-      .. '"accepted":%d,"other201":%d,"non201":%d,"exhausted":%d,'
-      .. '"errors":{"connect":%d,"read":%d,"write":%d,"status":%d,"timeout":%d},'
-      .. '"latency_us":{"min":%d,"mean":%.1f,"p50":%d,"p90":%d,"p99":%d,"p999":%d,"max":%d},'
-      .. '"first_bad":%s}\n',
-    summary.requests, summary.duration, summary.bytes, acc, o201, bad, exh,
-    e.connect, e.read, e.write, e.status, e.timeout,
-    latency.min, latency.mean, latency:percentile(50), latency:percentile(90), latency:percentile(99),
-    latency:percentile(99.9), latency.max, quote(first)))
+  harness.report(summary, latency, { "accepted", "other201", "non201", "exhausted" })
 end

@@ -28,42 +28,19 @@ Exits non-zero on errors (a non-200 answer, a failed set-up), never because a ta
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import platform
-import re
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
-LUA = Path(__file__).resolve().parent / "public_lookup.lua"
+import harness
+from harness import loadavg, log
+
+LUA = harness.BENCH / "public_lookup.lua"
 TARGET_RATIO, TARGET_P99_MS = 0.4, 20.0
-
-
-def log(msg: str = "") -> None:
-    print(msg, flush=True)
-
-
-def loadavg() -> str:
-    return " ".join(f"{x:.2f}" for x in os.getloadavg())
-
-
-def machine() -> str:
-    model = next(
-        (
-            line.split(":", 1)[1].strip()
-            for line in Path("/proc/cpuinfo").read_text().splitlines()
-            if line.startswith("model name")
-        ),
-        "?",
-    )
-    return f"{os.cpu_count()} CPUs ({model}), Linux {platform.release()}, Python {platform.python_version()}"
 
 
 def seed(database_url: str, vouchers: int, data_file: Path) -> None:
@@ -76,22 +53,13 @@ def seed(database_url: str, vouchers: int, data_file: Path) -> None:
     logging.getLogger("httpx").setLevel(logging.WARNING)
 
     from escrow.app import create_app
-    from escrow.config import Settings
-    from escrow.domain import credit_code
     from escrow.domain.principal import SYSTEM
     from escrow.services import parties
-    from escrow.store.db import UnitOfWork, make_engine
-    from escrow.store.migrate import upgrade
+    from escrow.store.db import UnitOfWork
 
-    settings = Settings.from_env(
-        {"ESCROW_DATABASE_URL": database_url, "ESCROW_RULES_DIR": str(REPO / "rules")}
-    )
-    engine = make_engine(database_url)
-    upgrade(engine)
-    developer = credit_code.complete("91131100MA0CXK7T4")
+    engine = harness.migrated_engine(database_url)
     with UnitOfWork(engine) as uow:
-        parties.create_bank(uow, code="HSB", name="衡水银行", actor=SYSTEM)
-        parties.create_developer(uow, credit_code_value=developer, name="衡水安居置业有限公司", actor=SYSTEM)
+        developer = harness.create_bank_and_developer(uow).credit_code
         parties.create_user(uow, username="admin", role="admin", password=None, actor=SYSTEM)
         keys = {
             "admin": parties.create_api_key(uow, username="admin", actor=SYSTEM).plaintext,
@@ -110,7 +78,7 @@ def seed(database_url: str, vouchers: int, data_file: Path) -> None:
 
     today = time.strftime("%Y-%m-%d")
     lines = []
-    with TestClient(create_app(settings, engine=engine)) as client:
+    with TestClient(create_app(harness.settings(database_url), engine=engine)) as client:
         post(
             client,
             "admin",
@@ -173,61 +141,32 @@ def seed(database_url: str, vouchers: int, data_file: Path) -> None:
     data_file.write_text("\n".join(lines) + "\n")
 
 
-class Server:
-    def __init__(self, target: str, port: int, env: dict[str, str], factory: bool, workers: int = 1):
-        cmd = [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            target,
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--log-level",
-            "warning",
-            "--workers",
-            str(workers),
-        ]
-        if factory:
-            cmd.insert(4, "--factory")
-        self.base = f"http://127.0.0.1:{port}"
-        self.proc = subprocess.Popen(
-            cmd, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-        )
-        import httpx
-
-        deadline = time.monotonic() + 60
-        while True:
-            if self.proc.poll() is not None:
-                raise SystemExit(f"{target} exited: {self.proc.stderr.read().decode()[-2000:]}")
-            try:
-                httpx.get(self.base + "/api/v1/public/vouchers/X", timeout=2)
-                break
-            except httpx.TransportError:
-                if time.monotonic() > deadline:
-                    raise SystemExit(f"{target} did not start") from None
-                time.sleep(0.2)
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-
-
-def wrk(base: str, data_file: Path, duration: int, connections: int) -> dict:
-    cmd = ["wrk", "-t2", f"-c{connections}", f"-d{duration}s", "--latency", "-s", str(LUA), base]
-    out = subprocess.run(
-        cmd, env={**os.environ, "BENCH_DATA": str(data_file)}, capture_output=True, text=True
+def start_server(target: str, port: int, env: dict[str, str], tmp: Path, factory: bool, workers: int):
+    """One app under uvicorn, as `escrow serve` runs the real one; ready once the look-up path answers."""
+    return harness.start_server(
+        harness.uvicorn_command(target, port, workers=workers, factory=factory),
+        env=env,
+        cwd=tmp,
+        ready_url=f"http://127.0.0.1:{port}/api/v1/public/vouchers/X",
+        logfile=tmp / f"server-{port}.log",
+        any_answer=True,
     )
-    match = re.search(r"^BENCH_RESULT (.*)$", out.stdout, re.M)
-    if out.returncode != 0 or not match:
-        raise SystemExit(f"wrk failed: {out.stdout}\n{out.stderr}")
-    result = json.loads(match.group(1))
+
+
+def wrk(port: int, data_file: Path, duration: int, connections: int, tmp: Path) -> dict:
+    base = f"http://127.0.0.1:{port}"
+    result, _ = harness.run_wrk(
+        base,
+        lua=LUA,
+        threads=2,
+        connections=connections,
+        duration=duration,
+        env={"BENCH_DATA": str(data_file)},
+        output=tmp / f"wrk-{port}.out",
+        flags=("--latency",),
+    )
     if result["other"] or any(v for k, v in result["errors"].items() if k != "timeout"):
-        raise SystemExit(f"non-200 answers or socket errors against {base}: {result}")
+        raise harness.BenchError(f"non-200 answers or socket errors against {base}: {result}")
     result["rps"] = result["requests"] / (result["duration_us"] / 1e6)
     return result
 
@@ -244,36 +183,41 @@ def main() -> int:
     p.add_argument("--workers", type=int, default=1, help="uvicorn worker processes of every server")
     args = p.parse_args()
     if not shutil.which("wrk"):
-        raise SystemExit("wrk is not installed (Debian: apt-get install wrk)")
+        raise SystemExit(harness.WRK_MISSING)
+    try:
+        return measure(args)
+    except harness.BenchError as exc:
+        raise SystemExit(str(exc)) from None
 
+
+def measure(args: argparse.Namespace) -> int:
     tmp = Path(tempfile.mkdtemp(prefix="bench-lookup-"))
-    url = args.database_url or f"sqlite:///{tmp / 'lookup.db'}"
+    url = harness.database_url(args.database_url, tmp, "lookup.db")
     data_file = tmp / "vouchers.txt"
-    log(f"machine: {machine()}")
-    log(f"database: {url.split('@')[-1]}; seeding {args.vouchers} vouchers …")
+    log(f"machine: {harness.describe_machine()}")
+    log(f"database: {harness.where(url)}; seeding {args.vouchers} vouchers …")
     seed(url, args.vouchers, data_file)
-    env = {
-        **os.environ,
-        "ESCROW_DATABASE_URL": url,
-        "ESCROW_RULES_DIR": str(REPO / "rules"),
-        "ESCROW_LOOKUPS_PER_MINUTE": "1000000000",
-        "ESCROW_FAILED_LOOKUPS_PER_MINUTE": "1000000000",
-        "PYTHONPATH": str(REPO),
+    env = harness.escrow_env(
+        url, ESCROW_LOOKUPS_PER_MINUTE="1000000000", ESCROW_FAILED_LOOKUPS_PER_MINUTE="1000000000"
+    )
+    apps = {
+        "real": ("escrow.app:create_app", True),
+        "bare": ("bench.bare_litestar:app", False),
+        "bare, threaded": ("bench.bare_litestar:threaded_app", False),
     }
-    servers = {
-        "real": Server("escrow.app:create_app", args.port, env, True, args.workers),
-        "bare": Server("bench.bare_litestar:app", args.port + 1, env, False, args.workers),
-        "bare, threaded": Server("bench.bare_litestar:threaded_app", args.port + 2, env, False, args.workers),
-    }
-    results: dict[str, list[dict]] = {name: [] for name in servers}
+    servers = {}  # name → (port, process)
+    results: dict[str, list[dict]] = {name: [] for name in apps}
     loads = []
     try:
-        for server in servers.values():
-            wrk(server.base, data_file, args.warmup, args.connections)
+        for i, (name, (target, factory)) in enumerate(apps.items()):
+            port = args.port + i
+            servers[name] = port, start_server(target, port, env, tmp, factory, args.workers)
+        for port, _ in servers.values():
+            wrk(port, data_file, args.warmup, args.connections, tmp)
         for r in range(1, args.rounds + 1):
-            for name, server in servers.items():
+            for name, (port, _) in servers.items():
                 before = loadavg()
-                res = wrk(server.base, data_file, args.duration, args.connections)
+                res = wrk(port, data_file, args.duration, args.connections, tmp)
                 res["load"] = f"{before} → {loadavg()}"
                 loads.append(os.getloadavg()[0])
                 results[name].append(res)
@@ -287,8 +231,8 @@ def main() -> int:
             threaded = results["real"][-1]["rps"] / results["bare, threaded"][-1]["rps"]
             log(f"round {r} ratio real/bare {ratio:.3f}   real/bare-threaded {threaded:.3f}")
     finally:
-        for server in servers.values():
-            server.stop()
+        for _, proc in servers.values():
+            harness.stop_server(proc)
         shutil.rmtree(tmp, ignore_errors=True)
 
     def med(name: str, key: str) -> float:
@@ -299,7 +243,7 @@ def main() -> int:
     log()
     log("| server | req/s (median) | p50 ms | p99 ms |")
     log("|---|---|---|---|")
-    for name in servers:
+    for name in apps:
         log(f"| {name} | {med(name, 'rps'):.0f} | {med(name, 'p50'):.1f} | {med(name, 'p99'):.1f} |")
     ratios = [a["rps"] / b["rps"] for a, b in zip(results["real"], results["bare"], strict=True)]
     ratio = statistics.median(ratios)

@@ -14,17 +14,16 @@ import argparse
 import csv
 import io
 import json
-import os
 import resource
 import subprocess
 import sys
 import tempfile
 import time
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+import harness
 
 DAY = date(2026, 11, 20)
 AMOUNT_FEN = 123_456
@@ -33,31 +32,21 @@ AMOUNT_FEN = 123_456
 def prepare(url: str, lines: int, csv_path: Path) -> None:
     from sqlalchemy import insert
 
-    from escrow.config import Settings
-    from escrow.domain import credit_code
+    from escrow.app import build_context
     from escrow.domain.principal import SYSTEM
-    from escrow.rulebooks import load_dir
-    from escrow.services import parties, projects
-    from escrow.services.context import Context
-    from escrow.store.db import UnitOfWork, make_engine
-    from escrow.store.migrate import upgrade
+    from escrow.services import projects
+    from escrow.store.db import UnitOfWork
     from escrow.store.models import Deposit, JournalEntry, JournalLeg
 
-    engine = make_engine(url)
-    upgrade(engine)
-    settings = Settings.from_env({"ESCROW_DATABASE_URL": url})
-    ctx = Context(settings, load_dir(settings.rules_dir), lambda: DAY)
-    code = credit_code.complete("91131100MA0BENCH0")
+    engine = harness.migrated_engine(url)
+    ctx = build_context(harness.settings(url), engine, lambda: DAY)
     with UnitOfWork(engine) as uow:
-        parties.create_bank(uow, code="HSB", name="衡水银行", actor=SYSTEM)
-        parties.create_developer(uow, credit_code_value=code, name="Bench Developer", actor=SYSTEM)
-        from decimal import Decimal
-
+        developer = harness.create_bank_and_developer(uow, "91131100MA0BENCH0", "Bench Developer")
         projects.open_project(
             uow,
             ctx,
             projects.OpenProject(
-                developer_credit_code=code,
+                developer_credit_code=developer.credit_code,
                 name="Bench",
                 permit_no="BENCH-1",
                 permit_date=date(2025, 1, 1),
@@ -176,13 +165,11 @@ def reconcile_child(url: str, csv_path: str) -> dict:
     write the lines, commit (what `escrow import-statement` does)."""
     from escrow.api.statements import import_file
     from escrow.app import build_context
-    from escrow.config import Settings
     from escrow.domain.principal import Principal
     from escrow.store.db import UnitOfWork, make_engine
 
     engine = make_engine(url)
-    settings = Settings.from_env({"ESCROW_DATABASE_URL": url})
-    ctx = build_context(settings, engine, lambda: DAY)
+    ctx = build_context(harness.settings(url), engine, lambda: DAY)
     actor = Principal(kind="bank", id=1, name="HSB", bank_id=1)
     t = time.perf_counter()
     data = Path(csv_path).read_bytes()
@@ -194,9 +181,10 @@ def reconcile_child(url: str, csv_path: str) -> dict:
     return {"reconcile_s": reconcile, "peak_mib": peak_mib, "result": result}
 
 
-def _child(*argv: str) -> dict:
-    out = subprocess.run([sys.executable, __file__, "--child", *argv], capture_output=True, text=True,
-                         check=False, env={**os.environ, "PYTHONPATH": str(ROOT)})  # fmt: skip
+def _child(url: str, *argv: str) -> dict:
+    """This script again with --child, in a fresh process that imports the same escrow; its JSON line."""
+    command = [sys.executable, __file__, "--child", *argv]
+    out = subprocess.run(command, capture_output=True, text=True, check=False, env=harness.escrow_env(url))
     if out.returncode != 0:
         raise SystemExit(out.stderr)
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -213,7 +201,7 @@ def main() -> int:
         print(json.dumps(read_child(*rest) if mode == "read" else reconcile_child(*rest)))
         return 0
     with tempfile.TemporaryDirectory() as tmp:
-        url = args.database_url or f"sqlite:///{tmp}/bench.db"
+        url = harness.database_url(args.database_url, Path(tmp), "bench.db")
         csv_path = Path(tmp) / "statement.csv"
         t = time.perf_counter()
         prepare(url, args.lines, csv_path)
@@ -222,7 +210,7 @@ def main() -> int:
             f"in {time.perf_counter() - t:.1f} s",
             file=sys.stderr,
         )
-        m = _child("read", str(csv_path)) | _child("reconcile", url, str(csv_path))
+        m = _child(url, "read", str(csv_path)) | _child(url, "reconcile", url, str(csv_path))
     ratio = m["parse_s"] / m["csv_reader_s"]
     print(f"lines                  {args.lines:,}")
     print(f"csv.reader only        {m['csv_reader_s']:.2f} s")

@@ -26,8 +26,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
-import platform
 import shutil
 import statistics
 import subprocess
@@ -37,30 +35,11 @@ import time
 from datetime import date
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
-sys.path.insert(0, str(REPO / "bench"))
+import harness
+from harness import describe_times, loadavg, log, timed
+from public_lookup import seed
+
 TARGETS = {"voucher": 0.3, "monthly": 5.0, "city": 10.0}
-
-
-def log(msg: str = "") -> None:
-    print(msg, flush=True)
-
-
-def loadavg() -> str:
-    return " ".join(f"{x:.2f}" for x in os.getloadavg())
-
-
-def machine() -> str:
-    model = next(
-        (
-            line.split(":", 1)[1].strip()
-            for line in Path("/proc/cpuinfo").read_text().splitlines()
-            if line.startswith("model name")
-        ),
-        "?",
-    )
-    return f"{os.cpu_count()} CPUs ({model}), Linux {platform.release()}, Python {platform.python_version()}"
 
 
 def check_pdf(content: bytes, *words: str) -> int:
@@ -80,20 +59,140 @@ def check_pdf(content: bytes, *words: str) -> int:
     return int(next(line.split()[-1] for line in info.splitlines() if line.startswith("Pages:")))
 
 
-def timed(fn, runs: int) -> tuple[list[float], object]:
-    times, result = [], None
-    for _ in range(runs):
-        start = time.perf_counter()
-        result = fn()
-        times.append(time.perf_counter() - start)
-    return times, result
+def measure_account(args: argparse.Namespace, only: set[str], tmp: Path, results: dict[str, str]) -> None:
+    """The voucher (render and HTTP download) and the monthly statement of one account with --deposits."""
+    from litestar.testing import TestClient
+
+    from escrow import reports
+    from escrow.app import build_context, create_app
+    from escrow.domain.principal import SYSTEM
+    from escrow.services import parties
+    from escrow.store.db import UnitOfWork, make_engine
+
+    url = f"sqlite:///{tmp / 'account.db'}"
+    started = time.perf_counter()
+    seed(url, args.deposits, tmp / "vouchers.txt")
+    log(f"seeded one account with {args.deposits} deposits in {time.perf_counter() - started:.1f} s")
+    vouchers = [line.split("|")[0] for line in (tmp / "vouchers.txt").read_text().split()]
+    settings = harness.settings(url)
+    engine = make_engine(url)
+    ctx = build_context(settings, engine)
+
+    def render(kind: str, **params):
+        with UnitOfWork(engine, readonly=True) as uow:
+            return reports.render(kind, uow, ctx, **params)
+
+    if "voucher" in only:
+        first = time.perf_counter()
+        _, content = render("voucher", voucher_no=vouchers[0])
+        log(
+            f"voucher: first render in the process {time.perf_counter() - first:.3f} s (cold: fonts, imports)"
+        )
+        check_pdf(content, "商品房预售资金缴款凭证", vouchers[0], "¥265,950.00", "贰拾陆万伍仟玖佰伍拾元整")
+        for i in range(args.warm):
+            render("voucher", voucher_no=vouchers[i % len(vouchers)])
+        n = iter(range(10**9))
+        times, _ = timed(lambda: render("voucher", voucher_no=vouchers[next(n) % len(vouchers)]), args.runs)
+        log(f"voucher, render(): {describe_times(times)}")
+        results["voucher"] = f"{statistics.median(times):.3f} s (render), "
+        app = create_app(settings, engine=engine)
+        from escrow.domain.principal import SYSTEM
+        from escrow.services import parties
+
+        with UnitOfWork(engine) as uow:
+            key = parties.create_api_key(uow, bank_code="HSB", actor=SYSTEM).plaintext
+            uow.commit()
+        with TestClient(app) as client:
+            headers = {"Authorization": f"Bearer {key}"}
+            client.get(f"/api/v1/vouchers/{vouchers[0]}/pdf", headers=headers)
+
+            def download():
+                r = client.get(f"/api/v1/vouchers/{vouchers[next(n) % len(vouchers)]}/pdf", headers=headers)
+                if r.status_code != 200:
+                    raise SystemExit(f"download failed: {r.status_code} {r.text}")
+
+            times, _ = timed(download, args.runs)
+        log(f"voucher, GET /api/v1/vouchers/…/pdf: {describe_times(times)}")
+        results["voucher"] += f"{statistics.median(times):.3f} s (HTTP download)"
+    if "monthly" in only:
+        today = date.today()
+        render("voucher", voucher_no=vouchers[0])  # warm
+        times, (_, content) = timed(
+            lambda: render("monthly", account_no="6222000011112222", year=today.year, month=today.month),
+            3,
+        )
+        pages = check_pdf(
+            content, "预售资金监管账户月度对账单", f"收支明细（{args.deposits} 笔）", vouchers[-1]
+        )
+        log(f"monthly, {args.deposits} deposits, {pages} pages: {describe_times(times)}")
+        results["monthly"] = f"{statistics.median(times):.2f} s ({pages} pages)"
+    engine.dispose()
 
 
-def describe(times: list[float]) -> str:
-    ordered = sorted(times)
-    p90 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.9))]
-    median = statistics.median(times)
-    return f"median {median:.3f} s, min {min(times):.3f} s, p90 {p90:.3f} s, max {max(times):.3f} s"
+def measure_city(args: argparse.Namespace, tmp: Path, results: dict[str, str]) -> None:
+    """The city report of the demo city, rendered directly and as a report job."""
+    from litestar.testing import TestClient
+
+    from escrow import reports
+    from escrow.app import build_context, create_app
+    from escrow.domain.principal import SYSTEM
+    from escrow.services import parties
+    from escrow.store.db import UnitOfWork, make_engine
+
+    if args.city_db:
+        city_url = f"sqlite:///{Path(args.city_db).resolve()}"
+    else:
+        city_url = f"sqlite:///{tmp / 'city.db'}"
+        started = time.perf_counter()
+        subprocess.run(
+            harness.escrow_command("demo", "--scale", "city"),
+            env=harness.escrow_env(city_url),
+            cwd=tmp,
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+        log(f"seeded the demo city in {time.perf_counter() - started:.1f} s")
+    settings = harness.settings(city_url)
+    engine = make_engine(city_url)
+    ctx = build_context(settings, engine, today=lambda: date(2026, 11, 22))
+
+    def city():
+        with UnitOfWork(engine, readonly=True) as uow:
+            return reports.render("city", uow, ctx, start=date(2025, 1, 1), end=date(2025, 12, 31))
+
+    city()  # warm: fonts and templates
+    times, (_, content) = timed(city, 3)
+    pages = check_pdf(content, "商品房预售资金监管情况", "全市新开商品房预售资金监管账户191个")
+    log(f"city, 191 accounts, {pages} pages: {describe_times(times)}")
+    results["city"] = f"{statistics.median(times):.2f} s ({pages} pages)"
+
+    with UnitOfWork(engine) as uow:
+        parties.create_user(uow, username="bench-admin", role="admin", password=None, actor=SYSTEM)
+        key = parties.create_api_key(uow, username="bench-admin", actor=SYSTEM).plaintext
+        uow.commit()
+    app = create_app(settings, engine=engine, today=lambda: date(2026, 11, 22))
+    with TestClient(app) as client:
+        headers = {"Authorization": f"Bearer {key}"}
+        for n, attempt in enumerate(("first job (starts the worker)", "second job")):
+            started = time.perf_counter()
+            body = {"kind": "city", "from": "2025-01-01", "to": "2025-12-31"}
+            r = client.post(
+                "/api/v1/reports", json=body, headers={**headers, "Idempotency-Key": f"bench-{n}"}
+            )
+            if r.status_code != 202:
+                raise SystemExit(f"job refused: {r.status_code} {r.text}")
+            answered = time.perf_counter() - started
+            job_id = r.json()["job_id"]
+            poll = f"/api/v1/reports/{job_id}"
+            while (job := client.get(poll, headers=headers).json())["status"] not in ("done", "failed"):
+                time.sleep(0.05)
+            if job["status"] != "done":
+                raise SystemExit(f"the job failed: {job}")
+            log(
+                f"city as a job, {attempt}: 202 in {answered * 1000:.0f} ms, done after "
+                f"{time.perf_counter() - started:.2f} s"
+            )
+    engine.dispose()
 
 
 def main() -> int:
@@ -107,152 +206,14 @@ def main() -> int:
     only = set(args.only.split(","))
     logging.getLogger("httpx").setLevel(logging.WARNING)
 
-    from litestar.testing import TestClient
-
-    from escrow import reports
-    from escrow.app import build_context, create_app
-    from escrow.config import Settings
-    from escrow.store.db import UnitOfWork, make_engine
-
     tmp = Path(tempfile.mkdtemp(prefix="bench-reports-"))
-    log(f"machine: {machine()}")
+    log(f"machine: {harness.describe_machine()}")
     log(f"load average at the start: {loadavg()}")
     results: dict[str, str] = {}
-
     if only & {"voucher", "monthly"}:
-        from public_lookup import seed
-
-        url = f"sqlite:///{tmp / 'account.db'}"
-        started = time.perf_counter()
-        seed(url, args.deposits, tmp / "vouchers.txt")
-        log(f"seeded one account with {args.deposits} deposits in {time.perf_counter() - started:.1f} s")
-        vouchers = [line.split("|")[0] for line in (tmp / "vouchers.txt").read_text().split()]
-        settings = Settings.from_env({"ESCROW_DATABASE_URL": url, "ESCROW_RULES_DIR": str(REPO / "rules")})
-        engine = make_engine(url)
-        ctx = build_context(settings, engine)
-
-        def render(kind: str, **params):
-            with UnitOfWork(engine, readonly=True) as uow:
-                return reports.render(kind, uow, ctx, **params)
-
-        if "voucher" in only:
-            first = time.perf_counter()
-            _, content = render("voucher", voucher_no=vouchers[0])
-            log(
-                f"voucher: first render in the process {time.perf_counter() - first:.3f} s "
-                "(cold: fonts, imports)"
-            )
-            check_pdf(
-                content, "商品房预售资金缴款凭证", vouchers[0], "¥265,950.00", "贰拾陆万伍仟玖佰伍拾元整"
-            )
-            for i in range(args.warm):
-                render("voucher", voucher_no=vouchers[i % len(vouchers)])
-            n = iter(range(10**9))
-            times, _ = timed(
-                lambda: render("voucher", voucher_no=vouchers[next(n) % len(vouchers)]), args.runs
-            )
-            log(f"voucher, render(): {describe(times)}")
-            results["voucher"] = f"{statistics.median(times):.3f} s (render), "
-            app = create_app(settings, engine=engine)
-            from escrow.domain.principal import SYSTEM
-            from escrow.services import parties
-
-            with UnitOfWork(engine) as uow:
-                key = parties.create_api_key(uow, bank_code="HSB", actor=SYSTEM).plaintext
-                uow.commit()
-            with TestClient(app) as client:
-                headers = {"Authorization": f"Bearer {key}"}
-                client.get(f"/api/v1/vouchers/{vouchers[0]}/pdf", headers=headers)
-
-                def download():
-                    r = client.get(
-                        f"/api/v1/vouchers/{vouchers[next(n) % len(vouchers)]}/pdf", headers=headers
-                    )
-                    if r.status_code != 200:
-                        raise SystemExit(f"download failed: {r.status_code} {r.text}")
-
-                times, _ = timed(download, args.runs)
-            log(f"voucher, GET /api/v1/vouchers/…/pdf: {describe(times)}")
-            results["voucher"] += f"{statistics.median(times):.3f} s (HTTP download)"
-        if "monthly" in only:
-            today = date.today()
-            render("voucher", voucher_no=vouchers[0])  # warm
-            times, (_, content) = timed(
-                lambda: render("monthly", account_no="6222000011112222", year=today.year, month=today.month),
-                3,
-            )
-            pages = check_pdf(
-                content, "预售资金监管账户月度对账单", f"收支明细（{args.deposits} 笔）", vouchers[-1]
-            )
-            log(f"monthly, {args.deposits} deposits, {pages} pages: {describe(times)}")
-            results["monthly"] = f"{statistics.median(times):.2f} s ({pages} pages)"
-        engine.dispose()
-
+        measure_account(args, only, tmp, results)
     if "city" in only:
-        if args.city_db:
-            city_url = f"sqlite:///{Path(args.city_db).resolve()}"
-        else:
-            city_url = f"sqlite:///{tmp / 'city.db'}"
-            env = {**os.environ, "ESCROW_DATABASE_URL": city_url, "ESCROW_RULES_DIR": str(REPO / "rules")}
-            started = time.perf_counter()
-            subprocess.run(
-                [sys.executable, "-m", "escrow", "demo", "--scale", "city"],
-                env=env,
-                check=True,
-                stdout=subprocess.DEVNULL,
-            )
-            log(f"seeded the demo city in {time.perf_counter() - started:.1f} s")
-        settings = Settings.from_env(
-            {"ESCROW_DATABASE_URL": city_url, "ESCROW_RULES_DIR": str(REPO / "rules")}
-        )
-        engine = make_engine(city_url)
-        ctx = build_context(settings, engine, today=lambda: date(2026, 11, 22))
-
-        def city():
-            with UnitOfWork(engine, readonly=True) as uow:
-                return reports.render("city", uow, ctx, start=date(2025, 1, 1), end=date(2025, 12, 31))
-
-        city()  # warm: fonts and templates
-        times, (_, content) = timed(city, 3)
-        pages = check_pdf(content, "商品房预售资金监管情况", "全市新开商品房预售资金监管账户191个")
-        log(f"city, 191 accounts, {pages} pages: {describe(times)}")
-        results["city"] = f"{statistics.median(times):.2f} s ({pages} pages)"
-
-        from escrow.domain.principal import SYSTEM
-        from escrow.services import parties
-
-        with UnitOfWork(engine) as uow:
-            parties.create_user(uow, username="bench-admin", role="admin", password=None, actor=SYSTEM)
-            key = parties.create_api_key(uow, username="bench-admin", actor=SYSTEM).plaintext
-            uow.commit()
-        app = create_app(settings, engine=engine, today=lambda: date(2026, 11, 22))
-        with TestClient(app) as client:
-            headers = {"Authorization": f"Bearer {key}"}
-            for n, attempt in enumerate(("first job (starts the worker)", "second job")):
-                started = time.perf_counter()
-                body = {"kind": "city", "from": "2025-01-01", "to": "2025-12-31"}
-                r = client.post(
-                    "/api/v1/reports", json=body, headers={**headers, "Idempotency-Key": f"bench-{n}"}
-                )
-                if r.status_code != 202:
-                    raise SystemExit(f"job refused: {r.status_code} {r.text}")
-                answered = time.perf_counter() - started
-                job_id = r.json()["job_id"]
-                while (job := client.get(f"/api/v1/reports/{job_id}", headers=headers).json())[
-                    "status"
-                ] not in (
-                    "done",
-                    "failed",
-                ):
-                    time.sleep(0.05)
-                if job["status"] != "done":
-                    raise SystemExit(f"the job failed: {job}")
-                log(
-                    f"city as a job, {attempt}: 202 in {answered * 1000:.0f} ms, done after "
-                    f"{time.perf_counter() - started:.2f} s"
-                )
-        engine.dispose()
-
+        measure_city(args, tmp, results)
     shutil.rmtree(tmp, ignore_errors=True)
     log()
     for kind, text in results.items():

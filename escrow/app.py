@@ -26,6 +26,7 @@ from escrow.api.releases import ReleaseController
 from escrow.api.reports import RUNNER_STATE, ReportController
 from escrow.api.responses import COMPONENTS as OPENAPI_COMPONENTS
 from escrow.api.statements import StatementController
+from escrow.api.wire import WireFormatPlugin
 from escrow.config import Settings
 from escrow.rulebooks import RuleBooks, load_dir
 from escrow.services.context import Context
@@ -33,7 +34,7 @@ from escrow.services.ratelimit import Limit
 from escrow.services.reportjobs import ReportRunner
 from escrow.store.db import UnitOfWork, make_engine
 from escrow.web import csrf_config, router, static_files, template_config
-from escrow.web.public import VerifyController
+from escrow.web.public.verify import VerifyController
 
 UPLOAD_BODY_LIMIT = 32 * 1024 * 1024  # a form with several documents; each file is checked on its own
 
@@ -63,7 +64,7 @@ def check_published_rulebooks(engine: Engine, rulebooks: RuleBooks) -> None:
 def build_context(settings: Settings, engine: Engine, today: Callable[[], date] | None = None) -> Context:
     rulebooks = load_dir(settings.rules_dir)
     check_published_rulebooks(engine, rulebooks)
-    return Context(settings=settings, rulebooks=rulebooks, today=today or date.today)
+    return Context(settings=settings, rulebooks=rulebooks, today=today or date.today, engine=engine)
 
 
 def create_app(
@@ -100,6 +101,7 @@ def create_app(
             static_files(),
         ],
         lifespan=lifespan,
+        plugins=[WireFormatPlugin()],
         exception_handlers=EXCEPTION_HANDLERS,
         state=State(
             {

@@ -1,4 +1,8 @@
-"""The `escrow` command (also `python -m escrow`). Errors: one readable line on stderr and a non-zero exit."""
+"""The `escrow` command (also `python -m escrow`). Errors: one readable line on stderr and a non-zero exit.
+
+Every command goes through the services: the database is opened (and the embedded one migrated) by
+`services.database`, and a command's work runs in a unit of work handed out by its `Context`.
+"""
 
 from __future__ import annotations
 
@@ -11,50 +15,31 @@ from typing import Any
 from escrow.config import Settings
 from escrow.domain.errors import DomainError
 from escrow.domain.principal import BUREAU_ROLES, Principal
-from escrow.rulebooks import RuleBookError, load_dir
+from escrow.errors import CliError
+from escrow.reports.cli import register as register_report
+from escrow.rulebooks import RuleBookError, RuleBooks, load_dir
+from escrow.services.context import Context
+from escrow.services.database import DatabaseNotReady, current_schema, is_embedded, migrated, open_database
 
 OPERATOR = Principal(kind="operator", id=0, name="cli")
 
 
-class CliError(Exception):
-    """A refusal to print as one line."""
-
-
-def _engine(settings: Settings, *, migrate: bool = True):
-    from sqlalchemy.exc import OperationalError
-
-    from escrow.store.db import is_sqlite, make_engine
-    from escrow.store.migrate import is_current, upgrade
-
-    engine = make_engine(settings.database_url)
-    try:
-        if not is_current(engine):
-            if migrate and is_sqlite(settings.database_url):
-                upgrade(engine)  # the embedded database migrates itself
-            else:
-                raise CliError("the database schema is not current; run: escrow db upgrade")
-    except OperationalError as exc:
-        raise CliError(f"cannot reach the database: {exc.orig}") from None
-    return engine
-
-
 def _in_transaction(settings: Settings, work: Callable[[Any], Any]) -> Any:
-    from escrow.store.db import UnitOfWork
-
-    with UnitOfWork(_engine(settings)) as uow:
-        result = work(uow)
-        uow.commit()
-        return result
+    """Run `work` in one unit of work and commit it. Banks, developers, users and keys need no rule book."""
+    ctx = Context(
+        settings=settings,
+        rulebooks=RuleBooks([], settings.rules_dir),
+        engine=open_database(settings.database_url),
+    )
+    with ctx.writing() as uow:
+        return ctx.commit(uow, work(uow))
 
 
 # --- commands -------------------------------------------------------------------------------------------
 
 
 def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
-    from escrow.store.db import make_engine
-    from escrow.store.migrate import upgrade
-
-    upgrade(make_engine(settings.database_url))
+    migrated(settings.database_url)
     print("database is at the latest revision")
     return 0
 
@@ -63,14 +48,18 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
     from escrow.app import create_app
-    from escrow.store.db import is_sqlite, make_engine
-    from escrow.store.migrate import upgrade
 
-    engine = make_engine(settings.database_url)
-    upgrade(engine)
+    engine = migrated(settings.database_url)
     # the embedded deployment runs the scheduled jobs in-process; with PostgreSQL run `escrow scheduler`
-    app = create_app(settings, engine=engine, scheduler=is_sqlite(settings.database_url))
+    app = create_app(settings, engine=engine, scheduler=is_embedded(settings.database_url))
     uvicorn.run(app, host=args.host, port=args.port, log_level="info", workers=1)
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
+    from escrow.demo import seed
+
+    seed(open_database(settings.database_url), settings, scale=args.scale, out=sys.stdout)
     return 0
 
 
@@ -173,21 +162,13 @@ def cmd_rules_show(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_rules_check(args: argparse.Namespace, settings: Settings) -> int:
-    from sqlalchemy.exc import OperationalError
-
     from escrow.app import check_published_rulebooks
-    from escrow.store.db import make_engine
-    from escrow.store.migrate import is_current
 
     books = load_dir(settings.rules_dir)
     for book in books:
         print(f"ok  {book.id}  sha256 {book.sha256[:16]}…  {book.path}")
-    engine = make_engine(settings.database_url)
-    try:
-        published = is_current(engine)
-    except OperationalError:
-        published = False
-    if published:
+    engine = current_schema(settings.database_url)
+    if engine is not None:
         check_published_rulebooks(engine, books)
         print("published versions match their recorded hashes")
     else:
@@ -203,14 +184,12 @@ def cmd_import_statement(args: argparse.Namespace, settings: Settings) -> int:
     from escrow.api.statements import import_file
     from escrow.app import build_context
     from escrow.feeds import FeedError
-    from escrow.store.db import UnitOfWork
 
     path = Path(args.file)
     if not path.is_file():
         raise CliError(f"no such file: {path}")
-    engine = _engine(settings)
-    ctx = build_context(settings, engine)
-    with UnitOfWork(engine, readonly=True) as uow:
+    ctx = build_context(settings, open_database(settings.database_url))
+    with ctx.reading() as uow:
         bank = uow.parties.bank_by_code(args.bank)
     if bank is None:
         raise CliError(f"no bank with code {args.bank}")
@@ -220,7 +199,7 @@ def cmd_import_statement(args: argparse.Namespace, settings: Settings) -> int:
     with Progress(*columns, console=None, transient=True, disable=not sys.stderr.isatty()) as bar:
         task = bar.add_task(f"reconciling {path.name}", total=None)
         try:
-            with UnitOfWork(engine) as uow:
+            with ctx.writing() as uow:
                 status, result = import_file(
                     uow,
                     ctx,
@@ -230,7 +209,7 @@ def cmd_import_statement(args: argparse.Namespace, settings: Settings) -> int:
                     filename=path.name,
                     progress=lambda done, total: bar.update(task, completed=done, total=total),
                 )
-                uow.commit()
+                ctx.commit(uow, result)
         except FeedError as exc:
             raise CliError(f"{path.name}: {exc}") from None
     for item in result.get("statements", [result]):
@@ -252,7 +231,7 @@ def cmd_scheduler(args: argparse.Namespace, settings: Settings) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s", stream=sys.stderr)
     for noisy in ("alembic", "apscheduler"):  # every run is logged by escrow.jobs
         logging.getLogger(noisy).setLevel(logging.WARNING)
-    engine = _engine(settings)
+    engine = open_database(settings.database_url)
     ctx = build_context(settings, engine)
     if args.once:
         outcomes = scheduler.run_once(engine, ctx)
@@ -277,7 +256,7 @@ def cmd_audit_verify(args: argparse.Namespace, settings: Settings) -> int:
         except auditing.BadExport as exc:
             raise CliError(str(exc)) from None
     else:
-        report = auditing.verify(_engine(settings, migrate=False), anchor=args.anchor)
+        report = auditing.verify(open_database(settings.database_url, migrate=False), anchor=args.anchor)
     print("\n".join(report.lines()))
     return 0 if report.ok else 1
 
@@ -287,7 +266,7 @@ def cmd_audit_export(args: argparse.Namespace, settings: Settings) -> int:
 
     from escrow.services import auditing
 
-    engine = _engine(settings, migrate=False)
+    engine = open_database(settings.database_url, migrate=False)
     path = Path(args.output)
     partial = path.with_name(path.name + ".partial")
     try:
@@ -365,8 +344,6 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--format", choices=("camt", "camt053", "camt054", "mt940", "csv", "json"))
     s.set_defaults(func=cmd_import_statement)
 
-    from escrow.reports.cli import register as register_report
-
     register_report(sub)  # escrow report KIND … -o FILE.pdf
 
     rules = sub.add_parser("rules", help="rule books").add_subparsers(dest="sub", required=True)
@@ -394,21 +371,13 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
-    from escrow.demo import seed
-
-    engine = _engine(settings)
-    seed(engine, settings, scale=args.scale, out=sys.stdout)
-    return 0
-
-
 def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)  # --help and usage errors exit here, before the app is imported
     from escrow.app import StartupRefused
 
-    args = build_parser().parse_args(argv)
     try:
         return args.func(args, Settings.from_env())
-    except (CliError, DomainError, RuleBookError, StartupRefused) as exc:
+    except (CliError, DatabaseNotReady, DomainError, RuleBookError, StartupRefused) as exc:
         print(f"escrow: error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

@@ -9,7 +9,7 @@ from litestar.di import NamedDependency, Provide
 from litestar.params import JSONBody, QueryParameter
 from pydantic import Field
 
-from escrow.api.deps import Id, authenticate, idempotent, require_bureau, runtime
+from escrow.api.deps import Id, authenticate, require_bureau, run_idempotent, runtime
 from escrow.api.responses import (
     BEARER,
     GET_ERRORS,
@@ -107,7 +107,7 @@ class AlertController(Controller):
     ) -> Response:
         require_bureau(principal)
         comment = data.comment if data else ""
-        return idempotent(
+        return run_idempotent(
             request, principal, data, lambda uow: (200, alerts.acknowledge(uow, alert_id, principal, comment))
         )
 
@@ -129,6 +129,6 @@ class AlertController(Controller):
     ) -> Response:
         require_bureau(principal)
         comment = data.comment if data else ""
-        return idempotent(
+        return run_idempotent(
             request, principal, data, lambda uow: (200, alerts.resolve(uow, alert_id, principal, comment))
         )

@@ -10,7 +10,7 @@ from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, JSONBody
 
 from escrow.api import responses as R
-from escrow.api.deps import authenticate, idempotent, require_kind, runtime
+from escrow.api.deps import authenticate, require_kind, run_idempotent, runtime
 from escrow.api.responses import (
     BEARER,
     GET_ERRORS,
@@ -80,7 +80,7 @@ class BankController(Controller):
         require_kind(principal, "bank")
         ctx = runtime(request).ctx
         cmd = deposits.VerifyDeposit(data.account_no, data.notice_no, Decimal(data.amount), data.payer_name)
-        return idempotent(
+        return run_idempotent(
             request, principal, data, lambda uow: (200, deposits.verify(uow, ctx, cmd, principal))
         )
 
@@ -116,7 +116,7 @@ class BankController(Controller):
             channel=data.channel,
             value_date=data.value_date,
         )
-        return idempotent(request, principal, data, lambda uow: deposits.post(uow, ctx, cmd, principal))
+        return run_idempotent(request, principal, data, lambda uow: deposits.post(uow, ctx, cmd, principal))
 
     @get(
         "/deposits/{bank_reference:str}",
@@ -152,7 +152,7 @@ class BankController(Controller):
     ) -> Response:
         require_kind(principal, "bank")
         ctx = runtime(request).ctx
-        return idempotent(
+        return run_idempotent(
             request,
             principal,
             data,

@@ -10,7 +10,7 @@ from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from escrow.api import responses as R
-from escrow.api.deps import Id, authenticate, idempotent, query_date, require_bureau, runtime
+from escrow.api.deps import Id, authenticate, query_date, require_bureau, run_idempotent, runtime
 from escrow.api.responses import (
     BEARER,
     GET_ERRORS,
@@ -61,7 +61,7 @@ class BureauController(Controller):
             jurisdiction=data.jurisdiction,
             opened_on=data.opened_on,
         )
-        return idempotent(
+        return run_idempotent(
             request, principal, data, lambda uow: (201, projects.open_project(uow, ctx, cmd, principal))
         )
 
@@ -115,7 +115,7 @@ class BureauController(Controller):
             reached_on=data.reached_on,
             evidence=tuple(projects.Evidence(**e.model_dump()) for e in data.evidence),
         )
-        return idempotent(
+        return run_idempotent(
             request, principal, data, lambda uow: (201, projects.confirm_node(uow, ctx, cmd, principal))
         )
 

@@ -17,6 +17,7 @@ from pydantic import BaseModel
 from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 
+from escrow.api.idempotency import guard_of
 from escrow.api.problems import ProblemException
 from escrow.domain.errors import FieldError, Forbidden
 from escrow.domain.principal import Principal
@@ -39,6 +40,13 @@ class Runtime:
 
 def runtime(request: Request) -> Runtime:
     return request.app.state.runtime
+
+
+def services(request: Request) -> Context:
+    """The context a handler passes to its use case: with this request's idempotency guard, if any."""
+    ctx = runtime(request).ctx
+    guard = guard_of(request)
+    return ctx.guarded(guard) if guard is not None else ctx
 
 
 def authenticate(request: Request) -> Principal:
@@ -97,7 +105,7 @@ def _replay(record: IdempotencyRecord, request_hash: str) -> Response:
     )
 
 
-def idempotent(
+def run_idempotent(
     request: Request,
     principal: Principal,
     data: BaseModel | dict | None,

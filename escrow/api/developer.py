@@ -10,7 +10,7 @@ from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, JSONBody
 
 from escrow.api import responses as R
-from escrow.api.deps import authenticate, idempotent, require_kind, runtime
+from escrow.api.deps import authenticate, require_kind, run_idempotent, runtime
 from escrow.api.responses import (
     BEARER,
     GET_ERRORS,
@@ -54,7 +54,7 @@ class DeveloperController(Controller):
             total_price=Decimal(data.total_price),
             signed_on=data.signed_on,
         )
-        return idempotent(
+        return run_idempotent(
             request, principal, data, lambda uow: (201, sales.register_contract(uow, ctx, cmd, principal))
         )
 
@@ -93,7 +93,7 @@ class DeveloperController(Controller):
         require_kind(principal, "developer")
         ctx = runtime(request).ctx
         cmd = sales.IssueNotice(contract_no, data.kind, Decimal(data.amount), data.due_on)
-        return idempotent(
+        return run_idempotent(
             request, principal, data, lambda uow: (201, sales.issue_notice(uow, ctx, cmd, principal))
         )
 
@@ -113,7 +113,7 @@ class DeveloperController(Controller):
         principal: NamedDependency[Principal],
     ) -> Response:
         require_kind(principal, "developer")
-        return idempotent(
+        return run_idempotent(
             request,
             principal,
             data,

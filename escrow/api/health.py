@@ -3,10 +3,10 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Request, get
-from sqlalchemy import text
 
 from escrow.api.deps import runtime
 from escrow.api.responses import Health, answers
+from escrow.store.db import ping
 
 
 @get(
@@ -18,6 +18,5 @@ from escrow.api.responses import Health, answers
 )
 def health(request: Request) -> dict[str, Any]:
     rt = runtime(request)
-    with rt.engine.connect() as conn:
-        conn.execute(text("SELECT 1"))
+    ping(rt.engine)
     return {"status": "ok", "database": rt.engine.dialect.name, "rulebooks": [b.id for b in rt.ctx.rulebooks]}

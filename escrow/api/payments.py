@@ -10,7 +10,8 @@ from litestar.di import NamedDependency, Provide
 from litestar.params import JSONBody, QueryParameter
 
 from escrow.api import responses as R
-from escrow.api.deps import Id, authenticate, idempotent, require_kind, runtime
+from escrow.api.deps import Id, authenticate, require_kind, run_idempotent, runtime, services
+from escrow.api.idempotency import idempotent
 from escrow.api.releases import refused
 from escrow.api.responses import (
     BEARER,
@@ -19,6 +20,7 @@ from escrow.api.responses import (
     DocumentedOperation,
     IdempotentOperation,
     answers,
+    problems,
 )
 from escrow.api.schemas import DeductionIn, ExecutionIn, FreezeIn, FreezeLiftIn
 from escrow.domain.principal import Principal
@@ -85,7 +87,7 @@ class PaymentController(Controller):
         require_kind(principal, "bank")
         ctx = runtime(request).ctx
         cmd = instructions.Execute(data.bank_reference, data.executed_on)
-        return idempotent(
+        return run_idempotent(
             request,
             principal,
             data,
@@ -98,34 +100,32 @@ class PaymentController(Controller):
         status_code=201,
         summary="Record a court freeze (冻结)",
         operation_class=IdempotentOperation,
-        responses=answers({201: (R.Freeze, "The freeze and the account it holds")}, *POST_ERRORS, 403, 404),
+        response_description="The freeze and the account it holds",
+        responses=problems(*POST_ERRORS, 403, 404),
     )
+    @idempotent
     def place_freeze(
         self, request: Request, data: JSONBody[FreezeIn], principal: NamedDependency[Principal]
-    ) -> Response:
+    ) -> freezes.FreezeView:
         require_kind(principal, "bank")
-        ctx = runtime(request).ctx
         cmd = freezes.PlaceFreeze(
             data.account_no, data.authority, data.order_no, Decimal(data.amount), data.ordered_on
         )
-        return idempotent(
-            request, principal, data, lambda uow: (201, freezes.place(uow, ctx, cmd, principal))
-        )
+        return freezes.place(services(request), cmd, principal)
 
     @get(
         "/freezes/{freeze_id:int}",
         sync_to_thread=True,
         summary="A court freeze",
         operation_class=DocumentedOperation,
-        responses=answers({200: (R.Freeze, "The freeze")}, *GET_ERRORS, 403, 404),
+        response_description="The freeze",
+        responses=problems(*GET_ERRORS, 403, 404),
     )
     def freeze(
         self, request: Request, freeze_id: Id, principal: NamedDependency[Principal]
-    ) -> dict[str, Any]:
+    ) -> freezes.FreezeView:
         require_kind(principal, "bank")
-        rt = runtime(request)
-        with UnitOfWork(rt.engine, readonly=True) as uow:
-            return freezes.get(uow, rt.ctx, freeze_id, principal)
+        return freezes.get(services(request), freeze_id, principal)
 
     @post(
         "/freezes/{freeze_id:int}/lift",
@@ -133,23 +133,19 @@ class PaymentController(Controller):
         status_code=201,
         summary="Lift a court freeze (解除冻结); the body is optional",
         operation_class=IdempotentOperation,
-        responses=answers({201: (R.Freeze, "The lifted freeze")}, *POST_ERRORS, 403, 404),
+        response_description="The lifted freeze",
+        responses=problems(*POST_ERRORS, 403, 404),
     )
+    @idempotent
     def lift_freeze(
         self,
         request: Request,
         freeze_id: Id,
         principal: NamedDependency[Principal],
         data: JSONBody[FreezeLiftIn | None] = None,
-    ) -> Response:
+    ) -> freezes.FreezeView:
         require_kind(principal, "bank")
-        ctx = runtime(request).ctx
-        return idempotent(
-            request,
-            principal,
-            data,
-            lambda uow: (201, freezes.lift(uow, ctx, freeze_id, principal, data.order_no if data else None)),
-        )
+        return freezes.lift(services(request), freeze_id, principal, data.order_no if data else None)
 
     @post(
         "/freezes/{freeze_id:int}/deduction",
@@ -157,26 +153,17 @@ class PaymentController(Controller):
         status_code=201,
         summary="Record a court deduction (扣划) of frozen money",
         operation_class=IdempotentOperation,
-        responses=answers(
-            {201: (R.FreezeDeduction, "The freeze after the deduction, and the deduction")},
-            *POST_ERRORS,
-            403,
-            404,
-        ),
+        response_description="The freeze after the deduction, and the deduction",
+        responses=problems(*POST_ERRORS, 403, 404),
     )
+    @idempotent
     def deduct(
         self,
         request: Request,
         freeze_id: Id,
         data: JSONBody[DeductionIn],
         principal: NamedDependency[Principal],
-    ) -> Response:
+    ) -> freezes.DeductionView:
         require_kind(principal, "bank")
-        ctx = runtime(request).ctx
         cmd = freezes.Deduct(Decimal(data.amount), data.creditor_role, data.bank_reference, data.executed_on)
-        return idempotent(
-            request,
-            principal,
-            data,
-            lambda uow: (201, freezes.deduct(uow, ctx, freeze_id, cmd, principal)),
-        )
+        return freezes.deduct(services(request), freeze_id, cmd, principal)

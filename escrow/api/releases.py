@@ -10,7 +10,7 @@ from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from escrow.api import responses as R
-from escrow.api.deps import Id, authenticate, idempotent, require_bureau, require_kind, runtime
+from escrow.api.deps import Id, authenticate, require_bureau, require_kind, run_idempotent, runtime
 from escrow.api.problems import problem
 from escrow.api.responses import (
     BEARER,
@@ -75,7 +75,7 @@ class ReleaseController(Controller):
             ),
             documents=tuple(releases.Document(d.kind, d.filename, d.sha256) for d in data.documents),
         )
-        return idempotent(
+        return run_idempotent(
             request, principal, data, lambda uow: (201, releases.apply(uow, ctx, cmd, principal))
         )
 
@@ -132,7 +132,7 @@ class ReleaseController(Controller):
         require_bureau(principal)
         ctx = runtime(request).ctx
         decision = approvals.Decision(data.decision, data.comment)
-        return idempotent(
+        return run_idempotent(
             request,
             principal,
             data,
@@ -163,7 +163,7 @@ class ReleaseController(Controller):
         require_kind(principal, "developer")
         ctx = runtime(request).ctx
         cmd = refunds.CancelContract(contract_no, data.reason)
-        return idempotent(
+        return run_idempotent(
             request, principal, data, lambda uow: (201, refunds.cancel(uow, ctx, cmd, principal))
         )
 
@@ -202,7 +202,7 @@ class ReleaseController(Controller):
         require_bureau(principal)
         ctx = runtime(request).ctx
         decision = approvals.Decision(data.decision, data.comment)
-        return idempotent(
+        return run_idempotent(
             request,
             principal,
             data,

@@ -19,7 +19,7 @@ from litestar.params import FromPath, JSONBody
 from pydantic import BaseModel, ConfigDict, Field
 
 from escrow import reports
-from escrow.api.deps import Id, authenticate, idempotent, runtime
+from escrow.api.deps import Id, authenticate, run_idempotent, runtime
 from escrow.api.problems import ProblemException
 from escrow.api.responses import (
     BEARER,
@@ -180,7 +180,7 @@ class ReportController(Controller):
             queued.append(view["job_id"])
             return 202, view
 
-        response = idempotent(request, principal, data, effect)
+        response = run_idempotent(request, principal, data, effect)
         for job_id in queued:  # committed: hand it to the worker (a replayed request queued nothing)
             runner(request).submit(job_id, rt.ctx.today())
         return response

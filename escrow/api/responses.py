@@ -2,7 +2,7 @@
 
 The handlers return plain dicts built by the services' view functions (or a `Response` built by
 `idempotent()`), so nothing here validates or serialises at run time: these models only describe, field for
-field, what the services return today. `tests/test_schemathesis.py` checks real answers against them.
+field, what the services return today. `tests/http/test_schemathesis.py` checks real answers against them.
 
 - Money is a decimal string with at most two decimals (`Money`); a difference may be negative
   (`SignedMoney`). Areas are decimal strings with two decimals.

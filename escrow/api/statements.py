@@ -10,7 +10,7 @@ from litestar.di import NamedDependency, Provide
 from litestar.params import RawBody
 
 from escrow.api import responses as R
-from escrow.api.deps import authenticate, idempotent, require_kind, runtime
+from escrow.api.deps import authenticate, require_kind, run_idempotent, runtime
 from escrow.api.responses import BEARER, POST_ERRORS, StatementOperation, answers
 from escrow.domain.principal import Principal
 from escrow.services import reconcile
@@ -73,7 +73,7 @@ class StatementController(Controller):
         ctx = runtime(request).ctx
         content_type = request.headers.get("content-type")
         fingerprint = {"sha256": hashlib.sha256(body).hexdigest(), "content_type": content_type}
-        return idempotent(
+        return run_idempotent(
             request,
             principal,
             fingerprint,

@@ -15,6 +15,11 @@ from escrow.domain.money import ZERO, quantize, to_wire
 
 ONE = Decimal("1")
 
+# The kinds of payment instruction whose amount is held back as `pending_out` until the bank executes them:
+# approved releases and refunds. A `return` (unassigned money sent back to its payer) is left out: that
+# money is still in suspense, which the cap already holds back, and counting it again would hold it twice.
+PENDING_OUTFLOW_KINDS = ("release", "refund")
+
 
 @dataclass(frozen=True)
 class RetentionRule:

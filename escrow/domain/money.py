@@ -3,13 +3,36 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import Annotated
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
 # At most 16 integer digits keeps every amount inside a signed 64-bit count of fen.
 WIRE_PATTERN = r"^(0|[1-9][0-9]{0,15})(\.[0-9]{1,2})?$"
 _WIRE = re.compile(WIRE_PATTERN)
+
+
+@dataclass(frozen=True)
+class WireFormat:
+    """How a Decimal of a view is written on the wire: a string matching `pattern`. The API's schema plugin
+    reads it from the annotation, so a view's type is also its documented response schema."""
+
+    pattern: str
+    description: str
+
+
+Money = Annotated[
+    Decimal, WireFormat(WIRE_PATTERN, "CNY as a decimal string with at most two decimals, e.g. 1234.50")
+]
+SignedMoney = Annotated[
+    Decimal,
+    WireFormat("^-?" + WIRE_PATTERN.removeprefix("^"), "CNY as a decimal string; negative when short"),
+]
+Area = Annotated[
+    Decimal, WireFormat(r"^(0|[1-9][0-9]*)\.[0-9]{2}$", "square metres as a decimal string with two decimals")
+]
 
 
 class MoneyError(ValueError):

@@ -15,10 +15,8 @@ from __future__ import annotations
 import threading
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, Engine, and_, or_, text, update
-from sqlalchemy.exc import IntegrityError
-
-from escrow.store.db import UnitOfWork
+from escrow.store.db import Engine, IntegrityError, UnitOfWork
+from escrow.store.locks import SessionLock
 from escrow.store.models import JobRun, utcnow
 
 STALE = timedelta(hours=2)
@@ -31,37 +29,20 @@ def claim(engine: Engine, job_id: str, period: str) -> int | None:
     with UnitOfWork(engine) as uow:
         run = JobRun(job_id=job_id, period=period, status="running", started_at=now)
         try:
-            uow.session.add(run)
-            uow.session.flush()
+            uow.job_runs.add(run)
             uow.commit()
             return run.id
         except IntegrityError:
             uow.rollback()
     with UnitOfWork(engine) as uow:  # the row exists: take it over only if it failed or went stale
-        claimed = uow.session.execute(
-            update(JobRun)
-            .where(
-                JobRun.job_id == job_id,
-                JobRun.period == period,
-                or_(
-                    JobRun.status == "failed",
-                    and_(JobRun.status == "running", JobRun.started_at < now - STALE),
-                ),
-            )
-            .values(status="running", started_at=now, finished_at=None, detail="")
-            .returning(JobRun.id)
-        ).scalar()
+        claimed = uow.job_runs.take_over(job_id, period, now, stale_before=now - STALE)
         uow.commit()
         return claimed
 
 
 def finish(engine: Engine, run_id: int, status: str, detail: str) -> None:
     with UnitOfWork(engine) as uow:
-        uow.session.execute(
-            update(JobRun)
-            .where(JobRun.id == run_id)
-            .values(status=status, detail=detail[:4000], finished_at=utcnow())
-        )
+        uow.job_runs.finish(run_id, status, detail[:4000], utcnow())
         uow.commit()
 
 
@@ -70,7 +51,7 @@ class Leadership:
 
     def __init__(self, engine: Engine):
         self.engine = engine
-        self._conn: Connection | None = None
+        self._lock = SessionLock(engine, SCHEDULER_LOCK)
         self._mutex = threading.Lock()
 
     @property
@@ -80,46 +61,12 @@ class Leadership:
     def acquire(self) -> bool:
         if not self.applies:
             return True
-        with self._mutex:
-            if self._conn is not None:
-                try:
-                    self._conn.execute(text("SELECT 1"))
-                    self._conn.commit()
-                    return True
-                except Exception:  # the connection died and the lock with it: try to take it again
-                    self._drop()
-            conn = self.engine.connect()
-            try:
-                held = conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": SCHEDULER_LOCK}).scalar()
-                conn.commit()  # the lock is the session's; no transaction stays open
-            except Exception:
-                conn.invalidate()
-                conn.close()
-                raise
-            if held:
-                self._conn = conn
-                return True
-            conn.close()
-            return False
-
-    def _drop(self) -> None:
-        if self._conn is not None:
-            try:
-                self._conn.invalidate()  # never return a connection that may hold the lock to the pool
-                self._conn.close()
-            except Exception:
-                pass
-            self._conn = None
+        with self._mutex:  # still ours, or (the connection died and the lock with it) taken again
+            return self._lock.still_held() or self._lock.try_take()
 
     def release(self) -> None:
         with self._mutex:
-            if self._conn is not None:
-                try:
-                    self._conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": SCHEDULER_LOCK})
-                    self._conn.commit()
-                except Exception:
-                    pass
-                self._drop()
+            self._lock.release()
 
 
 def local_now() -> datetime:

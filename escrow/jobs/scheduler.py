@@ -20,10 +20,10 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
-from sqlalchemy import Engine
 
 from escrow.jobs import runs, tasks
 from escrow.services.context import Context
+from escrow.store.db import Engine
 
 log = logging.getLogger("escrow.jobs")
 

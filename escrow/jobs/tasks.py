@@ -24,15 +24,12 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, delete, select
-from sqlalchemy.exc import IntegrityError
-
 from escrow.jobs import runs
 from escrow.services import alerts, ratelimit, reportjobs, signin
 from escrow.services.context import Context
 from escrow.store import audit
-from escrow.store.db import UnitOfWork
-from escrow.store.models import ArchivedReport, IdempotencyRecord, SupervisedAccount
+from escrow.store.db import Engine, IntegrityError, UnitOfWork
+from escrow.store.models import ArchivedReport
 
 log = logging.getLogger("escrow.jobs")
 
@@ -109,16 +106,8 @@ def prune_idempotency(engine: Engine, ctx: Context, period: str, now: datetime) 
     total = 0
     while True:  # in batches: short transactions, no long lock on a large table
         with UnitOfWork(engine) as uow:
-            ids = list(
-                uow.session.scalars(
-                    select(IdempotencyRecord.id)
-                    .where(IdempotencyRecord.created_at < cutoff)
-                    .order_by(IdempotencyRecord.id)
-                    .limit(PRUNE_BATCH)
-                )
-            )
+            ids = uow.idempotency.prune(cutoff, PRUNE_BATCH)
             if ids:
-                uow.session.execute(delete(IdempotencyRecord).where(IdempotencyRecord.id.in_(ids)))
                 audit.record(
                     uow.session,
                     actor=ACTOR,
@@ -148,21 +137,9 @@ def monthly_archive(engine: Engine, ctx: Context, period: str, now: datetime) ->
     year, month = map(int, period.split("-"))
     last_day = date(year, month, calendar.monthrange(year, month)[1])
     with UnitOfWork(engine, readonly=True) as uow:
-        done = set(
-            uow.session.scalars(
-                select(ArchivedReport.account_id).where(
-                    ArchivedReport.kind == "monthly", ArchivedReport.period == period
-                )
-            )
-        )
+        done = uow.archived_reports.accounts_done("monthly", period)
         accounts = [
-            (a.id, a.account_no)
-            for a in uow.session.scalars(
-                select(SupervisedAccount)
-                .where(SupervisedAccount.opened_on <= last_day)
-                .order_by(SupervisedAccount.id)
-            )
-            if a.id not in done
+            (a.id, a.account_no) for a in uow.projects.accounts_opened_by(last_day) if a.id not in done
         ]
     archived, failed = 0, []
     for account_id, account_no in accounts:
@@ -173,16 +150,16 @@ def monthly_archive(engine: Engine, ctx: Context, period: str, now: datetime) ->
                 )
             sha256 = hashlib.sha256(content).hexdigest()
             with UnitOfWork(engine) as uow:
-                row = ArchivedReport(
-                    account_id=account_id,
-                    kind="monthly",
-                    period=period,
-                    filename=filename,
-                    sha256=sha256,
-                    content=content,
+                row = uow.archived_reports.add(
+                    ArchivedReport(
+                        account_id=account_id,
+                        kind="monthly",
+                        period=period,
+                        filename=filename,
+                        sha256=sha256,
+                        content=content,
+                    )
                 )
-                uow.session.add(row)
-                uow.session.flush()
                 audit.record(
                     uow.session,
                     actor=ACTOR,

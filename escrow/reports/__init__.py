@@ -133,7 +133,7 @@ def filename(kind: str, params: dict[str, Any]) -> str:
 def check(kind: str, uow: UnitOfWork, ctx: Context, **params: Any) -> dict[str, Any]:
     """What `render` would refuse, found without rendering (to refuse a report job when it is asked for):
     the typed parameters, or NotFound / InvalidInput."""
-    from .queries import ReportQueries
+    from escrow.store.reads.reports import ReportQueries
 
     p = normalise(kind, params)
     q = ReportQueries(uow.session)

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from escrow.config import Settings
+from escrow.errors import CliError
 
 
 def register(sub: Any) -> None:
@@ -55,14 +56,12 @@ PARAMS = {
 def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
     from escrow import reports
     from escrow.app import build_context
-    from escrow.cli import CliError, _engine
-    from escrow.store.db import UnitOfWork
+    from escrow.services.database import open_database
 
     params = {name: getattr(args, name) for name in PARAMS[args.kind]}
     reports.normalise(args.kind, params)  # bad input fails before the database is opened
-    engine = _engine(settings)
-    ctx = build_context(settings, engine)
-    with UnitOfWork(engine, readonly=True) as uow:
+    ctx = build_context(settings, open_database(settings.database_url))
+    with ctx.reading() as uow:
         name, content = reports.render(args.kind, uow, ctx, **params)
     out = Path(args.output) if args.output else Path.cwd() / name
     try:

@@ -18,8 +18,7 @@ from escrow.services.context import Context
 from escrow.services.vouchers import STATUS_WORDS
 from escrow.store.db import UnitOfWork
 from escrow.store.models import Release
-
-from .queries import ReportQueries
+from escrow.store.reads.reports import ReportQueries
 
 NOTICE_KINDS = {
     "earnest": "定金",

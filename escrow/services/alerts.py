@@ -31,33 +31,20 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import case, func, select
-
+from escrow.domain import caps
 from escrow.domain.errors import Conflict, FieldError, InvalidInput, NotFound
 from escrow.domain.money import from_fen, to_wire
 from escrow.domain.principal import Principal
 from escrow.services import approvals
 from escrow.services.context import Context
-from escrow.services.projects import release_cap
+from escrow.services.projects import retention_rule
 from escrow.store import audit
 from escrow.store.db import UnitOfWork
-from escrow.store.models import (
-    Alert,
-    Deposit,
-    PaymentInstruction,
-    PaymentNotice,
-    Project,
-    RateLimitBucket,
-    Refund,
-    Release,
-    Statement,
-    SupervisedAccount,
-    User,
-    utcnow,
-)
+from escrow.store.models import Alert, utcnow
+from escrow.store.reads.alerts import SEVERITY_ORDER
 
 STATES = ("open", "acknowledged", "resolved")
-SEVERITIES = ("critical", "warning", "info")
+SEVERITIES = SEVERITY_ORDER
 LOOKUP_FAILURES = 20
 LOOKUP_WINDOW = timedelta(hours=24)
 LOOKUP_PREFIX = "voucher-lookup:"
@@ -151,16 +138,7 @@ def _money(fen: int) -> str:
 
 def missing_statements(uow: UnitOfWork, day: date) -> list[Finding]:
     """Accounts (not closed, opened by `day`) with no statement dated `day`."""
-    have = select(Statement.account_id).where(Statement.statement_date == day)
-    rows = uow.session.execute(
-        select(SupervisedAccount.id, SupervisedAccount.account_no, SupervisedAccount.project_id)
-        .where(
-            SupervisedAccount.status != "closed",
-            SupervisedAccount.opened_on <= day,
-            SupervisedAccount.id.not_in(have),
-        )
-        .order_by(SupervisedAccount.id)
-    )
+    rows = uow.alert_reads.accounts_without_statement(day)
     return [
         Finding(
             "statement_missing",
@@ -177,17 +155,14 @@ def missing_statements(uow: UnitOfWork, day: date) -> list[Finding]:
 
 def _still_missing(uow: UnitOfWork) -> list[Finding]:
     """The statement_missing alerts not yet resolved whose statement has still not arrived."""
+    alerts = [
+        (alert, date.fromisoformat(alert.dedup_key.rsplit(":", 1)[1]))
+        for alert in uow.alert_reads.unresolved("statement_missing")
+    ]
+    arrived = uow.alert_reads.statements_dated({(alert.account_id, day) for alert, day in alerts})
     out = []
-    for alert in uow.session.scalars(
-        select(Alert).where(Alert.rule == "statement_missing", Alert.state != "resolved")
-    ):
-        day = date.fromisoformat(alert.dedup_key.rsplit(":", 1)[1])
-        arrived = uow.session.scalar(
-            select(Statement.id)
-            .where(Statement.account_id == alert.account_id, Statement.statement_date == day)
-            .limit(1)
-        )
-        if arrived is None:
+    for alert, day in alerts:
+        if (alert.account_id, day) not in arrived:
             out.append(
                 Finding(
                     alert.rule,
@@ -204,13 +179,7 @@ def _still_missing(uow: UnitOfWork) -> list[Finding]:
 
 def _suspense(uow: UnitOfWork, ctx: Context, today: date) -> list[Finding]:
     out = []
-    rows = uow.session.execute(
-        select(Deposit, SupervisedAccount.account_no, SupervisedAccount.project_id)
-        .join(SupervisedAccount, SupervisedAccount.id == Deposit.account_id)
-        .where(Deposit.status == "suspense")
-        .order_by(Deposit.id)
-    )
-    for deposit, account_no, project_id in rows:
+    for deposit, account_no, project_id in uow.alert_reads.suspense_deposits():
         link = f"/projects/{project_id}"
         what = f"deposit {deposit.bank_reference} of {_money(deposit.amount_fen)} on account {account_no}"
         limit = _limit(ctx, deposit.rulebook_id, "suspense_max_days")
@@ -243,25 +212,22 @@ def _suspense(uow: UnitOfWork, ctx: Context, today: date) -> list[Finding]:
 
 
 def _accounts(uow: UnitOfWork, ctx: Context) -> list[Finding]:
-    """Per account: balance below retention after money left; frozen with pending releases."""
+    """Per account: balance below retention after money left; frozen with pending releases. The books of
+    every account are read at once, and the cap's inputs at once for the accounts money has left."""
     out = []
-    pending = dict(
-        uow.session.execute(
-            select(Release.account_id, func.count(Release.id))
-            .where(Release.status.in_(("submitted", "approved")))
-            .group_by(Release.account_id)
-        ).all()
-    )
-    for account, project in uow.session.execute(
-        select(SupervisedAccount, Project)
-        .join(Project, Project.id == SupervisedAccount.project_id)
-        .where(SupervisedAccount.status != "closed")
-        .order_by(SupervisedAccount.id)
-    ):
+    pending = uow.alert_reads.unpaid_releases()
+    live = uow.alert_reads.live_accounts()
+    books = uow.journal.balances_of([account.id for account, _ in live])
+    paid_out = [(p, a) for a, p in live if books[a.id].released + books[a.id].deducted > 0]
+    inputs = uow.cap_figures.inputs(paid_out, ctx.today())
+    nodes = uow.cap_figures.confirmed_nodes([p.id for p, _ in paid_out])
+    for account, project in live:
         link = f"/projects/{project.id}"
-        balances = uow.journal.balances(account.id)
-        if balances.released + balances.deducted > 0:
-            cap = release_cap(uow, ctx, project, account)
+        balances = books[account.id]
+        if account.id in inputs:
+            book = ctx.rulebook(project.rulebook_id)
+            rule = retention_rule(book, nodes.get(project.id, set()), project.finish)
+            cap = caps.release_cap(inputs[account.id], rule)
             if from_fen(balances.cash) < cap.required_retention:
                 out.append(
                     Finding(
@@ -293,15 +259,7 @@ def _accounts(uow: UnitOfWork, ctx: Context) -> list[Finding]:
 
 def _instructions(uow: UnitOfWork, ctx: Context, today: date) -> list[Finding]:
     out = []
-    rows = uow.session.execute(
-        select(PaymentInstruction, Release.rulebook_id, Refund.rulebook_id, SupervisedAccount)
-        .join(SupervisedAccount, SupervisedAccount.id == PaymentInstruction.account_id)
-        .outerjoin(Release, Release.id == PaymentInstruction.release_id)
-        .outerjoin(Refund, Refund.id == PaymentInstruction.refund_id)
-        .where(PaymentInstruction.status == "pending")
-        .order_by(PaymentInstruction.id)
-    )
-    for ins, release_book, refund_book, account in rows:
+    for ins, release_book, refund_book, account in uow.alert_reads.pending_instructions():
         book = release_book or refund_book
         limit = _limit(ctx, book, "instruction_max_working_days") if book else None
         approved_on = local_date(ins.created_at)
@@ -327,14 +285,7 @@ def _instructions(uow: UnitOfWork, ctx: Context, today: date) -> list[Finding]:
 
 def _notices(uow: UnitOfWork, ctx: Context, today: date) -> list[Finding]:
     out = []
-    rows = uow.session.execute(
-        select(PaymentNotice, Project.rulebook_id, Project.id, SupervisedAccount.account_no)
-        .join(SupervisedAccount, SupervisedAccount.id == PaymentNotice.account_id)
-        .join(Project, Project.id == SupervisedAccount.project_id)
-        .where(PaymentNotice.status == "open", PaymentNotice.due_on < today)
-        .order_by(PaymentNotice.id)
-    )
-    for notice, book, project_id, account_no in rows:
+    for notice, book, project_id, account_no in uow.alert_reads.open_notices_due_before(today):
         limit = _limit(ctx, book, "notice_overdue_days")
         late = (today - notice.due_on).days
         if limit is None or late <= limit:
@@ -355,20 +306,13 @@ def _notices(uow: UnitOfWork, ctx: Context, today: date) -> list[Finding]:
 
 
 def _lookups(uow: UnitOfWork, now: datetime) -> list[Finding]:
-    since = now - LOOKUP_WINDOW
-    rows = uow.session.execute(
-        select(RateLimitBucket.key, func.sum(RateLimitBucket.failures))
-        .where(RateLimitBucket.key.startswith(LOOKUP_PREFIX), RateLimitBucket.window_start >= since)
-        .group_by(RateLimitBucket.key)
-        .having(func.sum(RateLimitBucket.failures) >= LOOKUP_FAILURES)
-        .order_by(RateLimitBucket.key)
-    )
+    rows = uow.rate_limits.failure_totals_since(LOOKUP_PREFIX, now - LOOKUP_WINDOW, LOOKUP_FAILURES)
     return [
         Finding(
             "voucher_lookup_failures",
             "client",
             key.removeprefix(LOOKUP_PREFIX)[:80],
-            f"client {key.removeprefix(LOOKUP_PREFIX)} failed {int(failures)} public voucher look-ups in the "
+            f"client {key.removeprefix(LOOKUP_PREFIX)} failed {failures} public voucher look-ups in the "
             f"last {int(LOOKUP_WINDOW.total_seconds() // 3600)} hours (alert at {LOOKUP_FAILURES})",
             link="/alerts",
         )
@@ -406,12 +350,6 @@ def _record(uow: UnitOfWork, alert: Alert, actor: str, action: str, before: str 
     )
 
 
-def _locked(uow: UnitOfWork, stmt):
-    if uow.dialect == "postgresql":
-        stmt = stmt.with_for_update()
-    return uow.session.scalars(stmt.execution_options(populate_existing=True))
-
-
 def raise_alerts(
     uow: UnitOfWork,
     findings: Iterable[Finding],
@@ -427,16 +365,9 @@ def raise_alerts(
     now = utcnow()
     current: dict[str, Alert] = {}
     if rules:
-        current.update(
-            (a.dedup_key, a)
-            for a in _locked(uow, select(Alert).where(Alert.rule.in_(rules), Alert.state != "resolved"))
-        )
+        current.update((a.dedup_key, a) for a in uow.alerts.unresolved_locked(rules))
     wanted = [k for k in findings if k not in current]
-    for i in range(0, len(wanted), 500):
-        chunk = wanted[i : i + 500]
-        current.update(
-            (a.dedup_key, a) for a in _locked(uow, select(Alert).where(Alert.dedup_key.in_(chunk)))
-        )
+    current.update((a.dedup_key, a) for a in uow.alerts.by_dedup_keys_locked(wanted))
     for key, f in findings.items():
         alert = current.get(key)
         if alert is None:
@@ -455,8 +386,7 @@ def raise_alerts(
                 created_at=now,
                 updated_at=now,
             )
-            uow.session.add(alert)
-            uow.session.flush()
+            uow.alerts.add(alert)
             _record(uow, alert, actor, "opened", None)
             result.opened += 1
         elif alert.state == "resolved":
@@ -478,7 +408,7 @@ def raise_alerts(
         _record(uow, alert, actor, "resolved", before, cleared=True)
         result.resolved += 1
     uow.session.flush()
-    result.open_now = uow.session.scalar(select(func.count(Alert.id)).where(Alert.state != "resolved")) or 0
+    result.open_now = uow.alerts.count_unresolved()
     return result
 
 
@@ -496,8 +426,12 @@ def statement_check(uow: UnitOfWork, day: date) -> SyncResult:
 
 
 def alert_view(uow: UnitOfWork, alert: Alert) -> dict[str, Any]:
-    account = uow.session.get(SupervisedAccount, alert.account_id) if alert.account_id else None
-    user = uow.session.get(User, alert.acknowledged_by) if alert.acknowledged_by else None
+    account = uow.projects.account(alert.account_id) if alert.account_id else None
+    user = uow.parties.user(alert.acknowledged_by) if alert.acknowledged_by else None
+    return _view(alert, account.account_no if account else None, user.username if user else None)
+
+
+def _view(alert: Alert, account_no: str | None, acknowledged_by: str | None) -> dict[str, Any]:
     return {
         "alert_id": alert.id,
         "rule": alert.rule,
@@ -506,13 +440,13 @@ def alert_view(uow: UnitOfWork, alert: Alert) -> dict[str, Any]:
         "owner_role": alert.owner_role,
         "state": alert.state,
         "subject": {"type": alert.subject_type, "id": alert.subject_id},
-        "account_no": account.account_no if account else None,
+        "account_no": account_no,
         "message": alert.message,
         "link": alert.link,
         "created_at": approvals.timestamp(alert.created_at),
         "updated_at": approvals.timestamp(alert.updated_at),
         "resolved_at": approvals.timestamp(alert.resolved_at),
-        "acknowledged_by": user.username if user else None,
+        "acknowledged_by": acknowledged_by,
     }
 
 
@@ -534,27 +468,20 @@ def listing(
         errors.append(FieldError("rule", " | ".join(RULES)))
     if errors:
         raise InvalidInput("unknown filter value", errors=errors)
-    stmt = select(Alert)
-    if state is not None:
-        stmt = stmt.where(Alert.state == state)
-    if severity is not None:
-        stmt = stmt.where(Alert.severity == severity)
-    if rule is not None:
-        stmt = stmt.where(Alert.rule == rule)
+    account_id = None
     if account_no is not None:
         account = uow.projects.account_by_no(account_no)
         if account is None:
             return []
-        stmt = stmt.where(Alert.account_id == account.id)
-    rank = case({s: i for i, s in enumerate(SEVERITIES)}, value=Alert.severity, else_=len(SEVERITIES))
-    rows = uow.session.scalars(stmt.order_by(rank, Alert.id.desc()).limit(limit))
-    return [alert_view(uow, a) for a in rows]
+        account_id = account.id
+    rows = uow.alert_reads.listing(
+        state=state, severity=severity, rule=rule, account_id=account_id, limit=limit
+    )
+    return [_view(alert, no, username) for alert, no, username in rows]
 
 
 def _bureau_alert(uow: UnitOfWork, alert_id: int) -> Alert:
-    alert = None
-    if 0 < alert_id <= 2**31 - 1:
-        alert = next(iter(_locked(uow, select(Alert).where(Alert.id == alert_id))), None)
+    alert = uow.alerts.locked(alert_id)
     if alert is None:
         raise NotFound(f"no alert {alert_id}")
     return alert

@@ -22,20 +22,17 @@ verifier prints with one you noted earlier (`--anchor`), which must still be in 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from sqlalchemy import Engine, exists, select
-
 from escrow.domain.ledger import EntryKind, Ledger
 from escrow.store import audit
-from escrow.store.db import UnitOfWork
-from escrow.store.models import AuditEvent, JournalEntry, JournalLeg
+from escrow.store.db import Engine, UnitOfWork
+from escrow.store.models import AuditEvent
 
 FORMAT = "escrow-audit/1"
-BATCH = 5_000
 SHOWN = 20  # problems listed after the first
 
 
@@ -287,85 +284,32 @@ def event_line(event: AuditEvent) -> dict[str, Any]:
     }
 
 
-def _events(uow: UnitOfWork) -> Iterator[AuditEvent]:
-    last = 0
-    while True:  # keyset pages: no long-lived cursor, the same on both engines
-        page = list(
-            uow.session.scalars(
-                select(AuditEvent).where(AuditEvent.id > last).order_by(AuditEvent.id).limit(BATCH)
-            )
-        )
-        if not page:
-            return
-        yield from page
-        last = page[-1].id
-        uow.session.expunge_all()
-
-
-def _entries(uow: UnitOfWork) -> Iterator[dict[str, Any]]:
-    e, g = JournalEntry.__table__.c, JournalLeg.__table__.c
-    last = 0
-    while True:
-        entries = uow.session.execute(
-            select(e.id, e.account_id, e.kind, e.booked_on, e.reference, e.amount_fen)
-            .where(e.id > last)
-            .order_by(e.id)
-            .limit(BATCH)
-        ).all()
-        if not entries:
-            return
-        legs: dict[int, list[Mapping[str, Any]]] = {}
-        for leg in uow.session.execute(
-            select(g.id, g.entry_id, g.account_id, g.ledger, g.amount_fen)
-            .where(g.entry_id >= entries[0].id, g.entry_id <= entries[-1].id)
-            .order_by(g.entry_id, g.id)
-        ).mappings():
-            legs.setdefault(leg["entry_id"], []).append(leg)
-        for row in entries:
-            yield audit.entry_record(row._mapping, legs.get(row.id, ()))
-        last = entries[-1].id
-
-
-def _orphan_legs(uow: UnitOfWork) -> list[tuple[int, int]]:
-    e, g = JournalEntry.__table__.c, JournalLeg.__table__.c
-    return [
-        (leg_id, entry_id)
-        for leg_id, entry_id in uow.session.execute(
-            select(g.id, g.entry_id).where(~exists().where(e.id == g.entry_id)).order_by(g.entry_id, g.id)
-        )
-    ]
-
-
 def verify(engine: Engine, *, anchor: str | None = None) -> Report:
     """Verify the chain and the journal in one consistent snapshot (a read-only transaction)."""
-    verifier = Verifier(anchor)
-    with UnitOfWork(engine, readonly=True) as uow:
-        if uow.dialect == "postgresql":
-            uow.session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
-        for event in _events(uow):
-            verifier.event(event_line(event))
-        for record in _entries(uow):
-            verifier.entry(record)
-        for leg_id, entry_id in _orphan_legs(uow):
-            verifier.orphan_leg(leg_id, entry_id)
-    return verifier.finish()
+    return _walk(engine, Verifier(anchor))
 
 
 def export(engine: Engine, out: TextIO) -> Report:
     """Write the trail as JSON lines: every audit event in chain order, then every journal entry with its
     legs. Returns the verification of what was written (the same snapshot)."""
-    verifier = Verifier()
+    return _walk(engine, Verifier(), lambda line: out.write(_dumps(line)))
+
+
+def _walk(engine: Engine, verifier: Verifier, write: Callable[[dict[str, Any]], Any] | None = None) -> Report:
+    """Feed the verifier the whole trail from one snapshot, handing each line to `write` as well."""
     with UnitOfWork(engine, readonly=True) as uow:
-        if uow.dialect == "postgresql":
-            uow.session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
-        for event in _events(uow):
+        uow.snapshot()
+        trail = uow.audit_trail
+        for event in trail.events():
             line = event_line(event)
             verifier.event(line)
-            out.write(_dumps(line))
-        for record in _entries(uow):
+            if write:
+                write(line)
+        for record in trail.entries():
             verifier.entry(record)
-            out.write(_dumps({"type": "journal_entry", **record}))
-        for leg_id, entry_id in _orphan_legs(uow):
+            if write:
+                write({"type": "journal_entry", **record})
+        for leg_id, entry_id in trail.orphan_legs():
             verifier.orphan_leg(leg_id, entry_id)
     return verifier.finish()
 

@@ -1,27 +1,80 @@
+"""What every use case needs besides its arguments: settings, rule books, the clock, and the database.
+
+A use case opens its own unit of work and commits it explicitly before it returns its view:
+
+    def place(ctx: Context, cmd: PlaceFreeze, actor: Principal) -> FreezeView:
+        with ctx.writing() as uow:
+            ...
+            return ctx.commit(uow, view)
+
+`ctx.reading()` is a read-only unit of work. A context may carry a `WriteGuard` (the API's idempotency key):
+`writing()` lets it claim its record first and `commit()` lets it keep the view's answer, both in the use
+case's own transaction, so that one key has exactly one effect. Use cases know nothing of how the edge
+encodes that answer.
+"""
+
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
 from datetime import date
+from typing import Protocol, TypeVar
 
 from escrow.config import Settings
 from escrow.rulebooks import RuleBook, RuleBooks
+from escrow.store.db import Engine, UnitOfWork
+
+View = TypeVar("View")
 
 
 def _today() -> date:
     return date.today()
 
 
+class WriteGuard(Protocol):
+    """Something that must happen inside a write use case's transaction (see escrow.services.idempotency)."""
+
+    def claim(self, uow: UnitOfWork) -> None: ...
+
+    def keep(self, uow: UnitOfWork, view: object) -> None: ...
+
+
 @dataclass
 class Context:
-    """What every use case may need besides the unit of work."""
-
     settings: Settings
     rulebooks: RuleBooks
     today: Callable[[], date] = field(default=_today)
+    engine: Engine | None = None
+    guard: WriteGuard | None = None
 
     def rulebook(self, rulebook_id: str) -> RuleBook:
         book = self.rulebooks.get(rulebook_id)
         if book is None:  # start-up refuses to run without every pinned version, so this is a bug
             raise RuntimeError(f"rule book {rulebook_id} is pinned by a project but not loaded")
         return book
+
+    def guarded(self, guard: WriteGuard | None) -> Context:
+        return replace(self, guard=guard)
+
+    def reading(self) -> UnitOfWork:
+        return UnitOfWork(self._engine(), readonly=True)
+
+    @contextmanager
+    def writing(self) -> Iterator[UnitOfWork]:
+        with UnitOfWork(self._engine()) as uow:
+            if self.guard is not None:
+                self.guard.claim(uow)
+            yield uow
+
+    def commit(self, uow: UnitOfWork, view: View) -> View:
+        """Commit the use case's transaction (with the guard's record of its answer) and return its view."""
+        if self.guard is not None:
+            self.guard.keep(uow, view)
+        uow.commit()
+        return view
+
+    def _engine(self) -> Engine:
+        if self.engine is None:  # a context built for pure computations only
+            raise RuntimeError("this context has no database")
+        return self.engine

@@ -9,13 +9,13 @@ equipment and material debts (the supreme court's 2022 notice).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Literal
 
 from escrow.domain import ledger
 from escrow.domain.errors import Conflict, FieldError, InvalidInput, NotFound
-from escrow.domain.money import from_fen, to_fen, to_wire
+from escrow.domain.money import Money, from_fen, to_fen, to_wire
 from escrow.domain.principal import Principal
 from escrow.rulebooks import RuleBook
 from escrow.services import approvals
@@ -26,7 +26,8 @@ from escrow.store import audit
 from escrow.store.db import UnitOfWork
 from escrow.store.models import Freeze, SupervisedAccount, utcnow
 
-CREDITOR_ROLES = ("construction", "equipment", "materials", "other")
+CreditorRole = Literal["construction", "equipment", "materials", "other"]
+CREDITOR_ROLES: tuple[str, ...] = CreditorRole.__args__
 REGISTRATION_NODE = "first_registration"
 
 
@@ -53,25 +54,67 @@ def registration_node(book: RuleBook) -> str:
     return REGISTRATION_NODE if book.node(REGISTRATION_NODE) else book.surcharge_until
 
 
-def freeze_view(uow: UnitOfWork, ctx: Context, freeze: Freeze, account: SupervisedAccount) -> dict[str, Any]:
+@dataclass(frozen=True)
+class FrozenAccount:
+    status: Literal["active", "frozen", "closed"]
+    frozen_amount: Money
+    releasable: Money
+
+
+@dataclass(frozen=True)
+class FreezeView:
+    freeze_id: int
+    account_no: str
+    authority: str
+    order_no: str
+    amount: Money  # what the freeze still holds
+    ordered_on: date
+    status: Literal["active", "lifted", "deducted"]
+    lifted_at: datetime | None
+    created_at: datetime
+    account: FrozenAccount
+
+
+@dataclass(frozen=True)
+class Deduction:
+    amount: Money
+    creditor_role: CreditorRole
+    bank_reference: str
+    executed_on: date
+    balance_after: Money
+
+
+@dataclass(frozen=True)
+class DeductionView(FreezeView):
+    """The freeze after a deduction, and the deduction."""
+
+    deduction: Deduction
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    """SQLite hands back naive timestamps; they were written in UTC."""
+    return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
+
+
+def freeze_view(uow: UnitOfWork, ctx: Context, freeze: Freeze, account: SupervisedAccount) -> FreezeView:
     project = uow.projects.get(account.project_id)
     cap = release_cap(uow, ctx, project, account)
-    return {
-        "freeze_id": freeze.id,
-        "account_no": account.account_no,
-        "authority": freeze.authority,
-        "order_no": freeze.order_no,
-        "amount": to_wire(from_fen(freeze.amount_fen)),
-        "ordered_on": freeze.ordered_on.isoformat(),
-        "status": freeze.status,
-        "lifted_at": approvals.timestamp(freeze.lifted_at),
-        "created_at": approvals.timestamp(freeze.created_at),
-        "account": {
-            "status": account.status,
-            "frozen_amount": to_wire(from_fen(uow.holds.frozen_fen(account.id))),
-            "releasable": to_wire(cap.releasable),
-        },
-    }
+    return FreezeView(
+        freeze_id=freeze.id,
+        account_no=account.account_no,
+        authority=freeze.authority,
+        order_no=freeze.order_no,
+        amount=from_fen(freeze.amount_fen),
+        ordered_on=freeze.ordered_on,
+        status=freeze.status,
+        lifted_at=_utc(freeze.lifted_at),
+        created_at=_utc(freeze.created_at),
+        account=FrozenAccount(
+            status=account.status,
+            frozen_amount=from_fen(uow.holds.frozen_fen(account.id)),
+            releasable=cap.releasable,
+        ),
+    )
 
 
 def bank_freeze(uow: UnitOfWork, actor: Principal, freeze_id: int) -> tuple[Freeze, SupervisedAccount]:
@@ -106,15 +149,21 @@ def _set_account_status(uow: UnitOfWork, account: SupervisedAccount, actor: Prin
     )
 
 
-def get(uow: UnitOfWork, ctx: Context, freeze_id: int, actor: Principal) -> dict[str, Any]:
-    freeze = uow.freezes.get(freeze_id)
-    account = uow.session.get(SupervisedAccount, freeze.account_id) if freeze else None
-    if account is None or actor.bank_id is None or account.bank_id != actor.bank_id:
-        raise NotFound(f"no freeze {freeze_id}")
-    return freeze_view(uow, ctx, freeze, account)
+def get(ctx: Context, freeze_id: int, actor: Principal) -> FreezeView:
+    with ctx.reading() as uow:
+        freeze = uow.freezes.get(freeze_id)
+        account = uow.session.get(SupervisedAccount, freeze.account_id) if freeze else None
+        if account is None or actor.bank_id is None or account.bank_id != actor.bank_id:
+            raise NotFound(f"no freeze {freeze_id}")
+        return freeze_view(uow, ctx, freeze, account)
 
 
-def place(uow: UnitOfWork, ctx: Context, cmd: PlaceFreeze, actor: Principal) -> dict[str, Any]:
+def place(ctx: Context, cmd: PlaceFreeze, actor: Principal) -> FreezeView:
+    with ctx.writing() as uow:
+        return ctx.commit(uow, _place(uow, ctx, cmd, actor))
+
+
+def _place(uow: UnitOfWork, ctx: Context, cmd: PlaceFreeze, actor: Principal) -> FreezeView:
     account = approvals.lock_account(uow, bank_account(uow, actor, cmd.account_no).id)
     if account.status == "closed":
         raise InvalidInput(f"account {account.account_no} is closed", rule="account_open")
@@ -153,9 +202,14 @@ def place(uow: UnitOfWork, ctx: Context, cmd: PlaceFreeze, actor: Principal) -> 
     return freeze_view(uow, ctx, freeze, account)
 
 
-def lift(
-    uow: UnitOfWork, ctx: Context, freeze_id: int, actor: Principal, lift_order_no: str | None = None
-) -> dict[str, Any]:
+def lift(ctx: Context, freeze_id: int, actor: Principal, lift_order_no: str | None = None) -> FreezeView:
+    with ctx.writing() as uow:
+        return ctx.commit(uow, _lift(uow, ctx, freeze_id, actor, lift_order_no))
+
+
+def _lift(
+    uow: UnitOfWork, ctx: Context, freeze_id: int, actor: Principal, lift_order_no: str | None
+) -> FreezeView:
     freeze, account = bank_freeze(uow, actor, freeze_id)
     if freeze.status != "active":
         raise Conflict(f"freeze {freeze.id} is already {freeze.status}")
@@ -176,8 +230,13 @@ def lift(
     return freeze_view(uow, ctx, freeze, account)
 
 
-def deduct(uow: UnitOfWork, ctx: Context, freeze_id: int, cmd: Deduct, actor: Principal) -> dict[str, Any]:
+def deduct(ctx: Context, freeze_id: int, cmd: Deduct, actor: Principal) -> DeductionView:
     """The bank pays frozen money to the court's creditor: a court_deduction journal entry."""
+    with ctx.writing() as uow:
+        return ctx.commit(uow, _deduct(uow, ctx, freeze_id, cmd, actor))
+
+
+def _deduct(uow: UnitOfWork, ctx: Context, freeze_id: int, cmd: Deduct, actor: Principal) -> DeductionView:
     freeze, account = bank_freeze(uow, actor, freeze_id)
     if freeze.status != "active":
         raise Conflict(f"freeze {freeze.id} is {freeze.status}: nothing is held to deduct")
@@ -252,7 +311,7 @@ def deduct(uow: UnitOfWork, ctx: Context, freeze_id: int, cmd: Deduct, actor: Pr
         subject_type="freeze",
         subject_id=freeze.id,
         account_id=account.id,
-        before={"amount": before["amount"], "status": before["status"]},
+        before={"amount": to_wire(before.amount), "status": before.status},
         after={"amount": to_wire(from_fen(freeze.amount_fen)), "status": freeze.status},
         details={
             "deducted": to_wire(cmd.amount),
@@ -265,11 +324,11 @@ def deduct(uow: UnitOfWork, ctx: Context, freeze_id: int, cmd: Deduct, actor: Pr
     )
     _set_account_status(uow, account, actor)
     view = freeze_view(uow, ctx, freeze, account)
-    view["deduction"] = {
-        "amount": to_wire(cmd.amount),
-        "creditor_role": cmd.creditor_role,
-        "bank_reference": cmd.bank_reference,
-        "executed_on": cmd.executed_on.isoformat(),
-        "balance_after": to_wire(from_fen(uow.journal.balances(account.id).cash)),
-    }
-    return view
+    deduction = Deduction(
+        amount=from_fen(fen),
+        creditor_role=cmd.creditor_role,
+        bank_reference=cmd.bank_reference,
+        executed_on=cmd.executed_on,
+        balance_after=from_fen(uow.journal.balances(account.id).cash),
+    )
+    return DeductionView(**vars(view), deduction=deduction)

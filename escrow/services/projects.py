@@ -239,16 +239,7 @@ def release_cap(
     book = book or ctx.rulebook(project.rulebook_id)
     confirmed = {c.node_code for c in uow.projects.confirmed_nodes(project.id)}
     rule = retention_rule(book, confirmed, project.finish)
-    balances = uow.journal.balances(account.id)
-    inputs = caps.CapInputs(
-        balance=from_fen(balances.cash),
-        suspense=from_fen(balances.suspense),
-        supervised_amount=from_fen(project.supervised_amount_fen),
-        frozen=from_fen(uow.holds.frozen_fen(account.id)),
-        pending_out=from_fen(uow.holds.pending_out_fen(account.id)),
-        guarantee=from_fen(uow.holds.guarantee_fen(account.id, ctx.today())),
-        deposits_total=from_fen(uow.journal.received_fen(account.id)),
-    )
+    inputs = uow.cap_figures.inputs([(project, account)], ctx.today())[account.id]
     return caps.release_cap(inputs, rule)
 
 

@@ -7,7 +7,8 @@ the caller's transaction, on SQLite (≥ 3.35) and PostgreSQL alike: concurrent 
 any worker, serialise on the row and each sees the count including itself.
 
 Keys are `<purpose>:<client>`, e.g. `voucher-lookup:203.0.113.7`; the alert rule on failed look-ups reads
-`failures` per key and window (`failures_since`). Old windows are deleted by `purge`.
+`failures` per key and window (`failures_since`). Old windows are deleted by `purge`. The SQL lives in
+`escrow.store.repos.ratelimits`; the hot path sends it as plain driver SQL (`escrow.store.driver`).
 """
 
 from __future__ import annotations
@@ -16,12 +17,10 @@ import ipaddress
 import os
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
-from sqlalchemy import Connection, delete, select
-
-from escrow.store.db import UnitOfWork
-from escrow.store.models import RateLimitBucket
+from escrow.store.db import Connection, UnitOfWork
+from escrow.store.driver import DriverSQL
+from escrow.store.repos.ratelimits import count_request
 
 VOUCHER_LOOKUP = "voucher-lookup"
 
@@ -85,38 +84,6 @@ def window_of(now: datetime, window: int) -> datetime:
     return datetime.fromtimestamp(seconds - seconds % window, UTC)
 
 
-class DriverSQL:
-    """Plain SQL with positional parameters sent to the database driver, on a SQLAlchemy connection or a
-    DBAPI cursor: the public look-up's hot path skips SQLAlchemy's statement building and result machinery.
-    Statements are written with `{0}` where a parameter goes (`?` on SQLite, `%s` on psycopg)."""
-
-    def __init__(self, target: Connection | Any, dialect: str):
-        self.target, self.sqlite = target, dialect == "sqlite"
-        self.mark = "?" if self.sqlite else "%s"
-
-    @classmethod
-    def on(cls, connection: Connection) -> DriverSQL:
-        return cls(connection, connection.dialect.name)
-
-    def rows(self, statement: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
-        sql = statement.format(self.mark)
-        if isinstance(self.target, Connection):
-            return [tuple(row) for row in self.target.exec_driver_sql(sql, params)]
-        self.target.execute(sql, params)
-        return self.target.fetchall()
-
-    def timestamp(self, moment: datetime) -> Any:
-        """As the column stores it: SQLAlchemy keeps SQLite DateTime values as naive UTC text."""
-        return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f") if self.sqlite else moment
-
-
-_UPSERT = (
-    "INSERT INTO rate_limit_buckets (key, window_start, count, failures) VALUES ({0}, {0}, 1, {0}) "
-    "ON CONFLICT (key, window_start) DO UPDATE SET count = rate_limit_buckets.count + 1, "
-    "failures = rate_limit_buckets.failures + {0} RETURNING count, failures"
-)
-
-
 def hit(
     sql: Connection | DriverSQL, key: str, limit: Limit, *, failed: bool, now: datetime | None = None
 ) -> Hit:
@@ -126,8 +93,7 @@ def hit(
     sql = sql if isinstance(sql, DriverSQL) else DriverSQL.on(sql)
     now = now or datetime.now(UTC)
     start = window_of(now, limit.window)
-    failure = 1 if failed else 0
-    ((count, failures),) = sql.rows(_UPSERT, (key, sql.timestamp(start), failure, failure))
+    count, failures = count_request(sql, key, start, 1 if failed else 0)
     retry_after = max(1, int((start + timedelta(seconds=limit.window) - now).total_seconds() + 0.999))
     return Hit(
         count=count,
@@ -150,17 +116,7 @@ def failures_since(uow: UnitOfWork, since: datetime, purpose: str = VOUCHER_LOOK
     """Failed look-ups per client and window from `since` on (windows with at least one failure), most
     failures first: what the alert rule on guessed voucher numbers watches."""
     prefix = f"{purpose}:"
-    rows = uow.session.execute(
-        select(
-            RateLimitBucket.key, RateLimitBucket.window_start, RateLimitBucket.failures, RateLimitBucket.count
-        )
-        .where(
-            RateLimitBucket.key.startswith(prefix, autoescape=True),
-            RateLimitBucket.window_start >= since,
-            RateLimitBucket.failures > 0,
-        )
-        .order_by(RateLimitBucket.failures.desc(), RateLimitBucket.window_start)
-    )
+    rows = uow.rate_limits.failures_since(prefix, since)
     return [
         FailureCount(
             client=key.removeprefix(prefix),
@@ -174,5 +130,4 @@ def failures_since(uow: UnitOfWork, since: datetime, purpose: str = VOUCHER_LOOK
 
 def purge(uow: UnitOfWork, before: datetime) -> int:
     """Delete the windows that started before `before`; returns how many. The caller commits."""
-    result = uow.session.execute(delete(RateLimitBucket).where(RateLimitBucket.window_start < before))
-    return result.rowcount or 0
+    return uow.rate_limits.purge(before)

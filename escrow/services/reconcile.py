@@ -17,8 +17,6 @@ from collections.abc import Callable, Iterable, Iterator
 from itertools import islice
 from typing import Any
 
-from sqlalchemy import select, update
-
 from escrow.domain import ledger
 from escrow.domain.errors import InvalidInput
 from escrow.domain.money import from_fen, to_fen, to_wire
@@ -27,19 +25,8 @@ from escrow.feeds import FeedError, ParsedStatement, StatementLine
 from escrow.services.context import Context
 from escrow.store import audit
 from escrow.store.db import UnitOfWork
-from escrow.store.models import (
-    Deposit,
-    JournalEntry,
-    PaymentInstruction,
-    PaymentNotice,
-    Project,
-    Statement,
-    SupervisedAccount,
-    Voucher,
-)
-from escrow.store.models import (
-    StatementLine as LineRow,
-)
+from escrow.store.models import Deposit, Project, Statement, SupervisedAccount
+from escrow.store.repos.statements import BANK_REFERENCE_MAX as REFERENCE_MAX
 
 TOKEN = re.compile(r"\b((?:PZ|TZ)\d{15})\b")
 CHUNK = 20_000
@@ -80,9 +67,6 @@ def resolve_account(uow: UnitOfWork, s: ParsedStatement, actor: Principal) -> Su
     if foreign:
         raise StatementRefused(f"currency {', '.join(foreign)}, account is {account.currency}")
     return account
-
-
-REFERENCE_MAX = LineRow.__table__.c.bank_reference.type.length  # and Deposit.bank_reference
 
 
 def _unstorable(s: ParsedStatement) -> tuple[str, StatementLine | None, str] | None:
@@ -129,9 +113,7 @@ def import_statements(
     for s, account in zip(statements, accounts, strict=True):
         uow.projects.lock_account(account.id)
         digest = _digest(s)
-        existing = uow.session.scalar(
-            select(Statement).where(Statement.account_id == account.id, Statement.digest == digest)
-        )
+        existing = uow.statements.by_digest(account.id, digest)
         if existing is not None:
             results.append(statement_view(account.account_no, existing))
             done += len(s.lines)
@@ -156,29 +138,11 @@ def _reconcile(
     actor: Principal,
     step: Callable[[int], None],
 ) -> dict[str, Any]:
-    session = uow.session
-    project = session.get(Project, account.project_id)
-    shown = set(
-        session.scalars(
-            select(LineRow.deposit_id).where(
-                LineRow.account_id == account.id, LineRow.deposit_id.is_not(None)
-            )
-        )
-    )
-    executed = {
-        ref: fen
-        for ref, fen in session.execute(
-            select(PaymentInstruction.bank_reference, PaymentInstruction.amount_fen).where(
-                PaymentInstruction.account_id == account.id, PaymentInstruction.status == "executed"
-            )
-        )
-    }
+    project = uow.projects.get(account.project_id)
+    shown = uow.statements.deposits_shown(account.id)
+    executed = uow.instructions.executed_amounts(account.id)
     # court deductions leave through the bank too; the journal keeps them as deduction:<bank reference>
-    for reference, fen in session.execute(
-        select(JournalEntry.reference, JournalEntry.amount_fen).where(
-            JournalEntry.account_id == account.id, JournalEntry.kind == ledger.EntryKind.COURT_DEDUCTION.value
-        )
-    ):
+    for reference, fen in uow.journal.amounts_by_reference(account.id, ledger.EntryKind.COURT_DEDUCTION):
         executed[reference.removeprefix("deduction:")] = fen
     row = Statement(
         account_id=account.id,
@@ -229,13 +193,7 @@ def _reconcile(
                 wanted.update((line.remittance or "").split())
         found: dict[str, tuple[int, int, str]] = {}
         for refs in _chunks(iter(wanted), CHUNK):
-            for dep_id, ref, fen, status in session.execute(
-                select(Deposit.id, Deposit.bank_reference, Deposit.amount_fen, Deposit.status).where(
-                    Deposit.bank_id == account.bank_id,
-                    Deposit.bank_reference.in_(refs),
-                    Deposit.account_id == account.id,
-                )
-            ):
+            for dep_id, ref, fen, status in uow.deposits.by_references(account.bank_id, account.id, refs):
                 found[ref] = (dep_id, fen, status)
         return found
 
@@ -277,8 +235,6 @@ def _reconcile(
 
     # A million-line statement spends its time here: lines go through the driver's executemany, vouchers
     # through Core statements, neither through ORM bulk persistence
-    connection = session.connection()
-    vouchers = Voucher.__table__
     booked: dict[str, tuple[int, int, str]] = {}
     for start in range(0, len(s.lines), CHUNK):
         lines = s.lines[start : start + CHUNK]
@@ -287,23 +243,10 @@ def _reconcile(
         step(start + len(lines))
     vouchers_confirmed = 0
     for chunk in _chunks(iter(confirmed), CHUNK):
-        result = connection.execute(
-            update(vouchers)
-            .where(vouchers.c.deposit_id.in_(chunk), vouchers.c.status == "issued")
-            .values(status="confirmed")
-        )
-        vouchers_confirmed += result.rowcount or 0
+        vouchers_confirmed += uow.deposits.confirm_vouchers(chunk)
 
     books_only = sum(
-        1
-        for dep_id in session.scalars(
-            select(Deposit.id).where(
-                Deposit.account_id == account.id,
-                Deposit.value_date <= s.statement_date,
-                Deposit.status != "reversed",
-            )
-        )
-        if dep_id not in shown
+        1 for dep_id in uow.deposits.unreversed_ids_until(account.id, s.statement_date) if dep_id not in shown
     )
     difference = 0
     if s.closing_balance is not None:
@@ -311,10 +254,10 @@ def _reconcile(
     row.matched, row.bank_only, row.books_only = matched, bank_only + unexplained_debits, books_only
     row.balance_difference_fen = difference
     row.status = "reconciled" if not (books_only or unexplained_debits or difference) else "discrepancy"
-    session.flush()
+    uow.session.flush()
     view = statement_view(account.account_no, row)
     audit.record(
-        session,
+        uow.session,
         actor=actor.ref,
         action=f"statement.{row.status}",
         subject_type="statement",
@@ -329,21 +272,8 @@ def _reconcile(
 def _deposit_for_token(uow: UnitOfWork, account_id: int, token: str, fen: int) -> int | None:
     """A voucher or notice number quoted in the remittance text, with the same amount."""
     if token.startswith("PZ"):
-        stmt = (
-            select(Deposit.id)
-            .join(Voucher, Voucher.deposit_id == Deposit.id)
-            .where(Voucher.voucher_no == token)
-        )
-    else:
-        stmt = (
-            select(Deposit.id)
-            .join(PaymentNotice, PaymentNotice.id == Deposit.notice_id)
-            .where(PaymentNotice.notice_no == token)
-        )
-    stmt = stmt.where(
-        Deposit.account_id == account_id, Deposit.amount_fen == fen, Deposit.status != "reversed"
-    )
-    return uow.session.scalar(stmt.limit(1))
+        return uow.deposits.unreversed_by_voucher_no(account_id, token, fen)
+    return uow.deposits.unreversed_by_notice_no(account_id, token, fen)
 
 
 def _book_statement_credit(

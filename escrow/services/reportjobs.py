@@ -27,17 +27,15 @@ from datetime import UTC, date, datetime, timedelta
 from multiprocessing import get_context
 from typing import Any
 
-from sqlalchemy import Engine, delete, select, update
-
 from escrow import reports
 from escrow.config import Settings
 from escrow.domain.errors import DomainError, Forbidden, NotFound
 from escrow.domain.principal import Principal
-from escrow.reports.queries import ReportQueries
 from escrow.services.context import Context
 from escrow.services.releases import visible_release
-from escrow.store.db import UnitOfWork
+from escrow.store.db import Engine, UnitOfWork
 from escrow.store.models import ReportJob, utcnow
+from escrow.store.reads.reports import ReportQueries
 
 log = logging.getLogger("escrow.reports")
 
@@ -121,15 +119,14 @@ def request(
         status="queued",
         requested_by=principal.ref,
     )
-    uow.session.add(job)
-    uow.session.flush()
+    uow.report_jobs.add(job)
     return job_view(job)
 
 
 def visible_job(uow: UnitOfWork, principal: Principal, job_id: int) -> ReportJob:
     """The principal's own job; anyone else's does not exist. A job abandoned by a dead process is
     reported as failed."""
-    job = uow.session.get(ReportJob, job_id) if 0 < job_id <= 2**31 - 1 else None
+    job = uow.report_jobs.get(job_id)
     if job is None or job.requested_by != principal.ref:
         raise NotFound(f"no report job {job_id}")
     created = job.created_at if job.created_at.tzinfo else job.created_at.replace(tzinfo=UTC)
@@ -145,32 +142,22 @@ def visible_job(uow: UnitOfWork, principal: Principal, job_id: int) -> ReportJob
 
 def _claim(engine: Engine, job_id: int) -> bool:
     with UnitOfWork(engine) as uow:
-        claimed = uow.session.execute(
-            update(ReportJob)
-            .where(ReportJob.id == job_id, ReportJob.status == "queued")
-            .values(status="running")
-        ).rowcount
+        claimed = uow.report_jobs.claim(job_id)
         uow.commit()
-    return bool(claimed)
+    return claimed
 
 
 def _finish(engine: Engine, job_id: int, **values: Any) -> None:
     with UnitOfWork(engine) as uow:
-        uow.session.execute(
-            update(ReportJob).where(ReportJob.id == job_id).values(finished_at=utcnow(), **values)
-        )
+        uow.report_jobs.finish(job_id, finished_at=utcnow(), **values)
         uow.commit()
 
 
 def _abandon(engine: Engine, job_id: int) -> None:
     """A job its worker will not finish (the process died, the server is stopping): failed, if unfinished."""
     with UnitOfWork(engine) as uow:
-        uow.session.execute(
-            update(ReportJob)
-            .where(ReportJob.id == job_id, ReportJob.status.in_(("queued", "running")))
-            .values(
-                status="failed", error="the report was interrupted; ask for it again", finished_at=utcnow()
-            )
+        uow.report_jobs.fail_unfinished(
+            job_id, error="the report was interrupted; ask for it again", finished_at=utcnow()
         )
         uow.commit()
 
@@ -182,7 +169,7 @@ def run(engine: Engine, ctx: Context, job_id: int) -> str:
         return "skipped"
     try:
         with UnitOfWork(engine, readonly=True) as uow:
-            job = uow.session.get(ReportJob, job_id)
+            job = uow.report_jobs.get(job_id)
             params = {k: v for k, v in job.params.items() if k != "as_of"}
             if job.params.get("as_of"):  # as of the day it was asked for, whoever renders it when
                 day = date.fromisoformat(job.params["as_of"])
@@ -204,17 +191,13 @@ def run(engine: Engine, ctx: Context, job_id: int) -> str:
 def run_pending(engine: Engine, ctx: Context, limit: int = 20) -> int:
     """Render up to `limit` queued jobs in this process, oldest first; returns how many were rendered."""
     with UnitOfWork(engine, readonly=True) as uow:
-        ids = list(
-            uow.session.scalars(
-                select(ReportJob.id).where(ReportJob.status == "queued").order_by(ReportJob.id).limit(limit)
-            )
-        )
+        ids = uow.report_jobs.queued_ids(limit)
     return sum(1 for job_id in ids if run(engine, ctx, job_id) != "skipped")
 
 
 def purge(uow: UnitOfWork, before: datetime) -> int:
     """Delete jobs created before `before` (their PDFs with them); the caller commits."""
-    return uow.session.execute(delete(ReportJob).where(ReportJob.created_at < before)).rowcount or 0
+    return uow.report_jobs.purge(before)
 
 
 # --- the worker process -----------------------------------------------------------------------------------

@@ -33,7 +33,7 @@ from escrow.store.models import (
     Project,
     SupervisedAccount,
 )
-from escrow.store.repositories import MAX_ID
+from escrow.store.repos.base import MAX_ID
 
 # The bureau roles that resolve suspense items, as the web's permission table ("suspense.resolve") has it.
 RESOLVERS = ("reviewer", "approver")

@@ -11,16 +11,15 @@ from __future__ import annotations
 
 import hmac
 import re
-import threading
-from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine
-
 from escrow.domain.money import from_fen, to_wire
 from escrow.services import ratelimit
+from escrow.store.db import Connection, Engine
+from escrow.store.driver import DriverSQL, counting_transaction
+from escrow.store.reads.vouchers import voucher_for_lookup
 
 MAX_INPUT = 64  # longer input cannot match anything; it is cut before it is used
 _VOUCHER_NO = re.compile(r"[0-9A-Z-]{1,40}")
@@ -106,25 +105,8 @@ def status_words(status: str, lang: str = "zh") -> str:
 
 
 # The look-up is the public hot path (see docs/BENCHMARKS.md): two statements sent as plain driver SQL, built
-# once per dialect, skip SQLAlchemy's statement building and compilation (most of the cost of a look-up).
-_LOOKUP = (
-    "SELECT v.voucher_no, v.verification_code, v.status, d.amount_fen, d.value_date, p.name, a.account_no, "
-    "b.name FROM vouchers v JOIN deposits d ON d.id = v.deposit_id "
-    "JOIN supervised_accounts a ON a.id = v.account_id JOIN projects p ON p.id = a.project_id "
-    "JOIN banks b ON b.id = a.bank_id WHERE v.voucher_no = {0}"
-)
-_SQLITE_WRITERS: dict[int, threading.Lock] = {}
-_LOCKS_LOCK = threading.Lock()
-
-
-def _writer_lock(engine: Engine) -> AbstractContextManager[Any]:
-    """SQLite: one write transaction at a time per process, queued on a lock here rather than in SQLite's
-    busy handler, which sleeps in growing steps and would turn 32 concurrent look-ups into long waits.
-    PostgreSQL needs none (the bucket's row lock orders a client's look-ups; a lock here measured slower)."""
-    if engine.dialect.name != "sqlite":
-        return nullcontext()
-    with _LOCKS_LOCK:
-        return _SQLITE_WRITERS.setdefault(id(engine), threading.Lock())
+# once per dialect (escrow.store.driver), skip SQLAlchemy's statement building and compilation (most of the
+# cost of a look-up).
 
 
 def check(
@@ -138,30 +120,12 @@ def check(
 ) -> Lookup:
     """`lookup` in a transaction of its own, committed whatever the answer (the count must be kept), on a
     pooled driver connection (SQLAlchemy's own execution costs more than the two statements)."""
-    sqlite = engine.dialect.name == "sqlite"
-    with _writer_lock(engine):
-        raw = engine.raw_connection()
-        try:
-            cursor = raw.cursor()
-            if sqlite:  # the engine's connections leave transactions to us (escrow.store.db)
-                cursor.execute("BEGIN IMMEDIATE")
-            else:  # a count need not wait for the disk: a crash may lose the last moments of counting,
-                # never money; the client's row lock is then held for the statement, not for an fsync
-                cursor.execute("SET LOCAL synchronous_commit TO OFF")
-            result = lookup(
-                ratelimit.DriverSQL(cursor, engine.dialect.name), voucher_no, code, client, limit, now=now
-            )
-            raw.commit()
-            return result
-        except BaseException:
-            raw.rollback()
-            raise
-        finally:
-            raw.close()  # back to the pool
+    with counting_transaction(engine) as sql:
+        return lookup(sql, voucher_no, code, client, limit, now=now)
 
 
 def lookup(
-    sql: Connection | ratelimit.DriverSQL,
+    sql: Connection | DriverSQL,
     voucher_no: str | None,
     code: str | None,
     client: str | None,
@@ -171,11 +135,10 @@ def lookup(
 ) -> Lookup:
     """Look a voucher up by number and verification code for `client` (its address), and count the look-up,
     in the caller's transaction (a SQLAlchemy connection, or a driver cursor)."""
-    sql = sql if isinstance(sql, ratelimit.DriverSQL) else ratelimit.DriverSQL.on(sql)
+    sql = sql if isinstance(sql, DriverSQL) else DriverSQL.on(sql)
     number = normalise_voucher_no(voucher_no)
     given = normalise_code(code)
-    rows = sql.rows(_LOOKUP, (number,))
-    row = rows[0] if rows else None
+    row = voucher_for_lookup(sql, number)
     expected = row[1] if row is not None else _DUMMY_CODE
     matches = hmac.compare_digest(given.encode(), expected.encode()) and row is not None
     key = ratelimit.client_key(ratelimit.VOUCHER_LOOKUP, client)

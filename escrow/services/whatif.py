@@ -3,7 +3,8 @@
 Read-only: the same cap inputs (books, freezes, pending instructions, guarantees) are run through the pure
 domain (`caps.release_cap`) twice, once with the retention rule of the project's pinned version and once
 with the chosen version's. Nothing is pinned, recorded or written. The inputs of every account are read in
-a fixed number of queries (`CapFigures`), not a few per project.
+a fixed number of queries (`uow.cap_figures`, the same read the project's own cap makes for one account),
+not a few per project.
 """
 
 from __future__ import annotations
@@ -13,12 +14,11 @@ from decimal import Decimal
 
 from escrow.domain import caps
 from escrow.domain.errors import FieldError, InvalidInput
-from escrow.domain.money import ZERO, from_fen
+from escrow.domain.money import ZERO
 from escrow.rulebooks import RuleBook, version_key
 from escrow.services.context import Context
 from escrow.services.projects import retention_rule
 from escrow.store.db import UnitOfWork
-from escrow.store.repositories import CapFigures
 
 
 @dataclass(frozen=True)
@@ -93,31 +93,18 @@ def newest(ctx: Context, jurisdiction: str) -> RuleBook | None:
 
 
 def compare(uow: UnitOfWork, ctx: Context, book: RuleBook) -> Comparison:
-    figures = CapFigures(uow.session)
+    figures = uow.cap_figures
     live = figures.live_projects(book.jurisdiction)
     pinned: dict[str, int] = {}
     for project, _, _ in live:
         pinned[project.rulebook_id] = pinned.get(project.rulebook_id, 0) + 1
     others = [(p, a, d) for p, a, d in live if p.rulebook_id != book.id]
-    accounts = [a.id for _, a, _ in others]
     nodes = figures.confirmed_nodes([p.id for p, _, _ in others])
-    balances = figures.balances(accounts)
-    received = figures.received_fen(accounts)
-    frozen = figures.frozen_fen(accounts)
-    pending = figures.pending_out_fen(accounts)
-    guarantees = figures.guarantee_fen(accounts, ctx.today())
+    inputs_of = figures.inputs(((p, a) for p, a, _ in others), ctx.today())
     rows = []
     for project, account, developer_name in others:
         current = ctx.rulebook(project.rulebook_id)
-        inputs = caps.CapInputs(
-            balance=from_fen(balances[account.id].cash),
-            suspense=from_fen(balances[account.id].suspense),
-            supervised_amount=from_fen(project.supervised_amount_fen),
-            frozen=from_fen(frozen[account.id]),
-            pending_out=from_fen(pending[account.id]),
-            guarantee=from_fen(guarantees[account.id]),
-            deposits_total=from_fen(received[account.id]),
-        )
+        inputs = inputs_of[account.id]
         confirmed = nodes.get(project.id, set())
         now = caps.release_cap(inputs, retention_rule(current, confirmed, project.finish))
         then = caps.release_cap(inputs, retention_rule(book, confirmed, project.finish))

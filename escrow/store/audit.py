@@ -32,8 +32,8 @@ from sqlalchemy import event as sa_event
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from escrow.store.locks import advisory_lock
 from escrow.store.models import AuditEvent, JournalEntry, JournalLeg, utcnow
-from escrow.store.repositories import advisory_lock
 
 GENESIS = "0" * 64
 AUDIT_LOCK = 0x45534352  # "ESCR"

@@ -2,7 +2,11 @@
 
 SQLite: WAL, foreign keys on, and every write transaction starts with BEGIN IMMEDIATE so that money-moving
 writes are serialised (pysqlite's own transaction handling is switched off so we can issue it). PostgreSQL:
-writers lock the account row with SELECT … FOR UPDATE (see repositories.lock_account).
+writers lock the account row with SELECT … FOR UPDATE (see `repos.projects.Projects.lock_account`).
+
+The unit of work carries one of each repository (`store/repos/`) and read model (`store/reads/`) under a
+fixed name. The layers above the store take the types they name from here — `Engine`, `Connection` and the
+driver errors they catch (`IntegrityError`, `OperationalError`, `DataError`) — and never import SQLAlchemy.
 """
 
 from __future__ import annotations
@@ -11,11 +15,46 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
-from escrow.store import listings
-from escrow.store import repositories as repos
+from escrow.store.reads.alerts import AlertReads
+from escrow.store.reads.audit_trail import AuditTrail
+from escrow.store.reads.caps import CapFigures
+from escrow.store.reads.listings import Listings
+from escrow.store.reads.pages import PageReads
+from escrow.store.reads.portal import PortalReads
+from escrow.store.repos.alerts import Alerts
+from escrow.store.repos.contracts import Contracts
+from escrow.store.repos.deposits import Deposits
+from escrow.store.repos.documents import Documents
+from escrow.store.repos.freezes import Freezes
+from escrow.store.repos.holds import Holds
+from escrow.store.repos.idempotency import Idempotency
+from escrow.store.repos.jobs import ArchivedReports, JobRuns
+from escrow.store.repos.journal import Journal
+from escrow.store.repos.parties import Parties
+from escrow.store.repos.payments import Instructions, Refunds, Releases
+from escrow.store.repos.projects import Projects, Stats
+from escrow.store.repos.ratelimits import RateLimits
+from escrow.store.repos.report_jobs import ReportJobs
+from escrow.store.repos.rulebooks import RulebookRecords
+from escrow.store.repos.statements import Statements
+from escrow.store.repos.web_sessions import WebSessions
+
+__all__ = [
+    "Connection",
+    "DataError",
+    "Engine",
+    "IntegrityError",
+    "OperationalError",
+    "UnitOfWork",
+    "is_sqlite",
+    "make_engine",
+    "ping",
+    "unit_of_work",
+]
 
 
 def is_sqlite(url: str) -> bool:
@@ -33,6 +72,12 @@ def make_engine(url: str, **kw: Any) -> Engine:
     # died with a database restart fails once (503, retry) and SQLAlchemy then invalidates the pool.
     kw.setdefault("pool_recycle", 300)
     return create_engine(url, **kw)
+
+
+def ping(engine: Engine) -> None:
+    """A round trip to the database (the health check); raises the driver's error if it does not answer."""
+    with engine.connect() as conn:
+        conn.execute(text("SELECT 1"))
 
 
 def _sqlite_setup(engine: Engine) -> None:
@@ -66,27 +111,45 @@ class UnitOfWork:
             bind = self.engine.execution_options(sqlite_begin="DEFERRED")
         self.session = Session(bind=bind, expire_on_commit=False, autoflush=True)
         self.session.begin()
-        self.parties = repos.Parties(self.session)
-        self.projects = repos.Projects(self.session)
-        self.contracts = repos.Contracts(self.session)
-        self.deposits = repos.Deposits(self.session)
-        self.statements = repos.Statements(self.session)
-        self.journal = repos.Journal(self.session)
-        self.holds = repos.Holds(self.session)
-        self.stats = repos.Stats(self.session)
-        self.rulebook_records = repos.RulebookRecords(self.session)
-        self.idempotency = repos.Idempotency(self.session)
-        self.releases = repos.Releases(self.session)
-        self.refunds = repos.Refunds(self.session)
-        self.instructions = repos.Instructions(self.session)
-        self.freezes = repos.Freezes(self.session)
-        self.web_sessions = repos.WebSessions(self.session)
-        self.documents = repos.Documents(self.session)
-        self.listings = listings.Listings(self.session)
+        session = self.session
+        self.parties = Parties(session)
+        self.projects = Projects(session)
+        self.contracts = Contracts(session)
+        self.deposits = Deposits(session)
+        self.statements = Statements(session)
+        self.journal = Journal(session)
+        self.holds = Holds(session)
+        self.stats = Stats(session)
+        self.rulebook_records = RulebookRecords(session)
+        self.idempotency = Idempotency(session)
+        self.releases = Releases(session)
+        self.refunds = Refunds(session)
+        self.instructions = Instructions(session)
+        self.freezes = Freezes(session)
+        self.web_sessions = WebSessions(session)
+        self.documents = Documents(session)
+        self.alerts = Alerts(session)
+        self.rate_limits = RateLimits(session)
+        self.report_jobs = ReportJobs(session)
+        self.job_runs = JobRuns(session)
+        self.archived_reports = ArchivedReports(session)
+        # read models
+        self.listings = Listings(session)
+        self.cap_figures = CapFigures(session)
+        self.alert_reads = AlertReads(session)
+        self.audit_trail = AuditTrail(session)
+        self.page_reads = PageReads(session)
+        self.portal_reads = PortalReads(session)
         return self
 
     def commit(self) -> None:
         self.session.commit()
+
+    def snapshot(self) -> None:
+        """Read everything of this transaction from one snapshot (PostgreSQL's REPEATABLE READ; SQLite's
+        read transaction is one already). Call it before the first query."""
+        if self.dialect == "postgresql":
+            self.session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
 
     def rollback(self) -> None:
         self.session.rollback()

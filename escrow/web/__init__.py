@@ -1,13 +1,18 @@
-"""The browser side: Jinja templates (`templates/`), static files (`static/`, served under /static), message
-catalogs (`locale/`) and the page controllers.
+"""The browser side, in four rooms whose templates mirror them under `templates/`:
 
-- `public.py`: the buyer's voucher check (no sign-in), on `base.html`.
-- `auth.py`, `pages.py`, `permissions.py`: sign-in and sessions, what every signed-in page shares, and the
-  role × action table. Signed-in pages extend `app.html`; each area has its module (`dashboard`, `projects`,
-  `workflows`, `refunds`, `portal`, `whatif`) whose `CONTROLLERS` `router()` collects.
-- Texts are English message ids in `_("…")`, translated by the catalogs (`i18n.py`). Filters: `money`
-  (1,234.50), `capital` (壹仟贰佰叁拾肆元伍角整), `long_date` (2026年11月22日 or 22 Nov 2026 with
-  `long_date(lang)`); the global `static('site.css')`.
+- `shell/`: what every page shares — sign-in and sessions (`auth`, `sessions`), the role × action table
+  (`permissions`), rendering and forms (`pages`), error pages (`errors`), languages (`i18n`), code names
+  (`labels`), refusals in words (`refusals`), filters and uploads. Templates `shell/base.html` (public),
+  `shell/app.html` (signed in), `shell/macros.html`.
+- `bureau/`: the housing bureau's pages — dashboard and alerts, projects, node confirmation, releases,
+  refunds and suspense, the rule-book what-if.
+- `portal/`: the developer's pages — overview, contracts and payment notices, release applications.
+- `public/`: the buyer's voucher check (no sign-in).
+
+Each page module has a `CONTROLLERS` list that `router()` collects. Texts are English message ids in
+`_("…")`, translated by the catalogs in `locale/`. Filters: `money` (1,234.50), `capital`
+(壹仟贰佰叁拾肆元伍角整), `long_date` (2026年11月22日 or 22 Nov 2026), `local_time`; the global
+`static('site.css')`. Static files are served under /static.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
-from escrow.web import filters
+from escrow.web.shell import filters
 
 WEB_DIR = Path(__file__).resolve().parent
 TEMPLATES_DIR = WEB_DIR / "templates"
@@ -69,11 +74,13 @@ def csrf_config(secret: str):
 
 def router() -> Router:
     """Every signed-in page, with HTML error pages instead of problem+json."""
-    from escrow.web import auth, dashboard, portal, projects, refunds, whatif, workflows
-    from escrow.web.pages import EXCEPTION_HANDLERS
+    from escrow.web.bureau import dashboard, nodes, projects, refunds, whatif
+    from escrow.web.portal import overview
+    from escrow.web.shell import auth
+    from escrow.web.shell.errors import EXCEPTION_HANDLERS
 
-    controllers = [auth.AuthController]
-    for area in (dashboard, projects, workflows, refunds, portal, whatif):
+    controllers: list = [auth.AuthController]
+    for area in (dashboard, projects, nodes, refunds, overview, whatif):
         controllers.extend(area.CONTROLLERS)
     return Router(
         path="/",

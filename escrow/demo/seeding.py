@@ -1,0 +1,503 @@
+"""Seeding the planned city through the services, under a clock that walks the plan's dates.
+
+Every row is written by the use case a bank, a developer or the bureau would call: banks, developers, users
+and keys (`parties`), projects and node confirmations (`projects`), contracts and payment notices (`sales`),
+deposits with their checks and vouchers (`deposits`), suspense money traced to its contract (`suspense`),
+release applications, each approval step and the bank's payment (`releases`, `instructions`), and at the end
+one statement per account that confirms the vouchers the bank has seen (`reconcile`). So the audit trail, the
+rule book checks and the four-eyes chain are exactly those of real use.
+
+Speed: the whole seed is one unit of work. `BatchContext` hands that open unit of work to every use case and
+leaves the commit to the seed, so tens of thousands of use cases cost one transaction (and refusing midway
+leaves the database as it was). Each project's year is replayed in date order: its sales (signing, notices,
+payments, tracing) are events by day, and before a node is confirmed or a release is applied for, the events
+up to that day are run, so that the cap the services compute is the account's cap on that day. The city is
+about 50,000 use cases (contracts, notices and deposits above all); nearly all of its seeding time is the
+store's work inside them (docs/BENCHMARKS.md).
+
+Only `today` is the demo's: the services stamp `created_at`, `decided_at` and the audit events with the wall
+clock, so those show when the seed ran, not the simulated day.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass, field, replace
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+from escrow.demo.city import (
+    APPROVAL_COMMENTS,
+    BANKS,
+    BUREAU_USERS,
+    DEVELOPER_USER,
+    DOCUMENTS,
+    EVIDENCE,
+    LENDERS,
+)
+from escrow.demo.plan import (
+    PERIOD_END,
+    CityPlan,
+    Contract,
+    NodePlan,
+    Payment,
+    Project,
+    ReleasePlan,
+    Stray,
+    account_name,
+    round_yuan,
+)
+from escrow.domain.money import from_fen, to_fen
+from escrow.domain.principal import SYSTEM, Principal
+from escrow.feeds import ParsedStatement, StatementLine
+from escrow.services import deposits, instructions, parties, projects, reconcile, releases, sales, suspense
+from escrow.services.approvals import Decision
+from escrow.services.context import Context
+
+STATEMENT_LAG = timedelta(days=2)  # the bank's statement for the period's end has not come in yet
+RELEASE_AT_LEAST_FEN = 1_000_000_00  # a developer does not apply for less than ¥1,000,000
+
+
+class Clock:
+    """The simulated day: the services' idea of today while the year is replayed."""
+
+    def __init__(self, day: date):
+        self.day = day
+
+    def __call__(self) -> date:
+        return self.day
+
+
+@dataclass
+class BatchContext(Context):
+    """A context whose use cases all work in one open unit of work, committed by the seed."""
+
+    batch: Any = None  # the open unit of work
+
+    def reading(self) -> Any:
+        return nullcontext(self.batch)
+
+    @contextmanager
+    def writing(self) -> Iterator[Any]:
+        yield self.batch
+
+    def commit(self, uow: Any, view: Any) -> Any:
+        return view
+
+
+@dataclass(frozen=True)
+class Login:
+    username: str
+    password: str
+    role: str
+    display_name: str
+    developer: str | None = None  # credit code, for developer staff
+
+
+@dataclass
+class Cast:
+    """Who acts in the seed, as the principals the services know."""
+
+    banks: list[Principal]
+    bank_codes: list[str]
+    developers: list[Principal]
+    users: dict[str, Principal]  # bureau users by role
+    logins: list[Login]
+    api_keys: dict[str, str]  # "bank", "developer", "admin" → plaintext key
+
+
+@dataclass
+class Tally:
+    counts: dict[str, int] = field(
+        default_factory=lambda: dict.fromkeys(
+            (
+                "contracts",
+                "notices",
+                "deposits",
+                "vouchers",
+                "journal_entries",
+                "suspense_deposits",
+                "releases_executed",
+                "releases_submitted",
+            ),
+            0,
+        )
+    )
+
+    def add(self, name: str, n: int = 1) -> None:
+        self.counts[name] += n
+
+
+def user_principal(user: Any) -> Principal:
+    return Principal("user", user.id, user.username, role=user.role, user_id=user.id)
+
+
+def create_cast(uow: Any, plan: CityPlan) -> Cast:
+    """Banks, developers, the bureau's users, the developer's sales login and three API keys."""
+    banks = [parties.create_bank(uow, code=code, name=name, actor=SYSTEM) for code, name, _, _ in BANKS]
+    developers = []
+    for d in plan.developers:
+        dev = parties.create_developer(
+            uow, credit_code_value=d.credit_code, name=d.name, credit_grade=d.grade, actor=SYSTEM
+        )
+        developers.append(Principal("developer", dev.id, dev.name, developer_id=dev.id))
+    users, logins = {}, []
+    for username, role, display, password in BUREAU_USERS:
+        user = parties.create_user(
+            uow, username=username, role=role, password=password, display_name=display, actor=SYSTEM
+        )
+        users[role] = user_principal(user)
+        logins.append(Login(username, password, role, display))
+    first = plan.developers[0]
+    username, password = DEVELOPER_USER
+    parties.create_user(
+        uow,
+        username=username,
+        role="developer",
+        password=password,
+        display_name=f"{first.name}销售部",
+        developer_code=first.credit_code,
+        actor=SYSTEM,
+    )
+    logins.append(Login(username, password, "developer", f"{first.name}销售部", developer=first.credit_code))
+    keys = {
+        "bank": parties.create_api_key(uow, bank_code=banks[0].code, actor=SYSTEM).plaintext,
+        "developer": parties.create_api_key(uow, developer_code=first.credit_code, actor=SYSTEM).plaintext,
+        "admin": parties.create_api_key(uow, username="admin", actor=SYSTEM).plaintext,
+    }
+    return Cast(
+        banks=[Principal("bank", b.id, b.name, bank_id=b.id) for b in banks],
+        bank_codes=[b.code for b in banks],
+        developers=developers,
+        users=users,
+        logins=logins,
+        api_keys=keys,
+    )
+
+
+class Seeder:
+    """Replays the plan through the services, one project at a time."""
+
+    def __init__(self, uow: Any, ctx: BatchContext, clock: Clock, plan: CityPlan, cast: Cast):
+        self.uow, self.ctx, self.clock, self.plan, self.cast = uow, ctx, clock, plan, cast
+        self.tally = Tally()
+        self.bank_seq: dict[int, itertools.count] = {}
+
+    def bank_reference(self, bank: int, day: date) -> str:
+        seq = self.bank_seq.setdefault(bank, itertools.count(1))
+        return f"{self.cast.bank_codes[bank]}{day:%Y%m%d}{next(seq):07d}"
+
+    def open(self, p: Project) -> tuple[int, str]:
+        """The project with its supervised account, pinned to the rule book in force on its permit date:
+        (project id, rule book id)."""
+        self.clock.day = p.opened_on
+        view = projects.open_project(
+            self.uow,
+            self.ctx,
+            projects.OpenProject(
+                developer_credit_code=self.plan.developers[p.developer].credit_code,
+                name=p.name,
+                permit_no=p.permit_no,
+                permit_date=p.permit_date,
+                presale_area_m2=Decimal(p.area_x100) / 100,
+                finish=p.finish,
+                bank_code=self.cast.bank_codes[p.bank],
+                account_no=p.account_no,
+                account_name=account_name(self.plan, p),
+                opened_on=p.opened_on,
+            ),
+            self.cast.users["admin"],
+        )
+        return view["project_id"], view["rulebook"]
+
+    def run(self, p: Project, opened: tuple[int, str]) -> None:
+        self.clock.day = p.opened_on
+        _ProjectYear(self, p, *opened).run()
+
+
+class _ProjectYear:
+    """One project's year: sales as events by day, nodes and releases in between, a statement at the end."""
+
+    def __init__(self, seeder: Seeder, p: Project, project_id: int, rulebook_id: str):
+        self.s, self.p, self.project_id = seeder, p, project_id
+        self.book = seeder.ctx.rulebook(rulebook_id)
+        self.uow, self.ctx, self.clock, self.tally = seeder.uow, seeder.ctx, seeder.clock, seeder.tally
+        self.developer = seeder.cast.developers[p.developer]
+        self.bank = seeder.cast.banks[p.bank]
+        self.events = self._sales_events()
+        self.position = 0
+        self.notices: dict[int, str] = {}  # id(payment) → notice number
+        self.deposit_ids: dict[int, int] = {}  # id(payment) → deposit id
+        self.bank_lines: list[StatementLine] = []  # what the bank's statement will show
+
+    # -- the calendar ------------------------------------------------------------------------------------
+
+    def _sales_events(self) -> list[tuple[date, int, int, Callable[[], None]]]:
+        """(day, phase, order, action): on one day contracts are signed before notices are issued before
+        money arrives; within a phase, in the plan's order."""
+        events = []
+        order = itertools.count()
+        for c in self.p.contracts:
+            events.append((c.signed_on, 0, next(order), lambda c=c: self.sign(c)))
+            for pay in c.payments:
+                events.append((pay.notice_on, 1, next(order), lambda c=c, pay=pay: self.notice(c, pay)))
+                if pay.paid_on is not None:
+                    events.append((pay.paid_on, 2, next(order), lambda c=c, pay=pay: self.deposit(c, pay)))
+                    if pay.assigned_on is not None:
+                        events.append(
+                            (pay.assigned_on, 2, next(order), lambda c=c, pay=pay: self.assign(c, pay))
+                        )
+        for stray in self.p.strays:
+            events.append((stray.paid_on, 2, next(order), lambda stray=stray: self.stray(stray)))
+        events.sort(key=lambda e: e[:3])
+        return events
+
+    def advance(self, day: date) -> None:
+        """Run every sales event up to `day`, each on its own day; then it is `day`."""
+        while self.position < len(self.events) and self.events[self.position][0] <= day:
+            on, _, _, action = self.events[self.position]
+            self.clock.day = max(self.clock.day, on)
+            action()
+            self.position += 1
+        self.clock.day = max(self.clock.day, day)
+
+    def run(self) -> None:
+        for node in self.p.nodes:
+            confirmed = max(node.confirmed_on, self.clock.day)  # not before the previous node's release
+            if confirmed > PERIOD_END:
+                break
+            self.advance(confirmed)
+            self.confirm(node)
+            if node.release is not None:
+                self.release(node, node.release, confirmed)
+        self.advance(PERIOD_END)
+        self.statement(PERIOD_END - STATEMENT_LAG)
+
+    # -- sales -------------------------------------------------------------------------------------------
+
+    def sign(self, c: Contract) -> None:
+        sales.register_contract(
+            self.uow,
+            self.ctx,
+            sales.RegisterContract(
+                permit_no=self.p.permit_no,
+                contract_no=c.contract_no,
+                buyer_name=c.buyer_name,
+                buyer_id_no=c.buyer_id_no,
+                unit=c.unit,
+                area_m2=Decimal(c.area_x100) / 100,
+                total_price=from_fen(c.total_fen),
+                signed_on=c.signed_on,
+            ),
+            self.developer,
+        )
+        self.tally.add("contracts")
+
+    def notice(self, c: Contract, pay: Payment) -> None:
+        view = sales.issue_notice(
+            self.uow,
+            self.ctx,
+            sales.IssueNotice(c.contract_no, pay.kind, from_fen(pay.amount_fen), pay.due_on),
+            self.developer,
+        )
+        self.notices[id(pay)] = view["notice_no"]
+        self.tally.add("notices")
+
+    def deposit(self, c: Contract, pay: Payment) -> None:
+        """The buyer (or the lender) pays; without the notice number the money goes to suspense."""
+        traced_later = pay.assigned_on is not None
+        payer = LENDERS[pay.lender][0] if pay.lender is not None else c.buyer_name
+        view = self._post(
+            pay.paid_on,
+            pay.amount_fen,
+            payer,
+            pay.payer_account,
+            None if traced_later else self.notices[id(pay)],
+            pay.kind,
+            pay.channel,
+        )
+        if (view["status"] == "suspense") != traced_later:
+            raise RuntimeError(f"demo deposit {view['bank_reference']}: checks {view['checks']} disagree")
+        self.deposit_ids[id(pay)] = view["deposit_id"]
+
+    def assign(self, c: Contract, pay: Payment) -> None:
+        """A reviewer traces the suspense money to its contract; the checks pass and a voucher is issued."""
+        suspense.assign(
+            self.uow,
+            self.ctx,
+            self.deposit_ids[id(pay)],
+            suspense.AssignToContract(c.contract_no, self.notices[id(pay)]),
+            self.s.cast.users["reviewer"],
+        )
+        self.tally.add("vouchers")
+        self.tally.add("journal_entries")
+
+    def stray(self, stray: Stray) -> None:
+        self._post(
+            stray.paid_on, stray.amount_fen, stray.payer_name, stray.payer_account, None, "other", "transfer"
+        )
+
+    def _post(
+        self,
+        day: date,
+        amount_fen: int,
+        payer: str,
+        payer_account: str,
+        notice_no: str | None,
+        kind: str,
+        channel: str,
+    ) -> dict[str, Any]:
+        reference = self.s.bank_reference(self.p.bank, day)
+        _, view = deposits.post(
+            self.uow,
+            self.ctx,
+            deposits.PostDeposit(
+                account_no=self.p.account_no,
+                bank_reference=reference,
+                amount=from_fen(amount_fen),
+                payer_name=payer,
+                payer_account=payer_account,
+                notice_no=notice_no,
+                kind=kind,
+                channel=channel,
+                value_date=day,
+            ),
+            self.bank,
+        )
+        self.tally.add("deposits")
+        self.tally.add("journal_entries")
+        self.tally.add("vouchers" if view["voucher"] else "suspense_deposits")
+        self.bank_lines.append(_line(reference, day, amount_fen, "credit", payer, payer_account))
+        return view
+
+    # -- nodes and releases ------------------------------------------------------------------------------
+
+    def confirm(self, node: NodePlan) -> None:
+        evidence = tuple(
+            projects.Evidence(
+                kind=kind,
+                description=EVIDENCE.get(kind, kind),
+                filename=f"{EVIDENCE.get(kind, kind)}.pdf",
+                sha256=hashlib.sha256(f"{self.p.permit_no}/{node.code}/{kind}".encode()).hexdigest(),
+            )
+            for kind in self.book.node(node.code).evidence
+        )
+        projects.confirm_node(
+            self.uow,
+            self.ctx,
+            projects.ConfirmNode(self.project_id, node.code, node.reached_on, evidence),
+            self.s.cast.users["inspector"],
+        )
+
+    def release(self, node: NodePlan, plan: ReleasePlan, confirmed: date) -> None:
+        """The developer applies for a share of what is releasable; the chain approves; the bank pays."""
+        applied = confirmed + timedelta(days=plan.applies_after)
+        if applied > PERIOD_END:
+            return
+        self.advance(applied)
+        amount_fen = round_yuan(to_fen(self._releasable()) * plan.share_permille // 1000, 10_000)
+        if amount_fen < RELEASE_AT_LEAST_FEN:
+            return
+        book = self.book
+        name_zh = book.node(node.code).name_zh
+        payees = _split(amount_fen, plan)
+        view = releases.apply(
+            self.uow,
+            self.ctx,
+            releases.ApplyRelease(
+                project_id=self.project_id,
+                node_code=node.code,
+                amount=from_fen(amount_fen),
+                purpose=f"{name_zh}节点资金拨付：支付总包工程进度款、材料款"
+                + ("及设备款" if len(payees) == 3 else ""),
+                payees=payees,
+                documents=tuple(
+                    releases.Document(
+                        kind=kind,
+                        filename=f"{DOCUMENTS.get(kind, kind)}.pdf",
+                        sha256=hashlib.sha256(
+                            f"{self.p.name} {name_zh} {DOCUMENTS.get(kind, kind)} {applied}".encode()
+                        ).hexdigest(),
+                    )
+                    for kind in book.release.required_documents
+                ),
+            ),
+            self.developer,
+        )
+        steps = book.approval_steps_for(from_fen(amount_fen))
+        days, day = [], applied
+        for i in range(len(steps)):
+            day = day + timedelta(days=plan.step_gaps[i % len(plan.step_gaps)])
+            days.append(day)
+        executed_on = day + timedelta(days=plan.executes_after)
+        if executed_on > PERIOD_END:  # still with the bureau when the period ends
+            self.tally.add("releases_submitted")
+            return
+        for i, (step, day) in enumerate(zip(steps, days, strict=True)):
+            self.advance(day)
+            comments = APPROVAL_COMMENTS.get(step.role, ("同意",))
+            view = releases.decide(
+                self.uow,
+                self.ctx,
+                view["release_id"],
+                Decision("approve", comments[plan.comments[i % len(plan.comments)] % len(comments)]),
+                self.s.cast.users[step.role],
+            )
+        self.advance(executed_on)
+        reference = self.s.bank_reference(self.p.bank, executed_on)
+        instructions.execute(
+            self.uow,
+            self.ctx,
+            view["instruction"]["instruction_id"],
+            instructions.Execute(bank_reference=reference, executed_on=executed_on),
+            self.bank,
+        )
+        self.bank_lines.append(_line(reference, executed_on, amount_fen, "debit", payees[0].name, ""))
+        self.tally.add("releases_executed")
+        self.tally.add("journal_entries")
+
+    def _releasable(self) -> Decimal:
+        """What the developer could apply for today. No use case answers this by project id, so the project
+        and its account are looked up in the open unit of work and handed to the services' cap."""
+        project = self.uow.projects.get(self.project_id)
+        account = self.uow.projects.account_for(project.id)
+        return projects.release_cap(self.uow, self.ctx, project, account).releasable
+
+    # -- the bank's statement ----------------------------------------------------------------------------
+
+    def statement(self, on: date) -> None:
+        """The bank's statement of everything up to `on`: matching it confirms the buyers' vouchers."""
+        shown = sorted(
+            (line for line in self.bank_lines if line.booked_on <= on), key=lambda line: line.booked_on
+        )
+        lines = [replace(line, line_no=i) for i, line in enumerate(shown, start=1)]
+        closing = sum((line.signed_amount for line in lines), Decimal("0.00"))
+        reconcile.import_statements(
+            self.uow,
+            self.ctx,
+            [ParsedStatement("json", self.p.account_no, "CNY", on, Decimal("0.00"), closing, lines)],
+            "json",
+            self.bank,
+        )
+
+
+def _line(
+    reference: str, day: date, amount_fen: int, direction: str, name: str, account: str
+) -> StatementLine:
+    return StatementLine(0, reference, day, from_fen(amount_fen), direction, name, account, "")
+
+
+def _split(amount_fen: int, plan: ReleasePlan) -> tuple[releases.Payee, ...]:
+    """The general contractor takes most; equipment an eighth where it is paid; materials the rest."""
+    shares = {"construction": amount_fen * plan.construction_percent // 100 // 100 * 100}
+    if any(p.role == "equipment" for p in plan.payees):
+        shares["equipment"] = round_yuan(amount_fen // 8, 1)
+    shares["materials"] = amount_fen - sum(shares.values())
+    return tuple(
+        releases.Payee(p.name, p.account_no, p.bank_name, p.role, from_fen(shares[p.role]))
+        for p in plan.payees
+    )

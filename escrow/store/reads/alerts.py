@@ -1,0 +1,155 @@
+"""What the alert rules look at (`escrow.services.alerts`), each read for the whole city in one query or a
+fixed few — never one per row — and the alert list of the API."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import case, func, select
+
+from escrow.store.models import (
+    Alert,
+    Deposit,
+    PaymentInstruction,
+    PaymentNotice,
+    Project,
+    Refund,
+    Release,
+    Statement,
+    SupervisedAccount,
+    User,
+)
+from escrow.store.repos.base import Reads, chunks
+
+SEVERITY_ORDER = ("critical", "warning", "info")  # most severe first
+
+
+def severity_rank():
+    """An ORDER BY term putting the most severe alerts first (unknown severities last)."""
+    order = {s: i for i, s in enumerate(SEVERITY_ORDER)}
+    return case(order, value=Alert.severity, else_=len(SEVERITY_ORDER))
+
+
+class AlertReads(Reads):
+    # --- the rules' conditions ----------------------------------------------------------------------------
+
+    def accounts_without_statement(self, day: date) -> list[tuple[int, str, int]]:
+        """(account id, account no, project id) of the accounts not closed, opened by `day`, that have no
+        statement dated `day`."""
+        have = select(Statement.account_id).where(Statement.statement_date == day)
+        rows = self.session.execute(
+            select(SupervisedAccount.id, SupervisedAccount.account_no, SupervisedAccount.project_id)
+            .where(
+                SupervisedAccount.status != "closed",
+                SupervisedAccount.opened_on <= day,
+                SupervisedAccount.id.not_in(have),
+            )
+            .order_by(SupervisedAccount.id)
+        )
+        return [(account_id, account_no, project_id) for account_id, account_no, project_id in rows]
+
+    def unresolved(self, rule: str) -> list[Alert]:
+        return list(
+            self.session.scalars(
+                select(Alert).where(Alert.rule == rule, Alert.state != "resolved").order_by(Alert.id)
+            )
+        )
+
+    def statements_dated(self, wanted: set[tuple[int, date]]) -> set[tuple[int, date]]:
+        """Which of the (account id, statement date) pairs have a statement."""
+        days = sorted({day for _, day in wanted})
+        found: set[tuple[int, date]] = set()
+        for ids in chunks(sorted({account_id for account_id, _ in wanted})):
+            rows = self.session.execute(
+                select(Statement.account_id, Statement.statement_date)
+                .where(Statement.account_id.in_(ids), Statement.statement_date.in_(days))
+                .distinct()
+            )
+            found.update((account_id, day) for account_id, day in rows if (account_id, day) in wanted)
+        return found
+
+    def suspense_deposits(self) -> list[tuple[Deposit, str, int]]:
+        """(deposit, account no, project id) of every deposit in suspense, in id order."""
+        rows = self.session.execute(
+            select(Deposit, SupervisedAccount.account_no, SupervisedAccount.project_id)
+            .join(SupervisedAccount, SupervisedAccount.id == Deposit.account_id)
+            .where(Deposit.status == "suspense")
+            .order_by(Deposit.id)
+        )
+        return [(deposit, account_no, project_id) for deposit, account_no, project_id in rows]
+
+    def live_accounts(self) -> list[tuple[SupervisedAccount, Project]]:
+        """Every account not closed with its project, in account id order."""
+        rows = self.session.execute(
+            select(SupervisedAccount, Project)
+            .join(Project, Project.id == SupervisedAccount.project_id)
+            .where(SupervisedAccount.status != "closed")
+            .order_by(SupervisedAccount.id)
+        )
+        return [(account, project) for account, project in rows]
+
+    def unpaid_releases(self) -> dict[int, int]:
+        """account id → how many of its releases are submitted or approved but not paid."""
+        rows = self.session.execute(
+            select(Release.account_id, func.count(Release.id))
+            .where(Release.status.in_(("submitted", "approved")))
+            .group_by(Release.account_id)
+        )
+        return {account_id: int(n) for account_id, n in rows}
+
+    def pending_instructions(
+        self,
+    ) -> list[tuple[PaymentInstruction, str | None, str | None, SupervisedAccount]]:
+        """(instruction, its release's rule book, its refund's rule book, account) of every pending
+        instruction, in id order."""
+        rows = self.session.execute(
+            select(PaymentInstruction, Release.rulebook_id, Refund.rulebook_id, SupervisedAccount)
+            .join(SupervisedAccount, SupervisedAccount.id == PaymentInstruction.account_id)
+            .outerjoin(Release, Release.id == PaymentInstruction.release_id)
+            .outerjoin(Refund, Refund.id == PaymentInstruction.refund_id)
+            .where(PaymentInstruction.status == "pending")
+            .order_by(PaymentInstruction.id)
+        )
+        return [(ins, release_book, refund_book, account) for ins, release_book, refund_book, account in rows]
+
+    def open_notices_due_before(self, day: date) -> list[tuple[PaymentNotice, str, int, str]]:
+        """(notice, project's rule book, project id, account no) of the open notices due before `day`."""
+        rows = self.session.execute(
+            select(PaymentNotice, Project.rulebook_id, Project.id, SupervisedAccount.account_no)
+            .join(SupervisedAccount, SupervisedAccount.id == PaymentNotice.account_id)
+            .join(Project, Project.id == SupervisedAccount.project_id)
+            .where(PaymentNotice.status == "open", PaymentNotice.due_on < day)
+            .order_by(PaymentNotice.id)
+        )
+        return [(notice, book, project_id, account_no) for notice, book, project_id, account_no in rows]
+
+    # --- the API's alert list -----------------------------------------------------------------------------
+
+    def listing(
+        self,
+        *,
+        state: str | None = None,
+        severity: str | None = None,
+        rule: str | None = None,
+        account_id: int | None = None,
+        limit: int = 500,
+    ) -> list[tuple[Alert, str | None, str | None]]:
+        """(alert, account no, user name of who acknowledged it), most severe first, then newest."""
+        where = []
+        if state is not None:
+            where.append(Alert.state == state)
+        if severity is not None:
+            where.append(Alert.severity == severity)
+        if rule is not None:
+            where.append(Alert.rule == rule)
+        if account_id is not None:
+            where.append(Alert.account_id == account_id)
+        rows = self.session.execute(
+            select(Alert, SupervisedAccount.account_no, User.username)
+            .outerjoin(SupervisedAccount, SupervisedAccount.id == Alert.account_id)
+            .outerjoin(User, User.id == Alert.acknowledged_by)
+            .where(*where)
+            .order_by(severity_rank(), Alert.id.desc())
+            .limit(limit)
+        )
+        return [(alert, account_no, username) for alert, account_no, username in rows]

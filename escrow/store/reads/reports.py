@@ -1,0 +1,228 @@
+"""The reports' reads: every query of the report package (`escrow.reports`) is here, the month and city
+aggregates included; each returns plain rows for `escrow.reports.data` to shape."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date
+from typing import Any
+
+from sqlalchemy import and_, func, select
+
+from escrow.domain.ledger import Ledger
+from escrow.store.models import (
+    Bank,
+    Contract,
+    Deposit,
+    Developer,
+    Freeze,
+    JournalEntry,
+    JournalLeg,
+    PaymentNotice,
+    Project,
+    Refund,
+    Release,
+    Statement,
+    SupervisedAccount,
+    User,
+    Voucher,
+)
+from escrow.store.repos.base import Reads, chunks
+from escrow.store.repos.journal import Journal
+
+
+def _chunks(ids: Iterable[int]) -> Iterable[list[int]]:
+    return chunks(sorted(set(ids)))
+
+
+class ReportQueries(Reads):
+    # --- one document -------------------------------------------------------------------------------
+
+    def voucher(self, voucher_no: str) -> tuple[Any, ...] | None:
+        """(Voucher, Deposit, SupervisedAccount, Project, Bank, Developer, PaymentNotice | None,
+        Contract | None)."""
+        return self.session.execute(
+            select(Voucher, Deposit, SupervisedAccount, Project, Bank, Developer, PaymentNotice, Contract)
+            .join(Deposit, Deposit.id == Voucher.deposit_id)
+            .join(SupervisedAccount, SupervisedAccount.id == Voucher.account_id)
+            .join(Project, Project.id == SupervisedAccount.project_id)
+            .join(Bank, Bank.id == SupervisedAccount.bank_id)
+            .join(Developer, Developer.id == Project.developer_id)
+            .outerjoin(PaymentNotice, PaymentNotice.id == Deposit.notice_id)
+            .outerjoin(Contract, Contract.id == Deposit.contract_id)
+            .where(Voucher.voucher_no == voucher_no)
+        ).first()
+
+    def notice(self, notice_no: str) -> tuple[Any, ...] | None:
+        """(PaymentNotice, Contract, SupervisedAccount, Project, Bank, Developer)."""
+        return self.session.execute(
+            select(PaymentNotice, Contract, SupervisedAccount, Project, Bank, Developer)
+            .join(Contract, Contract.id == PaymentNotice.contract_id)
+            .join(SupervisedAccount, SupervisedAccount.id == PaymentNotice.account_id)
+            .join(Project, Project.id == SupervisedAccount.project_id)
+            .join(Bank, Bank.id == SupervisedAccount.bank_id)
+            .join(Developer, Developer.id == Project.developer_id)
+            .where(PaymentNotice.notice_no == notice_no)
+        ).first()
+
+    def account(self, account_no: str) -> tuple[Any, ...] | None:
+        """(SupervisedAccount, Project, Bank, Developer)."""
+        return self.session.execute(
+            select(SupervisedAccount, Project, Bank, Developer)
+            .join(Project, Project.id == SupervisedAccount.project_id)
+            .join(Bank, Bank.id == SupervisedAccount.bank_id)
+            .join(Developer, Developer.id == Project.developer_id)
+            .where(SupervisedAccount.account_no == account_no)
+        ).first()
+
+    def release_parties(self, release: Release) -> tuple[Any, ...]:
+        """(SupervisedAccount, Project, Bank, Developer) of a release."""
+        return self.session.execute(
+            select(SupervisedAccount, Project, Bank, Developer)
+            .join(Project, Project.id == SupervisedAccount.project_id)
+            .join(Bank, Bank.id == SupervisedAccount.bank_id)
+            .join(Developer, Developer.id == Project.developer_id)
+            .where(SupervisedAccount.id == release.account_id)
+        ).one()
+
+    def users(self, ids: Iterable[int]) -> dict[int, User]:
+        found: dict[int, User] = {}
+        for chunk in _chunks(ids):
+            found.update((u.id, u) for u in self.session.scalars(select(User).where(User.id.in_(chunk))))
+        return found
+
+    # --- one account's month ------------------------------------------------------------------------
+
+    def cash_entries(self, account_id: int, start: date, end: date) -> list[tuple[int, date, str, str, int]]:
+        """The account's journal entries booked in [start, end] that move cash, in booking order:
+        (entry id, booked_on, kind, reference, cash effect in fen: + in, − out)."""
+        cash = func.sum(JournalLeg.amount_fen)
+        rows = self.session.execute(
+            select(JournalEntry.id, JournalEntry.booked_on, JournalEntry.kind, JournalEntry.reference, cash)
+            .join(
+                JournalLeg,
+                and_(JournalLeg.entry_id == JournalEntry.id, JournalLeg.ledger == Ledger.CASH.value),
+            )
+            .where(
+                JournalEntry.account_id == account_id,
+                JournalEntry.booked_on >= start,
+                JournalEntry.booked_on <= end,
+            )
+            .group_by(JournalEntry.id, JournalEntry.booked_on, JournalEntry.kind, JournalEntry.reference)
+            .order_by(JournalEntry.booked_on, JournalEntry.id)
+        )
+        return [(i, booked, kind, ref, int(fen)) for i, booked, kind, ref, fen in rows if fen]
+
+    def entry_counts(self, account_id: int, start: date, end: date) -> dict[str, tuple[int, int]]:
+        """kind → (entries, total size in fen) booked on the account in [start, end], cash-moving or not."""
+        rows = self.session.execute(
+            select(JournalEntry.kind, func.count(JournalEntry.id), func.sum(JournalEntry.amount_fen))
+            .where(
+                JournalEntry.account_id == account_id,
+                JournalEntry.booked_on >= start,
+                JournalEntry.booked_on <= end,
+            )
+            .group_by(JournalEntry.kind)
+        )
+        return {kind: (int(n), int(total or 0)) for kind, n, total in rows}
+
+    def deposits(self, ids: Iterable[int]) -> dict[int, tuple[Deposit, str | None]]:
+        """Deposits by id with their voucher numbers."""
+        found: dict[int, tuple[Deposit, str | None]] = {}
+        for chunk in _chunks(ids):
+            rows = self.session.execute(
+                select(Deposit, Voucher.voucher_no)
+                .outerjoin(Voucher, Voucher.deposit_id == Deposit.id)
+                .where(Deposit.id.in_(chunk))
+            )
+            found.update((d.id, (d, no)) for d, no in rows)
+        return found
+
+    def releases(self, ids: Iterable[int]) -> dict[int, Release]:
+        found: dict[int, Release] = {}
+        for chunk in _chunks(ids):
+            found.update(
+                (r.id, r) for r in self.session.scalars(select(Release).where(Release.id.in_(chunk)))
+            )
+        return found
+
+    def refunds(self, ids: Iterable[int]) -> dict[int, tuple[Refund, str]]:
+        """Refunds by id with their contract numbers."""
+        found: dict[int, tuple[Refund, str]] = {}
+        for chunk in _chunks(ids):
+            rows = self.session.execute(
+                select(Refund, Contract.contract_no)
+                .join(Contract, Contract.id == Refund.contract_id)
+                .where(Refund.id.in_(chunk))
+            )
+            found.update((r.id, (r, no)) for r, no in rows)
+        return found
+
+    def statements(self, account_id: int, start: date, end: date) -> list[Statement]:
+        return list(
+            self.session.scalars(
+                select(Statement)
+                .where(
+                    Statement.account_id == account_id,
+                    Statement.statement_date >= start,
+                    Statement.statement_date <= end,
+                )
+                .order_by(Statement.statement_date, Statement.id)
+            )
+        )
+
+    def freezes_active_on(self, account_id: int, day: date) -> list[Freeze]:
+        """Freezes ordered on or before `day` that are still active."""
+        return list(
+            self.session.scalars(
+                select(Freeze)
+                .where(Freeze.account_id == account_id, Freeze.ordered_on <= day, Freeze.status == "active")
+                .order_by(Freeze.id)
+            )
+        )
+
+    def cash_until(self, account_id: int, day: date) -> int:
+        return Journal(self.session).cash_until(account_id, day)
+
+    # --- the city -----------------------------------------------------------------------------------
+
+    def any_account_opened_by(self, end: date) -> bool:
+        found = self.session.scalar(
+            select(SupervisedAccount.id).where(SupervisedAccount.opened_on <= end).limit(1)
+        )
+        return found is not None
+
+    def accounts_opened_by(self, end: date) -> list[tuple[Any, ...]]:
+        """Every account opened on or before `end`: (SupervisedAccount, Project, Bank, Developer), by
+        opening date."""
+        return list(
+            self.session.execute(
+                select(SupervisedAccount, Project, Bank, Developer)
+                .join(Project, Project.id == SupervisedAccount.project_id)
+                .join(Bank, Bank.id == SupervisedAccount.bank_id)
+                .join(Developer, Developer.id == Project.developer_id)
+                .where(SupervisedAccount.opened_on <= end)
+                .order_by(SupervisedAccount.opened_on, SupervisedAccount.id)
+            )
+        )
+
+    def flows_by_account(self, start: date, end: date) -> dict[int, dict[str, int]]:
+        """account id → kind → total size in fen of the entries booked in [start, end]."""
+        rows = self.session.execute(
+            select(JournalEntry.account_id, JournalEntry.kind, func.sum(JournalEntry.amount_fen))
+            .where(JournalEntry.booked_on >= start, JournalEntry.booked_on <= end)
+            .group_by(JournalEntry.account_id, JournalEntry.kind)
+        )
+        flows: dict[int, dict[str, int]] = {}
+        for account_id, kind, total in rows:
+            flows.setdefault(account_id, {})[kind] = int(total or 0)
+        return flows
+
+    def cash_by_account_until(self, end: date) -> dict[int, int]:
+        rows = self.session.execute(
+            select(JournalLeg.account_id, func.sum(JournalLeg.amount_fen))
+            .join(JournalEntry, JournalEntry.id == JournalLeg.entry_id)
+            .where(JournalLeg.ledger == Ledger.CASH.value, JournalEntry.booked_on <= end)
+            .group_by(JournalLeg.account_id)
+        )
+        return {account_id: int(total or 0) for account_id, total in rows}

@@ -1,0 +1,37 @@
+"""Alerts, as the sweep and the bureau change them. Rows about to change are read under a row lock on
+PostgreSQL (and re-read, replacing stale copies in the session), so that a sweep and a person acting on the
+same alert take turns; SQLite's write transaction is exclusive already."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlalchemy import func, select
+
+from escrow.store.models import Alert
+from escrow.store.repos.base import Repo, chunks, valid_id
+
+
+class Alerts(Repo):
+    def locked(self, alert_id: int) -> Alert | None:
+        if not valid_id(alert_id):
+            return None
+        return next(iter(self._locked(select(Alert).where(Alert.id == alert_id))), None)
+
+    def unresolved_locked(self, rules: Iterable[str]) -> list[Alert]:
+        """The alerts of these rules that are not resolved."""
+        return self._locked(select(Alert).where(Alert.rule.in_(list(rules)), Alert.state != "resolved"))
+
+    def by_dedup_keys_locked(self, keys: list[str]) -> list[Alert]:
+        found: list[Alert] = []
+        for chunk in chunks(keys):
+            found.extend(self._locked(select(Alert).where(Alert.dedup_key.in_(chunk))))
+        return found
+
+    def count_unresolved(self) -> int:
+        return self.session.scalar(select(func.count(Alert.id)).where(Alert.state != "resolved")) or 0
+
+    def _locked(self, stmt) -> list[Alert]:
+        if self.session.get_bind().dialect.name == "postgresql":
+            stmt = stmt.with_for_update()
+        return list(self.session.scalars(stmt.execution_options(populate_existing=True)))

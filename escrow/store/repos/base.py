@@ -1,0 +1,40 @@
+"""What every repository and read model shares: the session, the limits of an id, chunked IN lists."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import Any, TypeVar
+
+from sqlalchemy.orm import Session
+
+T = TypeVar("T")
+
+# primary keys are INTEGER: a larger id from a URL cannot exist (and PostgreSQL refuses it)
+MAX_ID = 2**31 - 1
+CHUNK = 500  # values per IN (…) list: well inside every engine's parameter limit
+
+
+def valid_id(value: int) -> bool:
+    return 0 < value <= MAX_ID
+
+
+def chunks(values: Iterable[T], size: int = CHUNK) -> Iterator[list[T]]:
+    items = list(values)
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+class Reads:
+    """A read model: queries on the unit of work's session, never a write."""
+
+    def __init__(self, session: Session):
+        self.session = session
+
+
+class Repo(Reads):
+    """A repository: the writes and look-ups of one aggregate."""
+
+    def add(self, row: Any) -> Any:
+        self.session.add(row)
+        self.session.flush()
+        return row

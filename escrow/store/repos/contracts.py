@@ -1,0 +1,70 @@
+"""Sale contracts with their payment notices, and what has been paid on them."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from escrow.store.models import Contract, Deposit, PaymentNotice, Voucher
+from escrow.store.repos.base import Repo
+
+PAID = ("accepted", "assigned")  # deposit states that count as paid on a contract: booked and not reversed
+
+
+class Contracts(Repo):
+    def by_no(self, contract_no: str) -> Contract | None:
+        return self.session.scalar(select(Contract).where(Contract.contract_no == contract_no))
+
+    def notices_total_fen(self, contract_id: int) -> int:
+        """Open and paid notices of a contract (what the buyer has been asked to pay)."""
+        return int(
+            self.session.scalar(
+                select(func.coalesce(func.sum(PaymentNotice.amount_fen), 0)).where(
+                    PaymentNotice.contract_id == contract_id, PaymentNotice.status.in_(("open", "paid"))
+                )
+            )
+            or 0
+        )
+
+    def notice_by_no(self, notice_no: str) -> PaymentNotice | None:
+        return self.session.scalar(select(PaymentNotice).where(PaymentNotice.notice_no == notice_no))
+
+    def paid_fen(self, contract_id: int) -> int:
+        """Accepted, unreversed deposits on a contract."""
+        return int(
+            self.session.scalar(
+                select(func.coalesce(func.sum(Deposit.amount_fen), 0)).where(
+                    Deposit.contract_id == contract_id, Deposit.status.in_(PAID)
+                )
+            )
+            or 0
+        )
+
+    def paid_deposits(self, contract_id: int) -> list[Deposit]:
+        """The accepted, unreversed deposits that make up `paid_fen`, in booking order."""
+        return list(
+            self.session.scalars(
+                select(Deposit)
+                .where(Deposit.contract_id == contract_id, Deposit.status.in_(PAID))
+                .order_by(Deposit.id)
+            )
+        )
+
+    def notices_of(self, contract_id: int, status: str) -> list[PaymentNotice]:
+        return list(
+            self.session.scalars(
+                select(PaymentNotice)
+                .where(PaymentNotice.contract_id == contract_id, PaymentNotice.status == status)
+                .order_by(PaymentNotice.id)
+            )
+        )
+
+    def vouchers_of(self, contract_id: int) -> list[Voucher]:
+        """Vouchers issued for deposits on a contract."""
+        return list(
+            self.session.scalars(
+                select(Voucher)
+                .join(Deposit, Deposit.id == Voucher.deposit_id)
+                .where(Deposit.contract_id == contract_id)
+                .order_by(Voucher.id)
+            )
+        )

@@ -1,0 +1,80 @@
+"""Projects with their supervised account and confirmed nodes, and the city's count of accounts opened."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import func, select
+
+from escrow.store.models import NodeConfirmation, Project, SupervisedAccount
+from escrow.store.repos.base import Repo
+
+
+class Projects(Repo):
+    def get(self, project_id: int) -> Project | None:
+        return self.session.get(Project, project_id)
+
+    def by_permit(self, permit_no: str) -> Project | None:
+        return self.session.scalar(select(Project).where(Project.permit_no == permit_no))
+
+    def account(self, account_id: int) -> SupervisedAccount | None:
+        return self.session.get(SupervisedAccount, account_id)
+
+    def account_for(self, project_id: int) -> SupervisedAccount | None:
+        return self.session.scalar(
+            select(SupervisedAccount).where(SupervisedAccount.project_id == project_id)
+        )
+
+    def account_by_no(self, account_no: str) -> SupervisedAccount | None:
+        return self.session.scalar(
+            select(SupervisedAccount).where(SupervisedAccount.account_no == account_no)
+        )
+
+    def lock_account(self, account_id: int) -> SupervisedAccount | None:
+        """Serialise money-moving writes on one account: a row lock on PostgreSQL. On SQLite the write
+        transaction (BEGIN IMMEDIATE) already holds the database's single write lock."""
+        # populate_existing: the row read under the lock replaces any stale copy already in the session
+        stmt = select(SupervisedAccount).where(SupervisedAccount.id == account_id)
+        stmt = stmt.execution_options(populate_existing=True)
+        if self.session.get_bind().dialect.name == "postgresql":
+            stmt = stmt.with_for_update()
+        return self.session.scalar(stmt)
+
+    def accounts_of_bank(self, bank_id: int) -> list[SupervisedAccount]:
+        return list(
+            self.session.scalars(
+                select(SupervisedAccount)
+                .where(SupervisedAccount.bank_id == bank_id)
+                .order_by(SupervisedAccount.id)
+            )
+        )
+
+    def accounts_opened_by(self, day: date) -> list[SupervisedAccount]:
+        """Every account opened on or before `day`, closed ones included, in id order."""
+        return list(
+            self.session.scalars(
+                select(SupervisedAccount)
+                .where(SupervisedAccount.opened_on <= day)
+                .order_by(SupervisedAccount.id)
+            )
+        )
+
+    def confirmed_nodes(self, project_id: int) -> list[NodeConfirmation]:
+        return list(
+            self.session.scalars(
+                select(NodeConfirmation)
+                .where(NodeConfirmation.project_id == project_id)
+                .order_by(NodeConfirmation.id)
+            )
+        )
+
+
+class Stats(Repo):
+    def accounts_opened(self, start: date, end: date) -> tuple[int, int]:
+        """(accounts opened in the period, their projects' pre-sale area in hundredths of m²)."""
+        count, area = self.session.execute(
+            select(func.count(SupervisedAccount.id), func.coalesce(func.sum(Project.presale_area_x100), 0))
+            .join(Project, Project.id == SupervisedAccount.project_id)
+            .where(SupervisedAccount.opened_on >= start, SupervisedAccount.opened_on <= end)
+        ).one()
+        return int(count), int(area)

@@ -1,0 +1,68 @@
+"""Bank statements and their lines, as reconciled against the books."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from escrow.store.models import Statement, StatementLine
+from escrow.store.repos.base import Repo
+
+STATEMENT_LINE_COLUMNS = (
+    "statement_id",
+    "account_id",
+    "line_no",
+    "bank_reference",
+    "booked_on",
+    "amount_fen",
+    "direction",
+    "counterparty_name",
+    "counterparty_account",
+    "remittance",
+    "match",
+    "deposit_id",
+)
+BANK_REFERENCE_MAX = StatementLine.__table__.c.bank_reference.type.length  # and Deposit.bank_reference's
+
+
+class Statements(Repo):
+    def insert_lines(self, rows: list[tuple]) -> None:
+        """Insert statement lines (tuples in STATEMENT_LINE_COLUMNS order) with the driver's executemany:
+        SQLAlchemy's per-row parameter processing would cost more than the insert itself."""
+        connection = self.session.connection()
+        sqlite = connection.dialect.name == "sqlite"
+        mark = "?" if sqlite else "%s"
+        sql = (
+            f"INSERT INTO statement_lines ({', '.join(STATEMENT_LINE_COLUMNS)}) "
+            f"VALUES ({', '.join([mark] * len(STATEMENT_LINE_COLUMNS))})"
+        )
+        if sqlite:  # SQLAlchemy keeps dates in SQLite as ISO text; do the same
+            rows = [(*r[:4], r[4].isoformat(), *r[5:]) for r in rows]
+        cursor = connection.connection.cursor()
+        try:
+            cursor.executemany(sql, rows)
+        finally:
+            cursor.close()
+
+    def latest(self, account_id: int) -> Statement | None:
+        return self.session.scalar(
+            select(Statement)
+            .where(Statement.account_id == account_id)
+            .order_by(Statement.statement_date.desc(), Statement.id.desc())
+            .limit(1)
+        )
+
+    def by_digest(self, account_id: int, digest: str) -> Statement | None:
+        """The account's statement imported earlier with the same content."""
+        return self.session.scalar(
+            select(Statement).where(Statement.account_id == account_id, Statement.digest == digest)
+        )
+
+    def deposits_shown(self, account_id: int) -> set[int]:
+        """Ids of the account's deposits that a statement line has shown already."""
+        return set(
+            self.session.scalars(
+                select(StatementLine.deposit_id).where(
+                    StatementLine.account_id == account_id, StatementLine.deposit_id.is_not(None)
+                )
+            )
+        )

@@ -1,0 +1,63 @@
+"""Names and small helpers shared by the workflow pages (node confirmation, documents, releases)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from escrow.store.repos.base import MAX_ID
+from escrow.web.shell.labels import N_
+
+# Evidence and document kinds named in the rule books, in words; a kind a later rule book adds shows as its
+# code until it gets a name here.
+KIND_NAMES = {
+    "construction_progress_report": N_("Construction progress report"),
+    "supervision_engineer_confirmation": N_("Supervising engineer's confirmation"),
+    "topping_out_acceptance": N_("Topping-out acceptance record"),
+    "completion_acceptance_report": N_("Completion acceptance report"),
+    "completion_filing_certificate": N_("Completion acceptance filing certificate"),
+    "first_registration_certificate": N_("First real-estate registration certificate"),
+    "wage_arrears_statement": N_("Statement that no wages are owed to workers"),
+}
+
+
+def named(_: Callable[..., str], names: dict[str, str], key: str) -> str:
+    """A code in words from one of the tables of message ids, or the code itself when it has no name."""
+    return _(names[key]) if key in names else key
+
+
+def valid_id(value: int) -> bool:
+    """Ids in URLs beyond the INTEGER range cannot exist (and PostgreSQL refuses to compare with them)."""
+    return 0 < value <= MAX_ID
+
+
+def chain_view(
+    view: dict[str, Any], lang: str, when: Callable[[Any], Any] = lambda value: value
+) -> list[dict[str, Any]]:
+    """The rule book's approval chain of a release or refund view, each link with its state (the decision
+    taken, `next`, `later`, or `not_needed` once decided), its label in `lang`, and who decided it when
+    (`when` formats the stored time)."""
+    steps = {s["step_no"]: s for s in view["steps"]}
+    next_no = view["next_step"]["step_no"] if view["next_step"] else None
+    chain = []
+    for link in view["approval_chain"]:
+        taken = steps.get(link["step_no"])
+        if taken:
+            state = taken["decision"]
+        elif link["step_no"] == next_no:
+            state = "next"
+        elif view["status"] == "submitted":
+            state = "later"
+        else:
+            state = "not_needed"
+        chain.append(
+            {
+                **link,
+                "label": link["label_zh"] if lang == "zh" else link["label_en"],
+                "state": state,
+                "decided_by": taken["decided_by"] if taken else None,
+                "decided_at": when(taken["decided_at"]) if taken else None,
+                "comment": taken["comment"] if taken else "",
+            }
+        )
+    return chain

@@ -1,0 +1,324 @@
+"""The city dashboard (`/`) and the alert list (`/alerts`) of the bureau.
+
+The dashboard's figures are `services.stats.city_stats` — the same numbers as GET /api/v1/stats — for a
+period the user picks (default: this calendar year up to today). Beside them: alerts not yet resolved,
+accounts whose latest bank statement does not reconcile, and the releases and refunds whose next approval
+step is the signed-in user's to take.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from datetime import date, timedelta
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+from litestar import Controller, Request, Response, get, post
+from litestar.params import FromPath
+from litestar.response import Template
+
+from escrow.domain.errors import Conflict, InvalidInput
+from escrow.domain.money import from_fen
+from escrow.services import alerts as alert_service
+from escrow.services import approvals, stats
+from escrow.services.context import Context
+from escrow.store.db import UnitOfWork
+from escrow.web.bureau.projects import labeller, local_time, query_url, tone
+from escrow.web.shell import pages, sessions
+from escrow.web.shell.labels import N_
+from escrow.web.shell.sessions import requires
+
+ALERTS_PER_PAGE = 25
+TOP_ALERTS = 5
+COMMENT_MAX = 500
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+pages.NOTICES["alert_acknowledged"] = N_("The alert was acknowledged.")
+pages.NOTICES["alert_resolved"] = N_("The alert was resolved.")
+
+# The alert rules store their texts in English; a clerk reads the rule's name in their own language.
+ALERT_RULES = {
+    "statement_missing": N_("No bank statement for a working day"),
+    "suspense_overdue": N_("Deposit in suspense too long"),
+    "deposit_unknown_notice": N_("Deposit for an unknown payment notice"),
+    "retention_breach": N_("Balance below the required retention"),
+    "instruction_overdue": N_("Approved payment not executed in time"),
+    "frozen_with_pending_releases": N_("Frozen account with pending releases"),
+    "notice_overdue": N_("Payment notice overdue"),
+    "voucher_lookup_failures": N_("Repeated failed voucher look-ups"),
+}
+# ids chosen not to clash with other areas' ids of another meaning ("Open" notices, "Warning" checks)
+SEVERITIES = {"critical": N_("High"), "warning": N_("Medium"), "info": N_("Low")}
+STATES = {"open": N_("Not handled"), "acknowledged": N_("Acknowledged"), "resolved": N_("Resolved")}
+SUBJECTS = {
+    "account": N_("Account"),
+    "deposit": N_("Deposit"),
+    "instruction": N_("Payment instruction"),
+    "notice": N_("Payment notice"),
+    "client": N_("Client address"),
+}
+UNRESOLVED = ("open", "acknowledged")
+
+
+def alert_labels(_: Callable[..., str]) -> Callable[[str, str | None], str]:
+    """`label(group, code)` for the alert pages: the project labels plus rule, severity, state, subject."""
+    groups = {"rule": ALERT_RULES, "severity": SEVERITIES, "state": STATES, "subject": SUBJECTS}
+    base = labeller(_)
+
+    def label(group: str, code: str | None) -> str:
+        if group in groups:
+            text = groups[group].get(code or "")
+            return _(text) if text else (code or "")
+        return base(group, code)
+
+    return label
+
+
+# --- the period -------------------------------------------------------------------------------------------
+
+
+def parse_day(text: str) -> date | None:
+    if not _DATE.match(text):
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        return None
+
+
+def quick_periods(today: date) -> list[tuple[str, date, date]]:
+    """The periods a clerk asks for most, as (label, from, to)."""
+    month_start = today.replace(day=1)
+    last_month_end = month_start - timedelta(days=1)
+    return [
+        (N_("This year"), date(today.year, 1, 1), today),
+        (N_("Last year"), date(today.year - 1, 1, 1), date(today.year - 1, 12, 31)),
+        (N_("This month"), month_start, today),
+        (N_("Last month"), last_month_end.replace(day=1), last_month_end),
+    ]
+
+
+# --- what waits for the signed-in user --------------------------------------------------------------------
+
+
+def waiting_for(uow: UnitOfWork, ctx: Context, role: str, user_id: int, lang: str) -> list[dict[str, Any]]:
+    """Submitted releases and refunds whose next step is for `role` and that this user has not already
+    decided a step of (one person takes at most one step of the same application)."""
+    out = []
+    for release, project_name, deciders in uow.listings.submitted_releases():
+        book = ctx.rulebook(release.rulebook_id)
+        chain = book.approval_steps_for(from_fen(release.amount_fen))
+        step = approvals.next_step_view(chain, len(deciders), release.status)
+        if step and step["role"] == role and user_id not in deciders:
+            out.append(_waiting("release", release, project_name, "", step, lang))
+    for refund, contract_no, _project_id, project_name, deciders in uow.listings.submitted_refunds():
+        chain = approvals.refund_chain(ctx.rulebook(refund.rulebook_id))
+        step = approvals.next_step_view(chain, len(deciders), refund.status)
+        if step and step["role"] == role and user_id not in deciders:
+            out.append(_waiting("refund", refund, project_name, contract_no, step, lang))
+    return out
+
+
+def _waiting(
+    kind: str, row: Any, project_name: str, contract_no: str, step: dict, lang: str
+) -> dict[str, Any]:
+    return {
+        "kind": kind,
+        "id": row.id,
+        "url": f"/{kind}s/{row.id}",
+        "project": project_name,
+        "contract_no": contract_no,
+        "amount": from_fen(row.amount_fen),
+        "step_no": step["step_no"],
+        "step": step["label_zh"] if lang == "zh" else step["label_en"],
+        "submitted": local_time(row.created_at),
+    }
+
+
+def _dashboard(engine, ctx: Context, period: tuple[date, date] | None, user, lang: str) -> dict[str, Any]:
+    with UnitOfWork(engine, readonly=True) as uow:
+        figures = stats.city_stats(uow, *period) if period else None
+        top, _total = uow.listings.alerts(states=UNRESOLVED, limit=TOP_ALERTS)
+        return {
+            "figures": figures,
+            "alert_counts": uow.listings.alert_counts(),
+            "top_alerts": top,
+            "discrepancies": uow.listings.discrepancies(),
+            "waiting": waiting_for(uow, ctx, user.role, user.user_id, lang),
+        }
+
+
+# --- the alert list ---------------------------------------------------------------------------------------
+
+ALERT_FILTERS = ("state", "severity", "rule", "page")
+
+
+def _alert_list(engine, states: tuple[str, ...], severity: str, rule: str, page: int) -> dict[str, Any]:
+    with UnitOfWork(engine, readonly=True) as uow:
+        rows, total = uow.listings.alerts(
+            states=states,
+            severity=severity,
+            rule=rule,
+            limit=ALERTS_PER_PAGE,
+            offset=(page - 1) * ALERTS_PER_PAGE,
+        )
+        pages_count = max(1, -(-total // ALERTS_PER_PAGE))
+        if page > pages_count:
+            page = pages_count
+            rows, total = uow.listings.alerts(
+                states=states,
+                severity=severity,
+                rule=rule,
+                limit=ALERTS_PER_PAGE,
+                offset=(page - 1) * ALERTS_PER_PAGE,
+            )
+    return {"rows": rows, "total": total, "page": page, "pages": pages_count}
+
+
+async def _alerts_page(
+    request: Request, params: Mapping[str, str], *, status: int = 200, form_error: str = "", **extra: Any
+) -> Template:
+    _ = pages.gettext(request)
+    values = {k: (params.get(k) or "").strip() for k in ALERT_FILTERS}
+    errors: dict[str, str] = {}
+    allowed = {"state": {*STATES, "all"}, "severity": SEVERITIES, "rule": ALERT_RULES}
+    for name, known in allowed.items():
+        if values[name] and values[name] not in known:
+            errors[name] = _("Choose one of the listed values.")
+    state = values["state"] if "state" not in errors else ""
+    states = UNRESOLVED if not state else () if state == "all" else (state,)
+    page = int(values["page"]) if values["page"].isdigit() and len(values["page"]) < 7 else 1
+    found = await pages.run(
+        _alert_list,
+        pages.engine(request),
+        states,
+        values["severity"] if "severity" not in errors else "",
+        values["rule"] if "rule" not in errors else "",
+        max(page, 1),
+    )
+    params_kept = {k: v for k, v in values.items() if k != "page" and k not in errors}
+    back = query_url("/alerts", params_kept, page=found["page"] if found["page"] > 1 else "")
+    return pages.render(
+        request,
+        "bureau/alerts/list.html",
+        status=400 if errors and status == 200 else status,
+        values=values,
+        errors=errors,
+        form_error=form_error,
+        back=back,
+        label=alert_labels(_),
+        tone=tone,
+        local_time=local_time,
+        page_url=lambda n: query_url("/alerts", params_kept, page=n),
+        options={
+            "state": [("", _("Not resolved")), *((k, _(v)) for k, v in STATES.items()), ("all", _("All"))],
+            "severity": [("", _("Any")), *((k, _(v)) for k, v in SEVERITIES.items())],
+            "rule": [("", _("Any")), *((k, _(v)) for k, v in ALERT_RULES.items())],
+        },
+        **found,
+        **extra,
+    )
+
+
+def _handle_alert(engine, fn: Callable, alert_id: int, actor, comment: str) -> None:
+    with UnitOfWork(engine) as uow:
+        fn(uow, alert_id, actor, comment)
+        uow.commit()
+
+
+def _safe_back(target: str) -> str:
+    """Back to the alert list the form was on; nothing but an /alerts path."""
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or parts.path != "/alerts":
+        return "/alerts"
+    return target
+
+
+class DashboardController(Controller):
+    path = "/"
+    include_in_schema = False
+
+    @get("/", guards=[requires("dashboard.view")], name="dashboard")
+    async def dashboard(self, request: Request) -> Template:
+        _ = pages.gettext(request)
+        ctx, lang, user = pages.ctx(request), pages.language(request), sessions.user(request)
+        today = ctx.today()
+        given = {k: request.query_params.get(k, "").strip() for k in ("from", "to")}
+        values = {
+            "from": given["from"] or date(today.year, 1, 1).isoformat(),
+            "to": given["to"] or today.isoformat(),
+        }
+        errors: dict[str, str] = {}
+        days = {}
+        for name in ("from", "to"):
+            days[name] = parse_day(values[name])
+            if days[name] is None:
+                errors[name] = _("Enter a date as YYYY-MM-DD.")
+        period = (days["from"], days["to"]) if not errors else None
+        headline = ""
+        try:
+            data = await pages.run(_dashboard, pages.engine(request), ctx, period, user, lang)
+        except InvalidInput as exc:
+            headline, errors = pages.field_errors(request, exc)
+            data = await pages.run(_dashboard, pages.engine(request), ctx, None, user, lang)
+        return pages.render(
+            request,
+            "bureau/dashboard/index.html",
+            status=400 if errors else 200,
+            values=values,
+            errors=errors,
+            form_error=headline if errors else "",
+            period=period,
+            quick=[(_(name), a.isoformat(), b.isoformat()) for name, a, b in quick_periods(today)],
+            label=alert_labels(_),
+            tone=tone,
+            fen=from_fen,
+            **data,
+        )
+
+    @get("/alerts", guards=[requires("alerts.view")], name="alerts")
+    async def alerts(self, request: Request) -> Template:
+        return await _alerts_page(request, request.query_params)
+
+    @post("/alerts/{alert_id:int}/acknowledge", guards=[requires("alerts.handle")], status_code=303)
+    async def acknowledge(self, request: Request, alert_id: FromPath[int]) -> Response:
+        return await self._handle(request, alert_id, alert_service.acknowledge, "alert_acknowledged")
+
+    @post("/alerts/{alert_id:int}/resolve", guards=[requires("alerts.handle")], status_code=303)
+    async def resolve(self, request: Request, alert_id: FromPath[int]) -> Response:
+        return await self._handle(request, alert_id, alert_service.resolve, "alert_resolved")
+
+    async def _handle(self, request: Request, alert_id: int, fn: Callable, notice: str) -> Response:
+        _ = pages.gettext(request)
+        form = await pages.form(request)
+        back = _safe_back(form.get("back", "/alerts"))
+        comment = form.get("comment")
+        params = dict(parse_qsl(urlsplit(back).query))
+        if len(comment) > COMMENT_MAX:
+            form.error("comment", _("At most %(value)s characters.", value=COMMENT_MAX))
+        if not form.ok:
+            return await _alerts_page(
+                request,
+                params,
+                status=422,
+                form_error=_("Please correct the marked fields"),
+                failed_alert=alert_id,
+                comment_error=form.errors.get("comment", ""),
+                comment_value=comment,
+            )
+        try:
+            await pages.run(
+                _handle_alert, pages.engine(request), fn, alert_id, sessions.principal(request), comment
+            )
+        except (Conflict, InvalidInput) as exc:
+            headline, _fields = pages.field_errors(request, exc)
+            if isinstance(exc, Conflict):
+                headline = _("This alert is already resolved.")
+            return await _alerts_page(
+                request, params, status=409 if isinstance(exc, Conflict) else 422, form_error=headline
+            )
+        return pages.redirect(request, back, notice=notice)
+
+
+CONTROLLERS = [DashboardController]

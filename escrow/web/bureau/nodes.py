@@ -1,0 +1,214 @@
+"""Bureau workflows: confirming a construction node with its evidence, downloading stored documents, and
+(in workflows_releases) reviewing and deciding release applications.
+
+`/projects/{project_id}/nodes/{node_code}/confirm`: the inspector gives the date the node was reached and
+one file for each kind of evidence the project's rule book requires for that node. The files are checked
+(escrow.web.shell.uploads) before anything is written; then the confirmation and the stored files are one
+transaction, so a refused confirmation keeps no file.
+
+`/documents/{document_id}`: a stored file as a download. Bureau users see every document, developer staff
+only those of their own developer's accounts; to anyone else the document does not exist (404).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from litestar import Controller, Request, Response, get, post
+from litestar.params import FromPath
+
+from escrow.domain.errors import DomainError, Forbidden, NotFound
+from escrow.domain.principal import Principal
+from escrow.services import projects
+from escrow.services.projects import ConfirmNode, Evidence
+from escrow.store.db import UnitOfWork
+from escrow.web.bureau.common import KIND_NAMES, valid_id
+from escrow.web.bureau.releases import ReleasesController
+from escrow.web.shell import pages, sessions, uploads
+from escrow.web.shell.labels import N_
+from escrow.web.shell.sessions import requires
+
+MAX_DESCRIPTION = 500
+
+pages.NOTICES["node_confirmed"] = N_(
+    "The node is confirmed and its evidence stored; the release cap is recomputed."
+)
+
+
+# --- node confirmation -------------------------------------------------------------------------------------
+
+
+def _node_page(request: Request, project_id: int, node_code: str, lang: str) -> dict[str, Any]:
+    """What the confirmation form shows; NotFound for an unknown project or node."""
+    ctx = pages.ctx(request)
+    with UnitOfWork(pages.engine(request), readonly=True) as uow:
+        project = uow.projects.get(project_id) if valid_id(project_id) else None
+        if project is None:
+            raise NotFound(f"no project {project_id}")
+        book = ctx.rulebook(project.rulebook_id)
+        node = book.node(node_code)
+        if node is None:
+            raise NotFound(f"no node {node_code}")
+        account = uow.projects.account_for(project.id)
+        confirmed = {c.node_code: c for c in uow.projects.confirmed_nodes(project.id)}
+        cap = projects.release_cap(uow, ctx, project, account)
+
+    def name(n) -> str:
+        return n.name_zh if lang == "zh" else n.name_en
+
+    return {
+        "project": {
+            "id": project.id,
+            "name": project.name,
+            "permit_no": project.permit_no,
+            "permit_date": project.permit_date,
+            "finish": project.finish,
+        },
+        "rulebook": book.id,
+        "node": {"code": node.code, "name": name(node), "retention": node.retention},
+        "kinds": list(node.evidence),
+        "confirmed_on": confirmed[node.code].reached_on if node.code in confirmed else None,
+        "missing_before": [
+            {"code": n.code, "name": name(n)}
+            for n in book.nodes[: book.node_index(node.code)]
+            if n.code not in confirmed
+        ],
+        "releasable": cap.releasable,
+        "today": ctx.today(),
+        "kind_names": KIND_NAMES,
+        "accept": uploads.ACCEPT,
+        "max_label": uploads.MAX_LABEL,
+    }
+
+
+def _confirm(
+    request: Request,
+    actor: Principal,
+    cmd: ConfirmNode,
+    files: list[uploads.Upload],
+) -> dict[str, Any]:
+    """The confirmation and its files in one transaction. The service locks the account first; the files
+    are stored after it, so two inspectors on one project never wait on each other's locks in turn."""
+    with UnitOfWork(pages.engine(request)) as uow:
+        result = projects.confirm_node(uow, pages.ctx(request), cmd, actor)
+        account = uow.projects.account_for(cmd.project_id)
+        for upload in files:
+            uploads.store_upload(uow, upload, uploaded_by=actor.ref, account_id=account.id)
+        uow.commit()
+    return result
+
+
+def _parse_date(text: str) -> date | None:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        return None
+
+
+class NodesController(Controller):
+    path = "/projects/{project_id:int}/nodes/{node_code:str}/confirm"
+    include_in_schema = False
+    guards = [requires("nodes.confirm")]
+
+    @get("/", name="node-confirm-form")
+    async def confirm_form(
+        self, request: Request, project_id: FromPath[int], node_code: FromPath[str]
+    ) -> Response:
+        page = await pages.run(_node_page, request, project_id, node_code, pages.language(request))
+        values = {"reached_on": page["today"].isoformat()}
+        return pages.render(request, "bureau/nodes/confirm.html", values=values, errors={}, **page)
+
+    @post("/", name="node-confirm", status_code=303)
+    async def confirm(
+        self, request: Request, project_id: FromPath[int], node_code: FromPath[str]
+    ) -> Response:
+        form = await pages.form(request)
+        _ = pages.gettext(request)
+        page = await pages.run(_node_page, request, project_id, node_code, pages.language(request))
+        reached = _parse_date(form.get("reached_on"))
+        if not form.get("reached_on"):
+            form.error("reached_on", _("Required."))
+        elif reached is None:
+            form.error("reached_on", _("Enter a date as YYYY-MM-DD."))
+        evidence: list[Evidence] = []
+        files: list[uploads.Upload] = []
+        for kind in page["kinds"]:
+            field = f"file_{kind}"
+            chosen = form.files.get(field, [])
+            description = form.get(f"desc_{kind}")
+            if len(description) > MAX_DESCRIPTION:
+                form.error(f"desc_{kind}", _("At most %(value)s characters.", value=MAX_DESCRIPTION))
+            if not chosen:
+                form.error(field, _("Choose the file."))
+                continue
+            if len(chosen) > 1:
+                form.error(field, _("Choose one file."))
+                continue
+            try:
+                upload = await uploads.read_upload(chosen[0], _)
+            except uploads.UploadRefused as refused:
+                form.error(field, refused.message)
+                continue
+            files.append(upload)
+            evidence.append(Evidence(kind, description, upload.filename, upload.sha256))
+        status, message = 422, None
+        if form.ok:
+            cmd = ConfirmNode(project_id, node_code, reached, tuple(evidence))
+            try:
+                await pages.run(_confirm, request, sessions.principal(request), cmd, files)
+            except (NotFound, Forbidden):
+                raise
+            except DomainError as exc:
+                message, errors = pages.field_errors(request, exc)
+                status = exc.status
+                for name, text in errors.items():
+                    if name == "reached_on":
+                        form.error(name, text)
+                    else:  # the node's order or its evidence as a whole: said above the form
+                        message = f"{message}: {text}"
+            else:
+                return pages.redirect(request, f"/projects/{project_id}", notice="node_confirmed")
+        return pages.render(
+            request,
+            "bureau/nodes/confirm.html",
+            status=status,
+            values=form.values,
+            errors=form.errors,
+            message=message or _("Please correct the marked fields"),
+            choose_again=True,
+            **page,
+        )
+
+
+# --- stored documents --------------------------------------------------------------------------------------
+
+
+def _document(request: Request, document_id: int, developer_id: int | None):
+    with UnitOfWork(pages.engine(request), readonly=True) as uow:
+        document = uow.documents.get(document_id)
+        if document is None or not uploads.visible_to(uow, document, developer_id):
+            raise NotFound(f"no document {document_id}")  # whether it exists is not said either
+        return document
+
+
+class DocumentsController(Controller):
+    path = "/documents"
+    include_in_schema = False
+
+    @get("/{document_id:int}", name="document", guards=[requires("documents.view")])
+    async def download(self, request: Request, document_id: FromPath[int]) -> Response:
+        document = await pages.run(_document, request, document_id, sessions.user(request).developer_id)
+        return Response(
+            content=document.content,
+            media_type=document.content_type,
+            headers={
+                "Content-Disposition": uploads.content_disposition(document.filename),
+                "X-Content-Type-Options": "nosniff",
+                "Content-Security-Policy": "default-src 'none'; sandbox",
+                "Cache-Control": "private, no-store",
+            },
+        )
+
+
+CONTROLLERS = [NodesController, DocumentsController, ReleasesController]

@@ -1,0 +1,405 @@
+"""The bureau's project list and project page (CONTRACT.md §6 `/projects`, `/projects/{project_id}`).
+
+The list searches and filters in the database and shows one page of 25; its balances come from one grouped
+query over the cash ledger (store/listings.py). The page shows the account, its nodes, and the release cap
+explained in words built from the cap's terms and the rule book (not from the cap's English text).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+from urllib.parse import urlencode
+
+from litestar import Controller, Request, get
+from litestar.params import FromPath
+from litestar.response import Template
+
+from escrow.domain.caps import Cap
+from escrow.domain.errors import NotFound
+from escrow.domain.money import from_fen
+from escrow.rulebooks import RuleBook
+from escrow.services import projects as project_service
+from escrow.services.context import Context
+from escrow.store.db import UnitOfWork
+from escrow.store.reads.listings import ProjectFilter
+from escrow.store.repos.base import MAX_ID
+from escrow.web.shell import pages, sessions
+from escrow.web.shell.filters import local_time
+from escrow.web.shell.labels import N_
+from escrow.web.shell.sessions import requires
+
+PER_PAGE = 25
+LATEST = 50  # deposits, statements and audit events shown on the project page
+
+# Codes stored in the database, as a clerk reads them. `label(group, code)` translates; unknown codes show
+# as they are.
+LABELS: dict[str, dict[str, str]] = {
+    "account": {"active": N_("Active"), "frozen": N_("Frozen"), "closed": N_("Closed")},
+    "reconciliation": {
+        "reconciled": N_("Reconciled"),
+        "discrepancy": N_("Discrepancy"),
+        "pending": N_("No statement yet"),
+    },
+    "finish": {"shell": N_("Shell housing"), "finished": N_("Finished interior")},
+    "deposit": {
+        "accepted": N_("Accepted"),
+        "suspense": N_("In suspense"),
+        "assigned": N_("Assigned from suspense"),
+        "returned": N_("Returned to payer"),
+        "returning": N_("Being returned to payer"),
+        "reversed": N_("Reversed"),
+    },
+    "voucher": {
+        "issued": N_("Issued"),
+        "confirmed": N_("Confirmed by statement"),
+        "receipted": N_("Receipted"),
+        "reversed": N_("Reversed"),
+        "refunded": N_("Refunded"),
+    },
+    "decision": {
+        "submitted": N_("Awaiting decision"),
+        "approved": N_("Approved, awaiting payment"),
+        "rejected": N_("Rejected"),
+        "executed": N_("Paid out"),
+    },
+    "freeze": {"active": N_("In force"), "lifted": N_("Lifted")},
+    "kind": {
+        "earnest": N_("Earnest money"),
+        "down_payment": N_("Down payment"),
+        "mortgage": N_("Mortgage loan"),
+        "full": N_("Full payment"),
+        "other": N_("Other"),
+    },
+    "channel": {
+        "counter": N_("Counter"),
+        "transfer": N_("Transfer"),
+        "pos": N_("POS"),
+        "mortgage": N_("Mortgage"),
+        "statement": N_("Bank statement"),
+    },
+}
+FINISH_IN_TEXT = {"shell": N_("shell housing"), "finished": N_("finished-interior housing")}  # mid-sentence
+TONES = {
+    "good": {"active", "reconciled", "accepted", "assigned", "issued", "confirmed", "receipted", "executed"},
+    "warn": {
+        "suspense",
+        "pending",
+        "submitted",
+        "approved",
+        "frozen",
+        "acknowledged",
+        "warning",
+        "returned",
+        "returning",
+    },
+    "bad": {"discrepancy", "rejected", "reversed", "critical", "open", "refunded"},
+}
+TERMS = {
+    "balance": (N_("Balance of the account"), N_("the cash ledger of the supervised account in the books")),
+    "suspense": (N_("Money in suspense"), N_("received but not yet assigned to a contract")),
+    "required_retention": (N_("Required retention"), ""),
+    "frozen": (N_("Frozen by court orders"), N_("amounts held by court orders in force")),
+    "pending_out": (
+        N_("Approved but not yet paid"),
+        N_("approved releases and refunds the bank has not executed yet"),
+    ),
+}
+SORT_LABELS = {
+    "name": N_("Name"),
+    "balance": N_("Balance"),
+    "opened": N_("Opened on"),
+}
+
+
+def tone(code: str | None) -> str:
+    return next((name for name, codes in TONES.items() if code in codes), "")
+
+
+def labeller(_: Callable[..., str]) -> Callable[[str, str | None], str]:
+    def label(group: str, code: str | None) -> str:
+        text = LABELS.get(group, {}).get(code or "")
+        return _(text) if text else (code or "")
+
+    return label
+
+
+def node_name(node: Any, lang: str) -> str:
+    return node.name_zh if lang == "zh" else node.name_en
+
+
+def percent(share: Decimal) -> str:
+    """0.70 → 70%, 0.05 → 5%."""
+    value = (share * 100).normalize()
+    return f"{value:f}%"
+
+
+def query_url(path: str, params: Mapping[str, str], **changes: Any) -> str:
+    """`path?query` with `changes` applied and empty values left out."""
+    merged = {**params, **{k: str(v) for k, v in changes.items()}}
+    clean = [(k, v) for k, v in merged.items() if v not in ("", None)]
+    return f"{path}?{urlencode(clean)}" if clean else path
+
+
+# --- the project list -------------------------------------------------------------------------------------
+
+FILTERS = ("q", "status", "recon", "finish", "node", "sort", "page")
+
+
+def node_options(ctx: Context, lang: str) -> list[tuple[str, str]]:
+    """Every node code of the loaded rule books, in rule-book order, named in the user's language."""
+    seen: dict[str, str] = {}
+    for book in ctx.rulebooks:
+        for node in book.nodes:
+            seen.setdefault(node.code, node_name(node, lang))
+    return list(seen.items())
+
+
+def node_levels(ctx: Context, node: str) -> dict[str, int]:
+    """For the filter "highest confirmed node is X": per rule book, how many nodes that means confirmed."""
+    if node == "none":
+        return {book.id: 0 for book in ctx.rulebooks}
+    return {book.id: book.node_index(node) + 1 for book in ctx.rulebooks if book.node(node)}
+
+
+def _page_number(text: str) -> int:
+    return max(1, int(text)) if text.isdigit() and len(text) < 7 else 1
+
+
+def _list_projects(engine, ctx: Context, f: ProjectFilter, page: int, lang: str) -> dict[str, Any]:
+    with UnitOfWork(engine, readonly=True) as uow:
+        rows, total = uow.listings.projects(f, limit=PER_PAGE, offset=(page - 1) * PER_PAGE)
+        pages_count = max(1, -(-total // PER_PAGE))
+        if page > pages_count:  # a page past the end (the list shrank): show the last one
+            page = pages_count
+            rows, total = uow.listings.projects(f, limit=PER_PAGE, offset=(page - 1) * PER_PAGE)
+    items = []
+    for r in rows:
+        book = ctx.rulebooks.get(r.rulebook_id)
+        highest = (
+            book.nodes[r.nodes_confirmed - 1] if book and 0 < r.nodes_confirmed <= len(book.nodes) else None
+        )
+        items.append(
+            {
+                "row": r,
+                "balance": from_fen(r.balance_fen),
+                "node": node_name(highest, lang) if highest else "",
+            }
+        )
+    return {"items": items, "total": total, "page": page, "pages": pages_count}
+
+
+# --- the project page -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CapLine:
+    sign: str  # "" for the first term, "−" for the ones taken off it
+    label: str
+    value: Decimal
+    detail: str
+    rules: tuple[str, ...]
+
+
+def cap_in_words(
+    cap: Cap, book: RuleBook, project: Any, confirmed: set[str], guarantee: Decimal, _, lang: str
+) -> dict[str, Any]:
+    """The cap's terms said in the user's language: each term with its value and where the rule is."""
+    node = book.highest_node(confirmed)
+    supervised = from_fen(project.supervised_amount_fen)
+    lines = []
+    for i, term in enumerate(cap.terms):
+        label, detail = TERMS.get(term.term, (term.term, ""))
+        rules = (term.rule,)
+        detail = _(detail) if detail else term.detail
+        if term.term == "required_retention":
+            share = node.retention if node else Decimal("1")
+            surcharge = book.surcharge_for(node, project.finish)
+            amount = f"¥{supervised:,.2f}"
+            if node is None:
+                detail = _(
+                    "key supervised amount %(amount)s × %(share)s: no node is confirmed yet, so the whole "
+                    "key amount stays",
+                    amount=amount,
+                    share=percent(share),
+                )
+            else:
+                detail = _(
+                    "key supervised amount %(amount)s × (retention share %(share)s at node “%(node)s” "
+                    "+ surcharge %(surcharge)s for %(finish)s)",
+                    amount=amount,
+                    share=percent(share),
+                    node=node_name(node, lang),
+                    surcharge=percent(surcharge),
+                    finish=_(FINISH_IN_TEXT[project.finish])
+                    if project.finish in FINISH_IN_TEXT
+                    else project.finish,
+                )
+                rules += (f"{book.id} finish_surcharge.{project.finish}",)
+            gross = (supervised * min(Decimal("1"), share + surcharge)).quantize(Decimal("0.01"))
+            counted = gross - term.value
+            if counted > 0:
+                detail += _(
+                    ", less the accepted bank guarantee %(amount)s (at most %(share)s of the key amount)",
+                    amount=f"¥{counted:,.2f}",
+                    share=percent(book.guarantee_max_share),
+                )
+                rules += (f"{book.id} guarantee.max_share",)
+            elif guarantee > 0:
+                detail += _(
+                    "; the bank guarantee of %(amount)s is not counted until deposits reach the key "
+                    "supervised amount",
+                    amount=f"¥{guarantee:,.2f}",
+                )
+                rules += (f"{book.id} guarantee.requires_full_amount",)
+        lines.append(CapLine("" if i == 0 else "−", _(label), term.value, detail, rules))
+    title = book.title if lang == "zh" else book.title_en
+    return {
+        "heading": _(
+            "Under the rule book %(title)s (%(id)s, version %(version)s)",
+            title=title,
+            id=book.id,
+            version=book.version,
+        ),
+        "lines": lines,
+        "releasable": cap.releasable,
+        "floored": sum((-ln.value if ln.sign else ln.value for ln in lines), Decimal("0")) < 0,
+    }
+
+
+def _project_page(engine, ctx: Context, project_id: int, lang: str, with_audit: bool, _) -> dict[str, Any]:
+    with UnitOfWork(engine, readonly=True) as uow:
+        project = uow.projects.get(project_id) if 0 < project_id <= MAX_ID else None
+        account = uow.projects.account_for(project.id) if project else None
+        if project is None or account is None:
+            raise NotFound(f"no project {project_id}")
+        bank, developer = uow.listings.bank_and_developer(account, project)
+        book = ctx.rulebook(project.rulebook_id)
+        cap = project_service.release_cap(uow, ctx, project, account)
+        guarantee = from_fen(uow.holds.guarantee_fen(account.id, ctx.today()))
+        confirmations = uow.listings.confirmations(project.id)
+        deposits, deposit_count = uow.listings.deposits(account.id, LATEST)
+        statements, statement_count = uow.listings.statements(account.id, LATEST)
+        latest = statements[0] if statements else None
+        page = {
+            "project": project,
+            "account": account,
+            "bank": bank,
+            "developer": developer,
+            "book": book,
+            "terms": {t.term: t.value for t in cap.terms},
+            "cap": cap,
+            "words": cap_in_words(cap, book, project, set(confirmations), guarantee, _, lang),
+            "supervised": from_fen(project.supervised_amount_fen),
+            "area": Decimal(project.presale_area_x100) / 100,
+            "nodes": [
+                {
+                    "code": n.code,
+                    "name": node_name(n, lang),
+                    "retention": percent(n.retention),
+                    "confirmation": confirmations.get(n.code, (None, None))[0],
+                    "confirmed_by": confirmations.get(n.code, (None, None))[1],
+                }
+                for n in book.nodes
+            ],
+            "next_node": next((n.code for n in book.nodes if n.code not in confirmations), None),
+            "deposits": deposits,
+            "deposit_count": deposit_count,
+            "suspense": uow.listings.suspense(account.id),
+            "releases": uow.listings.releases(project.id),
+            "refunds": uow.listings.refunds(account.id),
+            "freezes": uow.listings.freezes(account.id),
+            "statements": statements,
+            "statement_count": statement_count,
+            "reconciliation": latest.status if latest else "pending",
+            "audit": uow.listings.audit_trail(account.id, project.id, LATEST) if with_audit else [],
+        }
+    page["node_names"] = {n["code"]: n["name"] for n in page["nodes"]}
+    return page
+
+
+class ProjectsController(Controller):
+    path = "/projects"
+    include_in_schema = False
+
+    @get("/", guards=[requires("projects.view")], name="projects")
+    async def index(self, request: Request) -> Template:
+        _ = pages.gettext(request)
+        ctx, lang = pages.ctx(request), pages.language(request)
+        values = {k: request.query_params.get(k, "").strip() for k in FILTERS}
+        errors: dict[str, str] = {}
+        choices = {
+            "status": LABELS["account"],
+            "recon": LABELS["reconciliation"],
+            "finish": LABELS["finish"],
+            "node": {"none": "", **dict(node_options(ctx, lang))},
+            "sort": {s: "" for s in ("name", "-name", "balance", "-balance", "opened", "-opened")},
+        }
+        for name, allowed in choices.items():
+            if values[name] and values[name] not in allowed:
+                errors[name] = _("Choose one of the listed values.")
+        if len(values["q"]) > 100:
+            errors["q"] = _("At most %(value)s characters.", value=100)
+        f = ProjectFilter(
+            q=values["q"] if "q" not in errors else "",
+            status=values["status"] if "status" not in errors else "",
+            reconciliation=values["recon"] if "recon" not in errors else "",
+            finish=values["finish"] if "finish" not in errors else "",
+            node_levels=node_levels(ctx, values["node"]) if values["node"] and "node" not in errors else None,
+            sort=values["sort"] if values["sort"] and "sort" not in errors else "name",
+        )
+        found = await pages.run(
+            _list_projects, pages.engine(request), ctx, f, _page_number(values["page"]), lang
+        )
+        params = {k: v for k, v in values.items() if k != "page" and k not in errors}
+        fragment = (
+            request.headers.get("hx-request") == "true"
+            and request.headers.get("hx-history-restore-request") != "true"
+        )
+        return pages.render(
+            request,
+            "bureau/projects/_results.html" if fragment else "bureau/projects/list.html",
+            status=400 if errors else 200,
+            values=values,
+            errors=errors,
+            sort=f.sort,
+            url=lambda **changes: query_url("/projects", params, **changes),
+            page_url=lambda n: query_url("/projects", params, page=n),
+            label=labeller(_),
+            tone=tone,
+            sort_labels=SORT_LABELS,
+            options={
+                "status": [("", _("Any")), *((k, _(v)) for k, v in LABELS["account"].items())],
+                "recon": [("", _("Any")), *((k, _(v)) for k, v in LABELS["reconciliation"].items())],
+                "finish": [("", _("Any")), *((k, _(v)) for k, v in LABELS["finish"].items())],
+                "node": [("", _("Any")), ("none", _("No node confirmed yet")), *node_options(ctx, lang)],
+            },
+            **found,
+        )
+
+    @get("/{project_id:int}", guards=[requires("projects.view")], name="project")
+    async def page(self, request: Request, project_id: FromPath[int]) -> Template:
+        _ = pages.gettext(request)
+        data = await pages.run(
+            _project_page,
+            pages.engine(request),
+            pages.ctx(request),
+            project_id,
+            pages.language(request),
+            sessions.may(request, "audit.view"),
+            _,
+        )
+        return pages.render(
+            request,
+            "bureau/projects/page.html",
+            label=labeller(_),
+            tone=tone,
+            local_time=local_time,
+            fen=from_fen,
+            **data,
+        )
+
+
+CONTROLLERS = [ProjectsController]

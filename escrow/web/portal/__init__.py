@@ -1,0 +1,1 @@
+"""The developer's pages: overview, contracts and payment notices, release applications."""

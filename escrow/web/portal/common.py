@@ -1,0 +1,216 @@
+"""What the developer portal's pages share: labels of codes, field parsing with translated errors, masking.
+
+The portal's pages act as `sessions.principal(request)`: a developer staff member signs in and acts for the
+developer, exactly as the developer's API key does, so the pages call the same services the developer API
+calls and see only the developer's own records (another developer's are as absent as missing ones).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import date
+from decimal import Decimal
+from urllib.parse import quote
+
+from escrow.domain.money import CENT
+from escrow.rulebooks import RuleBook
+from escrow.web.shell import pages, sessions
+from escrow.web.shell.labels import N_
+
+PER_PAGE = 20
+
+NOTICE_KINDS = {
+    "earnest": N_("Earnest money"),
+    "down_payment": N_("Down payment"),
+    "mortgage": N_("Mortgage loan"),
+    "full": N_("Full payment"),
+    "other": N_("Other payment"),
+}
+STATUSES = {
+    "signed": N_("Signed"),
+    "cancelled": N_("Cancelled"),
+    "open": N_("Open"),
+    "paid": N_("Paid"),
+    "submitted": N_("Submitted"),
+    "approved": N_("Approved"),
+    "rejected": N_("Rejected"),
+    "executed": N_("Paid by the bank"),
+    "issued": N_("Issued"),
+    "confirmed": N_("Confirmed"),
+    "receipted": N_("Receipted"),
+    "reversed": N_("Reversed"),
+    "refunded": N_("Refunded"),
+    "pending": N_("Waiting for the bank"),
+}
+BADGES = {
+    "signed": "good",
+    "paid": "good",
+    "approved": "good",
+    "executed": "good",
+    "receipted": "good",
+    "confirmed": "good",
+    "open": "warn",
+    "submitted": "warn",
+    "pending": "warn",
+    "cancelled": "bad",
+    "rejected": "bad",
+    "reversed": "bad",
+}
+PAYEE_ROLES = {
+    "construction": N_("Construction"),
+    "equipment": N_("Equipment"),
+    "materials": N_("Materials"),
+}
+# Document kinds a rule book may require; an unknown kind is shown by its code (rule book data).
+DOCUMENT_KINDS = {
+    "wage_arrears_statement": N_("Statement that no migrant workers' wages are owed"),
+    "other": N_("Other document"),
+}
+# The terms of the release cap (escrow.domain.caps): releasable = balance − suspense − retention − …
+CAP_TERMS = {
+    "balance": N_("Balance"),
+    "suspense": N_("Money not yet assigned to a contract"),
+    "required_retention": N_("Required retention"),
+    "frozen": N_("Frozen by court order"),
+    "pending_out": N_("Approved, not yet paid out"),
+}
+
+pages.NOTICES.update(
+    {
+        "contract_registered": N_("The contract was registered."),
+        "notice_issued": N_("The payment notice was issued."),
+        "contract_cancelled": N_("The contract was cancelled."),
+        "release_submitted": N_("The release application was submitted for review."),
+    }
+)
+
+
+def labels(_: Callable[..., str]) -> dict[str, Callable[[str], str]]:
+    """Template helpers that turn codes into words of the page's language (unknown codes stay codes)."""
+
+    def pick(table: dict[str, str]) -> Callable[[str], str]:
+        return lambda code: _(table[code]) if code in table else (code or "")
+
+    return {
+        "notice_kind": pick(NOTICE_KINDS),
+        "status_label": pick(STATUSES),
+        "payee_role": pick(PAYEE_ROLES),
+        "document_kind": pick(DOCUMENT_KINDS),
+        "cap_term": pick(CAP_TERMS),
+        "badge": lambda code: BADGES.get(code, ""),
+    }
+
+
+def developer_id(request) -> int:
+    """The signed-in staff member's developer (the permission table gives portal pages only to them)."""
+    found = sessions.principal(request).developer_id
+    if found is None:
+        from escrow.domain.errors import NotFound
+
+        raise NotFound("not a developer's staff member")
+    return found
+
+
+def url_part(value: str) -> str:
+    return quote(value, safe="")
+
+
+def node_name(book: RuleBook, code: str, lang: str) -> str:
+    node = book.node(code)
+    if node is None:
+        return code
+    return node.name_en if lang == "en" else node.name_zh
+
+
+def mask_id(id_no: str) -> str:
+    """110101199003070011 → 1101**********0011: enough to tell buyers apart, not enough to use."""
+    if len(id_no) > 8:
+        return id_no[:4] + "*" * (len(id_no) - 8) + id_no[-4:]
+    return id_no[:1] + "*" * max(1, len(id_no) - 2) + id_no[-1:]
+
+
+def page_number(raw: str | None) -> int:
+    return int(raw) if raw and raw.isdigit() and 0 < len(raw) < 7 else 1
+
+
+# --- fields -----------------------------------------------------------------------------------------------
+
+_MONEY = re.compile(r"^\d{1,16}(\.\d{1,2})?$")
+_AREA = re.compile(r"^\d{1,10}(\.\d{1,2})?$")
+_CODE = re.compile(r"^[\w./\-]+$")
+
+
+def text(form: pages.Form, name: str, _: Callable[..., str], *, limit: int, required: bool = True) -> str:
+    value = form.get(name)
+    if required and not value:
+        form.error(name, _("Required."))
+    elif len(value) > limit:
+        form.error(name, _("At most %(value)s characters.", value=limit))
+    return value
+
+
+def code(form: pages.Form, name: str, _: Callable[..., str]) -> str:
+    """A number as the API takes it (contract no., permit no.): letters, digits and . / - _."""
+    value = text(form, name, _, limit=64)
+    if value and name not in form.errors and not _CODE.match(value):
+        form.error(name, _("Use only letters, digits and . / - _"))
+    return value
+
+
+def money(
+    form: pages.Form, name: str, _: Callable[..., str], *, value: str | None = None, key: str | None = None
+) -> Decimal | None:
+    """A positive amount in yuan with at most two decimals ("1,234.50" is taken as 1234.50); None and a
+    field error otherwise. `value`/`key` read and report a repeated field (a payee row)."""
+    key = key or name
+    raw = (form.get(name) if value is None else value).replace(",", "").replace("，", "").strip()
+    if not raw:
+        form.error(key, _("Required."))
+        return None
+    if raw.startswith("-"):
+        form.error(key, _("Must not be negative."))
+        return None
+    if re.match(r"^\d+\.\d{3,}$", raw):
+        form.error(key, _("At most two decimals (fen)."))
+        return None
+    if not _MONEY.match(raw):
+        form.error(key, _("Enter an amount in yuan, such as 1234.50."))
+        return None
+    amount = Decimal(raw).quantize(CENT)
+    if amount <= 0:
+        form.error(key, _("Must be more than zero."))
+        return None
+    return amount
+
+
+def area(form: pages.Form, name: str, _: Callable[..., str]) -> Decimal | None:
+    raw = form.get(name).replace(",", "")
+    if not raw:
+        form.error(name, _("Required."))
+        return None
+    if raw.startswith("-"):
+        form.error(name, _("Must not be negative."))
+        return None
+    if not _AREA.match(raw):
+        form.error(name, _("Enter the area in m² with at most two decimals, such as 98.50."))
+        return None
+    value = Decimal(raw)
+    if value <= 0:
+        form.error(name, _("Must be more than zero."))
+        return None
+    return value
+
+
+def day(form: pages.Form, name: str, _: Callable[..., str]) -> date | None:
+    raw = form.get(name)
+    if not raw:
+        form.error(name, _("Required."))
+        return None
+    try:
+        if not re.match(r"^\d{4}-\d{2}-\d{2}$", raw):
+            raise ValueError(raw)
+        return date.fromisoformat(raw)
+    except ValueError:
+        form.error(name, _("Enter a date as YYYY-MM-DD."))
+        return None

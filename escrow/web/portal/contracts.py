@@ -1,0 +1,437 @@
+"""Portal: contracts (list, register, one contract, cancel) and payment notices (issue, print, PDF).
+
+Every handler acts as the signed-in developer (`sessions.principal`) through the services the developer API
+calls (escrow.services.sales, refunds); another developer's contract or notice is NotFound → the 404 page.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from decimal import Decimal
+from math import ceil
+from typing import Any
+from urllib.parse import quote_plus
+
+from litestar import Controller, Request, Response, get, post
+from litestar.params import FromPath
+
+from escrow import reports
+from escrow.domain.errors import Conflict, DomainError, InvalidInput, NotFound
+from escrow.domain.identity import id_problem, mask_name
+from escrow.domain.money import from_fen, to_wire
+from escrow.services import refunds, reportjobs, sales
+from escrow.store.db import UnitOfWork
+from escrow.store.models import Contract
+from escrow.web.portal.common import (
+    NOTICE_KINDS,
+    PER_PAGE,
+    area,
+    code,
+    day,
+    developer_id,
+    labels,
+    mask_id,
+    money,
+    page_number,
+    text,
+    url_part,
+)
+from escrow.web.shell import pages, sessions
+from escrow.web.shell.sessions import requires
+
+CONTRACT_FIELDS = (
+    "permit_no",
+    "contract_no",
+    "buyer_name",
+    "buyer_id_no",
+    "unit",
+    "area_m2",
+    "total_price",
+    "signed_on",
+)
+
+
+def _render(request: Request, template: str, *, status: int = 200, **context: Any) -> Response:
+    return pages.render(request, template, status=status, **labels(pages.gettext(request)), **context)
+
+
+def _refusal(request: Request, form: pages.Form, exc: DomainError) -> tuple[str, int]:
+    """A service's refusal as field errors on `form` and a headline; the status to answer with."""
+    headline, errors = pages.field_errors(request, exc)
+    for name, message in errors.items():
+        form.error(name, message)
+    return headline, (409 if isinstance(exc, Conflict) else 422)
+
+
+# --- queries (each in its own read-only unit of work) -----------------------------------------------------
+
+
+def _project_options(request: Request) -> list[tuple[str, str]]:
+    with UnitOfWork(pages.engine(request), readonly=True) as uow:
+        rows = uow.portal_reads.projects_of(developer_id(request))
+        return [(p.permit_no, f"{p.name} · {p.permit_no}") for p, _ in rows]
+
+
+def _listing(request: Request, q: str, page: int) -> dict[str, Any]:
+    with UnitOfWork(pages.engine(request), readonly=True) as uow:
+        queries = uow.portal_reads
+        rows, total = queries.contracts(
+            developer_id(request), q, offset=(page - 1) * PER_PAGE, limit=PER_PAGE
+        )
+        paid = queries.paid_by_contract([c.id for c, _ in rows])
+        return {
+            "total": total,
+            "pages": max(1, ceil(total / PER_PAGE)),
+            "contracts": [
+                {
+                    "contract_no": c.contract_no,
+                    "url": f"/developer/contracts/{url_part(c.contract_no)}",
+                    "project_name": p.name,
+                    "buyer_name": mask_name(c.buyer_name),
+                    "buyer_id_no": mask_id(c.buyer_id_no),
+                    "unit": c.unit,
+                    "area_m2": to_wire(Decimal(c.area_x100) / 100),
+                    "total_price": to_wire(from_fen(c.total_price_fen)),
+                    "paid": to_wire(from_fen(paid.get(c.id, 0))),
+                    "signed_on": c.signed_on,
+                    "status": c.status,
+                }
+                for c, p in rows
+            ],
+        }
+
+
+def _contract(request: Request, contract_no: str) -> dict[str, Any]:
+    """The contract with what was paid, its notices, vouchers and refund; NotFound unless it is ours."""
+    with UnitOfWork(pages.engine(request), readonly=True) as uow:
+        contract, project = sales.own_contract(uow, sessions.principal(request), contract_no)
+        queries = uow.portal_reads
+        account = uow.projects.account_for(project.id)
+        view = sales.contract_view(contract, project, account.account_no)
+        refund = uow.refunds.for_contract(contract.id)
+        asked = uow.contracts.notices_total_fen(contract.id)
+        paid = uow.contracts.paid_fen(contract.id)
+        view.update(
+            url=f"/developer/contracts/{url_part(contract.contract_no)}",
+            project_name=project.name,
+            buyer_name=mask_name(contract.buyer_name),
+            buyer_id_no=mask_id(contract.buyer_id_no),
+            paid=to_wire(from_fen(paid)),
+            has_paid=paid > 0,
+            asked=to_wire(from_fen(asked)),
+            still_owed=to_wire(from_fen(max(0, contract.total_price_fen - asked))),
+            notices=[
+                {
+                    "notice_no": n.notice_no,
+                    "kind": n.kind,
+                    "amount": to_wire(from_fen(n.amount_fen)),
+                    "due_on": n.due_on,
+                    "status": n.status,
+                }
+                for n in queries.notices_of(contract.id)
+            ],
+            vouchers=[
+                {
+                    "voucher_no": v.voucher_no,
+                    "status": v.status,
+                    "amount": to_wire(from_fen(d.amount_fen)),
+                    "value_date": d.value_date,
+                }
+                for v, d in queries.vouchers_of(contract.id)
+            ],
+            refund=(
+                {
+                    "refund_id": refund.id,
+                    "amount": to_wire(from_fen(refund.amount_fen)),
+                    "status": refund.status,
+                    "reason": refund.reason,
+                }
+                if refund
+                else None
+            ),
+        )
+        return view
+
+
+def _notice(request: Request, notice_no: str) -> dict[str, Any]:
+    """The notice with its contract, project and the account to pay into; NotFound unless it is ours."""
+    with UnitOfWork(pages.engine(request), readonly=True) as uow:
+        notice = uow.contracts.notice_by_no(notice_no)
+        if notice is None:
+            raise NotFound(f"no payment notice {notice_no}")
+        contract = uow.session.get(Contract, notice.contract_id)
+        contract, project = sales.own_contract(uow, sessions.principal(request), contract.contract_no)
+        view = sales.notice_view(uow, notice, contract)
+        view.update(
+            contract_url=f"/developer/contracts/{url_part(contract.contract_no)}",
+            buyer_name=contract.buyer_name,  # the notice is handed to the buyer: their own name in full
+            unit=contract.unit,
+            project_name=project.name,
+            permit_no=project.permit_no,
+            developer_name=sessions.user(request).developer_name or "",
+            issued_on=notice.created_at.date(),
+        )
+        return view
+
+
+def _notice_pdf(request: Request, notice_no: str) -> tuple[str, bytes]:
+    with UnitOfWork(pages.engine(request), readonly=True) as uow:
+        try:
+            params = reports.normalise("notice", {"notice_no": notice_no})
+        except InvalidInput:
+            raise NotFound(f"no payment notice {notice_no}") from None
+        reportjobs.check_access(uow, sessions.principal(request), "notice", params)
+        return reports.render("notice", uow, pages.ctx(request), **params)
+
+
+# --- commands (each one unit of work, committed explicitly) ----------------------------------------------
+
+
+def _register(request: Request, cmd: sales.RegisterContract) -> dict[str, Any]:
+    with UnitOfWork(pages.engine(request)) as uow:
+        view = sales.register_contract(uow, pages.ctx(request), cmd, sessions.principal(request))
+        uow.commit()
+        return view
+
+
+def _issue(request: Request, cmd: sales.IssueNotice) -> dict[str, Any]:
+    with UnitOfWork(pages.engine(request)) as uow:
+        view = sales.issue_notice(uow, pages.ctx(request), cmd, sessions.principal(request))
+        uow.commit()
+        return view
+
+
+def _cancel(request: Request, cmd: refunds.CancelContract) -> dict[str, Any]:
+    with UnitOfWork(pages.engine(request)) as uow:
+        view = refunds.cancel(uow, pages.ctx(request), cmd, sessions.principal(request))
+        uow.commit()
+        return view
+
+
+# --- form reading -----------------------------------------------------------------------------------------
+
+
+def _buyer_id(form: pages.Form, _: Callable[..., str]) -> str:
+    value = form.get("buyer_id_no").upper()
+    if not value:
+        form.error("buyer_id_no", _("Required."))
+        return value
+    problem = id_problem(value)
+    if problem is None:
+        return value
+    if problem.startswith("resident ID check character"):
+        form.error(
+            "buyer_id_no",
+            _("The check character (the last one) does not match this resident ID number: please check it."),
+        )
+    elif problem.startswith("resident ID must end"):
+        form.error("buyer_id_no", _("A resident ID number ends in a digit or the letter X."))
+    else:
+        form.error(
+            "buyer_id_no",
+            _("Enter an 18-character resident ID number, or a passport or permit number of 6–20 letters."),
+        )
+    return value
+
+
+def _contract_command(form: pages.Form, _: Callable[..., str]) -> sales.RegisterContract | None:
+    permit_no = text(form, "permit_no", _, limit=64)
+    contract_no = code(form, "contract_no", _)
+    buyer_name = text(form, "buyer_name", _, limit=200)
+    buyer_id_no = _buyer_id(form, _)
+    unit = text(form, "unit", _, limit=64)
+    area_m2 = area(form, "area_m2", _)
+    total_price = money(form, "total_price", _)
+    signed_on = day(form, "signed_on", _)
+    if not form.ok:
+        return None
+    return sales.RegisterContract(
+        permit_no=permit_no,
+        contract_no=contract_no,
+        buyer_name=buyer_name,
+        buyer_id_no=buyer_id_no,
+        unit=unit,
+        area_m2=area_m2,
+        total_price=total_price,
+        signed_on=signed_on,
+    )
+
+
+def _notice_kinds(_: Callable[..., str]) -> list[tuple[str, str]]:
+    return [(kind, _(label)) for kind, label in NOTICE_KINDS.items()]
+
+
+class ContractsController(Controller):
+    path = "/developer/contracts"
+    include_in_schema = False
+    guards = [requires("portal.view", "portal.contracts")]
+
+    @get("/")
+    async def contracts(self, request: Request) -> Response:
+        q = (request.query_params.get("q") or "").strip()[:100]
+        page = page_number(request.query_params.get("page"))
+        found = await pages.run(_listing, request, q, page)
+        search = f"&q={quote_plus(q)}" if q else ""
+        return _render(
+            request,
+            "portal/contracts/list.html",
+            q=q,
+            page=page,
+            page_url=lambda n: f"/developer/contracts?page={n}{search}",
+            **found,
+        )
+
+    @get("/new")
+    async def new_contract(self, request: Request) -> Response:
+        options = await pages.run(_project_options, request)
+        values = {"permit_no": options[0][0]} if len(options) == 1 else {}
+        return _render(request, "portal/contracts/new.html", values=values, errors={}, projects=options)
+
+    @post("/new", status_code=303)
+    async def register_contract(self, request: Request) -> Response:
+        form = await pages.form(request)
+        _ = pages.gettext(request)
+        cmd = _contract_command(form, _)
+        headline, status = _("Please correct the marked fields"), 422
+        if cmd is not None:
+            try:
+                view = await pages.run(_register, request, cmd)
+            except NotFound:
+                form.error("permit_no", _("Choose one of your projects."))
+            except Conflict as exc:
+                headline, status = _refusal(request, form, exc)
+                form.error("contract_no", _("A contract with this number is already registered."))
+            except InvalidInput as exc:
+                headline, status = _refusal(request, form, exc)
+            else:
+                return pages.redirect(
+                    request,
+                    f"/developer/contracts/{url_part(view['contract_no'])}",
+                    notice="contract_registered",
+                )
+        options = await pages.run(_project_options, request)
+        values = {name: form.get(name) for name in CONTRACT_FIELDS}
+        return _render(
+            request,
+            "portal/contracts/new.html",
+            status=status,
+            values=values,
+            errors=form.errors,
+            message=headline,
+            projects=options,
+        )
+
+    @get("/{contract_no:str}")
+    async def contract(self, request: Request, contract_no: FromPath[str]) -> Response:
+        found = await pages.run(_contract, request, contract_no)
+        _ = pages.gettext(request)
+        return _render(
+            request,
+            "portal/contracts/detail.html",
+            contract=found,
+            values={"kind": "down_payment"},
+            errors={},
+            kinds=_notice_kinds(_),
+        )
+
+    @get("/{contract_no:str}/cancellation")
+    async def cancellation_form(self, request: Request, contract_no: FromPath[str]) -> Response:
+        found = await pages.run(_contract, request, contract_no)
+        return _render(request, "portal/contracts/cancel.html", contract=found, values={}, errors={})
+
+    @post("/{contract_no:str}/cancellation", status_code=303)
+    async def cancel(self, request: Request, contract_no: FromPath[str]) -> Response:
+        form = await pages.form(request)
+        _ = pages.gettext(request)
+        reason = text(form, "reason", _, limit=500)
+        headline, status = _("Please correct the marked fields"), 422
+        if form.ok:
+            try:
+                await pages.run(_cancel, request, refunds.CancelContract(contract_no, reason))
+            except (InvalidInput, Conflict) as exc:
+                headline, status = _refusal(request, form, exc)
+                if isinstance(exc, Conflict):
+                    headline = _("This contract is already cancelled.")
+            else:
+                return pages.redirect(
+                    request, f"/developer/contracts/{url_part(contract_no)}", notice="contract_cancelled"
+                )
+        found = await pages.run(_contract, request, contract_no)
+        return _render(
+            request,
+            "portal/contracts/cancel.html",
+            status=status,
+            contract=found,
+            values={"reason": reason},
+            errors=form.errors,
+            message=headline,
+        )
+
+
+class NoticesController(Controller):
+    path = "/developer"
+    include_in_schema = False
+    guards = [requires("portal.view", "portal.notices")]
+
+    @get("/contracts/{contract_no:str}/notices/new")
+    async def new_notice(self, request: Request, contract_no: FromPath[str]) -> Response:
+        found = await pages.run(_contract, request, contract_no)
+        _ = pages.gettext(request)
+        return _render(
+            request,
+            "portal/contracts/notice_new.html",
+            contract=found,
+            values={"kind": "down_payment"},
+            errors={},
+            kinds=_notice_kinds(_),
+        )
+
+    @post("/contracts/{contract_no:str}/notices/new", status_code=303)
+    async def issue_notice(self, request: Request, contract_no: FromPath[str]) -> Response:
+        form = await pages.form(request)
+        _ = pages.gettext(request)
+        kind = form.get("kind")
+        if kind not in NOTICE_KINDS:
+            form.error("kind", _("Choose the kind of payment."))
+        amount = money(form, "amount", _)
+        due_on = day(form, "due_on", _)
+        headline, status = _("Please correct the marked fields"), 422
+        if form.ok:
+            try:
+                view = await pages.run(_issue, request, sales.IssueNotice(contract_no, kind, amount, due_on))
+            except InvalidInput as exc:
+                headline, status = _refusal(request, form, exc)
+                if exc.rule == "contract_not_cancelled":
+                    headline = _("This contract is cancelled: no more notices can be issued for it.")
+            else:
+                return pages.redirect(
+                    request, f"/developer/notices/{url_part(view['notice_no'])}", notice="notice_issued"
+                )
+        found = await pages.run(_contract, request, contract_no)
+        return _render(
+            request,
+            "portal/contracts/notice_new.html",
+            status=status,
+            contract=found,
+            values={name: form.get(name) for name in ("kind", "amount", "due_on")},
+            errors=form.errors,
+            message=headline,
+            kinds=_notice_kinds(_),
+        )
+
+    @get("/notices/{notice_no:str}")
+    async def notice(self, request: Request, notice_no: FromPath[str]) -> Response:
+        # `/developer/notices/{notice_no}.pdf` is the same notice as PDF (notice numbers never end in .pdf)
+        if notice_no.lower().endswith(".pdf"):
+            name, content = await pages.run(_notice_pdf, request, notice_no[:-4])
+            return Response(
+                content=content,
+                media_type="application/pdf",
+                headers={
+                    "Content-Disposition": f'inline; filename="{name}"',
+                    "Cache-Control": "private, no-store",
+                    "X-Content-Type-Options": "nosniff",
+                },
+            )
+        found = await pages.run(_notice, request, notice_no)
+        return _render(request, "portal/contracts/notice.html", payment=found)

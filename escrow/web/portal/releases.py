@@ -1,0 +1,348 @@
+"""Portal: release applications (拨付申请) — the list, the application form with its payees and documents,
+and one application with its approval steps.
+
+An application is checked here for form (amounts, rows, files) and by escrow.services.releases.apply for
+the rules (confirmed node, payee roles, required documents, the cap). The uploaded files are stored in the
+same unit of work as the release: a refused application leaves no document behind.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from itertools import zip_longest
+from typing import Any
+
+from litestar import Controller, Request, Response, get, post
+from litestar.params import FromPath
+
+from escrow.domain.errors import InvalidInput, NotFound
+from escrow.domain.money import to_wire
+from escrow.services import approvals, projects, releases
+from escrow.store.db import UnitOfWork
+from escrow.web.portal.common import (
+    PAYEE_ROLES,
+    developer_id,
+    labels,
+    money,
+    node_name,
+    text,
+)
+from escrow.web.shell import filters, pages, sessions, uploads
+from escrow.web.shell.labels import N_
+from escrow.web.shell.sessions import requires
+
+PAYEE_FIELDS = ("name", "account_no", "bank_name", "role", "amount")
+PAYEE_ROWS = 3  # rows shown on an empty form; "add payee" adds more
+MAX_PAYEES = 50
+MAX_EXTRA_DOCUMENTS = 10
+EXTRA_KIND = "other"
+
+
+def _render(request: Request, template: str, *, status: int = 200, **context: Any) -> Response:
+    return pages.render(
+        request,
+        template,
+        status=status,
+        accept=uploads.ACCEPT,
+        max_upload=uploads.MAX_LABEL,
+        **labels(pages.gettext(request)),
+        **context,
+    )
+
+
+# --- the form's surroundings: the developer's projects, the chosen one's nodes, roles, documents, cap ------
+
+
+def _form_context(request: Request, project_id: str | None) -> dict[str, Any]:
+    """What the form shows for the chosen project (the only one, or the one asked for); NotFound if the
+    project asked for is not the developer's."""
+    lang = pages.language(request)
+    ctx = pages.ctx(request)
+    with UnitOfWork(pages.engine(request), readonly=True) as uow:
+        own = uow.portal_reads.projects_of(developer_id(request))
+        options = [(str(p.id), f"{p.name} · {p.permit_no}") for p, _ in own]
+        chosen = None
+        if project_id:
+            chosen = next(((p, a) for p, a in own if str(p.id) == project_id), None)
+            if chosen is None:
+                raise NotFound(f"no project {project_id}")
+        elif len(own) == 1:
+            chosen = own[0]
+        result: dict[str, Any] = {"projects": options, "project": None}
+        if chosen is None:
+            return result
+        project, account = chosen
+        book = ctx.rulebook(project.rulebook_id)
+        confirmed = {c.node_code for c in uow.projects.confirmed_nodes(project.id)}
+        view = projects.account_view(uow, ctx, project, account)
+        result["project"] = {
+            "project_id": project.id,
+            "name": project.name,
+            "permit_no": project.permit_no,
+            "account_no": account.account_no,
+            "releasable": view["releasable"],
+            "cap": view["cap"]["explanation"],
+            "nodes": [(n.code, node_name(book, n.code, lang)) for n in book.nodes if n.code in confirmed],
+            "roles": list(book.release.payee_roles),
+            "documents": list(book.release.required_documents),
+            "rulebook": book.id,
+        }
+        return result
+
+
+# --- reading the form -------------------------------------------------------------------------------------
+
+
+@dataclass
+class Application:
+    """The form as read: the rows to show again, the files checked, and the command if all was well."""
+
+    rows: list[dict[str, str]] = field(default_factory=list)
+    files: list[tuple[str, uploads.Upload]] = field(default_factory=list)
+    command: releases.ApplyRelease | None = None
+
+
+def _payee_rows(form: pages.Form) -> list[dict[str, str]]:
+    """The rows typed in, blank rows left out (a row whose role alone is chosen counts as blank)."""
+    columns = [form.getall(f"payee_{name}") for name in PAYEE_FIELDS]
+    rows = []
+    for cells in zip_longest(*columns, fillvalue=""):
+        row = dict(zip(PAYEE_FIELDS, cells, strict=True))
+        if any(row[name] for name in PAYEE_FIELDS if name != "role"):
+            rows.append(row)
+    return rows
+
+
+def _read_payees(
+    form: pages.Form, rows: list[dict[str, str]], roles: list[str], _: Callable[..., str]
+) -> list[releases.Payee]:
+    if not rows:
+        form.error("payees", _("Add at least one payee."))
+    if len(rows) > MAX_PAYEES:
+        form.error("payees", _("At most %(value)s payees.", value=MAX_PAYEES))
+    allowed = ", ".join(_(PAYEE_ROLES.get(r, r)) for r in roles)
+    payees = []
+    for i, row in enumerate(rows):
+        key = f"payees[{i}]"
+        for name, limit in (("name", 200), ("account_no", 64), ("bank_name", 200)):
+            if not row[name]:
+                form.error(f"{key}.{name}", _("Required."))
+            elif len(row[name]) > limit:
+                form.error(f"{key}.{name}", _("At most %(value)s characters.", value=limit))
+        if row["role"] not in roles:
+            form.error(f"{key}.role", _("Choose one of: %(value)s.", value=allowed))
+        amount = money(form, "", _, value=row["amount"], key=f"{key}.amount")
+        if amount is not None:
+            payees.append(
+                releases.Payee(row["name"], row["account_no"], row["bank_name"], row["role"], amount)
+            )
+    return payees
+
+
+async def _read_documents(
+    form: pages.Form, kinds: list[str], _: Callable[..., str]
+) -> list[tuple[str, uploads.Upload]]:
+    """Each required kind's file and the optional extra ones, checked by their content."""
+    found = []
+    for kind in kinds:
+        given = form.files.get(f"doc_{kind}", [])
+        if not given:
+            form.error(f"doc_{kind}", _("Attach this document: the rule book requires it."))
+        for upload in given[:1]:
+            try:
+                found.append((kind, await uploads.read_upload(upload, _)))
+            except uploads.UploadRefused as refused:
+                form.error(f"doc_{kind}", refused.message)
+    extra = form.files.get("doc_extra", [])
+    if len(extra) > MAX_EXTRA_DOCUMENTS:
+        form.error("doc_extra", _("At most %(value)s extra documents.", value=MAX_EXTRA_DOCUMENTS))
+    for upload in extra[:MAX_EXTRA_DOCUMENTS]:
+        try:
+            found.append((EXTRA_KIND, await uploads.read_upload(upload, _)))
+        except uploads.UploadRefused as refused:
+            form.error("doc_extra", refused.message)
+    return found
+
+
+async def _read(form: pages.Form, project: dict[str, Any] | None, _: Callable[..., str]) -> Application:
+    app = Application(rows=_payee_rows(form))
+    if project is None:
+        form.error("project_id", _("Choose one of your projects."))
+        return app
+    if not form.get("node_code"):
+        form.error("node_code", _("Required."))
+    amount = money(form, "amount", _)
+    purpose = text(form, "purpose", _, limit=2000)
+    payees = _read_payees(form, app.rows, project["roles"], _)
+    if amount is not None and len(payees) == len(app.rows) and payees:
+        total = sum((p.amount for p in payees), Decimal("0.00"))
+        if total != amount:
+            form.error(
+                "payees",
+                _(
+                    "The payee amounts add up to %(total)s, not the amount applied for (%(amount)s).",
+                    total=to_wire(total),
+                    amount=to_wire(amount),
+                ),
+            )
+    app.files = await _read_documents(form, project["documents"], _)
+    if form.ok:
+        app.command = releases.ApplyRelease(
+            project_id=project["project_id"],
+            node_code=form.get("node_code"),
+            amount=amount,
+            purpose=purpose,
+            payees=tuple(payees),
+            documents=tuple(releases.Document(kind, u.filename, u.sha256) for kind, u in app.files),
+        )
+    return app
+
+
+# --- the refusals of the service, next to the fields they concern -----------------------------------------
+
+
+RULE_HEADLINES = {
+    "reconciliation": N_("Releases are paused: the latest bank statement does not reconcile with the books."),
+    "account_open": N_("The supervised account is closed."),
+}
+
+
+def _refused(request: Request, form: pages.Form, exc: InvalidInput) -> tuple[str, dict[str, Any] | None]:
+    """(headline, the cap it was judged on or None); field errors go onto `form`."""
+    _ = pages.gettext(request)
+    headline, errors = pages.field_errors(request, exc)
+    cap = None
+    if isinstance(exc, approvals.Refused) and exc.rule == "release_cap":
+        headline = _("The amount is above what may be released now.")
+        cap = exc.facts["cap"]["explanation"]
+        form.error(
+            "amount", _("At most ¥%(value)s can be released now.", value=filters.money(cap["releasable"]))
+        )
+    for error in exc.errors:
+        if error.field == "documents" and error.message.startswith("missing "):
+            form.error(f"doc_{error.message[8:]}", _("Attach this document: the rule book requires it."))
+        elif error.field in errors:
+            form.error(error.field, errors[error.field])
+    rule = (exc.rule or "").split(" ")[-1]
+    if rule in RULE_HEADLINES and not exc.errors:
+        headline = _(RULE_HEADLINES[rule])
+    return headline, cap
+
+
+# --- units of work ----------------------------------------------------------------------------------------
+
+
+def _apply(
+    request: Request, cmd: releases.ApplyRelease, files: list[tuple[str, uploads.Upload]]
+) -> dict[str, Any]:
+    """The release and its documents in one transaction: refused → nothing stored."""
+    principal = sessions.principal(request)
+    with UnitOfWork(pages.engine(request)) as uow:
+        view = releases.apply(uow, pages.ctx(request), cmd, principal)
+        account_id = uow.projects.account_for(cmd.project_id).id
+        for _, upload in files:
+            uploads.store_upload(uow, upload, uploaded_by=principal.ref, account_id=account_id)
+        uow.commit()
+        return view
+
+
+def _listing(request: Request) -> list[dict[str, Any]]:
+    lang, ctx = pages.language(request), pages.ctx(request)
+    with UnitOfWork(pages.engine(request), readonly=True) as uow:
+        found = releases.listing(uow, ctx, sessions.principal(request))
+    for view in found:
+        view["node_name"] = node_name(ctx.rulebook(view["rulebook"]), view["node_code"], lang)
+    return found
+
+
+def _release(request: Request, release_id: int) -> dict[str, Any]:
+    lang, ctx = pages.language(request), pages.ctx(request)
+    with UnitOfWork(pages.engine(request), readonly=True) as uow:
+        release = releases.visible_release(uow, sessions.principal(request), release_id)
+        view = releases.release_view(uow, ctx, release)
+        stored = uow.page_reads.stored_documents(release.account_id, [d["sha256"] for d in view["documents"]])
+    book = ctx.rulebook(view["rulebook"])
+    view["node_name"] = node_name(book, view["node_code"], lang)
+    taken = {s["step_no"]: s for s in view["steps"]}
+    view["chain"] = [
+        {
+            **step,
+            "label": step["label_en"] if lang == "en" else step["label_zh"],
+            "taken": taken.get(step["step_no"]),
+        }
+        for step in view["approval_chain"]
+    ]
+    for doc in view["documents"]:
+        doc["document_id"] = stored.get(doc["sha256"])
+    return view
+
+
+class ReleasesController(Controller):
+    path = "/developer/releases"
+    include_in_schema = False
+    guards = [requires("portal.view", "portal.releases")]
+
+    @get("/")
+    async def releases(self, request: Request) -> Response:
+        found = await pages.run(_listing, request)
+        return _render(request, "portal/releases/list.html", releases=found)
+
+    @get("/new")
+    async def new_release(self, request: Request) -> Response:
+        context = await pages.run(_form_context, request, request.query_params.get("project_id"))
+        project = context["project"]
+        values = {"project_id": str(project["project_id"])} if project else {}
+        if project and len(project["nodes"]) == 1:
+            values["node_code"] = project["nodes"][0][0]
+        return _render(
+            request,
+            "portal/releases/new.html",
+            values=values,
+            errors={},
+            rows=[{}] * PAYEE_ROWS,
+            **context,
+        )
+
+    @get("/new/payee")
+    async def payee_row(self, request: Request) -> Response:
+        """One more empty payee row (the form's "add payee" button asks for it with HTMX)."""
+        context = await pages.run(_form_context, request, request.query_params.get("project_id"))
+        roles = context["project"]["roles"] if context["project"] else list(PAYEE_ROLES)
+        return _render(request, "portal/releases/_payee_row.html", row={}, i=None, roles=roles, errors={})
+
+    @post("/new", status_code=303)
+    async def apply(self, request: Request) -> Response:
+        form = await pages.form(request)
+        _ = pages.gettext(request)
+        context = await pages.run(_form_context, request, form.get("project_id") or None)
+        application = await _read(form, context["project"], _)
+        headline, cap, status = _("Please correct the marked fields"), None, 422
+        if application.command is not None:
+            try:
+                view = await pages.run(_apply, request, application.command, application.files)
+            except InvalidInput as exc:
+                headline, cap = _refused(request, form, exc)
+            else:
+                return pages.redirect(
+                    request, f"/developer/releases/{view['release_id']}", notice="release_submitted"
+                )
+        rows = application.rows + [{}] * max(0, PAYEE_ROWS - len(application.rows))
+        return _render(
+            request,
+            "portal/releases/new.html",
+            status=status,
+            values=form.values,
+            errors=form.errors,
+            rows=rows,
+            message=headline,
+            refused_cap=cap,
+            files_dropped=bool(application.files) or bool(form.files),
+            **context,
+        )
+
+    @get("/{release_id:int}")
+    async def release(self, request: Request, release_id: FromPath[int]) -> Response:
+        found = await pages.run(_release, request, release_id)
+        return _render(request, "portal/releases/detail.html", release=found)

@@ -1,0 +1,1 @@
+"""The buyer's page: checking a voucher without signing in."""

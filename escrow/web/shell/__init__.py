@@ -1,0 +1,1 @@
+"""What every page shares: sessions, permissions, rendering, errors, languages, filters, uploads."""

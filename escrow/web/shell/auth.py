@@ -1,0 +1,116 @@
+"""Sign-in and sign-out (CONTRACT.md §6 `/login`): the form, the session cookie, the way back to the page
+the visitor wanted. Who is signed in on later requests is `sessions`."""
+
+from __future__ import annotations
+
+from litestar import Controller, Request, Response, get, post
+from litestar.datastructures import Cookie
+from litestar.response import Redirect
+
+from escrow.services import signin
+from escrow.store.db import UnitOfWork
+from escrow.web.shell import pages, permissions, sessions
+from escrow.web.shell.filters import local_time
+from escrow.web.shell.sessions import SESSION_COOKIE
+
+
+def _safe_next(target: str | None, role: str) -> str:
+    """Only a path of this site (no scheme, no `//host`) may follow sign-in."""
+    local = target and target.startswith("/") and not target.startswith("//") and "\\" not in target
+    if local and not target.startswith(("/login", "/logout")):
+        return target
+    return permissions.home(role)
+
+
+def _cookie(request: Request, value: str, max_age: int) -> Cookie:
+    settings = request.app.state.runtime.ctx.settings
+    return Cookie(
+        key=SESSION_COOKIE,
+        value=value,
+        max_age=max_age,
+        httponly=True,
+        samesite="lax",
+        secure=settings.public_base_url.startswith("https://"),
+        path="/",
+    )
+
+
+def _sign_in(request: Request, username: str, password: str, lang: str) -> tuple[str, str]:
+    """(cookie, role) or signin.Refusal; a refusal still records the failed attempt."""
+    with UnitOfWork(pages.engine(request)) as uow:
+        try:
+            user = signin.check_password(uow, username, password, pages.now())
+        except signin.Refusal:
+            uow.commit()
+            raise
+        cookie = signin.start_session(uow, user, lang, pages.now())
+        uow.commit()
+        return cookie, user.role
+
+
+def _sign_out(request: Request, cookie: str) -> None:
+    with UnitOfWork(pages.engine(request)) as uow:
+        signin.end_session(uow, cookie)
+        uow.commit()
+
+
+class AuthController(Controller):
+    path = "/"
+    include_in_schema = False
+
+    @get("/login", name="login")
+    async def login_form(self, request: Request) -> Response:
+        found = await sessions.signed_in(request)
+        if found is not None:
+            return Redirect(path=permissions.home(found.role), status_code=303)
+        return pages.render(
+            request,
+            "shell/login.html",
+            values={"username": "", "next": request.query_params.get("next", "")},
+            errors={},
+            expired=request.query_params.get("expired") == "1",
+        )
+
+    @post("/login", name="login-submit", status_code=303)
+    async def login(self, request: Request) -> Response:
+        form = await pages.form(request)
+        _ = pages.gettext(request)
+        username, password = form.get("username"), form.values.get("password", "")
+        if not username:
+            form.error("username", _("Enter your user name."))
+        if not password:
+            form.error("password", _("Enter your password."))
+        message = None
+        if form.ok:
+            try:
+                cookie, role = await pages.run(_sign_in, request, username, password, pages.language(request))
+            except signin.Refusal as refusal:
+                if refusal.reason == "locked":
+                    message = _(
+                        "Too many failed sign-ins: this account is locked until %(time)s.",
+                        time=local_time(refusal.locked_until, "%H:%M"),
+                    )
+                else:
+                    message = _("The user name or the password is not right.")
+            else:
+                response = Redirect(path=_safe_next(form.get("next"), role), status_code=303)
+                response.set_cookie(_cookie(request, cookie, int(signin.MAX_LIFETIME.total_seconds())))
+                return response
+        return pages.render(
+            request,
+            "shell/login.html",
+            status=400 if not form.ok else 401,
+            values={"username": username, "next": form.get("next")},
+            errors=form.errors,
+            message=message,
+            expired=False,
+        )
+
+    @post("/logout", name="logout", status_code=303)
+    async def logout(self, request: Request) -> Response:
+        cookie = request.cookies.get(SESSION_COOKIE)
+        if cookie:
+            await pages.run(_sign_out, request, cookie)
+        response = Redirect(path="/login", status_code=303)
+        response.delete_cookie(SESSION_COOKIE, path="/")
+        return response

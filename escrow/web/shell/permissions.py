@@ -1,0 +1,49 @@
+"""Who may do what in the web UI: one table of role × action, checked by every page and form.
+
+Services still apply their own rules on top (the approval chain names the role of each step, the same
+person may not take two steps, a developer sees only its own projects); this table decides which pages and
+buttons a role gets at all. tests/http/test_web_permissions.py walks every cell of it through the real app.
+"""
+
+from __future__ import annotations
+
+from escrow.domain.principal import BUREAU_ROLES
+
+DEVELOPER = "developer"  # developer staff: users bound to a developer
+ROLES = (*BUREAU_ROLES, DEVELOPER)
+
+_BUREAU = frozenset(BUREAU_ROLES)
+_DECIDERS = frozenset({"reviewer", "approver", "director"})
+
+# action → roles allowed
+MATRIX: dict[str, frozenset[str]] = {
+    "dashboard.view": _BUREAU,
+    "projects.view": _BUREAU,
+    "alerts.view": _BUREAU,
+    "alerts.handle": frozenset({"admin", "reviewer", "approver", "director"}),
+    "nodes.confirm": frozenset({"inspector"}),
+    "releases.view": _BUREAU,
+    "releases.decide": _DECIDERS,
+    "refunds.view": _BUREAU,
+    "refunds.decide": _DECIDERS,
+    "suspense.resolve": frozenset({"reviewer", "approver"}),
+    "rules.what_if": frozenset({"admin", "reviewer", "approver", "director", "auditor"}),
+    "audit.view": frozenset({"admin", "director", "auditor"}),
+    "documents.view": frozenset({*BUREAU_ROLES, DEVELOPER}),
+    "portal.view": frozenset({DEVELOPER}),
+    "portal.contracts": frozenset({DEVELOPER}),
+    "portal.notices": frozenset({DEVELOPER}),
+    "portal.releases": frozenset({DEVELOPER}),
+}
+
+ACTIONS = tuple(MATRIX)
+
+
+def allowed(role: str | None, action: str) -> bool:
+    """Unknown actions are refused, so a typo in a page closes it rather than opening it."""
+    return role is not None and role in MATRIX.get(action, frozenset())
+
+
+def home(role: str) -> str:
+    """Where `/` sends a role: developer staff to their portal, everyone else to the city dashboard."""
+    return "/developer" if role == DEVELOPER else "/"
