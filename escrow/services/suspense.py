@@ -19,6 +19,7 @@ from typing import Any
 from escrow.domain import ledger
 from escrow.domain.errors import Conflict, FieldError, Forbidden, InvalidInput, NotFound
 from escrow.domain.identity import mask_name
+from escrow.domain.ids import valid_id
 from escrow.domain.money import from_fen, to_wire
 from escrow.domain.principal import Principal
 from escrow.services import approvals, deposits
@@ -33,7 +34,6 @@ from escrow.store.models import (
     Project,
     SupervisedAccount,
 )
-from escrow.store.repos.base import MAX_ID
 
 # The bureau roles that resolve suspense items, as the web's permission table ("suspense.resolve") has it.
 RESOLVERS = ("reviewer", "approver")
@@ -258,7 +258,7 @@ def return_payees(deposit: Deposit) -> list[dict[str, str]]:
 def item_view(uow: UnitOfWork, ctx: Context, project_id: int, deposit_id: int) -> dict[str, Any]:
     """A suspense item of a project as the resolving page shows it (any deposit of the project that went to
     suspense, whatever became of it since)."""
-    project = uow.projects.get(project_id) if 0 < project_id <= MAX_ID else None
+    project = uow.projects.get(project_id) if valid_id(project_id) else None
     account = uow.projects.account_for(project.id) if project else None
     deposit = uow.deposits.get(deposit_id)
     if account is None or deposit is None or deposit.account_id != account.id:

@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from escrow.domain import checks
 from escrow.store.db import UnitOfWork
 from escrow.store.models import ApprovalStep, PaymentInstruction, Voucher
-from escrow.web.bureau.refunds import check_message
+from escrow.web.bureau.checks import check_message
 from escrow.web.shell import i18n
 from tests.conftest import project_body
 from tests.web import post_form

@@ -7,15 +7,11 @@ from typing import Any, TypeVar
 
 from sqlalchemy.orm import Session
 
+from escrow.domain.ids import MAX_ID, valid_id  # noqa: F401  (re-exported for the repositories)
+
 T = TypeVar("T")
 
-# primary keys are INTEGER: a larger id from a URL cannot exist (and PostgreSQL refuses it)
-MAX_ID = 2**31 - 1
 CHUNK = 500  # values per IN (…) list: well inside every engine's parameter limit
-
-
-def valid_id(value: int) -> bool:
-    return 0 < value <= MAX_ID
 
 
 def chunks(values: Iterable[T], size: int = CHUNK) -> Iterator[list[T]]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from escrow.store.repos.base import MAX_ID
 from escrow.web.shell.labels import N_
 
 # Evidence and document kinds named in the rule books, in words; a kind a later rule book adds shows as its
@@ -19,16 +18,6 @@ KIND_NAMES = {
     "first_registration_certificate": N_("First real-estate registration certificate"),
     "wage_arrears_statement": N_("Statement that no wages are owed to workers"),
 }
-
-
-def named(_: Callable[..., str], names: dict[str, str], key: str) -> str:
-    """A code in words from one of the tables of message ids, or the code itself when it has no name."""
-    return _(names[key]) if key in names else key
-
-
-def valid_id(value: int) -> bool:
-    """Ids in URLs beyond the INTEGER range cannot exist (and PostgreSQL refuses to compare with them)."""
-    return 0 < value <= MAX_ID
 
 
 def chain_view(

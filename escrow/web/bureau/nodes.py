@@ -19,11 +19,12 @@ from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath
 
 from escrow.domain.errors import DomainError, Forbidden, NotFound
+from escrow.domain.ids import valid_id
 from escrow.domain.principal import Principal
 from escrow.services import projects
 from escrow.services.projects import ConfirmNode, Evidence
 from escrow.store.db import UnitOfWork
-from escrow.web.bureau.common import KIND_NAMES, valid_id
+from escrow.web.bureau.common import KIND_NAMES
 from escrow.web.bureau.releases import ReleasesController
 from escrow.web.shell import pages, sessions, uploads
 from escrow.web.shell.labels import N_

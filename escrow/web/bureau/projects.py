@@ -19,13 +19,13 @@ from litestar.response import Template
 
 from escrow.domain.caps import Cap
 from escrow.domain.errors import NotFound
+from escrow.domain.ids import valid_id
 from escrow.domain.money import from_fen
 from escrow.rulebooks import RuleBook
 from escrow.services import projects as project_service
 from escrow.services.context import Context
 from escrow.store.db import UnitOfWork
 from escrow.store.reads.listings import ProjectFilter
-from escrow.store.repos.base import MAX_ID
 from escrow.web.shell import pages, sessions
 from escrow.web.shell.filters import local_time
 from escrow.web.shell.labels import N_
@@ -271,7 +271,7 @@ def cap_in_words(
 
 def _project_page(engine, ctx: Context, project_id: int, lang: str, with_audit: bool, _) -> dict[str, Any]:
     with UnitOfWork(engine, readonly=True) as uow:
-        project = uow.projects.get(project_id) if 0 < project_id <= MAX_ID else None
+        project = uow.projects.get(project_id) if valid_id(project_id) else None
         account = uow.projects.account_for(project.id) if project else None
         if project is None or account is None:
             raise NotFound(f"no project {project_id}")

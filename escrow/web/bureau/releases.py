@@ -25,10 +25,10 @@ from escrow.domain.principal import Principal
 from escrow.services import approvals, projects, releases
 from escrow.store.db import UnitOfWork
 from escrow.store.models import Developer, SupervisedAccount
-from escrow.web.bureau.common import KIND_NAMES, chain_view, named
+from escrow.web.bureau.common import KIND_NAMES, chain_view
 from escrow.web.shell import labels, pages, sessions
 from escrow.web.shell.filters import local_time, money
-from escrow.web.shell.labels import N_
+from escrow.web.shell.labels import N_, named
 from escrow.web.shell.sessions import requires
 
 PAGE_SIZE = 20

@@ -22,9 +22,9 @@ from litestar.datastructures import UploadFile
 from litestar.response import Redirect, Template
 
 from escrow.domain.errors import DomainError
+from escrow.domain.ids import valid_id  # noqa: F401  (pages.valid_id for the page modules)
 from escrow.services import signin
 from escrow.services.context import Context
-from escrow.store.repos.base import MAX_ID
 from escrow.web.shell import i18n, permissions, refusals
 from escrow.web.shell.labels import ROLE_NAMES
 
@@ -171,11 +171,6 @@ async def form(request: Request) -> Form:
 def field_errors(request: Request, exc: DomainError) -> tuple[str, dict[str, str]]:
     """A refusal from a service as a headline and per-field messages in the user's language."""
     return refusals.describe(exc, gettext(request))
-
-
-def valid_id(value: int) -> bool:
-    """Ids in URLs beyond the INTEGER range cannot exist (and PostgreSQL refuses to compare with them)."""
-    return 0 < value <= MAX_ID
 
 
 def optional_int(text: str | None) -> int | None:
