@@ -15,7 +15,7 @@ Ledgers of a supervised account:
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
@@ -41,6 +41,35 @@ class EntryKind(StrEnum):
     REFUND = "refund"
     INTEREST = "interest"
     COURT_DEDUCTION = "court_deduction"
+
+
+# How each kind of entry moves the account's cash: +1 in, −1 out, 0 not at all (INV-2, the audit's replay).
+CASH_DIRECTION: dict[EntryKind, int] = {
+    EntryKind.DEPOSIT: 1,
+    EntryKind.DEPOSIT_SUSPENSE: 1,
+    EntryKind.INTEREST: 1,
+    EntryKind.REVERSAL: -1,
+    EntryKind.RELEASE: -1,
+    EntryKind.REFUND: -1,
+    EntryKind.COURT_DEDUCTION: -1,
+    EntryKind.SUSPENSE_RETURNED: -1,
+    EntryKind.SUSPENSE_ASSIGNED: 0,
+}
+
+# Money *received* for the project (city statistics, reports, the guarantee precondition): what payers sent,
+# net of same-day reversals and of unidentified money returned to its payer. Interest is the bank's, not
+# received from payers; releases, refunds and deductions spend what was received.
+RECEIVED_SIGN: dict[EntryKind, int] = {
+    EntryKind.DEPOSIT: 1,
+    EntryKind.DEPOSIT_SUSPENSE: 1,
+    EntryKind.REVERSAL: -1,
+    EntryKind.SUSPENSE_RETURNED: -1,
+}
+
+
+def received_fen(totals_by_kind: Mapping[str, int]) -> int:
+    """Money received, from the absolute fen totals of entries by kind (as the store sums them)."""
+    return sum(sign * totals_by_kind.get(kind, 0) for kind, sign in RECEIVED_SIGN.items())
 
 
 class LedgerError(ValueError):
@@ -166,17 +195,7 @@ def balance_equals_flows(entries: Iterable[Entry]) -> bool:
     flows = {kind: 0 for kind in EntryKind}
     for e in entries:
         flows[e.kind] += abs(e.cash_effect_fen)
-    expected = (
-        flows[EntryKind.DEPOSIT]
-        + flows[EntryKind.DEPOSIT_SUSPENSE]
-        - flows[EntryKind.REVERSAL]
-        - flows[EntryKind.RELEASE]
-        - flows[EntryKind.REFUND]
-        + flows[EntryKind.INTEREST]
-        - flows[EntryKind.COURT_DEDUCTION]
-        - flows[EntryKind.SUSPENSE_RETURNED]
-    )
-    return balances(entries).cash == expected
+    return balances(entries).cash == sum(CASH_DIRECTION[kind] * total for kind, total in flows.items())
 
 
 def balance_never_negative(entries: Iterable[Entry]) -> bool:

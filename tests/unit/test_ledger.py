@@ -244,6 +244,25 @@ def test_each_constructor_moves_cash_the_right_way(make, kind: EntryKind, cash: 
     assert e.kind is kind
     assert legs_sum_to_zero(e.legs)
     assert e.cash_effect_fen == cash * 1234
+    assert ledger.CASH_DIRECTION[kind] == cash  # the one table INV-2 and the audit replay read
+
+
+@given(st.lists(st.tuples(st.sampled_from(list(EntryKind)), amounts), max_size=30))
+def test_money_received_counts_what_payers_sent_net_of_corrections(
+    moves: list[tuple[EntryKind, int]],
+) -> None:
+    """Received = deposits (assigned or not) − reversals − unidentified money returned; interest, releases,
+    refunds, deductions and assignments from suspense neither add to it nor take from it."""
+    totals: dict[str, int] = {}
+    for kind, fen in moves:
+        totals[kind.value] = totals.get(kind.value, 0) + fen
+    expected = sum(
+        fen if kind in (EntryKind.DEPOSIT, EntryKind.DEPOSIT_SUSPENSE) else -fen
+        for kind, fen in moves
+        if kind
+        in (EntryKind.DEPOSIT, EntryKind.DEPOSIT_SUSPENSE, EntryKind.REVERSAL, EntryKind.SUSPENSE_RETURNED)
+    )
+    assert ledger.received_fen(totals) == expected
 
 
 def test_reversal_negates_the_original_deposit() -> None:

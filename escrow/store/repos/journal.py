@@ -11,10 +11,7 @@ from escrow.domain.ledger import Balances, Entry, EntryKind, Ledger
 from escrow.store.models import JournalEntry, JournalLeg
 from escrow.store.repos.base import Repo, chunks
 
-# Money received for the project (for the guarantee precondition): deposits, net of reversals and of
-# unidentified money returned to its payer
-RECEIVED_IN = (EntryKind.DEPOSIT.value, EntryKind.DEPOSIT_SUSPENSE.value)
-RECEIVED_OUT = (EntryKind.REVERSAL.value, EntryKind.SUSPENSE_RETURNED.value)
+RECEIVED_KINDS = tuple(kind.value for kind in ledger.RECEIVED_SIGN)
 
 
 class Journal(Repo):
@@ -60,16 +57,16 @@ class Journal(Repo):
 
     def received_of(self, account_ids: list[int]) -> dict[int, int]:
         """As `received_fen`, per account."""
-        found = dict.fromkeys(account_ids, 0)
+        totals: dict[int, dict[str, int]] = {account_id: {} for account_id in account_ids}
         for ids in chunks(account_ids):
             rows = self.session.execute(
                 select(JournalEntry.account_id, JournalEntry.kind, func.sum(JournalEntry.amount_fen))
-                .where(JournalEntry.account_id.in_(ids), JournalEntry.kind.in_(RECEIVED_IN + RECEIVED_OUT))
+                .where(JournalEntry.account_id.in_(ids), JournalEntry.kind.in_(RECEIVED_KINDS))
                 .group_by(JournalEntry.account_id, JournalEntry.kind)
             )
             for account_id, kind, total in rows:
-                found[account_id] += int(total) if kind in RECEIVED_IN else -int(total)
-        return found
+                totals[account_id][kind] = int(total)
+        return {account_id: ledger.received_fen(by_kind) for account_id, by_kind in totals.items()}
 
     def entries(self, account_id: int) -> list[Entry]:
         """The account's journal as domain entries, in booking order (for invariant checks)."""
