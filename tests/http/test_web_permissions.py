@@ -1,8 +1,8 @@
-"""The web UI's permission table (escrow/web/shell/permissions.py), cell by cell, through the real app: every role
-signed in through the login form asks every page and form of every action. A role the table allows gets the
-page (or, for a form posted empty or at a record that does not exist, anything but 403); a role it does not
-allow gets the 403 page; nobody signed in is sent to /login. Every web route must appear below, so a new page
-cannot escape the table."""
+"""The web UI's permission table (escrow/web/shell/permissions.py), cell by cell, through the real app: every
+role signed in through the login form asks every page and form of every action. A role the table allows
+gets the page (or, for a form posted empty or at a record that does not exist, anything but 403); a role it
+does not allow gets the 403 page; nobody signed in is sent to /login. Every web route must appear below, so
+a new page cannot escape the table."""
 
 from __future__ import annotations
 
