@@ -49,11 +49,7 @@ class AlertReads(Reads):
         return [(account_id, account_no, project_id) for account_id, account_no, project_id in rows]
 
     def unresolved(self, rule: str) -> list[Alert]:
-        return list(
-            self.session.scalars(
-                select(Alert).where(Alert.rule == rule, Alert.state != "resolved").order_by(Alert.id)
-            )
-        )
+        return self.all_of(Alert, Alert.rule == rule, Alert.state != "resolved", order_by=Alert.id)
 
     def statements_dated(self, wanted: set[tuple[int, date]]) -> set[tuple[int, date]]:
         """Which of the (account id, statement date) pairs have a statement."""

@@ -282,20 +282,15 @@ class Listings(Reads):
         return [tuple(r) for r in rows], int(total or 0)
 
     def suspense(self, account_id: int) -> list[Deposit]:
-        return list(
-            self.session.scalars(
-                select(Deposit)
-                .where(Deposit.account_id == account_id, Deposit.status == "suspense")
-                .order_by(Deposit.value_date, Deposit.id)
-            )
+        return self.all_of(
+            Deposit,
+            Deposit.account_id == account_id,
+            Deposit.status == "suspense",
+            order_by=(Deposit.value_date, Deposit.id),
         )
 
     def releases(self, project_id: int) -> list[Release]:
-        return list(
-            self.session.scalars(
-                select(Release).where(Release.project_id == project_id).order_by(Release.id.desc())
-            )
-        )
+        return self.all_of(Release, Release.project_id == project_id, order_by=Release.id.desc())
 
     def refunds(self, account_id: int) -> list[tuple[Refund, str]]:
         rows = self.session.execute(
@@ -307,11 +302,7 @@ class Listings(Reads):
         return [tuple(r) for r in rows]
 
     def freezes(self, account_id: int) -> list[Freeze]:
-        return list(
-            self.session.scalars(
-                select(Freeze).where(Freeze.account_id == account_id).order_by(Freeze.id.desc())
-            )
-        )
+        return self.all_of(Freeze, Freeze.account_id == account_id, order_by=Freeze.id.desc())
 
     def statements(self, account_id: int, limit: int = 50) -> tuple[list[Statement], int]:
         total = self.session.scalar(

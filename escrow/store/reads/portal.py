@@ -83,13 +83,7 @@ class PortalReads(Reads):
         return self.session.get(Contract, contract_id)
 
     def notices_of(self, contract_id: int) -> list[PaymentNotice]:
-        return list(
-            self.session.scalars(
-                select(PaymentNotice)
-                .where(PaymentNotice.contract_id == contract_id)
-                .order_by(PaymentNotice.id)
-            )
-        )
+        return self.all_of(PaymentNotice, PaymentNotice.contract_id == contract_id, order_by=PaymentNotice.id)
 
     def vouchers_of(self, contract_id: int) -> list[tuple[Voucher, Deposit]]:
         rows = self.session.execute(

@@ -173,12 +173,12 @@ class ReportQueries(Reads):
 
     def freezes_active_on(self, account_id: int, day: date) -> list[Freeze]:
         """Freezes ordered on or before `day` that are still active."""
-        return list(
-            self.session.scalars(
-                select(Freeze)
-                .where(Freeze.account_id == account_id, Freeze.ordered_on <= day, Freeze.status == "active")
-                .order_by(Freeze.id)
-            )
+        return self.all_of(
+            Freeze,
+            Freeze.account_id == account_id,
+            Freeze.ordered_on <= day,
+            Freeze.status == "active",
+            order_by=Freeze.id,
         )
 
     def cash_until(self, account_id: int, day: date) -> int:

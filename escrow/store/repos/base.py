@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Any, TypeVar
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from escrow.domain.ids import MAX_ID, valid_id  # noqa: F401  (re-exported for the repositories)
@@ -25,6 +26,11 @@ class Reads:
 
     def __init__(self, session: Session):
         self.session = session
+
+    def all_of(self, model: type[T], *where: Any, order_by: Any) -> list[T]:
+        """Every row of `model` that meets all of `where`, in the order given (a column or a tuple)."""
+        order = order_by if isinstance(order_by, tuple) else (order_by,)
+        return list(self.session.scalars(select(model).where(*where).order_by(*order)))
 
 
 class Repo(Reads):

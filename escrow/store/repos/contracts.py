@@ -41,21 +41,16 @@ class Contracts(Repo):
 
     def paid_deposits(self, contract_id: int) -> list[Deposit]:
         """The accepted, unreversed deposits that make up `paid_fen`, in booking order."""
-        return list(
-            self.session.scalars(
-                select(Deposit)
-                .where(Deposit.contract_id == contract_id, Deposit.status.in_(PAID))
-                .order_by(Deposit.id)
-            )
+        return self.all_of(
+            Deposit, Deposit.contract_id == contract_id, Deposit.status.in_(PAID), order_by=Deposit.id
         )
 
     def notices_of(self, contract_id: int, status: str) -> list[PaymentNotice]:
-        return list(
-            self.session.scalars(
-                select(PaymentNotice)
-                .where(PaymentNotice.contract_id == contract_id, PaymentNotice.status == status)
-                .order_by(PaymentNotice.id)
-            )
+        return self.all_of(
+            PaymentNotice,
+            PaymentNotice.contract_id == contract_id,
+            PaymentNotice.status == status,
+            order_by=PaymentNotice.id,
         )
 
     def vouchers_of(self, contract_id: int) -> list[Voucher]:

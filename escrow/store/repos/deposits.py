@@ -28,12 +28,11 @@ class Deposits(Repo):
 
     def unassigned(self, account_id: int) -> list[Deposit]:
         """Money of the account still in suspense: waiting to be assigned, or to be returned to its payer."""
-        return list(
-            self.session.scalars(
-                select(Deposit)
-                .where(Deposit.account_id == account_id, Deposit.status.in_(("suspense", "returning")))
-                .order_by(Deposit.id)
-            )
+        return self.all_of(
+            Deposit,
+            Deposit.account_id == account_id,
+            Deposit.status.in_(("suspense", "returning")),
+            order_by=Deposit.id,
         )
 
     # --- for reconciliation: a statement's lines against the account's deposits -------------------------

@@ -18,10 +18,6 @@ class Freezes(Repo):
         )
 
     def active(self, account_id: int) -> list[Freeze]:
-        return list(
-            self.session.scalars(
-                select(Freeze)
-                .where(Freeze.account_id == account_id, Freeze.status == "active")
-                .order_by(Freeze.id)
-            )
+        return self.all_of(
+            Freeze, Freeze.account_id == account_id, Freeze.status == "active", order_by=Freeze.id
         )

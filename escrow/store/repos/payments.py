@@ -26,29 +26,15 @@ class Releases(Repo):
         return self.session.get(Release, release_id) if valid_id(release_id) else None
 
     def payees(self, release_id: int) -> list[ReleasePayee]:
-        return list(
-            self.session.scalars(
-                select(ReleasePayee).where(ReleasePayee.release_id == release_id).order_by(ReleasePayee.id)
-            )
-        )
+        return self.all_of(ReleasePayee, ReleasePayee.release_id == release_id, order_by=ReleasePayee.id)
 
     def documents(self, release_id: int) -> list[ReleaseDocument]:
-        return list(
-            self.session.scalars(
-                select(ReleaseDocument)
-                .where(ReleaseDocument.release_id == release_id)
-                .order_by(ReleaseDocument.id)
-            )
+        return self.all_of(
+            ReleaseDocument, ReleaseDocument.release_id == release_id, order_by=ReleaseDocument.id
         )
 
     def steps(self, release_id: int) -> list[ApprovalStep]:
-        return list(
-            self.session.scalars(
-                select(ApprovalStep)
-                .where(ApprovalStep.release_id == release_id)
-                .order_by(ApprovalStep.step_no)
-            )
-        )
+        return self.all_of(ApprovalStep, ApprovalStep.release_id == release_id, order_by=ApprovalStep.step_no)
 
     def listing(
         self, *, developer_id: int | None = None, status: str | None = None, limit: int = 200
@@ -114,11 +100,7 @@ class Refunds(Repo):
         )
 
     def steps(self, refund_id: int) -> list[ApprovalStep]:
-        return list(
-            self.session.scalars(
-                select(ApprovalStep).where(ApprovalStep.refund_id == refund_id).order_by(ApprovalStep.step_no)
-            )
-        )
+        return self.all_of(ApprovalStep, ApprovalStep.refund_id == refund_id, order_by=ApprovalStep.step_no)
 
     def listing(self, *, status: str | None = None, offset: int = 0, limit: int = 20) -> list[Refund]:
         """Newest first, one page of them."""

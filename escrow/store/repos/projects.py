@@ -41,31 +41,19 @@ class Projects(Repo):
         return self.session.scalar(stmt)
 
     def accounts_of_bank(self, bank_id: int) -> list[SupervisedAccount]:
-        return list(
-            self.session.scalars(
-                select(SupervisedAccount)
-                .where(SupervisedAccount.bank_id == bank_id)
-                .order_by(SupervisedAccount.id)
-            )
+        return self.all_of(
+            SupervisedAccount, SupervisedAccount.bank_id == bank_id, order_by=SupervisedAccount.id
         )
 
     def accounts_opened_by(self, day: date) -> list[SupervisedAccount]:
         """Every account opened on or before `day`, closed ones included, in id order."""
-        return list(
-            self.session.scalars(
-                select(SupervisedAccount)
-                .where(SupervisedAccount.opened_on <= day)
-                .order_by(SupervisedAccount.id)
-            )
+        return self.all_of(
+            SupervisedAccount, SupervisedAccount.opened_on <= day, order_by=SupervisedAccount.id
         )
 
     def confirmed_nodes(self, project_id: int) -> list[NodeConfirmation]:
-        return list(
-            self.session.scalars(
-                select(NodeConfirmation)
-                .where(NodeConfirmation.project_id == project_id)
-                .order_by(NodeConfirmation.id)
-            )
+        return self.all_of(
+            NodeConfirmation, NodeConfirmation.project_id == project_id, order_by=NodeConfirmation.id
         )
 
 
