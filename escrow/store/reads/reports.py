@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import Select, and_, func, select
 
 from escrow.domain.ledger import Ledger
 from escrow.store.models import (
@@ -35,19 +35,30 @@ def _chunks(ids: Iterable[int]) -> Iterable[list[int]]:
     return chunks(sorted(set(ids)))
 
 
+def _with_parties(stmt: Select) -> Select:
+    """Join an account's project, bank and developer to a query that has the account."""
+    return (
+        stmt.join(Project, Project.id == SupervisedAccount.project_id)
+        .join(Bank, Bank.id == SupervisedAccount.bank_id)
+        .join(Developer, Developer.id == Project.developer_id)
+    )
+
+
 class ReportQueries(Reads):
     # --- one document -------------------------------------------------------------------------------
 
     def voucher(self, voucher_no: str) -> tuple[Any, ...] | None:
         """(Voucher, Deposit, SupervisedAccount, Project, Bank, Developer, PaymentNotice | None,
         Contract | None)."""
+        voucher = select(
+            Voucher, Deposit, SupervisedAccount, Project, Bank, Developer, PaymentNotice, Contract
+        )
         return self.session.execute(
-            select(Voucher, Deposit, SupervisedAccount, Project, Bank, Developer, PaymentNotice, Contract)
-            .join(Deposit, Deposit.id == Voucher.deposit_id)
-            .join(SupervisedAccount, SupervisedAccount.id == Voucher.account_id)
-            .join(Project, Project.id == SupervisedAccount.project_id)
-            .join(Bank, Bank.id == SupervisedAccount.bank_id)
-            .join(Developer, Developer.id == Project.developer_id)
+            _with_parties(
+                voucher.join(Deposit, Deposit.id == Voucher.deposit_id).join(
+                    SupervisedAccount, SupervisedAccount.id == Voucher.account_id
+                )
+            )
             .outerjoin(PaymentNotice, PaymentNotice.id == Deposit.notice_id)
             .outerjoin(Contract, Contract.id == Deposit.contract_id)
             .where(Voucher.voucher_no == voucher_no)
@@ -55,34 +66,29 @@ class ReportQueries(Reads):
 
     def notice(self, notice_no: str) -> tuple[Any, ...] | None:
         """(PaymentNotice, Contract, SupervisedAccount, Project, Bank, Developer)."""
+        notice = select(PaymentNotice, Contract, SupervisedAccount, Project, Bank, Developer)
         return self.session.execute(
-            select(PaymentNotice, Contract, SupervisedAccount, Project, Bank, Developer)
-            .join(Contract, Contract.id == PaymentNotice.contract_id)
-            .join(SupervisedAccount, SupervisedAccount.id == PaymentNotice.account_id)
-            .join(Project, Project.id == SupervisedAccount.project_id)
-            .join(Bank, Bank.id == SupervisedAccount.bank_id)
-            .join(Developer, Developer.id == Project.developer_id)
-            .where(PaymentNotice.notice_no == notice_no)
+            _with_parties(
+                notice.join(Contract, Contract.id == PaymentNotice.contract_id).join(
+                    SupervisedAccount, SupervisedAccount.id == PaymentNotice.account_id
+                )
+            ).where(PaymentNotice.notice_no == notice_no)
         ).first()
 
     def account(self, account_no: str) -> tuple[Any, ...] | None:
         """(SupervisedAccount, Project, Bank, Developer)."""
         return self.session.execute(
-            select(SupervisedAccount, Project, Bank, Developer)
-            .join(Project, Project.id == SupervisedAccount.project_id)
-            .join(Bank, Bank.id == SupervisedAccount.bank_id)
-            .join(Developer, Developer.id == Project.developer_id)
-            .where(SupervisedAccount.account_no == account_no)
+            _with_parties(select(SupervisedAccount, Project, Bank, Developer)).where(
+                SupervisedAccount.account_no == account_no
+            )
         ).first()
 
     def release_parties(self, release: Release) -> tuple[Any, ...]:
         """(SupervisedAccount, Project, Bank, Developer) of a release."""
         return self.session.execute(
-            select(SupervisedAccount, Project, Bank, Developer)
-            .join(Project, Project.id == SupervisedAccount.project_id)
-            .join(Bank, Bank.id == SupervisedAccount.bank_id)
-            .join(Developer, Developer.id == Project.developer_id)
-            .where(SupervisedAccount.id == release.account_id)
+            _with_parties(select(SupervisedAccount, Project, Bank, Developer)).where(
+                SupervisedAccount.id == release.account_id
+            )
         ).one()
 
     def users(self, ids: Iterable[int]) -> dict[int, User]:
@@ -197,10 +203,7 @@ class ReportQueries(Reads):
         opening date."""
         return list(
             self.session.execute(
-                select(SupervisedAccount, Project, Bank, Developer)
-                .join(Project, Project.id == SupervisedAccount.project_id)
-                .join(Bank, Bank.id == SupervisedAccount.bank_id)
-                .join(Developer, Developer.id == Project.developer_id)
+                _with_parties(select(SupervisedAccount, Project, Bank, Developer))
                 .where(SupervisedAccount.opened_on <= end)
                 .order_by(SupervisedAccount.opened_on, SupervisedAccount.id)
             )
