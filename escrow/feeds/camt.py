@@ -19,7 +19,7 @@ from escrow.feeds.model import (
     ParsedStatement,
     StatementLine,
     money,
-    unique_references,
+    with_references,
 )
 from escrow.feeds.text import line_of_offset
 
@@ -186,21 +186,7 @@ class _Reader:
             for line, ref in self._entry(entry, f"{where}, Ntry {entry_index}", reference, entry_index):
                 lines.append(line)
                 refs.append(ref)
-        refs = unique_references(refs)
-        lines = [
-            StatementLine(
-                line_no,
-                ref,
-                ln.booked_on,
-                ln.amount,
-                ln.direction,
-                ln.counterparty_name,
-                ln.counterparty_account,
-                ln.remittance,
-                ln.currency,
-            )
-            for line_no, (ln, ref) in enumerate(zip(lines, refs, strict=True), 1)
-        ]
+        lines = with_references(lines, refs, renumber=True)
 
         currency = (
             self.text(acct, "Ccy")

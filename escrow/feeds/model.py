@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
@@ -172,3 +172,15 @@ def _pick_line_factory():
 
 # Call it exactly like StatementLine(...) (positional or keyword); returns a StatementLine.
 new_line = _pick_line_factory()
+
+
+def with_references(
+    lines: list[StatementLine], refs: list[str], *, renumber: bool = False
+) -> list[StatementLine]:
+    """The lines with their references (`refs`, one a line) made unique within the statement; `renumber`
+    numbers the lines 1, 2, … in statement order (camt, whose lines are entries rather than text lines)."""
+    unique = unique_references(refs)
+    return [
+        replace(ln, bank_reference=ref, line_no=number if renumber else ln.line_no)
+        for number, (ln, ref) in enumerate(zip(lines, unique, strict=True), 1)
+    ]

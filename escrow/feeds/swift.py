@@ -25,7 +25,7 @@ from escrow.feeds.model import (
     ParsedStatement,
     StatementLine,
     money,
-    unique_references,
+    with_references,
 )
 from escrow.feeds.text import decode_text
 
@@ -376,20 +376,7 @@ def _statement(block: _Block) -> ParsedStatement:
                 amount_value.currency,
             )
         )
-    lines = [
-        StatementLine(
-            ln.line_no,
-            ref,
-            ln.booked_on,
-            ln.amount,
-            ln.direction,
-            ln.counterparty_name,
-            ln.counterparty_account,
-            ln.remittance,
-            ln.currency,
-        )
-        for ln, ref in zip(lines, unique_references(refs), strict=True)
-    ]
+    lines = with_references(lines, refs)
 
     if opening is not None and closing is not None:
         movement = sum((ln.signed_amount for ln in lines), Decimal("0.00"))
