@@ -73,9 +73,10 @@ class StatementImport(StatementResult):
 
 @dataclass(frozen=True)
 class StatementsImport(StatementImport):
-    """A file of several statements: the first, and every one in `statements`."""
+    """A file of several statements: the first, and every one in `statements` (a member only such a file's
+    answer has: optional in the documented schema)."""
 
-    statements: list[StatementResult]
+    statements: list[StatementResult] = field(default_factory=list)
 
 
 def statement_view(account_no: str, row: Statement) -> StatementResult:
@@ -91,31 +92,11 @@ def statement_view(account_no: str, row: Statement) -> StatementResult:
     )
 
 
-def import_file(
-    ctx: Context,
-    data: bytes,
-    actor: Principal,
-    *,
-    content_type: str | None = None,
-    fmt: str | None = None,
-    filename: str | None = None,
-    progress: Progress | None = None,
-) -> StatementImport:
-    """Parse and reconcile one statement file in one transaction (FeedError and refusals propagate)."""
+def import_file(ctx: Context, data: bytes, actor: Principal, **options: Any) -> StatementImport:
+    """Parse and reconcile one statement file in one transaction (FeedError and refusals propagate); the
+    options are `import_file_in`'s."""
     with ctx.writing() as uow:
-        return ctx.commit(
-            uow,
-            import_file_in(
-                uow,
-                ctx,
-                data,
-                actor,
-                content_type=content_type,
-                fmt=fmt,
-                filename=filename,
-                progress=progress,
-            ),
-        )
+        return ctx.commit(uow, import_file_in(uow, ctx, data, actor, **options))
 
 
 def import_file_in(
