@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
 
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, JSONBody
 
-from escrow.api import responses as R
-from escrow.api.deps import authenticate, require_kind, run_idempotent, runtime
+from escrow.api.deps import authenticate, require_kind, services
+from escrow.api.idempotency import idempotent
 from escrow.api.responses import (
     BEARER,
     GET_ERRORS,
@@ -18,12 +17,16 @@ from escrow.api.responses import (
     DocumentedOperation,
     IdempotentOperation,
     answers,
+    problems,
 )
 from escrow.api.schemas import DepositIn, DepositVerifyIn, ReversalIn
-from escrow.domain.errors import NotFound
 from escrow.domain.principal import Principal
 from escrow.services import accounts, deposits
-from escrow.store.db import UnitOfWork
+
+
+def _deposit_status(view: deposits.DepositView) -> int:
+    """201 for a payment booked now; 200 for a bank reference booked before (the original deposit)."""
+    return 201 if view.booked_now else 200
 
 
 class BankController(Controller):
@@ -36,30 +39,28 @@ class BankController(Controller):
         "/accounts",
         sync_to_thread=True,
         summary="The supervised accounts this bank holds",
-        responses=answers({200: (list[R.BankAccount], "The bank's supervised accounts")}, *GET_ERRORS, 403),
+        response_description="The bank's supervised accounts",
+        responses=problems(*GET_ERRORS, 403),
     )
-    def list_accounts(self, request: Request, principal: NamedDependency[Principal]) -> list[dict[str, Any]]:
+    def list_accounts(
+        self, request: Request, principal: NamedDependency[Principal]
+    ) -> list[accounts.BankAccountView]:
         require_kind(principal, "bank")
-        rt = runtime(request)
-        with UnitOfWork(rt.engine, readonly=True) as uow:
-            return [
-                accounts.bank_view(uow, rt.ctx, a) for a in uow.projects.accounts_of_bank(principal.bank_id)
-            ]
+        return accounts.of_bank(services(request), principal)
 
     @get(
         "/accounts/{account_no:str}",
         sync_to_thread=True,
         summary="One supervised account with its release cap",
         operation_class=DocumentedOperation,
-        responses=answers({200: (R.BankAccount, "The account")}, *GET_ERRORS, 403, 404),
+        response_description="The account",
+        responses=problems(*GET_ERRORS, 403, 404),
     )
     def account(
         self, request: Request, account_no: FromPath[str], principal: NamedDependency[Principal]
-    ) -> dict[str, Any]:
+    ) -> accounts.BankAccountView:
         require_kind(principal, "bank")
-        rt = runtime(request)
-        with UnitOfWork(rt.engine, readonly=True) as uow:
-            return accounts.bank_view(uow, rt.ctx, deposits.bank_account(uow, principal, account_no))
+        return accounts.get(services(request), account_no, principal)
 
     @post(
         "/deposits/verify",
@@ -67,22 +68,16 @@ class BankController(Controller):
         status_code=200,
         summary="Check a payment before taking it",
         operation_class=IdempotentOperation,
-        responses=answers(
-            {200: (R.DepositVerification, "What posting it would conclude; nothing changed")},
-            *POST_ERRORS,
-            403,
-            404,
-        ),
+        response_description="What posting it would conclude; nothing changed",
+        responses=problems(*POST_ERRORS, 403, 404),
     )
+    @idempotent
     def verify(
         self, request: Request, data: JSONBody[DepositVerifyIn], principal: NamedDependency[Principal]
-    ) -> Response:
+    ) -> deposits.Verification:
         require_kind(principal, "bank")
-        ctx = runtime(request).ctx
         cmd = deposits.VerifyDeposit(data.account_no, data.notice_no, Decimal(data.amount), data.payer_name)
-        return run_idempotent(
-            request, principal, data, lambda uow: (200, deposits.verify(uow, ctx, cmd, principal))
-        )
+        return deposits.verify(services(request), cmd, principal)
 
     @post(
         "/deposits",
@@ -92,19 +87,19 @@ class BankController(Controller):
         operation_class=IdempotentOperation,
         responses=answers(
             {
-                201: (R.Deposit, "Booked: accepted with a voucher, or to suspense without one"),
-                200: (R.Deposit, "This bank reference was booked before: the original deposit"),
+                201: (deposits.DepositView, "Booked: accepted with a voucher, or to suspense without one"),
+                200: (deposits.DepositView, "This bank reference was booked before: the original deposit"),
             },
             *POST_ERRORS,
             403,
             404,
         ),
     )
+    @idempotent(status=_deposit_status)
     def post_deposit(
         self, request: Request, data: JSONBody[DepositIn], principal: NamedDependency[Principal]
-    ) -> Response:
+    ) -> deposits.DepositView:
         require_kind(principal, "bank")
-        ctx = runtime(request).ctx
         cmd = deposits.PostDeposit(
             account_no=data.account_no,
             bank_reference=data.bank_reference,
@@ -116,24 +111,21 @@ class BankController(Controller):
             channel=data.channel,
             value_date=data.value_date,
         )
-        return run_idempotent(request, principal, data, lambda uow: deposits.post(uow, ctx, cmd, principal))
+        return deposits.book(services(request), cmd, principal)
 
     @get(
         "/deposits/{bank_reference:str}",
         sync_to_thread=True,
         summary="A deposit by its bank reference",
         operation_class=DocumentedOperation,
-        responses=answers({200: (R.Deposit, "The deposit")}, *GET_ERRORS, 403, 404),
+        response_description="The deposit",
+        responses=problems(*GET_ERRORS, 403, 404),
     )
     def deposit(
         self, request: Request, bank_reference: FromPath[str], principal: NamedDependency[Principal]
-    ) -> dict[str, Any]:
+    ) -> deposits.DepositView:
         require_kind(principal, "bank")
-        with UnitOfWork(runtime(request).engine, readonly=True) as uow:
-            found = uow.deposits.by_reference(principal.bank_id, bank_reference)
-            if found is None:
-                raise NotFound(f"no deposit with bank reference {bank_reference}")
-            return deposits.deposit_view(uow, found)
+        return deposits.get(services(request), bank_reference, principal)
 
     @post(
         "/deposits/{bank_reference:str}/reversal",
@@ -141,20 +133,16 @@ class BankController(Controller):
         status_code=201,
         summary="Reverse a wrong posting on its value date",
         operation_class=IdempotentOperation,
-        responses=answers({201: (R.Deposit, "The reversed deposit")}, *POST_ERRORS, 403, 404),
+        response_description="The reversed deposit",
+        responses=problems(*POST_ERRORS, 403, 404),
     )
+    @idempotent
     def reverse(
         self,
         request: Request,
         bank_reference: FromPath[str],
         data: JSONBody[ReversalIn],
         principal: NamedDependency[Principal],
-    ) -> Response:
+    ) -> deposits.DepositView:
         require_kind(principal, "bank")
-        ctx = runtime(request).ctx
-        return run_idempotent(
-            request,
-            principal,
-            data,
-            lambda uow: (201, deposits.reverse(uow, ctx, bank_reference, data.reason, principal)),
-        )
+        return deposits.reverse(services(request), bank_reference, data.reason, principal)

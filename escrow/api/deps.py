@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from collections.abc import Callable
@@ -14,17 +13,14 @@ from litestar import Request, Response
 from litestar.exceptions import NotAuthorizedException
 from litestar.params import PathParameter
 from pydantic import BaseModel
-from sqlalchemy import Engine
-from sqlalchemy.exc import IntegrityError
 
-from escrow.api.idempotency import guard_of
+from escrow.api.idempotency import guard_of, request_hash
 from escrow.api.problems import ProblemException
 from escrow.domain.errors import FieldError, Forbidden
 from escrow.domain.principal import Principal
-from escrow.services.context import Context
-from escrow.services.parties import principal_for_key
-from escrow.store.db import UnitOfWork
-from escrow.store.models import IdempotencyRecord
+from escrow.services.context import Context, Engine
+from escrow.services.idempotency import ClaimLost, IdempotencyGuard, Replay
+from escrow.services.parties import principal_of_key
 
 IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,64}$")
 # A resource id in a path. Beyond the id columns' range nothing can exist: the problem handler answers 404.
@@ -53,8 +49,7 @@ def authenticate(request: Request) -> Principal:
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise NotAuthorizedException("an API key is required: Authorization: Bearer <key>")
-    with UnitOfWork(runtime(request).engine, readonly=True) as uow:
-        principal = principal_for_key(uow, token.strip())
+    principal = principal_of_key(runtime(request).ctx, token.strip())
     if principal is None:
         raise NotAuthorizedException("the API key is not valid")
     return principal
@@ -86,37 +81,16 @@ def require_bureau(principal: Principal, *roles: str) -> None:
         raise Forbidden(f"this action needs the role {' or '.join(roles)}")
 
 
-def _request_hash(request: Request, data: BaseModel | dict | None) -> str:
-    payload = data.model_dump(mode="json") if isinstance(data, BaseModel) else data
-    canonical = json.dumps([request.method, request.url.path, payload], sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode()).hexdigest()
-
-
-def _replay(record: IdempotencyRecord, request_hash: str) -> Response:
-    if record.request_hash != request_hash:
-        raise ProblemException(
-            422, "idempotency-key-reused", "this Idempotency-Key was used with a different request body"
-        )
-    return Response(
-        content=record.response_body.encode(),
-        status_code=record.status_code,
-        media_type=JSON,
-        headers={"Idempotent-Replayed": "true"},
-    )
-
-
 def run_idempotent(
     request: Request,
     principal: Principal,
     data: BaseModel | dict | None,
-    effect: Callable[[UnitOfWork], tuple[int, dict[str, Any]]],
+    effect: Callable[[Any], tuple[int, dict[str, Any]]],
 ) -> Response:
-    """Run a POST's effect once per (principal, Idempotency-Key).
-
-    The key is claimed by inserting its record in the same transaction as the effect, and the response is
-    stored before the explicit commit: two concurrent requests with one key produce one effect (the loser
-    waits on the unique index, then replays). Refusals (4xx) are not stored: they changed nothing, and a
-    retry is judged afresh.
+    """Run a POST's effect, given the use case's unit of work, once per (principal, Idempotency-Key); for the
+    handlers not yet written as `@idempotent` use cases. The effect runs under the same guard as theirs
+    (escrow.services.idempotency): the key is claimed and the answer kept in the effect's transaction, a
+    repeat replays it, and a refusal (4xx) keeps nothing.
     """
     key = request.headers.get("idempotency-key")
     if key is None:
@@ -125,23 +99,26 @@ def run_idempotent(
         raise ProblemException(
             400, "idempotency-key-invalid", "the Idempotency-Key must be 1–64 visible ASCII characters"
         )
-    request_hash = _request_hash(request, data)
-    engine = runtime(request).engine
+
+    def answer(result: tuple[int, dict[str, Any]]) -> tuple[int, bytes]:
+        status, body = result
+        return status, json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+
+    guard = IdempotencyGuard(principal.ref, key, request_hash(request, data), answer)
+    ctx = runtime(request).ctx.guarded(guard)
     for _attempt in range(3):
-        with UnitOfWork(engine) as uow:
-            existing = uow.idempotency.get(principal.ref, key)
-            if existing is not None:
-                return _replay(existing, request_hash)
-            record = IdempotencyRecord(
-                principal=principal.ref, key=key, request_hash=request_hash, status_code=0, response_body=""
+        try:
+            with ctx.writing() as uow:
+                ctx.commit(uow, effect(uow))
+        except Replay as replay:
+            return Response(
+                content=replay.body,
+                status_code=replay.code,
+                media_type=JSON,
+                headers={"Idempotent-Replayed": "true"},
             )
-            try:
-                uow.idempotency.add(record)
-            except IntegrityError:
-                continue  # a concurrent request with this key won; read its record
-            status, body = effect(uow)
-            record.status_code = status
-            record.response_body = json.dumps(body, ensure_ascii=False, separators=(",", ":"))
-            uow.commit()
-            return Response(content=record.response_body.encode(), status_code=status, media_type=JSON)
+        except ClaimLost:
+            continue  # a concurrent request with this key won; read its record
+        status, body = guard.answered
+        return Response(content=body, status_code=status, media_type=JSON)
     raise ProblemException(409, "conflict", "the request conflicts with a concurrent request; retry it")

@@ -3,26 +3,24 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
 
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, JSONBody
 
-from escrow.api import responses as R
-from escrow.api.deps import authenticate, require_kind, run_idempotent, runtime
+from escrow.api.deps import authenticate, require_kind, services
+from escrow.api.idempotency import idempotent
 from escrow.api.responses import (
     BEARER,
     GET_ERRORS,
     POST_ERRORS,
     DocumentedOperation,
     IdempotentOperation,
-    answers,
+    problems,
 )
 from escrow.api.schemas import ContractIn, NoticeIn, ReceiptIn
 from escrow.domain.principal import Principal
 from escrow.services import deposits, sales
-from escrow.store.db import UnitOfWork
 
 
 class DeveloperController(Controller):
@@ -37,13 +35,14 @@ class DeveloperController(Controller):
         status_code=201,
         summary="Register a signed pre-sale contract",
         operation_class=IdempotentOperation,
-        responses=answers({201: (R.Contract, "The registered contract")}, *POST_ERRORS, 403, 404),
+        response_description="The registered contract",
+        responses=problems(*POST_ERRORS, 403, 404),
     )
+    @idempotent
     def register_contract(
         self, request: Request, data: JSONBody[ContractIn], principal: NamedDependency[Principal]
-    ) -> Response:
+    ) -> sales.ContractView:
         require_kind(principal, "developer")
-        ctx = runtime(request).ctx
         cmd = sales.RegisterContract(
             permit_no=data.permit_no,
             contract_no=data.contract_no,
@@ -54,24 +53,21 @@ class DeveloperController(Controller):
             total_price=Decimal(data.total_price),
             signed_on=data.signed_on,
         )
-        return run_idempotent(
-            request, principal, data, lambda uow: (201, sales.register_contract(uow, ctx, cmd, principal))
-        )
+        return sales.register(services(request), cmd, principal)
 
     @get(
         "/contracts/{contract_no:str}",
         sync_to_thread=True,
         summary="A contract of this developer",
         operation_class=DocumentedOperation,
-        responses=answers({200: (R.Contract, "The contract")}, *GET_ERRORS, 403, 404),
+        response_description="The contract",
+        responses=problems(*GET_ERRORS, 403, 404),
     )
     def contract(
         self, request: Request, contract_no: FromPath[str], principal: NamedDependency[Principal]
-    ) -> dict[str, Any]:
+    ) -> sales.ContractView:
         require_kind(principal, "developer")
-        with UnitOfWork(runtime(request).engine, readonly=True) as uow:
-            contract, project = sales.own_contract(uow, principal, contract_no)
-            return sales.contract_view(contract, project, uow.projects.account_for(project.id).account_no)
+        return sales.contract(services(request), contract_no, principal)
 
     @post(
         "/contracts/{contract_no:str}/notices",
@@ -79,23 +75,20 @@ class DeveloperController(Controller):
         status_code=201,
         summary="Issue a payment notice (缴款通知书)",
         operation_class=IdempotentOperation,
-        responses=answers(
-            {201: (R.PaymentNotice, "The notice: where the buyer pays")}, *POST_ERRORS, 403, 404
-        ),
+        response_description="The notice: where the buyer pays",
+        responses=problems(*POST_ERRORS, 403, 404),
     )
+    @idempotent
     def issue_notice(
         self,
         request: Request,
         contract_no: FromPath[str],
         data: JSONBody[NoticeIn],
         principal: NamedDependency[Principal],
-    ) -> Response:
+    ) -> sales.NoticeView:
         require_kind(principal, "developer")
-        ctx = runtime(request).ctx
         cmd = sales.IssueNotice(contract_no, data.kind, Decimal(data.amount), data.due_on)
-        return run_idempotent(
-            request, principal, data, lambda uow: (201, sales.issue_notice(uow, ctx, cmd, principal))
-        )
+        return sales.issue(services(request), cmd, principal)
 
     @post(
         "/vouchers/{voucher_no:str}/receipt",
@@ -103,19 +96,16 @@ class DeveloperController(Controller):
         status_code=201,
         summary="Exchange a payment voucher for a receipt (缴款票据)",
         operation_class=IdempotentOperation,
-        responses=answers({201: (R.Receipt, "The voucher is receipted")}, *POST_ERRORS, 403, 404),
+        response_description="The voucher is receipted",
+        responses=problems(*POST_ERRORS, 403, 404),
     )
+    @idempotent
     def receipt(
         self,
         request: Request,
         voucher_no: FromPath[str],
         data: JSONBody[ReceiptIn],
         principal: NamedDependency[Principal],
-    ) -> Response:
+    ) -> deposits.ReceiptView:
         require_kind(principal, "developer")
-        return run_idempotent(
-            request,
-            principal,
-            data,
-            lambda uow: (201, deposits.receipt(uow, voucher_no, data.receipt_no, principal)),
-        )
+        return deposits.receipt(services(request), voucher_no, data.receipt_no, principal)

@@ -40,6 +40,11 @@ def _key(request: Request) -> str:
 
 def request_hash(request: Request, data: Any) -> str:
     payload = data.model_dump(mode="json") if isinstance(data, BaseModel) else data
+    if isinstance(payload, bytes):  # a raw body (a statement file): its digest and how it is encoded
+        payload = {
+            "sha256": hashlib.sha256(payload).hexdigest(),
+            "content_type": request.headers.get("content-type"),
+        }
     canonical = json.dumps([request.method, request.url.path, payload], sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
 
@@ -67,7 +72,7 @@ def idempotent(
             guard = IdempotencyGuard(
                 principal_ref=kwargs["principal"].ref,
                 key=_key(request),
-                request_hash=request_hash(request, kwargs.get("data")),
+                request_hash=request_hash(request, kwargs.get("data", kwargs.get("body"))),
                 answer=answer,
             )
             request.state[_GUARD] = guard

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency, Provide
 from litestar.params import JSONBody, QueryParameter
 
-from escrow.api import responses as R
-from escrow.api.deps import Id, authenticate, require_kind, run_idempotent, runtime, services
+from escrow.api.deps import Id, authenticate, require_kind, services
 from escrow.api.idempotency import idempotent
 from escrow.api.releases import refused
 from escrow.api.responses import (
@@ -19,13 +18,11 @@ from escrow.api.responses import (
     POST_ERRORS,
     DocumentedOperation,
     IdempotentOperation,
-    answers,
     problems,
 )
 from escrow.api.schemas import DeductionIn, ExecutionIn, FreezeIn, FreezeLiftIn
 from escrow.domain.principal import Principal
 from escrow.services import approvals, freezes, instructions
-from escrow.store.db import UnitOfWork
 
 
 class PaymentController(Controller):
@@ -39,7 +36,8 @@ class PaymentController(Controller):
         "/instructions",
         sync_to_thread=True,
         summary="Approved releases and refunds, and returns of unassigned money, on this bank's accounts",
-        responses=answers({200: (list[R.Instruction], "The instructions")}, *GET_ERRORS, 400, 403),
+        response_description="The instructions",
+        responses=problems(*GET_ERRORS, 400, 403),
     )
     def list_instructions(
         self,
@@ -48,26 +46,23 @@ class PaymentController(Controller):
         status: Annotated[
             Literal["pending", "executed"] | None, QueryParameter(description="pending or executed")
         ] = None,
-    ) -> list[dict[str, Any]]:
+    ) -> list[instructions.Instruction]:
         require_kind(principal, "bank")
-        with UnitOfWork(runtime(request).engine, readonly=True) as uow:
-            return instructions.for_bank(uow, principal, status)
+        return instructions.for_bank(services(request), principal, status)
 
     @get(
         "/instructions/{instruction_id:int}",
         sync_to_thread=True,
         summary="One payment instruction",
         operation_class=DocumentedOperation,
-        responses=answers({200: (R.Instruction, "The instruction")}, *GET_ERRORS, 403, 404),
+        response_description="The instruction",
+        responses=problems(*GET_ERRORS, 403, 404),
     )
     def instruction(
         self, request: Request, instruction_id: Id, principal: NamedDependency[Principal]
-    ) -> dict[str, Any]:
+    ) -> instructions.Instruction:
         require_kind(principal, "bank")
-        with UnitOfWork(runtime(request).engine, readonly=True) as uow:
-            return instructions.instruction_view(
-                uow, instructions.bank_instruction(uow, principal, instruction_id)
-            )
+        return instructions.get(services(request), instruction_id, principal)
 
     @post(
         "/instructions/{instruction_id:int}/execution",
@@ -75,24 +70,20 @@ class PaymentController(Controller):
         status_code=201,
         summary="Confirm that the bank paid an instruction: the books move now",
         operation_class=IdempotentOperation,
-        responses=answers({201: (R.Instruction, "The executed instruction")}, *POST_ERRORS, 403, 404),
+        response_description="The executed instruction",
+        responses=problems(*POST_ERRORS, 403, 404),
     )
+    @idempotent
     def execute(
         self,
         request: Request,
         instruction_id: Id,
         data: JSONBody[ExecutionIn],
         principal: NamedDependency[Principal],
-    ) -> Response:
+    ) -> instructions.Instruction:
         require_kind(principal, "bank")
-        ctx = runtime(request).ctx
         cmd = instructions.Execute(data.bank_reference, data.executed_on)
-        return run_idempotent(
-            request,
-            principal,
-            data,
-            lambda uow: (201, instructions.execute(uow, ctx, instruction_id, cmd, principal)),
-        )
+        return instructions.execute(services(request), instruction_id, cmd, principal)
 
     @post(
         "/freezes",

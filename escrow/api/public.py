@@ -8,32 +8,20 @@ has made too many look-ups (or too many failed ones) in the current minute. The 
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated
 
 from litestar import Controller, Request, Response, get
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, QueryParameter
-from pydantic import Field
 
 from escrow.api.deps import runtime
 from escrow.api.problems import PROBLEM, problem
-from escrow.api.responses import DocumentedOperation, Money, Out, Problem, answers
+from escrow.api.responses import DocumentedOperation, Problem, answers
 from escrow.services import ratelimit, vouchers
 
 LIMIT_STATE = "voucher_lookup_limit"
 NO_MATCH = "no voucher matches this number and verification code"
 NO_STORE = {"Cache-Control": "no-store"}
-
-
-class PublicVoucher(Out):
-    voucher_no: str
-    status: Literal["issued", "confirmed", "receipted", "reversed", "refunded"]
-    status_text: Annotated[str, Field(description="the status in words, in the language asked for")]
-    amount: Money
-    paid_on: Annotated[str, Field(description="the value date of the payment, YYYY-MM-DD")]
-    project_name: str
-    account_no_masked: Annotated[str, Field(examples=["6222********2222"])]
-    bank_name: str
 
 
 RATE_LIMITED = ResponseSpec(
@@ -61,8 +49,8 @@ def client_address(request: Request) -> str | None:
 
 
 def run_lookup(request: Request, voucher_no: str | None, code: str | None) -> vouchers.Lookup:
-    engine = runtime(request).engine
-    return vouchers.check(engine, voucher_no, code, client_address(request), lookup_limit(request))
+    ctx = runtime(request).ctx
+    return vouchers.verify(ctx, voucher_no, code, client_address(request), lookup_limit(request))
 
 
 def language(lang: str | None) -> str:
@@ -82,7 +70,7 @@ class PublicController(Controller):
         "with Retry-After. The phone page /verify/{voucher_no}?code=… shares the count.",
         operation_class=DocumentedOperation,
         responses={
-            **answers({200: (PublicVoucher, "The voucher, with its status in words")}, 404),
+            **answers({200: (vouchers.PublicVoucher, "The voucher, with its status in words")}, 404),
             429: RATE_LIMITED,
         },
     )
@@ -105,5 +93,4 @@ class PublicController(Controller):
             )
         if result.found is None:
             return problem(404, "not-found", NO_MATCH, headers=NO_STORE)
-        body: dict[str, Any] = result.found.view(language(lang))
-        return Response(content=body, status_code=200, headers=NO_STORE)
+        return Response(content=result.found.view(language(lang)), status_code=200, headers=NO_STORE)

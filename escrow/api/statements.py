@@ -2,46 +2,32 @@
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
-from litestar import Controller, Request, Response, post
+from litestar import Controller, Request, post
 from litestar.di import NamedDependency, Provide
 from litestar.params import RawBody
 
-from escrow.api import responses as R
-from escrow.api.deps import authenticate, require_kind, run_idempotent, runtime
+from escrow.api.deps import authenticate, require_kind, services
+from escrow.api.idempotency import idempotent
 from escrow.api.responses import BEARER, POST_ERRORS, StatementOperation, answers
 from escrow.domain.principal import Principal
 from escrow.services import reconcile
-from escrow.store.db import UnitOfWork
+from escrow.services.context import Context
+from escrow.services.views import wire
 
 MAX_STATEMENT_BYTES = 256 * 1024 * 1024
 
 
-def import_file(
-    uow: UnitOfWork,
-    ctx,
-    data: bytes,
-    principal: Principal,
-    *,
-    content_type: str | None = None,
-    fmt: str | None = None,
-    filename: str | None = None,
-    progress=None,
-) -> tuple[int, dict[str, Any]]:
-    """Parse and reconcile one file; shared by the API and the CLI. FeedError and refusals propagate."""
-    from escrow import feeds
+def _statement_status(view: reconcile.StatementImport) -> int:
+    """201 when something was imported; 200 when every statement was imported before (nothing changed)."""
+    return 201 if view.imported_now else 200
 
-    kind = fmt or feeds.detect_format(data, content_type, filename)
-    statements = feeds.parse(data, kind, content_type=content_type, filename=filename)
-    status, results = reconcile.import_statements(
-        uow, ctx, statements, statements[0].format if statements else kind, principal, progress
-    )
-    body = dict(results[0])
-    if len(results) > 1:
-        body["statements"] = results
-    return status, body
+
+def import_file(uow: Any, ctx: Context, data: bytes, principal: Principal, **options: Any) -> tuple[int, Any]:
+    """The command line's import in its own unit of work, until it calls `reconcile.import_file`."""
+    view = reconcile.import_file_in(uow, ctx, data, principal, **options)
+    return _statement_status(view), wire(view)
 
 
 class StatementController(Controller):
@@ -59,23 +45,18 @@ class StatementController(Controller):
         operation_class=StatementOperation,
         responses=answers(
             {
-                201: (R.StatementImport, "Imported and reconciled"),
-                200: (R.StatementImport, "Imported before: the earlier results; nothing changed"),
+                201: (reconcile.StatementsImport, "Imported and reconciled"),
+                200: (reconcile.StatementsImport, "Imported before: the earlier results; nothing changed"),
             },
             *POST_ERRORS,
             403,
         ),
     )
+    @idempotent(status=_statement_status)
     def import_statement(
         self, request: Request, body: RawBody, principal: NamedDependency[Principal]
-    ) -> Response:
+    ) -> reconcile.StatementImport:
         require_kind(principal, "bank")
-        ctx = runtime(request).ctx
-        content_type = request.headers.get("content-type")
-        fingerprint = {"sha256": hashlib.sha256(body).hexdigest(), "content_type": content_type}
-        return run_idempotent(
-            request,
-            principal,
-            fingerprint,
-            lambda uow: import_file(uow, ctx, body, principal, content_type=content_type),
+        return reconcile.import_file(
+            services(request), body, principal, content_type=request.headers.get("content-type")
         )

@@ -449,7 +449,7 @@ class _ProjectYear:
             )
         self.advance(executed_on)
         reference = self.s.bank_reference(self.p.bank, executed_on)
-        instructions.execute(
+        instructions.execute_in(
             self.uow,
             self.ctx,
             view["instruction"]["instruction_id"],

@@ -11,14 +11,16 @@ import uuid
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 from escrow.domain import checks, ledger
 from escrow.domain.errors import Conflict, FieldError, InvalidInput, NotFound
-from escrow.domain.money import from_fen, to_fen, to_wire
+from escrow.domain.identity import mask_name
+from escrow.domain.money import Money, from_fen, to_fen
 from escrow.domain.principal import Principal
 from escrow.rulebooks import RuleBook
 from escrow.services.context import Context
+from escrow.services.views import wire
 from escrow.store import audit
 from escrow.store.db import UnitOfWork
 from escrow.store.models import Contract, Deposit, PaymentNotice, Project, SupervisedAccount, Voucher
@@ -54,6 +56,83 @@ class PostDeposit:
     kind: str
     channel: str
     value_date: date
+
+
+VoucherStatus = Literal["issued", "confirmed", "receipted", "reversed", "refunded"]
+DepositStatus = Literal["accepted", "suspense", "assigned", "returning", "returned", "reversed"]
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    rule: str
+    result: Literal["pass", "fail", "warn"]
+    message: str
+
+
+@dataclass(frozen=True)
+class NoticeSummary:
+    notice_no: str
+    kind: str
+    amount: Money
+    due_on: date
+    status: Literal["open", "paid", "cancelled"]
+    contract_no: str | None
+    buyer_name: str | None  # masked
+
+
+@dataclass(frozen=True)
+class Verification:
+    """What posting a payment would conclude; `ok` is false when a blocking check fails (→ suspense)."""
+
+    ok: bool
+    checks: list[CheckResult]
+    rulebook: str
+    notice: NoticeSummary | None
+
+
+@dataclass(frozen=True)
+class VoucherRef:
+    voucher_no: str
+    verification_code: str
+    status: VoucherStatus
+
+
+@dataclass(frozen=True)
+class DepositView:
+    deposit_id: int
+    account_no: str
+    bank_reference: str
+    amount: Money
+    value_date: date
+    status: DepositStatus
+    checks: list[CheckResult]
+    rulebook: str
+    voucher: VoucherRef | None  # None when the money went to suspense
+
+    @property
+    def booked_now(self) -> bool:
+        """False when the bank reference was booked before and this is that deposit (not on the wire)."""
+        return True
+
+
+@dataclass(frozen=True)
+class BookedBefore(DepositView):
+    """The deposit an earlier posting with the same bank reference booked."""
+
+    @property
+    def booked_now(self) -> bool:
+        return False
+
+
+@dataclass(frozen=True)
+class ReceiptView:
+    voucher_no: str
+    status: Literal["receipted"]
+    receipt_no: str
+
+
+def check_results(results: list[dict[str, str]]) -> list[CheckResult]:
+    return [CheckResult(**c) for c in results]
 
 
 def bank_account(
@@ -124,26 +203,27 @@ def _book_for(uow: UnitOfWork, ctx: Context, account: SupervisedAccount) -> tupl
     return project, ctx.rulebook(project.rulebook_id)
 
 
-def notice_summary(
-    uow: UnitOfWork, notice: PaymentNotice | None, contract: Contract | None
-) -> dict[str, Any] | None:
+def notice_summary(notice: PaymentNotice | None, contract: Contract | None) -> NoticeSummary | None:
     if notice is None:
         return None
-    from escrow.domain.identity import mask_name
-
-    return {
-        "notice_no": notice.notice_no,
-        "kind": notice.kind,
-        "amount": to_wire(from_fen(notice.amount_fen)),
-        "due_on": notice.due_on.isoformat(),
-        "status": notice.status,
-        "contract_no": contract.contract_no if contract else None,
-        "buyer_name": mask_name(contract.buyer_name) if contract else None,
-    }
+    return NoticeSummary(
+        notice_no=notice.notice_no,
+        kind=notice.kind,
+        amount=from_fen(notice.amount_fen),
+        due_on=notice.due_on,
+        status=notice.status,
+        contract_no=contract.contract_no if contract else None,
+        buyer_name=mask_name(contract.buyer_name) if contract else None,
+    )
 
 
-def verify(uow: UnitOfWork, ctx: Context, cmd: VerifyDeposit, actor: Principal) -> dict[str, Any]:
+def verify(ctx: Context, cmd: VerifyDeposit, actor: Principal) -> Verification:
     """What posting this payment would conclude, without changing anything."""
+    with ctx.writing() as uow:  # writing: the API's idempotency key is kept like any POST's
+        return ctx.commit(uow, _verify(uow, ctx, cmd, actor))
+
+
+def _verify(uow: UnitOfWork, ctx: Context, cmd: VerifyDeposit, actor: Principal) -> Verification:
     account = bank_account(uow, actor, cmd.account_no)
     _, book = _book_for(uow, ctx, account)
     facts, notice, contract = _facts(
@@ -158,12 +238,12 @@ def verify(uow: UnitOfWork, ctx: Context, cmd: VerifyDeposit, actor: Principal) 
         lender_pays=False,
     )
     results, blocked = run_checks(book, facts)
-    return {
-        "ok": not blocked,
-        "checks": results,
-        "rulebook": book.id,
-        "notice": notice_summary(uow, notice, contract),
-    }
+    return Verification(
+        ok=not blocked,
+        checks=check_results(results),
+        rulebook=book.id,
+        notice=notice_summary(notice, contract),
+    )
 
 
 def issue_voucher(uow: UnitOfWork, deposit: Deposit, on: date) -> Voucher:
@@ -181,32 +261,46 @@ def issue_voucher(uow: UnitOfWork, deposit: Deposit, on: date) -> Voucher:
     return voucher
 
 
-def deposit_view(uow: UnitOfWork, deposit: Deposit) -> dict[str, Any]:
+def deposit_view(uow: UnitOfWork, deposit: Deposit) -> DepositView:
     voucher = uow.deposits.voucher_for(deposit.id)
     account = uow.session.get(SupervisedAccount, deposit.account_id)
-    return {
-        "deposit_id": deposit.id,
-        "account_no": account.account_no,
-        "bank_reference": deposit.bank_reference,
-        "amount": to_wire(from_fen(deposit.amount_fen)),
-        "value_date": deposit.value_date.isoformat(),
-        "status": deposit.status,
-        "checks": deposit.checks,
-        "rulebook": deposit.rulebook_id,
-        "voucher": (
-            {
-                "voucher_no": voucher.voucher_no,
-                "verification_code": voucher.verification_code,
-                "status": voucher.status,
-            }
-            if voucher
-            else None
+    return DepositView(
+        deposit_id=deposit.id,
+        account_no=account.account_no,
+        bank_reference=deposit.bank_reference,
+        amount=from_fen(deposit.amount_fen),
+        value_date=deposit.value_date,
+        status=deposit.status,
+        checks=check_results(deposit.checks),
+        rulebook=deposit.rulebook_id,
+        voucher=(
+            VoucherRef(voucher.voucher_no, voucher.verification_code, voucher.status) if voucher else None
         ),
-    }
+    )
+
+
+def get(ctx: Context, bank_reference: str, actor: Principal) -> DepositView:
+    """A deposit of this bank by its bank reference."""
+    with ctx.reading() as uow:
+        found = uow.deposits.by_reference(actor.bank_id, bank_reference)
+        if found is None:
+            raise NotFound(f"no deposit with bank reference {bank_reference}")
+        return deposit_view(uow, found)
+
+
+def book(ctx: Context, cmd: PostDeposit, actor: Principal) -> DepositView:
+    """Book a payment; for a bank reference already booked, that deposit (`booked_now` false)."""
+    with ctx.writing() as uow:
+        return ctx.commit(uow, _book(uow, ctx, cmd, actor))
 
 
 def post(uow: UnitOfWork, ctx: Context, cmd: PostDeposit, actor: Principal) -> tuple[int, dict[str, Any]]:
-    """Book a payment. Returns (201, deposit) or, for a bank reference already booked, (200, that deposit)."""
+    """`book` in the caller's unit of work (the demo's batch): (201 or 200, the deposit as plain values)."""
+    view = _book(uow, ctx, cmd, actor)
+    return (201 if view.booked_now else 200), wire(view)
+
+
+def _book(uow: UnitOfWork, ctx: Context, cmd: PostDeposit, actor: Principal) -> DepositView:
     account = bank_account(uow, actor, cmd.account_no, lock=True)
     existing = uow.deposits.by_reference(actor.bank_id, cmd.bank_reference)
     if existing is not None:
@@ -215,7 +309,7 @@ def post(uow: UnitOfWork, ctx: Context, cmd: PostDeposit, actor: Principal) -> t
                 f"bank reference {cmd.bank_reference} was already booked for another payment",
                 rule="bank_reference_unseen",
             )
-        return 200, deposit_view(uow, existing)
+        return BookedBefore(**vars(deposit_view(uow, existing)))
     if account.status == "closed":
         raise InvalidInput(f"account {account.account_no} is closed", rule="account_open")
     if cmd.value_date > ctx.today():
@@ -271,16 +365,21 @@ def post(uow: UnitOfWork, ctx: Context, cmd: PostDeposit, actor: Principal) -> t
         subject_type="deposit",
         subject_id=deposit.id,
         account_id=account.id,
-        after={k: v for k, v in view.items() if k != "voucher"},
-        details={"voucher_no": view["voucher"]["voucher_no"] if view["voucher"] else None},
+        after={k: v for k, v in wire(view).items() if k != "voucher"},
+        details={"voucher_no": view.voucher.voucher_no if view.voucher else None},
     )
-    return 201, view
+    return view
 
 
-def reverse(
-    uow: UnitOfWork, ctx: Context, bank_reference: str, reason: str, actor: Principal
-) -> dict[str, Any]:
+def reverse(ctx: Context, bank_reference: str, reason: str, actor: Principal) -> DepositView:
     """Same-day correction of a wrong posting: a reversing journal entry; the voucher becomes reversed."""
+    with ctx.writing() as uow:
+        return ctx.commit(uow, _reverse(uow, ctx, bank_reference, reason, actor))
+
+
+def _reverse(
+    uow: UnitOfWork, ctx: Context, bank_reference: str, reason: str, actor: Principal
+) -> DepositView:
     deposit = uow.deposits.by_reference(actor.bank_id, bank_reference)
     if deposit is None:
         raise NotFound(f"no deposit with bank reference {bank_reference}")
@@ -325,15 +424,20 @@ def reverse(
         subject_type="deposit",
         subject_id=deposit.id,
         account_id=account.id,
-        before=before,
-        after=view,
+        before=wire(before),
+        after=wire(view),
         details={"reason": reason},
     )
     return view
 
 
-def receipt(uow: UnitOfWork, voucher_no: str, receipt_no: str, actor: Principal) -> dict[str, Any]:
+def receipt(ctx: Context, voucher_no: str, receipt_no: str, actor: Principal) -> ReceiptView:
     """The developer exchanges a voucher for its receipt (缴款票据)."""
+    with ctx.writing() as uow:
+        return ctx.commit(uow, _receipt(uow, voucher_no, receipt_no, actor))
+
+
+def _receipt(uow: UnitOfWork, voucher_no: str, receipt_no: str, actor: Principal) -> ReceiptView:
     voucher = uow.deposits.voucher_by_no(voucher_no)
     project = None
     if voucher is not None:
@@ -358,4 +462,4 @@ def receipt(uow: UnitOfWork, voucher_no: str, receipt_no: str, actor: Principal)
         before={"status": before},
         after={"status": "receipted", "receipt_no": receipt_no},
     )
-    return {"voucher_no": voucher.voucher_no, "status": voucher.status, "receipt_no": receipt_no}
+    return ReceiptView(voucher.voucher_no, "receipted", receipt_no)

@@ -13,16 +13,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from decimal import Decimal
+from typing import Any, Literal
 
 from escrow.domain import ledger
 from escrow.domain.errors import Conflict, FieldError, InvalidInput, NotFound
-from escrow.domain.money import ZERO, from_fen, to_wire
+from escrow.domain.money import ZERO, Money, from_fen, to_wire
 from escrow.domain.principal import Principal
 from escrow.services import approvals, refunds, suspense
 from escrow.services.context import Context
 from escrow.services.projects import release_cap
 from escrow.services.releases import cap_json, payee_view
+from escrow.services.views import wire
 from escrow.store import audit
 from escrow.store.db import UnitOfWork
 from escrow.store.models import Contract, PaymentInstruction, SupervisedAccount
@@ -36,44 +38,120 @@ class Execute:
     executed_on: date
 
 
-def instruction_view(uow: UnitOfWork, ins: PaymentInstruction) -> dict[str, Any]:
+@dataclass(frozen=True)
+class InstructionPayee:
+    name: str
+    account_no: str
+    bank_name: str
+    role: str  # a release: construction | equipment | materials; a refund: buyer | lender; a return: payer
+    amount: Money
+
+
+@dataclass(frozen=True)
+class InstructionView:
+    instruction_id: int
+    kind: Literal["release", "refund", "return"]
+    account_no: str
+    payees: list[InstructionPayee]
+    amount: Money
+    status: Literal["pending", "executed"]
+    created_at: str  # ISO 8601 with a zone
+
+
+@dataclass(frozen=True)
+class ReleaseInstruction(InstructionView):
+    kind: Literal["release"]
+    release_id: int
+    purpose: str
+    bank_reference: str | None
+    executed_on: date | None
+
+
+@dataclass(frozen=True)
+class RefundInstruction(InstructionView):
+    kind: Literal["refund"]
+    refund_id: int
+    contract_no: str
+    bank_reference: str | None
+    executed_on: date | None
+
+
+@dataclass(frozen=True)
+class ReturnInstruction(InstructionView):
+    """Unassigned (suspense) money going back to whoever paid it; its payee is that payer."""
+
+    kind: Literal["return"]
+    deposit_id: int
+    deposit_reference: str  # the bank reference of the credit being returned
+    deposit_value_date: date
+    reason: str
+    bank_reference: str | None
+    executed_on: date | None
+
+
+Instruction = ReleaseInstruction | RefundInstruction | ReturnInstruction
+
+
+def _payee(payee: Any) -> InstructionPayee:
+    values = payee if isinstance(payee, dict) else vars(payee)
+    return InstructionPayee(
+        name=values["name"],
+        account_no=values["account_no"],
+        bank_name=values["bank_name"],
+        role=values["role"],
+        amount=Decimal(str(values["amount"])),
+    )
+
+
+def instruction_view(uow: UnitOfWork, ins: PaymentInstruction) -> Instruction:
     account = uow.session.get(SupervisedAccount, ins.account_id)
-    if ins.kind == "release":
-        release = uow.releases.get(ins.release_id)
-        payees = [payee_view(p) for p in uow.releases.payees(ins.release_id)]
-        subject = {"release_id": ins.release_id, "purpose": release.purpose}
-    elif ins.kind == "return":
-        deposit = uow.deposits.get(ins.deposit_id)
-        payees = suspense.return_payees(deposit)
-        subject = {
-            "deposit_id": deposit.id,
-            "deposit_reference": deposit.bank_reference,
-            "deposit_value_date": deposit.value_date.isoformat(),
-            "reason": ins.reason or "",
-        }
-    else:
-        refund = uow.refunds.get(ins.refund_id)
-        contract = uow.session.get(Contract, refund.contract_id)
-        payees = refunds.payees(uow, contract)
-        subject = {"refund_id": ins.refund_id, "contract_no": contract.contract_no}
-    return {
+    common = {
         "instruction_id": ins.id,
-        "kind": ins.kind,
         "account_no": account.account_no,
-        "payees": payees,
-        "amount": to_wire(from_fen(ins.amount_fen)),
+        "amount": from_fen(ins.amount_fen),
         "status": ins.status,
         "created_at": approvals.timestamp(ins.created_at),
-        **subject,
         "bank_reference": ins.bank_reference,
-        "executed_on": ins.executed_on.isoformat() if ins.executed_on else None,
+        "executed_on": ins.executed_on,
     }
+    if ins.kind == "release":
+        release = uow.releases.get(ins.release_id)
+        payees = [_payee(payee_view(p)) for p in uow.releases.payees(ins.release_id)]
+        return ReleaseInstruction(
+            kind="release", payees=payees, release_id=ins.release_id, purpose=release.purpose, **common
+        )
+    if ins.kind == "return":
+        deposit = uow.deposits.get(ins.deposit_id)
+        return ReturnInstruction(
+            kind="return",
+            payees=[_payee(p) for p in suspense.return_payees(deposit)],
+            deposit_id=deposit.id,
+            deposit_reference=deposit.bank_reference,
+            deposit_value_date=deposit.value_date,
+            reason=ins.reason or "",
+            **common,
+        )
+    refund = uow.refunds.get(ins.refund_id)
+    contract = uow.session.get(Contract, refund.contract_id)
+    return RefundInstruction(
+        kind="refund",
+        payees=[_payee(p) for p in refunds.payees(uow, contract)],
+        refund_id=ins.refund_id,
+        contract_no=contract.contract_no,
+        **common,
+    )
 
 
-def for_bank(uow: UnitOfWork, actor: Principal, status: str | None = None) -> list[dict[str, Any]]:
+def for_bank(ctx: Context, actor: Principal, status: str | None = None) -> list[Instruction]:
     if status is not None and status not in STATUSES:
         raise InvalidInput("unknown status", errors=[FieldError("status", " or ".join(STATUSES))])
-    return [instruction_view(uow, i) for i in uow.instructions.of_bank(actor.bank_id, status)]
+    with ctx.reading() as uow:
+        return [instruction_view(uow, i) for i in uow.instructions.of_bank(actor.bank_id, status)]
+
+
+def get(ctx: Context, instruction_id: int, actor: Principal) -> Instruction:
+    with ctx.reading() as uow:
+        return instruction_view(uow, bank_instruction(uow, actor, instruction_id))
 
 
 def bank_instruction(uow: UnitOfWork, actor: Principal, instruction_id: int) -> PaymentInstruction:
@@ -124,9 +202,16 @@ def _still_fits(uow: UnitOfWork, ctx: Context, ins: PaymentInstruction, account:
             )
 
 
-def execute(
+def execute(ctx: Context, instruction_id: int, cmd: Execute, actor: Principal) -> Instruction:
+    """The bank confirms it paid: the books move now."""
+    with ctx.writing() as uow:
+        return ctx.commit(uow, execute_in(uow, ctx, instruction_id, cmd, actor))
+
+
+def execute_in(
     uow: UnitOfWork, ctx: Context, instruction_id: int, cmd: Execute, actor: Principal
-) -> dict[str, Any]:
+) -> Instruction:
+    """`execute` in the caller's unit of work (the demo's batch)."""
     ins = bank_instruction(uow, actor, instruction_id)
     account = approvals.lock_account(uow, ins.account_id)
     uow.session.refresh(ins)
@@ -185,8 +270,8 @@ def execute(
         subject_type="instruction",
         subject_id=ins.id,
         account_id=account.id,
-        before=before,
-        after=view,
+        before=wire(before),
+        after=wire(view),
         details={"vouchers_refunded": refunded} if refunded else {},
     )
     if ins.kind == "return":

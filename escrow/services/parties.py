@@ -13,6 +13,7 @@ from argon2 import PasswordHasher
 from escrow.domain import credit_code
 from escrow.domain.errors import Conflict, FieldError, InvalidInput, NotFound
 from escrow.domain.principal import BUREAU_ROLES, Principal
+from escrow.services.context import Context
 from escrow.store import audit
 from escrow.store.db import UnitOfWork
 from escrow.store.models import ApiKey, Bank, Developer, User
@@ -188,6 +189,12 @@ def create_api_key(
         details={"principal_kind": row.principal_kind},
     )
     return IssuedKey(plaintext, row.principal_kind)
+
+
+def principal_of_key(ctx: Context, presented: str) -> Principal | None:
+    """The principal a presented API key acts as, or None: how the API authenticates a request."""
+    with ctx.reading() as uow:
+        return principal_for_key(uow, presented)
 
 
 def principal_for_key(uow: UnitOfWork, presented: str) -> Principal | None:

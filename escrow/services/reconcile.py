@@ -14,15 +14,18 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import InitVar, dataclass, field
+from datetime import date
 from itertools import islice
-from typing import Any
+from typing import Any, Literal
 
 from escrow.domain import ledger
 from escrow.domain.errors import InvalidInput
-from escrow.domain.money import from_fen, to_fen, to_wire
+from escrow.domain.money import SignedMoney, from_fen, to_fen
 from escrow.domain.principal import Principal
 from escrow.feeds import FeedError, ParsedStatement, StatementLine
 from escrow.services.context import Context
+from escrow.services.views import wire
 from escrow.store import audit
 from escrow.store.db import UnitOfWork
 from escrow.store.models import Deposit, Project, Statement, SupervisedAccount
@@ -45,17 +48,79 @@ def _digest(s: ParsedStatement) -> str:
     return h.hexdigest()
 
 
-def statement_view(account_no: str, row: Statement) -> dict[str, Any]:
-    return {
-        "statement_id": row.id,
-        "account_no": account_no,
-        "statement_date": row.statement_date.isoformat(),
-        "matched": row.matched,
-        "bank_only": row.bank_only,
-        "books_only": row.books_only,
-        "balance_difference": to_wire(from_fen(row.balance_difference_fen)),
-        "status": row.status,
-    }
+@dataclass(frozen=True)
+class StatementResult:
+    statement_id: int
+    account_no: str
+    statement_date: date
+    matched: int
+    bank_only: int
+    books_only: int
+    balance_difference: SignedMoney
+    status: Literal["reconciled", "discrepancy"]
+
+
+@dataclass(frozen=True)
+class StatementImport(StatementResult):
+    """The first statement of a file. `imported_now` (not on the wire) is false when every statement of the
+    file was imported before: these are the earlier results, and nothing changed."""
+
+    fresh: InitVar[bool] = field(default=True, kw_only=True)
+
+    def __post_init__(self, fresh: bool) -> None:
+        object.__setattr__(self, "imported_now", fresh)
+
+
+@dataclass(frozen=True)
+class StatementsImport(StatementImport):
+    """A file of several statements: the first, and every one in `statements` (a member only such a file's
+    answer has: optional in the documented schema)."""
+
+    statements: list[StatementResult] = field(default_factory=list)
+
+
+def statement_view(account_no: str, row: Statement) -> StatementResult:
+    return StatementResult(
+        statement_id=row.id,
+        account_no=account_no,
+        statement_date=row.statement_date,
+        matched=row.matched,
+        bank_only=row.bank_only,
+        books_only=row.books_only,
+        balance_difference=from_fen(row.balance_difference_fen),
+        status=row.status,
+    )
+
+
+def import_file(ctx: Context, data: bytes, actor: Principal, **options: Any) -> StatementImport:
+    """Parse and reconcile one statement file in one transaction (FeedError and refusals propagate); the
+    options are `import_file_in`'s."""
+    with ctx.writing() as uow:
+        return ctx.commit(uow, import_file_in(uow, ctx, data, actor, **options))
+
+
+def import_file_in(
+    uow: UnitOfWork,
+    ctx: Context,
+    data: bytes,
+    actor: Principal,
+    *,
+    content_type: str | None = None,
+    fmt: str | None = None,
+    filename: str | None = None,
+    progress: Progress | None = None,
+) -> StatementImport:
+    """`import_file` in the caller's unit of work."""
+    from escrow import feeds
+
+    kind = fmt or feeds.detect_format(data, content_type, filename)
+    statements = feeds.parse(data, kind, content_type=content_type, filename=filename)
+    fresh, results = _import(
+        uow, ctx, statements, statements[0].format if statements else kind, actor, progress
+    )
+    if len(results) > 1:
+        return StatementsImport(**vars(results[0]), statements=results, fresh=fresh)
+    return StatementImport(**vars(results[0]), fresh=fresh)
 
 
 def resolve_account(uow: UnitOfWork, s: ParsedStatement, actor: Principal) -> SupervisedAccount:
@@ -105,6 +170,19 @@ def import_statements(
 ) -> tuple[int, list[dict[str, Any]]]:
     """Reconcile every statement of one file in the caller's transaction: a refused file keeps nothing.
     Returns (201, results), or (200, the earlier results) when every statement was imported before."""
+    fresh, results = _import(uow, ctx, statements, fmt, actor, progress)
+    return (201 if fresh else 200), [wire(r) for r in results]
+
+
+def _import(
+    uow: UnitOfWork,
+    ctx: Context,
+    statements: list[ParsedStatement],
+    fmt: str,
+    actor: Principal,
+    progress: Progress | None = None,
+) -> tuple[bool, list[StatementResult]]:
+    """Whether any statement was new, and each statement's result."""
     refuse_unstorable(statements)
     accounts = [resolve_account(uow, s, actor) for s in statements]  # refuse before changing anything
     total = sum(len(s.lines) for s in statements)
@@ -126,7 +204,7 @@ def import_statements(
 
         results.append(_reconcile(uow, s, digest, fmt, account, actor, step))
         done += len(s.lines)
-    return (201 if fresh else 200), results
+    return fresh, results
 
 
 def _reconcile(
@@ -137,7 +215,7 @@ def _reconcile(
     account: SupervisedAccount,
     actor: Principal,
     step: Callable[[int], None],
-) -> dict[str, Any]:
+) -> StatementResult:
     project = uow.projects.get(account.project_id)
     shown = uow.statements.deposits_shown(account.id)
     executed = uow.instructions.executed_amounts(account.id)
@@ -263,7 +341,7 @@ def _reconcile(
         subject_type="statement",
         subject_id=row.id,
         account_id=account.id,
-        after=view,
+        after=wire(view),
         details={"vouchers_confirmed": vouchers_confirmed},  # issued → confirmed by this statement
     )
     return view

@@ -6,16 +6,26 @@ import uuid
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 from escrow.domain.errors import Conflict, FieldError, InvalidInput, NotFound
 from escrow.domain.identity import id_problem
-from escrow.domain.money import MoneyError, from_fen, hundredths, to_fen, to_wire
+from escrow.domain.money import Area, Money, MoneyError, from_fen, hundredths, quantize, to_fen, to_wire
 from escrow.domain.principal import Principal
 from escrow.services.context import Context
+from escrow.services.views import wire
 from escrow.store import audit
 from escrow.store.db import UnitOfWork
-from escrow.store.models import Bank, Contract, PaymentNotice, Project, SupervisedAccount
+from escrow.store.models import (
+    Bank,
+    Contract,
+    Deposit,
+    PaymentNotice,
+    Project,
+    Refund,
+    SupervisedAccount,
+    Voucher,
+)
 
 NOTICE_KINDS = ("earnest", "down_payment", "mortgage", "full", "other")
 
@@ -62,24 +72,74 @@ def _owns(principal: Principal, project: Project) -> bool:
     )
 
 
-def contract_view(contract: Contract, project: Project, account_no: str) -> dict[str, Any]:
-    return {
-        "contract_no": contract.contract_no,
-        "project_id": project.id,
-        "permit_no": project.permit_no,
-        "account_no": account_no,
-        "buyer_name": contract.buyer_name,
-        "unit": contract.unit,
-        "area_m2": to_wire(Decimal(contract.area_x100) / 100),
-        "total_price": to_wire(from_fen(contract.total_price_fen)),
-        "signed_on": contract.signed_on.isoformat(),
-        "status": contract.status,
-    }
+NoticeKind = Literal["earnest", "down_payment", "mortgage", "full", "other"]
+
+
+@dataclass(frozen=True)
+class ContractView:
+    contract_no: str
+    project_id: int
+    permit_no: str
+    account_no: str
+    buyer_name: str
+    unit: str
+    area_m2: Area
+    total_price: Money
+    signed_on: date
+    status: Literal["signed", "cancelled"]
+
+
+@dataclass(frozen=True)
+class NoticeView:
+    """A payment notice: where the buyer pays."""
+
+    notice_no: str
+    contract_no: str
+    kind: NoticeKind
+    amount: Money
+    due_on: date
+    account_no: str
+    account_name: str
+    bank_code: str
+    bank_name: str
+    status: Literal["open", "paid", "cancelled"]
+
+
+def contract_view(contract: Contract, project: Project, account_no: str) -> ContractView:
+    return ContractView(
+        contract_no=contract.contract_no,
+        project_id=project.id,
+        permit_no=project.permit_no,
+        account_no=account_no,
+        buyer_name=contract.buyer_name,
+        unit=contract.unit,
+        area_m2=quantize(Decimal(contract.area_x100) / 100),
+        total_price=from_fen(contract.total_price_fen),
+        signed_on=contract.signed_on,
+        status=contract.status,
+    )
+
+
+def contract(ctx: Context, contract_no: str, actor: Principal) -> ContractView:
+    """A contract of this developer (any contract, for the bureau)."""
+    with ctx.reading() as uow:
+        found, project = own_contract(uow, actor, contract_no)
+        return contract_view(found, project, uow.projects.account_for(project.id).account_no)
+
+
+def register(ctx: Context, cmd: RegisterContract, actor: Principal) -> ContractView:
+    with ctx.writing() as uow:
+        return ctx.commit(uow, _register(uow, ctx, cmd, actor))
 
 
 def register_contract(
     uow: UnitOfWork, ctx: Context, cmd: RegisterContract, actor: Principal
 ) -> dict[str, Any]:
+    """`register` in the caller's unit of work (the demo's batch), as plain values."""
+    return wire(_register(uow, ctx, cmd, actor))
+
+
+def _register(uow: UnitOfWork, ctx: Context, cmd: RegisterContract, actor: Principal) -> ContractView:
     project = own_project(uow, actor, cmd.permit_no)
     account = uow.projects.account_for(project.id)
     problem = id_problem(cmd.buyer_id_no)
@@ -121,29 +181,39 @@ def register_contract(
         subject_type="contract",
         subject_id=contract.contract_no,
         account_id=account.id,
-        after=view,
+        after=wire(view),
     )
     return view
 
 
-def notice_view(uow: UnitOfWork, notice: PaymentNotice, contract: Contract) -> dict[str, Any]:
+def notice_view(uow: UnitOfWork, notice: PaymentNotice, contract: Contract) -> NoticeView:
     account = uow.session.get(SupervisedAccount, notice.account_id)
     bank = uow.session.get(Bank, account.bank_id)
-    return {
-        "notice_no": notice.notice_no,
-        "contract_no": contract.contract_no,
-        "kind": notice.kind,
-        "amount": to_wire(from_fen(notice.amount_fen)),
-        "due_on": notice.due_on.isoformat(),
-        "account_no": account.account_no,
-        "account_name": account.account_name,
-        "bank_code": bank.code,
-        "bank_name": bank.name,
-        "status": notice.status,
-    }
+    return NoticeView(
+        notice_no=notice.notice_no,
+        contract_no=contract.contract_no,
+        kind=notice.kind,
+        amount=from_fen(notice.amount_fen),
+        due_on=notice.due_on,
+        account_no=account.account_no,
+        account_name=account.account_name,
+        bank_code=bank.code,
+        bank_name=bank.name,
+        status=notice.status,
+    )
+
+
+def issue(ctx: Context, cmd: IssueNotice, actor: Principal) -> NoticeView:
+    with ctx.writing() as uow:
+        return ctx.commit(uow, _issue(uow, ctx, cmd, actor))
 
 
 def issue_notice(uow: UnitOfWork, ctx: Context, cmd: IssueNotice, actor: Principal) -> dict[str, Any]:
+    """`issue` in the caller's unit of work (the demo's batch), as plain values."""
+    return wire(_issue(uow, ctx, cmd, actor))
+
+
+def _issue(uow: UnitOfWork, ctx: Context, cmd: IssueNotice, actor: Principal) -> NoticeView:
     contract, _ = own_contract(uow, actor, cmd.contract_no)
     if contract.status != "signed":
         raise InvalidInput(
@@ -180,6 +250,95 @@ def issue_notice(uow: UnitOfWork, ctx: Context, cmd: IssueNotice, actor: Princip
         subject_type="notice",
         subject_id=notice.notice_no,
         account_id=contract.account_id,
-        after=view,
+        after=wire(view),
     )
     return view
+
+
+# --- the developer portal's pages: read models, each in its own read-only unit of work -----------------
+
+
+@dataclass(frozen=True)
+class ContractRecord:
+    """A contract with what its page shows: what was asked and paid, its notices, vouchers and refund."""
+
+    view: ContractView
+    contract: Contract
+    project: Project
+    refund: Refund | None
+    asked_fen: int
+    paid_fen: int
+    notices: list[PaymentNotice]
+    vouchers: list[tuple[Voucher, Deposit]]
+
+
+@dataclass(frozen=True)
+class NoticeRecord:
+    view: NoticeView
+    notice: PaymentNotice
+    contract: Contract
+    project: Project
+
+
+def projects_of(ctx: Context, developer_id: int) -> list[tuple[Project, SupervisedAccount]]:
+    with ctx.reading() as uow:
+        return uow.portal_reads.projects_of(developer_id)
+
+
+def contracts_of(
+    ctx: Context, developer_id: int, q: str, *, offset: int, limit: int
+) -> tuple[list[tuple[Contract, Project]], int, dict[int, int]]:
+    """A page of the developer's contracts matching `q`, the total, and what was paid on each (fen)."""
+    with ctx.reading() as uow:
+        rows, total = uow.portal_reads.contracts(developer_id, q, offset=offset, limit=limit)
+        return rows, total, uow.portal_reads.paid_by_contract([c.id for c, _ in rows])
+
+
+def contract_record(ctx: Context, contract_no: str, actor: Principal) -> ContractRecord:
+    """NotFound unless the contract is the actor's."""
+    with ctx.reading() as uow:
+        found, project = own_contract(uow, actor, contract_no)
+        account = uow.projects.account_for(project.id)
+        return ContractRecord(
+            view=contract_view(found, project, account.account_no),
+            contract=found,
+            project=project,
+            refund=uow.refunds.for_contract(found.id),
+            asked_fen=uow.contracts.notices_total_fen(found.id),
+            paid_fen=uow.contracts.paid_fen(found.id),
+            notices=uow.portal_reads.notices_of(found.id),
+            vouchers=uow.portal_reads.vouchers_of(found.id),
+        )
+
+
+def notice_record(ctx: Context, notice_no: str, actor: Principal) -> NoticeRecord:
+    """The notice with its contract and project; NotFound unless it is the actor's."""
+    with ctx.reading() as uow:
+        notice = uow.contracts.notice_by_no(notice_no)
+        if notice is None:
+            raise NotFound(f"no payment notice {notice_no}")
+        found = uow.session.get(Contract, notice.contract_id)
+        found, project = own_contract(uow, actor, found.contract_no)
+        return NoticeRecord(notice_view(uow, notice, found), notice, found, project)
+
+
+def notice_pdf(ctx: Context, notice_no: str, actor: Principal) -> tuple[str, bytes]:
+    """The notice as a PDF (file name, bytes); NotFound unless it is the actor's."""
+    from escrow import reports
+    from escrow.services import reportjobs
+
+    with ctx.reading() as uow:
+        try:
+            params = reports.normalise("notice", {"notice_no": notice_no})
+        except InvalidInput:
+            raise NotFound(f"no payment notice {notice_no}") from None
+        reportjobs.check_access(uow, actor, "notice", params)
+        return reports.render("notice", uow, ctx, **params)
+
+
+def cancel_contract(ctx: Context, cmd: Any, actor: Principal) -> Any:
+    """The developer cancels a contract (escrow.services.refunds.cancel) in a unit of work of its own."""
+    from escrow.services import refunds
+
+    with ctx.writing() as uow:
+        return ctx.commit(uow, refunds.cancel(uow, ctx, cmd, actor))

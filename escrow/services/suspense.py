@@ -13,6 +13,7 @@ conflict, not a second booking.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,6 +25,7 @@ from escrow.domain.money import from_fen, to_wire
 from escrow.domain.principal import Principal
 from escrow.services import approvals, deposits
 from escrow.services.context import Context
+from escrow.services.views import wire
 from escrow.store import audit
 from escrow.store.db import UnitOfWork
 from escrow.store.models import (
@@ -58,6 +60,67 @@ class AssignToContract:
 @dataclass(frozen=True)
 class ReturnToPayer:
     reason: str
+
+
+@dataclass(frozen=True)
+class AssignmentCheck:
+    """What assigning the money to a contract would conclude; nothing is booked."""
+
+    ok: bool
+    checks: list[deposits.CheckResult]
+    rulebook: str
+    contract_no: str
+    notice_no: str | None
+
+
+@dataclass(frozen=True)
+class Assigned(deposits.DepositView):
+    contract_no: str
+    notice_no: str | None
+
+
+@dataclass(frozen=True)
+class Returning(deposits.DepositView):
+    instruction_id: int
+    reason: str
+
+
+# --- the bureau's page: one item of a project, each use case in its own unit of work ----------------------
+
+
+def item(ctx: Context, project_id: int, deposit_id: int) -> dict[str, Any]:
+    with ctx.reading() as uow:
+        return item_view(uow, ctx, project_id, deposit_id)
+
+
+def check_item(
+    ctx: Context, project_id: int, deposit_id: int, cmd: AssignToContract, actor: Principal
+) -> AssignmentCheck:
+    with ctx.reading() as uow:
+        item_view(uow, ctx, project_id, deposit_id)  # a deposit of this project only
+        return _preview(uow, ctx, deposit_id, cmd, actor)
+
+
+def assign_item(
+    ctx: Context, project_id: int, deposit_id: int, cmd: AssignToContract, actor: Principal
+) -> Assigned:
+    return _resolve_item(ctx, project_id, deposit_id, lambda uow: _assign(uow, ctx, deposit_id, cmd, actor))
+
+
+def return_item(
+    ctx: Context, project_id: int, deposit_id: int, cmd: ReturnToPayer, actor: Principal
+) -> Returning:
+    return _resolve_item(
+        ctx, project_id, deposit_id, lambda uow: _return_to_payer(uow, ctx, deposit_id, cmd, actor)
+    )
+
+
+def _resolve_item(
+    ctx: Context, project_id: int, deposit_id: int, resolve: Callable[[UnitOfWork], Any]
+) -> Any:
+    with ctx.writing() as uow:
+        item_view(uow, ctx, project_id, deposit_id)  # a deposit of this project only
+        return ctx.commit(uow, resolve(uow))
 
 
 def _resolver(actor: Principal) -> None:
@@ -128,18 +191,24 @@ def _judge(
 def preview(
     uow: UnitOfWork, ctx: Context, deposit_id: int, cmd: AssignToContract, actor: Principal
 ) -> dict[str, Any]:
-    """What assigning would conclude, without booking anything."""
+    """What assigning would conclude, without booking anything (plain values, in the caller's uow)."""
+    return wire(_preview(uow, ctx, deposit_id, cmd, actor))
+
+
+def _preview(
+    uow: UnitOfWork, ctx: Context, deposit_id: int, cmd: AssignToContract, actor: Principal
+) -> AssignmentCheck:
     _resolver(actor)
     deposit = _deposit(uow, deposit_id)
     account = uow.session.get(SupervisedAccount, deposit.account_id)
     results, blocked, contract, notice, book_id = _judge(uow, ctx, deposit, account, cmd)
-    return {
-        "ok": not blocked,
-        "checks": results,
-        "rulebook": book_id,
-        "contract_no": contract.contract_no,
-        "notice_no": notice.notice_no if notice else None,
-    }
+    return AssignmentCheck(
+        ok=not blocked,
+        checks=deposits.check_results(results),
+        rulebook=book_id,
+        contract_no=contract.contract_no,
+        notice_no=notice.notice_no if notice else None,
+    )
 
 
 def _refused(results: list[dict[str, str]], book_id: str, contract_no: str) -> approvals.Refused:
@@ -156,7 +225,14 @@ def _refused(results: list[dict[str, str]], book_id: str, contract_no: str) -> a
 def assign(
     uow: UnitOfWork, ctx: Context, deposit_id: int, cmd: AssignToContract, actor: Principal
 ) -> dict[str, Any]:
-    """Book suspense money to a contract once the checks pass against it; the buyer gets a voucher."""
+    """Book suspense money to a contract once the checks pass against it; the buyer gets a voucher. In the
+    caller's unit of work (the demo's batch), as plain values."""
+    return wire(_assign(uow, ctx, deposit_id, cmd, actor))
+
+
+def _assign(
+    uow: UnitOfWork, ctx: Context, deposit_id: int, cmd: AssignToContract, actor: Principal
+) -> Assigned:
     _resolver(actor)
     deposit, account = _locked(uow, deposit_id)
     results, blocked, contract, notice, book_id = _judge(uow, ctx, deposit, account, cmd)
@@ -167,7 +243,7 @@ def assign(
     )
     if not ledger.can_post(uow.journal.balances(account.id), entry):  # the books say it is not there
         raise InvalidInput(f"account {account.account_no} has not that much in suspense", rule="balance")
-    before = deposits.deposit_view(uow, deposit)
+    before = wire(deposits.deposit_view(uow, deposit))
     uow.journal.post(account.id, entry)
     deposit.contract_id, deposit.notice_id = contract.id, notice.id if notice else None
     deposit.status, deposit.checks = "assigned", results
@@ -183,7 +259,7 @@ def assign(
         subject_id=deposit.id,
         account_id=account.id,
         before=before,
-        after={k: v for k, v in view.items() if k != "voucher"},
+        after={k: v for k, v in wire(view).items() if k != "voucher"},
         details={
             "contract_no": contract.contract_no,
             "notice_no": notice.notice_no if notice else None,
@@ -192,13 +268,22 @@ def assign(
             "rulebook": book_id,
         },
     )
-    return {**view, "contract_no": contract.contract_no, "notice_no": notice.notice_no if notice else None}
+    return Assigned(
+        **vars(view), contract_no=contract.contract_no, notice_no=notice.notice_no if notice else None
+    )
 
 
 def return_to_payer(
     uow: UnitOfWork, ctx: Context, deposit_id: int, cmd: ReturnToPayer, actor: Principal
 ) -> dict[str, Any]:
-    """Instruct the bank to pay the money back to whoever paid it; it stays in suspense until paid."""
+    """Instruct the bank to pay the money back to whoever paid it; it stays in suspense until paid. In the
+    caller's unit of work, as plain values."""
+    return wire(_return_to_payer(uow, ctx, deposit_id, cmd, actor))
+
+
+def _return_to_payer(
+    uow: UnitOfWork, ctx: Context, deposit_id: int, cmd: ReturnToPayer, actor: Principal
+) -> Returning:
     _resolver(actor)
     reason = cmd.reason.strip()
     if not reason:
@@ -211,7 +296,7 @@ def return_to_payer(
     balances = uow.journal.balances(account.id)
     if balances.suspense < deposit.amount_fen:
         raise InvalidInput(f"account {account.account_no} has not that much in suspense", rule="balance")
-    before = deposits.deposit_view(uow, deposit)
+    before = wire(deposits.deposit_view(uow, deposit))
     instruction = uow.instructions.add(
         PaymentInstruction(
             kind="return",
@@ -233,10 +318,10 @@ def return_to_payer(
         subject_id=deposit.id,
         account_id=account.id,
         before=before,
-        after=view,
+        after=wire(view),
         details={"reason": reason, "instruction_id": instruction.id},
     )
-    return {**view, "instruction_id": instruction.id, "reason": reason}
+    return Returning(**vars(view), instruction_id=instruction.id, reason=reason)
 
 
 # --- what the bank and the bureau see -----------------------------------------------------------------------

@@ -13,12 +13,14 @@ import hmac
 import re
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Literal
 
-from escrow.domain.money import from_fen, to_wire
+from escrow.domain.money import Money, from_fen
 from escrow.services import ratelimit
+from escrow.services.context import Context
 from escrow.store.db import Connection, Engine
 from escrow.store.driver import DriverSQL, counting_transaction
+from escrow.store.reads.pages import DatabaseUnavailable  # noqa: F401 (the look-up page answers 503 on it)
 from escrow.store.reads.vouchers import voucher_for_lookup
 
 MAX_INPUT = 64  # longer input cannot match anything; it is cut before it is used
@@ -67,27 +69,44 @@ def mask_account(account_no: str) -> str:
     return "*" * max(0, len(account_no) - 2) + account_no[-2:]
 
 
+VoucherStatus = Literal["issued", "confirmed", "receipted", "reversed", "refunded"]
+
+
+@dataclass(frozen=True)
+class PublicVoucher:
+    """What a buyer sees of a voucher: its status in words, in the language asked for."""
+
+    voucher_no: str
+    status: VoucherStatus
+    status_text: str
+    amount: Money
+    paid_on: date  # the value date of the payment
+    project_name: str
+    account_no_masked: str  # 6222********2222
+    bank_name: str
+
+
 @dataclass(frozen=True)
 class Found:
     voucher_no: str
-    status: str
-    amount: str
+    status: VoucherStatus
+    amount: Money
     paid_on: date
     project_name: str
     account_no_masked: str
     bank_name: str
 
-    def view(self, lang: str = "zh") -> dict[str, Any]:
-        return {
-            "voucher_no": self.voucher_no,
-            "status": self.status,
-            "status_text": status_words(self.status, lang),
-            "amount": self.amount,
-            "paid_on": self.paid_on.isoformat(),
-            "project_name": self.project_name,
-            "account_no_masked": self.account_no_masked,
-            "bank_name": self.bank_name,
-        }
+    def view(self, lang: str = "zh") -> PublicVoucher:
+        return PublicVoucher(
+            voucher_no=self.voucher_no,
+            status=self.status,
+            status_text=status_words(self.status, lang),
+            amount=self.amount,
+            paid_on=self.paid_on,
+            project_name=self.project_name,
+            account_no_masked=self.account_no_masked,
+            bank_name=self.bank_name,
+        )
 
 
 @dataclass(frozen=True)
@@ -107,6 +126,15 @@ def status_words(status: str, lang: str = "zh") -> str:
 # The look-up is the public hot path (see docs/BENCHMARKS.md): two statements sent as plain driver SQL, built
 # once per dialect (escrow.store.driver), skip SQLAlchemy's statement building and compilation (most of the
 # cost of a look-up).
+
+
+def verify(
+    ctx: Context, voucher_no: str | None, code: str | None, client: str | None, limit: ratelimit.Limit
+) -> Lookup:
+    """The public look-up of a voucher by `client` (its address), counted against its limit."""
+    if ctx.engine is None:
+        raise RuntimeError("the public look-up needs the database")
+    return check(ctx.engine, voucher_no, code, client, limit)
 
 
 def check(
@@ -149,7 +177,7 @@ def lookup(
     found = Found(
         voucher_no=number,
         status=status,
-        amount=to_wire(from_fen(amount_fen)),
+        amount=from_fen(amount_fen),
         paid_on=value_date if isinstance(value_date, date) else date.fromisoformat(value_date),
         project_name=project_name,
         account_no_masked=mask_account(account_no),

@@ -6,7 +6,6 @@ Each is one transaction.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from litestar import Controller, Request, Response, get, post
@@ -14,7 +13,6 @@ from litestar.params import FromPath
 
 from escrow.domain.errors import Conflict, DomainError, NotFound
 from escrow.services import approvals, suspense
-from escrow.store.db import UnitOfWork
 from escrow.web.bureau.checks import (
     CHANNELS,
     DEPOSIT_BADGES,
@@ -36,23 +34,20 @@ pages.NOTICES["suspense_returning"] = N_(
 
 
 def _item(request: Request, project_id: int, deposit_id: int) -> dict[str, Any]:
-    with UnitOfWork(pages.engine(request), readonly=True) as uow:
-        return suspense.item_view(uow, pages.ctx(request), project_id, deposit_id)
+    return suspense.item(pages.ctx(request), project_id, deposit_id)
 
 
 def _preview(request: Request, project_id: int, deposit_id: int, cmd: suspense.AssignToContract) -> dict:
-    with UnitOfWork(pages.engine(request), readonly=True) as uow:
-        suspense.item_view(uow, pages.ctx(request), project_id, deposit_id)
-        return suspense.preview(uow, pages.ctx(request), deposit_id, cmd, sessions.principal(request))
+    found = suspense.check_item(pages.ctx(request), project_id, deposit_id, cmd, sessions.principal(request))
+    return {"ok": found.ok, "checks": [vars(c) for c in found.checks], "rulebook": found.rulebook}
 
 
-def _resolve(request: Request, project_id: int, deposit_id: int, fn: Callable, cmd: Any) -> dict[str, Any]:
-    """Assign or return in one transaction, for a deposit of this project only."""
-    with UnitOfWork(pages.engine(request)) as uow:
-        suspense.item_view(uow, pages.ctx(request), project_id, deposit_id)
-        result = fn(uow, pages.ctx(request), deposit_id, cmd, sessions.principal(request))
-        uow.commit()
-    return result
+def _assign(request: Request, project_id: int, deposit_id: int, cmd: suspense.AssignToContract) -> None:
+    suspense.assign_item(pages.ctx(request), project_id, deposit_id, cmd, sessions.principal(request))
+
+
+def _return(request: Request, project_id: int, deposit_id: int, cmd: suspense.ReturnToPayer) -> None:
+    suspense.return_item(pages.ctx(request), project_id, deposit_id, cmd, sessions.principal(request))
 
 
 # Refusals the service names by rule, said next to their field.
@@ -119,7 +114,7 @@ class SuspenseController(Controller):
                     preview = await pages.run(_preview, request, project_id, deposit_id, cmd)
                     status = 200
                 else:
-                    await pages.run(_resolve, request, project_id, deposit_id, suspense.assign, cmd)
+                    await pages.run(_assign, request, project_id, deposit_id, cmd)
                     return pages.redirect(request, f"/projects/{project_id}", notice="suspense_assigned")
             except NotFound:
                 raise
@@ -162,7 +157,7 @@ class SuspenseController(Controller):
         if form.ok:
             try:
                 cmd = suspense.ReturnToPayer(reason)
-                await pages.run(_resolve, request, project_id, deposit_id, suspense.return_to_payer, cmd)
+                await pages.run(_return, request, project_id, deposit_id, cmd)
                 return pages.redirect(request, f"/projects/{project_id}", notice="suspense_returning")
             except NotFound:
                 raise

@@ -15,13 +15,11 @@ from urllib.parse import quote_plus
 from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath
 
-from escrow import reports
 from escrow.domain.errors import Conflict, DomainError, InvalidInput, NotFound
 from escrow.domain.identity import id_problem, mask_name
 from escrow.domain.money import from_fen, to_wire
-from escrow.services import refunds, reportjobs, sales
-from escrow.store.db import UnitOfWork
-from escrow.store.models import Contract
+from escrow.services import refunds, sales
+from escrow.services.views import wire
 from escrow.web.portal.common import (
     NOTICE_KINDS,
     PER_PAGE,
@@ -63,149 +61,121 @@ def _refusal(request: Request, form: pages.Form, exc: DomainError) -> tuple[str,
     return headline, (409 if isinstance(exc, Conflict) else 422)
 
 
-# --- queries (each in its own read-only unit of work) -----------------------------------------------------
+# --- queries (each a service read in its own read-only unit of work) --------------------------------------
 
 
 def _project_options(request: Request) -> list[tuple[str, str]]:
-    with UnitOfWork(pages.engine(request), readonly=True) as uow:
-        rows = uow.portal_reads.projects_of(developer_id(request))
-        return [(p.permit_no, f"{p.name} · {p.permit_no}") for p, _ in rows]
+    rows = sales.projects_of(pages.ctx(request), developer_id(request))
+    return [(p.permit_no, f"{p.name} · {p.permit_no}") for p, _ in rows]
 
 
 def _listing(request: Request, q: str, page: int) -> dict[str, Any]:
-    with UnitOfWork(pages.engine(request), readonly=True) as uow:
-        queries = uow.portal_reads
-        rows, total = queries.contracts(
-            developer_id(request), q, offset=(page - 1) * PER_PAGE, limit=PER_PAGE
-        )
-        paid = queries.paid_by_contract([c.id for c, _ in rows])
-        return {
-            "total": total,
-            "pages": max(1, ceil(total / PER_PAGE)),
-            "contracts": [
-                {
-                    "contract_no": c.contract_no,
-                    "url": f"/developer/contracts/{url_part(c.contract_no)}",
-                    "project_name": p.name,
-                    "buyer_name": mask_name(c.buyer_name),
-                    "buyer_id_no": mask_id(c.buyer_id_no),
-                    "unit": c.unit,
-                    "area_m2": to_wire(Decimal(c.area_x100) / 100),
-                    "total_price": to_wire(from_fen(c.total_price_fen)),
-                    "paid": to_wire(from_fen(paid.get(c.id, 0))),
-                    "signed_on": c.signed_on,
-                    "status": c.status,
-                }
-                for c, p in rows
-            ],
-        }
+    rows, total, paid = sales.contracts_of(
+        pages.ctx(request), developer_id(request), q, offset=(page - 1) * PER_PAGE, limit=PER_PAGE
+    )
+    return {
+        "total": total,
+        "pages": max(1, ceil(total / PER_PAGE)),
+        "contracts": [
+            {
+                "contract_no": c.contract_no,
+                "url": f"/developer/contracts/{url_part(c.contract_no)}",
+                "project_name": p.name,
+                "buyer_name": mask_name(c.buyer_name),
+                "buyer_id_no": mask_id(c.buyer_id_no),
+                "unit": c.unit,
+                "area_m2": to_wire(Decimal(c.area_x100) / 100),
+                "total_price": to_wire(from_fen(c.total_price_fen)),
+                "paid": to_wire(from_fen(paid.get(c.id, 0))),
+                "signed_on": c.signed_on,
+                "status": c.status,
+            }
+            for c, p in rows
+        ],
+    }
 
 
 def _contract(request: Request, contract_no: str) -> dict[str, Any]:
     """The contract with what was paid, its notices, vouchers and refund; NotFound unless it is ours."""
-    with UnitOfWork(pages.engine(request), readonly=True) as uow:
-        contract, project = sales.own_contract(uow, sessions.principal(request), contract_no)
-        queries = uow.portal_reads
-        account = uow.projects.account_for(project.id)
-        view = sales.contract_view(contract, project, account.account_no)
-        refund = uow.refunds.for_contract(contract.id)
-        asked = uow.contracts.notices_total_fen(contract.id)
-        paid = uow.contracts.paid_fen(contract.id)
-        view.update(
-            url=f"/developer/contracts/{url_part(contract.contract_no)}",
-            project_name=project.name,
-            buyer_name=mask_name(contract.buyer_name),
-            buyer_id_no=mask_id(contract.buyer_id_no),
-            paid=to_wire(from_fen(paid)),
-            has_paid=paid > 0,
-            asked=to_wire(from_fen(asked)),
-            still_owed=to_wire(from_fen(max(0, contract.total_price_fen - asked))),
-            notices=[
-                {
-                    "notice_no": n.notice_no,
-                    "kind": n.kind,
-                    "amount": to_wire(from_fen(n.amount_fen)),
-                    "due_on": n.due_on,
-                    "status": n.status,
-                }
-                for n in queries.notices_of(contract.id)
-            ],
-            vouchers=[
-                {
-                    "voucher_no": v.voucher_no,
-                    "status": v.status,
-                    "amount": to_wire(from_fen(d.amount_fen)),
-                    "value_date": d.value_date,
-                }
-                for v, d in queries.vouchers_of(contract.id)
-            ],
-            refund=(
-                {
-                    "refund_id": refund.id,
-                    "amount": to_wire(from_fen(refund.amount_fen)),
-                    "status": refund.status,
-                    "reason": refund.reason,
-                }
-                if refund
-                else None
-            ),
-        )
-        return view
+    record = sales.contract_record(pages.ctx(request), contract_no, sessions.principal(request))
+    contract, refund = record.contract, record.refund
+    view = wire(record.view)
+    view.update(
+        url=f"/developer/contracts/{url_part(contract.contract_no)}",
+        project_name=record.project.name,
+        buyer_name=mask_name(contract.buyer_name),
+        buyer_id_no=mask_id(contract.buyer_id_no),
+        paid=to_wire(from_fen(record.paid_fen)),
+        has_paid=record.paid_fen > 0,
+        asked=to_wire(from_fen(record.asked_fen)),
+        still_owed=to_wire(from_fen(max(0, contract.total_price_fen - record.asked_fen))),
+        notices=[
+            {
+                "notice_no": n.notice_no,
+                "kind": n.kind,
+                "amount": to_wire(from_fen(n.amount_fen)),
+                "due_on": n.due_on,
+                "status": n.status,
+            }
+            for n in record.notices
+        ],
+        vouchers=[
+            {
+                "voucher_no": v.voucher_no,
+                "status": v.status,
+                "amount": to_wire(from_fen(d.amount_fen)),
+                "value_date": d.value_date,
+            }
+            for v, d in record.vouchers
+        ],
+        refund=(
+            {
+                "refund_id": refund.id,
+                "amount": to_wire(from_fen(refund.amount_fen)),
+                "status": refund.status,
+                "reason": refund.reason,
+            }
+            if refund
+            else None
+        ),
+    )
+    return view
 
 
 def _notice(request: Request, notice_no: str) -> dict[str, Any]:
     """The notice with its contract, project and the account to pay into; NotFound unless it is ours."""
-    with UnitOfWork(pages.engine(request), readonly=True) as uow:
-        notice = uow.contracts.notice_by_no(notice_no)
-        if notice is None:
-            raise NotFound(f"no payment notice {notice_no}")
-        contract = uow.session.get(Contract, notice.contract_id)
-        contract, project = sales.own_contract(uow, sessions.principal(request), contract.contract_no)
-        view = sales.notice_view(uow, notice, contract)
-        view.update(
-            contract_url=f"/developer/contracts/{url_part(contract.contract_no)}",
-            buyer_name=contract.buyer_name,  # the notice is handed to the buyer: their own name in full
-            unit=contract.unit,
-            project_name=project.name,
-            permit_no=project.permit_no,
-            developer_name=sessions.user(request).developer_name or "",
-            issued_on=notice.created_at.date(),
-        )
-        return view
+    record = sales.notice_record(pages.ctx(request), notice_no, sessions.principal(request))
+    contract, project = record.contract, record.project
+    view = wire(record.view)
+    view.update(
+        contract_url=f"/developer/contracts/{url_part(contract.contract_no)}",
+        buyer_name=contract.buyer_name,  # the notice is handed to the buyer: their own name in full
+        unit=contract.unit,
+        project_name=project.name,
+        permit_no=project.permit_no,
+        developer_name=sessions.user(request).developer_name or "",
+        issued_on=record.notice.created_at.date(),
+    )
+    return view
 
 
 def _notice_pdf(request: Request, notice_no: str) -> tuple[str, bytes]:
-    with UnitOfWork(pages.engine(request), readonly=True) as uow:
-        try:
-            params = reports.normalise("notice", {"notice_no": notice_no})
-        except InvalidInput:
-            raise NotFound(f"no payment notice {notice_no}") from None
-        reportjobs.check_access(uow, sessions.principal(request), "notice", params)
-        return reports.render("notice", uow, pages.ctx(request), **params)
+    return sales.notice_pdf(pages.ctx(request), notice_no, sessions.principal(request))
 
 
-# --- commands (each one unit of work, committed explicitly) ----------------------------------------------
+# --- commands (each one use case in its own unit of work) ------------------------------------------------
 
 
-def _register(request: Request, cmd: sales.RegisterContract) -> dict[str, Any]:
-    with UnitOfWork(pages.engine(request)) as uow:
-        view = sales.register_contract(uow, pages.ctx(request), cmd, sessions.principal(request))
-        uow.commit()
-        return view
+def _register(request: Request, cmd: sales.RegisterContract) -> sales.ContractView:
+    return sales.register(pages.ctx(request), cmd, sessions.principal(request))
 
 
-def _issue(request: Request, cmd: sales.IssueNotice) -> dict[str, Any]:
-    with UnitOfWork(pages.engine(request)) as uow:
-        view = sales.issue_notice(uow, pages.ctx(request), cmd, sessions.principal(request))
-        uow.commit()
-        return view
+def _issue(request: Request, cmd: sales.IssueNotice) -> sales.NoticeView:
+    return sales.issue(pages.ctx(request), cmd, sessions.principal(request))
 
 
-def _cancel(request: Request, cmd: refunds.CancelContract) -> dict[str, Any]:
-    with UnitOfWork(pages.engine(request)) as uow:
-        view = refunds.cancel(uow, pages.ctx(request), cmd, sessions.principal(request))
-        uow.commit()
-        return view
+def _cancel(request: Request, cmd: refunds.CancelContract) -> Any:
+    return sales.cancel_contract(pages.ctx(request), cmd, sessions.principal(request))
 
 
 # --- form reading -----------------------------------------------------------------------------------------
@@ -306,7 +276,7 @@ class ContractsController(Controller):
             else:
                 return pages.redirect(
                     request,
-                    f"/developer/contracts/{url_part(view['contract_no'])}",
+                    f"/developer/contracts/{url_part(view.contract_no)}",
                     notice="contract_registered",
                 )
         options = await pages.run(_project_options, request)
@@ -405,7 +375,7 @@ class NoticesController(Controller):
                     headline = _("This contract is cancelled: no more notices can be issued for it.")
             else:
                 return pages.redirect(
-                    request, f"/developer/notices/{url_part(view['notice_no'])}", notice="notice_issued"
+                    request, f"/developer/notices/{url_part(view.notice_no)}", notice="notice_issued"
                 )
         found = await pages.run(_contract, request, contract_no)
         return _render(

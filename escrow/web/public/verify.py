@@ -17,6 +17,8 @@ from litestar.params import FromPath
 from litestar.response import Template
 
 from escrow.api.public import run_lookup
+from escrow.services.views import wire
+from escrow.services.vouchers import DatabaseUnavailable
 from escrow.web.shell import i18n
 
 log = logging.getLogger("escrow.web")
@@ -53,15 +55,14 @@ def _verify(request: Request, voucher_no: str | None) -> Template:
         return _page(request, 429, outcome="limited", retry_after=result.retry_after, voucher_no=shown)
     if result.found is None:
         return _page(request, 404, outcome="no_match", voucher_no=shown)
-    return _page(request, 200, outcome="found", voucher=result.found.view(lang))
+    return _page(request, 200, outcome="found", voucher=wire(result.found.view(lang)))
 
 
 def _unavailable(request: Request, exc: Exception) -> Template:
     """Any failure on these pages: the polite page (a bug is logged; a busy database is a 503)."""
     from litestar.exceptions import HTTPException
-    from sqlalchemy.exc import OperationalError
 
-    if isinstance(exc, OperationalError):
+    if isinstance(exc, DatabaseUnavailable):
         log.warning("voucher page: database unavailable: %s", exc)
         status = 503
     elif isinstance(exc, HTTPException) and 400 <= exc.status_code < 500:
