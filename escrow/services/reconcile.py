@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Iterator
 from itertools import islice
 from typing import Any
 
-from escrow.domain import ledger
+from escrow.domain import checks, ledger
 from escrow.domain.errors import InvalidInput
 from escrow.domain.money import from_fen, to_fen, to_wire
 from escrow.domain.principal import Principal
@@ -304,7 +304,7 @@ def _book_statement_credit(
                 {
                     "rule": "statement_only",
                     "result": "fail",
-                    "message": "credited on the bank statement with no deposit posted",
+                    **checks.said(False, "statement_only").record(),
                 }
             ],
         )

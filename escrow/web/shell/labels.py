@@ -5,13 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from escrow.catalog import N_ as N_  # the marker of message ids, for every room that imports it from here
 from escrow.rulebooks import RuleBook
-
-
-def N_(message: str) -> str:
-    """Marks a message id for the catalog where it is translated later (at rendering)."""
-    return message
-
 
 ROLE_NAMES = {
     "admin": N_("Administrator"),
