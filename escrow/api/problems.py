@@ -10,10 +10,10 @@ from typing import Any
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, NotAuthorizedException, ValidationException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
-from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 
 from escrow.domain.errors import DomainError, FieldError
 from escrow.feeds import FeedError
+from escrow.services.failures import DataError, IntegrityError, OperationalError
 
 log = logging.getLogger("escrow.api")
 PROBLEM = "application/problem+json"

@@ -1,5 +1,5 @@
-"""Every coded outcome (field errors, deposit checks) has words in Chinese and in English, chosen from its code
-and params: rewording the domain's English (what the API says) changes nothing on a Chinese page."""
+"""Every coded outcome (field errors, deposit checks) has words in Chinese and in English, chosen from its
+code and params: rewording the domain's English (what the API says) changes nothing on a Chinese page."""
 
 from __future__ import annotations
 
@@ -67,7 +67,7 @@ def test_a_check_outcome_keeps_the_english_it_always_had():
 def test_field_errors_keep_the_english_the_api_has_always_said():
     assert FieldError.at_most("amount", "1200.00").message == "at most 1200.00"
     assert FieldError.at_most_chars("reason", 500).message == "at most 500 characters"
-    assert FieldError.missing("documents", "wage_arrears_statement").message == "missing wage_arrears_statement"
+    assert FieldError.missing("documents", "wage_statement").message == "missing wage_statement"
     assert FieldError.confirm_first("node_code", "roof").message == "confirm roof first"
     assert FieldError.must_sum_to("payees", "10.00").message == "amounts must sum to 10.00"
     assert FieldError.one_of("kind", ["a", "b"]).message == "one of a, b"
@@ -113,4 +113,5 @@ def test_a_failed_check_next_to_its_field_says_the_check_and_its_outcome():
     error = FieldError.failed_check("contract_no", result)
     assert (error.message, error.code) == ("the contract was cancelled", "check_failed")
     assert field_message(EN, error) == "Contract in force: The contract was cancelled."
-    assert field_message(ZH, error) == ZH("%(check)s: %(why)s", check=ZH("Contract in force"), why="合同已解除。")
+    said = ZH("%(check)s: %(why)s", check=ZH("Contract in force"), why="合同已解除。")
+    assert field_message(ZH, error) == said
