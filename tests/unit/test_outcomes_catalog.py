@@ -115,3 +115,16 @@ def test_a_failed_check_next_to_its_field_says_the_check_and_its_outcome():
     assert field_message(EN, error) == "Contract in force: The contract was cancelled."
     said = ZH("%(check)s: %(why)s", check=ZH("Contract in force"), why="合同已解除。")
     assert field_message(ZH, error) == said
+
+
+def test_the_pdfs_print_their_words_from_the_same_catalog():
+    from escrow.catalog import words
+    from escrow.reports.data import zh
+
+    assert zh(words.RELEASE_STATUS, "rejected") == "未批准" and zh(words.DECISIONS, "reject") == "不同意"
+    assert ZH(words.CAP_TERMS["required_retention"][0]) == "应留存的重点监管资金"
+    assert zh(words.NOTICE_STATUS, "cancelled") == "已作废" == ZH("cancelled")  # as a check's sentence has it
+    assert zh(words.CHANNELS, "no-such-channel") == "no-such-channel"
+    for table in (words.NOTICE_KINDS, words.VOUCHER_STATUS, words.RELEASE_STATUS, words.ACCOUNT_STATUS,
+                  words.RECONCILIATION, words.PAYEE_ROLES, words.DECISIONS, words.ENTRY_KINDS):  # fmt: skip
+        assert all(not LATIN_WORD.search(zh(table, code)) for code in table), table
