@@ -10,10 +10,10 @@ from typing import Any
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, NotAuthorizedException, ValidationException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
-from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 
 from escrow.domain.errors import DomainError, FieldError
 from escrow.feeds import FeedError
+from escrow.services.failures import DataError, IntegrityError, OperationalError
 
 log = logging.getLogger("escrow.api")
 PROBLEM = "application/problem+json"
@@ -80,10 +80,19 @@ def problem(
         "detail": detail,
     }
     if errors:
-        body["errors"] = [{"field": e.field, "message": e.message} for e in errors]
+        body["errors"] = [_error_entry(e) for e in errors]
     if extra:
         body.update(extra)
     return Response(content=body, status_code=status, media_type=PROBLEM, headers=headers)
+
+
+def _error_entry(error: FieldError) -> dict[str, Any]:
+    """`{field, message}` as CONTRACT.md fixes them; a coded error adds its `code` and `params`, the same
+    outcome the web pages put in words (escrow.catalog.outcomes)."""
+    entry: dict[str, Any] = {"field": error.field, "message": error.message}
+    if error.code:
+        entry.update(code=error.code, params=dict(error.params))
+    return entry
 
 
 def _domain(_: Request, exc: DomainError) -> Response:

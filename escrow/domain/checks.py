@@ -1,13 +1,14 @@
 """Named deposit checks. A rule book selects them by name, sets their parameters and severity.
 
-Each check is a pure function of a `DepositFacts` and its parameters, returning pass/fail and a sentence a
-teller can read. Names are stable: rule books refer to them, and stored decisions cite them.
+Each check is a pure function of a `DepositFacts` and its parameters, returning pass/fail, a code with its
+params, and the English sentence a teller can read, built from them. Names are stable: rule books refer to
+them, and stored decisions cite them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -37,10 +38,54 @@ class DepositFacts:
     payer_is_lender: bool = False  # payer is a bank, paying a mortgage notice
 
 
+# What each outcome says, by its code: the English the API and the stored results carry, built from the
+# outcome's params. The web chooses its own words from the code (escrow.catalog.outcomes).
+SENTENCES: dict[str, str] = {
+    "no_notice_account": "no notice names an account; the payment stays in the account it reached",
+    "notice_account_paid": "the notice names account {account}, the one paid into",
+    "notice_account_other": "the notice names account {notice_account}, not {account}",
+    "notice_not_given": "no payment notice number was given",
+    "notice_unknown": "no such payment notice",
+    "notice_not_open": "the payment notice is {status}, not open",
+    "notice_open": "the payment notice exists and is open",
+    "notice_amount_unknown": "there is no notice amount to compare with",
+    "amount_equals_notice": "the amount {amount} equals the notice",
+    "amount_differs_from_notice": "the amount {amount} differs from the notice's {notice_amount}",
+    "buyer_unknown": "there is no contract buyer to compare the payer with",
+    "payer_is_buyer": "the payer is the buyer on the contract",
+    "lender_pays_mortgage": "a mortgage lender pays the buyer's mortgage notice",
+    "payer_not_buyer": "the payer {payer} is not the buyer {buyer}",
+    "reference_seen": "this bank reference was already booked",
+    "reference_new": "the bank reference is new",
+    "contract_cancelled": "the contract was cancelled",
+    "contract_missing": "no contract is linked to the payment",
+    "contract_in_force": "the contract is in force",
+    "price_unknown": "no contract price to compare with",
+    "within_price": "payments would total {total} of {price}",
+    "above_price": "payments would total {total}, above the price {price}",
+    "value_date_future": "the value date {value_date} is in the future",
+    "value_date_old": "the value date {value_date} is {age} days old; at most {days} allowed",
+    "value_date_recent": "the value date {value_date} is within {days} days",
+    "statement_only": "credited on the bank statement with no deposit posted",
+}
+
+
 @dataclass(frozen=True)
 class Outcome:
     passed: bool
     message: str
+    code: str | None = None
+    params: Mapping[str, str] = field(default_factory=dict)
+
+    def record(self) -> dict[str, Any]:
+        """The outcome as a check result stores it: the English sentence, its code and params."""
+        return {"message": self.message, "code": self.code, "params": dict(self.params)}
+
+
+def said(passed: bool, code: str, **params: object) -> Outcome:
+    """An outcome by its code; params are kept as text (amounts as wire strings, dates ISO)."""
+    values = {name: str(value) for name, value in params.items()}
+    return Outcome(passed, SENTENCES[code].format(**values), code, values)
 
 
 CheckFn = Callable[[DepositFacts, Mapping[str, Any]], Outcome]
@@ -66,71 +111,72 @@ def _normalise_name(name: str) -> str:
 @check("account_matches_project")
 def account_matches_project(f: DepositFacts, _: Mapping[str, Any]) -> Outcome:
     if f.notice_account_no is None:
-        return Outcome(True, "no notice names an account; the payment stays in the account it reached")
+        return said(True, "no_notice_account")
     if f.notice_account_no == f.account_no:
-        return Outcome(True, f"the notice names account {f.account_no}, the one paid into")
-    return Outcome(False, f"the notice names account {f.notice_account_no}, not {f.account_no}")
+        return said(True, "notice_account_paid", account=f.account_no)
+    return said(False, "notice_account_other", notice_account=f.notice_account_no, account=f.account_no)
 
 
 @check("notice_exists_and_open")
 def notice_exists_and_open(f: DepositFacts, _: Mapping[str, Any]) -> Outcome:
     if not f.notice_given:
-        return Outcome(False, "no payment notice number was given")
+        return said(False, "notice_not_given")
     if f.notice_status is None:
-        return Outcome(False, "no such payment notice")
+        return said(False, "notice_unknown")
     if f.notice_status != "open":
-        return Outcome(False, f"the payment notice is {f.notice_status}, not open")
-    return Outcome(True, "the payment notice exists and is open")
+        return said(False, "notice_not_open", status=f.notice_status)
+    return said(True, "notice_open")
 
 
 @check("amount_equals_notice")
 def amount_equals_notice(f: DepositFacts, _: Mapping[str, Any]) -> Outcome:
     if f.notice_amount is None:
-        return Outcome(False, "there is no notice amount to compare with")
+        return said(False, "notice_amount_unknown")
     if f.amount == f.notice_amount:
-        return Outcome(True, f"the amount {to_wire(f.amount)} equals the notice")
-    return Outcome(
-        False, f"the amount {to_wire(f.amount)} differs from the notice's {to_wire(f.notice_amount)}"
+        return said(True, "amount_equals_notice", amount=to_wire(f.amount))
+    return said(
+        False,
+        "amount_differs_from_notice",
+        amount=to_wire(f.amount),
+        notice_amount=to_wire(f.notice_amount),
     )
 
 
 @check("payer_matches_buyer", params={"allow_mortgage_lender": bool})
 def payer_matches_buyer(f: DepositFacts, p: Mapping[str, Any]) -> Outcome:
     if f.buyer_name is None:
-        return Outcome(False, "there is no contract buyer to compare the payer with")
+        return said(False, "buyer_unknown")
     if _normalise_name(f.payer_name) == _normalise_name(f.buyer_name):
-        return Outcome(True, "the payer is the buyer on the contract")
+        return said(True, "payer_is_buyer")
     if p.get("allow_mortgage_lender", True) and f.payer_is_lender and f.notice_kind == "mortgage":
-        return Outcome(True, "a mortgage lender pays the buyer's mortgage notice")
-    return Outcome(False, f"the payer {f.payer_name} is not the buyer {f.buyer_name}")
+        return said(True, "lender_pays_mortgage")
+    return said(False, "payer_not_buyer", payer=f.payer_name, buyer=f.buyer_name)
 
 
 @check("bank_reference_unseen")
 def bank_reference_unseen(f: DepositFacts, _: Mapping[str, Any]) -> Outcome:
     if f.bank_reference_seen:
-        return Outcome(False, "this bank reference was already booked")
-    return Outcome(True, "the bank reference is new")
+        return said(False, "reference_seen")
+    return said(True, "reference_new")
 
 
 @check("contract_not_cancelled")
 def contract_not_cancelled(f: DepositFacts, _: Mapping[str, Any]) -> Outcome:
     if f.contract_status == "cancelled":
-        return Outcome(False, "the contract was cancelled")
+        return said(False, "contract_cancelled")
     if f.contract_status is None:
-        return Outcome(False, "no contract is linked to the payment")
-    return Outcome(True, "the contract is in force")
+        return said(False, "contract_missing")
+    return said(True, "contract_in_force")
 
 
 @check("within_contract_price")
 def within_contract_price(f: DepositFacts, _: Mapping[str, Any]) -> Outcome:
     if f.contract_price is None:
-        return Outcome(False, "no contract price to compare with")
+        return said(False, "price_unknown")
     total = f.paid_so_far + f.amount
     if total <= f.contract_price:
-        return Outcome(True, f"payments would total {to_wire(total)} of {to_wire(f.contract_price)}")
-    return Outcome(
-        False, f"payments would total {to_wire(total)}, above the price {to_wire(f.contract_price)}"
-    )
+        return said(True, "within_price", total=to_wire(total), price=to_wire(f.contract_price))
+    return said(False, "above_price", total=to_wire(total), price=to_wire(f.contract_price))
 
 
 @check("value_date_within_days", params={"days": int})
@@ -138,7 +184,7 @@ def value_date_within_days(f: DepositFacts, p: Mapping[str, Any]) -> Outcome:
     days = int(p.get("days", 3))
     age = (f.today - f.value_date).days
     if age < 0:
-        return Outcome(False, f"the value date {f.value_date} is in the future")
+        return said(False, "value_date_future", value_date=f.value_date)
     if age > days:
-        return Outcome(False, f"the value date {f.value_date} is {age} days old; at most {days} allowed")
-    return Outcome(True, f"the value date {f.value_date} is within {days} days")
+        return said(False, "value_date_old", value_date=f.value_date, age=age, days=days)
+    return said(True, "value_date_recent", value_date=f.value_date, days=days)

@@ -11,6 +11,8 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
+from escrow.catalog import gettext_for, words
+from escrow.catalog.words import named, node_name, step_label
 from escrow.domain.errors import FieldError, InvalidInput, NotFound
 from escrow.domain.ledger import EntryKind
 from escrow.domain.money import from_fen
@@ -20,50 +22,12 @@ from escrow.store.db import UnitOfWork
 from escrow.store.models import Release
 from escrow.store.reads.reports import ReportQueries
 
-NOTICE_KINDS = {
-    "earnest": "定金",
-    "down_payment": "首付款",
-    "mortgage": "按揭贷款",
-    "full": "全款",
-    "other": "其他",
-}
-CHANNELS = {
-    "counter": "柜台缴款",
-    "transfer": "转账",
-    "pos": "POS 刷卡",
-    "mortgage": "按揭放款",
-    "statement": "对账单入账",
-}
-VOUCHER_STATUS = {"issued": "已入账", "confirmed": "已对账", "receipted": "已开票", "reversed": "已冲正",
-                  "refunded": "已退款"}  # fmt: skip
-NOTICE_STATUS = {"open": "待缴款", "paid": "已缴款", "cancelled": "已作废"}
-APPROVAL_STATUS = {"submitted": "审批中", "approved": "已批准，待银行拨付", "rejected": "未批准",
-                   "executed": "已拨付"}  # fmt: skip
-ACCOUNT_STATUS = {"active": "正常", "frozen": "冻结", "closed": "已销户"}
-RECONCILIATION = {"reconciled": "已对平", "discrepancy": "有差异", "pending": "待对账"}
-FINISH = {"shell": "毛坯", "finished": "精装修"}
-PAYEE_ROLES = {"construction": "施工单位", "equipment": "设备供应商", "materials": "材料供应商",
-               "buyer": "购房人", "lender": "贷款银行"}  # fmt: skip
-DECISIONS = {"approve": "同意", "reject": "不同意"}
-DOCUMENTS = {"wage_arrears_statement": "农民工工资无拖欠情况说明"}
-CAP_TERMS = {
-    "balance": ("监管账户余额", "+"),
-    "suspense": ("未认领的不明款项", "−"),
-    "required_retention": ("应留存的重点监管资金", "−"),
-    "frozen": ("司法冻结金额", "−"),
-    "pending_out": ("已批准待拨付金额", "−"),
-}
-ENTRY_KINDS = {
-    EntryKind.DEPOSIT: "购房款入账",
-    EntryKind.DEPOSIT_SUSPENSE: "不明款项入账",
-    EntryKind.REVERSAL: "冲正",
-    EntryKind.SUSPENSE_ASSIGNED: "不明款项认领",
-    EntryKind.SUSPENSE_RETURNED: "不明款项退回",
-    EntryKind.RELEASE: "节点拨付",
-    EntryKind.REFUND: "退房退款",
-    EntryKind.INTEREST: "利息",
-    EntryKind.COURT_DEDUCTION: "法院扣划",
-}
+# Words of the one catalog (escrow.catalog), in Chinese: the web pages say the same codes in the same words.
+ZH = gettext_for("zh")
+
+
+def zh(table: dict[str, str], code: str | None) -> str:
+    return named(ZH, table, code)
 
 
 def yuan(fen: int) -> Decimal:
@@ -135,7 +99,7 @@ def voucher(uow: UnitOfWork, ctx: Context, voucher_no: str) -> dict[str, Any]:
     return {
         "voucher_no": v.voucher_no,
         "status": v.status,
-        "status_zh": VOUCHER_STATUS.get(v.status, v.status),
+        "status_zh": zh(words.VOUCHER_STATUS, v.status),
         "status_words": STATUS_WORDS["zh"].get(v.status, v.status),
         "issued_at": v.issued_at,
         "receipt_no": v.receipt_no,
@@ -144,8 +108,8 @@ def voucher(uow: UnitOfWork, ctx: Context, voucher_no: str) -> dict[str, Any]:
         "amount": yuan(deposit.amount_fen),
         "payer_name": deposit.payer_name,
         "payer_account": deposit.payer_account,
-        "kind": NOTICE_KINDS.get(deposit.kind, deposit.kind),
-        "channel": CHANNELS.get(deposit.channel, deposit.channel),
+        "kind": zh(words.NOTICE_KINDS, deposit.kind),
+        "channel": zh(words.CHANNELS, deposit.channel),
         "value_date": deposit.value_date,
         "bank_reference": deposit.bank_reference,
         "notice_no": notice.notice_no if notice else None,
@@ -171,11 +135,11 @@ def notice(uow: UnitOfWork, ctx: Context, notice_no: str) -> dict[str, Any]:
     return {
         "notice_no": n.notice_no,
         "issued_on": n.created_at.date(),
-        "kind": NOTICE_KINDS.get(n.kind, n.kind),
+        "kind": zh(words.NOTICE_KINDS, n.kind),
         "amount": yuan(n.amount_fen),
         "due_on": n.due_on,
         "status": n.status,
-        "status_zh": NOTICE_STATUS.get(n.status, n.status),
+        "status_zh": zh(words.NOTICE_STATUS, n.status),
         "contract_no": contract.contract_no,
         "buyer_name": contract.buyer_name,
         "unit": contract.unit,
@@ -201,7 +165,6 @@ def release(uow: UnitOfWork, ctx: Context, release_id: int) -> dict[str, Any]:
     q = ReportQueries(uow.session)
     account, project, bank, developer = q.release_parties(release)
     book = ctx.rulebook(release.rulebook_id)
-    node = next((n for n in book.nodes if n.code == release.node_code), None)
     chain = book.approval_steps_for(yuan(release.amount_fen))
     taken = uow.releases.steps(release.id)
     users = q.users(s.decided_by for s in taken)
@@ -212,9 +175,9 @@ def release(uow: UnitOfWork, ctx: Context, release_id: int) -> dict[str, Any]:
         steps.append(
             {
                 "step_no": i,
-                "label": spec.label_zh,
+                "label": step_label(spec, "zh"),
                 "role": spec.role,
-                "decision": DECISIONS.get(step.decision, step.decision) if step else None,
+                "decision": zh(words.DECISIONS, step.decision) if step else None,
                 "approved": step.decision == "approve" if step else None,
                 "by": (user.display_name or user.username) if user else None,
                 "at": step.decided_at if step else None,
@@ -228,12 +191,12 @@ def release(uow: UnitOfWork, ctx: Context, release_id: int) -> dict[str, Any]:
     return {
         "release_id": release.id,
         "status": release.status,
-        "status_zh": APPROVAL_STATUS.get(release.status, release.status),
+        "status_zh": zh(words.RELEASE_STATUS, release.status),
         "applied_on": release.created_at,
         "amount": yuan(release.amount_fen),
         "purpose": release.purpose,
         "node_code": release.node_code,
-        "node_name": node.name_zh if node else release.node_code,
+        "node_name": node_name(book, release.node_code, "zh"),
         "project_name": project.name,
         "permit_no": project.permit_no,
         "developer_name": developer.name,
@@ -241,7 +204,7 @@ def release(uow: UnitOfWork, ctx: Context, release_id: int) -> dict[str, Any]:
         "account_name": account.account_name,
         "bank_name": bank.name,
         "supervised_amount": yuan(project.supervised_amount_fen),
-        "finish": FINISH.get(project.finish, project.finish),
+        "finish": zh(words.FINISH, project.finish),
         "rulebook": release.rulebook_id,
         "rulebook_title": book.title,
         "cap": _cap(release),
@@ -250,19 +213,19 @@ def release(uow: UnitOfWork, ctx: Context, release_id: int) -> dict[str, Any]:
                 "name": p.name,
                 "account_no": p.account_no,
                 "bank_name": p.bank_name,
-                "role": PAYEE_ROLES.get(p.role, p.role),
+                "role": zh(words.PAYEE_ROLES, p.role),
                 "amount": yuan(p.amount_fen),
             }
             for p in uow.releases.payees(release.id)
         ],
         "documents": [
-            {"kind": DOCUMENTS.get(d.kind, d.kind), "filename": d.filename, "sha256": d.sha256}
+            {"kind": zh(words.DOCUMENTS, d.kind), "filename": d.filename, "sha256": d.sha256}
             for d in uow.releases.documents(release.id)
         ],
         "steps": steps,
         "instruction": (
             {
-                "status": "已拨付" if instruction.status == "executed" else "待银行拨付",
+                "status": ZH(words.INSTRUCTION_STATUS[instruction.status == "executed"]),
                 "bank_reference": instruction.bank_reference,
                 "executed_on": instruction.executed_on,
             }
@@ -278,10 +241,10 @@ def _cap(release: Release) -> dict[str, Any]:
     explanation = cap.get("explanation") or {}
     terms = []
     for term in explanation.get("terms", []):
-        label, sign = CAP_TERMS.get(term.get("term"), (term.get("term"), ""))
+        label, sign = words.CAP_TERMS.get(term.get("term"), (term.get("term"), ""))
         terms.append(
             {
-                "label": label,
+                "label": ZH(label) if term.get("term") in words.CAP_TERMS else label,
                 "sign": sign,
                 "value": Decimal(term.get("value", "0")),
                 "rule": term.get("rule", ""),
@@ -374,7 +337,7 @@ def monthly(uow: UnitOfWork, ctx: Context, account_no: str, year: int, month: in
         rows.append(
             [
                 booked_on.isoformat(),
-                ENTRY_KINDS.get(kind, kind),
+                zh(words.ENTRY_KINDS, kind),
                 ref_text,
                 party,
                 money_text(yuan(fen)) if fen > 0 else "",
@@ -384,8 +347,8 @@ def monthly(uow: UnitOfWork, ctx: Context, account_no: str, year: int, month: in
         )
     counts = q.entry_counts(account.id, start, until)
     summary = [
-        {"label": label, "count": counts[kind][0], "amount": yuan(counts[kind][1])}
-        for kind, label in ENTRY_KINDS.items()
+        {"label": ZH(label), "count": counts[kind][0], "amount": yuan(counts[kind][1])}
+        for kind, label in words.ENTRY_KINDS.items()
         if kind in counts
     ]
     book = ctx.rulebook(project.rulebook_id)
@@ -403,7 +366,7 @@ def monthly(uow: UnitOfWork, ctx: Context, account_no: str, year: int, month: in
         "generated_on": today,
         "account_no": account.account_no,
         "account_name": account.account_name,
-        "account_status": ACCOUNT_STATUS.get(account.status, account.status),
+        "account_status": zh(words.ACCOUNT_STATUS, account.status),
         "opened_on": account.opened_on,
         "project_name": project.name,
         "permit_no": project.permit_no,
@@ -430,7 +393,7 @@ def monthly(uow: UnitOfWork, ctx: Context, account_no: str, year: int, month: in
         ),
         "nodes": [
             {
-                "name": n.name_zh,
+                "name": node_name(book, n.code, "zh"),
                 "retention": n.retention,
                 "reached_on": confirmed[n.code].reached_on if n.code in confirmed else None,
                 "in_period": n.code in confirmed and start <= confirmed[n.code].reached_on <= until,
@@ -440,7 +403,7 @@ def monthly(uow: UnitOfWork, ctx: Context, account_no: str, year: int, month: in
         "statements": [
             {
                 "date": s.statement_date,
-                "status": RECONCILIATION.get(s.status, s.status),
+                "status": zh(words.RECONCILIATION, s.status),
                 "ok": s.status == "reconciled",
                 "matched": s.matched,
                 "bank_only": s.bank_only,
@@ -449,9 +412,7 @@ def monthly(uow: UnitOfWork, ctx: Context, account_no: str, year: int, month: in
             }
             for s in statements
         ],
-        "reconciliation": RECONCILIATION.get(latest.status, latest.status)
-        if latest
-        else RECONCILIATION["pending"],
+        "reconciliation": zh(words.RECONCILIATION, latest.status if latest else "pending"),
         "last_statement_on": latest.statement_date if latest else None,
         "freezes": [
             {

@@ -84,3 +84,15 @@ def capital_amount(amount: Decimal | int | str) -> str:
     else:
         out += "整"
     return out
+
+
+def money(value: Decimal | str | int | None) -> str:
+    """ "1234567.5" → "1,234,567.50" (the pages' and the PDFs' way of writing an amount)."""
+    if value is None or value == "":
+        return ""
+    return f"{Decimal(value):,.2f}"
+
+
+def capital(value: Decimal | str | None) -> str:
+    """ "120000.00" → 壹拾贰万元整."""
+    return "" if value is None or value == "" else capital_amount(Decimal(value))

@@ -18,7 +18,7 @@ from typing import Any
 
 import jinja2
 
-from escrow.reports.numerals import capital_amount
+from escrow.reports.numerals import capital, money
 
 log = logging.getLogger("escrow.reports")
 _lock = threading.Lock()
@@ -27,16 +27,6 @@ _setups: dict[Path, tuple[jinja2.Environment, Any, Any]] = {}
 # WeasyPrint and fontTools log every font they subset at INFO/WARNING; keep the server log readable.
 for noisy in ("weasyprint", "fontTools"):
     logging.getLogger(noisy).setLevel(logging.ERROR)
-
-
-def money(value: Decimal | str | int | None) -> str:
-    if value is None or value == "":
-        return ""
-    return f"{Decimal(value):,.2f}"
-
-
-def capital(value: Decimal | str | None) -> str:
-    return "" if value is None or value == "" else capital_amount(Decimal(value))
 
 
 def big_yuan(value: Decimal | None) -> str:

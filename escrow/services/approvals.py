@@ -84,7 +84,7 @@ def check_step(
     """The step the actor may take now, or the reason they may not."""
     if decision.decision not in DECISIONS:
         raise InvalidInput(
-            "decision must be approve or reject", errors=[FieldError("decision", "approve or reject")]
+            "decision must be approve or reject", errors=[FieldError.coded("decision", "approve_or_reject")]
         )
     step_no = len(taken) + 1
     if step_no > len(chain):  # the status says submitted but every step was taken: treat as decided
@@ -104,7 +104,7 @@ def check_step(
         raise InvalidInput(
             "a rejection must say why",
             rule="rejection_comment",
-            errors=[FieldError("comment", "required when rejecting")],
+            errors=[FieldError.coded("comment", "required_when_rejecting")],
         )
     return step_no, step
 

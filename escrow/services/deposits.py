@@ -194,7 +194,7 @@ def run_checks(book: RuleBook, facts: checks.DepositFacts) -> tuple[list[dict[st
         else:
             result = "fail" if spec.severity == "block" else "warn"
             blocked = blocked or spec.severity == "block"
-        results.append({"rule": spec.rule, "result": result, "message": outcome.message})
+        results.append({"rule": spec.rule, "result": result, **outcome.record()})
     return results, blocked
 
 
@@ -314,7 +314,7 @@ def _book(uow: UnitOfWork, ctx: Context, cmd: PostDeposit, actor: Principal) -> 
         raise InvalidInput(f"account {account.account_no} is closed", rule="account_open")
     if cmd.value_date > ctx.today():
         raise InvalidInput(
-            "the value date is in the future", errors=[FieldError("value_date", "in the future")]
+            "the value date is in the future", errors=[FieldError.coded("value_date", "in_future")]
         )
     if cmd.kind not in KINDS or cmd.channel not in CHANNELS:
         raise InvalidInput("unknown kind or channel")

@@ -170,7 +170,7 @@ def _place(uow: UnitOfWork, ctx: Context, cmd: PlaceFreeze, actor: Principal) ->
     if cmd.ordered_on > ctx.today():
         raise InvalidInput(
             "the court order cannot be dated in the future",
-            errors=[FieldError("ordered_on", "in the future")],
+            errors=[FieldError.coded("ordered_on", "in_future")],
         )
     if uow.freezes.by_order(account.id, cmd.order_no) is not None:
         raise Conflict(f"court order {cmd.order_no} is already recorded on account {account.account_no}")
@@ -242,15 +242,16 @@ def _deduct(uow: UnitOfWork, ctx: Context, freeze_id: int, cmd: Deduct, actor: P
         raise Conflict(f"freeze {freeze.id} is {freeze.status}: nothing is held to deduct")
     if cmd.creditor_role not in CREDITOR_ROLES:
         raise InvalidInput(
-            "unknown creditor role", errors=[FieldError("creditor_role", " | ".join(CREDITOR_ROLES))]
+            "unknown creditor role",
+            errors=[FieldError.one_of("creditor_role", CREDITOR_ROLES, separator=" | ")],
         )
     if cmd.executed_on > ctx.today():
         raise InvalidInput(
-            "the deduction date is in the future", errors=[FieldError("executed_on", "in the future")]
+            "the deduction date is in the future", errors=[FieldError.coded("executed_on", "in_future")]
         )
     if cmd.executed_on < freeze.ordered_on:
         raise InvalidInput(
-            "a deduction cannot precede the freeze", errors=[FieldError("executed_on", "before the order")]
+            "a deduction cannot precede the freeze", errors=[FieldError.coded("executed_on", "before_order")]
         )
     fen = to_fen(cmd.amount)
     held = to_wire(from_fen(freeze.amount_fen))
@@ -258,7 +259,7 @@ def _deduct(uow: UnitOfWork, ctx: Context, freeze_id: int, cmd: Deduct, actor: P
         raise InvalidInput(
             f"the deduction {to_wire(cmd.amount)} is above the {held} this freeze holds",
             rule="freeze.amount",
-            errors=[FieldError("amount", f"at most {held}")],
+            errors=[FieldError.at_most("amount", held)],
         )
     reference = f"deduction:{cmd.bank_reference}"
     if uow.journal.has_reference(account.id, reference):
@@ -291,7 +292,7 @@ def _deduct(uow: UnitOfWork, ctx: Context, freeze_id: int, cmd: Deduct, actor: P
                     "balance": to_wire(balance),
                     "supervised_amount": to_wire(supervised),
                 },
-                errors=[FieldError("amount", f"at most {to_wire(deductible)}")],
+                errors=[FieldError.at_most("amount", to_wire(deductible))],
             )
     entry = ledger.court_deduction(fen, booked_on=cmd.executed_on, reference=reference)
     if not ledger.can_post(uow.journal.balances(account.id), entry):

@@ -221,7 +221,7 @@ def execute_in(
         )
     if cmd.executed_on > ctx.today():
         raise InvalidInput(
-            "the execution date is in the future", errors=[FieldError("executed_on", "in the future")]
+            "the execution date is in the future", errors=[FieldError.coded("executed_on", "in_future")]
         )
     if uow.instructions.executed_with_reference(actor.bank_id, cmd.bank_reference) is not None:
         raise Conflict(

@@ -25,11 +25,9 @@ _hasher = PasswordHasher()
 def _require(value: str, field: str, *, max_len: int) -> str:
     value = (value or "").strip()
     if not value:
-        raise InvalidInput(f"{field} is required", errors=[FieldError(field, "required")])
+        raise InvalidInput(f"{field} is required", errors=[FieldError.coded(field, "required")])
     if len(value) > max_len:
-        raise InvalidInput(
-            f"{field} is too long", errors=[FieldError(field, f"at most {max_len} characters")]
-        )
+        raise InvalidInput(f"{field} is too long", errors=[FieldError.at_most_chars(field, max_len)])
     return value
 
 
@@ -106,17 +104,18 @@ def create_user(
         developer_id = developer.id
         if role != "developer":
             raise InvalidInput(
-                "developer staff have the role developer", errors=[FieldError("role", "must be developer")]
+                "developer staff have the role developer",
+                errors=[FieldError.coded("role", "must_be", value="developer")],
             )
     elif role not in BUREAU_ROLES:
         raise InvalidInput(
             f"role {role!r} is not one of {', '.join(BUREAU_ROLES)}",
-            errors=[FieldError("role", f"one of {', '.join(BUREAU_ROLES)}")],
+            errors=[FieldError.one_of("role", BUREAU_ROLES)],
         )
     if password is not None and len(password) < 10:
         raise InvalidInput(
             "the password must have at least 10 characters",
-            errors=[FieldError("password", "at least 10 characters")],
+            errors=[FieldError.coded("password", "at_least_chars", count=10)],
         )
     if uow.parties.user_by_name(username):
         raise Conflict(f"user {username} already exists")

@@ -57,7 +57,7 @@ def pin_rulebook(uow: UnitOfWork, ctx: Context, jurisdiction: str, permit_date: 
         raise InvalidInput(
             f"no {jurisdiction} rule book is in force on {permit_date}",
             rule="rulebook.effective_from",
-            errors=[FieldError("permit_date", f"no {jurisdiction} rule book in force on this date")],
+            errors=[FieldError.coded("permit_date", "no_rulebook_in_force", jurisdiction=jurisdiction)],
         )
     recorded = uow.rulebook_records.record_first_use(book.id, book.sha256)
     if recorded != book.sha256:
@@ -69,18 +69,18 @@ def open_project(uow: UnitOfWork, ctx: Context, cmd: OpenProject, actor: Princip
     developer = uow.parties.developer_by_code(cmd.developer_credit_code)
     if developer is None:
         raise InvalidInput(
-            "unknown developer", errors=[FieldError("developer_credit_code", "no such developer")]
+            "unknown developer", errors=[FieldError.coded("developer_credit_code", "no_such_developer")]
         )
     bank = uow.parties.bank_by_code(cmd.bank_code)
     if bank is None:
-        raise InvalidInput("unknown bank", errors=[FieldError("bank_code", "no such bank")])
+        raise InvalidInput("unknown bank", errors=[FieldError.coded("bank_code", "no_such_bank")])
     if cmd.finish not in ("shell", "finished"):
         raise InvalidInput(
-            "finish must be shell or finished", errors=[FieldError("finish", "shell or finished")]
+            "finish must be shell or finished", errors=[FieldError.coded("finish", "shell_or_finished")]
         )
     if cmd.presale_area_m2 <= 0:
         raise InvalidInput(
-            "the pre-sale area must be positive", errors=[FieldError("presale_area_m2", "> 0")]
+            "the pre-sale area must be positive", errors=[FieldError.coded("presale_area_m2", "positive")]
         )
     try:
         area_x100 = hundredths(cmd.presale_area_m2, what="the pre-sale area")
@@ -102,7 +102,8 @@ def open_project(uow: UnitOfWork, ctx: Context, cmd: OpenProject, actor: Princip
         supervised = caps.supervised_amount(rule.cost_per_m2, cmd.presale_area_m2, rule.coefficient, grade)
     if supervised <= 0:
         raise InvalidInput(
-            "the key supervised amount must be positive", errors=[FieldError("supervised_amount", "> 0")]
+            "the key supervised amount must be positive",
+            errors=[FieldError.coded("supervised_amount", "positive")],
         )
     project = uow.projects.add(
         Project(
@@ -150,7 +151,7 @@ def confirm_node(uow: UnitOfWork, ctx: Context, cmd: ConfirmNode, actor: Princip
         raise InvalidInput(
             f"{book.id} has no node {cmd.node_code!r} (nodes: {', '.join(n.code for n in book.nodes)})",
             rule=f"{book.id} nodes",
-            errors=[FieldError("node_code", "not a node of the project's rule book")],
+            errors=[FieldError.coded("node_code", "not_a_node")],
         )
     confirmed = {c.node_code for c in uow.projects.confirmed_nodes(project.id)}
     if node.code in confirmed:
@@ -160,16 +161,16 @@ def confirm_node(uow: UnitOfWork, ctx: Context, cmd: ConfirmNode, actor: Princip
         raise InvalidInput(
             f"node {node.code} cannot be confirmed before {', '.join(missing_before)}",
             rule=f"{book.id} nodes.order",
-            errors=[FieldError("node_code", f"confirm {missing_before[0]} first")],
+            errors=[FieldError.confirm_first("node_code", missing_before[0])],
         )
     if cmd.reached_on > ctx.today():
         raise InvalidInput(
-            "the node cannot be reached in the future", errors=[FieldError("reached_on", "in the future")]
+            "the node cannot be reached in the future", errors=[FieldError.coded("reached_on", "in_future")]
         )
     if cmd.reached_on < project.permit_date:
         raise InvalidInput(
             "the node cannot be reached before the pre-sale permit",
-            errors=[FieldError("reached_on", "before the permit date")],
+            errors=[FieldError.coded("reached_on", "before_permit_date")],
         )
     given = {e.kind for e in cmd.evidence}
     lacking = [kind for kind in node.evidence if kind not in given]
@@ -177,7 +178,7 @@ def confirm_node(uow: UnitOfWork, ctx: Context, cmd: ConfirmNode, actor: Princip
         raise InvalidInput(
             f"evidence missing for {node.code}: {', '.join(lacking)}",
             rule=f"{book.id} nodes.{node.code}.evidence",
-            errors=[FieldError("evidence", f"missing {kind}") for kind in lacking],
+            errors=[FieldError.missing("evidence", kind) for kind in lacking],
         )
     before = account_view(uow, ctx, project, account)["cap"]
     uow.projects.add(

@@ -19,7 +19,7 @@ from datetime import date
 from itertools import islice
 from typing import Any, Literal
 
-from escrow.domain import ledger
+from escrow.domain import checks, ledger
 from escrow.domain.errors import InvalidInput
 from escrow.domain.money import SignedMoney, from_fen, to_fen
 from escrow.domain.principal import Principal
@@ -382,7 +382,7 @@ def _book_statement_credit(
                 {
                     "rule": "statement_only",
                     "result": "fail",
-                    "message": "credited on the bank statement with no deposit posted",
+                    **checks.said(False, "statement_only").record(),
                 }
             ],
         )

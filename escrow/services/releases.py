@@ -70,7 +70,7 @@ def cap_refusal(amount: Decimal, cap: Cap, *, when: str) -> approvals.Refused:
         f"{to_wire(amount)} is above the releasable amount {to_wire(cap.releasable)} {when}: {cap.text}",
         rule="release_cap",
         facts={"cap": cap_json(cap)},
-        errors=[FieldError("amount", f"at most {to_wire(cap.releasable)}")],
+        errors=[FieldError.at_most("amount", to_wire(cap.releasable))],
     )
 
 
@@ -147,14 +147,14 @@ def _check_application(
         raise InvalidInput(
             f"{book.id} has no node {cmd.node_code!r} (nodes: {', '.join(n.code for n in book.nodes)})",
             rule=f"{book.id} nodes",
-            errors=[FieldError("node_code", "not a node of the project's rule book")],
+            errors=[FieldError.coded("node_code", "not_a_node")],
         )
     confirmed = {c.node_code for c in uow.projects.confirmed_nodes(project.id)}
     if node.code not in confirmed:
         raise InvalidInput(
             f"node {node.code} ({node.name_zh}) has not been confirmed by the bureau",
             rule=f"{book.id} release.node_confirmed",
-            errors=[FieldError("node_code", "not yet confirmed")],
+            errors=[FieldError.coded("node_code", "not_confirmed")],
         )
     allowed = book.release.payee_roles
     wrong = [(i, p) for i, p in enumerate(cmd.payees) if p.role not in allowed]
@@ -163,14 +163,14 @@ def _check_application(
             f"payees are paid directly and only in the roles {', '.join(allowed)}; "
             f"not {', '.join(sorted({p.role for _, p in wrong}))}",
             rule=f"{book.id} release.payee_roles",
-            errors=[FieldError(f"payees[{i}].role", f"one of {', '.join(allowed)}") for i, _ in wrong],
+            errors=[FieldError.one_of(f"payees[{i}].role", allowed) for i, _ in wrong],
         )
     total = sum((p.amount for p in cmd.payees), Decimal("0.00"))
     if total != cmd.amount:
         raise InvalidInput(
             f"the payees' amounts sum to {to_wire(total)}, not the release amount {to_wire(cmd.amount)}",
             rule="payees_sum_to_amount",
-            errors=[FieldError("payees", f"amounts must sum to {to_wire(cmd.amount)}")],
+            errors=[FieldError.must_sum_to("payees", to_wire(cmd.amount))],
         )
     given = {d.kind for d in cmd.documents}
     lacking = [kind for kind in book.release.required_documents if kind not in given]
@@ -178,7 +178,7 @@ def _check_application(
         raise InvalidInput(
             f"documents missing: {', '.join(lacking)}",
             rule=f"{book.id} release.required_documents",
-            errors=[FieldError("documents", f"missing {kind}") for kind in lacking],
+            errors=[FieldError.missing("documents", kind) for kind in lacking],
         )
     check_reconciled(uow, account)
 

@@ -147,12 +147,12 @@ def _register(uow: UnitOfWork, ctx: Context, cmd: RegisterContract, actor: Princ
         raise InvalidInput(f"buyer_id_no {problem}", errors=[FieldError("buyer_id_no", problem)])
     if cmd.signed_on > ctx.today():
         raise InvalidInput(
-            "a contract cannot be signed in the future", errors=[FieldError("signed_on", "in the future")]
+            "a contract cannot be signed in the future", errors=[FieldError.coded("signed_on", "in_future")]
         )
     if cmd.signed_on < project.permit_date:
         raise InvalidInput(
             "pre-sale contracts start at the pre-sale permit",
-            errors=[FieldError("signed_on", "before the permit date")],
+            errors=[FieldError.coded("signed_on", "before_permit_date")],
         )
     try:
         area_x100 = hundredths(cmd.area_m2, what="the area")
@@ -220,16 +220,14 @@ def _issue(uow: UnitOfWork, ctx: Context, cmd: IssueNotice, actor: Principal) ->
             f"contract {contract.contract_no} is {contract.status}", rule="contract_not_cancelled"
         )
     if cmd.kind not in NOTICE_KINDS:
-        raise InvalidInput(
-            "unknown notice kind", errors=[FieldError("kind", f"one of {', '.join(NOTICE_KINDS)}")]
-        )
+        raise InvalidInput("unknown notice kind", errors=[FieldError.one_of("kind", NOTICE_KINDS)])
     total = uow.contracts.notices_total_fen(contract.id) + to_fen(cmd.amount)
     if total > contract.total_price_fen:
         price = to_wire(from_fen(contract.total_price_fen))
         raise InvalidInput(
             f"notices would total {to_wire(from_fen(total))}, above the contract price {price}",
             rule="notices_within_contract_price",
-            errors=[FieldError("amount", "above what the contract still owes")],
+            errors=[FieldError.coded("amount", "above_owed")],
         )
     notice = PaymentNotice(
         notice_no=f"pending-{uuid.uuid4().hex}",

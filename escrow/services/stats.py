@@ -13,7 +13,9 @@ from escrow.store.db import UnitOfWork
 
 def city_stats(uow: UnitOfWork, start: date, end: date) -> dict[str, str | int]:
     if end < start:
-        raise InvalidInput("the period ends before it starts", errors=[FieldError("to", "before from")])
+        raise InvalidInput(
+            "the period ends before it starts", errors=[FieldError.coded("to", "before_start")]
+        )
     opened, area_x100 = uow.stats.accounts_opened(start, end)
     totals = uow.journal.totals_by_kind(start, end)
     deposits = (

@@ -156,20 +156,20 @@ def _judge(
     contract_no = cmd.contract_no.strip()
     notice_no = (cmd.notice_no or "").strip() or None
     if not contract_no:
-        raise InvalidInput("name the contract", errors=[FieldError("contract_no", "required")])
+        raise InvalidInput("name the contract", errors=[FieldError.coded("contract_no", "required")])
     contract = uow.contracts.by_no(contract_no)
     if contract is None or contract.account_id != account.id:
         raise InvalidInput(
             f"no contract {contract_no} on account {account.account_no}",
             rule="contract_of_account",
-            errors=[FieldError("contract_no", "no such contract on this account")],
+            errors=[FieldError.coded("contract_no", "no_such_contract_on_account")],
         )
     notice = uow.contracts.notice_by_no(notice_no) if notice_no else None
     if notice is not None and notice.contract_id != contract.id:
         raise InvalidInput(
             f"payment notice {notice_no} belongs to another contract, not {contract_no}",
             rule="notice_of_contract",
-            errors=[FieldError("notice_no", "belongs to another contract")],
+            errors=[FieldError.coded("notice_no", "notice_of_other_contract")],
         )
     _, book = deposits._book_for(uow, ctx, account)
     facts, _, _ = deposits._facts(
@@ -218,7 +218,7 @@ def _refused(results: list[dict[str, str]], book_id: str, contract_no: str) -> a
         + "; ".join(f"{c['rule']}: {c['message']}" for c in failed),
         rule=f"{book_id} deposit_checks",
         facts={"checks": results, "failed": [c["rule"] for c in failed]},
-        errors=[FieldError(CHECK_FIELDS.get(c["rule"], "contract_no"), c["message"]) for c in failed],
+        errors=[FieldError.failed_check(CHECK_FIELDS.get(c["rule"], "contract_no"), c) for c in failed],
     )
 
 
@@ -287,11 +287,9 @@ def _return_to_payer(
     _resolver(actor)
     reason = cmd.reason.strip()
     if not reason:
-        raise InvalidInput("a return must say why", errors=[FieldError("reason", "required")])
+        raise InvalidInput("a return must say why", errors=[FieldError.coded("reason", "required")])
     if len(reason) > REASON_MAX:
-        raise InvalidInput(
-            "the reason is too long", errors=[FieldError("reason", f"at most {REASON_MAX} characters")]
-        )
+        raise InvalidInput("the reason is too long", errors=[FieldError.at_most_chars("reason", REASON_MAX)])
     deposit, account = _locked(uow, deposit_id)
     balances = uow.journal.balances(account.id)
     if balances.suspense < deposit.amount_fen:

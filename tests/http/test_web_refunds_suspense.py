@@ -307,15 +307,19 @@ def test_every_sentence_a_check_can_say_is_translated():
         {"value_date": date(2026, 11, 23)},
         {"value_date": date(2026, 11, 21)},
     ]
-    sentences = {"credited on the bank statement with no deposit posted"}
+    # a statement-only result as rows stored before outcomes had codes carry it: its rule says it
+    results = {"statement_only": {"rule": "statement_only", "message": checks.SENTENCES["statement_only"]}}
     for variant in variants:
         facts = checks.DepositFacts(**{**base, **variant})
-        sentences |= {fn(facts, {}).message for fn in checks.REGISTRY.values()}
-    for sentence in sentences:
-        translated = check_message(ZH, sentence)
+        for rule, fn in checks.REGISTRY.items():
+            outcome = fn(facts, {})
+            results[outcome.message] = {"rule": rule, **outcome.record()}
+    for sentence, result in results.items():
+        translated = check_message(ZH, result)
         assert translated != sentence, sentence
         assert not any(c.isascii() and c.isalpha() for c in translated.replace("A1", "").replace("B2", "")), (
             sentence,
             translated,
         )
-    assert "张伟" not in check_message(ZH, "the payer 李四 is not the buyer 张伟")
+    unmasked = checks.said(False, "payer_not_buyer", payer="李四", buyer="张伟")
+    assert "张伟" not in check_message(ZH, {"rule": "payer_matches_buyer", **unmasked.record()})

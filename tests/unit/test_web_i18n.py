@@ -12,7 +12,12 @@ from escrow.web.shell import i18n
 
 REPO = Path(__file__).resolve().parents[2]
 PLACEHOLDER = re.compile(r"%\((\w+)\)s")
-METHODS = [("escrow/web/**.py", "python"), ("escrow/web/templates/**.html", "jinja2")]
+METHODS = [
+    ("escrow/web/**.py", "python"),
+    ("escrow/catalog/**.py", "python"),
+    ("escrow/reports/**.py", "python"),
+    ("escrow/web/templates/**.html", "jinja2"),
+]
 OPTIONS = {"escrow/web/templates/**.html": {"trim_blocks": "true", "lstrip_blocks": "true"}}
 KEYWORDS = {"_": None, "gettext": None, "N_": None}
 

@@ -64,9 +64,7 @@ def _suspense_refusal(_, exc: DomainError, request: Request) -> tuple[str, dict[
         for c in exc.facts["checks"]:
             if c["result"] == "fail":
                 field = suspense.CHECK_FIELDS.get(c["rule"], "contract_no")
-                text = _(
-                    "%(check)s: %(why)s", check=check_rule(_, c["rule"]), why=check_message(_, c["message"])
-                )
+                text = _("%(check)s: %(why)s", check=check_rule(_, c["rule"]), why=check_message(_, c))
                 errors[field] = f"{errors[field]} {text}" if field in errors else text
         return _("A blocking check still fails: the money cannot be assigned to this contract."), errors
     if exc.rule in FIELD_REFUSALS:

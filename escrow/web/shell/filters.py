@@ -3,21 +3,8 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta, timezone
-from decimal import Decimal
 
-from escrow.reports.numerals import capital_amount
-
-
-def money(value: Decimal | str | int | None) -> str:
-    """ "1234567.5" → "1,234,567.50"."""
-    if value is None or value == "":
-        return ""
-    return f"{Decimal(value):,.2f}"
-
-
-def capital(value: Decimal | str | None) -> str:
-    """ "120000.00" → 壹拾贰万元整."""
-    return "" if value is None or value == "" else capital_amount(Decimal(value))
+from escrow.reports.numerals import capital, money
 
 
 def long_date(value: date | datetime | str | None, lang: str = "zh") -> str:

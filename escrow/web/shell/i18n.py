@@ -3,68 +3,26 @@ signed in, the session) keeps the choice for the following pages.
 
 Texts of the signed-in pages are English message ids marked with `_("…")` in templates and Python, and
 translated by Babel message catalogs: every `*.po` file under `escrow/web/locale/zh_CN/LC_MESSAGES/` (one per
-area of the UI) is read at start-up and compiled in memory. `make messages` extracts new ids into
-`locale/messages.pot`; tests/unit/test_web_i18n.py fails while any id lacks its Chinese translation.
+area of the UI) is read and compiled in memory by `escrow.catalog`, which the PDFs share. `make messages`
+extracts new ids into `locale/messages.pot`; tests/unit/test_web_i18n.py fails while any id lacks its Chinese
+translation.
 `_("Paid %(amount)s", amount=x)` formats after translating (Jinja's new-style gettext).
 """
 
 from __future__ import annotations
 
-import gettext as gettext_module
-from collections.abc import Callable
-from functools import cache
-from io import BytesIO
-from pathlib import Path
 from urllib.parse import urlencode
 
-from babel.messages.catalog import Catalog
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
 from litestar import Request
 from litestar.datastructures import Cookie
+
+from escrow.catalog import catalog_files as catalog_files  # the pages and their tests reach the catalog here
+from escrow.catalog import gettext_for
+from escrow.catalog import read_catalog as read_catalog
 
 LANGUAGES = ("zh", "en")
 DEFAULT = "zh"
 COOKIE = "lang"
-
-LOCALE_DIR = Path(__file__).resolve().parents[1] / "locale"  # escrow/web/locale: one set for every room
-CATALOG_LOCALES = {"zh": "zh_CN"}  # English is the message ids themselves
-
-
-def catalog_files(lang: str = "zh") -> list[Path]:
-    return sorted((LOCALE_DIR / CATALOG_LOCALES[lang] / "LC_MESSAGES").glob("*.po"))
-
-
-def read_catalog(lang: str = "zh") -> Catalog:
-    """Every area's catalog of one language merged into one (an id translated twice: the first wins)."""
-    merged = Catalog(locale=CATALOG_LOCALES[lang])
-    for path in catalog_files(lang):
-        with path.open("rb") as f:
-            for message in read_po(f, locale=CATALOG_LOCALES[lang]):
-                if message.id and message.string and not message.fuzzy and message.id not in merged:
-                    merged.add(message.id, message.string, context=message.context)
-    return merged
-
-
-@cache
-def translations(lang: str) -> gettext_module.NullTranslations:
-    if lang not in CATALOG_LOCALES:
-        return gettext_module.NullTranslations()
-    compiled = BytesIO()
-    write_mo(compiled, read_catalog(lang))
-    compiled.seek(0)
-    return gettext_module.GNUTranslations(compiled)
-
-
-def gettext_for(lang: str) -> Callable[..., str]:
-    """`_` for one language: translate, then fill `%(name)s` placeholders from keyword arguments."""
-    lookup = translations(lang).gettext
-
-    def _(message: str, **values: object) -> str:
-        text = lookup(message)
-        return text % values if values else text
-
-    return _
 
 
 def pick(value: str | None) -> str | None:

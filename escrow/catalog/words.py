@@ -1,0 +1,96 @@
+"""Codes the PDFs and the pages both name — statuses, payment kinds, payee roles, the cap's terms, approval
+decisions, ledger entries — as message ids of the one catalog, and the rule book's own names of its nodes and
+approval steps. The PDFs (escrow.reports) print them in Chinese through `gettext_for("zh")`; an id the web
+also says is the web's id, so both say the same words. An unknown code stays a code.
+"""
+
+from __future__ import annotations
+
+from escrow.catalog import N_, Gettext
+from escrow.catalog.outcomes import NOTICE_STATUS
+from escrow.domain.ledger import EntryKind
+from escrow.domain.rulebook import ApprovalStep, RuleBook
+
+NOTICE_KINDS = {
+    "earnest": N_("Earnest money"),
+    "down_payment": N_("Down payment"),
+    "mortgage": N_("Mortgage loan"),
+    "full": N_("Full payment"),
+    "other": N_("Other"),
+}
+CHANNELS = {
+    "counter": N_("Paid at the counter"),
+    "transfer": N_("Transfer"),
+    "pos": N_("POS"),
+    "mortgage": N_("Mortgage"),
+    "statement": N_("Booked from the bank statement"),
+}
+VOUCHER_STATUS = {
+    "issued": N_("Paid in"),
+    "confirmed": N_("Matched with the statement"),
+    "receipted": N_("Receipt issued"),
+    "reversed": N_("Reversed"),
+    "refunded": N_("Refunded"),
+}
+RELEASE_STATUS = {
+    "submitted": N_("Being approved"),
+    "approved": N_("Approved, awaiting the bank's payment"),
+    "rejected": N_("Not approved"),
+    "executed": N_("Paid out to the payees"),
+}
+# A release's payment instruction, by whether the bank has executed it.
+INSTRUCTION_STATUS = {True: N_("Paid out to the payees"), False: N_("Awaiting the bank's payment")}
+ACCOUNT_STATUS = {"active": N_("Active"), "frozen": N_("Frozen"), "closed": N_("Closed")}
+RECONCILIATION = {
+    "reconciled": N_("Reconciled with the statement"),
+    "discrepancy": N_("Differs from the statement"),
+    "pending": N_("Awaiting the statement"),
+}
+FINISH = {"shell": N_("Shell housing"), "finished": N_("Finished interior")}
+PAYEE_ROLES = {
+    "construction": N_("Construction contractor"),
+    "equipment": N_("Equipment vendor"),
+    "materials": N_("Materials vendor"),
+    "buyer": N_("Home buyer"),
+    "lender": N_("Lending bank"),
+}
+DECISIONS = {"approve": N_("Approve"), "reject": N_("Do not approve")}
+DOCUMENTS = {"wage_arrears_statement": N_("Statement that no migrant workers' wages are owed")}
+# The terms of the release cap (escrow.domain.caps), each with its sign in releasable = balance − …
+CAP_TERMS = {
+    "balance": (N_("Balance of the supervised account"), "+"),
+    "suspense": (N_("Unclaimed money of unknown payers"), "−"),
+    "required_retention": (N_("Key supervised funds to retain"), "−"),
+    "frozen": (N_("Frozen by court orders"), "−"),
+    "pending_out": (N_("Approved releases awaiting payment"), "−"),
+}
+ENTRY_KINDS = {
+    EntryKind.DEPOSIT: N_("Buyer's payment"),
+    EntryKind.DEPOSIT_SUSPENSE: N_("Payment of an unknown payer"),
+    EntryKind.REVERSAL: N_("Reversal"),
+    EntryKind.SUSPENSE_ASSIGNED: N_("Unknown payment claimed"),
+    EntryKind.SUSPENSE_RETURNED: N_("Unknown payment returned"),
+    EntryKind.RELEASE: N_("Release at a node"),
+    EntryKind.REFUND: N_("Refund on cancellation"),
+    EntryKind.INTEREST: N_("Interest"),
+    EntryKind.COURT_DEDUCTION: N_("Court deduction"),
+}
+__all__ = ["NOTICE_STATUS"]  # a notice's status, as a check's sentence also names it
+
+
+def named(_: Gettext, names: dict[str, str], key: str | None) -> str:
+    """A code in words from one of the tables of message ids, or the code itself when it has no name."""
+    return _(names[key]) if key in names else (key or "")
+
+
+def node_name(book: RuleBook, code: str, lang: str) -> str:
+    """A node of the rule book by its name in `lang`; a code the book does not know stays a code."""
+    node = book.node(code)
+    if node is None:
+        return code
+    return node.name_en if lang == "en" else node.name_zh
+
+
+def step_label(step: ApprovalStep, lang: str) -> str:
+    """An approval step of the rule book by its label in `lang`."""
+    return step.label_en if lang == "en" else step.label_zh
