@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import secrets
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from typing import Any, Literal
@@ -66,7 +66,9 @@ DepositStatus = Literal["accepted", "suspense", "assigned", "returning", "return
 class CheckResult:
     rule: str
     result: Literal["pass", "fail", "warn"]
-    message: str
+    message: str  # the English sentence
+    code: str | None = None  # what the sentence says, as a code of escrow.domain.checks (None on old rows)
+    params: dict[str, str] = field(default_factory=dict)  # the code's values, as text
 
 
 @dataclass(frozen=True)
@@ -132,7 +134,10 @@ class ReceiptView:
 
 
 def check_results(results: list[dict[str, str]]) -> list[CheckResult]:
-    return [CheckResult(**c) for c in results]
+    return [
+        CheckResult(c["rule"], c["result"], c["message"], c.get("code"), dict(c.get("params") or {}))
+        for c in results
+    ]
 
 
 def bank_account(
