@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 from escrow.domain import ledger
 from escrow.domain.errors import Conflict, Forbidden, InvalidInput, NotFound
 from escrow.domain.ledger import EntryKind
+from escrow.domain.money import WIRE_PATTERN
 from escrow.domain.principal import Principal
 from escrow.services import approvals, auditing, deposits, instructions, refunds, suspense
 from escrow.services.projects import release_cap
@@ -153,6 +154,7 @@ def test_assigning_books_a_balanced_entry_issues_a_voucher_and_moves_the_money_t
     TypeAdapter(deposits.DepositView).validate_python(
         {k: v for k, v in view.items() if k in deposits.DepositView.__dataclass_fields__}
     )
+    assert re.fullmatch(WIRE_PATTERN, view["amount"])
 
     # the cap moves as the books say: suspense no longer held back, the buyer's money free for a refund
     terms, available = cap_terms(engine, ctx, account_no)
@@ -325,6 +327,7 @@ def test_returning_goes_through_the_bank_and_books_when_executed(client, world, 
     assert pending.status_code == 200, pending.text
     (ins,) = pending.json()
     TypeAdapter(instructions.Instruction).validate_python(ins)
+    assert re.fullmatch(WIRE_PATTERN, ins["amount"])  # money on the wire is a decimal string
     assert ins["kind"] == "return" and ins["amount"] == AMOUNT and ins["reason"] == "付款人不明"
     assert ins["deposit_id"] == deposit_id and ins["deposit_reference"] == site["deposit"]["bank_reference"]
     assert ins["payees"] == [
@@ -341,6 +344,7 @@ def test_returning_goes_through_the_bank_and_books_when_executed(client, world, 
     assert r.status_code == 201, r.text
     assert r.json()["status"] == "executed"
     TypeAdapter(instructions.Instruction).validate_python(r.json())
+    assert re.fullmatch(WIRE_PATTERN, r.json()["amount"])
     after, entries = books(engine, account_no)
     assert after.cash == before.cash - AMOUNT_FEN and after.suspense == 0
     (entry,) = entries[len(entries_before) :]
