@@ -201,11 +201,8 @@ def _issue(request: Request, cmd: sales.IssueNotice) -> dict[str, Any]:
         return view
 
 
-def _cancel(request: Request, cmd: refunds.CancelContract) -> dict[str, Any]:
-    with UnitOfWork(pages.engine(request)) as uow:
-        view = refunds.cancel(uow, pages.ctx(request), cmd, sessions.principal(request))
-        uow.commit()
-        return view
+def _cancel(request: Request, cmd: refunds.CancelContract) -> object:
+    return refunds.cancel(pages.ctx(request), cmd, sessions.principal(request))
 
 
 # --- form reading -----------------------------------------------------------------------------------------
