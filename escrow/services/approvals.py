@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any, Literal
 
 from escrow.domain import approvals as rules
@@ -87,6 +87,22 @@ def step_views(uow: UnitOfWork, steps: Sequence[ApprovalStep]) -> tuple[StepView
             rulebook=s.rulebook_id,
         )
         for s in steps
+    )
+
+
+@dataclass(frozen=True)
+class InstructionRef:
+    instruction_id: int
+    status: Literal["pending", "executed"]
+    bank_reference: str | None
+    executed_on: date | None
+
+
+def instruction_ref(instruction: PaymentInstruction | None) -> InstructionRef | None:
+    if instruction is None:
+        return None
+    return InstructionRef(
+        instruction.id, instruction.status, instruction.bank_reference, instruction.executed_on
     )
 
 

@@ -24,7 +24,7 @@ from escrow.rulebooks import RuleBook
 from escrow.services import approvals
 from escrow.services.context import Context
 from escrow.services.projects import release_cap
-from escrow.services.releases import InstructionRef, Payee, instruction_ref
+from escrow.services.releases import Payee
 from escrow.services.sales import own_contract
 from escrow.store import audit
 from escrow.store.db import UnitOfWork
@@ -108,7 +108,7 @@ class RefundView:
     approval_chain: tuple[Link, ...]
     next_step: Link | None
     steps: tuple[approvals.StepView, ...]
-    instruction: InstructionRef | None
+    instruction: approvals.InstructionRef | None
     created_at: str | None
 
 
@@ -156,7 +156,7 @@ def refund_view(uow: UnitOfWork, ctx: Context, refund: Refund) -> RefundView:
         approval_chain=links(chain),
         next_step=next_link(chain, len(steps), refund.status),
         steps=approvals.step_views(uow, steps),
-        instruction=instruction_ref(uow.instructions.for_refund(refund.id)),
+        instruction=approvals.instruction_ref(uow.instructions.for_refund(refund.id)),
         created_at=approvals.timestamp(refund.created_at),
     )
 

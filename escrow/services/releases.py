@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import date
 from decimal import Decimal
 from typing import Any, Literal
 
@@ -29,7 +28,6 @@ from escrow.store import audit
 from escrow.store.db import UnitOfWork
 from escrow.store.models import (
     Developer,
-    PaymentInstruction,
     Project,
     Release,
     ReleaseDocument,
@@ -78,22 +76,6 @@ class ApplyRelease:
 
 
 @dataclass(frozen=True)
-class InstructionRef:
-    instruction_id: int
-    status: Literal["pending", "executed"]
-    bank_reference: str | None
-    executed_on: date | None
-
-
-def instruction_ref(instruction: PaymentInstruction | None) -> InstructionRef | None:
-    if instruction is None:
-        return None
-    return InstructionRef(
-        instruction.id, instruction.status, instruction.bank_reference, instruction.executed_on
-    )
-
-
-@dataclass(frozen=True)
 class ReleaseView:
     release_id: int
     project_id: int
@@ -111,7 +93,7 @@ class ReleaseView:
     steps: tuple[approvals.StepView, ...]
     payees: tuple[Payee, ...]
     documents: tuple[Document, ...]
-    instruction: InstructionRef | None  # once the last step approved
+    instruction: approvals.InstructionRef | None  # once the last step approved
     created_at: str | None
 
 
@@ -176,7 +158,7 @@ def release_view(uow: UnitOfWork, ctx: Context, release: Release) -> ReleaseView
         steps=approvals.step_views(uow, steps),
         payees=tuple(_payee(p) for p in uow.releases.payees(release.id)),
         documents=tuple(Document(d.kind, d.filename, d.sha256) for d in uow.releases.documents(release.id)),
-        instruction=instruction_ref(uow.instructions.for_release(release.id)),
+        instruction=approvals.instruction_ref(uow.instructions.for_release(release.id)),
         created_at=approvals.timestamp(release.created_at),
     )
 
