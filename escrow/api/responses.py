@@ -276,6 +276,22 @@ class CapTerm(Out):
     value: Money
     rule: str
     detail: str
+    code: Annotated[
+        str,
+        Field(
+            description="what the term is, for a client to say it in its own words: cash_ledger, "
+            "unassigned_money, retention_at_node, retention_before_first_node, court_freezes, "
+            "approved_not_paid (absent from caps stored before codes)"
+        ),
+    ] = ""
+    params: Annotated[
+        dict[str, str | None],
+        Field(
+            default_factory=dict,
+            description="the term's figures: for the retention supervised_amount, node, node_share, "
+            "surcharge, share, gross, guarantee, guarantee_waiting, guarantee_max_share",
+        ),
+    ]
 
 
 class CapExplanation(Out):
@@ -370,29 +386,6 @@ CityStats = create_model(
 # --- releases, refunds, approvals, instructions ------------------------------------------------------------
 
 
-class ChainStep(Out):
-    step_no: int
-    role: str
-    label_zh: str
-    label_en: str
-
-
-class ApprovalStep(Out):
-    step_no: int
-    role: str
-    decision: Literal["approve", "reject"]
-    comment: str
-    decided_by: Annotated[str | None, Field(description="the bureau user's username")]
-    decided_at: Timestamp
-    cap: Annotated[
-        dict[str, Any],
-        Field(
-            description="what the step was judged on: the release cap, or for a refund the money available"
-        ),
-    ]
-    rulebook: RuleBookId
-
-
 class Payee(Out):
     name: str
     account_no: str
@@ -405,79 +398,3 @@ class Payee(Out):
         ),
     ]
     amount: Money
-
-
-class ReleaseDocument(Out):
-    kind: str
-    filename: str
-    sha256: str
-
-
-class InstructionRef(Out):
-    instruction_id: int
-    status: Literal["pending", "executed"]
-    bank_reference: str | None
-    executed_on: date | None
-
-
-ApprovalStatus = Literal["submitted", "approved", "rejected", "executed"]
-
-
-class Release(Out):
-    release_id: int
-    project_id: int
-    project_name: str
-    permit_no: str
-    account_no: str
-    node_code: str
-    amount: Money
-    purpose: str
-    status: ApprovalStatus
-    cap: Annotated[Cap, Field(description="the cap when the developer applied")]
-    rulebook: RuleBookId
-    approval_chain: list[ChainStep]
-    next_step: ChainStep | None
-    steps: list[ApprovalStep]
-    payees: list[Payee]
-    documents: list[ReleaseDocument]
-    instruction: Annotated[InstructionRef | None, Field(description="once the last step approved")]
-    created_at: Timestamp
-
-
-class Refund(Out):
-    refund_id: int
-    contract_no: str
-    project_id: int
-    account_no: str
-    amount: Money
-    reason: str
-    status: ApprovalStatus
-    rulebook: RuleBookId
-    payees: list[Payee]
-    approval_chain: list[ChainStep]
-    next_step: ChainStep | None
-    steps: list[ApprovalStep]
-    instruction: InstructionRef | None
-    created_at: Timestamp
-
-
-class CancellationWithRefund(Refund):
-    """Something was paid on the contract: the refund of it, as GET /refunds/{refund_id} shows it."""
-
-    contract_status: Literal["cancelled"]
-    notices_cancelled: list[str]
-
-
-class CancellationWithoutRefund(Out):
-    """Nothing was paid on the contract: it is cancelled and no refund is needed."""
-
-    contract_no: str
-    contract_status: Literal["cancelled"]
-    notices_cancelled: list[str]
-    refund_id: None
-    amount: Money
-    status: None
-    detail: str
-
-
-Cancellation = CancellationWithRefund | CancellationWithoutRefund

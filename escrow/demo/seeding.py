@@ -406,7 +406,6 @@ class _ProjectYear:
         name_zh = book.node(node.code).name_zh
         payees = _split(amount_fen, plan)
         view = releases.apply(
-            self.uow,
             self.ctx,
             releases.ApplyRelease(
                 project_id=self.project_id,
@@ -441,9 +440,8 @@ class _ProjectYear:
             self.advance(day)
             comments = APPROVAL_COMMENTS.get(step.role, ("同意",))
             view = releases.decide(
-                self.uow,
                 self.ctx,
-                view["release_id"],
+                view.release_id,
                 Decision("approve", comments[plan.comments[i % len(plan.comments)] % len(comments)]),
                 self.s.cast.users[step.role],
             )
@@ -452,7 +450,7 @@ class _ProjectYear:
         instructions.execute_in(
             self.uow,
             self.ctx,
-            view["instruction"]["instruction_id"],
+            view.instruction.instruction_id,
             instructions.Execute(bank_reference=reference, executed_on=executed_on),
             self.bank,
         )
@@ -461,11 +459,8 @@ class _ProjectYear:
         self.tally.add("journal_entries")
 
     def _releasable(self) -> Decimal:
-        """What the developer could apply for today. No use case answers this by project id, so the project
-        and its account are looked up in the open unit of work and handed to the services' cap."""
-        project = self.uow.projects.get(self.project_id)
-        account = self.uow.projects.account_for(project.id)
-        return projects.release_cap(self.uow, self.ctx, project, account).releasable
+        """What the developer could apply for today."""
+        return releases.releasable(self.ctx, self.project_id)
 
     # -- the bank's statement ----------------------------------------------------------------------------
 

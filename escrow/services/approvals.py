@@ -1,31 +1,31 @@
-"""Four eyes: the approval chain of a release or a refund, taken one step at a time (DESIGN.md §3).
+"""Four eyes, the transaction: one step of a release's or a refund's approval chain (DESIGN.md §3).
 
-The chain comes from the rule book. Each step names a bureau role; the user taking it must hold that role,
-and with `distinct_people` one person takes at most one step of the same release or refund. The applicant's
-side never approves: developer staff are not bureau users, so they cannot reach a decision at all.
+The rules (the chain, who may take the next step) are `escrow.domain.approvals`; this module runs them on a
+subject under the account lock: the step is recorded with the facts it was judged on, a rejection ends the
+subject, and the last approval creates the payment instruction that reserves the amount (pending_out) until
+the bank executes it. `releases.decide` and `refunds.decide` are this workflow with their own re-check (the
+release cap, the money free for a refund).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any, Literal
 
-from escrow.domain.errors import Conflict, FieldError, Forbidden, InvalidInput
+from escrow.domain import approvals as rules
+from escrow.domain.approvals import DECISIONS, Decision, Link, MayDecide, refund_chain
+from escrow.domain.errors import FieldError, InvalidInput, NotFound
 from escrow.domain.principal import Principal
 from escrow.rulebooks import ApprovalStep as ChainStep
 from escrow.rulebooks import RuleBook
+from escrow.services.context import Context
+from escrow.store import audit
 from escrow.store.db import UnitOfWork
-from escrow.store.models import ApprovalStep, SupervisedAccount, User
+from escrow.store.models import ApprovalStep, PaymentInstruction, SupervisedAccount, User
 
-DECISIONS = ("approve", "reject")
-
-
-@dataclass(frozen=True)
-class Decision:
-    decision: str  # approve | reject
-    comment: str = ""
+__all__ = ["DECISIONS", "Decision", "Link", "MayDecide", "refund_chain"]
 
 
 class Refused(InvalidInput):
@@ -53,71 +53,175 @@ def timestamp(value: datetime | None) -> str | None:
     return value.isoformat()
 
 
-def chain_view(chain: Sequence[ChainStep]) -> list[dict[str, Any]]:
-    return [
-        {"step_no": i, "role": s.role, "label_zh": s.label_zh, "label_en": s.label_en}
-        for i, s in enumerate(chain, start=1)
-    ]
-
-
 def next_step_view(chain: Sequence[ChainStep], taken: int, status: str) -> dict[str, Any] | None:
-    if status != "submitted" or taken >= len(chain):
+    """The next step as a dict (for the pages that still read dicts)."""
+    link = rules.next_link(chain, taken, status)
+    return vars(link).copy() if link else None
+
+
+@dataclass(frozen=True)
+class StepView:
+    """A step taken, with the facts it was judged on (the cap, or the money free for a refund)."""
+
+    step_no: int
+    role: str
+    decision: Literal["approve", "reject"]
+    comment: str
+    decided_by: str | None  # the bureau user's username
+    decided_at: str | None
+    cap: dict[str, Any]
+    rulebook: str
+
+
+def step_views(uow: UnitOfWork, steps: Sequence[ApprovalStep]) -> tuple[StepView, ...]:
+    users = {s.decided_by: uow.session.get(User, s.decided_by) for s in steps}
+    return tuple(
+        StepView(
+            step_no=s.step_no,
+            role=s.role,
+            decision=s.decision,
+            comment=s.comment,
+            decided_by=users[s.decided_by].username if users[s.decided_by] else None,
+            decided_at=timestamp(s.decided_at),
+            cap=s.cap,
+            rulebook=s.rulebook_id,
+        )
+        for s in steps
+    )
+
+
+@dataclass(frozen=True)
+class InstructionRef:
+    instruction_id: int
+    status: Literal["pending", "executed"]
+    bank_reference: str | None
+    executed_on: date | None
+
+
+def instruction_ref(instruction: PaymentInstruction | None) -> InstructionRef | None:
+    if instruction is None:
         return None
-    return chain_view(chain)[taken]
+    return InstructionRef(
+        instruction.id, instruction.status, instruction.bank_reference, instruction.executed_on
+    )
 
 
-def refund_chain(book: RuleBook) -> tuple[ChainStep, ...]:
-    """Refunds take the rule book's base chain (reviewer → approver): the amount thresholds that add steps
-    are for releases of the developer's money, not for the buyer's own money going back."""
-    return tuple(s for s in book.release.approval_chain if s.min_amount is None)
+@dataclass(frozen=True)
+class Judged:
+    """What a subject's re-check found: kept with the step (`kept`) and added to the audit record."""
+
+    kept: dict[str, Any]
+    audit: dict[str, Any] = field(default_factory=dict)
 
 
-def check_step(
-    book: RuleBook,
-    chain: Sequence[ChainStep],
-    taken: Sequence[ApprovalStep],
-    decision: Decision,
-    actor: Principal,
-    *,
-    subject: str,
-) -> tuple[int, ChainStep]:
-    """The step the actor may take now, or the reason they may not."""
-    if decision.decision not in DECISIONS:
-        raise InvalidInput(
-            "decision must be approve or reject", errors=[FieldError.coded("decision", "approve_or_reject")]
+# judge(uow, ctx, subject, account, approving, when): re-checks the subject before an approval (raising its
+# refusal) and returns the facts the step is judged on; `when` names the step for the refusal's words.
+Judge = Callable[[UnitOfWork, Context, Any, SupervisedAccount, bool, str], Judged]
+
+
+@dataclass(frozen=True)
+class Flow:
+    """One kind of subject taken through the approval chain: a release or a refund."""
+
+    kind: Literal["release", "refund"]  # its table's key in steps and instructions, and the audit prefix
+    repo: Callable[[UnitOfWork], Any]  # get(id), steps(id), add(row)
+    chain: Callable[[RuleBook, Any], tuple[ChainStep, ...]]
+    judge: Judge
+
+
+def may_decide(uow: UnitOfWork, ctx: Context, flow: Flow, subject: Any, actor: Principal) -> MayDecide:
+    book = ctx.rulebook(subject.rulebook_id)
+    deciders = [s.decided_by for s in flow.repo(uow).steps(subject.id)]
+    return rules.may_decide(
+        book, flow.chain(book, subject), deciders, subject.status, actor.role, actor.user_id
+    )
+
+
+def decide(
+    uow: UnitOfWork, ctx: Context, flow: Flow, subject_id: int, decision: Decision, actor: Principal
+) -> Any:
+    """Take the next step of the subject's chain; returns the subject. The account is locked first: the
+    re-check and the instruction it leads to must not interleave with another approval or an execution on
+    the same account."""
+    repo = flow.repo(uow)
+    subject = repo.get(subject_id)
+    if subject is None or not actor.is_bureau:
+        raise NotFound(f"no {flow.kind} {subject_id}")
+    account = lock_account(uow, subject.account_id)
+    uow.session.refresh(subject)
+    book = ctx.rulebook(subject.rulebook_id)
+    chain = flow.chain(book, subject)
+    taken = repo.steps(subject.id)
+    name = f"{flow.kind} {subject.id}"
+    may = rules.may_decide(
+        book, chain, [s.decided_by for s in taken], subject.status, actor.role, actor.user_id
+    )
+    if may.reason == rules.DECIDED:
+        raise rules.refusal(may, book, name, actor.name)
+    rules.check_choice(decision)
+    if not may.allowed:
+        raise rules.refusal(may, book, name, actor.name)
+    rules.check_reason(decision)
+    step = may.step
+    approving = decision.decision == "approve"
+    judged = flow.judge(uow, ctx, subject, account, approving, f"at step {step.step_no} ({step.label_en})")
+    comment = decision.comment.strip()
+    repo.add(
+        ApprovalStep(
+            **{f"{flow.kind}_id": subject.id},
+            account_id=account.id,
+            step_no=step.step_no,
+            role=step.role,
+            decided_by=actor.user_id,
+            decision=decision.decision,
+            comment=comment,
+            cap=judged.kept,
+            rulebook_id=book.id,
         )
-    step_no = len(taken) + 1
-    if step_no > len(chain):  # the status says submitted but every step was taken: treat as decided
-        raise Conflict(f"{subject} has no step left to decide")
-    step = chain[step_no - 1]
-    if actor.role != step.role:
-        raise Forbidden(
-            f"step {step_no} of {subject} ({step.label_zh} / {step.label_en}) needs the role {step.role}",
-            rule=f"{book.id} release.approval_chain",
+    )
+    before = subject.status
+    instruction = None
+    if not approving:
+        subject.status = "rejected"
+    elif step.step_no == len(chain):
+        subject.status = "approved"
+        instruction = uow.instructions.add(
+            PaymentInstruction(
+                kind=flow.kind,
+                **{f"{flow.kind}_id": subject.id},
+                account_id=account.id,
+                amount_fen=subject.amount_fen,
+                status="pending",
+            )
         )
-    if book.release.distinct_people and actor.user_id in {s.decided_by for s in taken}:
-        raise InvalidInput(
-            f"{actor.name} already took a step of {subject}; another person must take step {step_no}",
-            rule=f"{book.id} release.distinct_people",
+    uow.session.flush()
+    audit.record(
+        uow.session,
+        actor=actor.ref,
+        action=f"{flow.kind}.step_{decision.decision}d",
+        subject_type=flow.kind,
+        subject_id=subject.id,
+        account_id=account.id,
+        before={"status": before, "steps": len(taken)},
+        after={"status": subject.status, "steps": step.step_no},
+        details={
+            "step_no": step.step_no,
+            "role": step.role,
+            "comment": comment,
+            **judged.audit,
+            "rulebook": book.id,
+        },
+    )
+    if subject.status != before:
+        audit.record(
+            uow.session,
+            actor=actor.ref,
+            action=f"{flow.kind}.{subject.status}",
+            subject_type=flow.kind,
+            subject_id=subject.id,
+            account_id=account.id,
+            before={"status": before},
+            after={"status": subject.status},
+            details={"instruction_id": instruction.id} if instruction else {},
         )
-    if decision.decision == "reject" and not decision.comment.strip():
-        raise InvalidInput(
-            "a rejection must say why",
-            rule="rejection_comment",
-            errors=[FieldError.coded("comment", "required_when_rejecting")],
-        )
-    return step_no, step
-
-
-def step_view(uow: UnitOfWork, step: ApprovalStep) -> dict[str, Any]:
-    user = uow.session.get(User, step.decided_by)
-    return {
-        "step_no": step.step_no,
-        "role": step.role,
-        "decision": step.decision,
-        "comment": step.comment,
-        "decided_by": user.username if user else None,
-        "decided_at": timestamp(step.decided_at),
-        "cap": step.cap,
-        "rulebook": step.rulebook_id,
-    }
+    return subject

@@ -9,13 +9,15 @@ instruction, which reserves the amount (pending_out) until the bank executes it;
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
+from escrow.domain.approvals import Decision, Link, MayDecide, links, next_link
 from escrow.domain.caps import Cap
-from escrow.domain.errors import Conflict, FieldError, InvalidInput, NotFound
-from escrow.domain.money import from_fen, to_fen, to_wire
+from escrow.domain.errors import FieldError, InvalidInput, NotFound
+from escrow.domain.money import Money, from_fen, to_fen, to_wire
 from escrow.domain.principal import Principal
 from escrow.rulebooks import RuleBook
 from escrow.services import approvals
@@ -25,14 +27,16 @@ from escrow.services.projects import release_cap
 from escrow.store import audit
 from escrow.store.db import UnitOfWork
 from escrow.store.models import (
-    ApprovalStep,
-    PaymentInstruction,
+    Developer,
     Project,
     Release,
     ReleaseDocument,
     ReleasePayee,
+    StoredDocument,
     SupervisedAccount,
 )
+
+Status = Literal["submitted", "approved", "rejected", "executed"]
 
 
 @dataclass(frozen=True)
@@ -41,13 +45,23 @@ class Payee:
     account_no: str
     bank_name: str
     role: str
-    amount: Decimal
+    amount: Money
 
 
 @dataclass(frozen=True)
 class Document:
     kind: str
     filename: str
+    sha256: str
+
+
+@dataclass(frozen=True)
+class File:
+    """An uploaded file kept with the application, in its transaction (a refused application keeps none)."""
+
+    filename: str
+    content_type: str
+    content: bytes
     sha256: str
 
 
@@ -59,6 +73,28 @@ class ApplyRelease:
     purpose: str
     payees: tuple[Payee, ...]
     documents: tuple[Document, ...] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True)
+class ReleaseView:
+    release_id: int
+    project_id: int
+    project_name: str
+    permit_no: str
+    account_no: str
+    node_code: str
+    amount: Money
+    purpose: str
+    status: Status
+    cap: dict[str, Any]  # the cap when the developer applied, as stored: {releasable, explanation}
+    rulebook: str
+    approval_chain: tuple[Link, ...]
+    next_step: Link | None
+    steps: tuple[approvals.StepView, ...]
+    payees: tuple[Payee, ...]
+    documents: tuple[Document, ...]
+    instruction: approvals.InstructionRef | None  # once the last step approved
+    created_at: str | None
 
 
 def cap_json(cap: Cap) -> dict[str, Any]:
@@ -85,55 +121,46 @@ def visible_release(uow: UnitOfWork, actor: Principal, release_id: int) -> Relea
     return release
 
 
+def _payee(p: ReleasePayee) -> Payee:
+    return Payee(p.name, p.account_no, p.bank_name, p.role, from_fen(p.amount_fen))
+
+
 def payee_view(p: ReleasePayee) -> dict[str, str]:
-    return {
-        "name": p.name,
-        "account_no": p.account_no,
-        "bank_name": p.bank_name,
-        "role": p.role,
-        "amount": to_wire(from_fen(p.amount_fen)),
-    }
+    """A payee as a dict with its amount on the wire (for payment instructions)."""
+    return {**asdict(_payee(p)), "amount": to_wire(from_fen(p.amount_fen))}
 
 
-def release_view(uow: UnitOfWork, ctx: Context, release: Release) -> dict[str, Any]:
+def chain_of(book: RuleBook, release: Release) -> tuple:
+    """A release's chain: the rule book's, with the steps its amount adds."""
+    return book.approval_steps_for(from_fen(release.amount_fen))
+
+
+def release_view(uow: UnitOfWork, ctx: Context, release: Release) -> ReleaseView:
     book = ctx.rulebook(release.rulebook_id)
     project = uow.projects.get(release.project_id)
     account = uow.session.get(SupervisedAccount, release.account_id)
-    chain = book.approval_steps_for(from_fen(release.amount_fen))
+    chain = chain_of(book, release)
     steps = uow.releases.steps(release.id)
-    instruction = uow.instructions.for_release(release.id)
-    return {
-        "release_id": release.id,
-        "project_id": project.id,
-        "project_name": project.name,
-        "permit_no": project.permit_no,
-        "account_no": account.account_no,
-        "node_code": release.node_code,
-        "amount": to_wire(from_fen(release.amount_fen)),
-        "purpose": release.purpose,
-        "status": release.status,
-        "cap": release.cap,
-        "rulebook": release.rulebook_id,
-        "approval_chain": approvals.chain_view(chain),
-        "next_step": approvals.next_step_view(chain, len(steps), release.status),
-        "steps": [approvals.step_view(uow, s) for s in steps],
-        "payees": [payee_view(p) for p in uow.releases.payees(release.id)],
-        "documents": [
-            {"kind": d.kind, "filename": d.filename, "sha256": d.sha256}
-            for d in uow.releases.documents(release.id)
-        ],
-        "instruction": (
-            {
-                "instruction_id": instruction.id,
-                "status": instruction.status,
-                "bank_reference": instruction.bank_reference,
-                "executed_on": instruction.executed_on.isoformat() if instruction.executed_on else None,
-            }
-            if instruction
-            else None
-        ),
-        "created_at": approvals.timestamp(release.created_at),
-    }
+    return ReleaseView(
+        release_id=release.id,
+        project_id=project.id,
+        project_name=project.name,
+        permit_no=project.permit_no,
+        account_no=account.account_no,
+        node_code=release.node_code,
+        amount=from_fen(release.amount_fen),
+        purpose=release.purpose,
+        status=release.status,
+        cap=release.cap,
+        rulebook=release.rulebook_id,
+        approval_chain=links(chain),
+        next_step=next_link(chain, len(steps), release.status),
+        steps=approvals.step_views(uow, steps),
+        payees=tuple(_payee(p) for p in uow.releases.payees(release.id)),
+        documents=tuple(Document(d.kind, d.filename, d.sha256) for d in uow.releases.documents(release.id)),
+        instruction=approvals.instruction_ref(uow.instructions.for_release(release.id)),
+        created_at=approvals.timestamp(release.created_at),
+    )
 
 
 def _check_application(
@@ -195,7 +222,14 @@ def check_reconciled(uow: UnitOfWork, account: SupervisedAccount) -> None:
         )
 
 
-def apply(uow: UnitOfWork, ctx: Context, cmd: ApplyRelease, actor: Principal) -> dict[str, Any]:
+def apply(ctx: Context, cmd: ApplyRelease, actor: Principal, files: Sequence[File] = ()) -> ReleaseView:
+    with ctx.writing() as uow:
+        return ctx.commit(uow, _apply(uow, ctx, cmd, actor, files))
+
+
+def _apply(
+    uow: UnitOfWork, ctx: Context, cmd: ApplyRelease, actor: Principal, files: Sequence[File]
+) -> ReleaseView:
     project = uow.projects.get(cmd.project_id)
     if project is None or actor.developer_id is None or project.developer_id != actor.developer_id:
         raise NotFound(f"no project {cmd.project_id}")
@@ -240,6 +274,19 @@ def apply(uow: UnitOfWork, ctx: Context, cmd: ApplyRelease, actor: Principal) ->
         )
         for d in cmd.documents
     )
+    account_id = account.id
+    for f in files:  # the uploads behind the documents, kept on the account
+        uow.documents.add(
+            StoredDocument(
+                sha256=f.sha256,
+                filename=f.filename[:255],
+                content_type=f.content_type[:100],
+                size=len(f.content),
+                content=f.content,
+                uploaded_by=actor.ref[:80],
+                account_id=account_id,
+            )
+        )
     uow.session.flush()
     view = release_view(uow, ctx, release)
     audit.record(
@@ -249,101 +296,184 @@ def apply(uow: UnitOfWork, ctx: Context, cmd: ApplyRelease, actor: Principal) ->
         subject_type="release",
         subject_id=release.id,
         account_id=account.id,
-        after={k: view[k] for k in ("amount", "node_code", "payees", "documents", "status")},
-        details={"cap": view["cap"]["releasable"], "rulebook": book.id},
+        after={
+            "amount": to_wire(view.amount),
+            "node_code": view.node_code,
+            "payees": [{**asdict(p), "amount": to_wire(p.amount)} for p in view.payees],
+            "documents": [asdict(d) for d in view.documents],
+            "status": view.status,
+        },
+        details={"cap": view.cap["releasable"], "rulebook": book.id},
     )
     return view
 
 
-def decide(
-    uow: UnitOfWork, ctx: Context, release_id: int, decision: approvals.Decision, actor: Principal
-) -> dict[str, Any]:
-    """One step of the approval chain. The account is locked first: the cap re-check and the instruction
-    it leads to must not interleave with another approval or an execution on the same account."""
-    release = uow.releases.get(release_id)
-    if release is None or not actor.is_bureau:
-        raise NotFound(f"no release {release_id}")
-    account = approvals.lock_account(uow, release.account_id)
-    uow.session.refresh(release)
-    if release.status != "submitted":
-        raise Conflict(f"release {release.id} is already {release.status}")
-    book = ctx.rulebook(release.rulebook_id)
-    amount = from_fen(release.amount_fen)
-    chain = book.approval_steps_for(amount)
-    taken = uow.releases.steps(release.id)
-    step_no, step = approvals.check_step(book, chain, taken, decision, actor, subject=f"release {release.id}")
-    project = uow.projects.get(release.project_id)
-    cap = release_cap(uow, ctx, project, account)  # this release is not pending yet: it is not in the cap
-    if decision.decision == "approve":
+def _judge(
+    uow: UnitOfWork, ctx: Context, release: Release, account: SupervisedAccount, approving: bool, when: str
+) -> approvals.Judged:
+    """Before an approval: the statement reconciles and the amount is still within the cap (this release
+    is not pending yet: it is not in the cap)."""
+    cap = release_cap(uow, ctx, uow.projects.get(release.project_id), account)
+    if approving:
         check_reconciled(uow, account)
+        amount = from_fen(release.amount_fen)
         if amount > cap.releasable:
-            raise cap_refusal(amount, cap, when=f"at step {step_no} ({step.label_en})")
-    uow.releases.add(
-        ApprovalStep(
-            release_id=release.id,
-            account_id=account.id,
-            step_no=step_no,
-            role=step.role,
-            decided_by=actor.user_id,
-            decision=decision.decision,
-            comment=decision.comment.strip(),
-            cap=cap_json(cap),
-            rulebook_id=book.id,
-        )
-    )
-    before = release.status
-    instruction = None
-    if decision.decision == "reject":
-        release.status = "rejected"
-    elif step_no == len(chain):
-        release.status = "approved"
-        instruction = uow.instructions.add(
-            PaymentInstruction(
-                kind="release",
-                release_id=release.id,
-                account_id=account.id,
-                amount_fen=release.amount_fen,
-                status="pending",
-            )
-        )
-    uow.session.flush()
-    audit.record(
-        uow.session,
-        actor=actor.ref,
-        action=f"release.step_{decision.decision}d",
-        subject_type="release",
-        subject_id=release.id,
-        account_id=account.id,
-        before={"status": before, "steps": len(taken)},
-        after={"status": release.status, "steps": step_no},
-        details={
-            "step_no": step_no,
-            "role": step.role,
-            "comment": decision.comment.strip(),
-            "releasable": to_wire(cap.releasable),
-            "rulebook": book.id,
-        },
-    )
-    if release.status != before:
-        audit.record(
-            uow.session,
-            actor=actor.ref,
-            action=f"release.{release.status}",
-            subject_type="release",
-            subject_id=release.id,
-            account_id=account.id,
-            before={"status": before},
-            after={"status": release.status},
-            details={"instruction_id": instruction.id} if instruction else {},
-        )
-    return release_view(uow, ctx, release)
+            raise cap_refusal(amount, cap, when=when)
+    return approvals.Judged(kept=cap_json(cap), audit={"releasable": to_wire(cap.releasable)})
 
 
-def listing(
-    uow: UnitOfWork, ctx: Context, actor: Principal, status: str | None = None
-) -> list[dict[str, Any]]:
+FLOW = approvals.Flow(kind="release", repo=lambda uow: uow.releases, chain=chain_of, judge=_judge)
+
+
+def decide(ctx: Context, release_id: int, decision: Decision, actor: Principal) -> ReleaseView:
+    """One step of the release's approval chain (escrow.services.approvals)."""
+    with ctx.writing() as uow:
+        release = approvals.decide(uow, ctx, FLOW, release_id, decision, actor)
+        return ctx.commit(uow, release_view(uow, ctx, release))
+
+
+def get(ctx: Context, release_id: int, actor: Principal) -> ReleaseView:
+    with ctx.reading() as uow:
+        return release_view(uow, ctx, visible_release(uow, actor, release_id))
+
+
+def listing(ctx: Context, actor: Principal, status: str | None = None) -> list[ReleaseView]:
     """A developer's own releases; every release for bureau users (newest first)."""
     developer_id = None if actor.is_bureau else actor.developer_id
     if developer_id is None and not actor.is_bureau:
         return []
-    return [release_view(uow, ctx, r) for r in uow.releases.listing(developer_id=developer_id, status=status)]
+    with ctx.reading() as uow:
+        found = uow.releases.listing(developer_id=developer_id, status=status)
+        return [release_view(uow, ctx, r) for r in found]
+
+
+# --- read models for the pages -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Review:
+    """One release as its pages show it: the view, who applied, the cap now, the stored uploads behind its
+    documents (sha256 → document id), and whether the reader may take the next step."""
+
+    release: ReleaseView
+    developer_name: str
+    cap_now: Cap
+    document_ids: dict[str, int]
+    decision: MayDecide
+
+
+def review(ctx: Context, release_id: int, actor: Principal) -> Review:
+    with ctx.reading() as uow:
+        release = visible_release(uow, actor, release_id)
+        view = release_view(uow, ctx, release)
+        project = uow.projects.get(release.project_id)
+        account = uow.session.get(SupervisedAccount, release.account_id)
+        return Review(
+            release=view,
+            developer_name=uow.session.get(Developer, release.developer_id).name,
+            cap_now=release_cap(uow, ctx, project, account),
+            document_ids=uow.page_reads.stored_documents(account.id, [d.sha256 for d in view.documents]),
+            decision=approvals.may_decide(uow, ctx, FLOW, release, actor),
+        )
+
+
+@dataclass(frozen=True)
+class Row:
+    """A release in the bureau's list."""
+
+    release_id: int
+    project_id: int
+    project_name: str
+    developer_name: str
+    node_code: str
+    rulebook: str
+    amount: Decimal
+    status: str
+    created_at: Any
+    next_step: Link | None
+
+
+@dataclass(frozen=True)
+class Search:
+    rows: tuple[Row, ...]
+    total: int
+    projects: tuple[tuple[int, str], ...]  # (id, name) of every project with an application, for the filter
+
+
+def search(ctx: Context, *, status: str | None, project_id: int | None, offset: int, limit: int) -> Search:
+    with ctx.reading() as uow:
+        found, total = uow.releases.search(status=status, project_id=project_id, offset=offset, limit=limit)
+        taken = uow.releases.steps_taken([r.id for r, _, _ in found])
+        projects = tuple(uow.releases.projects_with_releases())
+    rows = tuple(
+        Row(
+            release_id=r.id,
+            project_id=r.project_id,
+            project_name=project_name,
+            developer_name=developer_name,
+            node_code=r.node_code,
+            rulebook=r.rulebook_id,
+            amount=from_fen(r.amount_fen),
+            status=r.status,
+            created_at=r.created_at,
+            next_step=next_link(chain_of(ctx.rulebook(r.rulebook_id), r), taken.get(r.id, 0), r.status),
+        )
+        for r, project_name, developer_name in found
+    )
+    return Search(rows, total, projects)
+
+
+@dataclass(frozen=True)
+class FormProject:
+    """A developer's project as the application form needs it."""
+
+    project_id: int
+    name: str
+    permit_no: str
+    account_no: str
+    rulebook: str
+    cap: Cap
+    confirmed_nodes: tuple[str, ...]  # in the rule book's order
+
+
+@dataclass(frozen=True)
+class ApplicationForm:
+    projects: tuple[tuple[int, str, str], ...]  # (id, name, permit no) of the developer's projects
+    project: FormProject | None  # the chosen one
+
+
+def application_form(ctx: Context, developer_id: int, project_id: str | None) -> ApplicationForm:
+    """The developer's projects and the chosen one (the only one, or the one asked for); NotFound if the
+    project asked for is not the developer's."""
+    with ctx.reading() as uow:
+        own = uow.portal_reads.projects_of(developer_id)
+        options = tuple((p.id, p.name, p.permit_no) for p, _ in own)
+        chosen = None
+        if project_id:
+            chosen = next(((p, a) for p, a in own if str(p.id) == project_id), None)
+            if chosen is None:
+                raise NotFound(f"no project {project_id}")
+        elif len(own) == 1:
+            chosen = own[0]
+        if chosen is None:
+            return ApplicationForm(options, None)
+        project, account = chosen
+        book = ctx.rulebook(project.rulebook_id)
+        confirmed = {c.node_code for c in uow.projects.confirmed_nodes(project.id)}
+        form = FormProject(
+            project_id=project.id,
+            name=project.name,
+            permit_no=project.permit_no,
+            account_no=account.account_no,
+            rulebook=book.id,
+            cap=release_cap(uow, ctx, project, account),
+            confirmed_nodes=tuple(n.code for n in book.nodes if n.code in confirmed),
+        )
+        return ApplicationForm(options, form)
+
+
+def releasable(ctx: Context, project_id: int) -> Decimal:
+    """What the developer of the project could apply for today."""
+    with ctx.reading() as uow:
+        project = uow.projects.get(project_id)
+        return release_cap(uow, ctx, project, uow.projects.account_for(project.id)).releasable

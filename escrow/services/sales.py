@@ -332,11 +332,3 @@ def notice_pdf(ctx: Context, notice_no: str, actor: Principal) -> tuple[str, byt
             raise NotFound(f"no payment notice {notice_no}") from None
         reportjobs.check_access(uow, actor, "notice", params)
         return reports.render("notice", uow, ctx, **params)
-
-
-def cancel_contract(ctx: Context, cmd: Any, actor: Principal) -> Any:
-    """The developer cancels a contract (escrow.services.refunds.cancel) in a unit of work of its own."""
-    from escrow.services import refunds
-
-    with ctx.writing() as uow:
-        return ctx.commit(uow, refunds.cancel(uow, ctx, cmd, actor))

@@ -436,13 +436,11 @@ def test_racing_final_approvals_never_exceed_the_cap(app, engine, site, steps):
     principal = Principal("user", approver.id, "approver", role="approver", user_id=approver.id)
 
     def approve(release_id: int) -> str:
-        with UnitOfWork(engine) as uow:
-            try:
-                releases.decide(uow, ctx, release_id, approvals.Decision("approve"), principal)
-            except approvals.Refused as exc:
-                return exc.rule
-            uow.commit()
-            return "approved"
+        try:
+            releases.decide(ctx, release_id, approvals.Decision("approve"), principal)
+        except approvals.Refused as exc:
+            return exc.rule
+        return "approved"
 
     with ThreadPoolExecutor(2) as pool:
         outcomes = sorted(pool.map(approve, ids))

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from escrow.web.shell.labels import N_
+from escrow.domain.approvals import ALREADY_TOOK_A_STEP, DECIDED, WRONG_ROLE, MayDecide
+from escrow.web.shell.labels import N_, ROLE_NAMES, named
 
 # Evidence and document kinds named in the rule books, in words; a kind a later rule book adds shows as its
 # code until it gets a name here.
@@ -21,32 +22,55 @@ KIND_NAMES = {
 
 
 def chain_view(
-    view: dict[str, Any], lang: str, when: Callable[[Any], Any] = lambda value: value
+    view: Any, lang: str, when: Callable[[Any], Any] = lambda value: value
 ) -> list[dict[str, Any]]:
     """The rule book's approval chain of a release or refund view, each link with its state (the decision
     taken, `next`, `later`, or `not_needed` once decided), its label in `lang`, and who decided it when
     (`when` formats the stored time)."""
-    steps = {s["step_no"]: s for s in view["steps"]}
-    next_no = view["next_step"]["step_no"] if view["next_step"] else None
+    steps = {s.step_no: s for s in view.steps}
+    next_no = view.next_step.step_no if view.next_step else None
     chain = []
-    for link in view["approval_chain"]:
-        taken = steps.get(link["step_no"])
+    for link in view.approval_chain:
+        taken = steps.get(link.step_no)
         if taken:
-            state = taken["decision"]
-        elif link["step_no"] == next_no:
+            state = taken.decision
+        elif link.step_no == next_no:
             state = "next"
-        elif view["status"] == "submitted":
+        elif view.status == "submitted":
             state = "later"
         else:
             state = "not_needed"
         chain.append(
             {
-                **link,
-                "label": link["label_zh"] if lang == "zh" else link["label_en"],
+                **vars(link),
+                "label": link.label_zh if lang == "zh" else link.label_en,
                 "state": state,
-                "decided_by": taken["decided_by"] if taken else None,
-                "decided_at": when(taken["decided_at"]) if taken else None,
-                "comment": taken["comment"] if taken else "",
+                "decided_by": taken.decided_by if taken else None,
+                "decided_at": when(taken.decided_at) if taken else None,
+                "comment": taken.comment if taken else "",
             }
         )
     return chain
+
+
+def decision_view(
+    _: Callable[..., str], may: MayDecide, reasons: dict[str, str], status_names: dict[str, str], lang: str
+) -> dict[str, Any]:
+    """The decision form's state from the service's answer (escrow.domain.approvals.may_decide): open with
+    its step, or closed with the reason in words (`reasons`: reason code → message id; `already_took_a_step`
+    also says it when the next step names another role and this person took an earlier one)."""
+    step = may.step
+    if may.allowed and step is not None:
+        return {
+            "open": True,
+            "reason": None,
+            "step": step.step_no,
+            "label": step.label_zh if lang == "zh" else step.label_en,
+        }
+    if may.reason == DECIDED or step is None:
+        return {"open": False, "reason": _(reasons[DECIDED], status=named(_, status_names, may.status))}
+    reason = ALREADY_TOOK_A_STEP if may.reason == WRONG_ROLE and may.own_step else may.reason
+    words = _(
+        reasons[reason], role=named(_, ROLE_NAMES, step.role), step=step.step_no, mine=may.own_step or 0
+    )
+    return {"open": False, "reason": words}

@@ -15,17 +15,14 @@ from urllib.parse import urlencode
 from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath
 
+from escrow.domain import approvals as rules
 from escrow.domain.errors import Conflict, DomainError, Forbidden, NotFound
 from escrow.domain.identity import mask_name
 from escrow.domain.ids import valid_id
-from escrow.domain.money import from_fen
 from escrow.domain.principal import Principal
 from escrow.services import approvals, refunds
-from escrow.services.projects import release_cap
-from escrow.store.db import UnitOfWork
-from escrow.store.models import Contract, Project
-from escrow.web.bureau.common import chain_view
-from escrow.web.shell import labels, pages, permissions, sessions
+from escrow.web.bureau.common import chain_view, decision_view
+from escrow.web.shell import pages, sessions
 from escrow.web.shell.filters import money
 from escrow.web.shell.labels import N_
 from escrow.web.shell.sessions import requires
@@ -45,35 +42,25 @@ STATUS_NAMES = {
 }
 STATUS_BADGES = {"submitted": "warn", "approved": "good", "rejected": "bad", "executed": "good"}
 PAYEE_ROLES = {"buyer": N_("Buyer"), "lender": N_("Mortgage lender"), "payer": N_("Payer")}
+# Why the reader may not take the next step (escrow.domain.approvals reason codes), in words.
+REASONS = {
+    rules.DECIDED: N_("Decided: this refund is %(status)s."),
+    rules.ROLE_CANNOT_DECIDE: N_("Your role views refunds but does not decide them."),
+    rules.ALREADY_TOOK_A_STEP: N_(
+        "You already took a step of this refund; another person (%(role)s) must take step %(step)s."
+    ),
+    rules.WRONG_ROLE: N_("Waiting for %(role)s (step %(step)s)."),
+}
 
 
 # --- refunds: the list -------------------------------------------------------------------------------------
 
 
 def _listing(request: Request, status: str | None, page: int) -> tuple[list[dict[str, Any]], int]:
-    with UnitOfWork(pages.engine(request), readonly=True) as uow:
-        total = uow.refunds.count(status=status)
-        rows = uow.refunds.listing(status=status, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE)
-        items = []
-        for refund in rows:
-            contract = uow.session.get(Contract, refund.contract_id)
-            project = uow.session.get(Project, contract.project_id)
-            chain = approvals.refund_chain(pages.ctx(request).rulebook(refund.rulebook_id))
-            taken = len(uow.refunds.steps(refund.id))
-            items.append(
-                {
-                    "id": refund.id,
-                    "contract_no": contract.contract_no,
-                    "buyer_name": mask_name(contract.buyer_name),
-                    "project_id": project.id,
-                    "project_name": project.name,
-                    "amount": from_fen(refund.amount_fen),
-                    "status": refund.status,
-                    "created_at": refund.created_at,
-                    "next_step": approvals.next_step_view(chain, taken, refund.status),
-                }
-            )
-    return items, total
+    rows, total = refunds.search(
+        pages.ctx(request), status=status, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE
+    )
+    return [{**vars(r), "id": r.refund_id} for r in rows], total
 
 
 def _int(text: str | None) -> int | None:
@@ -87,78 +74,28 @@ def _int(text: str | None) -> int | None:
 
 
 def _refund_page(request: Request, refund_id: int) -> dict[str, Any]:
-    ctx = pages.ctx(request)
-    found = sessions.user(request)
     _ = pages.gettext(request)
     lang = pages.language(request)
-    with UnitOfWork(pages.engine(request), readonly=True) as uow:
-        refund, contract = refunds.visible_refund(uow, found.principal(), refund_id)
-        view = refunds.refund_view(uow, ctx, refund)
-        project = uow.projects.get(contract.project_id)
-        account = uow.projects.account_for(project.id)
-        available, facts = refunds.available(release_cap(uow, ctx, project, account))
-        deciders = [s.decided_by for s in uow.refunds.steps(refund.id)]
-    book = ctx.rulebook(refund.rulebook_id)
-    chain = chain_view(view, lang)
-    payees = [
-        {**p, "name": mask_name(p["name"]) if p["role"] == "buyer" else p["name"]} for p in view["payees"]
-    ]
-    amount = from_fen(refund.amount_fen)
-    terms = {t["term"]: t["value"] for t in facts["terms"]}
+    found = refunds.review(pages.ctx(request), refund_id, sessions.user(request).principal())
+    view = found.refund
+    payees = [{**vars(p), "name": mask_name(p.name) if p.role == "buyer" else p.name} for p in view.payees]
     return {
         "refund": view,
-        "amount": amount,
-        "project": {"id": project.id, "name": project.name, "permit_no": project.permit_no},
-        "contract": {
-            "contract_no": contract.contract_no,
-            "buyer_name": mask_name(contract.buyer_name),
-            "unit": contract.unit,
-            "price": from_fen(contract.total_price_fen),
-            "signed_on": contract.signed_on,
-            "status": contract.status,
-        },
+        "amount": view.amount,
+        "project": {"id": found.project_id, "name": found.project_name, "permit_no": found.permit_no},
+        "contract": found.contract,
         "payees": payees,
-        "available": available,
-        "available_terms": terms,
-        "within": amount <= available,
-        "chain": chain,
-        "status_badge": STATUS_BADGES.get(view["status"], ""),
-        "decision": _may_decide(_, view, book, found, deciders, lang),
+        "available": found.available,
+        "available_terms": found.available_terms,
+        "within": view.amount <= found.available,
+        "chain": chain_view(view, lang),
+        "status_badge": STATUS_BADGES.get(view.status, ""),
+        "decision": decision_view(_, found.decision, REASONS, STATUS_NAMES, lang),
     }
 
 
-def _may_decide(_, view, book, found, deciders: list[int], lang: str) -> dict[str, Any]:
-    """Whether this user may take the next step now, and if not, why not (in words)."""
-    nxt = view["next_step"]
-    if view["status"] != "submitted" or nxt is None:
-        status = labels.named(_, STATUS_NAMES, view["status"])
-        return {"open": False, "reason": _("Decided: this refund is %(status)s.", status=status)}
-    if not permissions.allowed(found.role, "refunds.decide"):
-        return {"open": False, "reason": _("Your role views refunds but does not decide them.")}
-    wanted = labels.named(_, labels.ROLE_NAMES, nxt["role"])
-    if book.release.distinct_people and found.user_id in deciders:
-        return {
-            "open": False,
-            "reason": _(
-                "You already took a step of this refund; another person (%(role)s) must take step %(step)s.",
-                role=wanted,
-                step=nxt["step_no"],
-            ),
-        }
-    if found.role != nxt["role"]:
-        return {
-            "open": False,
-            "reason": _("Waiting for %(role)s (step %(step)s).", role=wanted, step=nxt["step_no"]),
-        }
-    label = nxt["label_zh"] if lang == "zh" else nxt["label_en"]
-    return {"open": True, "step": nxt["step_no"], "label": label}
-
-
 def _decide(request: Request, refund_id: int, decision: approvals.Decision, actor: Principal) -> str:
-    with UnitOfWork(pages.engine(request)) as uow:
-        result = refunds.decide(uow, pages.ctx(request), refund_id, decision, actor)
-        uow.commit()
-    return result["status"]
+    return refunds.decide(pages.ctx(request), refund_id, decision, actor).status
 
 
 def _refund_refusal(_, exc: DomainError, request: Request) -> tuple[str, dict[str, str]]:
@@ -221,7 +158,7 @@ class RefundsController(Controller):
         form = await pages.form(request)
         _ = pages.gettext(request)
         choice, comment = form.get("decision"), form.get("comment")
-        if choice not in approvals.DECISIONS:
+        if choice not in rules.DECISIONS:
             form.error("decision", _("Choose approve or reject."))
         elif choice == "reject" and not comment:
             form.error("comment", _("Say why when rejecting."))

@@ -8,8 +8,7 @@ re-checks the role, four eyes and the cap itself: its refusals come back here in
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from math import ceil
@@ -19,16 +18,15 @@ from urllib.parse import urlencode
 from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath
 
+from escrow.domain import approvals as rules
+from escrow.domain.caps import Retention, Term
 from escrow.domain.errors import Conflict, DomainError, Forbidden, NotFound
-from escrow.domain.money import from_fen, quantize
 from escrow.domain.principal import Principal
-from escrow.services import approvals, projects, releases
-from escrow.store.db import UnitOfWork
-from escrow.store.models import Developer, SupervisedAccount
-from escrow.web.bureau.common import KIND_NAMES, chain_view
-from escrow.web.shell import labels, pages, sessions
+from escrow.services import approvals, releases
+from escrow.web.bureau.common import KIND_NAMES, chain_view, decision_view
+from escrow.web.shell import pages, sessions
 from escrow.web.shell.filters import local_time, money
-from escrow.web.shell.labels import N_, named
+from escrow.web.shell.labels import N_, named, node_name
 from escrow.web.shell.sessions import requires
 
 PAGE_SIZE = 20
@@ -60,6 +58,16 @@ TERM_WORDS = {
     "pending_out": N_("Already approved and reserved until the bank pays it."),
 }
 
+# Why the reader may not take the next step (escrow.domain.approvals reason codes), in words.
+REASONS = {
+    rules.DECIDED: N_("Decided: this application is %(status)s."),
+    rules.ROLE_CANNOT_DECIDE: N_("Your role views release applications but does not decide them."),
+    rules.ALREADY_TOOK_A_STEP: N_(
+        "You already took step %(mine)s; another person (%(role)s) must take step %(step)s."
+    ),
+    rules.WRONG_ROLE: N_("Waiting for %(role)s (step %(step)s)."),
+}
+
 pages.NOTICES["release_step_approved"] = N_(
     "Your approval is recorded; the application goes to the next step."
 )
@@ -72,32 +80,24 @@ pages.NOTICES["release_rejected"] = N_("The application is rejected.")
 
 def _listing(request: Request, status: str | None, project_id: int | None, page: int, lang: str):
     ctx = pages.ctx(request)
-    with UnitOfWork(pages.engine(request), readonly=True) as uow:
-        rows, total = uow.releases.search(
-            status=status, project_id=project_id, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE
-        )
-        taken = uow.releases.steps_taken([r.id for r, _, _ in rows])
-        project_options = uow.releases.projects_with_releases()
-    items = []
-    for release, project_name, developer_name in rows:
-        book = ctx.rulebook(release.rulebook_id)
-        node = book.node(release.node_code)
-        amount = from_fen(release.amount_fen)
-        chain = book.approval_steps_for(amount)
-        items.append(
-            {
-                "id": release.id,
-                "project_id": release.project_id,
-                "project_name": project_name,
-                "developer_name": developer_name,
-                "node": (node.name_zh if lang == "zh" else node.name_en) if node else release.node_code,
-                "amount": amount,
-                "status": release.status,
-                "submitted_at": local_time(release.created_at),
-                "next_step": approvals.next_step_view(chain, taken.get(release.id, 0), release.status),
-            }
-        )
-    return items, total, project_options
+    found = releases.search(
+        ctx, status=status, project_id=project_id, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE
+    )
+    items = [
+        {
+            "id": r.release_id,
+            "project_id": r.project_id,
+            "project_name": r.project_name,
+            "developer_name": r.developer_name,
+            "node": node_name(ctx.rulebook(r.rulebook), r.node_code, lang),
+            "amount": r.amount,
+            "status": r.status,
+            "submitted_at": local_time(r.created_at),
+            "next_step": r.next_step,
+        }
+        for r in found.rows
+    ]
+    return items, found.total, list(found.projects)
 
 
 def _int(text: str | None) -> int | None:
@@ -112,22 +112,15 @@ class Viewer:
     """Who looks at a review page, as the page needs it."""
 
     principal: Principal
-    user_id: int
-    role: str
     lang: str
     gettext: Callable[..., str]
-    may_decide: bool
 
     @classmethod
     def of(cls, request: Request) -> Viewer:
-        found = sessions.user(request)
         return cls(
-            principal=found.principal(),
-            user_id=found.user_id,
-            role=found.role,
+            principal=sessions.user(request).principal(),
             lang=pages.language(request),
             gettext=pages.gettext(request),
-            may_decide=sessions.may(request, "releases.decide"),
         )
 
 
@@ -138,93 +131,47 @@ def _percent(share: Decimal) -> str:
     return f"{(share * 100).normalize():f}%"
 
 
-def _retention_words(
-    _,
-    *,
-    supervised: Decimal,
-    share: Decimal,
-    surcharge: Decimal,
-    node_name: str | None,
-    guarantee: Decimal,
-    rule: str,
-) -> str:
+def _retention_words(_, figures: Retention, node: str | None, rule: str) -> str:
     """The required retention in words: key amount × share at the highest node (+ surcharge − guarantee)."""
-    if node_name:
+    if node:
         words = _(
             "Key supervised amount ¥%(amount)s × %(share)s retained once “%(node)s” is confirmed",
-            amount=money(supervised),
-            share=_percent(share),
-            node=node_name,
+            amount=money(figures.supervised_amount),
+            share=_percent(figures.node_share),
+            node=node,
         )
     else:
         words = _(
             "Key supervised amount ¥%(amount)s, all of it retained until the first node is confirmed",
-            amount=money(supervised),
+            amount=money(figures.supervised_amount),
         )
-    if surcharge:
-        words += _(", plus %(share)s for finished housing", share=_percent(surcharge))
-    if guarantee:
-        words += _(", less the bank guarantee ¥%(amount)s", amount=money(guarantee))
+    if figures.surcharge:
+        words += _(", plus %(share)s for finished housing", share=_percent(figures.surcharge))
+    if figures.guarantee:
+        words += _(", less the bank guarantee ¥%(amount)s", amount=money(figures.guarantee))
     return words + _(" (rule %(rule)s).", rule=rule)
 
 
-def _retention_now(_, book, project, cap, confirmed: set[str], lang: str) -> str:
-    node = book.highest_node(confirmed)
-    share = node.retention if node else Decimal("1")
-    surcharge = book.surcharge_for(node, project.finish)
-    supervised = from_fen(project.supervised_amount_fen)
-    gross = quantize(supervised * min(Decimal("1"), share + surcharge))
-    return _retention_words(
-        _,
-        supervised=supervised,
-        share=share,
-        surcharge=surcharge,
-        node_name=(node.name_zh if lang == "zh" else node.name_en) if node else None,
-        guarantee=max(Decimal("0"), gross - cap.required_retention),
-        rule=next(t.rule for t in cap.terms if t.term == "required_retention"),
-    )
-
-
-# The domain's own wording of the retention term (escrow.domain.caps.required_retention), kept with a
-# release: read back to say it again in the user's language.
-STORED_RETENTION = re.compile(
-    r"key supervised amount (?P<supervised>[\d.]+)"
-    r" × \(share (?P<share>[\d.]+) \+ surcharge (?P<surcharge>[\d.]+)\)"
-    r" at (?:node (?P<node>\w+)|no node confirmed yet)(?:, less guarantee (?P<guarantee>[\d.]+))?"
-)
-
-
-def _retention_then(_, book, term: dict[str, Any], lang: str) -> str:
-    found = STORED_RETENTION.match(term.get("detail", ""))
-    if found is None:
-        return ""
-    node = book.node(found["node"]) if found["node"] else None
-    return _retention_words(
-        _,
-        supervised=Decimal(found["supervised"]),
-        share=Decimal(found["share"]),
-        surcharge=Decimal(found["surcharge"]),
-        node_name=(node.name_zh if lang == "zh" else node.name_en) if node else found["node"],
-        guarantee=Decimal(found["guarantee"] or "0"),
-        rule=term.get("rule", ""),
-    )
-
-
-def _terms(_, terms: list[dict[str, Any]], retention: str) -> list[dict[str, Any]]:
-    """The cap's terms named and explained in the user's language (the first added, the rest taken off);
-    `retention` is the required retention in words. Only the retention refers to the rule book."""
+def _terms(_, terms: Sequence[Term], book, lang: str) -> list[dict[str, Any]]:
+    """The cap's terms named and explained in the user's language (the first added, the rest taken off).
+    Only the retention refers to the rule book; a retention stored before terms carried their figures is
+    shown in its stored words."""
     out = []
     for i, t in enumerate(terms):
-        retained = t["term"] == "required_retention"
+        retained = t.term == "required_retention"
+        if retained:
+            figures = t.retention
+            node = node_name(book, figures.node_code, lang) if figures and figures.node_code else None
+            words = _retention_words(_, figures, node, t.rule) if figures else t.detail
+        else:
+            words = named(_, TERM_WORDS, t.term) if t.term in TERM_WORDS else ""
         out.append(
             {
-                "name": named(_, TERM_NAMES, t["term"]),
-                "value": t["value"],
+                "name": named(_, TERM_NAMES, t.term),
+                "value": t.value,
                 "sign": "" if i == 0 else "−",
-                "rule": t.get("rule", "") if retained else "",
-                "words": retention
-                if retained
-                else (named(_, TERM_WORDS, t["term"]) if t["term"] in TERM_WORDS else ""),
+                "rule": t.rule if retained else "",
+                "words": words,
             }
         )
     return out
@@ -232,86 +179,39 @@ def _terms(_, terms: list[dict[str, Any]], retention: str) -> list[dict[str, Any
 
 def _stored_terms(_, book, cap: dict[str, Any], lang: str) -> list[dict[str, Any]]:
     """The terms of a cap kept with a release or a refusal (`{"releasable", "explanation": {"terms"}}`)."""
-    terms = cap.get("explanation", {}).get("terms", [])
-    retention = next((t for t in terms if t["term"] == "required_retention"), {})
-    return _terms(_, terms, _retention_then(_, book, retention, lang))
+    terms = [Term.from_json(t) for t in cap.get("explanation", {}).get("terms", [])]
+    return _terms(_, terms, book, lang)
 
 
 def _page(request: Request, release_id: int, viewer: Viewer) -> dict[str, Any]:
     ctx = pages.ctx(request)
     _ = viewer.gettext
     lang = viewer.lang
-    with UnitOfWork(pages.engine(request), readonly=True) as uow:
-        release = releases.visible_release(uow, viewer.principal, release_id)
-        view = releases.release_view(uow, ctx, release)
-        project = uow.projects.get(release.project_id)
-        account = uow.session.get(SupervisedAccount, release.account_id)
-        developer = uow.session.get(Developer, release.developer_id)
-        cap = projects.release_cap(uow, ctx, project, account)
-        confirmed = {c.node_code for c in uow.projects.confirmed_nodes(project.id)}
-        deciders = [s.decided_by for s in uow.releases.steps(release.id)]
-        documents = []
-        for d in view["documents"]:
-            stored = uow.documents.by_sha256_for_account(d["sha256"], account.id)
-            documents.append({**d, "document_id": stored.id if stored else None})
-    book = ctx.rulebook(release.rulebook_id)
-    node = book.node(release.node_code)
-    amount = from_fen(release.amount_fen)
-    chain = chain_view(view, lang, local_time)
-    now_terms = [t.to_json() for t in cap.terms]
-    stored_cap = view["cap"] or {}
+    found = releases.review(ctx, release_id, viewer.principal)
+    view = found.release
+    book = ctx.rulebook(view.rulebook)
+    cap = found.cap_now
+    stored_cap = view.cap or {}
     return {
         "release": view,
-        "status_badge": STATUS_BADGES.get(view["status"], ""),
-        "amount": amount,
-        "node_name": (node.name_zh if lang == "zh" else node.name_en) if node else release.node_code,
-        "developer_name": developer.name,
-        "submitted_at": local_time(release.created_at),
-        "documents": documents,
-        "chain": chain,
+        "status_badge": STATUS_BADGES.get(view.status, ""),
+        "amount": view.amount,
+        "node_name": node_name(book, view.node_code, lang),
+        "developer_name": found.developer_name,
+        "submitted_at": local_time(view.created_at),
+        "documents": [{**vars(d), "document_id": found.document_ids.get(d.sha256)} for d in view.documents],
+        "chain": chain_view(view, lang, local_time),
         "cap_now": cap.releasable,
-        "cap_now_terms": _terms(_, now_terms, _retention_now(_, book, project, cap, confirmed, lang)),
-        "within_cap": amount <= cap.releasable,
+        "cap_now_terms": _terms(_, cap.terms, book, lang),
+        "within_cap": view.amount <= cap.releasable,
         "cap_then": stored_cap.get("releasable"),
         "cap_then_terms": _stored_terms(_, book, stored_cap, lang),
-        "decision": _may_decide(_, view, book, viewer, deciders),
+        "decision": decision_view(_, found.decision, REASONS, STATUS_NAMES, lang),
     }
 
 
-def _may_decide(_, view, book, viewer: Viewer, deciders: list[int]) -> dict[str, Any]:
-    """Whether this user may take the next step now, and if not, why not (in words)."""
-    nxt = view["next_step"]
-    if view["status"] != "submitted" or nxt is None:
-        status = named(_, STATUS_NAMES, view["status"])
-        return {"open": False, "reason": _("Decided: this application is %(status)s.", status=status)}
-    if not viewer.may_decide:
-        return {"open": False, "reason": _("Your role views release applications but does not decide them.")}
-    wanted = named(_, labels.ROLE_NAMES, nxt["role"])
-    if book.release.distinct_people and viewer.user_id in deciders:
-        mine = deciders.index(viewer.user_id) + 1
-        return {
-            "open": False,
-            "reason": _(
-                "You already took step %(mine)s; another person (%(role)s) must take step %(step)s.",
-                mine=mine,
-                role=wanted,
-                step=nxt["step_no"],
-            ),
-        }
-    if viewer.role != nxt["role"]:
-        return {
-            "open": False,
-            "reason": _("Waiting for %(role)s (step %(step)s).", role=wanted, step=nxt["step_no"]),
-        }
-    label = nxt["label_zh"] if viewer.lang == "zh" else nxt["label_en"]
-    return {"open": True, "reason": None, "step": nxt["step_no"], "label": label}
-
-
 def _decide(request: Request, release_id: int, decision: approvals.Decision, actor: Principal) -> str:
-    with UnitOfWork(pages.engine(request)) as uow:
-        result = releases.decide(uow, pages.ctx(request), release_id, decision, actor)
-        uow.commit()
-    return result["status"]
+    return releases.decide(pages.ctx(request), release_id, decision, actor).status
 
 
 def _refusal(_, exc: DomainError, request: Request) -> tuple[str, dict[str, str], dict[str, Any] | None]:
@@ -381,7 +281,7 @@ class ReleasesController(Controller):
         form = await pages.form(request)
         _ = pages.gettext(request)
         choice, comment = form.get("decision"), form.get("comment")
-        if choice not in approvals.DECISIONS:
+        if choice not in rules.DECISIONS:
             form.error("decision", _("Choose approve or reject."))
         elif choice == "reject" and not comment:
             form.error("comment", _("Say why when rejecting."))
@@ -406,7 +306,7 @@ class ReleasesController(Controller):
                 return pages.redirect(request, f"/releases/{release_id}", notice=notice)
         page = await pages.run(_page, request, release_id, Viewer.of(request))
         if refused_cap is not None:
-            book = pages.ctx(request).rulebook(page["release"]["rulebook"])
+            book = pages.ctx(request).rulebook(page["release"].rulebook)
             page["refused_terms"] = _stored_terms(_, book, refused_cap, pages.language(request))
             page["refused_releasable"] = refused_cap.get("releasable")
         return self._render(

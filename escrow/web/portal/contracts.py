@@ -174,8 +174,8 @@ def _issue(request: Request, cmd: sales.IssueNotice) -> sales.NoticeView:
     return sales.issue(pages.ctx(request), cmd, sessions.principal(request))
 
 
-def _cancel(request: Request, cmd: refunds.CancelContract) -> Any:
-    return sales.cancel_contract(pages.ctx(request), cmd, sessions.principal(request))
+def _cancel(request: Request, cmd: refunds.CancelContract) -> object:
+    return refunds.cancel(pages.ctx(request), cmd, sessions.principal(request))
 
 
 # --- form reading -----------------------------------------------------------------------------------------

@@ -17,10 +17,9 @@ from typing import Any
 from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath
 
-from escrow.domain.errors import InvalidInput, NotFound
+from escrow.domain.errors import InvalidInput
 from escrow.domain.money import to_wire
-from escrow.services import approvals, projects, releases
-from escrow.store.db import UnitOfWork
+from escrow.services import approvals, releases
 from escrow.web.portal.common import (
     PAYEE_ROLES,
     developer_id,
@@ -60,36 +59,28 @@ def _form_context(request: Request, project_id: str | None) -> dict[str, Any]:
     project asked for is not the developer's."""
     lang = pages.language(request)
     ctx = pages.ctx(request)
-    with UnitOfWork(pages.engine(request), readonly=True) as uow:
-        own = uow.portal_reads.projects_of(developer_id(request))
-        options = [(str(p.id), f"{p.name} · {p.permit_no}") for p, _ in own]
-        chosen = None
-        if project_id:
-            chosen = next(((p, a) for p, a in own if str(p.id) == project_id), None)
-            if chosen is None:
-                raise NotFound(f"no project {project_id}")
-        elif len(own) == 1:
-            chosen = own[0]
-        result: dict[str, Any] = {"projects": options, "project": None}
-        if chosen is None:
-            return result
-        project, account = chosen
-        book = ctx.rulebook(project.rulebook_id)
-        confirmed = {c.node_code for c in uow.projects.confirmed_nodes(project.id)}
-        view = projects.account_view(uow, ctx, project, account)
-        result["project"] = {
-            "project_id": project.id,
-            "name": project.name,
-            "permit_no": project.permit_no,
-            "account_no": account.account_no,
-            "releasable": view["releasable"],
-            "cap": view["cap"]["explanation"],
-            "nodes": [(n.code, node_name(book, n.code, lang)) for n in book.nodes if n.code in confirmed],
-            "roles": list(book.release.payee_roles),
-            "documents": list(book.release.required_documents),
-            "rulebook": book.id,
-        }
+    found = releases.application_form(ctx, developer_id(request), project_id)
+    result: dict[str, Any] = {
+        "projects": [(str(i), f"{name} · {permit_no}") for i, name, permit_no in found.projects],
+        "project": None,
+    }
+    chosen = found.project
+    if chosen is None:
         return result
+    book = ctx.rulebook(chosen.rulebook)
+    result["project"] = {
+        "project_id": chosen.project_id,
+        "name": chosen.name,
+        "permit_no": chosen.permit_no,
+        "account_no": chosen.account_no,
+        "releasable": to_wire(chosen.cap.releasable),
+        "cap": chosen.cap.to_json(),
+        "nodes": [(code, node_name(book, code, lang)) for code in chosen.confirmed_nodes],
+        "roles": list(book.release.payee_roles),
+        "documents": list(book.release.required_documents),
+        "rulebook": book.id,
+    }
+    return result
 
 
 # --- reading the form -------------------------------------------------------------------------------------
@@ -231,52 +222,46 @@ def _refused(request: Request, form: pages.Form, exc: InvalidInput) -> tuple[str
     return headline, cap
 
 
-# --- units of work ----------------------------------------------------------------------------------------
+# --- the service calls ------------------------------------------------------------------------------------
 
 
 def _apply(
     request: Request, cmd: releases.ApplyRelease, files: list[tuple[str, uploads.Upload]]
-) -> dict[str, Any]:
+) -> releases.ReleaseView:
     """The release and its documents in one transaction: refused → nothing stored."""
-    principal = sessions.principal(request)
-    with UnitOfWork(pages.engine(request)) as uow:
-        view = releases.apply(uow, pages.ctx(request), cmd, principal)
-        account_id = uow.projects.account_for(cmd.project_id).id
-        for _, upload in files:
-            uploads.store_upload(uow, upload, uploaded_by=principal.ref, account_id=account_id)
-        uow.commit()
-        return view
+    kept = [
+        releases.File(uploads.safe_filename(u.filename), u.content_type, u.content, u.sha256)
+        for _, u in files
+    ]
+    return releases.apply(pages.ctx(request), cmd, sessions.principal(request), kept)
 
 
 def _listing(request: Request) -> list[dict[str, Any]]:
     lang, ctx = pages.language(request), pages.ctx(request)
-    with UnitOfWork(pages.engine(request), readonly=True) as uow:
-        found = releases.listing(uow, ctx, sessions.principal(request))
-    for view in found:
-        view["node_name"] = node_name(ctx.rulebook(view["rulebook"]), view["node_code"], lang)
-    return found
+    return [
+        {**vars(view), "node_name": node_name(ctx.rulebook(view.rulebook), view.node_code, lang)}
+        for view in releases.listing(ctx, sessions.principal(request))
+    ]
 
 
 def _release(request: Request, release_id: int) -> dict[str, Any]:
     lang, ctx = pages.language(request), pages.ctx(request)
-    with UnitOfWork(pages.engine(request), readonly=True) as uow:
-        release = releases.visible_release(uow, sessions.principal(request), release_id)
-        view = releases.release_view(uow, ctx, release)
-        stored = uow.page_reads.stored_documents(release.account_id, [d["sha256"] for d in view["documents"]])
-    book = ctx.rulebook(view["rulebook"])
-    view["node_name"] = node_name(book, view["node_code"], lang)
-    taken = {s["step_no"]: s for s in view["steps"]}
-    view["chain"] = [
-        {
-            **step,
-            "label": step["label_en"] if lang == "en" else step["label_zh"],
-            "taken": taken.get(step["step_no"]),
-        }
-        for step in view["approval_chain"]
-    ]
-    for doc in view["documents"]:
-        doc["document_id"] = stored.get(doc["sha256"])
-    return view
+    found = releases.review(ctx, release_id, sessions.principal(request))
+    view = found.release
+    taken = {s.step_no: s for s in view.steps}
+    return {
+        **vars(view),
+        "node_name": node_name(ctx.rulebook(view.rulebook), view.node_code, lang),
+        "chain": [
+            {
+                **vars(link),
+                "label": link.label_en if lang == "en" else link.label_zh,
+                "taken": taken.get(link.step_no),
+            }
+            for link in view.approval_chain
+        ],
+        "documents": [{**vars(d), "document_id": found.document_ids.get(d.sha256)} for d in view.documents],
+    }
 
 
 class ReleasesController(Controller):
@@ -326,7 +311,7 @@ class ReleasesController(Controller):
                 headline, cap = _refused(request, form, exc)
             else:
                 return pages.redirect(
-                    request, f"/developer/releases/{view['release_id']}", notice="release_submitted"
+                    request, f"/developer/releases/{view.release_id}", notice="release_submitted"
                 )
         rows = application.rows + [{}] * max(0, PAYEE_ROWS - len(application.rows))
         return _render(
