@@ -264,6 +264,19 @@ def free_money(cap: Cap) -> Decimal:
     return values["balance"] - values["suspense"] - values["frozen"] - values["pending_out"]
 
 
+def release_headroom(cap: Cap) -> Decimal:
+    """The releasable amount before flooring: free money less the required retention. Paying an approved
+    release moves balance and pending_out alike, so while this is ≥ 0 the payment still fits."""
+    return free_money(cap) - cap.required_retention
+
+
+def return_headroom(cap: Cap, amount: Decimal) -> Decimal:
+    """What paying `amount` of suspense back to its payer leaves above what is frozen or reserved: the money
+    is suspense, not the developer's, so retention and suspense are not held against it."""
+    values = {t.term: t.value for t in cap.terms}
+    return values["balance"] - amount - values["frozen"] - values["pending_out"]
+
+
 def refundable(cap: Cap) -> Decimal:
     """What a refund may take now: the free money, floored at 0."""
     return max(ZERO, free_money(cap))

@@ -16,7 +16,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any, Literal
 
-from escrow.domain import ledger
+from escrow.domain import caps, ledger
 from escrow.domain.errors import Conflict, FieldError, InvalidInput, NotFound
 from escrow.domain.money import ZERO, Money, from_fen, to_wire
 from escrow.domain.principal import Principal
@@ -169,9 +169,7 @@ def _still_fits(uow: UnitOfWork, ctx: Context, ins: PaymentInstruction, account:
     cap = release_cap(uow, ctx, project, account)  # pending_out includes this instruction
     terms = {t.term: t.value for t in cap.terms}
     if ins.kind == "return":
-        # the money is suspense, not the developer's; paying it must still leave what is frozen or reserved
-        left = terms["balance"] - from_fen(ins.amount_fen) - terms["frozen"] - terms["pending_out"]
-        if left < ZERO:
+        if caps.return_headroom(cap, from_fen(ins.amount_fen)) < ZERO:
             raise approvals.Refused(
                 f"paying back {to_wire(from_fen(ins.amount_fen))} would leave {to_wire(terms['balance'])} − "
                 f"{to_wire(from_fen(ins.amount_fen))}, less than the frozen {to_wire(terms['frozen'])} and "
@@ -180,10 +178,7 @@ def _still_fits(uow: UnitOfWork, ctx: Context, ins: PaymentInstruction, account:
                 facts={"cap": cap_json(cap)},
             )
     elif ins.kind == "release":
-        # releasable before flooring; paying moves balance and pending_out alike, so it must not be negative
-        raw = terms["balance"] - terms["suspense"] - cap.required_retention - terms["frozen"]
-        raw -= terms["pending_out"]
-        if raw < ZERO:
+        if caps.release_headroom(cap) < ZERO:
             raise approvals.Refused(
                 f"the account changed since the release was approved ({cap.text}); paying it now would take "
                 "money that is retained, frozen or unassigned; the instruction stays pending",
@@ -191,8 +186,7 @@ def _still_fits(uow: UnitOfWork, ctx: Context, ins: PaymentInstruction, account:
                 facts={"cap": cap_json(cap)},
             )
     else:
-        free = terms["balance"] - terms["suspense"] - terms["frozen"] - terms["pending_out"]
-        if free < ZERO:
+        if caps.free_money(cap) < ZERO:
             _, facts = refunds.available(cap)
             raise approvals.Refused(
                 "the account changed since the refund was approved; paying it now would take money that is "

@@ -14,6 +14,8 @@ from escrow.domain.caps import (
     free_money,
     refundable,
     release_cap,
+    release_headroom,
+    return_headroom,
     retention_of,
     retention_share,
 )
@@ -73,6 +75,19 @@ def test_free_money_ignores_the_retention_and_is_floored_for_refunds(
     assert free_money(cap) == raw
     assert refundable(cap) == max(ZERO, raw)
     assert refundable(cap) >= cap.releasable  # the retention never holds back a refund
+    assert release_headroom(cap) == raw - cap.required_retention
+    assert cap.releasable == max(ZERO, release_headroom(cap))  # the cap is the headroom, floored
+
+
+@settings(max_examples=200)
+@given(cap_inputs, confirmed_sets, finishes, money(10**7))
+def test_a_suspense_return_is_held_only_against_frozen_and_reserved_money(
+    inputs: CapInputs, confirmed, finish: str, amount: Decimal
+) -> None:
+    cap = release_cap(inputs, rule_for(BOOK, confirmed, finish))
+    left = return_headroom(cap, amount)
+    assert left == inputs.balance - amount - inputs.frozen - inputs.pending_out
+    assert left >= free_money(cap) - amount  # neither suspense nor retention is held against it
 
 
 @given(money(10), money(10))
