@@ -5,12 +5,13 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated, Any
 
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from escrow.api import responses as R
-from escrow.api.deps import Id, authenticate, query_date, require_bureau, run_idempotent, runtime
+from escrow.api.deps import Id, authenticate, query_date, require_bureau, services
+from escrow.api.idempotency import idempotent
 from escrow.api.responses import (
     BEARER,
     GET_ERRORS,
@@ -18,12 +19,11 @@ from escrow.api.responses import (
     DocumentedOperation,
     IdempotentOperation,
     answers,
+    problems,
 )
 from escrow.api.schemas import NodeConfirmationIn, ProjectIn
-from escrow.domain.errors import NotFound
 from escrow.domain.principal import Principal
 from escrow.services import projects, stats
-from escrow.store.db import UnitOfWork
 
 
 class BureauController(Controller):
@@ -38,15 +38,14 @@ class BureauController(Controller):
         status_code=201,
         summary="Open a project and its supervised account",
         operation_class=IdempotentOperation,
-        responses=answers(
-            {201: (R.Project, "The project, its supervised account and nodes")}, *POST_ERRORS, 403
-        ),
+        response_description="The project, its supervised account and nodes",
+        responses=problems(*POST_ERRORS, 403),
     )
+    @idempotent
     def open_project(
         self, request: Request, data: JSONBody[ProjectIn], principal: NamedDependency[Principal]
-    ) -> Response:
+    ) -> projects.ProjectView:
         require_bureau(principal, "admin")
-        ctx = runtime(request).ctx
         cmd = projects.OpenProject(
             developer_credit_code=data.developer_credit_code,
             name=data.name,
@@ -61,30 +60,20 @@ class BureauController(Controller):
             jurisdiction=data.jurisdiction,
             opened_on=data.opened_on,
         )
-        return run_idempotent(
-            request, principal, data, lambda uow: (201, projects.open_project(uow, ctx, cmd, principal))
-        )
+        return projects.register(services(request), cmd, principal)
 
     @get(
         "/projects/{project_id:int}",
         sync_to_thread=True,
         summary="A project, its account, nodes and release cap",
         operation_class=DocumentedOperation,
-        responses=answers({200: (R.Project, "The project")}, *GET_ERRORS, 404),
+        response_description="The project",
+        responses=problems(*GET_ERRORS, 404),
     )
     def project(
         self, request: Request, project_id: Id, principal: NamedDependency[Principal]
-    ) -> dict[str, Any]:
-        ctx = runtime(request).ctx
-        with UnitOfWork(runtime(request).engine, readonly=True) as uow:
-            project = uow.projects.get(project_id)
-            visible = project is not None and (
-                principal.is_bureau
-                or (principal.kind == "developer" and principal.developer_id == project.developer_id)
-            )
-            if not visible:
-                raise NotFound(f"no project {project_id}")
-            return projects.project_view(uow, ctx, project, uow.projects.account_for(project.id))
+    ) -> projects.ProjectView:
+        return projects.get(services(request), project_id, principal)
 
     @post(
         "/projects/{project_id:int}/nodes/{node_code:str}/confirmation",
@@ -92,13 +81,10 @@ class BureauController(Controller):
         status_code=201,
         summary="Confirm that construction reached a node (inspectors)",
         operation_class=IdempotentOperation,
-        responses=answers(
-            {201: (R.NodeConfirmation, "The node is confirmed; the release cap before and after")},
-            *POST_ERRORS,
-            403,
-            404,
-        ),
+        response_description="The node is confirmed; the release cap before and after",
+        responses=problems(*POST_ERRORS, 403, 404),
     )
+    @idempotent
     def confirm_node(
         self,
         request: Request,
@@ -106,18 +92,15 @@ class BureauController(Controller):
         node_code: FromPath[str],
         data: JSONBody[NodeConfirmationIn],
         principal: NamedDependency[Principal],
-    ) -> Response:
+    ) -> projects.NodeConfirmationView:
         require_bureau(principal, "inspector")
-        ctx = runtime(request).ctx
         cmd = projects.ConfirmNode(
             project_id=project_id,
             node_code=node_code,
             reached_on=data.reached_on,
             evidence=tuple(projects.Evidence(**e.model_dump()) for e in data.evidence),
         )
-        return run_idempotent(
-            request, principal, data, lambda uow: (201, projects.confirm_node(uow, ctx, cmd, principal))
-        )
+        return projects.confirm(services(request), cmd, principal)
 
     @get(
         "/stats",
@@ -134,5 +117,4 @@ class BureauController(Controller):
     ) -> dict[str, Any]:
         require_bureau(principal)
         period = (query_date(start, "from"), query_date(end, "to"))
-        with UnitOfWork(runtime(request).engine, readonly=True) as uow:
-            return stats.city_stats(uow, *period)
+        return stats.for_period(services(request), *period)

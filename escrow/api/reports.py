@@ -18,8 +18,8 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, JSONBody
 from pydantic import BaseModel, ConfigDict, Field
 
-from escrow import reports
-from escrow.api.deps import Id, authenticate, run_idempotent, runtime
+from escrow.api.deps import Id, authenticate, runtime, services
+from escrow.api.idempotency import idempotent
 from escrow.api.problems import ProblemException
 from escrow.api.responses import (
     BEARER,
@@ -27,13 +27,11 @@ from escrow.api.responses import (
     POST_ERRORS,
     DocumentedOperation,
     IdempotentOperation,
-    Out,
     answers,
+    problems,
 )
-from escrow.domain.errors import InvalidInput, NotFound
 from escrow.domain.principal import Principal
 from escrow.services import reportjobs
-from escrow.store.db import UnitOfWork
 
 RUNNER_STATE = "report_runner"
 PDF = "application/pdf"
@@ -60,33 +58,18 @@ class ReportIn(BaseModel):
         return self.model_dump(exclude={"kind"}, exclude_none=True)
 
 
-class ReportJobOut(Out):
-    job_id: int
-    kind: Literal["voucher", "notice", "release", "monthly", "city"]
-    params: dict[str, Any]
-    status: Annotated[
-        Literal["queued", "running", "done", "failed"], Field(description="queued → running → done | failed")
-    ]
-    created_at: str
-    finished_at: str | None
-    filename: str | None
-    size: Annotated[int | None, Field(description="bytes of the PDF, once done")]
-    error: Annotated[str | None, Field(description="why it failed")]
-    file_url: Annotated[str | None, Field(description="where to download the PDF, once done")]
-
-
 def _pdf_spec(description: str) -> ResponseSpec:
     return ResponseSpec(
         data_container=bytes, description=description, media_type=PDF, generate_examples=False
     )
 
 
-def pdf_response(filename: str, content: bytes) -> Response:
+def pdf_response(pdf: reportjobs.Pdf) -> Response:
     return Response(
-        content=content,
+        content=pdf.content,
         media_type=PDF,
         headers={
-            "Content-Disposition": f'attachment; filename="{filename}"',
+            "Content-Disposition": f'attachment; filename="{pdf.filename}"',
             "Cache-Control": "private, no-store",
         },
     )
@@ -96,21 +79,13 @@ def runner(request: Request) -> reportjobs.ReportRunner:
     found = request.app.state.get(RUNNER_STATE)
     if found is None:
         rt = runtime(request)
-        found = reportjobs.ReportRunner(rt.engine, rt.ctx.settings)
+        found = reportjobs.ReportRunner(rt.ctx.engine, rt.ctx.settings)
         request.app.state[RUNNER_STATE] = found
     return found
 
 
 def _render_now(request: Request, principal: Principal, kind: str, **params: Any) -> Response:
-    rt = runtime(request)
-    try:
-        checked = reports.normalise(kind, params)
-    except InvalidInput:  # a path segment that cannot name anything
-        raise NotFound(f"no {kind} {next(iter(params.values()))}") from None
-    with UnitOfWork(rt.engine, readonly=True) as uow:
-        reportjobs.check_access(uow, principal, kind, checked)
-        name, content = reports.render(kind, uow, rt.ctx, **checked)
-    return pdf_response(name, content)
+    return pdf_response(reportjobs.render_now(services(request), principal, kind, **params))
 
 
 class ReportController(Controller):
@@ -167,37 +142,30 @@ class ReportController(Controller):
         "developer and bureau users; `city` (from, to) for bureau users; `voucher`, `notice`, `release` as "
         "their download links allow. Answers 202 with the job; poll GET /reports/{job_id}.",
         operation_class=IdempotentOperation,
-        responses=answers({202: (ReportJobOut, "The job, queued")}, *POST_ERRORS, 403, 404),
+        response_description="The job, queued",
+        responses=problems(*POST_ERRORS, 403, 404),
     )
+    @idempotent
     def request_report(
         self, request: Request, data: JSONBody[ReportIn], principal: NamedDependency[Principal]
-    ) -> Response:
-        rt = runtime(request)
-        queued: list[int] = []
-
-        def effect(uow: UnitOfWork) -> tuple[int, dict[str, Any]]:
-            view = reportjobs.request(uow, rt.ctx, principal, data.kind, data.params())
-            queued.append(view["job_id"])
-            return 202, view
-
-        response = run_idempotent(request, principal, data, effect)
-        for job_id in queued:  # committed: hand it to the worker (a replayed request queued nothing)
-            runner(request).submit(job_id, rt.ctx.today())
-        return response
+    ) -> reportjobs.ReportJobView:
+        ctx = services(request)
+        job = reportjobs.request(ctx, principal, data.kind, data.params())
+        runner(request).submit(job.job_id, ctx.today())  # committed: hand it to the worker
+        return job
 
     @get(
         "/reports/{job_id:int}",
         sync_to_thread=True,
         summary="A report job's status",
         operation_class=DocumentedOperation,
-        responses=answers({200: (ReportJobOut, "The job")}, *GET_ERRORS, 404),
+        response_description="The job",
+        responses=problems(*GET_ERRORS, 404),
     )
-    def job(self, request: Request, job_id: Id, principal: NamedDependency[Principal]) -> dict[str, Any]:
-        with UnitOfWork(runtime(request).engine) as uow:
-            job = reportjobs.visible_job(uow, principal, job_id)
-            view = reportjobs.job_view(job)
-            uow.commit()
-        return view
+    def job(
+        self, request: Request, job_id: Id, principal: NamedDependency[Principal]
+    ) -> reportjobs.ReportJobView:
+        return reportjobs.job(services(request), principal, job_id)
 
     @get(
         "/reports/{job_id:int}/file",
@@ -209,16 +177,11 @@ class ReportController(Controller):
         responses={200: _pdf_spec("The report"), **answers({}, *GET_ERRORS, 404, 409)},
     )
     def job_file(self, request: Request, job_id: Id, principal: NamedDependency[Principal]) -> Response:
-        with UnitOfWork(runtime(request).engine) as uow:
-            job = reportjobs.visible_job(uow, principal, job_id)
-            uow.commit()
-        if job.status == "failed":
-            raise ProblemException(409, "report-failed", f"the report failed: {job.error}")
-        if job.status != "done" or job.content is None:
-            raise ProblemException(
-                409,
-                "report-not-ready",
-                f"the report is {job.status}; try again shortly",
-                headers={"Retry-After": "2"},
-            )
-        return pdf_response(job.filename or f"report-{job.id}.pdf", job.content)
+        try:
+            return pdf_response(reportjobs.job_file(services(request), principal, job_id))
+        except reportjobs.ReportNotReady as exc:
+            if exc.retry:
+                raise ProblemException(
+                    409, "report-not-ready", exc.detail, headers={"Retry-After": "2"}
+                ) from None
+            raise ProblemException(409, "report-failed", exc.detail) from None

@@ -259,15 +259,6 @@ class StatementOperation(IdempotentOperation):
         )
 
 
-# --- health ------------------------------------------------------------------------------------------------
-
-
-class Health(Out):
-    status: Literal["ok"]
-    database: Annotated[str, Field(description="the database dialect", examples=["sqlite", "postgresql"])]
-    rulebooks: list[RuleBookId]
-
-
 # --- projects, accounts, the release cap -------------------------------------------------------------------
 
 
@@ -320,45 +311,6 @@ class Account(Out):
     releasable: Money
     cap: Cap
     rulebook: RuleBookId
-
-
-class ProjectNode(Out):
-    code: str
-    name_zh: str
-    name_en: str
-    retention: Annotated[str, Field(description="the share of the key amount retained from this node on")]
-    confirmed: bool
-    reached_on: date | None
-
-
-class Project(Out):
-    project_id: int
-    name: str
-    developer_credit_code: str
-    developer_name: str
-    permit_no: str
-    permit_date: date
-    presale_area_m2: Area
-    finish: Literal["shell", "finished"]
-    supervised_amount: Money
-    bank_code: str
-    account_no: str
-    account_name: str
-    opened_on: date
-    rulebook: RuleBookId
-    nodes: list[ProjectNode]
-    account: Account
-
-
-class NodeConfirmation(Out):
-    project_id: int
-    node_code: str
-    name_zh: str
-    name_en: str
-    reached_on: date
-    rulebook: RuleBookId
-    cap_before: Cap
-    cap: Cap
 
 
 # `from` is a Python keyword: the model is made with create_model so that the field keeps its wire name.

@@ -1,9 +1,7 @@
 """Claiming a run, and leadership among schedulers.
 
-A run is claimed by inserting its `job_runs` row (unique per job id and period) in a transaction of its own:
-whoever commits it first runs the job; everyone else finds the row and skips. A run that failed, or that
-has been `running` longer than STALE (its scheduler died), may be claimed again — the jobs are idempotent, so
-a retry finishes what the first attempt began.
+A run is claimed by inserting its `job_runs` row (unique per job id and period; `claim` and `finish` are
+escrow.services.jobruns'): whoever commits it first runs the job; everyone else finds the row and skips.
 
 On PostgreSQL the acting scheduler also holds a session-level advisory lock on a connection of its own; a
 second scheduler that cannot take it stands by and takes over when the first one's connection goes away.
@@ -13,37 +11,13 @@ SQLite has one writer at a time anyway, and an embedded deployment runs one proc
 from __future__ import annotations
 
 import threading
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from escrow.store.db import Engine, IntegrityError, UnitOfWork
-from escrow.store.locks import SessionLock
-from escrow.store.models import JobRun, utcnow
+from escrow.services.jobruns import STALE, Engine, SessionLock, claim, finish
 
-STALE = timedelta(hours=2)
+__all__ = ["STALE", "Leadership", "claim", "finish", "local_now"]
+
 SCHEDULER_LOCK = 0x45534353  # "ESCS"
-
-
-def claim(engine: Engine, job_id: str, period: str) -> int | None:
-    """The id of the run claimed for (job, period), or None if another run has it or finished it."""
-    now = utcnow()
-    with UnitOfWork(engine) as uow:
-        run = JobRun(job_id=job_id, period=period, status="running", started_at=now)
-        try:
-            uow.job_runs.add(run)
-            uow.commit()
-            return run.id
-        except IntegrityError:
-            uow.rollback()
-    with UnitOfWork(engine) as uow:  # the row exists: take it over only if it failed or went stale
-        claimed = uow.job_runs.take_over(job_id, period, now, stale_before=now - STALE)
-        uow.commit()
-        return claimed
-
-
-def finish(engine: Engine, run_id: int, status: str, detail: str) -> None:
-    with UnitOfWork(engine) as uow:
-        uow.job_runs.finish(run_id, status, detail[:4000], utcnow())
-        uow.commit()
 
 
 class Leadership:

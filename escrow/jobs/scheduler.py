@@ -23,7 +23,7 @@ from apscheduler.triggers.cron import CronTrigger
 
 from escrow.jobs import runs, tasks
 from escrow.services.context import Context
-from escrow.store.db import Engine
+from escrow.services.jobruns import Engine
 
 log = logging.getLogger("escrow.jobs")
 

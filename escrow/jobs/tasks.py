@@ -16,7 +16,6 @@ does nothing. Every scheduler also runs each job once when it starts, for the la
 from __future__ import annotations
 
 import calendar
-import hashlib
 import logging
 import traceback
 from collections.abc import Callable
@@ -25,11 +24,9 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from escrow.jobs import runs
-from escrow.services import alerts, ratelimit, reportjobs, signin
+from escrow.services import alerts, upkeep
 from escrow.services.context import Context
-from escrow.store import audit
-from escrow.store.db import Engine, IntegrityError, UnitOfWork
-from escrow.store.models import ArchivedReport
+from escrow.services.jobruns import Engine
 
 log = logging.getLogger("escrow.jobs")
 
@@ -85,99 +82,46 @@ def archive_month(now: datetime) -> str:
 # --- the work ----------------------------------------------------------------------------------------------
 
 
+# Each job works through the services with the context `run` gives it (its clock, the engine passed in).
+
+
 def alert_sweep(engine: Engine, ctx: Context, period: str, now: datetime) -> str:
-    with UnitOfWork(engine) as uow:
-        result = alerts.sweep(uow, ctx, now)
-        uow.commit()
-    return str(result)
+    return str(alerts.run_sweep(ctx, now))
 
 
 def statement_check(engine: Engine, ctx: Context, period: str, now: datetime) -> str:
     day = date.fromisoformat(period)
-    with UnitOfWork(engine) as uow:
-        missing = alerts.missing_statements(uow, day)
-        result = alerts.raise_alerts(uow, missing)
-        uow.commit()
-    return f"{len(missing)} accounts without a statement for {day}; {result}"
+    found = alerts.check_statements(ctx, day)
+    return f"{found.missing} accounts without a statement for {day}; {found.result}"
 
 
 def prune_idempotency(engine: Engine, ctx: Context, period: str, now: datetime) -> str:
-    cutoff = now.astimezone(UTC) - IDEMPOTENCY_KEEP
-    total = 0
-    while True:  # in batches: short transactions, no long lock on a large table
-        with UnitOfWork(engine) as uow:
-            ids = uow.idempotency.prune(cutoff, PRUNE_BATCH)
-            if ids:
-                audit.record(
-                    uow.session,
-                    actor=ACTOR,
-                    action="idempotency.pruned",
-                    subject_type="idempotency_records",
-                    subject_id=f"{ids[0]}-{ids[-1]}",
-                    details={"deleted": len(ids), "created_before": cutoff.isoformat(), "period": period},
-                )
-                uow.commit()
-        total += len(ids)
-        if len(ids) < PRUNE_BATCH:
-            break
-    with UnitOfWork(engine) as uow:  # look-up counters and finished report jobs past their keep time
-        buckets = ratelimit.purge(uow, now.astimezone(UTC) - RATE_LIMIT_KEEP)
-        jobs = reportjobs.purge(uow, now.astimezone(UTC) - REPORT_JOB_KEEP)
-        sessions = signin.purge(uow, now.astimezone(UTC))
-        uow.commit()
+    now_utc = now.astimezone(UTC)
+    cutoff = now_utc - IDEMPOTENCY_KEEP
+    total = upkeep.prune_idempotency(ctx, cutoff, batch=PRUNE_BATCH, period=period, actor=ACTOR)
+    purged = upkeep.purge_expired(
+        ctx, windows_before=now_utc - RATE_LIMIT_KEEP, jobs_before=now_utc - REPORT_JOB_KEEP, now=now_utc
+    )
     return (
         f"{total} idempotency records older than {cutoff:%Y-%m-%d %H:%M} UTC deleted; "
-        f"{buckets} rate-limit windows, {jobs} report jobs and {sessions} expired web sessions pruned"
+        f"{purged.rate_limit_windows} rate-limit windows, {purged.report_jobs} report jobs and "
+        f"{purged.web_sessions} expired web sessions pruned"
     )
 
 
 def monthly_archive(engine: Engine, ctx: Context, period: str, now: datetime) -> str:
-    from escrow import reports  # the report renderer (issue 5); imported when the job runs
-
     year, month = map(int, period.split("-"))
     last_day = date(year, month, calendar.monthrange(year, month)[1])
-    with UnitOfWork(engine, readonly=True) as uow:
-        done = uow.archived_reports.accounts_done("monthly", period)
-        accounts = [
-            (a.id, a.account_no) for a in uow.projects.accounts_opened_by(last_day) if a.id not in done
-        ]
+    todo = upkeep.monthly_to_archive(ctx, period, last_day)
     archived, failed = 0, []
-    for account_id, account_no in accounts:
+    for account_id, account_no in todo.accounts:
         try:
-            with UnitOfWork(engine, readonly=True) as uow:
-                filename, content = reports.render(
-                    "monthly", uow, ctx, account_no=account_no, year=year, month=month
-                )
-            sha256 = hashlib.sha256(content).hexdigest()
-            with UnitOfWork(engine) as uow:
-                row = uow.archived_reports.add(
-                    ArchivedReport(
-                        account_id=account_id,
-                        kind="monthly",
-                        period=period,
-                        filename=filename,
-                        sha256=sha256,
-                        content=content,
-                    )
-                )
-                audit.record(
-                    uow.session,
-                    actor=ACTOR,
-                    action="report.archived",
-                    subject_type="archived_report",
-                    subject_id=row.id,
-                    account_id=account_id,
-                    after={"sha256": sha256, "filename": filename},
-                    details={"kind": "monthly", "period": period, "sha256": sha256, "bytes": len(content)},
-                )
-                uow.commit()
-            archived += 1
-        except IntegrityError:
-            continue  # archived meanwhile by another run
+            if upkeep.archive_monthly(ctx, account_id, account_no, year, month, ACTOR):
+                archived += 1
         except Exception as exc:
             log.warning("monthly-archive %s: account %s failed: %s", period, account_no, exc)
             failed.append(account_no)
-    summary = f"{archived} monthly statements for {period} archived, {len(done)} already archived"
+    summary = f"{archived} monthly statements for {period} archived, {todo.done} already archived"
     if failed:
         raise RuntimeError(f"{summary}; failed for {len(failed)} accounts: {', '.join(failed[:10])}")
     return summary
@@ -218,7 +162,7 @@ def run(
     if run_id is None:
         log.info("%s %s: skipped (already run)", job.id, period)
         return "skipped"
-    job_ctx = replace(ctx, today=lambda: now.date())
+    job_ctx = replace(ctx, today=lambda: now.date(), engine=engine)
     try:
         detail = job.work(engine, job_ctx, period, now)
     except Exception as exc:

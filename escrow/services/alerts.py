@@ -29,7 +29,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from escrow.domain import caps
 from escrow.domain.errors import Conflict, FieldError, InvalidInput, NotFound
@@ -422,43 +422,86 @@ def statement_check(uow: UnitOfWork, day: date) -> SyncResult:
     return raise_alerts(uow, missing_statements(uow, day))
 
 
-# --- the API -----------------------------------------------------------------------------------------------
+def run_sweep(ctx: Context, now: datetime) -> SyncResult:
+    """`sweep` in a transaction of its own (the scheduled job)."""
+    with ctx.writing() as uow:
+        return ctx.commit(uow, sweep(uow, ctx, now))
 
 
-def alert_view(uow: UnitOfWork, alert: Alert) -> dict[str, Any]:
+@dataclass(frozen=True)
+class StatementCheck:
+    missing: int  # accounts without a statement for the day
+    result: SyncResult
+
+
+def check_statements(ctx: Context, day: date) -> StatementCheck:
+    """`statement_check` in a transaction of its own (the scheduled job)."""
+    with ctx.writing() as uow:
+        missing = missing_statements(uow, day)
+        return ctx.commit(uow, StatementCheck(len(missing), raise_alerts(uow, missing)))
+
+
+# --- the API and the pages ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AlertSubject:
+    type: str  # what the alert concerns: account, deposit, instruction, notice, client
+    id: str  # its account number, id or client address
+
+
+@dataclass(frozen=True)
+class AlertView:
+    alert_id: int
+    rule: str
+    title: str  # the rule in words
+    severity: Literal["critical", "warning", "info"]
+    owner_role: str  # the bureau role expected to act
+    state: Literal["open", "acknowledged", "resolved"]
+    subject: AlertSubject
+    account_no: str | None
+    message: str
+    link: str  # the page of what it concerns
+    created_at: str  # ISO 8601 with its zone
+    updated_at: str
+    resolved_at: str | None
+    acknowledged_by: str | None  # username of who acknowledged or resolved it
+
+
+def alert_view(uow: UnitOfWork, alert: Alert) -> AlertView:
     account = uow.projects.account(alert.account_id) if alert.account_id else None
     user = uow.parties.user(alert.acknowledged_by) if alert.acknowledged_by else None
     return _view(alert, account.account_no if account else None, user.username if user else None)
 
 
-def _view(alert: Alert, account_no: str | None, acknowledged_by: str | None) -> dict[str, Any]:
-    return {
-        "alert_id": alert.id,
-        "rule": alert.rule,
-        "title": RULES[alert.rule].title if alert.rule in RULES else alert.rule,
-        "severity": alert.severity,
-        "owner_role": alert.owner_role,
-        "state": alert.state,
-        "subject": {"type": alert.subject_type, "id": alert.subject_id},
-        "account_no": account_no,
-        "message": alert.message,
-        "link": alert.link,
-        "created_at": approvals.timestamp(alert.created_at),
-        "updated_at": approvals.timestamp(alert.updated_at),
-        "resolved_at": approvals.timestamp(alert.resolved_at),
-        "acknowledged_by": acknowledged_by,
-    }
+def _view(alert: Alert, account_no: str | None, acknowledged_by: str | None) -> AlertView:
+    return AlertView(
+        alert_id=alert.id,
+        rule=alert.rule,
+        title=RULES[alert.rule].title if alert.rule in RULES else alert.rule,
+        severity=alert.severity,
+        owner_role=alert.owner_role,
+        state=alert.state,
+        subject=AlertSubject(alert.subject_type, alert.subject_id),
+        account_no=account_no,
+        message=alert.message,
+        link=alert.link,
+        created_at=approvals.timestamp(alert.created_at),
+        updated_at=approvals.timestamp(alert.updated_at),
+        resolved_at=approvals.timestamp(alert.resolved_at),
+        acknowledged_by=acknowledged_by,
+    )
 
 
 def listing(
-    uow: UnitOfWork,
+    ctx: Context,
     *,
     state: str | None = None,
     severity: str | None = None,
     rule: str | None = None,
     account_no: str | None = None,
     limit: int = 500,
-) -> list[dict[str, Any]]:
+) -> tuple[AlertView, ...]:
     errors = []
     if state is not None and state not in STATES:
         errors.append(FieldError("state", " | ".join(STATES)))
@@ -468,16 +511,17 @@ def listing(
         errors.append(FieldError("rule", " | ".join(RULES)))
     if errors:
         raise InvalidInput("unknown filter value", errors=errors)
-    account_id = None
-    if account_no is not None:
-        account = uow.projects.account_by_no(account_no)
-        if account is None:
-            return []
-        account_id = account.id
-    rows = uow.alert_reads.listing(
-        state=state, severity=severity, rule=rule, account_id=account_id, limit=limit
-    )
-    return [_view(alert, no, username) for alert, no, username in rows]
+    with ctx.reading() as uow:
+        account_id = None
+        if account_no is not None:
+            account = uow.projects.account_by_no(account_no)
+            if account is None:
+                return ()
+            account_id = account.id
+        rows = uow.alert_reads.listing(
+            state=state, severity=severity, rule=rule, account_id=account_id, limit=limit
+        )
+        return tuple(_view(alert, no, username) for alert, no, username in rows)
 
 
 def _bureau_alert(uow: UnitOfWork, alert_id: int) -> Alert:
@@ -487,26 +531,30 @@ def _bureau_alert(uow: UnitOfWork, alert_id: int) -> Alert:
     return alert
 
 
-def acknowledge(uow: UnitOfWork, alert_id: int, actor: Principal, comment: str = "") -> dict[str, Any]:
-    alert = _bureau_alert(uow, alert_id)
-    if alert.state == "resolved":
-        raise Conflict(f"alert {alert_id} is already resolved")
-    if alert.state == "open":
-        alert.state, alert.acknowledged_by, alert.updated_at = "acknowledged", actor.user_id, utcnow()
+def acknowledge(ctx: Context, alert_id: int, actor: Principal, comment: str = "") -> AlertView:
+    """Someone is on it. Acknowledging an acknowledged alert changes nothing."""
+    with ctx.writing() as uow:
+        alert = _bureau_alert(uow, alert_id)
+        if alert.state == "resolved":
+            raise Conflict(f"alert {alert_id} is already resolved")
+        if alert.state == "open":
+            alert.state, alert.acknowledged_by, alert.updated_at = "acknowledged", actor.user_id, utcnow()
+            uow.session.flush()
+            _record(uow, alert, actor.ref, "acknowledged", "open", comment=comment)
+        return ctx.commit(uow, alert_view(uow, alert))
+
+
+def resolve(ctx: Context, alert_id: int, actor: Principal, comment: str = "") -> AlertView:
+    """Done; if its condition still holds, the next sweep reopens it."""
+    with ctx.writing() as uow:
+        alert = _bureau_alert(uow, alert_id)
+        if alert.state == "resolved":
+            raise Conflict(f"alert {alert_id} is already resolved")
+        before = alert.state
+        now = utcnow()
+        alert.state, alert.resolved_at, alert.updated_at = "resolved", now, now
+        if alert.acknowledged_by is None:
+            alert.acknowledged_by = actor.user_id
         uow.session.flush()
-        _record(uow, alert, actor.ref, "acknowledged", "open", comment=comment)
-    return alert_view(uow, alert)
-
-
-def resolve(uow: UnitOfWork, alert_id: int, actor: Principal, comment: str = "") -> dict[str, Any]:
-    alert = _bureau_alert(uow, alert_id)
-    if alert.state == "resolved":
-        raise Conflict(f"alert {alert_id} is already resolved")
-    before = alert.state
-    now = utcnow()
-    alert.state, alert.resolved_at, alert.updated_at = "resolved", now, now
-    if alert.acknowledged_by is None:
-        alert.acknowledged_by = actor.user_id
-    uow.session.flush()
-    _record(uow, alert, actor.ref, "resolved", before, comment=comment)
-    return alert_view(uow, alert)
+        _record(uow, alert, actor.ref, "resolved", before, comment=comment)
+        return ctx.commit(uow, alert_view(uow, alert))

@@ -7,8 +7,15 @@ The embedded SQLite database migrates itself when a command opens it; a server d
 
 from __future__ import annotations
 
-from escrow.store.db import Engine, OperationalError, is_sqlite, make_engine
+from dataclasses import dataclass
+from typing import Literal
+
+from escrow.services.context import Context
+from escrow.store.db import Engine, OperationalError, is_sqlite, make_engine, ping
 from escrow.store.migrate import is_current, upgrade
+
+# The driver's error when the database cannot be reached or is busy: the edges answer "try again" (503).
+DatabaseUnavailable = OperationalError
 
 
 class DatabaseNotReady(Exception):
@@ -48,3 +55,21 @@ def current_schema(url: str) -> Engine | None:
         return engine if is_current(engine) else None
     except OperationalError:
         return None
+
+
+@dataclass(frozen=True)
+class Health:
+    """The service answers and so does its database."""
+
+    status: Literal["ok"]
+    database: str  # the database dialect: sqlite or postgresql
+    rulebooks: tuple[str, ...]  # the rule book versions loaded, id@version
+
+
+def health(ctx: Context) -> Health:
+    """A round trip to the database; raises the driver's error if it does not answer."""
+    engine = ctx.engine
+    if engine is None:
+        raise RuntimeError("this context has no database")
+    ping(engine)
+    return Health("ok", engine.dialect.name, tuple(b.id for b in ctx.rulebooks))

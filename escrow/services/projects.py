@@ -5,14 +5,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 from escrow.domain import caps
 from escrow.domain.errors import Conflict, FieldError, InvalidInput, NotFound
-from escrow.domain.money import MoneyError, from_fen, hundredths, to_fen, to_wire
+from escrow.domain.ids import valid_id
+from escrow.domain.money import Area, Money, MoneyError, from_fen, hundredths, quantize, to_fen
 from escrow.domain.principal import Principal
-from escrow.rulebooks import RuleBook
+from escrow.rulebooks import Node, RuleBook
 from escrow.services.context import Context
+from escrow.services.documents import Upload, store_upload
+from escrow.services.views import wire
 from escrow.store import audit
 from escrow.store.db import UnitOfWork
 from escrow.store.models import Bank, Developer, NodeConfirmation, Project, SupervisedAccount
@@ -50,6 +53,102 @@ class ConfirmNode:
     evidence: tuple[Evidence, ...] = field(default_factory=tuple)
 
 
+@dataclass(frozen=True)
+class CapTermView:
+    term: Literal["balance", "suspense", "required_retention", "frozen", "pending_out"]
+    value: Money
+    rule: str
+    detail: str
+
+
+@dataclass(frozen=True)
+class CapExplanation:
+    releasable: Money
+    required_retention: Money
+    rulebook: str
+    terms: tuple[CapTermView, ...]
+    text: str  # the whole computation in one sentence
+
+
+@dataclass(frozen=True)
+class CapView:
+    """The release cap: what may be released now, and how it was computed."""
+
+    releasable: Money
+    explanation: CapExplanation
+
+    @classmethod
+    def of(cls, cap: caps.Cap) -> CapView:
+        releasable = quantize(cap.releasable)
+        terms = tuple(CapTermView(t.term, quantize(t.value), t.rule, t.detail) for t in cap.terms)
+        explanation = CapExplanation(
+            releasable, quantize(cap.required_retention), cap.rulebook_id, terms, cap.text
+        )
+        return cls(releasable, explanation)
+
+
+@dataclass(frozen=True)
+class AccountView:
+    account_no: str
+    account_name: str
+    status: Literal["active", "frozen", "closed"]
+    balance: Money
+    supervised_amount: Money
+    required_retention: Money
+    frozen_amount: Money
+    releasable: Money
+    cap: CapView
+    rulebook: str
+
+
+@dataclass(frozen=True)
+class NodeView:
+    code: str
+    name_zh: str
+    name_en: str
+    retention: str  # the share of the key amount retained from this node on
+    confirmed: bool
+    reached_on: date | None
+
+
+@dataclass(frozen=True)
+class ProjectView:
+    project_id: int
+    name: str
+    developer_credit_code: str
+    developer_name: str
+    permit_no: str
+    permit_date: date
+    presale_area_m2: Area
+    finish: Literal["shell", "finished"]
+    supervised_amount: Money
+    bank_code: str
+    account_no: str
+    account_name: str
+    opened_on: date
+    rulebook: str
+    nodes: tuple[NodeView, ...]
+    account: AccountView
+
+    @property
+    def nodes_reached(self) -> int:
+        return sum(1 for n in self.nodes if n.confirmed)
+
+
+@dataclass(frozen=True)
+class NodeConfirmationView:
+    """The node is confirmed; the release cap before and after."""
+
+    project_id: int
+    node_code: str
+    name_zh: str
+    name_en: str
+    reached_on: date
+    rulebook: str
+    cap_before: CapView
+    cap: CapView
+
+
 def pin_rulebook(uow: UnitOfWork, ctx: Context, jurisdiction: str, permit_date: date) -> RuleBook:
     """The version in force on the permit date; its hash is recorded at first use and checked after."""
     book = ctx.rulebooks.in_force(jurisdiction, permit_date)
@@ -65,7 +164,18 @@ def pin_rulebook(uow: UnitOfWork, ctx: Context, jurisdiction: str, permit_date: 
     return book
 
 
+def register(ctx: Context, cmd: OpenProject, actor: Principal) -> ProjectView:
+    """Open a project and its supervised account, pinned to the rule book in force on its permit date."""
+    with ctx.writing() as uow:
+        return ctx.commit(uow, _opened(uow, ctx, cmd, actor))
+
+
 def open_project(uow: UnitOfWork, ctx: Context, cmd: OpenProject, actor: Principal) -> dict[str, Any]:
+    """`register` in the caller's transaction (the demo and the benches seed many at once), as a dict."""
+    return wire(_opened(uow, ctx, cmd, actor))
+
+
+def _opened(uow: UnitOfWork, ctx: Context, cmd: OpenProject, actor: Principal) -> ProjectView:
     developer = uow.parties.developer_by_code(cmd.developer_credit_code)
     if developer is None:
         raise InvalidInput(
@@ -135,12 +245,71 @@ def open_project(uow: UnitOfWork, ctx: Context, cmd: OpenProject, actor: Princip
         subject_type="project",
         subject_id=project.id,
         account_id=account.id,
-        after=view,
+        after=wire(view),
     )
     return view
 
 
-def confirm_node(uow: UnitOfWork, ctx: Context, cmd: ConfirmNode, actor: Principal) -> dict[str, Any]:
+def confirm(
+    ctx: Context, cmd: ConfirmNode, actor: Principal, files: tuple[Upload, ...] = ()
+) -> NodeConfirmationView:
+    """An inspector confirms that construction reached a node: the release cap is recomputed. The evidence
+    `files` are stored with the confirmation, so a refused one keeps no file. The account is locked first
+    and the files stored after it, so two inspectors on one project never wait on each other's locks."""
+    with ctx.writing() as uow:
+        view = confirm_node(uow, ctx, cmd, actor)
+        account = uow.projects.account_for(cmd.project_id)
+        for upload in files:
+            store_upload(uow, upload, uploaded_by=actor.ref, account_id=account.id)
+        return ctx.commit(uow, view)
+
+
+@dataclass(frozen=True)
+class NodeForm:
+    """What the node confirmation form shows."""
+
+    project_id: int
+    name: str
+    permit_no: str
+    permit_date: date
+    finish: str
+    rulebook: str
+    node: Node
+    confirmed_on: date | None
+    missing_before: tuple[Node, ...]  # earlier nodes not confirmed yet
+    releasable: Decimal
+    today: date
+
+
+def node_form(ctx: Context, project_id: int, node_code: str) -> NodeForm:
+    """NotFound for an unknown project or node."""
+    with ctx.reading() as uow:
+        project = uow.projects.get(project_id) if valid_id(project_id) else None
+        if project is None:
+            raise NotFound(f"no project {project_id}")
+        book = ctx.rulebook(project.rulebook_id)
+        node = book.node(node_code)
+        if node is None:
+            raise NotFound(f"no node {node_code}")
+        confirmed = {c.node_code: c.reached_on for c in uow.projects.confirmed_nodes(project.id)}
+        cap = release_cap(uow, ctx, project, uow.projects.account_for(project.id))
+    return NodeForm(
+        project_id=project.id,
+        name=project.name,
+        permit_no=project.permit_no,
+        permit_date=project.permit_date,
+        finish=project.finish,
+        rulebook=book.id,
+        node=node,
+        confirmed_on=confirmed.get(node.code),
+        missing_before=tuple(n for n in book.nodes[: book.node_index(node.code)] if n.code not in confirmed),
+        releasable=cap.releasable,
+        today=ctx.today(),
+    )
+
+
+def confirm_node(uow: UnitOfWork, ctx: Context, cmd: ConfirmNode, actor: Principal) -> NodeConfirmationView:
+    """`confirm` in the caller's transaction (the demo; the node page stores the evidence files with it)."""
     project = uow.projects.get(cmd.project_id)
     if project is None:
         raise NotFound(f"no project {cmd.project_id}")
@@ -180,7 +349,7 @@ def confirm_node(uow: UnitOfWork, ctx: Context, cmd: ConfirmNode, actor: Princip
             rule=f"{book.id} nodes.{node.code}.evidence",
             errors=[FieldError.missing("evidence", kind) for kind in lacking],
         )
-    before = account_view(uow, ctx, project, account)["cap"]
+    before = CapView.of(release_cap(uow, ctx, project, account))
     uow.projects.add(
         NodeConfirmation(
             project_id=project.id,
@@ -192,7 +361,7 @@ def confirm_node(uow: UnitOfWork, ctx: Context, cmd: ConfirmNode, actor: Princip
             rulebook_id=book.id,
         )
     )
-    after = account_view(uow, ctx, project, account)["cap"]
+    after = CapView.of(release_cap(uow, ctx, project, account))
     audit.record(
         uow.session,
         actor=actor.ref,
@@ -200,20 +369,20 @@ def confirm_node(uow: UnitOfWork, ctx: Context, cmd: ConfirmNode, actor: Princip
         subject_type="project",
         subject_id=project.id,
         account_id=account.id,
-        before=before,
-        after=after,
+        before=wire(before),
+        after=wire(after),
         details={"node_code": node.code, "reached_on": cmd.reached_on.isoformat()},
     )
-    return {
-        "project_id": project.id,
-        "node_code": node.code,
-        "name_zh": node.name_zh,
-        "name_en": node.name_en,
-        "reached_on": cmd.reached_on.isoformat(),
-        "rulebook": book.id,
-        "cap_before": before,
-        "cap": after,
-    }
+    return NodeConfirmationView(
+        project_id=project.id,
+        node_code=node.code,
+        name_zh=node.name_zh,
+        name_en=node.name_en,
+        reached_on=cmd.reached_on,
+        rulebook=book.id,
+        cap_before=before,
+        cap=after,
+    )
 
 
 def retention_rule(book: RuleBook, confirmed: set[str] | frozenset[str], finish: str) -> caps.RetentionRule:
@@ -244,59 +413,99 @@ def release_cap(
     return caps.release_cap(inputs, rule)
 
 
-def account_view(
-    uow: UnitOfWork, ctx: Context, project: Project, account: SupervisedAccount
-) -> dict[str, Any]:
+def account_of(uow: UnitOfWork, ctx: Context, project: Project, account: SupervisedAccount) -> AccountView:
     cap = release_cap(uow, ctx, project, account)
     balance = next(t.value for t in cap.terms if t.term == "balance")
     frozen = next(t.value for t in cap.terms if t.term == "frozen")
-    return {
-        "account_no": account.account_no,
-        "account_name": account.account_name,
-        "status": account.status,
-        "balance": to_wire(balance),
-        "supervised_amount": to_wire(from_fen(project.supervised_amount_fen)),
-        "required_retention": to_wire(cap.required_retention),
-        "frozen_amount": to_wire(frozen),
-        "releasable": to_wire(cap.releasable),
-        "cap": {"releasable": to_wire(cap.releasable), "explanation": cap.to_json()},
-        "rulebook": project.rulebook_id,
-    }
+    view = CapView.of(cap)
+    return AccountView(
+        account_no=account.account_no,
+        account_name=account.account_name,
+        status=account.status,
+        balance=quantize(balance),
+        supervised_amount=from_fen(project.supervised_amount_fen),
+        required_retention=view.explanation.required_retention,
+        frozen_amount=quantize(frozen),
+        releasable=view.releasable,
+        cap=view,
+        rulebook=project.rulebook_id,
+    )
 
 
-def project_view(
+def account_view(
     uow: UnitOfWork, ctx: Context, project: Project, account: SupervisedAccount
 ) -> dict[str, Any]:
+    """`account_of` as a dict, for the views that extend it."""
+    return wire(account_of(uow, ctx, project, account))
+
+
+def project_view(uow: UnitOfWork, ctx: Context, project: Project, account: SupervisedAccount) -> ProjectView:
     book = ctx.rulebook(project.rulebook_id)
     confirmed = {c.node_code: c for c in uow.projects.confirmed_nodes(project.id)}
     bank = uow.session.get(Bank, account.bank_id)
     developer = uow.session.get(Developer, project.developer_id)
-    acct = account_view(uow, ctx, project, account)
-    return {
-        "project_id": project.id,
-        "name": project.name,
-        "developer_credit_code": developer.credit_code,
-        "developer_name": developer.name,
-        "permit_no": project.permit_no,
-        "permit_date": project.permit_date.isoformat(),
-        "presale_area_m2": to_wire(Decimal(project.presale_area_x100) / 100),
-        "finish": project.finish,
-        "supervised_amount": acct["supervised_amount"],
-        "bank_code": bank.code,
-        "account_no": account.account_no,
-        "account_name": account.account_name,
-        "opened_on": account.opened_on.isoformat(),
-        "rulebook": project.rulebook_id,
-        "nodes": [
-            {
-                "code": n.code,
-                "name_zh": n.name_zh,
-                "name_en": n.name_en,
-                "retention": str(n.retention),
-                "confirmed": n.code in confirmed,
-                "reached_on": confirmed[n.code].reached_on.isoformat() if n.code in confirmed else None,
-            }
+    return ProjectView(
+        project_id=project.id,
+        name=project.name,
+        developer_credit_code=developer.credit_code,
+        developer_name=developer.name,
+        permit_no=project.permit_no,
+        permit_date=project.permit_date,
+        presale_area_m2=quantize(Decimal(project.presale_area_x100) / 100),
+        finish=project.finish,
+        supervised_amount=from_fen(project.supervised_amount_fen),
+        bank_code=bank.code,
+        account_no=account.account_no,
+        account_name=account.account_name,
+        opened_on=account.opened_on,
+        rulebook=project.rulebook_id,
+        nodes=tuple(
+            NodeView(
+                code=n.code,
+                name_zh=n.name_zh,
+                name_en=n.name_en,
+                retention=str(n.retention),
+                confirmed=n.code in confirmed,
+                reached_on=confirmed[n.code].reached_on if n.code in confirmed else None,
+            )
             for n in book.nodes
-        ],
-        "account": acct,
-    }
+        ),
+        account=account_of(uow, ctx, project, account),
+    )
+
+
+def get(ctx: Context, project_id: int, actor: Principal) -> ProjectView:
+    """A project, its account, nodes and release cap: for bureau users and the project's developer; to
+    anyone else it does not exist."""
+    with ctx.reading() as uow:
+        project = uow.projects.get(project_id) if valid_id(project_id) else None
+        visible = project is not None and (
+            actor.is_bureau or (actor.kind == "developer" and actor.developer_id == project.developer_id)
+        )
+        if not visible:
+            raise NotFound(f"no project {project_id}")
+        return project_view(uow, ctx, project, uow.projects.account_for(project.id))
+
+
+@dataclass(frozen=True)
+class PortalProject:
+    """A developer's project on the portal's overview, with what waits on it."""
+
+    project: ProjectView
+    open_notices: int
+    releases_in_progress: int
+
+
+def of_developer(ctx: Context, developer_id: int) -> tuple[PortalProject, ...]:
+    with ctx.reading() as uow:
+        q = uow.portal_reads
+        notices = q.open_notices_by_project(developer_id)
+        in_progress = q.releases_in_progress_by_project(developer_id)
+        return tuple(
+            PortalProject(
+                project_view(uow, ctx, project, account),
+                notices.get(project.id, 0),
+                in_progress.get(project.id, 0),
+            )
+            for project, account in q.projects_of(developer_id)
+        )

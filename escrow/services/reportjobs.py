@@ -23,13 +23,14 @@ import dataclasses
 import logging
 import threading
 from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from multiprocessing import get_context
-from typing import Any
+from typing import Any, Literal
 
 from escrow import reports
 from escrow.config import Settings
-from escrow.domain.errors import DomainError, Forbidden, NotFound
+from escrow.domain.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
 from escrow.domain.principal import Principal
 from escrow.services.context import Context
 from escrow.services.releases import visible_release
@@ -88,42 +89,72 @@ def _ts(value: datetime | None) -> str | None:
     return (value if value.tzinfo else value.replace(tzinfo=UTC)).isoformat()
 
 
-def job_view(job: ReportJob) -> dict[str, Any]:
+@dataclass(frozen=True)
+class ReportJobView:
+    job_id: int
+    kind: Literal["voucher", "notice", "release", "monthly", "city"]
+    params: dict[str, Any]
+    status: Literal["queued", "running", "done", "failed"]  # queued → running → done | failed
+    created_at: str  # ISO 8601 with its zone
+    finished_at: str | None
+    filename: str | None
+    size: int | None  # bytes of the PDF, once done
+    error: str | None  # why it failed
+    file_url: str | None  # where to download the PDF, once done
+
+
+@dataclass(frozen=True)
+class Pdf:
+    filename: str
+    content: bytes
+
+
+def job_view(job: ReportJob) -> ReportJobView:
     wire_names = {"start": "from", "end": "to"}  # as the request names them
     params = {wire_names.get(k, k): v for k, v in (job.params or {}).items() if k != "as_of"}
-    view: dict[str, Any] = {
-        "job_id": job.id,
-        "kind": job.kind,
-        "params": params,
-        "status": job.status,
-        "created_at": _ts(job.created_at),
-        "finished_at": _ts(job.finished_at),
-        "filename": job.filename,
-        "size": len(job.content) if job.content is not None else None,
-        "error": job.error,
-        "file_url": f"/api/v1/reports/{job.id}/file" if job.status == "done" else None,
-    }
-    return view
-
-
-def request(
-    uow: UnitOfWork, ctx: Context, principal: Principal, kind: str, params: dict[str, Any]
-) -> dict[str, Any]:
-    """Queue a report for `principal`; the caller commits and then hands the job id to a runner."""
-    checked = reports.normalise(kind, params)
-    check_access(uow, principal, kind, checked)
-    checked = reports.check(kind, uow, ctx, **checked)
-    job = ReportJob(
-        kind=kind,
-        params={**_wire(checked), "as_of": ctx.today().isoformat()},
-        status="queued",
-        requested_by=principal.ref,
+    return ReportJobView(
+        job_id=job.id,
+        kind=job.kind,
+        params=params,
+        status=job.status,
+        created_at=_ts(job.created_at),
+        finished_at=_ts(job.finished_at),
+        filename=job.filename,
+        size=len(job.content) if job.content is not None else None,
+        error=job.error,
+        file_url=f"/api/v1/reports/{job.id}/file" if job.status == "done" else None,
     )
-    uow.report_jobs.add(job)
-    return job_view(job)
 
 
-def visible_job(uow: UnitOfWork, principal: Principal, job_id: int) -> ReportJob:
+def request(ctx: Context, principal: Principal, kind: str, params: dict[str, Any]) -> ReportJobView:
+    """Queue a report for `principal`; once this returns (committed), hand the job id to a runner."""
+    checked = reports.normalise(kind, params)
+    with ctx.writing() as uow:
+        check_access(uow, principal, kind, checked)
+        checked = reports.check(kind, uow, ctx, **checked)
+        job = ReportJob(
+            kind=kind,
+            params={**_wire(checked), "as_of": ctx.today().isoformat()},
+            status="queued",
+            requested_by=principal.ref,
+        )
+        uow.report_jobs.add(job)
+        return ctx.commit(uow, job_view(job))
+
+
+def render_now(ctx: Context, principal: Principal, kind: str, **params: Any) -> Pdf:
+    """A quick document (voucher, notice, release form) rendered on the request; NotFound unless
+    `principal` may see it, or if the parameters cannot name anything."""
+    try:
+        checked = reports.normalise(kind, params)
+    except InvalidInput:  # a path segment that cannot name anything
+        raise NotFound(f"no {kind} {next(iter(params.values()))}") from None
+    with ctx.reading() as uow:
+        check_access(uow, principal, kind, checked)
+        return Pdf(*reports.render(kind, uow, ctx, **checked))
+
+
+def _visible_job(uow: UnitOfWork, principal: Principal, job_id: int) -> ReportJob:
     """The principal's own job; anyone else's does not exist. A job abandoned by a dead process is
     reported as failed."""
     job = uow.report_jobs.get(job_id)
@@ -138,6 +169,30 @@ def visible_job(uow: UnitOfWork, principal: Principal, job_id: int) -> ReportJob
         )
         uow.session.flush()
     return job
+
+
+def job(ctx: Context, principal: Principal, job_id: int) -> ReportJobView:
+    with ctx.writing() as uow:  # writes when it finds the job abandoned
+        return ctx.commit(uow, job_view(_visible_job(uow, principal, job_id)))
+
+
+class ReportNotReady(Conflict):
+    """The job's PDF cannot be handed over: still queued or running (`retry`), or failed."""
+
+    def __init__(self, detail: str, *, retry: bool):
+        super().__init__(detail)
+        self.retry = retry
+
+
+def job_file(ctx: Context, principal: Principal, job_id: int) -> Pdf:
+    """A finished job's PDF, or ReportNotReady."""
+    with ctx.writing() as uow:
+        found = ctx.commit(uow, _visible_job(uow, principal, job_id))
+    if found.status == "failed":
+        raise ReportNotReady(f"the report failed: {found.error}", retry=False)
+    if found.status != "done" or found.content is None:
+        raise ReportNotReady(f"the report is {found.status}; try again shortly", retry=True)
+    return Pdf(found.filename or f"report-{found.id}.pdf", found.content)
 
 
 def _claim(engine: Engine, job_id: int) -> bool:

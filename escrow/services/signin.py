@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from escrow.domain.principal import Principal
+from escrow.services.context import Context
 from escrow.services.parties import password_matches
 from escrow.store import audit
 from escrow.store.db import UnitOfWork
@@ -176,3 +177,49 @@ def end_session(uow: UnitOfWork, cookie: str) -> None:
 
 def purge(uow: UnitOfWork, now: datetime) -> int:
     return uow.web_sessions.purge(now)
+
+
+# --- the use cases the web's sign-in and session guard call ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Started:
+    cookie: str  # the session's random id, for the cookie
+    role: str
+
+
+def sign_in(ctx: Context, username: str, password: str, lang: str, now: datetime) -> Started:
+    """A new session for the right password, or Refusal; a refusal still records the failed attempt."""
+    with ctx.writing() as uow:
+        try:
+            user = check_password(uow, username, password, now)
+        except Refusal as refused:
+            uow.commit()
+            refusal = refused  # raised outside: the context manager cannot annotate a frozen exception
+        else:
+            return ctx.commit(uow, Started(start_session(uow, user, lang, now), user.role))
+    raise refusal
+
+
+def sign_out(ctx: Context, cookie: str) -> None:
+    with ctx.writing() as uow:
+        end_session(uow, cookie)
+        ctx.commit(uow, None)
+
+
+@dataclass(frozen=True)
+class Visit:
+    """Who a session cookie signs in (None if nobody), and whether its session just expired."""
+
+    user: SignedIn | None
+    expired: bool
+
+
+def visit(ctx: Context, cookie: str, now: datetime, lang: str | None = None) -> Visit:
+    """The session of a cookie on a request: slides its idle expiry, and keeps a language switched to with
+    `lang` for the rest of the session."""
+    with ctx.writing() as uow:
+        found, expired = load_session(uow, cookie, now)
+        if found is not None and lang and lang != found.lang:
+            set_language(uow, cookie, lang)
+        return ctx.commit(uow, Visit(found, expired))

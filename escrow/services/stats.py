@@ -8,7 +8,15 @@ from decimal import Decimal
 from escrow.domain.errors import FieldError, InvalidInput
 from escrow.domain.ledger import EntryKind
 from escrow.domain.money import from_fen, to_wire
+from escrow.services.context import Context
 from escrow.store.db import UnitOfWork
+
+
+def for_period(ctx: Context, start: date, end: date) -> dict[str, str | int]:
+    """The city's figures for a period (GET /api/v1/stats, the dashboard). A dict: its first key is `from`,
+    which no dataclass field can be called."""
+    with ctx.reading() as uow:
+        return city_stats(uow, start, end)
 
 
 def city_stats(uow: UnitOfWork, start: date, end: date) -> dict[str, str | int]:

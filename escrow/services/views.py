@@ -1,12 +1,27 @@
-"""Views as plain values: what the API writes for a view (money as decimal strings, dates in ISO 8601),
-for audit records, pages and callers that want a dict."""
+"""Views as JSON-native values — what the API writes for a view — for the callers that keep a view as a
+dict (the audit trail's `after`, the pages and the demo that read a view's fields by name)."""
 
 from __future__ import annotations
 
+import dataclasses
+from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
-import msgspec
+from escrow.domain.money import to_wire
 
 
-def wire(view: Any) -> Any:
-    return msgspec.to_builtins(view)
+def wire(value: Any) -> Any:
+    """A view (frozen dataclasses, tuples, Decimal amounts, dates) as dicts, lists and strings: an amount as
+    its wire string, a date or a timestamp in ISO 8601."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: wire(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, dict):
+        return {k: wire(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [wire(v) for v in value]
+    if isinstance(value, Decimal):
+        return to_wire(value)
+    if isinstance(value, date | datetime):
+        return value.isoformat()
+    return value

@@ -92,6 +92,12 @@ def newest(ctx: Context, jurisdiction: str) -> RuleBook | None:
     )
 
 
+def live(ctx: Context, book: RuleBook) -> Comparison:
+    """The live projects of `book`'s jurisdiction under `book`, against their pinned versions."""
+    with ctx.reading() as uow:  # never committed: nothing of this view is kept
+        return compare(uow, ctx, book)
+
+
 def compare(uow: UnitOfWork, ctx: Context, book: RuleBook) -> Comparison:
     figures = uow.cap_figures
     live = figures.live_projects(book.jurisdiction)

@@ -497,28 +497,26 @@ def test_report_requests_are_checked_before_they_are_queued(client, world, engin
 
 def test_a_job_not_yet_done_says_so_and_a_stale_one_fails(client, world, engine, ctx, paid):
     bank = Principal(kind="bank", id=1, name="衡水银行", bank_id=1)
-    with UnitOfWork(engine) as uow:
-        job = reportjobs.request(uow, ctx, bank, "voucher", {"voucher_no": paid["voucher"]["voucher_no"]})
-        uow.commit()
+    job = reportjobs.request(ctx, bank, "voucher", {"voucher_no": paid["voucher"]["voucher_no"]})
     headers = world.headers("bank")
-    r = client.get(f"/api/v1/reports/{job['job_id']}/file", headers=headers)
+    r = client.get(f"/api/v1/reports/{job.job_id}/file", headers=headers)
     assert r.status_code == 409 and r.headers["retry-after"] == "2"
     assert "queued" in r.json()["detail"]
     # rendered by whoever picks up queued jobs (the scheduler, say), in this process
     assert reportjobs.run_pending(engine, ctx) == 1
-    assert reportjobs.run(engine, ctx, job["job_id"]) == "skipped"  # never twice
-    assert client.get(f"/api/v1/reports/{job['job_id']}", headers=headers).json()["status"] == "done"
-    assert client.get(f"/api/v1/reports/{job['job_id']}/file", headers=headers).status_code == 200
+    assert reportjobs.run(engine, ctx, job.job_id) == "skipped"  # never twice
+    assert client.get(f"/api/v1/reports/{job.job_id}", headers=headers).json()["status"] == "done"
+    assert client.get(f"/api/v1/reports/{job.job_id}/file", headers=headers).status_code == 200
 
+    stale = reportjobs.request(ctx, bank, "voucher", {"voucher_no": paid["voucher"]["voucher_no"]})
     with UnitOfWork(engine) as uow:
-        stale = reportjobs.request(uow, ctx, bank, "voucher", {"voucher_no": paid["voucher"]["voucher_no"]})
-        row = uow.session.get(ReportJob, stale["job_id"])
+        row = uow.session.get(ReportJob, stale.job_id)
         row.status = "running"
         row.created_at = row.created_at.replace(year=2020)
         uow.commit()
-    failed = client.get(f"/api/v1/reports/{stale['job_id']}", headers=headers).json()
+    failed = client.get(f"/api/v1/reports/{stale.job_id}", headers=headers).json()
     assert failed["status"] == "failed" and "interrupted" in failed["error"]
-    r = client.get(f"/api/v1/reports/{stale['job_id']}/file", headers=headers)
+    r = client.get(f"/api/v1/reports/{stale.job_id}/file", headers=headers)
     assert r.status_code == 409 and "failed" in r.json()["detail"]
 
 

@@ -3,7 +3,7 @@
 The dashboard's figures are `services.stats.city_stats` — the same numbers as GET /api/v1/stats — for a
 period the user picks (default: this calendar year up to today). Beside them: alerts not yet resolved,
 accounts whose latest bank statement does not reconcile, and the releases and refunds whose next approval
-step is the signed-in user's to take.
+step is the signed-in user's to take (all read by `services.listings`).
 """
 
 from __future__ import annotations
@@ -21,9 +21,8 @@ from litestar.response import Template
 from escrow.domain.errors import Conflict, InvalidInput
 from escrow.domain.money import from_fen
 from escrow.services import alerts as alert_service
-from escrow.services import approvals, stats
+from escrow.services import listings
 from escrow.services.context import Context
-from escrow.store.db import UnitOfWork
 from escrow.web.bureau.projects import labeller, local_time, query_url, tone
 from escrow.web.shell import pages, sessions
 from escrow.web.shell.labels import N_
@@ -102,78 +101,34 @@ def quick_periods(today: date) -> list[tuple[str, date, date]]:
 # --- what waits for the signed-in user --------------------------------------------------------------------
 
 
-def waiting_for(uow: UnitOfWork, ctx: Context, role: str, user_id: int, lang: str) -> list[dict[str, Any]]:
-    """Submitted releases and refunds whose next step is for `role` and that this user has not already
-    decided a step of (one person takes at most one step of the same application)."""
-    out = []
-    for release, project_name, deciders in uow.listings.submitted_releases():
-        book = ctx.rulebook(release.rulebook_id)
-        chain = book.approval_steps_for(from_fen(release.amount_fen))
-        step = approvals.next_step_view(chain, len(deciders), release.status)
-        if step and step["role"] == role and user_id not in deciders:
-            out.append(_waiting("release", release, project_name, "", step, lang))
-    for refund, contract_no, _project_id, project_name, deciders in uow.listings.submitted_refunds():
-        chain = approvals.refund_chain(ctx.rulebook(refund.rulebook_id))
-        step = approvals.next_step_view(chain, len(deciders), refund.status)
-        if step and step["role"] == role and user_id not in deciders:
-            out.append(_waiting("refund", refund, project_name, contract_no, step, lang))
-    return out
-
-
-def _waiting(
-    kind: str, row: Any, project_name: str, contract_no: str, step: dict, lang: str
-) -> dict[str, Any]:
+def _waiting(item: listings.Waiting, lang: str) -> dict[str, Any]:
     return {
-        "kind": kind,
-        "id": row.id,
-        "url": f"/{kind}s/{row.id}",
-        "project": project_name,
-        "contract_no": contract_no,
-        "amount": from_fen(row.amount_fen),
-        "step_no": step["step_no"],
-        "step": step["label_zh"] if lang == "zh" else step["label_en"],
-        "submitted": local_time(row.created_at),
+        "kind": item.kind,
+        "id": item.id,
+        "url": f"/{item.kind}s/{item.id}",
+        "project": item.project,
+        "contract_no": item.contract_no,
+        "amount": item.amount,
+        "step_no": item.step_no,
+        "step": item.label_zh if lang == "zh" else item.label_en,
+        "submitted": local_time(item.submitted_at),
     }
 
 
-def _dashboard(engine, ctx: Context, period: tuple[date, date] | None, user, lang: str) -> dict[str, Any]:
-    with UnitOfWork(engine, readonly=True) as uow:
-        figures = stats.city_stats(uow, *period) if period else None
-        top, _total = uow.listings.alerts(states=UNRESOLVED, limit=TOP_ALERTS)
-        return {
-            "figures": figures,
-            "alert_counts": uow.listings.alert_counts(),
-            "top_alerts": top,
-            "discrepancies": uow.listings.discrepancies(),
-            "waiting": waiting_for(uow, ctx, user.role, user.user_id, lang),
-        }
+def _dashboard(ctx: Context, period: tuple[date, date] | None, user, lang: str) -> dict[str, Any]:
+    found = listings.dashboard(ctx, period, user.role, user.user_id, TOP_ALERTS)
+    return {
+        "figures": found.figures,
+        "alert_counts": found.alert_counts,
+        "top_alerts": found.top_alerts,
+        "discrepancies": found.discrepancies,
+        "waiting": [_waiting(item, lang) for item in found.waiting],
+    }
 
 
 # --- the alert list ---------------------------------------------------------------------------------------
 
 ALERT_FILTERS = ("state", "severity", "rule", "page")
-
-
-def _alert_list(engine, states: tuple[str, ...], severity: str, rule: str, page: int) -> dict[str, Any]:
-    with UnitOfWork(engine, readonly=True) as uow:
-        rows, total = uow.listings.alerts(
-            states=states,
-            severity=severity,
-            rule=rule,
-            limit=ALERTS_PER_PAGE,
-            offset=(page - 1) * ALERTS_PER_PAGE,
-        )
-        pages_count = max(1, -(-total // ALERTS_PER_PAGE))
-        if page > pages_count:
-            page = pages_count
-            rows, total = uow.listings.alerts(
-                states=states,
-                severity=severity,
-                rule=rule,
-                limit=ALERTS_PER_PAGE,
-                offset=(page - 1) * ALERTS_PER_PAGE,
-            )
-    return {"rows": rows, "total": total, "page": page, "pages": pages_count}
 
 
 async def _alerts_page(
@@ -189,14 +144,21 @@ async def _alerts_page(
     state = values["state"] if "state" not in errors else ""
     states = UNRESOLVED if not state else () if state == "all" else (state,)
     page = int(values["page"]) if values["page"].isdigit() and len(values["page"]) < 7 else 1
-    found = await pages.run(
-        _alert_list,
-        pages.engine(request),
+    page_found = await pages.run(
+        listings.alerts,
+        pages.ctx(request),
         states,
         values["severity"] if "severity" not in errors else "",
         values["rule"] if "rule" not in errors else "",
         max(page, 1),
+        ALERTS_PER_PAGE,
     )
+    found = {
+        "rows": page_found.rows,
+        "total": page_found.total,
+        "page": page_found.page,
+        "pages": page_found.pages,
+    }
     params_kept = {k: v for k, v in values.items() if k != "page" and k not in errors}
     back = query_url("/alerts", params_kept, page=found["page"] if found["page"] > 1 else "")
     return pages.render(
@@ -219,12 +181,6 @@ async def _alerts_page(
         **found,
         **extra,
     )
-
-
-def _handle_alert(engine, fn: Callable, alert_id: int, actor, comment: str) -> None:
-    with UnitOfWork(engine) as uow:
-        fn(uow, alert_id, actor, comment)
-        uow.commit()
 
 
 def _safe_back(target: str) -> str:
@@ -258,10 +214,10 @@ class DashboardController(Controller):
         period = (days["from"], days["to"]) if not errors else None
         headline = ""
         try:
-            data = await pages.run(_dashboard, pages.engine(request), ctx, period, user, lang)
+            data = await pages.run(_dashboard, ctx, period, user, lang)
         except InvalidInput as exc:
             headline, errors = pages.field_errors(request, exc)
-            data = await pages.run(_dashboard, pages.engine(request), ctx, None, user, lang)
+            data = await pages.run(_dashboard, ctx, None, user, lang)
         return pages.render(
             request,
             "bureau/dashboard/index.html",
@@ -308,9 +264,7 @@ class DashboardController(Controller):
                 comment_value=comment,
             )
         try:
-            await pages.run(
-                _handle_alert, pages.engine(request), fn, alert_id, sessions.principal(request), comment
-            )
+            await pages.run(fn, pages.ctx(request), alert_id, sessions.principal(request), comment)
         except (Conflict, InvalidInput) as exc:
             headline, _fields = pages.field_errors(request, exc)
             if isinstance(exc, Conflict):

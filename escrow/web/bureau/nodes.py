@@ -19,11 +19,8 @@ from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath
 
 from escrow.domain.errors import DomainError, Forbidden, NotFound
-from escrow.domain.ids import valid_id
-from escrow.domain.principal import Principal
-from escrow.services import projects
+from escrow.services import documents, projects
 from escrow.services.projects import ConfirmNode, Evidence
-from escrow.store.db import UnitOfWork
 from escrow.web.bureau.common import KIND_NAMES
 from escrow.web.bureau.releases import ReleasesController
 from escrow.web.shell import pages, sessions, uploads
@@ -42,62 +39,30 @@ pages.NOTICES["node_confirmed"] = N_(
 
 def _node_page(request: Request, project_id: int, node_code: str, lang: str) -> dict[str, Any]:
     """What the confirmation form shows; NotFound for an unknown project or node."""
-    ctx = pages.ctx(request)
-    with UnitOfWork(pages.engine(request), readonly=True) as uow:
-        project = uow.projects.get(project_id) if valid_id(project_id) else None
-        if project is None:
-            raise NotFound(f"no project {project_id}")
-        book = ctx.rulebook(project.rulebook_id)
-        node = book.node(node_code)
-        if node is None:
-            raise NotFound(f"no node {node_code}")
-        account = uow.projects.account_for(project.id)
-        confirmed = {c.node_code: c for c in uow.projects.confirmed_nodes(project.id)}
-        cap = projects.release_cap(uow, ctx, project, account)
+    form = projects.node_form(pages.ctx(request), project_id, node_code)
 
     def name(n) -> str:
         return n.name_zh if lang == "zh" else n.name_en
 
     return {
         "project": {
-            "id": project.id,
-            "name": project.name,
-            "permit_no": project.permit_no,
-            "permit_date": project.permit_date,
-            "finish": project.finish,
+            "id": form.project_id,
+            "name": form.name,
+            "permit_no": form.permit_no,
+            "permit_date": form.permit_date,
+            "finish": form.finish,
         },
-        "rulebook": book.id,
-        "node": {"code": node.code, "name": name(node), "retention": node.retention},
-        "kinds": list(node.evidence),
-        "confirmed_on": confirmed[node.code].reached_on if node.code in confirmed else None,
-        "missing_before": [
-            {"code": n.code, "name": name(n)}
-            for n in book.nodes[: book.node_index(node.code)]
-            if n.code not in confirmed
-        ],
-        "releasable": cap.releasable,
-        "today": ctx.today(),
+        "rulebook": form.rulebook,
+        "node": {"code": form.node.code, "name": name(form.node), "retention": form.node.retention},
+        "kinds": list(form.node.evidence),
+        "confirmed_on": form.confirmed_on,
+        "missing_before": [{"code": n.code, "name": name(n)} for n in form.missing_before],
+        "releasable": form.releasable,
+        "today": form.today,
         "kind_names": KIND_NAMES,
         "accept": uploads.ACCEPT,
         "max_label": uploads.MAX_LABEL,
     }
-
-
-def _confirm(
-    request: Request,
-    actor: Principal,
-    cmd: ConfirmNode,
-    files: list[uploads.Upload],
-) -> dict[str, Any]:
-    """The confirmation and its files in one transaction. The service locks the account first; the files
-    are stored after it, so two inspectors on one project never wait on each other's locks in turn."""
-    with UnitOfWork(pages.engine(request)) as uow:
-        result = projects.confirm_node(uow, pages.ctx(request), cmd, actor)
-        account = uow.projects.account_for(cmd.project_id)
-        for upload in files:
-            uploads.store_upload(uow, upload, uploaded_by=actor.ref, account_id=account.id)
-        uow.commit()
-    return result
 
 
 def _parse_date(text: str) -> date | None:
@@ -157,7 +122,9 @@ class NodesController(Controller):
         if form.ok:
             cmd = ConfirmNode(project_id, node_code, reached, tuple(evidence))
             try:
-                await pages.run(_confirm, request, sessions.principal(request), cmd, files)
+                await pages.run(
+                    projects.confirm, pages.ctx(request), cmd, sessions.principal(request), tuple(files)
+                )
             except (NotFound, Forbidden):
                 raise
             except DomainError as exc:
@@ -185,21 +152,15 @@ class NodesController(Controller):
 # --- stored documents --------------------------------------------------------------------------------------
 
 
-def _document(request: Request, document_id: int, developer_id: int | None):
-    with UnitOfWork(pages.engine(request), readonly=True) as uow:
-        document = uow.documents.get(document_id)
-        if document is None or not uploads.visible_to(uow, document, developer_id):
-            raise NotFound(f"no document {document_id}")  # whether it exists is not said either
-        return document
-
-
 class DocumentsController(Controller):
     path = "/documents"
     include_in_schema = False
 
     @get("/{document_id:int}", name="document", guards=[requires("documents.view")])
     async def download(self, request: Request, document_id: FromPath[int]) -> Response:
-        document = await pages.run(_document, request, document_id, sessions.user(request).developer_id)
+        document = await pages.run(
+            documents.download, pages.ctx(request), document_id, sessions.user(request).developer_id
+        )
         return Response(
             content=document.content,
             media_type=document.content_type,

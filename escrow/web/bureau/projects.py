@@ -18,14 +18,11 @@ from litestar.params import FromPath
 from litestar.response import Template
 
 from escrow.domain.caps import Cap
-from escrow.domain.errors import NotFound
-from escrow.domain.ids import valid_id
 from escrow.domain.money import from_fen
 from escrow.rulebooks import RuleBook
-from escrow.services import projects as project_service
+from escrow.services import listings
 from escrow.services.context import Context
-from escrow.store.db import UnitOfWork
-from escrow.store.reads.listings import ProjectFilter
+from escrow.services.listings import ProjectFilter
 from escrow.web.shell import pages, sessions
 from escrow.web.shell.filters import local_time
 from escrow.web.shell.labels import N_
@@ -168,15 +165,10 @@ def _page_number(text: str) -> int:
     return max(1, int(text)) if text.isdigit() and len(text) < 7 else 1
 
 
-def _list_projects(engine, ctx: Context, f: ProjectFilter, page: int, lang: str) -> dict[str, Any]:
-    with UnitOfWork(engine, readonly=True) as uow:
-        rows, total = uow.listings.projects(f, limit=PER_PAGE, offset=(page - 1) * PER_PAGE)
-        pages_count = max(1, -(-total // PER_PAGE))
-        if page > pages_count:  # a page past the end (the list shrank): show the last one
-            page = pages_count
-            rows, total = uow.listings.projects(f, limit=PER_PAGE, offset=(page - 1) * PER_PAGE)
+def _list_projects(ctx: Context, f: ProjectFilter, page: int, lang: str) -> dict[str, Any]:
+    found = listings.projects(ctx, f, page, PER_PAGE)
     items = []
-    for r in rows:
+    for r in found.rows:
         book = ctx.rulebooks.get(r.rulebook_id)
         highest = (
             book.nodes[r.nodes_confirmed - 1] if book and 0 < r.nodes_confirmed <= len(book.nodes) else None
@@ -188,7 +180,7 @@ def _list_projects(engine, ctx: Context, f: ProjectFilter, page: int, lang: str)
                 "node": node_name(highest, lang) if highest else "",
             }
         )
-    return {"items": items, "total": total, "page": page, "pages": pages_count}
+    return {"items": items, "total": found.total, "page": found.page, "pages": found.pages}
 
 
 # --- the project page -------------------------------------------------------------------------------------
@@ -269,55 +261,45 @@ def cap_in_words(
     }
 
 
-def _project_page(engine, ctx: Context, project_id: int, lang: str, with_audit: bool, _) -> dict[str, Any]:
-    with UnitOfWork(engine, readonly=True) as uow:
-        project = uow.projects.get(project_id) if valid_id(project_id) else None
-        account = uow.projects.account_for(project.id) if project else None
-        if project is None or account is None:
-            raise NotFound(f"no project {project_id}")
-        bank, developer = uow.listings.bank_and_developer(account, project)
-        book = ctx.rulebook(project.rulebook_id)
-        cap = project_service.release_cap(uow, ctx, project, account)
-        guarantee = from_fen(uow.holds.guarantee_fen(account.id, ctx.today()))
-        confirmations = uow.listings.confirmations(project.id)
-        deposits, deposit_count = uow.listings.deposits(account.id, LATEST)
-        statements, statement_count = uow.listings.statements(account.id, LATEST)
-        latest = statements[0] if statements else None
-        page = {
-            "project": project,
-            "account": account,
-            "bank": bank,
-            "developer": developer,
-            "book": book,
-            "terms": {t.term: t.value for t in cap.terms},
-            "cap": cap,
-            "words": cap_in_words(cap, book, project, set(confirmations), guarantee, _, lang),
-            "supervised": from_fen(project.supervised_amount_fen),
-            "area": Decimal(project.presale_area_x100) / 100,
-            "nodes": [
-                {
-                    "code": n.code,
-                    "name": node_name(n, lang),
-                    "retention": percent(n.retention),
-                    "confirmation": confirmations.get(n.code, (None, None))[0],
-                    "confirmed_by": confirmations.get(n.code, (None, None))[1],
-                }
-                for n in book.nodes
-            ],
-            "next_node": next((n.code for n in book.nodes if n.code not in confirmations), None),
-            "deposits": deposits,
-            "deposit_count": deposit_count,
-            "suspense": uow.listings.suspense(account.id),
-            "releases": uow.listings.releases(project.id),
-            "refunds": uow.listings.refunds(account.id),
-            "freezes": uow.listings.freezes(account.id),
-            "statements": statements,
-            "statement_count": statement_count,
-            "reconciliation": latest.status if latest else "pending",
-            "audit": uow.listings.audit_trail(account.id, project.id, LATEST) if with_audit else [],
+def _project_page(ctx: Context, project_id: int, lang: str, with_audit: bool, _) -> dict[str, Any]:
+    found = listings.project_page(ctx, project_id, latest=LATEST, with_audit=with_audit)
+    project, book, cap, confirmations = found.project, found.book, found.cap, found.confirmations
+    latest = found.statements[0] if found.statements else None
+    nodes = [
+        {
+            "code": n.code,
+            "name": node_name(n, lang),
+            "retention": percent(n.retention),
+            "confirmation": confirmations.get(n.code, (None, None))[0],
+            "confirmed_by": confirmations.get(n.code, (None, None))[1],
         }
-    page["node_names"] = {n["code"]: n["name"] for n in page["nodes"]}
-    return page
+        for n in book.nodes
+    ]
+    return {
+        "project": project,
+        "account": found.account,
+        "bank": found.bank,
+        "developer": found.developer,
+        "book": book,
+        "terms": {t.term: t.value for t in cap.terms},
+        "cap": cap,
+        "words": cap_in_words(cap, book, project, set(confirmations), found.guarantee, _, lang),
+        "supervised": from_fen(project.supervised_amount_fen),
+        "area": Decimal(project.presale_area_x100) / 100,
+        "nodes": nodes,
+        "next_node": next((n.code for n in book.nodes if n.code not in confirmations), None),
+        "deposits": found.deposits,
+        "deposit_count": found.deposit_count,
+        "suspense": found.suspense,
+        "releases": found.releases,
+        "refunds": found.refunds,
+        "freezes": found.freezes,
+        "statements": found.statements,
+        "statement_count": found.statement_count,
+        "reconciliation": latest.status if latest else "pending",
+        "audit": found.audit,
+        "node_names": {n["code"]: n["name"] for n in nodes},
+    }
 
 
 class ProjectsController(Controller):
@@ -350,9 +332,7 @@ class ProjectsController(Controller):
             node_levels=node_levels(ctx, values["node"]) if values["node"] and "node" not in errors else None,
             sort=values["sort"] if values["sort"] and "sort" not in errors else "name",
         )
-        found = await pages.run(
-            _list_projects, pages.engine(request), ctx, f, _page_number(values["page"]), lang
-        )
+        found = await pages.run(_list_projects, ctx, f, _page_number(values["page"]), lang)
         params = {k: v for k, v in values.items() if k != "page" and k not in errors}
         fragment = (
             request.headers.get("hx-request") == "true"
@@ -384,7 +364,6 @@ class ProjectsController(Controller):
         _ = pages.gettext(request)
         data = await pages.run(
             _project_page,
-            pages.engine(request),
             pages.ctx(request),
             project_id,
             pages.language(request),

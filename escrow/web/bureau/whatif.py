@@ -17,8 +17,6 @@ from litestar.response import Template
 from escrow.domain.errors import InvalidInput
 from escrow.rulebooks import ApprovalStep, RuleBook
 from escrow.services import whatif
-from escrow.services.context import Context
-from escrow.store.db import UnitOfWork
 from escrow.web.shell import pages
 from escrow.web.shell.filters import long_date, money
 from escrow.web.shell.labels import N_
@@ -32,11 +30,6 @@ FINISHES = {"shell": N_("shell"), "finished": N_("finished-interior")}
 def percent(share: Decimal) -> str:
     """0.70 → "70%", 0.125 → "12.5%"."""
     return f"{(share * 100).normalize():f}%"
-
-
-def _compare(engine, ctx: Context, book: RuleBook) -> whatif.Comparison:
-    with UnitOfWork(engine, readonly=True) as uow:  # never committed: nothing of this view is kept
-        return whatif.compare(uow, ctx, book)
 
 
 def _node_name(book: RuleBook, code: str, lang: str) -> str:
@@ -224,7 +217,7 @@ class WhatIfController(Controller):
                         "This rule book has no such version; choose one of the list."
                     )
             return pages.render(request, "bureau/whatif/index.html", status=422, **page)
-        comparison = await pages.run(_compare, pages.engine(request), ctx, book)
+        comparison = await pages.run(whatif.live, ctx, book)
         return pages.render(request, "bureau/whatif/index.html", **{**page, **_results(request, comparison)})
 
 

@@ -8,7 +8,6 @@ from litestar.datastructures import Cookie
 from litestar.response import Redirect
 
 from escrow.services import signin
-from escrow.store.db import UnitOfWork
 from escrow.web.shell import pages, permissions, sessions
 from escrow.web.shell.filters import local_time
 from escrow.web.shell.sessions import SESSION_COOKIE
@@ -33,25 +32,6 @@ def _cookie(request: Request, value: str, max_age: int) -> Cookie:
         secure=settings.public_base_url.startswith("https://"),
         path="/",
     )
-
-
-def _sign_in(request: Request, username: str, password: str, lang: str) -> tuple[str, str]:
-    """(cookie, role) or signin.Refusal; a refusal still records the failed attempt."""
-    with UnitOfWork(pages.engine(request)) as uow:
-        try:
-            user = signin.check_password(uow, username, password, pages.now())
-        except signin.Refusal:
-            uow.commit()
-            raise
-        cookie = signin.start_session(uow, user, lang, pages.now())
-        uow.commit()
-        return cookie, user.role
-
-
-def _sign_out(request: Request, cookie: str) -> None:
-    with UnitOfWork(pages.engine(request)) as uow:
-        signin.end_session(uow, cookie)
-        uow.commit()
 
 
 class AuthController(Controller):
@@ -83,7 +63,14 @@ class AuthController(Controller):
         message = None
         if form.ok:
             try:
-                cookie, role = await pages.run(_sign_in, request, username, password, pages.language(request))
+                started = await pages.run(
+                    signin.sign_in,
+                    pages.ctx(request),
+                    username,
+                    password,
+                    pages.language(request),
+                    pages.now(),
+                )
             except signin.Refusal as refusal:
                 if refusal.reason == "locked":
                     message = _(
@@ -93,8 +80,10 @@ class AuthController(Controller):
                 else:
                     message = _("The user name or the password is not right.")
             else:
-                response = Redirect(path=_safe_next(form.get("next"), role), status_code=303)
-                response.set_cookie(_cookie(request, cookie, int(signin.MAX_LIFETIME.total_seconds())))
+                response = Redirect(path=_safe_next(form.get("next"), started.role), status_code=303)
+                response.set_cookie(
+                    _cookie(request, started.cookie, int(signin.MAX_LIFETIME.total_seconds()))
+                )
                 return response
         return pages.render(
             request,
@@ -110,7 +99,7 @@ class AuthController(Controller):
     async def logout(self, request: Request) -> Response:
         cookie = request.cookies.get(SESSION_COOKIE)
         if cookie:
-            await pages.run(_sign_out, request, cookie)
+            await pages.run(signin.sign_out, pages.ctx(request), cookie)
         response = Redirect(path="/login", status_code=303)
         response.delete_cookie(SESSION_COOKIE, path="/")
         return response

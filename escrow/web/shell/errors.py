@@ -14,7 +14,7 @@ from litestar.exceptions import HTTPException, PermissionDeniedException
 from litestar.response import Redirect
 
 from escrow.domain.errors import DomainError, Forbidden, NotFound
-from escrow.store.reads.pages import DatabaseUnavailable
+from escrow.services.database import DatabaseUnavailable
 from escrow.web.shell.pages import field_errors, gettext, render
 from escrow.web.shell.sessions import SignInRequired
 

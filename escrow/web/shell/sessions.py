@@ -20,7 +20,6 @@ from litestar.handlers import BaseRouteHandler
 
 from escrow.domain.principal import Principal
 from escrow.services import signin
-from escrow.store.db import UnitOfWork
 from escrow.web.shell import i18n, pages, permissions
 
 SESSION_COOKIE = "escrow_session"
@@ -38,13 +37,9 @@ def _load(connection: ASGIConnection) -> tuple[signin.SignedIn | None, bool]:
     cookie = connection.cookies.get(SESSION_COOKIE)
     if not cookie:
         return None, False
-    chosen = i18n.pick(connection.query_params.get("lang"))
-    with UnitOfWork(pages.engine(connection)) as uow:
-        found, expired = signin.load_session(uow, cookie, pages.now())
-        if found is not None and chosen and chosen != found.lang:
-            signin.set_language(uow, cookie, chosen)  # the switch holds for the rest of the session
-        uow.commit()
-    return found, expired
+    chosen = i18n.pick(connection.query_params.get("lang"))  # the switch holds for the rest of the session
+    found = signin.visit(pages.ctx(connection), cookie, pages.now(), chosen)
+    return found.user, found.expired
 
 
 async def signed_in(connection: ASGIConnection) -> signin.SignedIn | None:

@@ -1,0 +1,196 @@
+"""What the bureau's pages read: the dashboard, the alert list, the project list and a project's page.
+
+Each is one read-only unit of work returning one view. The lists are batch queries (store/reads/listings.py:
+one grouped query over the cash ledger for the balances, never a query per row). The rows inside the views
+are the read models as the store returns them; the pages choose the words.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from escrow.domain.caps import Cap
+from escrow.domain.errors import NotFound
+from escrow.domain.ids import valid_id
+from escrow.domain.money import from_fen
+from escrow.rulebooks import RuleBook
+from escrow.services import approvals, stats
+from escrow.services.context import Context
+from escrow.services.projects import release_cap
+from escrow.store.db import UnitOfWork
+from escrow.store.reads.listings import ProjectFilter, ProjectRow
+
+__all__ = ["ProjectFilter", "ProjectRow"]  # the project list's filter and rows, for the pages
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of a list: its rows, how many there are in all, which page this is of how many."""
+
+    rows: tuple[Any, ...]
+    total: int
+    page: int
+    pages: int
+
+
+def _paged(fetch, page: int, per_page: int) -> Page:
+    """A page past the end (the list shrank) shows the last one."""
+    rows, total = fetch(per_page, (page - 1) * per_page)
+    count = max(1, -(-total // per_page))
+    if page > count:
+        page = count
+        rows, total = fetch(per_page, (page - 1) * per_page)
+    return Page(tuple(rows), total, page, count)
+
+
+# --- the dashboard and the alert list ---------------------------------------------------------------------
+
+UNRESOLVED = ("open", "acknowledged")
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """A submitted release or refund whose next approval step is for the signed-in user."""
+
+    kind: str  # release | refund
+    id: int
+    project: str
+    contract_no: str
+    amount: Decimal
+    step_no: int
+    label_zh: str
+    label_en: str
+    submitted_at: datetime
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    figures: dict[str, Any] | None  # stats.city_stats for the period asked for
+    alert_counts: dict[str, int]
+    top_alerts: tuple[Any, ...]  # (alert, account no, project id), most severe first
+    discrepancies: tuple[Any, ...]
+    waiting: tuple[Waiting, ...]
+
+
+def _waiting_for(uow: UnitOfWork, ctx: Context, role: str, user_id: int) -> tuple[Waiting, ...]:
+    """Submitted releases and refunds whose next step is for `role` and that this user has not already
+    decided a step of (one person takes at most one step of the same application)."""
+    out = []
+    for release, project_name, deciders in uow.listings.submitted_releases():
+        chain = ctx.rulebook(release.rulebook_id).approval_steps_for(from_fen(release.amount_fen))
+        step = approvals.next_step_view(chain, len(deciders), release.status)
+        if step and step["role"] == role and user_id not in deciders:
+            out.append(_waiting("release", release, project_name, "", step))
+    for refund, contract_no, _project_id, project_name, deciders in uow.listings.submitted_refunds():
+        chain = approvals.refund_chain(ctx.rulebook(refund.rulebook_id))
+        step = approvals.next_step_view(chain, len(deciders), refund.status)
+        if step and step["role"] == role and user_id not in deciders:
+            out.append(_waiting("refund", refund, project_name, contract_no, step))
+    return tuple(out)
+
+
+def _waiting(kind: str, row: Any, project_name: str, contract_no: str, step: dict) -> Waiting:
+    return Waiting(
+        kind=kind,
+        id=row.id,
+        project=project_name,
+        contract_no=contract_no,
+        amount=from_fen(row.amount_fen),
+        step_no=step["step_no"],
+        label_zh=step["label_zh"],
+        label_en=step["label_en"],
+        submitted_at=row.created_at,
+    )
+
+
+def dashboard(ctx: Context, period: tuple[date, date] | None, role: str, user_id: int, top: int) -> Dashboard:
+    """The city's figures for `period` (none without one), the `top` unresolved alerts, the accounts whose
+    latest statement does not reconcile, and what waits for this user."""
+    with ctx.reading() as uow:
+        figures = stats.city_stats(uow, *period) if period else None
+        top_alerts, _total = uow.listings.alerts(states=UNRESOLVED, limit=top)
+        return Dashboard(
+            figures=figures,
+            alert_counts=uow.listings.alert_counts(),
+            top_alerts=tuple(top_alerts),
+            discrepancies=tuple(uow.listings.discrepancies()),
+            waiting=_waiting_for(uow, ctx, role, user_id),
+        )
+
+
+def alerts(ctx: Context, states: tuple[str, ...], severity: str, rule: str, page: int, per_page: int) -> Page:
+    """One page of alerts: (alert, account no, project id), most severe first, then newest."""
+    with ctx.reading() as uow:
+        return _paged(
+            lambda limit, offset: uow.listings.alerts(
+                states=states, severity=severity, rule=rule, limit=limit, offset=offset
+            ),
+            page,
+            per_page,
+        )
+
+
+# --- projects ---------------------------------------------------------------------------------------------
+
+
+def projects(ctx: Context, f: ProjectFilter, page: int, per_page: int) -> Page:
+    """One page of the project list (ProjectRow), searched, filtered and sorted in the database."""
+    with ctx.reading() as uow:
+        return _paged(
+            lambda limit, offset: uow.listings.projects(f, limit=limit, offset=offset), page, per_page
+        )
+
+
+@dataclass(frozen=True)
+class ProjectPage:
+    project: Any
+    account: Any
+    bank: Any
+    developer: Any
+    book: RuleBook
+    cap: Cap
+    guarantee: Decimal  # bank guarantees in force
+    confirmations: dict[str, tuple[Any, str | None]]  # node code → (confirmation, confirmed by)
+    deposits: tuple[Any, ...]  # the latest, with their vouchers
+    deposit_count: int
+    suspense: tuple[Any, ...]
+    releases: tuple[Any, ...]
+    refunds: tuple[Any, ...]
+    freezes: tuple[Any, ...]
+    statements: tuple[Any, ...]  # the latest first
+    statement_count: int
+    audit: tuple[Any, ...]  # empty unless asked for
+
+
+def project_page(ctx: Context, project_id: int, *, latest: int, with_audit: bool) -> ProjectPage:
+    """A project's page: the account, its cap, and the latest of what moved on it. NotFound if none."""
+    with ctx.reading() as uow:
+        project = uow.projects.get(project_id) if valid_id(project_id) else None
+        account = uow.projects.account_for(project.id) if project else None
+        if project is None or account is None:
+            raise NotFound(f"no project {project_id}")
+        bank, developer = uow.listings.bank_and_developer(account, project)
+        deposits, deposit_count = uow.listings.deposits(account.id, latest)
+        statements, statement_count = uow.listings.statements(account.id, latest)
+        return ProjectPage(
+            project=project,
+            account=account,
+            bank=bank,
+            developer=developer,
+            book=ctx.rulebook(project.rulebook_id),
+            cap=release_cap(uow, ctx, project, account),
+            guarantee=from_fen(uow.holds.guarantee_fen(account.id, ctx.today())),
+            confirmations=uow.listings.confirmations(project.id),
+            deposits=tuple(deposits),
+            deposit_count=deposit_count,
+            suspense=tuple(uow.listings.suspense(account.id)),
+            releases=tuple(uow.listings.releases(project.id)),
+            refunds=tuple(uow.listings.refunds(account.id)),
+            freezes=tuple(uow.listings.freezes(account.id)),
+            statements=tuple(statements),
+            statement_count=statement_count,
+            audit=tuple(uow.listings.audit_trail(account.id, project.id, latest)) if with_audit else (),
+        )
