@@ -1,0 +1,248 @@
+"""Migration 0005 on both engines: cap terms stored before terms carried codes get the code and params the
+domain gives the same term today, so the bureau's release page says an old release in Chinese again.
+
+Each test starts from a database migrated only to 0004 (the revision before), stores caps the way the code
+before 0005 did (terms of `term`, `value`, `rule` and the English `detail`), then upgrades to the head."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from alembic import command
+from sqlalchemy import Engine, create_engine, insert, select, text, update
+from sqlalchemy.engine import make_url
+
+from escrow.domain import caps
+from escrow.domain.caps import CapInputs, Term
+from escrow.rulebooks import load_dir
+from escrow.services.projects import retention_rule
+from escrow.services.refunds import available
+from escrow.services.releases import cap_json
+from escrow.store.db import make_engine
+from escrow.store.migrate import alembic_config, upgrade
+from escrow.store.models import ApprovalStep, Release
+from tests.conftest import BACKENDS, PG_URL, REPO, project_body
+from tests.http.test_api_releases import BOOK, release_body, site, steps  # noqa: F401 (fixtures)
+
+BEFORE = "0004"  # the revision before the backfill
+RETENTION_ZH = "重点监管资金 ¥10,000,000.00 × 留存比例 70%（“主体结构完成二分之一”节点已确认）"
+OLD_DETAIL = "key supervised amount 10000000.00 × (share 0.70 + surcharge 0.00) at node half_structure"
+
+
+@pytest.fixture(params=BACKENDS)
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """Overrides the conftest's: an empty database migrated up to BEFORE only (`engine`, `world`, `client`
+    and `web` are built on it as usual)."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'old.db'}"
+        _migrate_to(url, BEFORE)
+        yield url
+        return
+    admin = create_engine(make_url(PG_URL).set(database="postgres"), isolation_level="AUTOCOMMIT")
+    name = f"escrow_old_{uuid.uuid4().hex[:10]}"
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+    _migrate_to(url, BEFORE)
+    yield url
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def _migrate_to(url: str, revision: str) -> None:
+    engine = make_engine(url)
+    upgrade(engine, revision)
+    engine.dispose()
+
+
+def _downgrade(engine: Engine, revision: str) -> None:
+    cfg = alembic_config(engine.url.render_as_string(hide_password=False))
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, revision)
+
+
+def old_format(cap: Any) -> Any:
+    """A stored cap as the code before 0005 wrote it: its terms without `code` and `params`."""
+    if isinstance(cap, dict):
+        return {k: old_format(v) for k, v in cap.items() if k not in ("code", "params")}
+    if isinstance(cap, list):
+        return [old_format(v) for v in cap]
+    return cap
+
+
+def terms_of(stored: dict[str, Any]) -> list[Term]:
+    holder = stored.get("explanation", stored)
+    return [Term.from_json(t) for t in holder["terms"]]
+
+
+def stored_caps(engine: Engine, model) -> dict[int, dict[str, Any]]:
+    with engine.connect() as conn:
+        return dict(conn.execute(select(model.id, model.cap).order_by(model.id)).all())
+
+
+def make_old(engine: Engine) -> None:
+    """Every stored cap back to the old format, as a database written before 0005 holds them."""
+    stored = {model: stored_caps(engine, model) for model in (Release, ApprovalStep)}
+    with engine.begin() as conn:
+        for model, rows in stored.items():
+            for row_id, cap in rows.items():
+                conn.execute(update(model).where(model.id == row_id).values(cap=old_format(cap)))
+
+
+# --- the page --------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def old_release(engine, site, steps) -> dict[str, Any]:  # noqa: F811
+    """A 3,000,000.00 release at half_structure (key amount 10,000,000.00, retention 7,000,000.00) with its
+    first step taken, applied and reviewed through the real API; returns the caps it stored (new format)
+    and then turns them into the old format."""
+    release = steps.applied(release_body(site["project_id"]))
+    assert steps.decide(release["release_id"], "reviewer").status_code == 201
+    fresh = {model: stored_caps(engine, model) for model in (Release, ApprovalStep)}
+    make_old(engine)
+    return {"release_id": release["release_id"], "fresh": fresh}
+
+
+def test_an_old_release_is_said_in_chinese_again_after_the_upgrade(web, engine, old_release):
+    url = f"/releases/{old_release['release_id']}"
+    before = web("reviewer").get(url).text
+    assert before.count(RETENTION_ZH) == 1  # the cap now; the stored one falls back to its English
+    assert OLD_DETAIL in before
+
+    upgrade(engine)
+
+    for model, fresh in old_release["fresh"].items():
+        migrated = stored_caps(engine, model)
+        assert migrated == fresh  # byte for byte what the new code stores
+        for row_id, cap in fresh.items():
+            assert terms_of(migrated[row_id]) == terms_of(cap)
+    after = web("reviewer").get(url).text
+    assert after.count(RETENTION_ZH) == 2  # now and at application
+    assert OLD_DETAIL not in after
+    english = web("reviewer").get(url + "?lang=en").text
+    assert english.count("Key supervised amount ¥10,000,000.00 × 70% retained") == 2
+
+
+# --- every kind of stored term -----------------------------------------------------------------------------
+
+BOOKS = load_dir(REPO / "rules")
+KEY = Decimal("10000000.00")
+PAGED_STEPS = 1203  # more than two of the migration's pages of 500
+WHEN = datetime(2026, 11, 1, 9, 30, tzinfo=UTC)
+
+
+def fresh_cap(node: str | None, finish: str = "shell", guarantee: str = "0", received: str = "12000000.00"):
+    """A cap computed by the domain now, for a project at `node` of the shipped rule book."""
+    book = BOOKS.get(BOOK)
+    confirmed = {n.code for n in book.nodes[: book.node_index(node) + 1]} if node else set()
+    inputs = CapInputs(
+        balance=Decimal("12000000.00"),
+        suspense=Decimal("1000.00"),
+        supervised_amount=KEY,
+        frozen=Decimal("250000.00"),
+        pending_out=Decimal("300000.00"),
+        guarantee=Decimal(guarantee),
+        deposits_total=Decimal(received),
+    )
+    return caps.release_cap(inputs, retention_rule(book, confirmed, finish))
+
+
+def _release_row(ids: dict[str, int], cap: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "project_id": ids["project"],
+        "account_id": ids["account"],
+        "developer_id": ids["developer"],
+        "node_code": "half_structure",
+        "amount_fen": 100,
+        "purpose": "old",
+        "status": "submitted",
+        "cap": cap,
+        "rulebook_id": BOOK,
+        "created_at": WHEN,
+    }
+
+
+def _step_row(ids: dict[str, int], release_id: int, step_no: int, cap: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "release_id": release_id,
+        "account_id": ids["account"],
+        "step_no": step_no,
+        "role": "reviewer",
+        "decided_by": ids["user"],
+        "decision": "approve",
+        "comment": "",
+        "cap": cap,
+        "rulebook_id": BOOK,
+        "decided_at": WHEN,
+    }
+
+
+@pytest.fixture
+def ids(client, world, engine) -> dict[str, int]:
+    r = client.post("/api/v1/projects", json=project_body(), headers=world.headers("admin", "open-ids"))
+    assert r.status_code == 201, r.text
+    with engine.connect() as conn:
+        project_id, developer_id = conn.execute(text("SELECT id, developer_id FROM projects")).one()
+        account_id = conn.execute(text("SELECT id FROM supervised_accounts")).scalar_one()
+        user_id = conn.execute(text("SELECT id FROM users WHERE username = 'reviewer'")).scalar_one()
+    return {"project": project_id, "account": account_id, "developer": developer_id, "user": user_id}
+
+
+def test_every_stored_term_gets_the_code_the_domain_gives_it_now(engine, ids):
+    interpreted = {
+        "at a node with the finish surcharge and a counted guarantee": cap_json(
+            fresh_cap("topped_out", finish="finished", guarantee="5000000.00")
+        ),
+        "before the first node": cap_json(fresh_cap(None)),
+        "at the last node": cap_json(fresh_cap("first_registration", finish="finished")),
+    }
+    waiting = cap_json(fresh_cap("half_structure", guarantee="1000000.00", received="5000000.00"))
+    strange = old_format(cap_json(fresh_cap("half_structure")))
+    strange["explanation"]["terms"][2]["detail"] = "retention as the bureau computed it by hand"
+    coded = cap_json(fresh_cap("half_structure"))
+    coded["explanation"]["terms"][0]["params"] = {"kept": "as it was"}  # already coded: left alone
+    refund_step = available(fresh_cap("topped_out"))[1]
+    with engine.begin() as conn:
+        rows = [old_format(c) for c in interpreted.values()] + [old_format(waiting), strange, coded]
+        release_ids = [
+            conn.execute(insert(Release).values(**_release_row(ids, c))).inserted_primary_key[0] for c in rows
+        ]
+        conn.execute(
+            insert(ApprovalStep),
+            [_step_row(ids, release_ids[0], n, old_format(refund_step)) for n in range(1, PAGED_STEPS + 1)],
+        )
+
+    upgrade(engine)
+    migrated = stored_caps(engine, Release)
+    step_caps = stored_caps(engine, ApprovalStep)
+
+    for release_id, fresh in zip(release_ids[:3], interpreted.values(), strict=True):
+        assert terms_of(migrated[release_id]) == terms_of(fresh)
+        assert migrated[release_id] == fresh
+    # a waiting guarantee: the old detail does not say how much waited, so that term keeps its text only
+    waiting_terms = terms_of(migrated[release_ids[3]])
+    assert waiting_terms[2] == Term.from_json(old_format(waiting)["explanation"]["terms"][2])
+    assert waiting_terms[2].code == "" and waiting_terms[2].retention is None
+    assert [t for i, t in enumerate(waiting_terms) if i != 2] == [
+        t for i, t in enumerate(terms_of(waiting)) if i != 2
+    ]
+    assert terms_of(migrated[release_ids[4]])[2] == Term.from_json(strange["explanation"]["terms"][2])
+    assert migrated[release_ids[5]] == coded
+    assert len(step_caps) == PAGED_STEPS
+    assert all(cap == refund_step for cap in step_caps.values())
+
+    # running it again (down to 0004, which keeps the codes, and up) changes nothing
+    _downgrade(engine, BEFORE)
+    assert stored_caps(engine, Release) == migrated
+    upgrade(engine)
+    assert stored_caps(engine, Release) == migrated
+    assert stored_caps(engine, ApprovalStep) == step_caps
