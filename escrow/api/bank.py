@@ -67,17 +67,7 @@ class BankController(KeyedController):
         self, request: Request, data: JSONBody[DepositIn], principal: NamedDependency[Principal]
     ) -> deposits.DepositView:
         require_kind(principal, "bank")
-        cmd = deposits.PostDeposit(
-            account_no=data.account_no,
-            bank_reference=data.bank_reference,
-            amount=Decimal(data.amount),
-            payer_name=data.payer_name,
-            payer_account=data.payer_account,
-            notice_no=data.notice_no,
-            kind=data.kind,
-            channel=data.channel,
-            value_date=data.value_date,
-        )
+        cmd = data.to(deposits.PostDeposit, amount=Decimal(data.amount))
         return deposits.book(services(request), cmd, principal)
 
     @read_route("/deposits/{bank_reference:str}", "A deposit by its bank reference", "The deposit")

@@ -25,16 +25,7 @@ class DeveloperController(KeyedController):
         self, request: Request, data: JSONBody[ContractIn], principal: NamedDependency[Principal]
     ) -> sales.ContractView:
         require_kind(principal, "developer")
-        cmd = sales.RegisterContract(
-            permit_no=data.permit_no,
-            contract_no=data.contract_no,
-            buyer_name=data.buyer_name,
-            buyer_id_no=data.buyer_id_no,
-            unit=data.unit,
-            area_m2=data.area_m2,
-            total_price=Decimal(data.total_price),
-            signed_on=data.signed_on,
-        )
+        cmd = data.to(sales.RegisterContract, total_price=Decimal(data.total_price))
         return sales.register(services(request), cmd, principal)
 
     @read_route("/contracts/{contract_no:str}", "A contract of this developer", "The contract")

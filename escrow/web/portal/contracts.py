@@ -231,6 +231,16 @@ def _notice_kinds(_: Callable[..., str]) -> list[tuple[str, str]]:
     return [(kind, _(label)) for kind, label in NOTICE_KINDS.items()]
 
 
+async def _with_blank_notice(request: Request, template: str, contract_no: str) -> Response:
+    """A contract's page with an empty payment-notice form (the contract page carries one, as the notice
+    page does)."""
+    found = await pages.run(_contract, request, contract_no)
+    _ = pages.gettext(request)
+    return _render(
+        request, template, contract=found, values={"kind": "down_payment"}, errors={}, kinds=_notice_kinds(_)
+    )
+
+
 class ContractsController(Controller):
     path = "/developer/contracts"
     include_in_schema = False
@@ -293,16 +303,7 @@ class ContractsController(Controller):
 
     @get("/{contract_no:str}")
     async def contract(self, request: Request, contract_no: FromPath[str]) -> Response:
-        found = await pages.run(_contract, request, contract_no)
-        _ = pages.gettext(request)
-        return _render(
-            request,
-            "portal/contracts/detail.html",
-            contract=found,
-            values={"kind": "down_payment"},
-            errors={},
-            kinds=_notice_kinds(_),
-        )
+        return await _with_blank_notice(request, "portal/contracts/detail.html", contract_no)
 
     @get("/{contract_no:str}/cancellation")
     async def cancellation_form(self, request: Request, contract_no: FromPath[str]) -> Response:
@@ -345,16 +346,7 @@ class NoticesController(Controller):
 
     @get("/contracts/{contract_no:str}/notices/new")
     async def new_notice(self, request: Request, contract_no: FromPath[str]) -> Response:
-        found = await pages.run(_contract, request, contract_no)
-        _ = pages.gettext(request)
-        return _render(
-            request,
-            "portal/contracts/notice_new.html",
-            contract=found,
-            values={"kind": "down_payment"},
-            errors={},
-            kinds=_notice_kinds(_),
-        )
+        return await _with_blank_notice(request, "portal/contracts/notice_new.html", contract_no)
 
     @post("/contracts/{contract_no:str}/notices/new", status_code=303)
     async def issue_notice(self, request: Request, contract_no: FromPath[str]) -> Response:
