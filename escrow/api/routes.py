@@ -13,15 +13,8 @@ from typing import Any
 from litestar import Controller, get, post
 from litestar.di import Provide
 
+from escrow.api import responses as documented
 from escrow.api.deps import authenticate
-from escrow.api.responses import (
-    BEARER,
-    GET_ERRORS,
-    POST_ERRORS,
-    DocumentedOperation,
-    IdempotentOperation,
-    answers,
-)
 
 # The problems most endpoints answer beyond the shared ones: another kind of key, and no such resource.
 NOT_YOURS = (403, 404)
@@ -31,7 +24,7 @@ class KeyedController(Controller):
     """A controller whose handlers take `principal`: the bank, developer or bureau user of the API key."""
 
     path = "/api/v1"
-    security = BEARER
+    security = documented.BEARER
     dependencies = {"principal": Provide(authenticate, sync_to_thread=True)}
 
 
@@ -48,8 +41,8 @@ def read_route(
         sync_to_thread=True,
         summary=summary,
         response_description=described,
-        responses=answers({}, *GET_ERRORS, *errors),
-        **{"operation_class": DocumentedOperation, **options},
+        responses=documented.answers({}, *documented.GET_ERRORS, *errors),
+        **{"operation_class": documented.DocumentedOperation, **options},
     )
 
 
@@ -71,6 +64,6 @@ def write_route(
         status_code=status_code,
         summary=summary,
         response_description=described,
-        responses=answers(success or {}, *POST_ERRORS, *errors),
-        **{"operation_class": IdempotentOperation, **options},
+        responses=documented.answers(success or {}, *documented.POST_ERRORS, *errors),
+        **{"operation_class": documented.IdempotentOperation, **options},
     )
