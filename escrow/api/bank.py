@@ -4,21 +4,13 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from litestar import Controller, Request, get, post
-from litestar.di import NamedDependency, Provide
+from litestar import Request
+from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 
-from escrow.api.deps import authenticate, require_kind, services
+from escrow.api.deps import require_kind, services
 from escrow.api.idempotency import idempotent
-from escrow.api.responses import (
-    BEARER,
-    GET_ERRORS,
-    POST_ERRORS,
-    DocumentedOperation,
-    IdempotentOperation,
-    answers,
-    problems,
-)
+from escrow.api.routes import KeyedController, read_route, write_route
 from escrow.api.schemas import DepositIn, DepositVerifyIn, ReversalIn
 from escrow.domain.principal import Principal
 from escrow.services import accounts, deposits
@@ -29,18 +21,11 @@ def _deposit_status(view: deposits.DepositView) -> int:
     return 201 if view.booked_now else 200
 
 
-class BankController(Controller):
-    path = "/api/v1"
+class BankController(KeyedController):
     tags = ["bank"]
-    security = BEARER
-    dependencies = {"principal": Provide(authenticate, sync_to_thread=True)}
 
-    @get(
-        "/accounts",
-        sync_to_thread=True,
-        summary="The supervised accounts this bank holds",
-        response_description="The bank's supervised accounts",
-        responses=problems(*GET_ERRORS, 403),
+    @read_route(
+        "/accounts", "The supervised accounts this bank holds", "The bank's supervised accounts", (403,)
     )
     def list_accounts(
         self, request: Request, principal: NamedDependency[Principal]
@@ -48,28 +33,18 @@ class BankController(Controller):
         require_kind(principal, "bank")
         return accounts.of_bank(services(request), principal)
 
-    @get(
-        "/accounts/{account_no:str}",
-        sync_to_thread=True,
-        summary="One supervised account with its release cap",
-        operation_class=DocumentedOperation,
-        response_description="The account",
-        responses=problems(*GET_ERRORS, 403, 404),
-    )
+    @read_route("/accounts/{account_no:str}", "One supervised account with its release cap", "The account")
     def account(
         self, request: Request, account_no: FromPath[str], principal: NamedDependency[Principal]
     ) -> accounts.BankAccountView:
         require_kind(principal, "bank")
         return accounts.get(services(request), account_no, principal)
 
-    @post(
+    @write_route(
         "/deposits/verify",
-        sync_to_thread=True,
+        "Check a payment before taking it",
+        "What posting it would conclude; nothing changed",
         status_code=200,
-        summary="Check a payment before taking it",
-        operation_class=IdempotentOperation,
-        response_description="What posting it would conclude; nothing changed",
-        responses=problems(*POST_ERRORS, 403, 404),
     )
     @idempotent
     def verify(
@@ -79,62 +54,33 @@ class BankController(Controller):
         cmd = deposits.VerifyDeposit(data.account_no, data.notice_no, Decimal(data.amount), data.payer_name)
         return deposits.verify(services(request), cmd, principal)
 
-    @post(
+    @write_route(
         "/deposits",
-        sync_to_thread=True,
-        status_code=201,
-        summary="Post a payment received",
-        operation_class=IdempotentOperation,
-        responses=answers(
-            {
-                201: (deposits.DepositView, "Booked: accepted with a voucher, or to suspense without one"),
-                200: (deposits.DepositView, "This bank reference was booked before: the original deposit"),
-            },
-            *POST_ERRORS,
-            403,
-            404,
-        ),
+        "Post a payment received",
+        success={
+            201: (deposits.DepositView, "Booked: accepted with a voucher, or to suspense without one"),
+            200: (deposits.DepositView, "This bank reference was booked before: the original deposit"),
+        },
     )
     @idempotent(status=_deposit_status)
     def post_deposit(
         self, request: Request, data: JSONBody[DepositIn], principal: NamedDependency[Principal]
     ) -> deposits.DepositView:
         require_kind(principal, "bank")
-        cmd = deposits.PostDeposit(
-            account_no=data.account_no,
-            bank_reference=data.bank_reference,
-            amount=Decimal(data.amount),
-            payer_name=data.payer_name,
-            payer_account=data.payer_account,
-            notice_no=data.notice_no,
-            kind=data.kind,
-            channel=data.channel,
-            value_date=data.value_date,
-        )
+        cmd = data.to(deposits.PostDeposit, amount=Decimal(data.amount))
         return deposits.book(services(request), cmd, principal)
 
-    @get(
-        "/deposits/{bank_reference:str}",
-        sync_to_thread=True,
-        summary="A deposit by its bank reference",
-        operation_class=DocumentedOperation,
-        response_description="The deposit",
-        responses=problems(*GET_ERRORS, 403, 404),
-    )
+    @read_route("/deposits/{bank_reference:str}", "A deposit by its bank reference", "The deposit")
     def deposit(
         self, request: Request, bank_reference: FromPath[str], principal: NamedDependency[Principal]
     ) -> deposits.DepositView:
         require_kind(principal, "bank")
         return deposits.get(services(request), bank_reference, principal)
 
-    @post(
+    @write_route(
         "/deposits/{bank_reference:str}/reversal",
-        sync_to_thread=True,
-        status_code=201,
-        summary="Reverse a wrong posting on its value date",
-        operation_class=IdempotentOperation,
-        response_description="The reversed deposit",
-        responses=problems(*POST_ERRORS, 403, 404),
+        "Reverse a wrong posting on its value date",
+        "The reversed deposit",
     )
     @idempotent
     def reverse(

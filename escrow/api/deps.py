@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
@@ -14,18 +13,16 @@ from litestar.exceptions import NotAuthorizedException
 from litestar.params import PathParameter
 from pydantic import BaseModel
 
-from escrow.api.idempotency import guard_of, request_hash
+from escrow.api.idempotency import answer_once, guard_of, key_of, request_hash
 from escrow.api.problems import ProblemException
 from escrow.domain.errors import FieldError, Forbidden
 from escrow.domain.principal import Principal
 from escrow.services.context import Context, Engine
-from escrow.services.idempotency import ClaimLost, IdempotencyGuard, Replay
+from escrow.services.idempotency import IdempotencyGuard
 from escrow.services.parties import principal_of_key
 
-IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,64}$")
 # A resource id in a path. Beyond the id columns' range nothing can exist: the problem handler answers 404.
 Id = Annotated[int, PathParameter(ge=1, le=2**31 - 1)]
-JSON = "application/json"
 
 
 @dataclass
@@ -89,36 +86,19 @@ def run_idempotent(
 ) -> Response:
     """Run a POST's effect, given the use case's unit of work, once per (principal, Idempotency-Key); for the
     handlers not yet written as `@idempotent` use cases. The effect runs under the same guard as theirs
-    (escrow.services.idempotency): the key is claimed and the answer kept in the effect's transaction, a
-    repeat replays it, and a refusal (4xx) keeps nothing.
+    (escrow.services.idempotency) and answers as they do: the key is claimed and the answer kept in the
+    effect's transaction, a repeat replays it, and a refusal (4xx) keeps nothing.
     """
-    key = request.headers.get("idempotency-key")
-    if key is None:
-        raise ProblemException(400, "idempotency-key-missing", "every POST needs an Idempotency-Key header")
-    if not IDEMPOTENCY_KEY.match(key):
-        raise ProblemException(
-            400, "idempotency-key-invalid", "the Idempotency-Key must be 1–64 visible ASCII characters"
-        )
 
     def answer(result: tuple[int, dict[str, Any]]) -> tuple[int, bytes]:
         status, body = result
         return status, json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
 
-    guard = IdempotencyGuard(principal.ref, key, request_hash(request, data), answer)
+    guard = IdempotencyGuard(principal.ref, key_of(request), request_hash(request, data), answer)
     ctx = runtime(request).ctx.guarded(guard)
-    for _attempt in range(3):
-        try:
-            with ctx.writing() as uow:
-                ctx.commit(uow, effect(uow))
-        except Replay as replay:
-            return Response(
-                content=replay.body,
-                status_code=replay.code,
-                media_type=JSON,
-                headers={"Idempotent-Replayed": "true"},
-            )
-        except ClaimLost:
-            continue  # a concurrent request with this key won; read its record
-        status, body = guard.answered
-        return Response(content=body, status_code=status, media_type=JSON)
-    raise ProblemException(409, "conflict", "the request conflicts with a concurrent request; retry it")
+
+    def attempt() -> None:
+        with ctx.writing() as uow:
+            ctx.commit(uow, effect(uow))
+
+    return answer_once(guard, attempt, getattr(effect, "__qualname__", "effect"))

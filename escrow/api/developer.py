@@ -4,79 +4,41 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from litestar import Controller, Request, get, post
-from litestar.di import NamedDependency, Provide
+from litestar import Request
+from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 
-from escrow.api.deps import authenticate, require_kind, services
+from escrow.api.deps import require_kind, services
 from escrow.api.idempotency import idempotent
-from escrow.api.responses import (
-    BEARER,
-    GET_ERRORS,
-    POST_ERRORS,
-    DocumentedOperation,
-    IdempotentOperation,
-    problems,
-)
+from escrow.api.routes import KeyedController, read_route, write_route
 from escrow.api.schemas import ContractIn, NoticeIn, ReceiptIn
 from escrow.domain.principal import Principal
 from escrow.services import deposits, sales
 
 
-class DeveloperController(Controller):
-    path = "/api/v1"
+class DeveloperController(KeyedController):
     tags = ["developer"]
-    security = BEARER
-    dependencies = {"principal": Provide(authenticate, sync_to_thread=True)}
 
-    @post(
-        "/contracts",
-        sync_to_thread=True,
-        status_code=201,
-        summary="Register a signed pre-sale contract",
-        operation_class=IdempotentOperation,
-        response_description="The registered contract",
-        responses=problems(*POST_ERRORS, 403, 404),
-    )
+    @write_route("/contracts", "Register a signed pre-sale contract", "The registered contract")
     @idempotent
     def register_contract(
         self, request: Request, data: JSONBody[ContractIn], principal: NamedDependency[Principal]
     ) -> sales.ContractView:
         require_kind(principal, "developer")
-        cmd = sales.RegisterContract(
-            permit_no=data.permit_no,
-            contract_no=data.contract_no,
-            buyer_name=data.buyer_name,
-            buyer_id_no=data.buyer_id_no,
-            unit=data.unit,
-            area_m2=data.area_m2,
-            total_price=Decimal(data.total_price),
-            signed_on=data.signed_on,
-        )
+        cmd = data.to(sales.RegisterContract, total_price=Decimal(data.total_price))
         return sales.register(services(request), cmd, principal)
 
-    @get(
-        "/contracts/{contract_no:str}",
-        sync_to_thread=True,
-        summary="A contract of this developer",
-        operation_class=DocumentedOperation,
-        response_description="The contract",
-        responses=problems(*GET_ERRORS, 403, 404),
-    )
+    @read_route("/contracts/{contract_no:str}", "A contract of this developer", "The contract")
     def contract(
         self, request: Request, contract_no: FromPath[str], principal: NamedDependency[Principal]
     ) -> sales.ContractView:
         require_kind(principal, "developer")
         return sales.contract(services(request), contract_no, principal)
 
-    @post(
+    @write_route(
         "/contracts/{contract_no:str}/notices",
-        sync_to_thread=True,
-        status_code=201,
-        summary="Issue a payment notice (缴款通知书)",
-        operation_class=IdempotentOperation,
-        response_description="The notice: where the buyer pays",
-        responses=problems(*POST_ERRORS, 403, 404),
+        "Issue a payment notice (缴款通知书)",
+        "The notice: where the buyer pays",
     )
     @idempotent
     def issue_notice(
@@ -90,14 +52,10 @@ class DeveloperController(Controller):
         cmd = sales.IssueNotice(contract_no, data.kind, Decimal(data.amount), data.due_on)
         return sales.issue(services(request), cmd, principal)
 
-    @post(
+    @write_route(
         "/vouchers/{voucher_no:str}/receipt",
-        sync_to_thread=True,
-        status_code=201,
-        summary="Exchange a payment voucher for a receipt (缴款票据)",
-        operation_class=IdempotentOperation,
-        response_description="The voucher is receipted",
-        responses=problems(*POST_ERRORS, 403, 404),
+        "Exchange a payment voucher for a receipt (缴款票据)",
+        "The voucher is receipted",
     )
     @idempotent
     def receipt(

@@ -27,7 +27,7 @@ JSON = "application/json"
 _GUARD = "idempotency_guard"
 
 
-def _key(request: Request) -> str:
+def key_of(request: Request) -> str:
     key = request.headers.get("idempotency-key")
     if key is None:
         raise ProblemException(400, "idempotency-key-missing", "every POST needs an Idempotency-Key header")
@@ -53,6 +53,29 @@ def guard_of(request: Request) -> IdempotencyGuard | None:
     return request.state.get(_GUARD)
 
 
+def answer_once(guard: IdempotencyGuard, attempt: Callable[[], object], name: str) -> Response:
+    """Run `attempt`, one transaction writing under `guard`, and answer what the guard kept: a replay of the
+    stored answer if the key was used before, else the new one. A claim lost to a concurrent request with the
+    same key is retried (then its record replays); past three tries the answer is 409."""
+    for _attempt in range(3):
+        try:
+            attempt()
+        except Replay as replay:
+            return Response(
+                content=replay.body,
+                status_code=replay.code,
+                media_type=JSON,
+                headers={"Idempotent-Replayed": "true"},
+            )
+        except ClaimLost:
+            continue  # a concurrent request with this key won; read its record
+        if guard.answered is None:  # a handler that wrote without its guard: a bug, never an answer
+            raise RuntimeError(f"{name} did not write through services(request)")
+        code, body = guard.answered
+        return Response(content=body, status_code=code, media_type=JSON)
+    raise ProblemException(409, "conflict", "the request conflicts with a concurrent one; retry it")
+
+
 def idempotent(
     handler: Callable[..., Any] | None = None, *, status: Callable[[Any], int] | None = None
 ) -> Any:
@@ -71,28 +94,12 @@ def idempotent(
 
             guard = IdempotencyGuard(
                 principal_ref=kwargs["principal"].ref,
-                key=_key(request),
+                key=key_of(request),
                 request_hash=request_hash(request, kwargs.get("data", kwargs.get("body"))),
                 answer=answer,
             )
             request.state[_GUARD] = guard
-            for _attempt in range(3):
-                try:
-                    fn(*args, **kwargs)
-                except Replay as replay:
-                    return Response(
-                        content=replay.body,
-                        status_code=replay.code,
-                        media_type=JSON,
-                        headers={"Idempotent-Replayed": "true"},
-                    )
-                except ClaimLost:
-                    continue  # a concurrent request with this key won; read its record
-                if guard.answered is None:  # a handler that wrote without its guard: a bug, never an answer
-                    raise RuntimeError(f"{fn.__qualname__} did not write through services(request)")
-                code, body = guard.answered
-                return Response(content=body, status_code=code, media_type=JSON)
-            raise ProblemException(409, "conflict", "the request conflicts with a concurrent one; retry it")
+            return answer_once(guard, lambda: fn(*args, **kwargs), fn.__qualname__)
 
         return run
 

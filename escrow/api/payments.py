@@ -5,39 +5,28 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from litestar import Controller, Request, get, post
-from litestar.di import NamedDependency, Provide
+from litestar import Request
+from litestar.di import NamedDependency
 from litestar.params import JSONBody, QueryParameter
 
-from escrow.api.deps import Id, authenticate, require_kind, services
+from escrow.api.deps import Id, require_kind, services
 from escrow.api.idempotency import idempotent
 from escrow.api.releases import refused
-from escrow.api.responses import (
-    BEARER,
-    GET_ERRORS,
-    POST_ERRORS,
-    DocumentedOperation,
-    IdempotentOperation,
-    problems,
-)
+from escrow.api.routes import KeyedController, read_route, write_route
 from escrow.api.schemas import DeductionIn, ExecutionIn, FreezeIn, FreezeLiftIn
 from escrow.domain.principal import Principal
 from escrow.services import approvals, freezes, instructions
 
 
-class PaymentController(Controller):
-    path = "/api/v1"
+class PaymentController(KeyedController):
     tags = ["bank"]
-    security = BEARER
-    dependencies = {"principal": Provide(authenticate, sync_to_thread=True)}
     exception_handlers = {approvals.Refused: refused}
 
-    @get(
+    @read_route(
         "/instructions",
-        sync_to_thread=True,
-        summary="Approved releases and refunds, and returns of unassigned money, on this bank's accounts",
-        response_description="The instructions",
-        responses=problems(*GET_ERRORS, 400, 403),
+        "Approved releases and refunds, and returns of unassigned money, on this bank's accounts",
+        "The instructions",
+        (400, 403),
     )
     def list_instructions(
         self,
@@ -50,28 +39,17 @@ class PaymentController(Controller):
         require_kind(principal, "bank")
         return instructions.for_bank(services(request), principal, status)
 
-    @get(
-        "/instructions/{instruction_id:int}",
-        sync_to_thread=True,
-        summary="One payment instruction",
-        operation_class=DocumentedOperation,
-        response_description="The instruction",
-        responses=problems(*GET_ERRORS, 403, 404),
-    )
+    @read_route("/instructions/{instruction_id:int}", "One payment instruction", "The instruction")
     def instruction(
         self, request: Request, instruction_id: Id, principal: NamedDependency[Principal]
     ) -> instructions.Instruction:
         require_kind(principal, "bank")
         return instructions.get(services(request), instruction_id, principal)
 
-    @post(
+    @write_route(
         "/instructions/{instruction_id:int}/execution",
-        sync_to_thread=True,
-        status_code=201,
-        summary="Confirm that the bank paid an instruction: the books move now",
-        operation_class=IdempotentOperation,
-        response_description="The executed instruction",
-        responses=problems(*POST_ERRORS, 403, 404),
+        "Confirm that the bank paid an instruction: the books move now",
+        "The executed instruction",
     )
     @idempotent
     def execute(
@@ -85,15 +63,7 @@ class PaymentController(Controller):
         cmd = instructions.Execute(data.bank_reference, data.executed_on)
         return instructions.execute(services(request), instruction_id, cmd, principal)
 
-    @post(
-        "/freezes",
-        sync_to_thread=True,
-        status_code=201,
-        summary="Record a court freeze (冻结)",
-        operation_class=IdempotentOperation,
-        response_description="The freeze and the account it holds",
-        responses=problems(*POST_ERRORS, 403, 404),
-    )
+    @write_route("/freezes", "Record a court freeze (冻结)", "The freeze and the account it holds")
     @idempotent
     def place_freeze(
         self, request: Request, data: JSONBody[FreezeIn], principal: NamedDependency[Principal]
@@ -104,28 +74,17 @@ class PaymentController(Controller):
         )
         return freezes.place(services(request), cmd, principal)
 
-    @get(
-        "/freezes/{freeze_id:int}",
-        sync_to_thread=True,
-        summary="A court freeze",
-        operation_class=DocumentedOperation,
-        response_description="The freeze",
-        responses=problems(*GET_ERRORS, 403, 404),
-    )
+    @read_route("/freezes/{freeze_id:int}", "A court freeze", "The freeze")
     def freeze(
         self, request: Request, freeze_id: Id, principal: NamedDependency[Principal]
     ) -> freezes.FreezeView:
         require_kind(principal, "bank")
         return freezes.get(services(request), freeze_id, principal)
 
-    @post(
+    @write_route(
         "/freezes/{freeze_id:int}/lift",
-        sync_to_thread=True,
-        status_code=201,
-        summary="Lift a court freeze (解除冻结); the body is optional",
-        operation_class=IdempotentOperation,
-        response_description="The lifted freeze",
-        responses=problems(*POST_ERRORS, 403, 404),
+        "Lift a court freeze (解除冻结); the body is optional",
+        "The lifted freeze",
     )
     @idempotent
     def lift_freeze(
@@ -138,14 +97,10 @@ class PaymentController(Controller):
         require_kind(principal, "bank")
         return freezes.lift(services(request), freeze_id, principal, data.order_no if data else None)
 
-    @post(
+    @write_route(
         "/freezes/{freeze_id:int}/deduction",
-        sync_to_thread=True,
-        status_code=201,
-        summary="Record a court deduction (扣划) of frozen money",
-        operation_class=IdempotentOperation,
-        response_description="The freeze after the deduction, and the deduction",
-        responses=problems(*POST_ERRORS, 403, 404),
+        "Record a court deduction (扣划) of frozen money",
+        "The freeze after the deduction, and the deduction",
     )
     @idempotent
     def deduct(

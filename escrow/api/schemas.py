@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import date
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import (
     BaseModel,
@@ -46,8 +47,18 @@ Code = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^
 Area = Annotated[Decimal, Field(gt=0, max_digits=12, decimal_places=2)]
 
 
+Command = TypeVar("Command")
+
+
 class Body(BaseModel):
     model_config = ConfigDict(str_strip_whitespace=True)
+
+    def to(self, command: type[Command], **converted: Any) -> Command:
+        """The use case's command (a dataclass) from this body's fields of the same names; those whose wire
+        form differs come `converted` (money arrives as a checked string, the command takes a Decimal)."""
+        names = [field.name for field in dataclasses.fields(command)]  # type: ignore[arg-type]
+        given = {name: getattr(self, name) for name in names if name not in converted}
+        return command(**given, **converted)
 
     @field_validator("*")
     @classmethod

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Controller, Request, post
-from litestar.di import NamedDependency, Provide
+from litestar import Request
+from litestar.di import NamedDependency
 from litestar.params import RawBody
 
-from escrow.api.deps import authenticate, require_kind, services
+from escrow.api.deps import require_kind, services
 from escrow.api.idempotency import idempotent
-from escrow.api.responses import BEARER, POST_ERRORS, StatementOperation, answers
+from escrow.api.responses import StatementOperation
+from escrow.api.routes import KeyedController, write_route
 from escrow.domain.principal import Principal
 from escrow.services import reconcile
 from escrow.services.context import Context
@@ -30,27 +31,19 @@ def import_file(uow: Any, ctx: Context, data: bytes, principal: Principal, **opt
     return _statement_status(view), wire(view)
 
 
-class StatementController(Controller):
-    path = "/api/v1"
+class StatementController(KeyedController):
     tags = ["bank"]
-    security = BEARER
-    dependencies = {"principal": Provide(authenticate, sync_to_thread=True)}
 
-    @post(
+    @write_route(
         "/statements",
-        sync_to_thread=True,
-        status_code=201,
+        "Send an end-of-day statement; it is reconciled against the books",
+        errors=(403,),
+        success={
+            201: (reconcile.StatementsImport, "Imported and reconciled"),
+            200: (reconcile.StatementsImport, "Imported before: the earlier results; nothing changed"),
+        },
         request_max_body_size=MAX_STATEMENT_BYTES,
-        summary="Send an end-of-day statement; it is reconciled against the books",
         operation_class=StatementOperation,
-        responses=answers(
-            {
-                201: (reconcile.StatementsImport, "Imported and reconciled"),
-                200: (reconcile.StatementsImport, "Imported before: the earlier results; nothing changed"),
-            },
-            *POST_ERRORS,
-            403,
-        ),
     )
     @idempotent(status=_statement_status)
     def import_statement(

@@ -150,31 +150,47 @@ def bank_account(
     return uow.projects.lock_account(account.id) if lock else account
 
 
-def _facts(
+@dataclass(frozen=True)
+class Payment:
+    """A payment as the deposit checks judge it: posted or checked by a bank, or suspense money assigned."""
+
+    notice_no: str | None
+    amount: Decimal
+    payer_name: str
+    value_date: date
+    by_lender: bool = False  # a mortgage lender pays the loan part of the price
+
+
+@dataclass(frozen=True)
+class Judgement:
+    book: RuleBook
+    results: list[dict[str, str]]
+    blocked: bool
+    notice: PaymentNotice | None
+    contract: Contract | None
+
+
+def judge(
     uow: UnitOfWork,
     ctx: Context,
     account: SupervisedAccount,
-    *,
-    notice_no: str | None,
-    amount: Decimal,
-    payer_name: str,
-    value_date: date,
-    reference_seen: bool,
-    lender_pays: bool,
+    payment: Payment,
     contract: Contract | None = None,
-) -> tuple[checks.DepositFacts, PaymentNotice | None, Contract | None]:
-    """The facts the checks judge. The contract is the notice's; `contract` stands in when no notice names
-    one (assigning suspense money to a contract chosen by hand)."""
-    notice = uow.contracts.notice_by_no(notice_no) if notice_no else None
+) -> Judgement:
+    """The account's rule book's deposit checks run against a payment. The contract is the notice's;
+    `contract` stands in when no notice names one (assigning suspense money to a contract chosen by hand).
+    Every caller judges a payment whose bank reference is booked at most once: its own."""
+    _, book = _book_for(uow, ctx, account)
+    notice = uow.contracts.notice_by_no(payment.notice_no) if payment.notice_no else None
     contract = uow.session.get(Contract, notice.contract_id) if notice else contract
     notice_account = uow.session.get(SupervisedAccount, notice.account_id) if notice else None
     facts = checks.DepositFacts(
         account_no=account.account_no,
-        amount=amount,
-        payer_name=payer_name,
-        value_date=value_date,
+        amount=payment.amount,
+        payer_name=payment.payer_name,
+        value_date=payment.value_date,
         today=ctx.today(),
-        notice_given=bool(notice_no),
+        notice_given=bool(payment.notice_no),
         notice_account_no=notice_account.account_no if notice_account else None,
         notice_status=notice.status if notice else None,
         notice_amount=from_fen(notice.amount_fen) if notice else None,
@@ -183,10 +199,11 @@ def _facts(
         contract_status=contract.status if contract else None,
         contract_price=from_fen(contract.total_price_fen) if contract else None,
         paid_so_far=from_fen(uow.contracts.paid_fen(contract.id)) if contract else Decimal("0.00"),
-        bank_reference_seen=reference_seen,
-        payer_is_lender=lender_pays,
+        bank_reference_seen=False,
+        payer_is_lender=payment.by_lender,
     )
-    return facts, notice, contract
+    results, blocked = run_checks(book, facts)
+    return Judgement(book, results, blocked, notice, contract)
 
 
 def run_checks(book: RuleBook, facts: checks.DepositFacts) -> tuple[list[dict[str, str]], bool]:
@@ -230,24 +247,12 @@ def verify(ctx: Context, cmd: VerifyDeposit, actor: Principal) -> Verification:
 
 def _verify(uow: UnitOfWork, ctx: Context, cmd: VerifyDeposit, actor: Principal) -> Verification:
     account = bank_account(uow, actor, cmd.account_no)
-    _, book = _book_for(uow, ctx, account)
-    facts, notice, contract = _facts(
-        uow,
-        ctx,
-        account,
-        notice_no=cmd.notice_no,
-        amount=cmd.amount,
-        payer_name=cmd.payer_name,
-        value_date=ctx.today(),
-        reference_seen=False,
-        lender_pays=False,
-    )
-    results, blocked = run_checks(book, facts)
+    judged = judge(uow, ctx, account, Payment(cmd.notice_no, cmd.amount, cmd.payer_name, ctx.today()))
     return Verification(
-        ok=not blocked,
-        checks=check_results(results),
-        rulebook=book.id,
-        notice=notice_summary(notice, contract),
+        ok=not judged.blocked,
+        checks=check_results(judged.results),
+        rulebook=judged.book.id,
+        notice=notice_summary(judged.notice, judged.contract),
     )
 
 
@@ -323,20 +328,10 @@ def _book(uow: UnitOfWork, ctx: Context, cmd: PostDeposit, actor: Principal) -> 
         )
     if cmd.kind not in KINDS or cmd.channel not in CHANNELS:
         raise InvalidInput("unknown kind or channel")
-    _, book = _book_for(uow, ctx, account)
-    facts, notice, contract = _facts(
-        uow,
-        ctx,
-        account,
-        notice_no=cmd.notice_no,
-        amount=cmd.amount,
-        payer_name=cmd.payer_name,
-        value_date=cmd.value_date,
-        reference_seen=False,
-        lender_pays=cmd.channel == "mortgage",
-    )
-    results, blocked = run_checks(book, facts)
-    accepted = not blocked
+    payment = Payment(cmd.notice_no, cmd.amount, cmd.payer_name, cmd.value_date, cmd.channel == "mortgage")
+    judged = judge(uow, ctx, account, payment)
+    notice, contract = judged.notice, judged.contract
+    accepted = not judged.blocked
     deposit = uow.deposits.add(
         Deposit(
             account_id=account.id,
@@ -351,8 +346,8 @@ def _book(uow: UnitOfWork, ctx: Context, cmd: PostDeposit, actor: Principal) -> 
             channel=cmd.channel,
             value_date=cmd.value_date,
             status="accepted" if accepted else "suspense",
-            checks=results,
-            rulebook_id=book.id,
+            checks=judged.results,
+            rulebook_id=judged.book.id,
         )
     )
     entry = ledger.deposit(

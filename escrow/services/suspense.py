@@ -171,21 +171,10 @@ def _judge(
             rule="notice_of_contract",
             errors=[FieldError.coded("notice_no", "notice_of_other_contract")],
         )
-    _, book = deposits._book_for(uow, ctx, account)
-    facts, _, _ = deposits._facts(
-        uow,
-        ctx,
-        account,
-        notice_no=notice_no,
-        amount=from_fen(deposit.amount_fen),
-        payer_name=deposit.payer_name,
-        value_date=deposit.value_date,
-        reference_seen=False,  # the deposit's own reference: booked once, to suspense
-        lender_pays=deposit.channel == "mortgage",
-        contract=contract,
-    )
-    results, blocked = deposits.run_checks(book, facts)
-    return results, blocked, contract, notice, book.id
+    amount, by_lender = from_fen(deposit.amount_fen), deposit.channel == "mortgage"
+    payment = deposits.Payment(notice_no, amount, deposit.payer_name, deposit.value_date, by_lender)
+    judged = deposits.judge(uow, ctx, account, payment, contract)
+    return judged.results, judged.blocked, contract, notice, judged.book.id
 
 
 def preview(

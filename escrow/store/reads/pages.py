@@ -42,14 +42,7 @@ class PageReads(Reads):
 
     def refund_steps_taken(self, refund_ids: list[int]) -> dict[int, int]:
         """How many approval steps each refund has behind it."""
-        if not refund_ids:
-            return {}
-        rows = self.session.execute(
-            select(ApprovalStep.refund_id, func.count())
-            .where(ApprovalStep.refund_id.in_(refund_ids))
-            .group_by(ApprovalStep.refund_id)
-        ).all()
-        return {refund_id: n for refund_id, n in rows}
+        return self.count_by(ApprovalStep.refund_id, refund_ids)
 
     def release_parties(
         self, account_id: int, developer_id: int

@@ -27,12 +27,8 @@ from escrow.store.models import (
     User,
     Voucher,
 )
-from escrow.store.repos.base import Reads, chunks
+from escrow.store.repos.base import Reads
 from escrow.store.repos.journal import Journal
-
-
-def _chunks(ids: Iterable[int]) -> Iterable[list[int]]:
-    return chunks(sorted(set(ids)))
 
 
 def _with_parties(stmt: Select) -> Select:
@@ -92,10 +88,7 @@ class ReportQueries(Reads):
         ).one()
 
     def users(self, ids: Iterable[int]) -> dict[int, User]:
-        found: dict[int, User] = {}
-        for chunk in _chunks(ids):
-            found.update((u.id, u) for u in self.session.scalars(select(User).where(User.id.in_(chunk))))
-        return found
+        return self.by_ids(ids, select(User), User.id)
 
     # --- one account's month ------------------------------------------------------------------------
 
@@ -134,35 +127,20 @@ class ReportQueries(Reads):
 
     def deposits(self, ids: Iterable[int]) -> dict[int, tuple[Deposit, str | None]]:
         """Deposits by id with their voucher numbers."""
-        found: dict[int, tuple[Deposit, str | None]] = {}
-        for chunk in _chunks(ids):
-            rows = self.session.execute(
-                select(Deposit, Voucher.voucher_no)
-                .outerjoin(Voucher, Voucher.deposit_id == Deposit.id)
-                .where(Deposit.id.in_(chunk))
-            )
-            found.update((d.id, (d, no)) for d, no in rows)
-        return found
+        with_voucher_no = select(Deposit, Voucher.voucher_no).outerjoin(
+            Voucher, Voucher.deposit_id == Deposit.id
+        )
+        return self.by_ids(ids, with_voucher_no, Deposit.id)
 
     def releases(self, ids: Iterable[int]) -> dict[int, Release]:
-        found: dict[int, Release] = {}
-        for chunk in _chunks(ids):
-            found.update(
-                (r.id, r) for r in self.session.scalars(select(Release).where(Release.id.in_(chunk)))
-            )
-        return found
+        return self.by_ids(ids, select(Release), Release.id)
 
     def refunds(self, ids: Iterable[int]) -> dict[int, tuple[Refund, str]]:
         """Refunds by id with their contract numbers."""
-        found: dict[int, tuple[Refund, str]] = {}
-        for chunk in _chunks(ids):
-            rows = self.session.execute(
-                select(Refund, Contract.contract_no)
-                .join(Contract, Contract.id == Refund.contract_id)
-                .where(Refund.id.in_(chunk))
-            )
-            found.update((r.id, (r, no)) for r, no in rows)
-        return found
+        with_contract_no = select(Refund, Contract.contract_no).join(
+            Contract, Contract.id == Refund.contract_id
+        )
+        return self.by_ids(ids, with_contract_no, Refund.id)
 
     def statements(self, account_id: int, start: date, end: date) -> list[Statement]:
         return list(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from escrow.store.models import Contract, Deposit, PaymentNotice, Voucher
 from escrow.store.repos.base import Repo
@@ -12,32 +12,22 @@ PAID = ("accepted", "assigned")  # deposit states that count as paid on a contra
 
 class Contracts(Repo):
     def by_no(self, contract_no: str) -> Contract | None:
-        return self.session.scalar(select(Contract).where(Contract.contract_no == contract_no))
+        return self.one_of(Contract, Contract.contract_no == contract_no)
 
     def notices_total_fen(self, contract_id: int) -> int:
         """Open and paid notices of a contract (what the buyer has been asked to pay)."""
-        return int(
-            self.session.scalar(
-                select(func.coalesce(func.sum(PaymentNotice.amount_fen), 0)).where(
-                    PaymentNotice.contract_id == contract_id, PaymentNotice.status.in_(("open", "paid"))
-                )
-            )
-            or 0
+        return self.total_of(
+            PaymentNotice.amount_fen,
+            PaymentNotice.contract_id == contract_id,
+            PaymentNotice.status.in_(("open", "paid")),
         )
 
     def notice_by_no(self, notice_no: str) -> PaymentNotice | None:
-        return self.session.scalar(select(PaymentNotice).where(PaymentNotice.notice_no == notice_no))
+        return self.one_of(PaymentNotice, PaymentNotice.notice_no == notice_no)
 
     def paid_fen(self, contract_id: int) -> int:
         """Accepted, unreversed deposits on a contract."""
-        return int(
-            self.session.scalar(
-                select(func.coalesce(func.sum(Deposit.amount_fen), 0)).where(
-                    Deposit.contract_id == contract_id, Deposit.status.in_(PAID)
-                )
-            )
-            or 0
-        )
+        return self.total_of(Deposit.amount_fen, Deposit.contract_id == contract_id, Deposit.status.in_(PAID))
 
     def paid_deposits(self, contract_id: int) -> list[Deposit]:
         """The accepted, unreversed deposits that make up `paid_fen`, in booking order."""

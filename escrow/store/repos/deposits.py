@@ -13,15 +13,13 @@ from escrow.store.repos.base import Repo, valid_id
 
 class Deposits(Repo):
     def by_reference(self, bank_id: int, bank_reference: str) -> Deposit | None:
-        return self.session.scalar(
-            select(Deposit).where(Deposit.bank_id == bank_id, Deposit.bank_reference == bank_reference)
-        )
+        return self.one_of(Deposit, Deposit.bank_id == bank_id, Deposit.bank_reference == bank_reference)
 
     def voucher_for(self, deposit_id: int) -> Voucher | None:
-        return self.session.scalar(select(Voucher).where(Voucher.deposit_id == deposit_id))
+        return self.one_of(Voucher, Voucher.deposit_id == deposit_id)
 
     def voucher_by_no(self, voucher_no: str) -> Voucher | None:
-        return self.session.scalar(select(Voucher).where(Voucher.voucher_no == voucher_no))
+        return self.one_of(Voucher, Voucher.voucher_no == voucher_no)
 
     def get(self, deposit_id: int) -> Deposit | None:
         return self.session.get(Deposit, deposit_id) if valid_id(deposit_id) else None

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
-
 from escrow.store.models import Freeze
 from escrow.store.repos.base import Repo, valid_id
 
@@ -13,9 +11,7 @@ class Freezes(Repo):
         return self.session.get(Freeze, freeze_id) if valid_id(freeze_id) else None
 
     def by_order(self, account_id: int, order_no: str) -> Freeze | None:
-        return self.session.scalar(
-            select(Freeze).where(Freeze.account_id == account_id, Freeze.order_no == order_no)
-        )
+        return self.one_of(Freeze, Freeze.account_id == account_id, Freeze.order_no == order_no)
 
     def active(self, account_id: int) -> list[Freeze]:
         return self.all_of(

@@ -2,24 +2,22 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
-
 from escrow.store.models import ApiKey, Bank, Developer, User
 from escrow.store.repos.base import Repo
 
 
 class Parties(Repo):
     def bank_by_code(self, code: str) -> Bank | None:
-        return self.session.scalar(select(Bank).where(Bank.code == code))
+        return self.one_of(Bank, Bank.code == code)
 
     def developer_by_code(self, credit_code: str) -> Developer | None:
-        return self.session.scalar(select(Developer).where(Developer.credit_code == credit_code))
+        return self.one_of(Developer, Developer.credit_code == credit_code)
 
     def user(self, user_id: int) -> User | None:
         return self.session.get(User, user_id)
 
     def user_by_name(self, username: str) -> User | None:
-        return self.session.scalar(select(User).where(User.username == username))
+        return self.one_of(User, User.username == username)
 
     def key_by_prefix(self, prefix: str) -> ApiKey | None:
-        return self.session.scalar(select(ApiKey).where(ApiKey.prefix == prefix, ApiKey.revoked_at.is_(None)))
+        return self.one_of(ApiKey, ApiKey.prefix == prefix, ApiKey.revoked_at.is_(None))

@@ -69,14 +69,7 @@ class Releases(Repo):
 
     def steps_taken(self, release_ids: list[int]) -> dict[int, int]:
         """How many approval steps each release has behind it."""
-        if not release_ids:
-            return {}
-        rows = self.session.execute(
-            select(ApprovalStep.release_id, func.count())
-            .where(ApprovalStep.release_id.in_(release_ids))
-            .group_by(ApprovalStep.release_id)
-        ).all()
-        return {release_id: n for release_id, n in rows}
+        return self.count_by(ApprovalStep.release_id, release_ids)
 
     def projects_with_releases(self) -> list[tuple[int, str]]:
         """(project id, name) of every project that has a release application, for the list's filter."""
@@ -123,20 +116,14 @@ class Instructions(Repo):
         return self.session.get(PaymentInstruction, instruction_id) if valid_id(instruction_id) else None
 
     def for_release(self, release_id: int) -> PaymentInstruction | None:
-        return self.session.scalar(
-            select(PaymentInstruction).where(PaymentInstruction.release_id == release_id)
-        )
+        return self.one_of(PaymentInstruction, PaymentInstruction.release_id == release_id)
 
     def for_refund(self, refund_id: int) -> PaymentInstruction | None:
-        return self.session.scalar(
-            select(PaymentInstruction).where(PaymentInstruction.refund_id == refund_id)
-        )
+        return self.one_of(PaymentInstruction, PaymentInstruction.refund_id == refund_id)
 
     def for_deposit(self, deposit_id: int) -> PaymentInstruction | None:
         """The return of an unassigned deposit to its payer."""
-        return self.session.scalar(
-            select(PaymentInstruction).where(PaymentInstruction.deposit_id == deposit_id)
-        )
+        return self.one_of(PaymentInstruction, PaymentInstruction.deposit_id == deposit_id)
 
     def of_bank(self, bank_id: int, status: str | None = None) -> list[PaymentInstruction]:
         stmt = (

@@ -15,20 +15,16 @@ class Projects(Repo):
         return self.session.get(Project, project_id)
 
     def by_permit(self, permit_no: str) -> Project | None:
-        return self.session.scalar(select(Project).where(Project.permit_no == permit_no))
+        return self.one_of(Project, Project.permit_no == permit_no)
 
     def account(self, account_id: int) -> SupervisedAccount | None:
         return self.session.get(SupervisedAccount, account_id)
 
     def account_for(self, project_id: int) -> SupervisedAccount | None:
-        return self.session.scalar(
-            select(SupervisedAccount).where(SupervisedAccount.project_id == project_id)
-        )
+        return self.one_of(SupervisedAccount, SupervisedAccount.project_id == project_id)
 
     def account_by_no(self, account_no: str) -> SupervisedAccount | None:
-        return self.session.scalar(
-            select(SupervisedAccount).where(SupervisedAccount.account_no == account_no)
-        )
+        return self.one_of(SupervisedAccount, SupervisedAccount.account_no == account_no)
 
     def lock_account(self, account_id: int) -> SupervisedAccount | None:
         """Serialise money-moving writes on one account: a row lock on PostgreSQL. On SQLite the write

@@ -14,9 +14,7 @@ class RulebookRecords(Repo):
 
     def record_first_use(self, rulebook_id: str, sha256: str) -> str:
         """Record the hash the first time a version is used; return the recorded hash."""
-        existing = self.session.scalar(
-            select(RulebookRecord).where(RulebookRecord.rulebook_id == rulebook_id)
-        )
+        existing = self.one_of(RulebookRecord, RulebookRecord.rulebook_id == rulebook_id)
         if existing is not None:
             return existing.sha256
         self.add(RulebookRecord(rulebook_id=rulebook_id, sha256=sha256))

@@ -53,9 +53,7 @@ class Statements(Repo):
 
     def by_digest(self, account_id: int, digest: str) -> Statement | None:
         """The account's statement imported earlier with the same content."""
-        return self.session.scalar(
-            select(Statement).where(Statement.account_id == account_id, Statement.digest == digest)
-        )
+        return self.one_of(Statement, Statement.account_id == account_id, Statement.digest == digest)
 
     def deposits_shown(self, account_id: int) -> set[int]:
         """Ids of the account's deposits that a statement line has shown already."""

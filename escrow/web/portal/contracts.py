@@ -231,6 +231,25 @@ def _notice_kinds(_: Callable[..., str]) -> list[tuple[str, str]]:
     return [(kind, _(label)) for kind, label in NOTICE_KINDS.items()]
 
 
+async def _contract_page(
+    request: Request,
+    template: str,
+    contract_no: str,
+    *,
+    values: dict[str, Any],
+    errors: dict[str, str] | None = None,
+    **context: Any,
+) -> Response:
+    """A page about one contract with a form on it: blank, or as it was sent with what is wrong in it."""
+    found = await pages.run(_contract, request, contract_no)
+    return _render(request, template, contract=found, values=values, errors=errors or {}, **context)
+
+
+def _blank_notice(request: Request) -> dict[str, Any]:
+    """The payment-notice form before anything is typed (the contract page carries one too)."""
+    return {"values": {"kind": "down_payment"}, "kinds": _notice_kinds(pages.gettext(request))}
+
+
 class ContractsController(Controller):
     path = "/developer/contracts"
     include_in_schema = False
@@ -293,21 +312,13 @@ class ContractsController(Controller):
 
     @get("/{contract_no:str}")
     async def contract(self, request: Request, contract_no: FromPath[str]) -> Response:
-        found = await pages.run(_contract, request, contract_no)
-        _ = pages.gettext(request)
-        return _render(
-            request,
-            "portal/contracts/detail.html",
-            contract=found,
-            values={"kind": "down_payment"},
-            errors={},
-            kinds=_notice_kinds(_),
+        return await _contract_page(
+            request, "portal/contracts/detail.html", contract_no, **_blank_notice(request)
         )
 
     @get("/{contract_no:str}/cancellation")
     async def cancellation_form(self, request: Request, contract_no: FromPath[str]) -> Response:
-        found = await pages.run(_contract, request, contract_no)
-        return _render(request, "portal/contracts/cancel.html", contract=found, values={}, errors={})
+        return await _contract_page(request, "portal/contracts/cancel.html", contract_no, values={})
 
     @post("/{contract_no:str}/cancellation", status_code=303)
     async def cancel(self, request: Request, contract_no: FromPath[str]) -> Response:
@@ -326,14 +337,13 @@ class ContractsController(Controller):
                 return pages.redirect(
                     request, f"/developer/contracts/{url_part(contract_no)}", notice="contract_cancelled"
                 )
-        found = await pages.run(_contract, request, contract_no)
-        return _render(
+        return await _contract_page(
             request,
             "portal/contracts/cancel.html",
-            status=status,
-            contract=found,
+            contract_no,
             values={"reason": reason},
             errors=form.errors,
+            status=status,
             message=headline,
         )
 
@@ -345,15 +355,8 @@ class NoticesController(Controller):
 
     @get("/contracts/{contract_no:str}/notices/new")
     async def new_notice(self, request: Request, contract_no: FromPath[str]) -> Response:
-        found = await pages.run(_contract, request, contract_no)
-        _ = pages.gettext(request)
-        return _render(
-            request,
-            "portal/contracts/notice_new.html",
-            contract=found,
-            values={"kind": "down_payment"},
-            errors={},
-            kinds=_notice_kinds(_),
+        return await _contract_page(
+            request, "portal/contracts/notice_new.html", contract_no, **_blank_notice(request)
         )
 
     @post("/contracts/{contract_no:str}/notices/new", status_code=303)
@@ -377,14 +380,13 @@ class NoticesController(Controller):
                 return pages.redirect(
                     request, f"/developer/notices/{url_part(view.notice_no)}", notice="notice_issued"
                 )
-        found = await pages.run(_contract, request, contract_no)
-        return _render(
+        return await _contract_page(
             request,
             "portal/contracts/notice_new.html",
-            status=status,
-            contract=found,
+            contract_no,
             values={name: form.get(name) for name in ("kind", "amount", "due_on")},
             errors=form.errors,
+            status=status,
             message=headline,
             kinds=_notice_kinds(_),
         )

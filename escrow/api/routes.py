@@ -1,0 +1,69 @@
+"""How the keyed API declares its endpoints: one base controller, and a read and a write route.
+
+Every endpoint for a bank, a developer or the bureau lives under /api/v1, names its principal by a bearer API
+key, runs its (synchronous) use case off the event loop and documents only the problems it answers; every
+write is a POST that documents its Idempotency-Key. Written once here, a handler states only what is its own:
+path, summary, what it answers and which problems beyond the shared ones.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Controller, get, post
+from litestar.di import Provide
+
+from escrow.api import responses as documented
+from escrow.api.deps import authenticate
+
+# The problems most endpoints answer beyond the shared ones: another kind of key, and no such resource.
+NOT_YOURS = (403, 404)
+
+
+class KeyedController(Controller):
+    """A controller whose handlers take `principal`: the bank, developer or bureau user of the API key."""
+
+    path = "/api/v1"
+    security = documented.BEARER
+    dependencies = {"principal": Provide(authenticate, sync_to_thread=True)}
+
+
+def read_route(
+    path: str,
+    summary: str,
+    described: str,
+    errors: tuple[int, ...] = NOT_YOURS,
+    **options: Any,
+) -> Any:
+    """A GET answering `described` (the success body is the handler's return type) or a problem."""
+    return get(
+        path,
+        sync_to_thread=True,
+        summary=summary,
+        response_description=described,
+        responses=documented.answers({}, *documented.GET_ERRORS, *errors),
+        **{"operation_class": documented.DocumentedOperation, **options},
+    )
+
+
+def write_route(
+    path: str,
+    summary: str,
+    described: str | None = None,
+    errors: tuple[int, ...] = NOT_YOURS,
+    *,
+    status_code: int = 201,
+    success: dict[int, tuple[Any, str]] | None = None,
+    **options: Any,
+) -> Any:
+    """An idempotent POST answering `described` (or, where it may answer more than one status, `success`:
+    status → (body type, description)) or a problem."""
+    return post(
+        path,
+        sync_to_thread=True,
+        status_code=status_code,
+        summary=summary,
+        response_description=described,
+        responses=documented.answers(success or {}, *documented.POST_ERRORS, *errors),
+        **{"operation_class": documented.IdempotentOperation, **options},
+    )
