@@ -1,24 +1,20 @@
-"""What handlers share: the runtime, the authenticated principal, and the idempotent transaction runner."""
+"""What handlers share: the runtime, the service context, the authenticated principal, and query checks."""
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated
 
-from litestar import Request, Response
+from litestar import Request
 from litestar.exceptions import NotAuthorizedException
 from litestar.params import PathParameter
-from pydantic import BaseModel
 
-from escrow.api.idempotency import answer_once, guard_of, key_of, request_hash
+from escrow.api.idempotency import guard_of
 from escrow.api.problems import ProblemException
 from escrow.domain.errors import FieldError, Forbidden
 from escrow.domain.principal import Principal
 from escrow.services.context import Context, Engine
-from escrow.services.idempotency import IdempotencyGuard
 from escrow.services.parties import principal_of_key
 
 # A resource id in a path. Beyond the id columns' range nothing can exist: the problem handler answers 404.
@@ -76,29 +72,3 @@ def require_bureau(principal: Principal, *roles: str) -> None:
         raise Forbidden("this endpoint is for housing bureau users")
     if roles and principal.role not in roles:
         raise Forbidden(f"this action needs the role {' or '.join(roles)}")
-
-
-def run_idempotent(
-    request: Request,
-    principal: Principal,
-    data: BaseModel | dict | None,
-    effect: Callable[[Any], tuple[int, dict[str, Any]]],
-) -> Response:
-    """Run a POST's effect, given the use case's unit of work, once per (principal, Idempotency-Key); for the
-    handlers not yet written as `@idempotent` use cases. The effect runs under the same guard as theirs
-    (escrow.services.idempotency) and answers as they do: the key is claimed and the answer kept in the
-    effect's transaction, a repeat replays it, and a refusal (4xx) keeps nothing.
-    """
-
-    def answer(result: tuple[int, dict[str, Any]]) -> tuple[int, bytes]:
-        status, body = result
-        return status, json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
-
-    guard = IdempotencyGuard(principal.ref, key_of(request), request_hash(request, data), answer)
-    ctx = runtime(request).ctx.guarded(guard)
-
-    def attempt() -> None:
-        with ctx.writing() as uow:
-            ctx.commit(uow, effect(uow))
-
-    return answer_once(guard, attempt, getattr(effect, "__qualname__", "effect"))

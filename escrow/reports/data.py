@@ -13,6 +13,7 @@ from typing import Any
 
 from escrow.catalog import gettext_for, words
 from escrow.catalog.words import named, node_name, step_label
+from escrow.domain import ledger
 from escrow.domain.errors import FieldError, InvalidInput, NotFound
 from escrow.domain.ledger import EntryKind
 from escrow.domain.money import from_fen
@@ -459,21 +460,13 @@ def city(uow: UnitOfWork, ctx: Context, start: date, end: date) -> dict[str, Any
     flows = q.flows_by_account(start, until)
     balances = q.cash_by_account_until(until)
 
-    def net_deposits(f: dict[str, int]) -> int:
-        return (
-            f.get(EntryKind.DEPOSIT, 0)
-            + f.get(EntryKind.DEPOSIT_SUSPENSE, 0)
-            - f.get(EntryKind.REVERSAL, 0)
-            - f.get(EntryKind.SUSPENSE_RETURNED, 0)
-        )
-
     totals = {"opened": 0, "area": 0, "supervised": 0, "deposits": 0, "releases": 0, "refunds": 0,
               "deductions": 0, "balance": 0}  # fmt: skip
     by_bank: dict[str, dict[str, Any]] = {}
     rows = []
     for account, project, bank, developer in accounts:
         f = flows.get(account.id, {})
-        dep, rel = net_deposits(f), f.get(EntryKind.RELEASE, 0)
+        dep, rel = ledger.received_fen(f), f.get(EntryKind.RELEASE, 0)
         bal = balances.get(account.id, 0)
         opened_in = start <= account.opened_on <= until
         totals["opened"] += opened_in

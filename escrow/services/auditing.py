@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
+from escrow.domain import ledger
 from escrow.domain.ledger import EntryKind, Ledger
 from escrow.store import audit
 from escrow.store.db import Engine, UnitOfWork
@@ -202,7 +203,7 @@ class Verifier:
         suspense = -sum(
             leg["amount_fen"] for leg, name in zip(legs, ledgers, strict=True) if name is Ledger.SUSPENSE
         )
-        direction = CASH_DIRECTION[kind]
+        direction = ledger.CASH_DIRECTION[kind]
         if cash * direction < 0 or (direction == 0 and cash):
             self._find(1, entry_id, where, f"a {kind.value} entry cannot move cash by {cash} fen", rank=1)
         running = self._running.setdefault(record["account_id"], [0, 0])
@@ -246,18 +247,6 @@ class Verifier:
         return self.report
 
 
-# INV-2: the way each kind of entry moves cash (+1 in, -1 out, 0 not at all)
-CASH_DIRECTION = {
-    EntryKind.DEPOSIT: 1,
-    EntryKind.DEPOSIT_SUSPENSE: 1,
-    EntryKind.INTEREST: 1,
-    EntryKind.REVERSAL: -1,
-    EntryKind.RELEASE: -1,
-    EntryKind.REFUND: -1,
-    EntryKind.COURT_DEDUCTION: -1,
-    EntryKind.SUSPENSE_RETURNED: -1,
-    EntryKind.SUSPENSE_ASSIGNED: 0,
-}
 BODY = (
     "occurred_at",
     "actor",

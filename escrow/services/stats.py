@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
+from escrow.domain import ledger
 from escrow.domain.errors import FieldError, InvalidInput
 from escrow.domain.ledger import EntryKind
 from escrow.domain.money import from_fen, to_wire
@@ -26,12 +27,7 @@ def city_stats(uow: UnitOfWork, start: date, end: date) -> dict[str, str | int]:
         )
     opened, area_x100 = uow.stats.accounts_opened(start, end)
     totals = uow.journal.totals_by_kind(start, end)
-    deposits = (
-        totals.get(EntryKind.DEPOSIT, 0)
-        + totals.get(EntryKind.DEPOSIT_SUSPENSE, 0)
-        - totals.get(EntryKind.REVERSAL, 0)
-        - totals.get(EntryKind.SUSPENSE_RETURNED, 0)  # unidentified money sent back was never a buyer's
-    )
+    deposits = ledger.received_fen(totals)  # net of reversals and of unidentified money sent back
     return {
         "from": start.isoformat(),
         "to": end.isoformat(),
