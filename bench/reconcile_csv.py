@@ -163,22 +163,21 @@ def read_child(csv_path: str) -> dict:
 def reconcile_child(url: str, csv_path: str) -> dict:
     """Its own process, so that its peak memory is the reconciliation's alone: read the file, parse, match,
     write the lines, commit (what `escrow import-statement` does)."""
-    from escrow.api.statements import import_file
     from escrow.app import build_context
     from escrow.domain.principal import Principal
-    from escrow.store.db import UnitOfWork, make_engine
+    from escrow.services import reconcile
+    from escrow.services.views import wire
+    from escrow.store.db import make_engine
 
     engine = make_engine(url)
     ctx = build_context(harness.settings(url), engine, lambda: DAY)
     actor = Principal(kind="bank", id=1, name="HSB", bank_id=1)
     t = time.perf_counter()
     data = Path(csv_path).read_bytes()
-    with UnitOfWork(engine) as uow:
-        _, result = import_file(uow, ctx, data, actor, fmt="csv")
-        uow.commit()
-    reconcile = time.perf_counter() - t
+    result = wire(reconcile.import_file(ctx, data, actor, fmt="csv"))
+    seconds = time.perf_counter() - t
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return {"reconcile_s": reconcile, "peak_mib": peak_mib, "result": result}
+    return {"reconcile_s": seconds, "peak_mib": peak_mib, "result": result}
 
 
 def _child(url: str, *argv: str) -> dict:

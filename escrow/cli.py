@@ -14,6 +14,7 @@ from typing import Any
 
 from escrow.config import Settings
 from escrow.domain.errors import DomainError
+from escrow.domain.money import to_wire
 from escrow.domain.principal import BUREAU_ROLES, Principal
 from escrow.errors import CliError
 from escrow.reports.cli import register as register_report
@@ -181,43 +182,38 @@ def cmd_import_statement(args: argparse.Namespace, settings: Settings) -> int:
 
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from escrow.api.statements import import_file
     from escrow.app import build_context
     from escrow.feeds import FeedError
+    from escrow.services import parties, reconcile
 
     path = Path(args.file)
     if not path.is_file():
         raise CliError(f"no such file: {path}")
     ctx = build_context(settings, open_database(settings.database_url))
-    with ctx.reading() as uow:
-        bank = uow.parties.bank_by_code(args.bank)
-    if bank is None:
+    actor = parties.bank_principal(ctx, args.bank)
+    if actor is None:
         raise CliError(f"no bank with code {args.bank}")
-    actor = Principal(kind="bank", id=bank.id, name=bank.name, bank_id=bank.id)
     data = path.read_bytes()
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=None, transient=True, disable=not sys.stderr.isatty()) as bar:
         task = bar.add_task(f"reconciling {path.name}", total=None)
         try:
-            with ctx.writing() as uow:
-                status, result = import_file(
-                    uow,
-                    ctx,
-                    data,
-                    actor,
-                    fmt=args.format,
-                    filename=path.name,
-                    progress=lambda done, total: bar.update(task, completed=done, total=total),
-                )
-                ctx.commit(uow, result)
+            result = reconcile.import_file(
+                ctx,
+                data,
+                actor,
+                fmt=args.format,
+                filename=path.name,
+                progress=lambda done, total: bar.update(task, completed=done, total=total),
+            )
         except FeedError as exc:
             raise CliError(f"{path.name}: {exc}") from None
-    for item in result.get("statements", [result]):
-        again = " (already imported; nothing changed)" if status == 200 else ""
+    again = "" if result.imported_now else " (already imported; nothing changed)"
+    for item in getattr(result, "statements", None) or [result]:
         print(
-            f"statement {item['statement_id']} for {item['account_no']} on {item['statement_date']}: "
-            f"{item['status']}, {item['matched']} matched, {item['bank_only']} bank only, "
-            f"{item['books_only']} books only, balance difference {item['balance_difference']}{again}"
+            f"statement {item.statement_id} for {item.account_no} on {item.statement_date}: "
+            f"{item.status}, {item.matched} matched, {item.bank_only} bank only, "
+            f"{item.books_only} books only, balance difference {to_wire(item.balance_difference)}{again}"
         )
     return 0
 

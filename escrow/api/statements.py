@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from litestar import Request
 from litestar.di import NamedDependency
 from litestar.params import RawBody
@@ -14,8 +12,6 @@ from escrow.api.responses import StatementOperation
 from escrow.api.routes import KeyedController, write_route
 from escrow.domain.principal import Principal
 from escrow.services import reconcile
-from escrow.services.context import Context
-from escrow.services.views import wire
 
 MAX_STATEMENT_BYTES = 256 * 1024 * 1024
 
@@ -23,12 +19,6 @@ MAX_STATEMENT_BYTES = 256 * 1024 * 1024
 def _statement_status(view: reconcile.StatementImport) -> int:
     """201 when something was imported; 200 when every statement was imported before (nothing changed)."""
     return 201 if view.imported_now else 200
-
-
-def import_file(uow: Any, ctx: Context, data: bytes, principal: Principal, **options: Any) -> tuple[int, Any]:
-    """The command line's import in its own unit of work, until it calls `reconcile.import_file`."""
-    view = reconcile.import_file_in(uow, ctx, data, principal, **options)
-    return _statement_status(view), wire(view)
 
 
 class StatementController(KeyedController):

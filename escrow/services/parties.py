@@ -190,6 +190,13 @@ def create_api_key(
     return IssuedKey(plaintext, row.principal_kind)
 
 
+def bank_principal(ctx: Context, code: str) -> Principal | None:
+    """The bank with this code acting as itself (the command line's statement import), or None."""
+    with ctx.reading() as uow:
+        bank = uow.parties.bank_by_code(code)
+        return Principal(kind="bank", id=bank.id, name=bank.name, bank_id=bank.id) if bank else None
+
+
 def principal_of_key(ctx: Context, presented: str) -> Principal | None:
     """The principal a presented API key acts as, or None: how the API authenticates a request."""
     with ctx.reading() as uow:
