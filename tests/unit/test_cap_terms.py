@@ -15,9 +15,9 @@ from escrow.domain.caps import (
     refundable,
     release_cap,
     release_headroom,
-    return_headroom,
     retention_of,
     retention_share,
+    return_headroom,
 )
 from escrow.domain.money import ZERO, quantize
 from tests.unit.test_caps import BOOK, cap_inputs, confirmed_sets, finishes, money, rule_for
