@@ -1,7 +1,8 @@
 """The one message catalog: English message ids and their translations, for every edge that speaks to people
 (the web pages, the PDFs). The Babel catalogs live under escrow/web/locale (one `*.po` per area, all merged);
 English is the message ids themselves. `outcomes` says the domain's coded outcomes (field errors, deposit
-checks) in these words; `words` names the codes the PDFs and the pages share.
+checks) in these words; `words` names the codes the PDFs and the pages share; `caps` says a release cap's
+terms.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
-"""Codes the PDFs and the pages both name — statuses, payment kinds, payee roles, the cap's terms, approval
-decisions, ledger entries — as message ids of the one catalog, and the rule book's own names of its nodes and
-approval steps. The PDFs (escrow.reports) print them in Chinese through `gettext_for("zh")`; an id the web
-also says is the web's id, so both say the same words. An unknown code stays a code.
+"""Codes the PDFs and the pages both name — statuses, payment kinds, payee roles, approval decisions, ledger
+entries — as message ids of the one catalog, and the rule book's own names of its nodes and approval steps
+(the cap's terms are said by escrow.catalog.caps). The PDFs (escrow.reports) print them in Chinese through
+`gettext_for("zh")`; an id the web also says is the web's id, so both say the same words. An unknown code
+stays a code.
 """
 
 from __future__ import annotations
@@ -56,14 +57,6 @@ PAYEE_ROLES = {
 }
 DECISIONS = {"approve": N_("Approve"), "reject": N_("Do not approve")}
 DOCUMENTS = {"wage_arrears_statement": N_("Statement that no migrant workers' wages are owed")}
-# The terms of the release cap (escrow.domain.caps), each with its sign in releasable = balance − …
-CAP_TERMS = {
-    "balance": (N_("Balance of the supervised account"), "+"),
-    "suspense": (N_("Unclaimed money of unknown payers"), "−"),
-    "required_retention": (N_("Key supervised funds to retain"), "−"),
-    "frozen": (N_("Frozen by court orders"), "−"),
-    "pending_out": (N_("Approved releases awaiting payment"), "−"),
-}
 ENTRY_KINDS = {
     EntryKind.DEPOSIT: N_("Buyer's payment"),
     EntryKind.DEPOSIT_SUSPENSE: N_("Payment of an unknown payer"),

@@ -12,11 +12,13 @@ from decimal import Decimal
 from typing import Any
 
 from escrow.catalog import gettext_for, words
+from escrow.catalog.caps import stored_cap_terms
 from escrow.catalog.words import named, node_name, step_label
 from escrow.domain import ledger
 from escrow.domain.errors import FieldError, InvalidInput, NotFound
 from escrow.domain.ledger import EntryKind
 from escrow.domain.money import from_fen
+from escrow.domain.rulebook import RuleBook
 from escrow.services.context import Context
 from escrow.services.vouchers import STATUS_WORDS
 from escrow.store.db import UnitOfWork
@@ -208,7 +210,7 @@ def release(uow: UnitOfWork, ctx: Context, release_id: int) -> dict[str, Any]:
         "finish": zh(words.FINISH, project.finish),
         "rulebook": release.rulebook_id,
         "rulebook_title": book.title,
-        "cap": _cap(release),
+        "cap": _cap(release, book),
         "payees": [
             {
                 "name": p.name,
@@ -236,26 +238,15 @@ def release(uow: UnitOfWork, ctx: Context, release_id: int) -> dict[str, Any]:
     }
 
 
-def _cap(release: Release) -> dict[str, Any]:
-    """The cap when the developer applied, term by term with its rule (stored with the release)."""
+def _cap(release: Release, book: RuleBook) -> dict[str, Any]:
+    """The cap when the developer applied (stored with the release), term by term in the words the pages
+    say it in (escrow.catalog.caps) with the rule-book keys behind it."""
     cap = release.cap or {}
     explanation = cap.get("explanation") or {}
-    terms = []
-    for term in explanation.get("terms", []):
-        label, sign = words.CAP_TERMS.get(term.get("term"), (term.get("term"), ""))
-        terms.append(
-            {
-                "label": ZH(label) if term.get("term") in words.CAP_TERMS else label,
-                "sign": sign,
-                "value": Decimal(term.get("value", "0")),
-                "rule": term.get("rule", ""),
-                "detail": term.get("detail", ""),
-            }
-        )
     return {
         "releasable": Decimal(cap.get("releasable", "0")),
         "required_retention": Decimal(explanation.get("required_retention", "0")),
-        "terms": terms,
+        "terms": stored_cap_terms(ZH, cap, book, "zh"),
         "text": explanation.get("text", ""),
         "rulebook": explanation.get("rulebook", release.rulebook_id),
     }

@@ -15,7 +15,7 @@ from datetime import UTC, date, datetime
 from typing import Any, Literal
 
 from escrow.domain import approvals as rules
-from escrow.domain.approvals import DECISIONS, Decision, Link, MayDecide, refund_chain
+from escrow.domain.approvals import DECISIONS, Decision, Link, MayDecide
 from escrow.domain.errors import FieldError, InvalidInput, NotFound
 from escrow.domain.principal import Principal
 from escrow.rulebooks import ApprovalStep as ChainStep
@@ -25,7 +25,7 @@ from escrow.store import audit
 from escrow.store.db import UnitOfWork
 from escrow.store.models import ApprovalStep, PaymentInstruction, SupervisedAccount, User
 
-__all__ = ["DECISIONS", "Decision", "Link", "MayDecide", "refund_chain"]
+__all__ = ["DECISIONS", "Decision", "Link", "MayDecide"]
 
 
 class Refused(InvalidInput):
@@ -51,12 +51,6 @@ def timestamp(value: datetime | None) -> str | None:
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
     return value.isoformat()
-
-
-def next_step_view(chain: Sequence[ChainStep], taken: int, status: str) -> dict[str, Any] | None:
-    """The next step as a dict (for the pages that still read dicts)."""
-    link = rules.next_link(chain, taken, status)
-    return vars(link).copy() if link else None
 
 
 @dataclass(frozen=True)

@@ -12,12 +12,13 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+from escrow.domain.approvals import Link, may_decide
 from escrow.domain.caps import Cap
 from escrow.domain.errors import NotFound
 from escrow.domain.ids import valid_id
 from escrow.domain.money import from_fen
 from escrow.rulebooks import RuleBook
-from escrow.services import approvals, stats
+from escrow.services import refunds, releases, stats
 from escrow.services.context import Context
 from escrow.services.projects import release_cap
 from escrow.store.db import UnitOfWork
@@ -76,32 +77,37 @@ class Dashboard:
 
 
 def _waiting_for(uow: UnitOfWork, ctx: Context, role: str, user_id: int) -> tuple[Waiting, ...]:
-    """Submitted releases and refunds whose next step is for `role` and that this user has not already
-    decided a step of (one person takes at most one step of the same application)."""
+    """Submitted releases and refunds whose next step this user may take now: the rule the decision itself
+    enforces (escrow.domain.approvals.may_decide), with the deciders read in one batch."""
     out = []
     for release, project_name, deciders in uow.listings.submitted_releases():
-        chain = ctx.rulebook(release.rulebook_id).approval_steps_for(from_fen(release.amount_fen))
-        step = approvals.next_step_view(chain, len(deciders), release.status)
-        if step and step["role"] == role and user_id not in deciders:
+        step = _step_for(ctx, releases.FLOW, release, deciders, role, user_id)
+        if step:
             out.append(_waiting("release", release, project_name, "", step))
     for refund, contract_no, _project_id, project_name, deciders in uow.listings.submitted_refunds():
-        chain = approvals.refund_chain(ctx.rulebook(refund.rulebook_id))
-        step = approvals.next_step_view(chain, len(deciders), refund.status)
-        if step and step["role"] == role and user_id not in deciders:
+        step = _step_for(ctx, refunds.FLOW, refund, deciders, role, user_id)
+        if step:
             out.append(_waiting("refund", refund, project_name, contract_no, step))
     return tuple(out)
 
 
-def _waiting(kind: str, row: Any, project_name: str, contract_no: str, step: dict) -> Waiting:
+def _step_for(ctx: Context, flow, subject: Any, deciders: list[int], role: str, user_id: int) -> Link | None:
+    """The step this user may take next, None if they may not."""
+    book = ctx.rulebook(subject.rulebook_id)
+    may = may_decide(book, flow.chain(book, subject), deciders, subject.status, role, user_id)
+    return may.step if may.allowed else None
+
+
+def _waiting(kind: str, row: Any, project_name: str, contract_no: str, step: Link) -> Waiting:
     return Waiting(
         kind=kind,
         id=row.id,
         project=project_name,
         contract_no=contract_no,
         amount=from_fen(row.amount_fen),
-        step_no=step["step_no"],
-        label_zh=step["label_zh"],
-        label_en=step["label_en"],
+        step_no=step.step_no,
+        label_zh=step.label_zh,
+        label_en=step.label_en,
         submitted_at=row.created_at,
     )
 

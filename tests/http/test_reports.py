@@ -18,15 +18,18 @@ import pytest
 from sqlalchemy import select
 
 from escrow import reports
+from escrow.catalog import gettext_for
+from escrow.catalog.caps import stored_cap_terms
 from escrow.cli import main
 from escrow.domain.errors import InvalidInput, NotFound
 from escrow.domain.principal import Principal
+from escrow.rulebooks import load_dir
 from escrow.services import reportjobs
 from escrow.store.db import UnitOfWork
 from escrow.store.models import ReportJob
 from tests.conftest import REPO, project_body
 from tests.http.test_api_deposits import _pay
-from tests.http.test_api_releases import release_body, site, steps  # noqa: F401 (fixtures)
+from tests.http.test_api_releases import BOOK, release_body, site, steps  # noqa: F401 (fixtures)
 
 PDF = "application/pdf"
 ACCOUNT = "6222000011112222"  # the `project` fixture's account
@@ -35,9 +38,10 @@ ACCOUNT = "6222000011112222"  # the `project` fixture's account
 # --- reading PDFs back ------------------------------------------------------------------------------------
 
 
-def pdf_text(content: bytes) -> str:
+def pdf_text(content: bytes, *, layout: bool = True) -> str:
     assert content.startswith(b"%PDF-")
-    done = subprocess.run(["pdftotext", "-layout", "-", "-"], input=content, capture_output=True, check=True)
+    mode = ["-layout"] if layout else []
+    done = subprocess.run(["pdftotext", *mode, "-", "-"], input=content, capture_output=True, check=True)
     return done.stdout.decode()
 
 
@@ -237,6 +241,24 @@ def test_the_release_form_shows_the_cap_and_every_approval_step(client, world, s
     assert "农民工工资无拖欠情况说明" in squeezed
     assert "已拨付" in squeezed and "PAY-REL-1" in text
     assert_cjk_font_embedded(content)
+
+
+def test_the_release_form_says_the_cap_as_the_review_page_does(client, world, web, site, steps):  # noqa: F811
+    """Both say each term of the cap kept at application from escrow.catalog.caps: its name, what it is or
+    how the retention was reached, and the rule-book key behind the retention."""
+    applied = steps.applied(release_body(site["project_id"]))
+    release_id = applied["release_id"]
+    book = load_dir(REPO / "rules").get(BOOK)
+    said = stored_cap_terms(gettext_for("zh"), applied["cap"], book, "zh")
+    assert [t.term for t in said] == ["balance", "suspense", "required_retention", "frozen", "pending_out"]
+    page = web("reviewer").get(f"/releases/{release_id}").text
+    content = get_pdf(client, f"/api/v1/releases/{release_id}/pdf", world.headers("reviewer"))
+    form = flat(pdf_text(content, layout=False))  # a wrapped cell's lines in reading order
+    for term in said:
+        for words in (term.name, term.words, *term.rules):
+            assert words in page, words
+            assert flat(words) in form, words
+    assert "重点监管资金 ¥10,000,000.00 × 留存比例 70%（“主体结构完成二分之一”节点已确认）" in page
 
 
 def test_a_rejected_release_shows_where_the_chain_stopped(client, world, site, steps):  # noqa: F811

@@ -453,8 +453,8 @@ def test_project_page_shows_the_account_nodes_and_the_cap_in_words(client, world
     assert "¥1,205,000.00" in body and "¥30,000,000.00" in body and "¥21,000,000.00" in body
     assert "Under the rule book Hengshui Measures" in body and "(hengshui@2024.1, version 2024.1)" in body
     assert (
-        "key supervised amount ¥30,000,000.00 × (retention share 70% at node “Half of the main structure "
-        "completed” + surcharge 0% for shell housing)" in body
+        "Key supervised amount ¥30,000,000.00 × 70% retained once “Half of the main structure completed” is "
+        "confirmed" in body
     )
     assert "<code>hengshui@2024.1 nodes.half_structure.retention</code>" in body
     assert "received but not yet assigned to a contract" in body and "5,000.00" in body
@@ -464,9 +464,7 @@ def test_project_page_shows_the_account_nodes_and_the_cap_in_words(client, world
 
     chinese = main_of(browser("reviewer").get(url + "?lang=zh").text)
     assert "主体结构完成二分之一" in chinese and "衡水市商品房预售资金监督管理办法（修订）" in chinese
-    assert (
-        "重点监管资金 ¥30,000,000.00 ×（节点“主体结构完成二分之一”留存比例 70% + 毛坯房加成 0%）" in chinese
-    )
+    assert "重点监管资金 ¥30,000,000.00 × 留存比例 70%（“主体结构完成二分之一”节点已确认）" in chinese
     assert "壹佰贰拾万伍仟元整" in chinese  # the balance in capital numerals
     assert "key supervised amount" not in chinese and "Half of the main structure" not in chinese
 

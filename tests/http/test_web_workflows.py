@@ -220,7 +220,7 @@ def test_the_review_page_shows_the_application_the_chain_and_the_cap(web, applie
     # the cap now, every term in words, and the cap at application
     assert "当前可拨付额度" in html and "5,000,000.00" in html
     assert "监管账户余额" in html and "12,000,000.00" in html
-    assert "应留存金额" in html and "7,000,000.00" in html
+    assert "应留存的重点监管资金" in html and "7,000,000.00" in html  # as the release form PDF names it
     # the retention in words, now and (read back from what was kept) at application
     assert html.count("重点监管资金 ¥10,000,000.00 × 留存比例 70%（“主体结构完成二分之一”节点已确认）") == 2
     assert "(books)" not in html and "(freezes)" not in html  # only the rule book is cited

@@ -9,7 +9,6 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -18,17 +17,15 @@ from alembic import command
 from sqlalchemy import Engine, create_engine, insert, select, text, update
 from sqlalchemy.engine import make_url
 
-from escrow.domain import caps
-from escrow.domain.caps import CapInputs, Term
-from escrow.rulebooks import load_dir
-from escrow.services.projects import retention_rule
+from escrow.domain.caps import Term
 from escrow.services.refunds import available
 from escrow.services.releases import cap_json
 from escrow.store.db import make_engine
 from escrow.store.migrate import alembic_config, upgrade
 from escrow.store.models import ApprovalStep, Release
-from tests.conftest import BACKENDS, PG_URL, REPO, project_body
+from tests.conftest import BACKENDS, PG_URL, project_body
 from tests.http.test_api_releases import BOOK, release_body, site, steps  # noqa: F401 (fixtures)
+from tests.unit.test_cap_words import cap_at as fresh_cap  # a cap the domain computes now
 
 BEFORE = "0004"  # the revision before the backfill
 RETENTION_ZH = "重点监管资金 ¥10,000,000.00 × 留存比例 70%（“主体结构完成二分之一”节点已确认）"
@@ -134,26 +131,8 @@ def test_an_old_release_is_said_in_chinese_again_after_the_upgrade(web, engine, 
 
 # --- every kind of stored term -----------------------------------------------------------------------------
 
-BOOKS = load_dir(REPO / "rules")
-KEY = Decimal("10000000.00")
 PAGED_STEPS = 1203  # more than two of the migration's pages of 500
 WHEN = datetime(2026, 11, 1, 9, 30, tzinfo=UTC)
-
-
-def fresh_cap(node: str | None, finish: str = "shell", guarantee: str = "0", received: str = "12000000.00"):
-    """A cap computed by the domain now, for a project at `node` of the shipped rule book."""
-    book = BOOKS.get(BOOK)
-    confirmed = {n.code for n in book.nodes[: book.node_index(node) + 1]} if node else set()
-    inputs = CapInputs(
-        balance=Decimal("12000000.00"),
-        suspense=Decimal("1000.00"),
-        supervised_amount=KEY,
-        frozen=Decimal("250000.00"),
-        pending_out=Decimal("300000.00"),
-        guarantee=Decimal(guarantee),
-        deposits_total=Decimal(received),
-    )
-    return caps.release_cap(inputs, retention_rule(book, confirmed, finish))
 
 
 def _release_row(ids: dict[str, int], cap: dict[str, Any]) -> dict[str, Any]:

@@ -118,11 +118,11 @@ def test_a_failed_check_next_to_its_field_says_the_check_and_its_outcome():
 
 
 def test_the_pdfs_print_their_words_from_the_same_catalog():
-    from escrow.catalog import words
+    from escrow.catalog import caps, words
     from escrow.reports.data import zh
 
     assert zh(words.RELEASE_STATUS, "rejected") == "未批准" and zh(words.DECISIONS, "reject") == "不同意"
-    assert ZH(words.CAP_TERMS["required_retention"][0]) == "应留存的重点监管资金"
+    assert ZH(caps.TERM_NAMES["required_retention"]) == "应留存的重点监管资金"
     assert zh(words.NOTICE_STATUS, "cancelled") == "已作废" == ZH("cancelled")  # as a check's sentence has it
     assert zh(words.CHANNELS, "no-such-channel") == "no-such-channel"
     for table in (words.NOTICE_KINDS, words.VOUCHER_STATUS, words.RELEASE_STATUS, words.ACCOUNT_STATUS,

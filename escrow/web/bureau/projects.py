@@ -2,13 +2,12 @@
 
 The list searches and filters in the database and shows one page of 25; its balances come from one grouped
 query over the cash ledger (store/listings.py). The page shows the account, its nodes, and the release cap
-explained in words built from the cap's terms and the rule book (not from the cap's English text).
+explained in words by escrow.catalog.caps from the cap's terms (not from the cap's English text).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
@@ -17,6 +16,7 @@ from litestar import Controller, Request, get
 from litestar.params import FromPath
 from litestar.response import Template
 
+from escrow.catalog.caps import cap_terms, percent
 from escrow.domain.caps import Cap
 from escrow.domain.money import from_fen
 from escrow.rulebooks import RuleBook
@@ -78,7 +78,6 @@ LABELS: dict[str, dict[str, str]] = {
         "statement": N_("Bank statement"),
     },
 }
-FINISH_IN_TEXT = {"shell": N_("shell housing"), "finished": N_("finished-interior housing")}  # mid-sentence
 TONES = {
     "good": {"active", "reconciled", "accepted", "assigned", "issued", "confirmed", "receipted", "executed"},
     "warn": {
@@ -93,16 +92,6 @@ TONES = {
         "returning",
     },
     "bad": {"discrepancy", "rejected", "reversed", "critical", "open", "refunded"},
-}
-TERMS = {
-    "balance": (N_("Balance of the account"), N_("the cash ledger of the supervised account in the books")),
-    "suspense": (N_("Money in suspense"), N_("received but not yet assigned to a contract")),
-    "required_retention": (N_("Required retention"), ""),
-    "frozen": (N_("Frozen by court orders"), N_("amounts held by court orders in force")),
-    "pending_out": (
-        N_("Approved but not yet paid"),
-        N_("approved releases and refunds the bank has not executed yet"),
-    ),
 }
 SORT_LABELS = {
     "name": N_("Name"),
@@ -125,12 +114,6 @@ def labeller(_: Callable[..., str]) -> Callable[[str, str | None], str]:
 
 def node_name(node: Any, lang: str) -> str:
     return node.name_zh if lang == "zh" else node.name_en
-
-
-def percent(share: Decimal) -> str:
-    """0.70 → 70%, 0.05 → 5%."""
-    value = (share * 100).normalize()
-    return f"{value:f}%"
 
 
 def query_url(path: str, params: Mapping[str, str], **changes: Any) -> str:
@@ -186,67 +169,10 @@ def _list_projects(ctx: Context, f: ProjectFilter, page: int, lang: str) -> dict
 # --- the project page -------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class CapLine:
-    sign: str  # "" for the first term, "−" for the ones taken off it
-    label: str
-    value: Decimal
-    detail: str
-    rules: tuple[str, ...]
-
-
-def cap_in_words(
-    cap: Cap, book: RuleBook, project: Any, confirmed: set[str], guarantee: Decimal, _, lang: str
-) -> dict[str, Any]:
-    """The cap's terms said in the user's language: each term with its value and where the rule is."""
-    node = book.highest_node(confirmed)
-    supervised = from_fen(project.supervised_amount_fen)
-    lines = []
-    for i, term in enumerate(cap.terms):
-        label, detail = TERMS.get(term.term, (term.term, ""))
-        rules = (term.rule,)
-        detail = _(detail) if detail else term.detail
-        if term.term == "required_retention":
-            share = node.retention if node else Decimal("1")
-            surcharge = book.surcharge_for(node, project.finish)
-            amount = f"¥{supervised:,.2f}"
-            if node is None:
-                detail = _(
-                    "key supervised amount %(amount)s × %(share)s: no node is confirmed yet, so the whole "
-                    "key amount stays",
-                    amount=amount,
-                    share=percent(share),
-                )
-            else:
-                detail = _(
-                    "key supervised amount %(amount)s × (retention share %(share)s at node “%(node)s” "
-                    "+ surcharge %(surcharge)s for %(finish)s)",
-                    amount=amount,
-                    share=percent(share),
-                    node=node_name(node, lang),
-                    surcharge=percent(surcharge),
-                    finish=_(FINISH_IN_TEXT[project.finish])
-                    if project.finish in FINISH_IN_TEXT
-                    else project.finish,
-                )
-                rules += (f"{book.id} finish_surcharge.{project.finish}",)
-            gross = (supervised * min(Decimal("1"), share + surcharge)).quantize(Decimal("0.01"))
-            counted = gross - term.value
-            if counted > 0:
-                detail += _(
-                    ", less the accepted bank guarantee %(amount)s (at most %(share)s of the key amount)",
-                    amount=f"¥{counted:,.2f}",
-                    share=percent(book.guarantee_max_share),
-                )
-                rules += (f"{book.id} guarantee.max_share",)
-            elif guarantee > 0:
-                detail += _(
-                    "; the bank guarantee of %(amount)s is not counted until deposits reach the key "
-                    "supervised amount",
-                    amount=f"¥{guarantee:,.2f}",
-                )
-                rules += (f"{book.id} guarantee.requires_full_amount",)
-        lines.append(CapLine("" if i == 0 else "−", _(label), term.value, detail, rules))
+def cap_in_words(cap: Cap, book: RuleBook, _, lang: str) -> dict[str, Any]:
+    """The cap's terms said in the user's language (escrow.catalog.caps): each term with its value, what it
+    is and the rule-book keys it rests on."""
+    lines = cap_terms(_, cap.terms, book, lang)
     title = book.title if lang == "zh" else book.title_en
     return {
         "heading": _(
@@ -283,7 +209,7 @@ def _project_page(ctx: Context, project_id: int, lang: str, with_audit: bool, _)
         "book": book,
         "terms": {t.term: t.value for t in cap.terms},
         "cap": cap,
-        "words": cap_in_words(cap, book, project, set(confirmations), found.guarantee, _, lang),
+        "words": cap_in_words(cap, book, _, lang),
         "supervised": from_fen(project.supervised_amount_fen),
         "area": Decimal(project.presale_area_x100) / 100,
         "nodes": nodes,

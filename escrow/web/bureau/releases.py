@@ -8,9 +8,8 @@ re-checks the role, four eyes and the cap itself: its refusals come back here in
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
-from decimal import Decimal
 from math import ceil
 from typing import Any
 from urllib.parse import urlencode
@@ -18,15 +17,15 @@ from urllib.parse import urlencode
 from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath
 
+from escrow.catalog.caps import cap_terms, stored_cap_terms
 from escrow.domain import approvals as rules
-from escrow.domain.caps import Retention, Term
 from escrow.domain.errors import Conflict, DomainError, Forbidden, NotFound
 from escrow.domain.principal import Principal
 from escrow.services import approvals, releases
 from escrow.web.bureau.common import KIND_NAMES, chain_view, decision_view
 from escrow.web.shell import pages, sessions
 from escrow.web.shell.filters import local_time, money
-from escrow.web.shell.labels import N_, named, node_name
+from escrow.web.shell.labels import N_, node_name
 from escrow.web.shell.sessions import requires
 
 PAGE_SIZE = 20
@@ -44,20 +43,6 @@ PAYEE_ROLES = {
     "equipment": N_("Equipment supplier"),
     "materials": N_("Materials supplier"),
 }
-TERM_NAMES = {
-    "balance": N_("Balance of the supervised account"),
-    "suspense": N_("Received but not yet assigned to a contract"),
-    "required_retention": N_("Required retention"),
-    "frozen": N_("Frozen by court orders"),
-    "pending_out": N_("Approved releases and refunds not yet paid"),
-}
-TERM_WORDS = {
-    "balance": N_("Cash in the account by the books."),
-    "suspense": N_("Money received that no contract claims yet; it cannot be released."),
-    "frozen": N_("Held by court orders in force."),
-    "pending_out": N_("Already approved and reserved until the bank pays it."),
-}
-
 # Why the reader may not take the next step (escrow.domain.approvals reason codes), in words.
 REASONS = {
     rules.DECIDED: N_("Decided: this application is %(status)s."),
@@ -127,62 +112,6 @@ class Viewer:
 # --- the review page ---------------------------------------------------------------------------------------
 
 
-def _percent(share: Decimal) -> str:
-    return f"{(share * 100).normalize():f}%"
-
-
-def _retention_words(_, figures: Retention, node: str | None, rule: str) -> str:
-    """The required retention in words: key amount × share at the highest node (+ surcharge − guarantee)."""
-    if node:
-        words = _(
-            "Key supervised amount ¥%(amount)s × %(share)s retained once “%(node)s” is confirmed",
-            amount=money(figures.supervised_amount),
-            share=_percent(figures.node_share),
-            node=node,
-        )
-    else:
-        words = _(
-            "Key supervised amount ¥%(amount)s, all of it retained until the first node is confirmed",
-            amount=money(figures.supervised_amount),
-        )
-    if figures.surcharge:
-        words += _(", plus %(share)s for finished housing", share=_percent(figures.surcharge))
-    if figures.guarantee:
-        words += _(", less the bank guarantee ¥%(amount)s", amount=money(figures.guarantee))
-    return words + _(" (rule %(rule)s).", rule=rule)
-
-
-def _terms(_, terms: Sequence[Term], book, lang: str) -> list[dict[str, Any]]:
-    """The cap's terms named and explained in the user's language (the first added, the rest taken off).
-    Only the retention refers to the rule book; a retention stored before terms carried their figures is
-    shown in its stored words."""
-    out = []
-    for i, t in enumerate(terms):
-        retained = t.term == "required_retention"
-        if retained:
-            figures = t.retention
-            node = node_name(book, figures.node_code, lang) if figures and figures.node_code else None
-            words = _retention_words(_, figures, node, t.rule) if figures else t.detail
-        else:
-            words = named(_, TERM_WORDS, t.term) if t.term in TERM_WORDS else ""
-        out.append(
-            {
-                "name": named(_, TERM_NAMES, t.term),
-                "value": t.value,
-                "sign": "" if i == 0 else "−",
-                "rule": t.rule if retained else "",
-                "words": words,
-            }
-        )
-    return out
-
-
-def _stored_terms(_, book, cap: dict[str, Any], lang: str) -> list[dict[str, Any]]:
-    """The terms of a cap kept with a release or a refusal (`{"releasable", "explanation": {"terms"}}`)."""
-    terms = [Term.from_json(t) for t in cap.get("explanation", {}).get("terms", [])]
-    return _terms(_, terms, book, lang)
-
-
 def _page(request: Request, release_id: int, viewer: Viewer) -> dict[str, Any]:
     ctx = pages.ctx(request)
     _ = viewer.gettext
@@ -202,10 +131,10 @@ def _page(request: Request, release_id: int, viewer: Viewer) -> dict[str, Any]:
         "documents": [{**vars(d), "document_id": found.document_ids.get(d.sha256)} for d in view.documents],
         "chain": chain_view(view, lang, local_time),
         "cap_now": cap.releasable,
-        "cap_now_terms": _terms(_, cap.terms, book, lang),
+        "cap_now_terms": cap_terms(_, cap.terms, book, lang),
         "within_cap": view.amount <= cap.releasable,
         "cap_then": stored_cap.get("releasable"),
-        "cap_then_terms": _stored_terms(_, book, stored_cap, lang),
+        "cap_then_terms": stored_cap_terms(_, stored_cap, book, lang),
         "decision": decision_view(_, found.decision, REASONS, STATUS_NAMES, lang),
     }
 
@@ -307,7 +236,7 @@ class ReleasesController(Controller):
         page = await pages.run(_page, request, release_id, Viewer.of(request))
         if refused_cap is not None:
             book = pages.ctx(request).rulebook(page["release"].rulebook)
-            page["refused_terms"] = _stored_terms(_, book, refused_cap, pages.language(request))
+            page["refused_terms"] = stored_cap_terms(_, refused_cap, book, pages.language(request))
             page["refused_releasable"] = refused_cap.get("releasable")
         return self._render(
             request,

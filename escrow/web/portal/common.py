@@ -67,15 +67,6 @@ DOCUMENT_KINDS = {
     "wage_arrears_statement": N_("Statement that no migrant workers' wages are owed"),
     "other": N_("Other document"),
 }
-# The terms of the release cap (escrow.domain.caps): releasable = balance − suspense − retention − …
-CAP_TERMS = {
-    "balance": N_("Balance"),
-    "suspense": N_("Money not yet assigned to a contract"),
-    "required_retention": N_("Required retention"),
-    "frozen": N_("Frozen by court order"),
-    "pending_out": N_("Approved, not yet paid out"),
-}
-
 pages.NOTICES.update(
     {
         "contract_registered": N_("The contract was registered."),
@@ -97,7 +88,6 @@ def labels(_: Callable[..., str]) -> dict[str, Callable[[str], str]]:
         "status_label": pick(STATUSES),
         "payee_role": pick(PAYEE_ROLES),
         "document_kind": pick(DOCUMENT_KINDS),
-        "cap_term": pick(CAP_TERMS),
         "badge": lambda code: BADGES.get(code, ""),
     }
 

@@ -8,7 +8,7 @@ same unit of work as the release: a refused application leaves no document behin
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from itertools import zip_longest
@@ -17,8 +17,10 @@ from typing import Any
 from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath
 
+from escrow.catalog.caps import stored_cap_terms
 from escrow.domain.errors import InvalidInput
 from escrow.domain.money import to_wire
+from escrow.rulebooks import RuleBook
 from escrow.services import approvals, releases
 from escrow.web.portal.common import (
     PAYEE_ROLES,
@@ -51,6 +53,16 @@ def _render(request: Request, template: str, *, status: int = 200, **context: An
     )
 
 
+def _cap_words(request: Request, cap: Mapping[str, Any], book: RuleBook) -> dict[str, Any]:
+    """A cap (`Cap.to_json()`) as the portal shows it: its terms in words (escrow.catalog.caps), what is
+    releasable, and the rule book it was computed under."""
+    return {
+        "terms": stored_cap_terms(pages.gettext(request), cap, book, pages.language(request)),
+        "releasable": cap["releasable"],
+        "rulebook": cap.get("rulebook", book.id),
+    }
+
+
 # --- the form's surroundings: the developer's projects, the chosen one's nodes, roles, documents, cap ------
 
 
@@ -74,7 +86,7 @@ def _form_context(request: Request, project_id: str | None) -> dict[str, Any]:
         "permit_no": chosen.permit_no,
         "account_no": chosen.account_no,
         "releasable": to_wire(chosen.cap.releasable),
-        "cap": chosen.cap.to_json(),
+        "cap": _cap_words(request, chosen.cap.to_json(), book),
         "nodes": [(code, node_name(book, code, lang)) for code in chosen.confirmed_nodes],
         "roles": list(book.release.payee_roles),
         "documents": list(book.release.required_documents),
@@ -201,19 +213,20 @@ RULE_HEADLINES = {
 
 
 def _refused(request: Request, form: pages.Form, exc: InvalidInput) -> tuple[str, dict[str, Any] | None]:
-    """(headline, the cap it was judged on or None); field errors go onto `form`."""
+    """(headline, the cap it was judged on, in words, or None); field errors go onto `form`."""
     _ = pages.gettext(request)
     headline, errors = pages.field_errors(request, exc)
     cap = None
     if isinstance(exc, approvals.Refused) and exc.rule == "release_cap":
         headline = _("The amount is above what may be released now.")
-        cap = exc.facts["cap"]["explanation"]
+        judged = exc.facts["cap"]["explanation"]
+        cap = _cap_words(request, judged, pages.ctx(request).rulebook(judged["rulebook"]))
         form.error(
             "amount", _("At most ¥%(value)s can be released now.", value=filters.money(cap["releasable"]))
         )
     for error in exc.errors:
-        if error.field == "documents" and error.message.startswith("missing "):
-            form.error(f"doc_{error.message[8:]}", _("Attach this document: the rule book requires it."))
+        if error.field == "documents" and error.code == "missing":
+            form.error(f"doc_{error.params['kind']}", _("Attach this document: the rule book requires it."))
         elif error.field in errors:
             form.error(error.field, errors[error.field])
     rule = (exc.rule or "").split(" ")[-1]
@@ -248,10 +261,13 @@ def _release(request: Request, release_id: int) -> dict[str, Any]:
     lang, ctx = pages.language(request), pages.ctx(request)
     found = releases.review(ctx, release_id, sessions.principal(request))
     view = found.release
+    book = ctx.rulebook(view.rulebook)
     taken = {s.step_no: s for s in view.steps}
+    stored_cap = (view.cap or {}).get("explanation")
     return {
         **vars(view),
-        "node_name": node_name(ctx.rulebook(view.rulebook), view.node_code, lang),
+        "node_name": node_name(book, view.node_code, lang),
+        "cap_words": _cap_words(request, stored_cap, book) if stored_cap else None,
         "chain": [
             {
                 **vars(link),

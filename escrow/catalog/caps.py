@@ -1,0 +1,137 @@
+"""The release cap's terms in words: the one place that names each term, explains it, says the required
+retention from its figures (escrow.domain.caps.Retention) and cites the rule-book keys it rests on. The
+bureau's project and release pages, the developer portal and the release form PDF all say a cap this way;
+none of them re-computes a figure (the formula lives in escrow.domain.caps).
+
+A term stored before terms carried codes (code "") keeps its stored text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from escrow.catalog import N_, Gettext
+from escrow.catalog.words import named, node_name
+from escrow.domain.caps import Retention, Term
+from escrow.domain.rulebook import RuleBook
+
+# Each term of releasable = balance − suspense − required retention − frozen − pending_out, by its name.
+TERM_NAMES = {
+    "balance": N_("Balance of the supervised account"),
+    "suspense": N_("Money in suspense"),
+    "required_retention": N_("Key supervised funds to retain"),
+    "frozen": N_("Frozen by court orders"),
+    "pending_out": N_("Approved releases and refunds not yet paid"),
+}
+# What a term is, by its code (escrow.domain.caps.TERM_CODES); the retention is said from its figures.
+TERM_EXPLANATIONS = {
+    "cash_ledger": N_("Cash in the supervised account by the books"),
+    "unassigned_money": N_("Money received but not yet assigned to a contract; it cannot be released"),
+    "court_freezes": N_("Held by court orders in force"),
+    "approved_not_paid": N_("Already approved; reserved until the bank pays it"),
+}
+# The parts of the retention sentence.
+RETENTION_AT_NODE = N_("Key supervised amount ¥%(amount)s × %(share)s retained once “%(node)s” is confirmed")
+RETENTION_BEFORE_FIRST_NODE = N_(
+    "Key supervised amount ¥%(amount)s, all of it retained until the first node is confirmed"
+)
+FINISH_SURCHARGE = N_(", plus the finish surcharge of %(share)s")
+GUARANTEE_COUNTED = N_(
+    ", less the accepted bank guarantee ¥%(amount)s (counted up to %(share)s of the key amount)"
+)
+GUARANTEE_WAITING = N_(
+    "; the accepted bank guarantee ¥%(amount)s is not counted until deposits reach the key supervised amount"
+)
+
+
+@dataclass(frozen=True)
+class TermWords:
+    """One term of a cap as people read it: its sign in the sum, name, value, what it is (or how the
+    retention was reached), and the rule-book keys it rests on (none for the books' own figures)."""
+
+    term: str
+    sign: str  # "" for the first term, "−" for the ones taken off it
+    name: str
+    value: Decimal
+    words: str
+    rules: tuple[str, ...]
+
+
+def amount_text(value: Decimal) -> str:
+    """10000000 → 10,000,000.00 (how the pages and the PDFs write an amount)."""
+    return f"{value:,.2f}"
+
+
+def percent(share: Decimal) -> str:
+    """0.70 → 70%, 0.05 → 5%, 1 → 100%."""
+    return f"{(share * 100).normalize():f}%"
+
+
+def retention_sentence(_: Gettext, figures: Retention, node: str | None) -> str:
+    """The required retention from its figures: key amount × the node's share (or all of it before the
+    first node), plus the finish surcharge, less the guarantee counted, or why an accepted one waits.
+    `node` is the node's name in the reader's language."""
+    amount = amount_text(figures.supervised_amount)
+    if figures.node_code:
+        words = _(RETENTION_AT_NODE, amount=amount, share=percent(figures.node_share), node=node)
+    else:
+        words = _(RETENTION_BEFORE_FIRST_NODE, amount=amount)
+    if figures.surcharge:
+        words += _(FINISH_SURCHARGE, share=percent(figures.surcharge))
+    if figures.guarantee:
+        words += _(
+            GUARANTEE_COUNTED,
+            amount=amount_text(figures.guarantee),
+            share=percent(figures.guarantee_max_share),
+        )
+    elif figures.guarantee_waiting:
+        words += _(GUARANTEE_WAITING, amount=amount_text(figures.guarantee_waiting))
+    return words
+
+
+def retention_rules(book_id: str, figures: Retention) -> tuple[str, ...]:
+    """The rule-book keys the retention rests on: the node's share, and the surcharge and guarantee rules
+    when they changed the figure."""
+    base = f"{book_id} nodes.{figures.node_code}.retention" if figures.node_code else f"{book_id} nodes"
+    extra = (
+        ("finish_surcharge", bool(figures.surcharge)),
+        ("guarantee.max_share", bool(figures.guarantee)),
+        ("guarantee.requires_full_amount", not figures.guarantee and bool(figures.guarantee_waiting)),
+    )
+    return (base, *(f"{book_id} {key}" for key, applies in extra if applies))
+
+
+def term_words(_: Gettext, term: Term, book: RuleBook, lang: str, *, first: bool = False) -> TermWords:
+    """One term in the reader's language (`_` and `lang` of the same language)."""
+    figures = term.retention
+    if figures is not None:
+        node = node_name(book, figures.node_code, lang) if figures.node_code else None
+        words, rules = retention_sentence(_, figures, node), retention_rules(book.id, figures)
+    elif term.code in TERM_EXPLANATIONS:
+        words, rules = _(TERM_EXPLANATIONS[term.code]), ()
+    else:  # stored before terms carried codes: its stored text, and the rule book it cited, if any
+        words = term.detail
+        rules = (term.rule,) if term.term == "required_retention" and term.rule else ()
+    return TermWords(
+        term=term.term,
+        sign="" if first else "−",
+        name=named(_, TERM_NAMES, term.term),
+        value=term.value,
+        words=words,
+        rules=rules,
+    )
+
+
+def cap_terms(_: Gettext, terms: Sequence[Term], book: RuleBook, lang: str) -> list[TermWords]:
+    """Every term of a cap, in order: the first added, the rest taken off it."""
+    return [term_words(_, t, book, lang, first=i == 0) for i, t in enumerate(terms)]
+
+
+def stored_cap_terms(_: Gettext, cap: Mapping[str, Any], book: RuleBook, lang: str) -> list[TermWords]:
+    """The terms of a cap as stored or sent on the wire: `Cap.to_json()` (`{"terms": […]}`) or the form kept
+    with a release or a refusal (`{"releasable", "explanation": {"terms": […]}}`)."""
+    holder = cap.get("explanation", cap) or {}
+    return cap_terms(_, [Term.from_json(t) for t in holder.get("terms", [])], book, lang)
