@@ -5,41 +5,27 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated, Any
 
-from litestar import Controller, Request, get, post
-from litestar.di import NamedDependency, Provide
+from litestar import Request
+from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from escrow.api import responses as R
-from escrow.api.deps import Id, authenticate, query_date, require_bureau, services
+from escrow.api.deps import Id, query_date, require_bureau, services
 from escrow.api.idempotency import idempotent
-from escrow.api.responses import (
-    BEARER,
-    GET_ERRORS,
-    POST_ERRORS,
-    DocumentedOperation,
-    IdempotentOperation,
-    answers,
-    problems,
-)
+from escrow.api.routes import KeyedController, read_route, write_route
 from escrow.api.schemas import NodeConfirmationIn, ProjectIn
 from escrow.domain.principal import Principal
 from escrow.services import projects, stats
 
 
-class BureauController(Controller):
-    path = "/api/v1"
+class BureauController(KeyedController):
     tags = ["bureau"]
-    security = BEARER
-    dependencies = {"principal": Provide(authenticate, sync_to_thread=True)}
 
-    @post(
+    @write_route(
         "/projects",
-        sync_to_thread=True,
-        status_code=201,
-        summary="Open a project and its supervised account",
-        operation_class=IdempotentOperation,
-        response_description="The project, its supervised account and nodes",
-        responses=problems(*POST_ERRORS, 403),
+        "Open a project and its supervised account",
+        "The project, its supervised account and nodes",
+        (403,),
     )
     @idempotent
     def open_project(
@@ -62,27 +48,18 @@ class BureauController(Controller):
         )
         return projects.register(services(request), cmd, principal)
 
-    @get(
-        "/projects/{project_id:int}",
-        sync_to_thread=True,
-        summary="A project, its account, nodes and release cap",
-        operation_class=DocumentedOperation,
-        response_description="The project",
-        responses=problems(*GET_ERRORS, 404),
+    @read_route(
+        "/projects/{project_id:int}", "A project, its account, nodes and release cap", "The project", (404,)
     )
     def project(
         self, request: Request, project_id: Id, principal: NamedDependency[Principal]
     ) -> projects.ProjectView:
         return projects.get(services(request), project_id, principal)
 
-    @post(
+    @write_route(
         "/projects/{project_id:int}/nodes/{node_code:str}/confirmation",
-        sync_to_thread=True,
-        status_code=201,
-        summary="Confirm that construction reached a node (inspectors)",
-        operation_class=IdempotentOperation,
-        response_description="The node is confirmed; the release cap before and after",
-        responses=problems(*POST_ERRORS, 403, 404),
+        "Confirm that construction reached a node (inspectors)",
+        "The node is confirmed; the release cap before and after",
     )
     @idempotent
     def confirm_node(
@@ -102,11 +79,11 @@ class BureauController(Controller):
         )
         return projects.confirm(services(request), cmd, principal)
 
-    @get(
+    @read_route(
         "/stats",
-        sync_to_thread=True,
-        summary="City figures for a period",
-        responses=answers({200: (R.CityStats, "The period's figures")}, *GET_ERRORS, 400, 403, 422),
+        "City figures for a period",
+        errors=(400, 403, 422),
+        success={200: (R.CityStats, "The period's figures")},
     )
     def stats(
         self,

@@ -5,21 +5,14 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from litestar import Controller, Request, Response, get, post
-from litestar.di import NamedDependency, Provide
+from litestar import Request, Response
+from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter
 
-from escrow.api.deps import Id, authenticate, require_bureau, require_kind, services
+from escrow.api.deps import Id, require_bureau, require_kind, services
 from escrow.api.idempotency import idempotent
 from escrow.api.problems import problem
-from escrow.api.responses import (
-    BEARER,
-    GET_ERRORS,
-    POST_ERRORS,
-    DocumentedOperation,
-    IdempotentOperation,
-    problems,
-)
+from escrow.api.routes import KeyedController, read_route, write_route
 from escrow.api.schemas import CancellationIn, DecisionIn, ReleaseIn
 from escrow.domain.errors import Forbidden
 from escrow.domain.principal import Principal
@@ -40,22 +33,15 @@ def refused(_: Request, exc: approvals.Refused) -> Response:
     )
 
 
-class ReleaseController(Controller):
-    path = "/api/v1"
+class ReleaseController(KeyedController):
     tags = ["releases"]
-    security = BEARER
-    dependencies = {"principal": Provide(authenticate, sync_to_thread=True)}
     exception_handlers = {approvals.Refused: refused}
 
-    @post(
+    @write_route(
         "/releases",
-        sync_to_thread=True,
-        status_code=201,
-        summary="Apply for a release (拨付申请)",
+        "Apply for a release (拨付申请)",
+        "Submitted, with the cap it was judged on",
         tags=["developer"],
-        operation_class=IdempotentOperation,
-        response_description="Submitted, with the cap it was judged on",
-        responses=problems(*POST_ERRORS, 403, 404),
     )
     @idempotent
     def apply(
@@ -75,13 +61,12 @@ class ReleaseController(Controller):
         )
         return releases.apply(services(request), cmd, principal)
 
-    @get(
+    @read_route(
         "/releases",
-        sync_to_thread=True,
-        summary="Releases: a developer's own, or all for bureau users",
+        "Releases: a developer's own, or all for bureau users",
+        "The releases, newest first",
+        (400, 403),
         tags=["developer", "bureau"],
-        response_description="The releases, newest first",
-        responses=problems(*GET_ERRORS, 400, 403),
     )
     def list_releases(
         self,
@@ -93,29 +78,23 @@ class ReleaseController(Controller):
             raise Forbidden("releases are listed for developers and housing bureau users")
         return releases.listing(services(request), principal, status)
 
-    @get(
+    @read_route(
         "/releases/{release_id:int}",
-        sync_to_thread=True,
-        summary="A release with its payees, documents, approval steps and instruction",
+        "A release with its payees, documents, approval steps and instruction",
+        "The release",
+        (404,),
         tags=["developer", "bureau"],
-        operation_class=DocumentedOperation,
-        response_description="The release",
-        responses=problems(*GET_ERRORS, 404),
     )
     def release(
         self, request: Request, release_id: Id, principal: NamedDependency[Principal]
     ) -> releases.ReleaseView:
         return releases.get(services(request), release_id, principal)
 
-    @post(
+    @write_route(
         "/releases/{release_id:int}/decisions",
-        sync_to_thread=True,
-        status_code=201,
-        summary="Take the next step of a release's approval chain (reviewer, approver, director)",
+        "Take the next step of a release's approval chain (reviewer, approver, director)",
+        "The release after this step",
         tags=["bureau"],
-        operation_class=IdempotentOperation,
-        response_description="The release after this step",
-        responses=problems(*POST_ERRORS, 403, 404),
     )
     @idempotent
     def decide_release(
@@ -129,15 +108,11 @@ class ReleaseController(Controller):
         decision = approvals.Decision(data.decision, data.comment)
         return releases.decide(services(request), release_id, decision, principal)
 
-    @post(
+    @write_route(
         "/contracts/{contract_no:str}/cancellation",
-        sync_to_thread=True,
-        status_code=201,
-        summary="Cancel a contract (退房) and start the refund of what the buyer paid",
+        "Cancel a contract (退房) and start the refund of what the buyer paid",
+        "The contract is cancelled: the refund, or none if nothing was paid",
         tags=["developer"],
-        operation_class=IdempotentOperation,
-        response_description="The contract is cancelled: the refund, or none if nothing was paid",
-        responses=problems(*POST_ERRORS, 403, 404),
     )
     @idempotent
     def cancel_contract(
@@ -151,29 +126,23 @@ class ReleaseController(Controller):
         cmd = refunds.CancelContract(contract_no, data.reason)
         return refunds.cancel(services(request), cmd, principal)
 
-    @get(
+    @read_route(
         "/refunds/{refund_id:int}",
-        sync_to_thread=True,
-        summary="A refund with its approval steps",
+        "A refund with its approval steps",
+        "The refund",
+        (404,),
         tags=["developer", "bureau"],
-        operation_class=DocumentedOperation,
-        response_description="The refund",
-        responses=problems(*GET_ERRORS, 404),
     )
     def refund(
         self, request: Request, refund_id: Id, principal: NamedDependency[Principal]
     ) -> refunds.RefundView:
         return refunds.get(services(request), refund_id, principal)
 
-    @post(
+    @write_route(
         "/refunds/{refund_id:int}/decisions",
-        sync_to_thread=True,
-        status_code=201,
-        summary="Take the next step of a refund's approval chain (reviewer, approver)",
+        "Take the next step of a refund's approval chain (reviewer, approver)",
+        "The refund after this step",
         tags=["bureau"],
-        operation_class=IdempotentOperation,
-        response_description="The refund after this step",
-        responses=problems(*POST_ERRORS, 403, 404),
     )
     @idempotent
     def decide_refund(

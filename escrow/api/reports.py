@@ -12,24 +12,16 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from litestar import Controller, Request, Response, get, post
-from litestar.di import NamedDependency, Provide
+from litestar import Request, Response
+from litestar.di import NamedDependency
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, JSONBody
 from pydantic import BaseModel, ConfigDict, Field
 
-from escrow.api.deps import Id, authenticate, runtime, services
+from escrow.api.deps import Id, runtime, services
 from escrow.api.idempotency import idempotent
 from escrow.api.problems import ProblemException
-from escrow.api.responses import (
-    BEARER,
-    GET_ERRORS,
-    POST_ERRORS,
-    DocumentedOperation,
-    IdempotentOperation,
-    answers,
-    problems,
-)
+from escrow.api.routes import KeyedController, read_route, write_route
 from escrow.domain.principal import Principal
 from escrow.services import reportjobs
 
@@ -88,62 +80,53 @@ def _render_now(request: Request, principal: Principal, kind: str, **params: Any
     return pdf_response(reportjobs.render_now(services(request), principal, kind, **params))
 
 
-class ReportController(Controller):
-    path = "/api/v1"
+class ReportController(KeyedController):
     tags = ["reports"]
-    security = BEARER
-    dependencies = {"principal": Provide(authenticate, sync_to_thread=True)}
 
-    @get(
+    @read_route(
         "/vouchers/{voucher_no:str}/pdf",
-        sync_to_thread=True,
-        summary="The payment voucher (缴款凭证) as PDF, with the QR code of its verify page",
+        "The payment voucher (缴款凭证) as PDF, with the QR code of its verify page",
+        errors=(404,),
+        success={200: _pdf_spec("The voucher")},
         description="For the bank that supervises the account, the project's developer and bureau users.",
-        operation_class=DocumentedOperation,
-        responses={200: _pdf_spec("The voucher"), **answers({}, *GET_ERRORS, 404)},
     )
     def voucher_pdf(
         self, request: Request, voucher_no: FromPath[str], principal: NamedDependency[Principal]
     ) -> Response:
         return _render_now(request, principal, "voucher", voucher_no=voucher_no)
 
-    @get(
+    @read_route(
         "/notices/{notice_no:str}/pdf",
-        sync_to_thread=True,
-        summary="The payment notice (缴款通知书) as PDF",
+        "The payment notice (缴款通知书) as PDF",
+        errors=(404,),
+        success={200: _pdf_spec("The notice")},
         description="For the bank that supervises the account, the project's developer and bureau users.",
-        operation_class=DocumentedOperation,
-        responses={200: _pdf_spec("The notice"), **answers({}, *GET_ERRORS, 404)},
     )
     def notice_pdf(
         self, request: Request, notice_no: FromPath[str], principal: NamedDependency[Principal]
     ) -> Response:
         return _render_now(request, principal, "notice", notice_no=notice_no)
 
-    @get(
+    @read_route(
         "/releases/{release_id:int}/pdf",
-        sync_to_thread=True,
-        summary="The release approval form (拨付审批表) as PDF: the cap explanation and every approval step",
+        "The release approval form (拨付审批表) as PDF: the cap explanation and every approval step",
+        errors=(404,),
+        success={200: _pdf_spec("The approval form")},
         description="For the developer who applied and bureau users.",
-        operation_class=DocumentedOperation,
-        responses={200: _pdf_spec("The approval form"), **answers({}, *GET_ERRORS, 404)},
     )
     def release_pdf(
         self, request: Request, release_id: Id, principal: NamedDependency[Principal]
     ) -> Response:
         return _render_now(request, principal, "release", release_id=release_id)
 
-    @post(
+    @write_route(
         "/reports",
-        sync_to_thread=True,
+        "Ask for a report; it renders in the background",
+        "The job, queued",
         status_code=202,
-        summary="Ask for a report; it renders in the background",
         description="`monthly` (account_no with year and month, or month as YYYY-MM) for the account's bank, "
         "developer and bureau users; `city` (from, to) for bureau users; `voucher`, `notice`, `release` as "
         "their download links allow. Answers 202 with the job; poll GET /reports/{job_id}.",
-        operation_class=IdempotentOperation,
-        response_description="The job, queued",
-        responses=problems(*POST_ERRORS, 403, 404),
     )
     @idempotent
     def request_report(
@@ -154,27 +137,19 @@ class ReportController(Controller):
         runner(request).submit(job.job_id, ctx.today())  # committed: hand it to the worker
         return job
 
-    @get(
-        "/reports/{job_id:int}",
-        sync_to_thread=True,
-        summary="A report job's status",
-        operation_class=DocumentedOperation,
-        response_description="The job",
-        responses=problems(*GET_ERRORS, 404),
-    )
+    @read_route("/reports/{job_id:int}", "A report job's status", "The job", (404,))
     def job(
         self, request: Request, job_id: Id, principal: NamedDependency[Principal]
     ) -> reportjobs.ReportJobView:
         return reportjobs.job(services(request), principal, job_id)
 
-    @get(
+    @read_route(
         "/reports/{job_id:int}/file",
-        sync_to_thread=True,
-        summary="A finished report job's PDF",
+        "A finished report job's PDF",
+        errors=(404, 409),
+        success={200: _pdf_spec("The report")},
         description="409 while the job is queued or running (retry after Retry-After seconds), or if "
         "it failed.",
-        operation_class=DocumentedOperation,
-        responses={200: _pdf_spec("The report"), **answers({}, *GET_ERRORS, 404, 409)},
     )
     def job_file(self, request: Request, job_id: Id, principal: NamedDependency[Principal]) -> Response:
         try:

@@ -123,11 +123,14 @@ def problems(*statuses: int) -> dict[int, ResponseSpec]:
     }
 
 
-def answers(success: dict[int, tuple[Any, str]], *errors: int) -> dict[int, ResponseSpec]:
-    """`responses=` for a handler: its success bodies (status → (model, description)) and its problems."""
+def answers(success: dict[int, tuple[Any, str] | ResponseSpec], *errors: int) -> dict[int, ResponseSpec]:
+    """`responses=` for a handler: its success bodies (status → (model, description), or a whole spec for a
+    body that is not JSON) and its problems."""
     specs = {
-        status: ResponseSpec(data_container=model, description=description, generate_examples=False)
-        for status, (model, description) in success.items()
+        status: body
+        if isinstance(body, ResponseSpec)
+        else ResponseSpec(data_container=body[0], description=body[1], generate_examples=False)
+        for status, body in success.items()
     }
     return {**specs, **problems(*errors)}
 

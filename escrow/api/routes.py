@@ -12,6 +12,7 @@ from typing import Any
 
 from litestar import Controller, get, post
 from litestar.di import Provide
+from litestar.openapi.datastructures import ResponseSpec
 
 from escrow.api import responses as documented
 from escrow.api.deps import authenticate
@@ -31,17 +32,21 @@ class KeyedController(Controller):
 def read_route(
     path: str,
     summary: str,
-    described: str,
+    described: str | None = None,
     errors: tuple[int, ...] = NOT_YOURS,
+    *,
+    success: dict[int, tuple[Any, str] | ResponseSpec] | None = None,
     **options: Any,
 ) -> Any:
-    """A GET answering `described` (the success body is the handler's return type) or a problem."""
+    """A GET answering `described` (the success body is the handler's return type; or, where the return type
+    does not say it, `success`: status → (body type, description), or a spec such as a PDF's) or a
+    problem."""
     return get(
         path,
         sync_to_thread=True,
         summary=summary,
         response_description=described,
-        responses=documented.answers({}, *documented.GET_ERRORS, *errors),
+        responses=documented.answers(success or {}, *documented.GET_ERRORS, *errors),
         **{"operation_class": documented.DocumentedOperation, **options},
     )
 

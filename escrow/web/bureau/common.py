@@ -1,12 +1,18 @@
-"""Names and small helpers shared by the workflow pages (node confirmation, documents, releases)."""
+"""Names and small helpers shared by the workflow pages (node confirmation, documents, releases, refunds)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from math import ceil
 from typing import Any
+from urllib.parse import urlencode
 
-from escrow.domain.approvals import ALREADY_TOOK_A_STEP, DECIDED, WRONG_ROLE, MayDecide
+from escrow.domain.approvals import ALREADY_TOOK_A_STEP, DECIDED, DECISIONS, WRONG_ROLE, MayDecide
+from escrow.services import approvals
 from escrow.web.shell.labels import N_, ROLE_NAMES, named
+from escrow.web.shell.pages import Form
+
+MAX_COMMENT = 2000
 
 # Evidence and document kinds named in the rule books, in words; a kind a later rule book adds shows as its
 # code until it gets a name here.
@@ -74,3 +80,30 @@ def decision_view(
         reasons[reason], role=named(_, ROLE_NAMES, step.role), step=step.step_no, mine=may.own_step or 0
     )
     return {"open": False, "reason": words}
+
+
+def pager(path: str, query: list[tuple[str, Any]], page: int, total: int, page_size: int) -> dict[str, Any]:
+    """A list page's pager: this page, how many there are, and `url(n)` for page n with the same filters."""
+
+    def url(n: int) -> str:
+        return f"{path}?" + urlencode([*query, ("page", n)])
+
+    return {"page": page, "pages": max(1, ceil(total / page_size)), "url": url}
+
+
+def checked_decision(form: Form, _: Callable[..., str]) -> approvals.Decision | None:
+    """The decision form's choice and comment, or None with the form's errors marked."""
+    choice, comment = form.get("decision"), form.get("comment")
+    if choice not in DECISIONS:
+        form.error("decision", _("Choose approve or reject."))
+    elif choice == "reject" and not comment:
+        form.error("comment", _("Say why when rejecting."))
+    if len(comment) > MAX_COMMENT:
+        form.error("comment", _("At most %(value)s characters.", value=MAX_COMMENT))
+    return approvals.Decision(choice, comment) if form.ok else None
+
+
+def mark_refusal(form: Form, errors: dict[str, str]) -> None:
+    """A refusal's field errors on the decision form: one about any other field shows at the decision."""
+    for name, text in errors.items():
+        form.error(name if name in ("decision", "comment") else "decision", text)

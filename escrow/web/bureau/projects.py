@@ -201,6 +201,7 @@ def _project_page(ctx: Context, project_id: int, lang: str, with_audit: bool, _)
         }
         for n in book.nodes
     ]
+    node_names = {n["code"]: n["name"] for n in nodes}
     return {
         "project": project,
         "account": found.account,
@@ -217,14 +218,14 @@ def _project_page(ctx: Context, project_id: int, lang: str, with_audit: bool, _)
         "deposits": found.deposits,
         "deposit_count": found.deposit_count,
         "suspense": found.suspense,
-        "releases": found.releases,
+        # Each with the column the page shows for it alone: a release's node, a refund's contract number.
+        "releases": [(r, node_names.get(r.node_code, r.node_code)) for r in found.releases],
         "refunds": found.refunds,
         "freezes": found.freezes,
         "statements": found.statements,
         "statement_count": found.statement_count,
         "reconciliation": latest.status if latest else "pending",
         "audit": found.audit,
-        "node_names": {n["code"]: n["name"] for n in nodes},
     }
 
 

@@ -8,9 +8,7 @@ and the decision form — shown only to the user whose role the next step names 
 
 from __future__ import annotations
 
-from math import ceil
 from typing import Any
-from urllib.parse import urlencode
 
 from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath
@@ -21,14 +19,13 @@ from escrow.domain.identity import mask_name
 from escrow.domain.ids import valid_id
 from escrow.domain.principal import Principal
 from escrow.services import approvals, refunds
-from escrow.web.bureau.common import chain_view, decision_view
+from escrow.web.bureau.common import chain_view, checked_decision, decision_view, mark_refusal, pager
 from escrow.web.shell import pages, sessions
 from escrow.web.shell.filters import money
 from escrow.web.shell.labels import N_
 from escrow.web.shell.sessions import requires
 
 PAGE_SIZE = 20
-MAX_COMMENT = 2000
 
 pages.NOTICES["refund_step_approved"] = N_("Your approval is recorded; the refund goes to the next step.")
 pages.NOTICES["refund_approved"] = N_("The refund is approved; the bank has a payment instruction.")
@@ -61,13 +58,6 @@ def _listing(request: Request, status: str | None, page: int) -> tuple[list[dict
         pages.ctx(request), status=status, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE
     )
     return [{**vars(r), "id": r.refund_id} for r in rows], total
-
-
-def _int(text: str | None) -> int | None:
-    try:
-        return int(text) if text else None
-    except ValueError:
-        return None
 
 
 # --- refunds: the page and the decision --------------------------------------------------------------------
@@ -125,21 +115,15 @@ class RefundsController(Controller):
     async def listing(self, request: Request) -> Response:
         params = request.query_params
         status = params.get("status") if params.get("status") in STATUS_NAMES else None
-        page = max(1, _int(params.get("page")) or 1)
+        page = max(1, pages.optional_int(params.get("page")) or 1)
         items, total = await pages.run(_listing, request, status, page)
-        count = max(1, ceil(total / PAGE_SIZE))
-
-        def url(n: int) -> str:
-            return "/refunds?" + urlencode([*([("status", status)] if status else []), ("page", n)])
-
+        query = [("status", status)] if status else []
         return pages.render(
             request,
             "bureau/refunds/list.html",
             items=items,
             total=total,
-            page=page,
-            pages=count,
-            url=url,
+            **pager("/refunds", query, page, total, PAGE_SIZE),
             values={"status": status or ""},
             status_names=STATUS_NAMES,
             status_badges=STATUS_BADGES,
@@ -157,24 +141,16 @@ class RefundsController(Controller):
             raise NotFound(f"no refund {refund_id}")
         form = await pages.form(request)
         _ = pages.gettext(request)
-        choice, comment = form.get("decision"), form.get("comment")
-        if choice not in rules.DECISIONS:
-            form.error("decision", _("Choose approve or reject."))
-        elif choice == "reject" and not comment:
-            form.error("comment", _("Say why when rejecting."))
-        if len(comment) > MAX_COMMENT:
-            form.error("comment", _("At most %(value)s characters.", value=MAX_COMMENT))
+        decision = checked_decision(form, _)
         message, status = None, 422
-        if form.ok:
-            decision = approvals.Decision(choice, comment)
+        if decision is not None:
             try:
                 outcome = await pages.run(_decide, request, refund_id, decision, sessions.principal(request))
             except NotFound:
                 raise
             except DomainError as exc:
                 message, errors = _refund_refusal(_, exc, request)
-                for name, text in errors.items():
-                    form.error(name if name in ("decision", "comment") else "decision", text)
+                mark_refusal(form, errors)
                 status = exc.status
             else:
                 notice = {"approved": "refund_approved", "rejected": "refund_rejected"}.get(

@@ -10,9 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from math import ceil
 from typing import Any
-from urllib.parse import urlencode
 
 from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath
@@ -22,14 +20,20 @@ from escrow.domain import approvals as rules
 from escrow.domain.errors import Conflict, DomainError, Forbidden, NotFound
 from escrow.domain.principal import Principal
 from escrow.services import approvals, releases
-from escrow.web.bureau.common import KIND_NAMES, chain_view, decision_view
+from escrow.web.bureau.common import (
+    KIND_NAMES,
+    chain_view,
+    checked_decision,
+    decision_view,
+    mark_refusal,
+    pager,
+)
 from escrow.web.shell import pages, sessions
 from escrow.web.shell.filters import local_time, money
 from escrow.web.shell.labels import N_, node_name
 from escrow.web.shell.sessions import requires
 
 PAGE_SIZE = 20
-MAX_COMMENT = 2000
 
 STATUS_NAMES = {
     "submitted": N_("Under review"),
@@ -83,13 +87,6 @@ def _listing(request: Request, status: str | None, project_id: int | None, page:
         for r in found.rows
     ]
     return items, found.total, list(found.projects)
-
-
-def _int(text: str | None) -> int | None:
-    try:
-        return int(text) if text else None
-    except ValueError:
-        return None
 
 
 @dataclass(frozen=True)
@@ -176,24 +173,17 @@ class ReleasesController(Controller):
     async def listing(self, request: Request) -> Response:
         params = request.query_params
         status = params.get("status") if params.get("status") in STATUS_NAMES else None
-        project_id = _int(params.get("project"))
-        page = max(1, _int(params.get("page")) or 1)
+        project_id = pages.optional_int(params.get("project"))
+        page = max(1, pages.optional_int(params.get("page")) or 1)
         lang = pages.language(request)
         items, total, project_options = await pages.run(_listing, request, status, project_id, page, lang)
-        pages_count = max(1, ceil(total / PAGE_SIZE))
         query = [(k, v) for k, v in (("status", status), ("project", project_id)) if v]
-
-        def url(n: int) -> str:
-            return "/releases?" + urlencode([*query, ("page", n)])
-
         return pages.render(
             request,
             "bureau/releases/list.html",
             items=items,
             total=total,
-            page=page,
-            pages=pages_count,
-            url=url,
+            **pager("/releases", query, page, total, PAGE_SIZE),
             values={"status": status or "", "project": str(project_id or "")},
             status_names=STATUS_NAMES,
             status_badges=STATUS_BADGES,
@@ -209,24 +199,16 @@ class ReleasesController(Controller):
     async def decide(self, request: Request, release_id: FromPath[int]) -> Response:
         form = await pages.form(request)
         _ = pages.gettext(request)
-        choice, comment = form.get("decision"), form.get("comment")
-        if choice not in rules.DECISIONS:
-            form.error("decision", _("Choose approve or reject."))
-        elif choice == "reject" and not comment:
-            form.error("comment", _("Say why when rejecting."))
-        if len(comment) > MAX_COMMENT:
-            form.error("comment", _("At most %(value)s characters.", value=MAX_COMMENT))
+        decision = checked_decision(form, _)
         message, refused_cap, status = None, None, 422
-        if form.ok:
-            decision = approvals.Decision(choice, comment)
+        if decision is not None:
             try:
                 outcome = await pages.run(_decide, request, release_id, decision, sessions.principal(request))
             except NotFound:
                 raise
             except DomainError as exc:
                 message, errors, refused_cap = _refusal(_, exc, request)
-                for name, text in errors.items():
-                    form.error(name if name in ("decision", "comment") else "decision", text)
+                mark_refusal(form, errors)
                 status = exc.status
             else:
                 notice = {"approved": "release_approved", "rejected": "release_rejected"}.get(
