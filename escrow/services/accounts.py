@@ -4,14 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
 from typing import Any, Literal
 
-from escrow.domain.money import Money
 from escrow.domain.principal import Principal
 from escrow.services.context import Context
 from escrow.services.deposits import bank_account
-from escrow.services.projects import account_view
+from escrow.services.projects import AccountView, account_of
 from escrow.services.views import wire
 from escrow.store.db import UnitOfWork
 from escrow.store.models import SupervisedAccount
@@ -31,25 +29,9 @@ class Reconciliation:
 
 
 @dataclass(frozen=True)
-class AccountCap:
-    """releasable = balance − suspense − required retention − frozen − pending_out, floored at 0."""
+class BankAccountView(AccountView):
+    """The account as its project shows it, with the project and the latest reconciliation."""
 
-    releasable: Money
-    explanation: dict[str, Any]  # the terms, the rule book and the whole computation in one sentence
-
-
-@dataclass(frozen=True)
-class BankAccountView:
-    account_no: str
-    account_name: str
-    status: Literal["active", "frozen", "closed"]
-    balance: Money
-    supervised_amount: Money
-    required_retention: Money
-    frozen_amount: Money
-    releasable: Money
-    cap: AccountCap
-    rulebook: str
     project: AccountProject
     reconciliation: Reconciliation
 
@@ -68,16 +50,8 @@ def reconciliation_state(uow: UnitOfWork, account_id: int) -> Reconciliation:
 
 def bank_view(uow: UnitOfWork, ctx: Context, account: SupervisedAccount) -> BankAccountView:
     project = uow.projects.get(account.project_id)
-    values = wire(account_view(uow, ctx, project, account))  # plain values, whatever the view's type
-    money = {k: Decimal(values[k]) for k in ("balance", "supervised_amount", "required_retention")}
-    money |= {k: Decimal(values[k]) for k in ("frozen_amount", "releasable")}
     return BankAccountView(
-        account_no=values["account_no"],
-        account_name=values["account_name"],
-        status=values["status"],
-        **money,
-        cap=AccountCap(Decimal(values["cap"]["releasable"]), values["cap"]["explanation"]),
-        rulebook=values["rulebook"],
+        **vars(account_of(uow, ctx, project, account)),
         project=AccountProject(project.id, project.name, project.permit_no),
         reconciliation=reconciliation_state(uow, account.id),
     )

@@ -424,8 +424,7 @@ def statement_check(uow: UnitOfWork, day: date) -> SyncResult:
 
 def run_sweep(ctx: Context, now: datetime) -> SyncResult:
     """`sweep` in a transaction of its own (the scheduled job)."""
-    with ctx.writing() as uow:
-        return ctx.commit(uow, sweep(uow, ctx, now))
+    return ctx.run(sweep, now)
 
 
 @dataclass(frozen=True)

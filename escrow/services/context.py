@@ -7,10 +7,12 @@ A use case opens its own unit of work and commits it explicitly before it return
             ...
             return ctx.commit(uow, view)
 
-`ctx.reading()` is a read-only unit of work. A context may carry a `WriteGuard` (the API's idempotency key):
-`writing()` lets it claim its record first and `commit()` lets it keep the view's answer, both in the use
-case's own transaction, so that one key has exactly one effect. Use cases know nothing of how the edge
-encodes that answer.
+A use case whose whole work is one function of a unit of work, `step(uow, ctx, …)`, is just
+`return ctx.run(step, …)`. `ctx.reading()` is a read-only unit of work.
+
+A context may carry a `WriteGuard` (the API's idempotency key): `writing()` lets it claim its record first and
+`commit()` lets it keep the view's answer, both in the use case's own transaction, so that one key has
+exactly one effect. Use cases know nothing of how the edge encodes that answer.
 """
 
 from __future__ import annotations
@@ -19,13 +21,14 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import date
-from typing import Protocol, TypeVar
+from typing import Concatenate, ParamSpec, Protocol, TypeVar
 
 from escrow.config import Settings
 from escrow.rulebooks import RuleBook, RuleBooks
 from escrow.store.db import Engine, UnitOfWork
 
 View = TypeVar("View")
+Args = ParamSpec("Args")
 
 
 def _today() -> date:
@@ -73,6 +76,16 @@ class Context:
             self.guard.keep(uow, view)
         uow.commit()
         return view
+
+    def run(
+        self,
+        step: Callable[Concatenate[UnitOfWork, Context, Args], View],
+        *args: Args.args,
+        **kwargs: Args.kwargs,
+    ) -> View:
+        """`step(uow, ctx, *args, **kwargs)` in a unit of work of its own, committed with its view."""
+        with self.writing() as uow:
+            return self.commit(uow, step(uow, self, *args, **kwargs))
 
     def _engine(self) -> Engine:
         if self.engine is None:  # a context built for pure computations only

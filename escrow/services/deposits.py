@@ -241,8 +241,7 @@ def notice_summary(notice: PaymentNotice | None, contract: Contract | None) -> N
 
 def verify(ctx: Context, cmd: VerifyDeposit, actor: Principal) -> Verification:
     """What posting this payment would conclude, without changing anything."""
-    with ctx.writing() as uow:  # writing: the API's idempotency key is kept like any POST's
-        return ctx.commit(uow, _verify(uow, ctx, cmd, actor))
+    return ctx.run(_verify, cmd, actor)  # writing: the API's idempotency key is kept like any POST's
 
 
 def _verify(uow: UnitOfWork, ctx: Context, cmd: VerifyDeposit, actor: Principal) -> Verification:
@@ -300,8 +299,7 @@ def get(ctx: Context, bank_reference: str, actor: Principal) -> DepositView:
 
 def book(ctx: Context, cmd: PostDeposit, actor: Principal) -> DepositView:
     """Book a payment; for a bank reference already booked, that deposit (`booked_now` false)."""
-    with ctx.writing() as uow:
-        return ctx.commit(uow, _book(uow, ctx, cmd, actor))
+    return ctx.run(_book, cmd, actor)
 
 
 def post(uow: UnitOfWork, ctx: Context, cmd: PostDeposit, actor: Principal) -> tuple[int, dict[str, Any]]:
@@ -373,8 +371,7 @@ def _book(uow: UnitOfWork, ctx: Context, cmd: PostDeposit, actor: Principal) -> 
 
 def reverse(ctx: Context, bank_reference: str, reason: str, actor: Principal) -> DepositView:
     """Same-day correction of a wrong posting: a reversing journal entry; the voucher becomes reversed."""
-    with ctx.writing() as uow:
-        return ctx.commit(uow, _reverse(uow, ctx, bank_reference, reason, actor))
+    return ctx.run(_reverse, bank_reference, reason, actor)
 
 
 def _reverse(

@@ -159,8 +159,7 @@ def get(ctx: Context, freeze_id: int, actor: Principal) -> FreezeView:
 
 
 def place(ctx: Context, cmd: PlaceFreeze, actor: Principal) -> FreezeView:
-    with ctx.writing() as uow:
-        return ctx.commit(uow, _place(uow, ctx, cmd, actor))
+    return ctx.run(_place, cmd, actor)
 
 
 def _place(uow: UnitOfWork, ctx: Context, cmd: PlaceFreeze, actor: Principal) -> FreezeView:
@@ -203,8 +202,7 @@ def _place(uow: UnitOfWork, ctx: Context, cmd: PlaceFreeze, actor: Principal) ->
 
 
 def lift(ctx: Context, freeze_id: int, actor: Principal, lift_order_no: str | None = None) -> FreezeView:
-    with ctx.writing() as uow:
-        return ctx.commit(uow, _lift(uow, ctx, freeze_id, actor, lift_order_no))
+    return ctx.run(_lift, freeze_id, actor, lift_order_no)
 
 
 def _lift(
@@ -232,8 +230,7 @@ def _lift(
 
 def deduct(ctx: Context, freeze_id: int, cmd: Deduct, actor: Principal) -> DeductionView:
     """The bank pays frozen money to the court's creditor: a court_deduction journal entry."""
-    with ctx.writing() as uow:
-        return ctx.commit(uow, _deduct(uow, ctx, freeze_id, cmd, actor))
+    return ctx.run(_deduct, freeze_id, cmd, actor)
 
 
 def _deduct(uow: UnitOfWork, ctx: Context, freeze_id: int, cmd: Deduct, actor: Principal) -> DeductionView:

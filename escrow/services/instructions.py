@@ -198,8 +198,7 @@ def _still_fits(uow: UnitOfWork, ctx: Context, ins: PaymentInstruction, account:
 
 def execute(ctx: Context, instruction_id: int, cmd: Execute, actor: Principal) -> Instruction:
     """The bank confirms it paid: the books move now."""
-    with ctx.writing() as uow:
-        return ctx.commit(uow, execute_in(uow, ctx, instruction_id, cmd, actor))
+    return ctx.run(execute_in, instruction_id, cmd, actor)
 
 
 def execute_in(

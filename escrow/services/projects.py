@@ -166,8 +166,7 @@ def pin_rulebook(uow: UnitOfWork, ctx: Context, jurisdiction: str, permit_date: 
 
 def register(ctx: Context, cmd: OpenProject, actor: Principal) -> ProjectView:
     """Open a project and its supervised account, pinned to the rule book in force on its permit date."""
-    with ctx.writing() as uow:
-        return ctx.commit(uow, _opened(uow, ctx, cmd, actor))
+    return ctx.run(_opened, cmd, actor)
 
 
 def open_project(uow: UnitOfWork, ctx: Context, cmd: OpenProject, actor: Principal) -> dict[str, Any]:
@@ -315,13 +314,7 @@ def confirm_node(uow: UnitOfWork, ctx: Context, cmd: ConfirmNode, actor: Princip
         raise NotFound(f"no project {cmd.project_id}")
     account = uow.projects.lock_account(uow.projects.account_for(project.id).id)
     book = ctx.rulebook(project.rulebook_id)
-    node = book.node(cmd.node_code)
-    if node is None:
-        raise InvalidInput(
-            f"{book.id} has no node {cmd.node_code!r} (nodes: {', '.join(n.code for n in book.nodes)})",
-            rule=f"{book.id} nodes",
-            errors=[FieldError.coded("node_code", "not_a_node")],
-        )
+    node = node_of(book, cmd.node_code)
     confirmed = {c.node_code for c in uow.projects.confirmed_nodes(project.id)}
     if node.code in confirmed:
         raise Conflict(f"node {node.code} was already confirmed", rule=f"{book.id} nodes.{node.code}")
@@ -398,6 +391,18 @@ def retention_rule(book: RuleBook, confirmed: set[str] | frozenset[str], finish:
     )
 
 
+def node_of(book: RuleBook, node_code: str) -> Node:
+    """The node `node_code` of `book`; InvalidInput (on the field node_code) when the book has none."""
+    node = book.node(node_code)
+    if node is None:
+        raise InvalidInput(
+            f"{book.id} has no node {node_code!r} (nodes: {', '.join(n.code for n in book.nodes)})",
+            rule=f"{book.id} nodes",
+            errors=[FieldError.coded("node_code", "not_a_node")],
+        )
+    return node
+
+
 def release_cap(
     uow: UnitOfWork,
     ctx: Context,
@@ -430,13 +435,6 @@ def account_of(uow: UnitOfWork, ctx: Context, project: Project, account: Supervi
         cap=view,
         rulebook=project.rulebook_id,
     )
-
-
-def account_view(
-    uow: UnitOfWork, ctx: Context, project: Project, account: SupervisedAccount
-) -> dict[str, Any]:
-    """`account_of` as a dict, for the views that extend it."""
-    return wire(account_of(uow, ctx, project, account))
 
 
 def project_view(uow: UnitOfWork, ctx: Context, project: Project, account: SupervisedAccount) -> ProjectView:

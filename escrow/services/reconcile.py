@@ -95,8 +95,7 @@ def statement_view(account_no: str, row: Statement) -> StatementResult:
 def import_file(ctx: Context, data: bytes, actor: Principal, **options: Any) -> StatementImport:
     """Parse and reconcile one statement file in one transaction (FeedError and refusals propagate); the
     options are `import_file_in`'s."""
-    with ctx.writing() as uow:
-        return ctx.commit(uow, import_file_in(uow, ctx, data, actor, **options))
+    return ctx.run(import_file_in, data, actor, **options)
 
 
 def import_file_in(

@@ -163,8 +163,7 @@ def refund_view(uow: UnitOfWork, ctx: Context, refund: Refund) -> RefundView:
 
 def cancel(ctx: Context, cmd: CancelContract, actor: Principal) -> Cancellation | CancellationWithoutRefund:
     """Cancel a contract: its open notices are withdrawn and what the buyer paid goes into a refund."""
-    with ctx.writing() as uow:
-        return ctx.commit(uow, _cancel(uow, ctx, cmd, actor))
+    return ctx.run(_cancel, cmd, actor)
 
 
 def _cancel(

@@ -23,7 +23,7 @@ from escrow.rulebooks import RuleBook
 from escrow.services import approvals
 from escrow.services.accounts import reconciliation
 from escrow.services.context import Context
-from escrow.services.projects import release_cap
+from escrow.services.projects import node_of, release_cap
 from escrow.store import audit
 from escrow.store.db import UnitOfWork
 from escrow.store.models import (
@@ -169,13 +169,7 @@ def _check_application(
     """Every rule of an application except the cap, in the order a clerk would check them."""
     if account.status == "closed":
         raise InvalidInput(f"account {account.account_no} is closed", rule="account_open")
-    node = book.node(cmd.node_code)
-    if node is None:
-        raise InvalidInput(
-            f"{book.id} has no node {cmd.node_code!r} (nodes: {', '.join(n.code for n in book.nodes)})",
-            rule=f"{book.id} nodes",
-            errors=[FieldError.coded("node_code", "not_a_node")],
-        )
+    node = node_of(book, cmd.node_code)
     confirmed = {c.node_code for c in uow.projects.confirmed_nodes(project.id)}
     if node.code not in confirmed:
         raise InvalidInput(
@@ -223,8 +217,7 @@ def check_reconciled(uow: UnitOfWork, account: SupervisedAccount) -> None:
 
 
 def apply(ctx: Context, cmd: ApplyRelease, actor: Principal, files: Sequence[File] = ()) -> ReleaseView:
-    with ctx.writing() as uow:
-        return ctx.commit(uow, _apply(uow, ctx, cmd, actor, files))
+    return ctx.run(_apply, cmd, actor, files)
 
 
 def _apply(

@@ -128,8 +128,7 @@ def contract(ctx: Context, contract_no: str, actor: Principal) -> ContractView:
 
 
 def register(ctx: Context, cmd: RegisterContract, actor: Principal) -> ContractView:
-    with ctx.writing() as uow:
-        return ctx.commit(uow, _register(uow, ctx, cmd, actor))
+    return ctx.run(_register, cmd, actor)
 
 
 def register_contract(
@@ -204,8 +203,7 @@ def notice_view(uow: UnitOfWork, notice: PaymentNotice, contract: Contract) -> N
 
 
 def issue(ctx: Context, cmd: IssueNotice, actor: Principal) -> NoticeView:
-    with ctx.writing() as uow:
-        return ctx.commit(uow, _issue(uow, ctx, cmd, actor))
+    return ctx.run(_issue, cmd, actor)
 
 
 def issue_notice(uow: UnitOfWork, ctx: Context, cmd: IssueNotice, actor: Principal) -> dict[str, Any]:

@@ -18,7 +18,7 @@ from typing import Literal
 from escrow.domain.money import Money, from_fen
 from escrow.services import ratelimit
 from escrow.services.context import Context
-from escrow.store.db import Connection, Engine
+from escrow.store.db import Connection
 from escrow.store.driver import DriverSQL, counting_transaction
 from escrow.store.reads.pages import DatabaseUnavailable  # noqa: F401 (the look-up page answers 503 on it)
 from escrow.store.reads.vouchers import voucher_for_lookup
@@ -131,25 +131,13 @@ def status_words(status: str, lang: str = "zh") -> str:
 def verify(
     ctx: Context, voucher_no: str | None, code: str | None, client: str | None, limit: ratelimit.Limit
 ) -> Lookup:
-    """The public look-up of a voucher by `client` (its address), counted against its limit."""
+    """The public look-up of a voucher by `client` (its address), counted against its limit: `lookup` in a
+    transaction of its own, committed whatever the answer (the count must be kept), on a pooled driver
+    connection (SQLAlchemy's own execution costs more than the two statements)."""
     if ctx.engine is None:
         raise RuntimeError("the public look-up needs the database")
-    return check(ctx.engine, voucher_no, code, client, limit)
-
-
-def check(
-    engine: Engine,
-    voucher_no: str | None,
-    code: str | None,
-    client: str | None,
-    limit: ratelimit.Limit,
-    *,
-    now: datetime | None = None,
-) -> Lookup:
-    """`lookup` in a transaction of its own, committed whatever the answer (the count must be kept), on a
-    pooled driver connection (SQLAlchemy's own execution costs more than the two statements)."""
-    with counting_transaction(engine) as sql:
-        return lookup(sql, voucher_no, code, client, limit, now=now)
+    with counting_transaction(ctx.engine) as sql:
+        return lookup(sql, voucher_no, code, client, limit)
 
 
 def lookup(
