@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from litestar.enums import ParamType
 from litestar.openapi.datastructures import ResponseSpec
@@ -262,58 +262,7 @@ class StatementOperation(IdempotentOperation):
         )
 
 
-# --- projects, accounts, the release cap -------------------------------------------------------------------
-
-
-class CapTerm(Out):
-    term: Literal["balance", "suspense", "required_retention", "frozen", "pending_out"]
-    value: Money
-    rule: str
-    detail: str
-    code: Annotated[
-        str,
-        Field(
-            description="what the term is, for a client to say it in its own words: cash_ledger, "
-            "unassigned_money, retention_at_node, retention_before_first_node, court_freezes, "
-            "approved_not_paid (absent from caps stored before codes)"
-        ),
-    ] = ""
-    params: Annotated[
-        dict[str, str | None],
-        Field(
-            default_factory=dict,
-            description="the term's figures: for the retention supervised_amount, node, node_share, "
-            "surcharge, share, gross, guarantee, guarantee_waiting, guarantee_max_share",
-        ),
-    ]
-
-
-class CapExplanation(Out):
-    releasable: Money
-    required_retention: Money
-    rulebook: RuleBookId
-    terms: list[CapTerm]
-    text: Annotated[str, Field(description="the whole computation in one sentence")]
-
-
-class Cap(Out):
-    """releasable = balance − suspense − required retention − frozen − pending_out, floored at 0."""
-
-    releasable: Money
-    explanation: CapExplanation
-
-
-class Account(Out):
-    account_no: str
-    account_name: str
-    status: Literal["active", "frozen", "closed"]
-    balance: Money
-    supervised_amount: Money
-    required_retention: Money
-    frozen_amount: Money
-    releasable: Money
-    cap: Cap
-    rulebook: RuleBookId
+# --- city figures -----------------------------------------------------------------------------------------
 
 
 # `from` is a Python keyword: the model is made with create_model so that the field keeps its wire name.
@@ -336,20 +285,3 @@ CityStats = create_model(
         "balance_total": (Money, ...),
     },
 )
-
-
-# --- releases, refunds, approvals, instructions ------------------------------------------------------------
-
-
-class Payee(Out):
-    name: str
-    account_no: str
-    bank_name: str
-    role: Annotated[
-        str,
-        Field(
-            description="a release: construction | equipment | materials; a refund: buyer | lender; "
-            "a return: payer"
-        ),
-    ]
-    amount: Money
