@@ -128,7 +128,7 @@ def check_database(url: str, tag: str) -> dict[str, int]:
 STAGES = (  # where a sample of the server's time belongs, by the first of these frames on its stack
     ("authentication", "authenticate (escrow/api/deps.py)"),
     ("audit record (under the chain lock)", "record (escrow/store/audit.py)"),
-    ("services.deposits.post", "post (escrow/services/deposits.py)"),
+    ("services.deposits.book", "_book (escrow/services/deposits.py)"),
     ("idempotency record + commit", "idempotent (escrow/api/deps.py)"),
     ("event loop: uvicorn, h11, litestar routing and responses", "(uvicorn/"),
     ("other (py-spy's partial stacks, thread pool)", ""),

@@ -320,9 +320,9 @@ class _ProjectYear:
             pay.kind,
             pay.channel,
         )
-        if (view["status"] == "suspense") != traced_later:
-            raise RuntimeError(f"demo deposit {view['bank_reference']}: checks {view['checks']} disagree")
-        self.deposit_ids[id(pay)] = view["deposit_id"]
+        if (view.status == "suspense") != traced_later:
+            raise RuntimeError(f"demo deposit {view.bank_reference}: checks {view.checks} disagree")
+        self.deposit_ids[id(pay)] = view.deposit_id
 
     def assign(self, c: Contract, pay: Payment) -> None:
         """A reviewer traces the suspense money to its contract; the checks pass and a voucher is issued."""
@@ -350,9 +350,9 @@ class _ProjectYear:
         notice_no: str | None,
         kind: str,
         channel: str,
-    ) -> dict[str, Any]:
+    ) -> deposits.DepositView:
         reference = self.s.bank_reference(self.p.bank, day)
-        _, view = deposits.post(
+        view = deposits.post(
             self.uow,
             self.ctx,
             deposits.PostDeposit(
@@ -370,7 +370,7 @@ class _ProjectYear:
         )
         self.tally.add("deposits")
         self.tally.add("journal_entries")
-        self.tally.add("vouchers" if view["voucher"] else "suspense_deposits")
+        self.tally.add("vouchers" if view.voucher else "suspense_deposits")
         self.bank_lines.append(_line(reference, day, amount_fen, "credit", payer, payer_account))
         return view
 

@@ -11,7 +11,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Literal
 
 from escrow.domain import checks, ledger
 from escrow.domain.errors import Conflict, FieldError, InvalidInput, NotFound
@@ -302,10 +302,9 @@ def book(ctx: Context, cmd: PostDeposit, actor: Principal) -> DepositView:
     return ctx.run(_book, cmd, actor)
 
 
-def post(uow: UnitOfWork, ctx: Context, cmd: PostDeposit, actor: Principal) -> tuple[int, dict[str, Any]]:
-    """`book` in the caller's unit of work (the demo's batch): (201 or 200, the deposit as plain values)."""
-    view = _book(uow, ctx, cmd, actor)
-    return (201 if view.booked_now else 200), wire(view)
+def post(uow: UnitOfWork, ctx: Context, cmd: PostDeposit, actor: Principal) -> DepositView:
+    """`book` in the caller's unit of work (the demo's batch)."""
+    return _book(uow, ctx, cmd, actor)
 
 
 def _book(uow: UnitOfWork, ctx: Context, cmd: PostDeposit, actor: Principal) -> DepositView:

@@ -166,11 +166,10 @@ def import_statements(
     fmt: str,
     actor: Principal,
     progress: Progress | None = None,
-) -> tuple[int, list[dict[str, Any]]]:
-    """Reconcile every statement of one file in the caller's transaction: a refused file keeps nothing.
-    Returns (201, results), or (200, the earlier results) when every statement was imported before."""
-    fresh, results = _import(uow, ctx, statements, fmt, actor, progress)
-    return (201 if fresh else 200), [wire(r) for r in results]
+) -> list[StatementResult]:
+    """Reconcile every statement of one file in the caller's transaction (the demo's batch): a refused file
+    keeps nothing. Each statement's result (the earlier ones when the file was imported before)."""
+    return _import(uow, ctx, statements, fmt, actor, progress)[1]
 
 
 def _import(
