@@ -8,6 +8,7 @@ live in `escrow.rulebooks`.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -92,6 +93,10 @@ class RuleBook:
 
     def node_index(self, code: str) -> int:
         return next(i for i, n in enumerate(self.nodes) if n.code == code)
+
+    def unconfirmed_before(self, code: str, confirmed: Collection[str]) -> tuple[Node, ...]:
+        """The nodes before `code` that are not confirmed yet: a node is confirmed only after all of them."""
+        return tuple(n for n in self.nodes[: self.node_index(code)] if n.code not in confirmed)
 
     def highest_node(self, confirmed: set[str] | frozenset[str]) -> Node | None:
         reached = [n for n in self.nodes if n.code in confirmed]

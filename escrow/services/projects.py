@@ -301,7 +301,7 @@ def node_form(ctx: Context, project_id: int, node_code: str) -> NodeForm:
         rulebook=book.id,
         node=node,
         confirmed_on=confirmed.get(node.code),
-        missing_before=tuple(n for n in book.nodes[: book.node_index(node.code)] if n.code not in confirmed),
+        missing_before=book.unconfirmed_before(node.code, confirmed),
         releasable=cap.releasable,
         today=ctx.today(),
     )
@@ -318,7 +318,7 @@ def confirm_node(uow: UnitOfWork, ctx: Context, cmd: ConfirmNode, actor: Princip
     confirmed = {c.node_code for c in uow.projects.confirmed_nodes(project.id)}
     if node.code in confirmed:
         raise Conflict(f"node {node.code} was already confirmed", rule=f"{book.id} nodes.{node.code}")
-    missing_before = [n.code for n in book.nodes[: book.node_index(node.code)] if n.code not in confirmed]
+    missing_before = [n.code for n in book.unconfirmed_before(node.code, confirmed)]
     if missing_before:
         raise InvalidInput(
             f"node {node.code} cannot be confirmed before {', '.join(missing_before)}",

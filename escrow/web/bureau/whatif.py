@@ -8,12 +8,12 @@ page changes no pin and writes nothing (services/whatif.py).
 from __future__ import annotations
 
 from collections.abc import Callable
-from decimal import Decimal
 from urllib.parse import urlencode
 
 from litestar import Controller, Request, get
 from litestar.response import Template
 
+from escrow.catalog.caps import percent
 from escrow.domain.errors import InvalidInput
 from escrow.rulebooks import ApprovalStep, RuleBook
 from escrow.services import whatif
@@ -25,11 +25,6 @@ from escrow.web.shell.sessions import requires
 PAGE_SIZE = 50  # rows per page; the totals cover every project
 
 FINISHES = {"shell": N_("shell"), "finished": N_("finished-interior")}
-
-
-def percent(share: Decimal) -> str:
-    """0.70 → "70%", 0.125 → "12.5%"."""
-    return f"{(share * 100).normalize():f}%"
 
 
 def _node_name(book: RuleBook, code: str, lang: str) -> str:
