@@ -1,10 +1,10 @@
 """What every signed-in page shares: rendering in the user's language, forms, redirects, running database
 work off the event loop.
 
-A page handler is `async`, reads its form with `await form(request)`, does its database work in a thread
-with `await run(fn, …)` (one UnitOfWork per call, committed explicitly inside `fn`), and answers with
-`render(request, "room/area/page.html", …)` or `redirect(…)`. Who is signed in and the guards that check
-permissions are in `sessions`; the error pages in `errors`.
+A page handler is `async`, reads its form with `await form(request)`, calls its use cases in a thread with
+`await run(fn, …)` (each use case opens and commits its own unit of work; `ctx(request)` is their context),
+and answers with `render(request, "room/area/page.html", …)` or `redirect(…)`. Who is signed in and the
+guards that check permissions are in `sessions`; the error pages in `errors`.
 """
 
 from __future__ import annotations
@@ -33,11 +33,6 @@ T = TypeVar("T")
 # One-line confirmations shown after a successful form: `redirect(…, notice="key")` → `?done=key`.
 # Only these keys are shown, so a link cannot put words of its own on the page. Page modules add theirs.
 NOTICES: dict[str, str] = {}
-
-
-def engine(request: Request | ASGIConnection):
-    """The application's database engine, for a UnitOfWork."""
-    return request.app.state.runtime.engine
 
 
 def ctx(request: Request | ASGIConnection) -> Context:
