@@ -129,7 +129,7 @@ STAGES = (  # where a sample of the server's time belongs, by the first of these
     ("authentication", "authenticate (escrow/api/deps.py)"),
     ("audit record (under the chain lock)", "record (escrow/store/audit.py)"),
     ("services.deposits.book", "_book (escrow/services/deposits.py)"),
-    ("idempotency record + commit", "idempotent (escrow/api/deps.py)"),
+    ("idempotency record + commit", "answer_once (escrow/api/idempotency.py)"),
     ("event loop: uvicorn, h11, litestar routing and responses", "(uvicorn/"),
     ("other (py-spy's partial stacks, thread pool)", ""),
 )
