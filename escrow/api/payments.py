@@ -70,7 +70,12 @@ class PaymentController(KeyedController):
     ) -> freezes.FreezeView:
         require_kind(principal, "bank")
         cmd = freezes.PlaceFreeze(
-            data.account_no, data.authority, data.order_no, Decimal(data.amount), data.ordered_on
+            data.account_no,
+            data.authority,
+            data.order_no,
+            Decimal(data.amount) if data.amount is not None else None,
+            data.ordered_on,
+            kind=data.kind,
         )
         return freezes.place(services(request), cmd, principal)
 

@@ -50,6 +50,7 @@ class ReleaseController(KeyedController):
         require_kind(principal, "developer")
         cmd = releases.ApplyRelease(
             project_id=data.project_id,
+            kind=data.kind,
             node_code=data.node_code,
             amount=Decimal(data.amount),
             purpose=data.purpose,

@@ -163,7 +163,10 @@ class PayeeIn(Body):
     role: Annotated[
         str,
         StringConstraints(min_length=1, max_length=16, pattern=r"^[a-z_]+$"),
-        Field(description="construction | equipment | materials (the rule book's payee roles)"),
+        Field(
+            description="construction | equipment | materials (the rule book's payee roles); a non-key"
+            " release may also pay `developer` (its own settlement account)"
+        ),
     ]
     amount: Money
 
@@ -176,7 +179,14 @@ class ReleaseDocumentIn(Body):
 
 class ReleaseIn(Body):
     project_id: Annotated[int, Strict(), Field(gt=0, le=2**31 - 1)]
-    node_code: Code
+    kind: Annotated[
+        Literal["node", "non_key"],
+        Field(
+            description="node (the default): key supervised funds at a confirmed node; non_key: money"
+            " received beyond the key supervised amount, no node (CONTRACT §8)"
+        ),
+    ] = "node"
+    node_code: Annotated[Code | None, Field(description="the confirmed node; left out for non_key")] = None
     amount: Money
     purpose: Annotated[str, Field(min_length=1, max_length=2000)]
     payees: Annotated[list[PayeeIn], Field(min_length=1, max_length=50)]
@@ -201,7 +211,11 @@ class FreezeIn(Body):
     account_no: Annotated[str, Field(min_length=1, max_length=40)]
     authority: Name
     order_no: Annotated[str, Field(min_length=1, max_length=64)]
-    amount: Money
+    kind: Annotated[
+        Literal["amount", "full"],
+        Field(description="amount (the default): holds `amount`; full: holds the whole balance, no amount"),
+    ] = "amount"
+    amount: Money | None = None
     ordered_on: Day
 
 

@@ -25,14 +25,41 @@ TERM_NAMES = {
     "required_retention": N_("Key supervised funds to retain"),
     "frozen": N_("Frozen by court orders"),
     "pending_out": N_("Approved releases and refunds not yet paid"),
+    "received": N_("Money received for the project"),
+    "supervised_amount": N_("Key supervised amount"),
+    "non_key_taken": N_("Non-key releases already approved"),
+    "held": N_("Retained or frozen"),
 }
+# Terms that start a sum of their own (the non-key cap is the smaller of two): said without a sign.
+STARTS_A_SUM = frozenset({"balance", "received"})
 # What a term is, by its code (escrow.domain.caps.TERM_CODES); the retention is said from its figures.
 TERM_EXPLANATIONS = {
     "cash_ledger": N_("Cash in the supervised account by the books"),
     "unassigned_money": N_("Money received but not yet assigned to a contract; it cannot be released"),
     "court_freezes": N_("Held by court orders in force"),
     "approved_not_paid": N_("Already approved; reserved until the bank pays it"),
+    "key_supervised_amount": N_(
+        "Stays in the account for the construction nodes; only money received beyond it is non-key"
+    ),
+    "non_key_taken": N_("Non-key money already withdrawn or approved for withdrawal"),
 }
+# Terms said from their parameters (amounts written as the pages write them).
+TERM_SENTENCES = {
+    "money_received": N_("Deposits received ¥%(received)s, less ¥%(refunded)s refunded to buyers"),
+    "court_freezes_beyond_retention": N_(
+        "¥%(frozen)s frozen by court orders, of which the ¥%(retention)s retained is held already"
+    ),
+    "court_freezes_exempt": N_(
+        "¥%(frozen)s frozen by court orders does not hold back this payment: the bank pays it and reports it"
+        " to the court (法〔2022〕12号 art. 2)"
+    ),
+    "retention_or_frozen": N_(
+        "The larger of the cash retention ¥%(retention)s and the money frozen by court orders ¥%(frozen)s"
+    ),
+}
+FULL_FREEZE = N_("; the whole account is frozen")
+# The rule-book keys a term rests on, by its code.
+TERM_RULES = {"court_freezes_exempt": "freeze.exempt", "retention_or_frozen": "freeze"}
 # The parts of the retention sentence.
 RETENTION_AT_NODE = N_("Key supervised amount ¥%(amount)s × %(share)s retained once “%(node)s” is confirmed")
 RETENTION_BEFORE_FIRST_NODE = N_(
@@ -41,6 +68,10 @@ RETENTION_BEFORE_FIRST_NODE = N_(
 FINISH_SURCHARGE = N_(", plus the finish surcharge of %(share)s")
 GUARANTEE_COUNTED = N_(
     ", less the accepted bank guarantee ¥%(amount)s (counted up to %(share)s of the key amount)"
+)
+GUARANTEE_COUNTED_OF_RETENTION = N_(
+    ", less the bank guarantee ¥%(amount)s (counted up to %(share)s of the required retention; the rest stays"
+    " in cash)"
 )
 GUARANTEE_WAITING = N_(
     "; the accepted bank guarantee ¥%(amount)s is not counted until deposits reach the key supervised amount"
@@ -82,8 +113,13 @@ def retention_sentence(_: Gettext, figures: Retention, node: str | None) -> str:
     if figures.surcharge:
         words += _(FINISH_SURCHARGE, share=percent(figures.surcharge))
     if figures.guarantee:
+        counted = (
+            GUARANTEE_COUNTED_OF_RETENTION
+            if figures.guarantee_share_of == "required_retention"
+            else GUARANTEE_COUNTED
+        )
         words += _(
-            GUARANTEE_COUNTED,
+            counted,
             amount=amount_text(figures.guarantee),
             share=percent(figures.guarantee_max_share),
         )
@@ -110,6 +146,12 @@ def term_words(_: Gettext, term: Term, book: RuleBook, lang: str, *, first: bool
     if figures is not None:
         node = node_name(book, figures.node_code, lang) if figures.node_code else None
         words, rules = retention_sentence(_, figures, node), retention_rules(book.id, figures)
+    elif term.code in TERM_SENTENCES:
+        values = {k: amount_text(Decimal(v)) for k, v in term.params.items() if k not in ("full",)}
+        words = _(TERM_SENTENCES[term.code], **values)
+        if term.params.get("full") == "true":
+            words += _(FULL_FREEZE)
+        rules = (f"{book.id} {TERM_RULES[term.code]}",) if term.code in TERM_RULES else ()
     elif term.code in TERM_EXPLANATIONS:
         words, rules = _(TERM_EXPLANATIONS[term.code]), ()
     else:  # stored before terms carried codes: its stored text, and the rule book it cited, if any
@@ -117,7 +159,7 @@ def term_words(_: Gettext, term: Term, book: RuleBook, lang: str, *, first: bool
         rules = (term.rule,) if term.term == "required_retention" and term.rule else ()
     return TermWords(
         term=term.term,
-        sign="" if first else "−",
+        sign="" if first or term.term in STARTS_A_SUM else "−",
         name=named(_, TERM_NAMES, term.term),
         value=term.value,
         words=words,

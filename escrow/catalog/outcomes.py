@@ -40,6 +40,9 @@ FIELD_MESSAGES: dict[str, tuple[str, str | None]] = {
     "no_rulebook_in_force": (N_("No %(value)s rule book is in force on this date."), "jurisdiction"),
     "no_such_contract_on_account": (N_("No such contract on this project's account."), None),
     "notice_of_other_contract": (N_("This payment notice belongs to another contract."), None),
+    "not_in_rulebook": (N_("The project's rule book does not allow this."), None),
+    "not_for_non_key": (N_("A non-key release is not tied to a node."), None),
+    "not_for_full_freeze": (N_("A full freeze holds the whole balance and takes no amount."), None),
 }
 UNKNOWN = N_("Not accepted.")
 

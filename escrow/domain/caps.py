@@ -1,10 +1,17 @@
-"""Release cap: how much may leave a supervised account now, and why (DESIGN.md §4).
+"""Release caps: how much may leave a supervised account now, and why (DESIGN.md §4).
 
-releasable = balance − suspense − required retention − frozen − approved but unexecuted, floored at 0
-required retention = key supervised amount × min(1, retention share of the highest confirmed node
-                     + finish surcharge) − accepted guarantee (within its cap, once the account reached
-                     the key supervised amount)
-free money (what a refund may take) = balance − suspense − frozen − approved but unexecuted, floored at 0
+cash retention  = key supervised amount K × min(1, share of the highest confirmed node + finish surcharge)
+                  − the guarantee counted: registered, in force, at most the rule book's share of the
+                  required retention (national: 30%, so ≥ 70% stays in cash) or, as hengshui@2024.1 words
+                  it, of K
+node releasable = balance − suspense − cash retention − frozen held − approved but unexecuted, floored at 0
+                  where frozen held = 0 when the rule book exempts node releases from freezes (法〔2022〕12号
+                  art. 2), else what is frozen beyond the retention (frozen money inside the key amount is
+                  retained already; a `full` freeze freezes the whole balance)
+non-key         = min(money received − refunded − K − non-key releases taken,
+                      balance − suspense − max(cash retention, frozen) − approved but unexecuted),
+                  floored at 0
+free money      = balance − suspense − frozen (0 where refunds are exempt) − approved but unexecuted
 
 Each term carries a code and its parameters, so the edges say it in their own words without re-computing it
 or reading the English `detail`.
@@ -12,12 +19,13 @@ or reading the English `detail`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 from typing import Any
 
-from escrow.domain.money import ZERO, quantize, to_wire
+from escrow.domain.money import CENT, ZERO, quantize, to_wire
+from escrow.domain.rulebook import RuleBook
 
 ONE = Decimal("1")
 
@@ -29,14 +37,17 @@ PENDING_OUTFLOW_KINDS = ("release", "refund")
 
 @dataclass(frozen=True)
 class RetentionRule:
-    """The parts of a rule book the cap needs, already resolved for one project."""
+    """The parts of a rule book the caps need, already resolved for one project."""
 
     rulebook_id: str
     node_code: str | None  # highest confirmed node, None before the first
     node_share: Decimal  # its retention share (1 before the first node)
     surcharge: Decimal  # finish surcharge on top of it
     guarantee_max_share: Decimal
-    guarantee_requires_full_amount: bool
+    guarantee_requires_full_amount: bool  # checked when a guarantee is registered (balance ≥ K)
+    guarantee_share_of: str = "supervised_amount"  # or "required_retention" (escrow.domain.rulebook)
+    freeze_exempt: tuple[str, ...] = ()  # outflows a freeze does not stop: "node_release", "refund"
+    non_key: bool = False  # the rule book allows non-key releases
 
 
 @dataclass(frozen=True)
@@ -44,10 +55,18 @@ class CapInputs:
     balance: Decimal
     suspense: Decimal
     supervised_amount: Decimal
-    frozen: Decimal
+    frozen: Decimal  # amounts held by `amount` freezes in force
     pending_out: Decimal  # approved releases and refunds not yet executed by the bank
-    guarantee: Decimal  # accepted bank guarantees
-    deposits_total: Decimal  # all money ever received (for the guarantee precondition)
+    guarantee: Decimal  # registered guarantees in force
+    deposits_total: Decimal  # money received: deposits net of reversals and of unassigned money returned
+    full_freeze: bool = False  # a `full` freeze in force holds the whole balance
+    refunded: Decimal = ZERO  # paid back to buyers: no longer money received for the project
+    non_key_taken: Decimal = ZERO  # non-key releases approved or paid (pending ones are in pending_out too)
+
+    @property
+    def frozen_held(self) -> Decimal:
+        """What the freezes hold: the whole balance under a `full` freeze, else the frozen amounts."""
+        return max(self.balance, self.frozen) if self.full_freeze else self.frozen
 
 
 # What each term of the cap is, as a code the edges name in their own words (the `detail` stays the
@@ -57,9 +76,35 @@ TERM_CODES = {
     "suspense": "unassigned_money",
     "frozen": "court_freezes",
     "pending_out": "approved_not_paid",
+    "received": "money_received",
+    "supervised_amount": "key_supervised_amount",
+    "non_key_taken": "non_key_taken",
 }
+# How a freeze enters a cap (the term `frozen`): held in full (hengshui@2024.1 for refunds), only beyond the
+# retention (the retained money is held already), or not at all (an outflow the rule book exempts).
+FROZEN_IN_FULL = "court_freezes"
+FROZEN_BEYOND_RETENTION = "court_freezes_beyond_retention"
+FROZEN_EXEMPT = "court_freezes_exempt"
+# The non-key cap's account bound holds back the larger of the cash retention and the frozen money.
+RETENTION_OR_FROZEN = "retention_or_frozen"
 RETENTION_AT_NODE = "retention_at_node"
 RETENTION_BEFORE_FIRST_NODE = "retention_before_first_node"
+
+
+def rule_of(book: RuleBook, confirmed: Collection[str], finish: str) -> RetentionRule:
+    """What `book` says about retention for a project with these confirmed nodes and this finish."""
+    node = book.highest_node(frozenset(confirmed))
+    return RetentionRule(
+        rulebook_id=book.id,
+        node_code=node.code if node else None,
+        node_share=node.retention if node else ONE,
+        surcharge=book.surcharge_for(node, finish),
+        guarantee_max_share=book.guarantee_max_share,
+        guarantee_requires_full_amount=book.guarantee_requires_full_amount,
+        guarantee_share_of=book.guarantee_share_of,
+        freeze_exempt=book.freeze_exempt,
+        non_key=book.non_key_release is not None,
+    )
 
 
 def retention_share(node_share: Decimal, surcharge: Decimal) -> Decimal:
@@ -85,6 +130,7 @@ class Retention:
     guarantee: Decimal  # counted against the gross
     guarantee_waiting: Decimal
     guarantee_max_share: Decimal
+    guarantee_share_of: str = "supervised_amount"
 
     @property
     def code(self) -> str:
@@ -102,6 +148,7 @@ class Retention:
             "guarantee": to_wire(self.guarantee),
             "guarantee_waiting": to_wire(self.guarantee_waiting),
             "guarantee_max_share": str(self.guarantee_max_share),
+            "guarantee_share_of": self.guarantee_share_of,
         }
 
     @classmethod
@@ -116,6 +163,7 @@ class Retention:
             guarantee=Decimal(params["guarantee"]),
             guarantee_waiting=Decimal(params["guarantee_waiting"]),
             guarantee_max_share=Decimal(params["guarantee_max_share"]),
+            guarantee_share_of=params.get("guarantee_share_of") or "supervised_amount",
         )
 
 
@@ -169,32 +217,53 @@ class Cap:
     required_retention: Decimal
     rulebook_id: str
     terms: tuple[Term, ...] = field(default_factory=tuple)
+    kind: str = "node"  # or "non_key"
+    # A cap computed now keeps what it was computed from (a stored one has neither): the refund and
+    # execution checks derive their figures from them.
+    inputs: CapInputs | None = field(default=None, compare=False, repr=False)
+    rule: RetentionRule | None = field(default=None, compare=False, repr=False)
+    # A non-key cap is the smaller of two bounds: (name, value before flooring) of each.
+    parts: tuple[tuple[str, Decimal], ...] = ()
 
     @property
     def text(self) -> str:
+        floored = " (floored at 0)" if self.releasable == 0 else ""
+        if self.kind == "non_key":
+            v = {t.term: to_wire(t.value) for t in self.terms}
+            bounds = dict(self.parts)
+            return (
+                f"non-key releasable {to_wire(self.releasable)} = min(received {v['received']} − key amount "
+                f"{v['supervised_amount']} − non-key taken {v['non_key_taken']} = "
+                f"{to_wire(bounds['beyond_key_amount'])}, balance {v['balance']} − suspense {v['suspense']}"
+                f" − held {v['held']} − pending_out {v['pending_out']} = {to_wire(bounds['account_room'])})"
+                f"{floored}, under {self.rulebook_id}"
+            )
         parts = " ".join(
             f"{'−' if i else ''} {t.term} {to_wire(t.value)}".strip() for i, t in enumerate(self.terms)
         )
-        floored = " (floored at 0)" if self.releasable == 0 else ""
         return f"releasable {to_wire(self.releasable)} = {parts}{floored}, under {self.rulebook_id}"
 
     def to_json(self) -> dict:
-        return {
+        data = {
             "releasable": to_wire(self.releasable),
             "required_retention": to_wire(self.required_retention),
             "rulebook": self.rulebook_id,
             "terms": [t.to_json() for t in self.terms],
             "text": self.text,
         }
+        if self.kind != "node":
+            data["kind"] = self.kind
+            data["bounds"] = {name: to_wire(value) for name, value in self.parts}
+        return data
 
 
 def retention(inputs: CapInputs, rule: RetentionRule) -> Retention:
     """The required retention's figures (the formula lives here and nowhere else)."""
     share = retention_share(rule.node_share, rule.surcharge)
     gross = quantize(inputs.supervised_amount * share)
-    guarantee_cap = quantize(inputs.supervised_amount * rule.guarantee_max_share)
-    eligible = not rule.guarantee_requires_full_amount or inputs.deposits_total >= inputs.supervised_amount
-    guarantee = min(inputs.guarantee, guarantee_cap) if eligible else ZERO
+    base = gross if rule.guarantee_share_of == "required_retention" else inputs.supervised_amount
+    # Rounded down to the fen, so that the cash kept is never below its share of the retention.
+    limit = (base * rule.guarantee_max_share).quantize(CENT, rounding=ROUND_DOWN)
     return Retention(
         supervised_amount=inputs.supervised_amount,
         node_code=rule.node_code,
@@ -202,27 +271,27 @@ def retention(inputs: CapInputs, rule: RetentionRule) -> Retention:
         surcharge=rule.surcharge,
         share=share,
         gross=gross,
-        guarantee=guarantee,
-        guarantee_waiting=ZERO if eligible else inputs.guarantee,
+        guarantee=min(inputs.guarantee, limit, gross),
+        guarantee_waiting=ZERO,
         guarantee_max_share=rule.guarantee_max_share,
+        guarantee_share_of=rule.guarantee_share_of,
     )
 
 
 def required_retention(inputs: CapInputs, rule: RetentionRule) -> tuple[Decimal, Term]:
+    """The cash retention (gross retention less the guarantee counted) and its term."""
     figures = retention(inputs, rule)
-    amount = max(ZERO, figures.gross - figures.guarantee)
+    amount = figures.gross - figures.guarantee
     where = f"node {rule.node_code}" if rule.node_code else "no node confirmed yet"
     detail = (
         f"key supervised amount {to_wire(inputs.supervised_amount)} × (share {rule.node_share}"
         f" + surcharge {rule.surcharge}) at {where}"
     )
     if figures.guarantee:
+        of = "the required retention" if rule.guarantee_share_of == "required_retention" else "the key amount"
         detail += (
-            f", less guarantee {to_wire(figures.guarantee)} (at most {rule.guarantee_max_share} of the key"
-            " amount)"
+            f", less guarantee {to_wire(figures.guarantee)} (at most {rule.guarantee_max_share} of {of})"
         )
-    elif inputs.guarantee:
-        detail += ", guarantee not counted until deposits reach the key supervised amount"
     rule_ref = (
         f"{rule.rulebook_id} nodes.{rule.node_code}.retention"
         if rule.node_code
@@ -232,19 +301,97 @@ def required_retention(inputs: CapInputs, rule: RetentionRule) -> tuple[Decimal,
     return amount, term
 
 
-def release_cap(inputs: CapInputs, rule: RetentionRule) -> Cap:
-    amount, retention_term = required_retention(inputs, rule)
-    terms = (
+def _frozen_term(inputs: CapInputs, rule: RetentionRule, outflow: str, retained: Decimal) -> Term:
+    """The term `frozen` of a cap for `outflow` ("node_release" or "refund"): exempt where the rule book
+    says so (法〔2022〕12号 art. 2); else, for a node release, only what is frozen beyond the retention (that
+    money is held already); for a refund, all of it."""
+    held = inputs.frozen_held
+    params = {"frozen": to_wire(held), "full": "true" if inputs.full_freeze else "false"}
+    if outflow in rule.freeze_exempt:
+        detail = f"frozen {to_wire(held)} does not hold back this payment (法〔2022〕12号 art. 2)"
+        return Term("frozen", ZERO, f"{rule.rulebook_id} freeze.exempt", detail, FROZEN_EXEMPT, params)
+    if outflow == "node_release":
+        value = max(ZERO, held - retained)
+        detail = f"frozen {to_wire(held)} beyond the retention {to_wire(retained)} held already"
+        params["retention"] = to_wire(retained)
+        return Term("frozen", value, "freezes", detail, FROZEN_BEYOND_RETENTION, params)
+    return Term("frozen", held, "freezes", "amounts held by court orders in force", FROZEN_IN_FULL, params)
+
+
+def _books_terms(inputs: CapInputs) -> tuple[Term, Term]:
+    return (
         _simple("balance", inputs.balance, "books", "cash ledger of the supervised account"),
         _simple("suspense", inputs.suspense, "books", "money received but not yet assigned to a contract"),
-        retention_term,
-        _simple("frozen", inputs.frozen, "freezes", "amounts held by court orders in force"),
-        _simple(
-            "pending_out", inputs.pending_out, "instructions", "approved releases and refunds not yet paid"
-        ),
     )
-    raw = inputs.balance - inputs.suspense - amount - inputs.frozen - inputs.pending_out
-    return Cap(max(ZERO, raw), amount, rule.rulebook_id, terms)
+
+
+def _pending_term(inputs: CapInputs) -> Term:
+    return _simple(
+        "pending_out", inputs.pending_out, "instructions", "approved releases and refunds not yet paid"
+    )
+
+
+def release_cap(inputs: CapInputs, rule: RetentionRule) -> Cap:
+    """What a node release may take now: balance − suspense − cash retention − frozen held − pending_out."""
+    amount, retention_term = required_retention(inputs, rule)
+    frozen = _frozen_term(inputs, rule, "node_release", amount)
+    terms = (*_books_terms(inputs), retention_term, frozen, _pending_term(inputs))
+    raw = inputs.balance - inputs.suspense - amount - frozen.value - inputs.pending_out
+    return Cap(max(ZERO, raw), amount, rule.rulebook_id, terms, inputs=inputs, rule=rule)
+
+
+def non_key_cap(inputs: CapInputs, rule: RetentionRule) -> Cap:
+    """What a non-key release (非重点监管资金, national opinion 2022) may take now: the money received beyond
+    the key supervised amount not yet withdrawn, bounded by what the account can pay after suspense, the
+    larger of the cash retention and the frozen money, and approved instructions."""
+    amount, _ = required_retention(inputs, rule)
+    received = inputs.deposits_total - inputs.refunded
+    beyond = received - inputs.supervised_amount - inputs.non_key_taken
+    held = max(amount, inputs.frozen_held)
+    room = inputs.balance - inputs.suspense - held - inputs.pending_out
+    terms = (
+        Term(
+            "received",
+            received,
+            "books",
+            f"money received {to_wire(inputs.deposits_total)} less refunded {to_wire(inputs.refunded)}",
+            TERM_CODES["received"],
+            {"received": to_wire(inputs.deposits_total), "refunded": to_wire(inputs.refunded)},
+        ),
+        _simple("supervised_amount", inputs.supervised_amount, "projects", "key supervised amount"),
+        _simple("non_key_taken", inputs.non_key_taken, "releases", "non-key releases approved or paid"),
+        *_books_terms(inputs),
+        Term(
+            "held",
+            held,
+            f"{rule.rulebook_id} freeze",
+            f"the larger of the cash retention {to_wire(amount)} and the frozen"
+            f" {to_wire(inputs.frozen_held)}",
+            RETENTION_OR_FROZEN,
+            {
+                "retention": to_wire(amount),
+                "frozen": to_wire(inputs.frozen_held),
+                "full": "true" if inputs.full_freeze else "false",
+            },
+        ),
+        _pending_term(inputs),
+    )
+    releasable = max(ZERO, min(beyond, room)) if rule.non_key else ZERO
+    return Cap(
+        releasable,
+        amount,
+        rule.rulebook_id,
+        terms,
+        kind="non_key",
+        inputs=inputs,
+        rule=rule,
+        parts=(("beyond_key_amount", beyond), ("account_room", room)),
+    )
+
+
+def cap_for(kind: str, inputs: CapInputs, rule: RetentionRule) -> Cap:
+    """The cap of a release of `kind` ("node" or "non_key")."""
+    return non_key_cap(inputs, rule) if kind == "non_key" else release_cap(inputs, rule)
 
 
 def retention_of(cap: Cap) -> Retention | None:
@@ -252,29 +399,43 @@ def retention_of(cap: Cap) -> Retention | None:
     return next((t.retention for t in cap.terms if t.term == "required_retention"), None)
 
 
-# A refund pays the buyer's own money back: the retention does not hold it back, but it can take only money
-# that is free. These are the terms of that sum, in order.
-FREE_MONEY_TERMS = ("balance", "suspense", "frozen", "pending_out")
+def _live(cap: Cap) -> tuple[CapInputs, RetentionRule]:
+    if cap.inputs is None or cap.rule is None:
+        raise ValueError("a stored cap has no inputs to compute from")
+    return cap.inputs, cap.rule
 
 
 def free_money(cap: Cap) -> Decimal:
-    """balance − suspense − frozen − pending_out, NOT floored: below 0 when the account owes more than it
-    holds (an instruction already counted in pending_out may then no longer be paid)."""
-    values = {t.term: t.value for t in cap.terms}
-    return values["balance"] - values["suspense"] - values["frozen"] - values["pending_out"]
+    """What a refund may take, NOT floored: balance − suspense − frozen (nothing where the rule book exempts
+    refunds) − pending_out; below 0 when the account owes more than it holds (an instruction already counted
+    in pending_out may then no longer be paid)."""
+    inputs, rule = _live(cap)
+    frozen = _frozen_term(inputs, rule, "refund", ZERO).value
+    return inputs.balance - inputs.suspense - frozen - inputs.pending_out
+
+
+def refund_terms(cap: Cap) -> tuple[Term, ...]:
+    """The terms of free money, in order: balance, suspense, frozen (as refunds see it), pending_out."""
+    inputs, rule = _live(cap)
+    return (*_books_terms(inputs), _frozen_term(inputs, rule, "refund", ZERO), _pending_term(inputs))
 
 
 def release_headroom(cap: Cap) -> Decimal:
-    """The releasable amount before flooring: free money less the required retention. Paying an approved
-    release moves balance and pending_out alike, so while this is ≥ 0 the payment still fits."""
-    return free_money(cap) - cap.required_retention
+    """The releasable amount before flooring (for either kind of cap). Paying an approved release moves
+    balance and pending_out alike, so while this is ≥ 0 the payment still fits."""
+    if cap.kind == "non_key":
+        return min(value for _, value in cap.parts)
+    inputs, _ = _live(cap)
+    frozen = next(t.value for t in cap.terms if t.term == "frozen")
+    return inputs.balance - inputs.suspense - cap.required_retention - frozen - inputs.pending_out
 
 
 def return_headroom(cap: Cap, amount: Decimal) -> Decimal:
     """What paying `amount` of suspense back to its payer leaves above what is frozen or reserved: the money
-    is suspense, not the developer's, so retention and suspense are not held against it."""
-    values = {t.term: t.value for t in cap.terms}
-    return values["balance"] - amount - values["frozen"] - values["pending_out"]
+    is suspense, not the developer's, so retention and suspense are not held against it; no rule book
+    exempts it from a freeze."""
+    inputs, _ = _live(cap)
+    return inputs.balance - amount - inputs.frozen_held - inputs.pending_out
 
 
 def refundable(cap: Cap) -> Decimal:

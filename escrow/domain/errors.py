@@ -39,6 +39,9 @@ FIELD_WORDS: dict[str, str] = {
     "no_rulebook_in_force": "no {jurisdiction} rule book in force on this date",
     "no_such_contract_on_account": "no such contract on this account",
     "notice_of_other_contract": "belongs to another contract",
+    "not_in_rulebook": "not allowed by the project's rule book",
+    "not_for_non_key": "not for a non-key release",
+    "not_for_full_freeze": "not for a full freeze",
 }
 
 

@@ -16,6 +16,16 @@ from typing import Any
 
 ROLES = ("reviewer", "approver", "director", "inspector", "auditor", "admin")
 PAYEE_ROLES = ("construction", "equipment", "materials")
+# A non-key release (非重点监管资金) may also pay the developer's own settlement account (national
+# opinion 2022).
+NON_KEY_PAYEE_ROLES = (*PAYEE_ROLES, "developer")
+RELEASE_KINDS = ("node", "non_key")
+# Outflows a court freeze does not stop (法〔2022〕12号 art. 2): bureau-approved construction progress
+# payments (node releases) and buyer refunds; the bank pays them and reports them to the court.
+FREEZE_EXEMPTIONS = ("node_release", "refund")
+# What the guarantee's share is a share of: the key supervised amount (as hengshui@2024.1 words it) or the
+# required retention (the national notice on guarantees: at least 70% of the retention stays in cash).
+GUARANTEE_SHARE_BASES = ("supervised_amount", "required_retention")
 FINISHES = ("shell", "finished")
 SEVERITIES = ("block", "warn")
 LIMITS = ("suspense_max_days", "instruction_max_working_days", "notice_overdue_days", "reversal_same_day")
@@ -83,6 +93,11 @@ class RuleBook:
     limits: dict[str, int]
     path: str
     sha256: str
+    # Stated from hengshui@2026.1 on; a version that does not state them keeps the behaviour it was
+    # published with: no non-key releases, the guarantee share of the key amount, no freeze exemption.
+    non_key_release: ReleasePolicy | None = None
+    guarantee_share_of: str = "supervised_amount"
+    freeze_exempt: tuple[str, ...] = ()
 
     @property
     def id(self) -> str:
@@ -110,8 +125,13 @@ class RuleBook:
             return Decimal("0")
         return self.finish_surcharge.get(finish, Decimal("0"))
 
-    def approval_steps_for(self, amount: Decimal) -> tuple[ApprovalStep, ...]:
-        return tuple(s for s in self.release.approval_chain if s.min_amount is None or amount >= s.min_amount)
+    def release_policy(self, kind: str = "node") -> ReleasePolicy | None:
+        """The policy of a release of `kind` (None: this version has no such release)."""
+        return self.non_key_release if kind == "non_key" else self.release
+
+    def approval_steps_for(self, amount: Decimal, kind: str = "node") -> tuple[ApprovalStep, ...]:
+        policy = self.release_policy(kind) or self.release
+        return tuple(s for s in policy.approval_chain if s.min_amount is None or amount >= s.min_amount)
 
     def to_json(self) -> dict[str, Any]:
         """The parsed rule book as plain JSON values (decimals as strings)."""

@@ -17,7 +17,10 @@ from pathlib import Path
 from escrow.domain import checks
 from escrow.domain.rulebook import (
     FINISHES,
+    FREEZE_EXEMPTIONS,
+    GUARANTEE_SHARE_BASES,
     LIMITS,
+    NON_KEY_PAYEE_ROLES,
     PAYEE_ROLES,
     ROLES,
     SEVERITIES,
@@ -52,6 +55,7 @@ def parse(
             "nodes",
             "finish_surcharge",
             "release",
+            "non_key_release",
             "deposit_checks",
             "guarantee",
             "freeze",
@@ -122,28 +126,9 @@ def parse(
     if until not in {n.code for n in nodes}:
         raise r.fail("finish_surcharge.until_node", f"{until!r} is not a node of this rule book")
 
-    rel = r.table(data, "release")
-    r.only(rel, "release", {"required_documents", "payee_roles", "approval_chain", "distinct_people"})
-    chain: list[ApprovalStep] = []
-    for i, raw in enumerate(r.array_of_tables(rel, "release.approval_chain")):
-        key = f"release.approval_chain[{i}]"
-        r.only(raw, key, {"role", "label_zh", "label_en", "min_amount"})
-        role = r.string(raw, f"{key}.role")
-        if role not in ROLES:
-            raise r.fail(f"{key}.role", f"{role!r} is not one of {', '.join(ROLES)}")
-        min_amount = r.decimal(raw, f"{key}.min_amount", lo=Decimal("0")) if "min_amount" in raw else None
-        chain.append(
-            ApprovalStep(role, r.string(raw, f"{key}.label_zh"), r.string(raw, f"{key}.label_en"), min_amount)
-        )
-    payee_roles = r.strings(rel, "release.payee_roles", allowed=PAYEE_ROLES)
-    if not payee_roles:
-        raise r.fail("release.payee_roles", "at least one payee role is needed")
-    release = ReleasePolicy(
-        required_documents=r.strings(rel, "release.required_documents"),
-        payee_roles=payee_roles,
-        approval_chain=tuple(chain),
-        distinct_people=r.boolean(rel, "release.distinct_people", True),
-    )
+    release = _release_policy(r, r.table(data, "release"), "release", PAYEE_ROLES)
+    nk = r.table(data, "non_key_release", required=False)
+    non_key = _release_policy(r, nk, "non_key_release", NON_KEY_PAYEE_ROLES) if nk else None
 
     specs: list[CheckSpec] = []
     for i, raw in enumerate(r.array_of_tables(data, "deposit_checks")):
@@ -171,9 +156,12 @@ def parse(
         specs.append(CheckSpec(rule, severity, dict(params)))
 
     g = r.table(data, "guarantee")
-    r.only(g, "guarantee", {"max_share", "requires_full_amount"})
+    r.only(g, "guarantee", {"max_share", "requires_full_amount", "share_of"})
+    share_of = r.string(g, "guarantee.share_of", required=False, default="supervised_amount")
+    if share_of not in GUARANTEE_SHARE_BASES:
+        raise r.fail("guarantee.share_of", f"must be one of {', '.join(GUARANTEE_SHARE_BASES)}")
     fr = r.table(data, "freeze")
-    r.only(fr, "freeze", {"court_deduction_before_registration", "deduction_exceptions"})
+    r.only(fr, "freeze", {"court_deduction_before_registration", "deduction_exceptions", "exempt"})
     deduction = r.string(fr, "freeze.court_deduction_before_registration")
     if deduction not in ("forbidden_within_key_amount", "allowed"):
         raise r.fail(
@@ -211,6 +199,34 @@ def parse(
         limits=limits,
         path=file,
         sha256=hashlib.sha256(text).hexdigest(),
+        non_key_release=non_key,
+        guarantee_share_of=share_of,
+        freeze_exempt=r.strings(fr, "freeze.exempt", allowed=FREEZE_EXEMPTIONS) if "exempt" in fr else (),
+    )
+
+
+def _release_policy(r: TomlReader, table: dict, name: str, roles: tuple[str, ...]) -> ReleasePolicy:
+    """A release policy table: `[release]` (node releases) or `[non_key_release]`."""
+    r.only(table, name, {"required_documents", "payee_roles", "approval_chain", "distinct_people"})
+    chain: list[ApprovalStep] = []
+    for i, raw in enumerate(r.array_of_tables(table, f"{name}.approval_chain")):
+        key = f"{name}.approval_chain[{i}]"
+        r.only(raw, key, {"role", "label_zh", "label_en", "min_amount"})
+        role = r.string(raw, f"{key}.role")
+        if role not in ROLES:
+            raise r.fail(f"{key}.role", f"{role!r} is not one of {', '.join(ROLES)}")
+        min_amount = r.decimal(raw, f"{key}.min_amount", lo=Decimal("0")) if "min_amount" in raw else None
+        chain.append(
+            ApprovalStep(role, r.string(raw, f"{key}.label_zh"), r.string(raw, f"{key}.label_en"), min_amount)
+        )
+    payee_roles = r.strings(table, f"{name}.payee_roles", allowed=roles)
+    if not payee_roles:
+        raise r.fail(f"{name}.payee_roles", "at least one payee role is needed")
+    return ReleasePolicy(
+        required_documents=r.strings(table, f"{name}.required_documents"),
+        payee_roles=payee_roles,
+        approval_chain=tuple(chain),
+        distinct_people=r.boolean(table, f"{name}.distinct_people", True),
     )
 
 

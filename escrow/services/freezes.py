@@ -1,7 +1,10 @@
 """Court freezes (冻结) and deductions (扣划) on a supervised account, as the supervising bank records them.
 
-A freeze holds an amount: it stops counting as releasable and the account shows as frozen until no freeze is
-active. A court may deduct frozen money, but before the project's first registration the rule book may
+A freeze holds an amount (kind `amount`) or the whole balance (kind `full`); the account shows as frozen
+until no freeze is active. What a freeze holds back depends on the rule book (escrow.domain.caps): from
+hengshui@2026.1 on it limits non-key withdrawals and other outflows, while construction releases and buyer
+refunds the bureau approves are still paid and reported to the court (法〔2022〕12号 art. 2). A court may
+deduct frozen money, but before the project's first registration the rule book may
 forbid deducting money inside the key supervised amount, except for this project's own construction,
 equipment and material debts (the supreme court's 2022 notice).
 """
@@ -31,13 +34,17 @@ CREDITOR_ROLES: tuple[str, ...] = CreditorRole.__args__
 REGISTRATION_NODE = "first_registration"
 
 
+FreezeKind = Literal["amount", "full"]
+
+
 @dataclass(frozen=True)
 class PlaceFreeze:
     account_no: str
     authority: str
     order_no: str
-    amount: Decimal
+    amount: Decimal | None  # None for a `full` freeze
     ordered_on: date
+    kind: FreezeKind = "amount"
 
 
 @dataclass(frozen=True)
@@ -67,7 +74,8 @@ class FreezeView:
     account_no: str
     authority: str
     order_no: str
-    amount: Money  # what the freeze still holds
+    kind: FreezeKind
+    amount: Money  # what the freeze still holds (0.00 for a `full` freeze: it holds the whole balance)
     ordered_on: date
     status: Literal["active", "lifted", "deducted"]
     lifted_at: datetime | None
@@ -104,6 +112,7 @@ def freeze_view(uow: UnitOfWork, ctx: Context, freeze: Freeze, account: Supervis
         account_no=account.account_no,
         authority=freeze.authority,
         order_no=freeze.order_no,
+        kind=freeze.kind,
         amount=from_fen(freeze.amount_fen),
         ordered_on=freeze.ordered_on,
         status=freeze.status,
@@ -171,6 +180,16 @@ def _place(uow: UnitOfWork, ctx: Context, cmd: PlaceFreeze, actor: Principal) ->
             "the court order cannot be dated in the future",
             errors=[FieldError.coded("ordered_on", "in_future")],
         )
+    if cmd.kind == "amount" and cmd.amount is None:
+        raise InvalidInput(
+            "a freeze of kind amount states the amount it holds",
+            errors=[FieldError.coded("amount", "required")],
+        )
+    if cmd.kind == "full" and cmd.amount is not None:
+        raise InvalidInput(
+            "a full freeze holds the whole balance; leave amount out",
+            errors=[FieldError.coded("amount", "not_for_full_freeze")],
+        )
     if uow.freezes.by_order(account.id, cmd.order_no) is not None:
         raise Conflict(f"court order {cmd.order_no} is already recorded on account {account.account_no}")
     freeze = uow.freezes.add(
@@ -178,7 +197,8 @@ def _place(uow: UnitOfWork, ctx: Context, cmd: PlaceFreeze, actor: Principal) ->
             account_id=account.id,
             authority=cmd.authority,
             order_no=cmd.order_no,
-            amount_fen=to_fen(cmd.amount),
+            kind=cmd.kind,
+            amount_fen=to_fen(cmd.amount) if cmd.amount is not None else 0,
             ordered_on=cmd.ordered_on,
             status="active",
         )
@@ -193,7 +213,8 @@ def _place(uow: UnitOfWork, ctx: Context, cmd: PlaceFreeze, actor: Principal) ->
         after={
             "authority": cmd.authority,
             "order_no": cmd.order_no,
-            "amount": to_wire(cmd.amount),
+            "kind": cmd.kind,
+            "amount": to_wire(cmd.amount) if cmd.amount is not None else None,
             "ordered_on": cmd.ordered_on.isoformat(),
         },
     )
@@ -252,7 +273,7 @@ def _deduct(uow: UnitOfWork, ctx: Context, freeze_id: int, cmd: Deduct, actor: P
         )
     fen = to_fen(cmd.amount)
     held = to_wire(from_fen(freeze.amount_fen))
-    if fen > freeze.amount_fen:
+    if freeze.kind == "amount" and fen > freeze.amount_fen:
         raise InvalidInput(
             f"the deduction {to_wire(cmd.amount)} is above the {held} this freeze holds",
             rule="freeze.amount",
@@ -298,8 +319,9 @@ def _deduct(uow: UnitOfWork, ctx: Context, freeze_id: int, cmd: Deduct, actor: P
         )
     before = freeze_view(uow, ctx, freeze, account)
     uow.journal.post(account.id, entry)
-    freeze.amount_fen -= fen
-    if freeze.amount_fen == 0:  # everything held was paid over: the freeze has done its work
+    if freeze.kind == "amount":  # a full freeze keeps holding whatever is left
+        freeze.amount_fen -= fen
+    if freeze.kind == "amount" and freeze.amount_fen == 0:  # all it held was paid over: it has done its work
         freeze.status, freeze.lifted_at = "deducted", utcnow()
     uow.session.flush()
     audit.record(

@@ -56,12 +56,16 @@ class InstructionView:
     amount: Money
     status: Literal["pending", "executed"]
     created_at: str  # ISO 8601 with a zone
+    # A freeze is in force (pending) or was when the bank paid (executed): the bank reports the payment to
+    # the court (法〔2022〕12号 art. 2).
+    report_to_court: bool
 
 
 @dataclass(frozen=True)
 class ReleaseInstruction(InstructionView):
     kind: Literal["release"]
     release_id: int
+    release_kind: Literal["node", "non_key"]
     purpose: str
     bank_reference: str | None
     executed_on: date | None
@@ -113,12 +117,20 @@ def instruction_view(uow: UnitOfWork, ins: PaymentInstruction) -> Instruction:
         "created_at": approvals.timestamp(ins.created_at),
         "bank_reference": ins.bank_reference,
         "executed_on": ins.executed_on,
+        "report_to_court": (
+            ins.court_report if ins.status == "executed" else uow.holds.freeze_in_force(account.id)
+        ),
     }
     if ins.kind == "release":
         release = uow.releases.get(ins.release_id)
         payees = [_payee(payee_view(p)) for p in uow.releases.payees(ins.release_id)]
         return ReleaseInstruction(
-            kind="release", payees=payees, release_id=ins.release_id, purpose=release.purpose, **common
+            kind="release",
+            payees=payees,
+            release_id=ins.release_id,
+            release_kind=release.kind,
+            purpose=release.purpose,
+            **common,
         )
     if ins.kind == "return":
         deposit = uow.deposits.get(ins.deposit_id)
@@ -166,7 +178,8 @@ def bank_instruction(uow: UnitOfWork, actor: Principal, instruction_id: int) -> 
 def _still_fits(uow: UnitOfWork, ctx: Context, ins: PaymentInstruction, account: SupervisedAccount) -> None:
     """What changed since approval must not make paying now take money that is not free."""
     project = uow.projects.get(account.project_id)
-    cap = release_cap(uow, ctx, project, account)  # pending_out includes this instruction
+    kind = uow.releases.get(ins.release_id).kind if ins.kind == "release" else "node"
+    cap = release_cap(uow, ctx, project, account, kind=kind)  # pending_out includes this instruction
     terms = {t.term: t.value for t in cap.terms}
     if ins.kind == "return":
         if caps.return_headroom(cap, from_fen(ins.amount_fen)) < ZERO:
@@ -242,6 +255,7 @@ def execute_in(
     _still_fits(uow, ctx, ins, account)
     before = instruction_view(uow, ins)
     uow.journal.post(account.id, entry)
+    ins.court_report = uow.holds.freeze_in_force(account.id)
     ins.status, ins.bank_reference, ins.executed_on = "executed", cmd.bank_reference, cmd.executed_on
     refunded: list[str] = []
     if ins.kind == "release":

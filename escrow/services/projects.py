@@ -380,15 +380,7 @@ def confirm_node(uow: UnitOfWork, ctx: Context, cmd: ConfirmNode, actor: Princip
 
 def retention_rule(book: RuleBook, confirmed: set[str] | frozenset[str], finish: str) -> caps.RetentionRule:
     """What `book` says about retention for a project with these confirmed nodes and this finish."""
-    node = book.highest_node(confirmed)
-    return caps.RetentionRule(
-        rulebook_id=book.id,
-        node_code=node.code if node else None,
-        node_share=node.retention if node else Decimal("1"),
-        surcharge=book.surcharge_for(node, finish),
-        guarantee_max_share=book.guarantee_max_share,
-        guarantee_requires_full_amount=book.guarantee_requires_full_amount,
-    )
+    return caps.rule_of(book, confirmed, finish)
 
 
 def node_of(book: RuleBook, node_code: str) -> Node:
@@ -409,19 +401,21 @@ def release_cap(
     project: Project,
     account: SupervisedAccount,
     book: RuleBook | None = None,
+    kind: str = "node",
 ) -> caps.Cap:
-    """The cap under the project's pinned rule book, or under `book` to ask "what if" (changes nothing)."""
+    """The cap of a release of `kind` under the project's pinned rule book, or under `book` to ask "what
+    if" (changes nothing)."""
     book = book or ctx.rulebook(project.rulebook_id)
     confirmed = {c.node_code for c in uow.projects.confirmed_nodes(project.id)}
     rule = retention_rule(book, confirmed, project.finish)
     inputs = uow.cap_figures.inputs([(project, account)], ctx.today())[account.id]
-    return caps.release_cap(inputs, rule)
+    return caps.cap_for(kind, inputs, rule)
 
 
 def account_of(uow: UnitOfWork, ctx: Context, project: Project, account: SupervisedAccount) -> AccountView:
     cap = release_cap(uow, ctx, project, account)
     balance = next(t.value for t in cap.terms if t.term == "balance")
-    frozen = next(t.value for t in cap.terms if t.term == "frozen")
+    frozen = cap.inputs.frozen_held  # all that the freezes hold, whatever a node release is held against
     view = CapView.of(cap)
     return AccountView(
         account_no=account.account_no,

@@ -42,8 +42,7 @@ class CancelContract:
 def available(cap: Cap) -> tuple[Decimal, dict[str, Any]]:
     """Money a refund may take (escrow.domain.caps.refundable) and how it was reached."""
     amount = caps.refundable(cap)
-    found = {t.term: t for t in cap.terms}
-    parts = [found[name].to_json() for name in caps.FREE_MONEY_TERMS]
+    parts = [t.to_json() for t in caps.refund_terms(cap)]
     text = (
         f"available {to_wire(amount)} = balance {parts[0]['value']} − suspense {parts[1]['value']}"
         f" − frozen {parts[2]['value']} − pending_out {parts[3]['value']}"

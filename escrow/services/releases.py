@@ -37,6 +37,9 @@ from escrow.store.models import (
 )
 
 Status = Literal["submitted", "approved", "rejected", "executed"]
+# A node release pays key supervised funds at a confirmed node; a non-key release (非重点监管资金, national
+# opinion 2022) pays money received beyond the key supervised amount, without a node.
+Kind = Literal["node", "non_key"]
 
 
 @dataclass(frozen=True)
@@ -68,11 +71,12 @@ class File:
 @dataclass(frozen=True)
 class ApplyRelease:
     project_id: int
-    node_code: str
+    node_code: str | None  # None for a non-key release
     amount: Decimal
     purpose: str
     payees: tuple[Payee, ...]
     documents: tuple[Document, ...] = field(default_factory=tuple)
+    kind: Kind = "node"
 
 
 @dataclass(frozen=True)
@@ -82,11 +86,13 @@ class ReleaseView:
     project_name: str
     permit_no: str
     account_no: str
-    node_code: str
+    kind: Kind
+    node_code: str | None
     amount: Money
     purpose: str
     status: Status
-    cap: dict[str, Any]  # the cap when the developer applied, as stored: {releasable, explanation}
+    # the cap when the developer applied, as stored: {releasable, explanation, caps: {node, non_key}}
+    cap: dict[str, Any]
     rulebook: str
     approval_chain: tuple[Link, ...]
     next_step: Link | None
@@ -97,8 +103,25 @@ class ReleaseView:
     created_at: str | None
 
 
-def cap_json(cap: Cap) -> dict[str, Any]:
-    return {"releasable": to_wire(cap.releasable), "explanation": cap.to_json()}
+def cap_json(cap: Cap, both: tuple[Cap, Cap] | None = None) -> dict[str, Any]:
+    """A cap as kept and answered: the one that applies, explained term by term, and, when given, what the
+    node and the non-key caps each allow (CONTRACT §8: the answer explains both)."""
+    found: dict[str, Any] = {"releasable": to_wire(cap.releasable), "explanation": cap.to_json()}
+    if both:
+        found["caps"] = {c.kind: {"releasable": to_wire(c.releasable), "text": c.text} for c in both}
+    return found
+
+
+def both_caps(uow: UnitOfWork, ctx: Context, project: Project, account: SupervisedAccount) -> tuple[Cap, Cap]:
+    """The node cap and the non-key cap of the project now."""
+    return (
+        release_cap(uow, ctx, project, account),
+        release_cap(uow, ctx, project, account, kind="non_key"),
+    )
+
+
+def kind_cap(caps: tuple[Cap, Cap], kind: str) -> Cap:
+    return caps[1] if kind == "non_key" else caps[0]
 
 
 def cap_refusal(amount: Decimal, cap: Cap, *, when: str) -> approvals.Refused:
@@ -132,7 +155,7 @@ def payee_view(p: ReleasePayee) -> dict[str, str]:
 
 def chain_of(book: RuleBook, release: Release) -> tuple:
     """A release's chain: the rule book's, with the steps its amount adds."""
-    return book.approval_steps_for(from_fen(release.amount_fen))
+    return book.approval_steps_for(from_fen(release.amount_fen), release.kind)
 
 
 def release_view(uow: UnitOfWork, ctx: Context, release: Release) -> ReleaseView:
@@ -147,6 +170,7 @@ def release_view(uow: UnitOfWork, ctx: Context, release: Release) -> ReleaseView
         project_name=project.name,
         permit_no=project.permit_no,
         account_no=account.account_no,
+        kind=release.kind,
         node_code=release.node_code,
         amount=from_fen(release.amount_fen),
         purpose=release.purpose,
@@ -169,21 +193,44 @@ def _check_application(
     """Every rule of an application except the cap, in the order a clerk would check them."""
     if account.status == "closed":
         raise InvalidInput(f"account {account.account_no} is closed", rule="account_open")
-    node = node_of(book, cmd.node_code)
-    confirmed = {c.node_code for c in uow.projects.confirmed_nodes(project.id)}
-    if node.code not in confirmed:
+    policy = book.release_policy(cmd.kind)
+    section = "non_key_release" if cmd.kind == "non_key" else "release"
+    if policy is None:
         raise InvalidInput(
-            f"node {node.code} ({node.name_zh}) has not been confirmed by the bureau",
-            rule=f"{book.id} release.node_confirmed",
-            errors=[FieldError.coded("node_code", "not_confirmed")],
+            f"{book.id} has no non-key releases; the bureau adopts a later rule book version for the project"
+            " first",
+            rule=f"{book.id} non_key_release",
+            errors=[FieldError.coded("kind", "not_in_rulebook")],
         )
-    allowed = book.release.payee_roles
+    if cmd.kind == "non_key":
+        if cmd.node_code:
+            raise InvalidInput(
+                "a non-key release is not tied to a node; leave node_code out",
+                rule=f"{book.id} non_key_release",
+                errors=[FieldError.coded("node_code", "not_for_non_key")],
+            )
+    else:
+        if not cmd.node_code:
+            raise InvalidInput(
+                "a node release names its node",
+                rule="node_code",
+                errors=[FieldError.coded("node_code", "required")],
+            )
+        node = node_of(book, cmd.node_code)
+        confirmed = {c.node_code for c in uow.projects.confirmed_nodes(project.id)}
+        if node.code not in confirmed:
+            raise InvalidInput(
+                f"node {node.code} ({node.name_zh}) has not been confirmed by the bureau",
+                rule=f"{book.id} release.node_confirmed",
+                errors=[FieldError.coded("node_code", "not_confirmed")],
+            )
+    allowed = policy.payee_roles
     wrong = [(i, p) for i, p in enumerate(cmd.payees) if p.role not in allowed]
     if wrong:
         raise InvalidInput(
             f"payees are paid directly and only in the roles {', '.join(allowed)}; "
             f"not {', '.join(sorted({p.role for _, p in wrong}))}",
-            rule=f"{book.id} release.payee_roles",
+            rule=f"{book.id} {section}.payee_roles",
             errors=[FieldError.one_of(f"payees[{i}].role", allowed) for i, _ in wrong],
         )
     total = sum((p.amount for p in cmd.payees), Decimal("0.00"))
@@ -194,11 +241,11 @@ def _check_application(
             errors=[FieldError.must_sum_to("payees", to_wire(cmd.amount))],
         )
     given = {d.kind for d in cmd.documents}
-    lacking = [kind for kind in book.release.required_documents if kind not in given]
+    lacking = [kind for kind in policy.required_documents if kind not in given]
     if lacking:
         raise InvalidInput(
             f"documents missing: {', '.join(lacking)}",
-            rule=f"{book.id} release.required_documents",
+            rule=f"{book.id} {section}.required_documents",
             errors=[FieldError.missing("documents", kind) for kind in lacking],
         )
     check_reconciled(uow, account)
@@ -229,7 +276,8 @@ def _apply(
     account = approvals.lock_account(uow, uow.projects.account_for(project.id).id)
     book = ctx.rulebook(project.rulebook_id)
     _check_application(uow, book, project, account, cmd)
-    cap = release_cap(uow, ctx, project, account)
+    both = both_caps(uow, ctx, project, account)
+    cap = kind_cap(both, cmd.kind)
     if cmd.amount > cap.releasable:
         raise cap_refusal(cmd.amount, cap, when="now")
     release = uow.releases.add(
@@ -237,11 +285,12 @@ def _apply(
             project_id=project.id,
             account_id=account.id,
             developer_id=project.developer_id,
-            node_code=cmd.node_code,
+            kind=cmd.kind,
+            node_code=cmd.node_code if cmd.kind == "node" else None,
             amount_fen=to_fen(cmd.amount),
             purpose=cmd.purpose,
             status="submitted",
-            cap=cap_json(cap),
+            cap=cap_json(cap, both),
             rulebook_id=book.id,
         )
     )
@@ -291,6 +340,7 @@ def _apply(
         account_id=account.id,
         after={
             "amount": to_wire(view.amount),
+            "kind": view.kind,
             "node_code": view.node_code,
             "payees": [{**asdict(p), "amount": to_wire(p.amount)} for p in view.payees],
             "documents": [asdict(d) for d in view.documents],
@@ -306,7 +356,7 @@ def _judge(
 ) -> approvals.Judged:
     """Before an approval: the statement reconciles and the amount is still within the cap (this release
     is not pending yet: it is not in the cap)."""
-    cap = release_cap(uow, ctx, uow.projects.get(release.project_id), account)
+    cap = release_cap(uow, ctx, uow.projects.get(release.project_id), account, kind=release.kind)
     if approving:
         check_reconciled(uow, account)
         amount = from_fen(release.amount_fen)
@@ -364,7 +414,7 @@ def review(ctx: Context, release_id: int, actor: Principal) -> Review:
         return Review(
             release=view,
             developer_name=uow.session.get(Developer, release.developer_id).name,
-            cap_now=release_cap(uow, ctx, project, account),
+            cap_now=release_cap(uow, ctx, project, account, kind=release.kind),
             document_ids=uow.page_reads.stored_documents(account.id, [d.sha256 for d in view.documents]),
             decision=approvals.may_decide(uow, ctx, FLOW, release, actor),
         )
@@ -378,7 +428,8 @@ class Row:
     project_id: int
     project_name: str
     developer_name: str
-    node_code: str
+    kind: Kind
+    node_code: str | None
     rulebook: str
     amount: Decimal
     status: str
@@ -404,6 +455,7 @@ def search(ctx: Context, *, status: str | None, project_id: int | None, offset: 
             project_id=r.project_id,
             project_name=project_name,
             developer_name=developer_name,
+            kind=r.kind,
             node_code=r.node_code,
             rulebook=r.rulebook_id,
             amount=from_fen(r.amount_fen),
@@ -427,6 +479,7 @@ class FormProject:
     rulebook: str
     cap: Cap
     confirmed_nodes: tuple[str, ...]  # in the rule book's order
+    non_key_cap: Cap | None  # None where the rule book has no non-key releases
 
 
 @dataclass(frozen=True)
@@ -461,12 +514,15 @@ def application_form(ctx: Context, developer_id: int, project_id: str | None) ->
             rulebook=book.id,
             cap=release_cap(uow, ctx, project, account),
             confirmed_nodes=tuple(n.code for n in book.nodes if n.code in confirmed),
+            non_key_cap=(
+                release_cap(uow, ctx, project, account, kind="non_key") if book.non_key_release else None
+            ),
         )
         return ApplicationForm(options, form)
 
 
-def releasable(ctx: Context, project_id: int) -> Decimal:
-    """What the developer of the project could apply for today."""
+def releasable(ctx: Context, project_id: int, kind: Kind = "node") -> Decimal:
+    """What the developer of the project could apply for today in a release of `kind`."""
     with ctx.reading() as uow:
         project = uow.projects.get(project_id)
-        return release_cap(uow, ctx, project, uow.projects.account_for(project.id)).releasable
+        return release_cap(uow, ctx, project, uow.projects.account_for(project.id), kind=kind).releasable

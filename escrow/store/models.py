@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, DateTime, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, DateTime, Index, String, Text, UniqueConstraint, false
 from sqlmodel import Field, SQLModel
 
 
@@ -196,7 +196,8 @@ class Release(SQLModel, table=True):
     project_id: int = Field(foreign_key="projects.id", index=True)
     account_id: int = Field(foreign_key="supervised_accounts.id", index=True)
     developer_id: int = Field(foreign_key="developers.id")
-    node_code: str = Field(max_length=40)
+    kind: str = Field(default="node", max_length=16, sa_column_kwargs={"server_default": "node"})  # | non_key
+    node_code: str | None = Field(default=None, max_length=40)  # None for a non-key release (0006)
     amount_fen: int = _fen()
     purpose: str = Field(sa_type=Text)
     status: str = Field(default="submitted", max_length=16)  # submitted | approved | rejected | executed
@@ -274,6 +275,8 @@ class PaymentInstruction(SQLModel, table=True):
     status: str = Field(default="pending", max_length=16)  # pending | executed
     bank_reference: str | None = Field(default=None, max_length=64)
     executed_on: date | None = None
+    # Paid while a freeze was in force: the bank reports it to the court (法〔2022〕12号 art. 2; 0006).
+    court_report: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
     created_at: datetime = _ts()
 
 
@@ -284,7 +287,10 @@ class Freeze(SQLModel, table=True):
     account_id: int = Field(foreign_key="supervised_accounts.id")
     authority: str = Field(max_length=200)
     order_no: str = Field(max_length=64)
-    amount_fen: int = _fen()
+    kind: str = Field(
+        default="amount", max_length=16, sa_column_kwargs={"server_default": "amount"}
+    )  # | full
+    amount_fen: int = _fen()  # 0 for a `full` freeze: it holds the whole balance
     ordered_on: date
     status: str = Field(default="active", max_length=16)  # active | lifted
     lifted_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
@@ -299,9 +305,10 @@ class Guarantee(SQLModel, table=True):
     issuer: str = Field(max_length=200)
     guarantee_no: str = Field(max_length=64)
     amount_fen: int = _fen()
-    accepted_on: date
-    expires_on: date
-    status: str = Field(default="accepted", max_length=16)  # accepted | released
+    accepted_on: date  # valid from (counts from this day on)
+    expires_on: date  # valid until (counts through this day)
+    status: str = Field(default="active", max_length=16)  # active | released (0006; "accepted" before)
+    released_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
     created_at: datetime = _ts()
 
 

@@ -226,14 +226,19 @@ def test_a_rejected_refund_makes_no_instruction(client, world, engine, sold, ste
 
 
 def test_a_freeze_holds_money_until_it_is_lifted(client, world, engine, site):
+    # balance 12,000,000, retention 7,000,000 (hengshui@2024.1 exempts nothing from a freeze): frozen money
+    # inside the retention is held already, so 8,000,000 frozen holds back 1,000,000 more
     no = site["account_no"]
-    first = _freeze(client, world, no, "1000000.00", "A")
+    inside = account(client, world, no)
+    first = _freeze(client, world, no, "8000000.00", "A")
     assert first.status_code == 201, first.text
     body = first.json()
-    assert body["status"] == "active" and body["account_no"] == no and body["amount"] == "1000000.00"
-    assert body["account"] == {"status": "frozen", "frozen_amount": "1000000.00", "releasable": "4000000.00"}
+    assert body["status"] == "active" and body["account_no"] == no and body["amount"] == "8000000.00"
+    assert body["kind"] == "amount"
+    assert body["account"] == {"status": "frozen", "frozen_amount": "8000000.00", "releasable": "4000000.00"}
+    assert inside["releasable"] == "5000000.00"
     acct = account(client, world, no)
-    assert acct["status"] == "frozen" and acct["frozen_amount"] == "1000000.00"
+    assert acct["status"] == "frozen" and acct["frozen_amount"] == "8000000.00"
     assert acct["releasable"] == "4000000.00"
 
     problem(_freeze(client, world, no, "1.00", "A"), 409)  # the same court order twice
@@ -271,8 +276,14 @@ def test_a_freeze_holds_money_until_it_is_lifted(client, world, engine, site):
     assert got["status"] == "lifted" and got["lifted_at"]
 
 
+def test_a_freeze_inside_the_retention_does_not_hold_money_twice(client, world, site):
+    _freeze(client, world, site["account_no"], "7000000.00")
+    acct = account(client, world, site["account_no"])
+    assert acct["frozen_amount"] == "7000000.00" and acct["releasable"] == "5000000.00"
+
+
 def test_a_freeze_blocks_a_release_above_what_is_left(client, world, site, steps):
-    _freeze(client, world, site["account_no"], "4000000.00")
+    _freeze(client, world, site["account_no"], "11000000.00")
     body = problem(steps.apply(release_body(site["project_id"], amount="3000000.00")), 422)
     assert body["rule"] == "release_cap" and body["cap"]["releasable"] == "1000000.00"
 

@@ -461,7 +461,8 @@ def test_execution_is_refused_when_a_freeze_arrived_after_approval(client, world
             "account_no": site["account_no"],
             "authority": "衡水市桃城区人民法院",
             "order_no": "(2026)冀1102执1号",
-            "amount": "2500000.00",  # more than the 2,000,000.00 left free beside the instruction
+            # the account keeps 9,000,000.00 once the instruction is paid; 9,500,000.00 frozen is more
+            "amount": "9500000.00",
             "ordered_on": TODAY,
         },
         headers=world.headers("bank", "freeze"),

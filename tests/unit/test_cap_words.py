@@ -3,6 +3,7 @@ from the domain's figures alone, the rule-book keys it rests on, and stored term
 
 from __future__ import annotations
 
+import dataclasses
 from decimal import Decimal
 
 import pytest
@@ -30,6 +31,16 @@ def cap_at(node: str | None, finish: str = "shell", guarantee: str = "0", receiv
         deposits_total=Decimal(received),
     )
     return release_cap(inputs, rule_for(BOOK, confirmed, finish))
+
+
+def stored_waiting(node: str, waiting: str):
+    """A cap stored before guarantees were registered (up to hengshui@2026.1): an accepted guarantee could
+    wait, uncounted, for the deposits to reach the key amount; its stored figures are still said."""
+    cap = cap_at(node)
+    term = retention_term(cap)
+    params = {**term.params, "guarantee": "0.00", "guarantee_waiting": waiting}
+    terms = tuple(dataclasses.replace(t, params=params) if t is term else t for t in cap.terms)
+    return dataclasses.replace(cap, terms=terms)
 
 
 def retention_term(cap) -> Term:
@@ -68,7 +79,7 @@ CASES = {
         ("hengshui@2024.1 nodes.half_structure.retention", "hengshui@2024.1 guarantee.max_share"),
     ),
     "a guarantee waiting for the deposits to reach the key amount": (
-        cap_at("half_structure", guarantee="1000000.00", received="5000000.00"),
+        stored_waiting("half_structure", "1000000.00"),
         HALF_EN + "; the accepted bank guarantee ¥1,000,000.00 is not counted until deposits reach the key"
         " supervised amount",
         HALF_ZH + "；存入资金达到重点监管资金前，已接受的银行保函 ¥1,000,000.00 暂不抵扣",

@@ -25,7 +25,8 @@ class CapFigures(Reads):
         journal, holds = Journal(self.session), Holds(self.session)
         balances, received = journal.balances_of(ids), journal.received_of(ids)
         frozen, pending = holds.frozen_of(ids), holds.pending_out_of(ids)
-        guarantees = holds.guarantee_of(ids, on)
+        guarantees, full = holds.guarantee_of(ids, on), holds.fully_frozen(ids)
+        taken = holds.non_key_taken_of(ids)
         return {
             account.id: CapInputs(
                 balance=from_fen(balances[account.id].cash),
@@ -35,6 +36,9 @@ class CapFigures(Reads):
                 pending_out=from_fen(pending[account.id]),
                 guarantee=from_fen(guarantees[account.id]),
                 deposits_total=from_fen(received[account.id]),
+                full_freeze=account.id in full,
+                refunded=from_fen(balances[account.id].refunded),
+                non_key_taken=from_fen(taken[account.id]),
             )
             for project, account in pairs
         }

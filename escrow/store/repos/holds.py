@@ -9,7 +9,7 @@ from datetime import date
 from sqlalchemy import func, select
 
 from escrow.domain.caps import PENDING_OUTFLOW_KINDS
-from escrow.store.models import Freeze, Guarantee, PaymentInstruction
+from escrow.store.models import Freeze, Guarantee, PaymentInstruction, Release
 from escrow.store.repos.base import Repo, chunks
 
 
@@ -24,7 +24,40 @@ class Holds(Repo):
         return self.guarantee_of([account_id], on)[account_id]
 
     def frozen_of(self, account_ids: list[int]) -> dict[int, int]:
+        """The amounts of `amount` freezes in force (a `full` freeze has none: see `fully_frozen`)."""
         return self._sums(account_ids, Freeze.account_id, Freeze.amount_fen, Freeze.status == "active")
+
+    def fully_frozen(self, account_ids: list[int]) -> set[int]:
+        """The accounts with a `full` freeze in force."""
+        found: set[int] = set()
+        for ids in chunks(account_ids):
+            found.update(
+                self.session.scalars(
+                    select(Freeze.account_id).where(
+                        Freeze.account_id.in_(ids), Freeze.status == "active", Freeze.kind == "full"
+                    )
+                )
+            )
+        return found
+
+    def freeze_in_force(self, account_id: int) -> bool:
+        """Whether any freeze is in force on the account (its payments are reported to the court)."""
+        return (
+            self.session.scalar(
+                select(Freeze.id).where(Freeze.account_id == account_id, Freeze.status == "active").limit(1)
+            )
+            is not None
+        )
+
+    def non_key_taken_of(self, account_ids: list[int]) -> dict[int, int]:
+        """Non-key releases approved or paid (非重点监管资金 already withdrawn or on its way)."""
+        return self._sums(
+            account_ids,
+            Release.account_id,
+            Release.amount_fen,
+            Release.kind == "non_key",
+            Release.status.in_(("approved", "executed")),
+        )
 
     def pending_out_of(self, account_ids: list[int]) -> dict[int, int]:
         return self._sums(
@@ -36,12 +69,13 @@ class Holds(Repo):
         )
 
     def guarantee_of(self, account_ids: list[int], on: date) -> dict[int, int]:
-        """Accepted guarantees not expired on `on`."""
+        """Guarantees in force on `on`: active, valid from on or before it and not expired."""
         return self._sums(
             account_ids,
             Guarantee.account_id,
             Guarantee.amount_fen,
-            Guarantee.status == "accepted",
+            Guarantee.status == "active",
+            Guarantee.accepted_on <= on,
             Guarantee.expires_on >= on,
         )
 
