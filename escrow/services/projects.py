@@ -99,6 +99,10 @@ class AccountView:
     releasable: Money
     cap: CapView
     rulebook: str
+    # money received beyond the key supervised amount the developer may withdraw now (CONTRACT §8; 0.00
+    # where the rule book has no non-key releases)
+    non_key_releasable: Money
+    non_key_cap: CapView
 
 
 @dataclass(frozen=True)
@@ -405,16 +409,30 @@ def release_cap(
 ) -> caps.Cap:
     """The cap of a release of `kind` under the project's pinned rule book, or under `book` to ask "what
     if" (changes nothing)."""
-    book = book or ctx.rulebook(project.rulebook_id)
-    confirmed = {c.node_code for c in uow.projects.confirmed_nodes(project.id)}
-    rule = retention_rule(book, confirmed, project.finish)
-    inputs = uow.cap_figures.inputs([(project, account)], ctx.today())[account.id]
+    inputs, rule = _cap_basis(uow, ctx, project, account, book)
     return caps.cap_for(kind, inputs, rule)
 
 
+def both_caps(
+    uow: UnitOfWork, ctx: Context, project: Project, account: SupervisedAccount
+) -> tuple[caps.Cap, caps.Cap]:
+    """The node cap and the non-key cap of the project now, from one reading of the figures."""
+    inputs, rule = _cap_basis(uow, ctx, project, account, None)
+    return caps.release_cap(inputs, rule), caps.non_key_cap(inputs, rule)
+
+
+def _cap_basis(
+    uow: UnitOfWork, ctx: Context, project: Project, account: SupervisedAccount, book: RuleBook | None
+) -> tuple[caps.CapInputs, caps.RetentionRule]:
+    book = book or ctx.rulebook(project.rulebook_id)
+    confirmed = {c.node_code for c in uow.projects.confirmed_nodes(project.id)}
+    rule = retention_rule(book, confirmed, project.finish)
+    return uow.cap_figures.inputs([(project, account)], ctx.today())[account.id], rule
+
+
 def account_of(uow: UnitOfWork, ctx: Context, project: Project, account: SupervisedAccount) -> AccountView:
-    cap = release_cap(uow, ctx, project, account)
-    balance = next(t.value for t in cap.terms if t.term == "balance")
+    cap, non_key = both_caps(uow, ctx, project, account)
+    balance = cap.inputs.balance
     frozen = cap.inputs.frozen_held  # all that the freezes hold, whatever a node release is held against
     view = CapView.of(cap)
     return AccountView(
@@ -428,6 +446,8 @@ def account_of(uow: UnitOfWork, ctx: Context, project: Project, account: Supervi
         releasable=view.releasable,
         cap=view,
         rulebook=project.rulebook_id,
+        non_key_releasable=non_key.releasable,
+        non_key_cap=CapView.of(non_key),
     )
 
 

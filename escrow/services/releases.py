@@ -23,7 +23,7 @@ from escrow.rulebooks import RuleBook
 from escrow.services import approvals
 from escrow.services.accounts import reconciliation
 from escrow.services.context import Context
-from escrow.services.projects import node_of, release_cap
+from escrow.services.projects import both_caps, node_of, release_cap
 from escrow.store import audit
 from escrow.store.db import UnitOfWork
 from escrow.store.models import (
@@ -110,14 +110,6 @@ def cap_json(cap: Cap, both: tuple[Cap, Cap] | None = None) -> dict[str, Any]:
     if both:
         found["caps"] = {c.kind: {"releasable": to_wire(c.releasable), "text": c.text} for c in both}
     return found
-
-
-def both_caps(uow: UnitOfWork, ctx: Context, project: Project, account: SupervisedAccount) -> tuple[Cap, Cap]:
-    """The node cap and the non-key cap of the project now."""
-    return (
-        release_cap(uow, ctx, project, account),
-        release_cap(uow, ctx, project, account, kind="non_key"),
-    )
 
 
 def kind_cap(caps: tuple[Cap, Cap], kind: str) -> Cap:
