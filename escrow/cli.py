@@ -151,12 +151,20 @@ def cmd_rules_show(args: argparse.Namespace, settings: Settings) -> int:
     for n in book.nodes:
         surcharge = book.surcharge_for(n, "finished")
         print(f"    {n.code:<20} {n.retention}  (+{surcharge} finished)  {n.name_zh} / {n.name_en}")
-    chain = " → ".join(
-        s.role + (f" (from {s.min_amount})" if s.min_amount is not None else "")
-        for s in book.release.approval_chain
+    for label, policy in (("release", book.release), ("non-key release", book.non_key_release)):
+        if policy is None:
+            print(f"  {label}s: none in this version")
+            continue
+        chain = " → ".join(
+            s.role + (f" (from {s.min_amount})" if s.min_amount is not None else "")
+            for s in policy.approval_chain
+        )
+        print(f"  {label} approval: {chain}; documents: {', '.join(policy.required_documents)}")
+        print(f"  {label} payee roles: {', '.join(policy.payee_roles)}")
+    print(
+        f"  guarantee cap {book.guarantee_max_share} of the {book.guarantee_share_of.replace('_', ' ')}; "
+        f"freezes do not stop: {', '.join(book.freeze_exempt) or 'nothing'}"
     )
-    print(f"  release approval: {chain}; documents: {', '.join(book.release.required_documents)}")
-    print(f"  payee roles: {', '.join(book.release.payee_roles)}; guarantee cap {book.guarantee_max_share}")
     for c in book.deposit_checks:
         print(f"  check {c.rule:<26} {c.severity}" + (f"  {c.params}" if c.params else ""))
     return 0
