@@ -1,7 +1,7 @@
 """Policy reaches live projects only by adoption (DESIGN.md §4): after the what-if, the bureau adopts a later
 version of a rule book for chosen live projects, decided with four eyes.
 
-- Who applies: a bureau user (admin, reviewer, approver or director) names the version
+- Who applies: a bureau admin (as for opening projects) names the version
   (`hengshui@2025.2`), the projects and why. Only a later version of the same jurisdiction may be adopted,
   for live projects (account not closed) of that jurisdiction that are on an earlier version and not chosen by
   another adoption still open; anything else is refused whole (422 naming the rule), nothing kept.
@@ -47,7 +47,7 @@ from escrow.store.models import (
 )
 
 Status = Literal["submitted", "approved", "rejected"]
-APPLICANT_ROLES = ("admin", "reviewer", "approver", "director")
+APPLICANT_ROLES = ("admin",)  # who administers policy; never a step of the chain (reviewer → approver)
 MAX_REASON = 2000
 MAX_PROJECTS = 1000
 

@@ -174,9 +174,10 @@ def test_the_what_if_page_shows_both_key_amounts_and_offers_the_adoption(web, op
     assert 'action="/rules/adoptions"' in page.text
     zh = web("admin").get("/rules/what-if?jurisdiction=hengshui&version=2025.2&lang=zh")
     assert "采用" in zh.text and "重点监管资金" in zh.text
-    # an auditor sees the what-if but applies for nothing
-    auditor = web("auditor").get("/rules/what-if?jurisdiction=hengshui&version=2025.2")
-    assert auditor.status_code == 200 and 'action="/rules/adoptions"' not in auditor.text
+    # a reviewer or an auditor sees the what-if but applies for nothing
+    for who in ("reviewer", "auditor"):
+        seen = web(who).get("/rules/what-if?jurisdiction=hengshui&version=2025.2")
+        assert seen.status_code == 200 and 'action="/rules/adoptions"' not in seen.text
 
 
 # --- adoption: four eyes, audited, the key amount kept ------------------------------------------------------
@@ -253,19 +254,27 @@ def test_a_rejection_ends_the_adoption_and_changes_no_project(client, world, ope
     assert adopt(client, world, [p["project_id"]], key="again").status_code == 201
 
 
+def set_role(engine, username: str, role: str) -> None:
+    with UnitOfWork(engine) as uow:
+        uow.parties.user_by_name(username).role = role
+        uow.commit()
+
+
 def test_four_eyes_the_applicant_never_decides_and_each_step_needs_its_role(
     client, world, open_project, engine
 ):
-    second_reviewer = add_user(engine, "reviewer2", "reviewer")
-    world.keys["reviewer2"] = second_reviewer
+    world.keys["reviewer2"] = add_user(engine, "reviewer2", "reviewer")
     p = open_project()
-    r = adopt(client, world, [p["project_id"]], who="reviewer")  # a reviewer applies
+    r = adopt(client, world, [p["project_id"]])
     assert r.status_code == 201, r.text
     adoption_id = r.json()["adoption_id"]
 
-    body = problem(decide(client, world, adoption_id, "reviewer"), 422)
-    assert body["rule"] == "hengshui@2025.2 release.distinct_people"
-    assert "applied for" in body["detail"]
+    # the admin who applied holds no role of the chain; were it a reviewer now, it still could not decide
+    assert problem(decide(client, world, adoption_id, "admin"), 403)
+    set_role(engine, "admin", "reviewer")
+    body = problem(decide(client, world, adoption_id, "admin", key="as-reviewer"), 422)
+    assert body["rule"] == "hengshui@2025.2 release.distinct_people" and "applied for" in body["detail"]
+    set_role(engine, "admin", "admin")
     assert problem(decide(client, world, adoption_id, "approver"), 403)["rule"].endswith(
         "release.approval_chain"
     )
@@ -275,6 +284,9 @@ def test_four_eyes_the_applicant_never_decides_and_each_step_needs_its_role(
 
     assert decide(client, world, adoption_id, "reviewer2").status_code == 201
     assert problem(decide(client, world, adoption_id, "reviewer2", key="twice"), 403)  # step 2: approver
+    set_role(engine, "reviewer2", "approver")  # one person takes at most one step
+    body = problem(decide(client, world, adoption_id, "reviewer2", key="as-approver"), 422)
+    assert body["rule"] == "hengshui@2025.2 release.distinct_people" and "already took" in body["detail"]
     r = decide(client, world, adoption_id, "approver")
     assert r.status_code == 201 and r.json()["status"] == "approved"
     assert rulebook_of(client, world, p["project_id"]) == "hengshui@2025.2"
@@ -282,7 +294,7 @@ def test_four_eyes_the_applicant_never_decides_and_each_step_needs_its_role(
 
 def test_who_may_apply_for_an_adoption(client, world, open_project, engine):
     p = open_project()
-    for who in ("inspector", "auditor", "bank", "developer"):
+    for who in ("reviewer", "approver", "director", "inspector", "auditor", "bank", "developer"):
         assert problem(adopt(client, world, [p["project_id"]], who=who, key=f"k-{who}"), 403)
     assert count(engine, RulebookAdoption) == 0
 
