@@ -13,6 +13,7 @@ from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from sqlalchemy import Engine
 
 from escrow import __version__
+from escrow.api.adoptions import AdoptionController
 from escrow.api.alerts import AlertController
 from escrow.api.bank import BankController
 from escrow.api.bureau import BureauController
@@ -94,6 +95,7 @@ def create_app(
             ReleaseController,
             PaymentController,
             AlertController,
+            AdoptionController,
             PublicController,
             ReportController,
             VerifyController,

@@ -1,8 +1,10 @@
-"""Four eyes: the approval chain of a release or a refund, and who may take its next step (DESIGN.md §3).
+"""Four eyes: the approval chain of a release, a refund or a rule book adoption, and who may take its next
+step (DESIGN.md §3).
 
 The chain comes from the rule book. Each step names a bureau role; the user taking it must hold that role,
-and with `distinct_people` one person takes at most one step of the same release or refund. The applicant's
-side never approves: developer staff are not bureau users, so they cannot reach a decision at all.
+and with `distinct_people` one person takes at most one step of the same subject. The applicant's side never
+approves: developer staff are not bureau users, so they cannot reach a decision on a release or a refund at
+all; a rule book adoption is applied for by a bureau user, who then takes no step of it.
 
 `may_decide` is the one rule: the service enforces it (`require`) and the pages show it (a reason code with
 its parameters, the words chosen at the edge).
@@ -25,7 +27,8 @@ DECIDED = "decided"  # the subject is no longer open, or every step was taken
 ROLE_CANNOT_DECIDE = "role_cannot_decide"  # no step of the rule book's chain names this role
 WRONG_ROLE = "wrong_role"  # the next step names another role
 ALREADY_TOOK_A_STEP = "already_took_a_step"  # distinct_people: this person took an earlier step
-Reason = Literal["decided", "role_cannot_decide", "wrong_role", "already_took_a_step"]
+APPLICANT = "applicant"  # distinct_people: this person applied for the subject (a bureau user's adoption)
+Reason = Literal["decided", "role_cannot_decide", "wrong_role", "already_took_a_step", "applicant"]
 
 
 @dataclass(frozen=True)
@@ -61,6 +64,12 @@ def refund_chain(book: RuleBook) -> tuple[ApprovalStep, ...]:
     return tuple(s for s in book.release.approval_chain if s.min_amount is None)
 
 
+def adoption_chain(book: RuleBook) -> tuple[ApprovalStep, ...]:
+    """A rule book adoption takes the adopted version's base chain (reviewer → approver): it moves no money,
+    so the amount thresholds that add steps to releases do not apply."""
+    return tuple(s for s in book.release.approval_chain if s.min_amount is None)
+
+
 def deciding_roles(book: RuleBook) -> frozenset[str]:
     """The roles some step of the rule book's approval chain names."""
     return frozenset(s.role for s in book.release.approval_chain)
@@ -85,8 +94,10 @@ def may_decide(
     status: str,
     role: str | None,
     user_id: int | None,
+    applicant: int | None = None,
 ) -> MayDecide:
-    """`deciders` are the users who took the steps so far, in step order."""
+    """`deciders` are the users who took the steps so far, in step order; `applicant` the bureau user who
+    applied for the subject, if a bureau user did."""
     step = next_link(chain, len(deciders), status)
     own_step = deciders.index(user_id) + 1 if user_id in deciders else None
 
@@ -99,6 +110,8 @@ def may_decide(
         return refused(ROLE_CANNOT_DECIDE)
     if role != step.role:
         return refused(WRONG_ROLE)
+    if book.release.distinct_people and applicant is not None and user_id == applicant:
+        return refused(APPLICANT)
     if book.release.distinct_people and own_step is not None:
         return refused(ALREADY_TOOK_A_STEP)
     return MayDecide(True, None, status, step, own_step)
@@ -114,6 +127,12 @@ def refusal(may: MayDecide, book: RuleBook, subject: str, person: str) -> Domain
     needs = f"step {step.step_no} of {subject} ({step.label_zh} / {step.label_en}) needs the role {step.role}"
     if may.reason in (ROLE_CANNOT_DECIDE, WRONG_ROLE):
         return Forbidden(needs, rule=f"{book.id} release.approval_chain")
+    if may.reason == APPLICANT:
+        return InvalidInput(
+            f"{person} applied for {subject}; the applicant never decides it, another person must take step"
+            f" {step.step_no}",
+            rule=f"{book.id} release.distinct_people",
+        )
     return InvalidInput(
         f"{person} already took a step of {subject}; another person must take step {step.step_no}",
         rule=f"{book.id} release.distinct_people",

@@ -1,10 +1,13 @@
-"""Four eyes, the transaction: one step of a release's or a refund's approval chain (DESIGN.md §3).
+"""Four eyes, the transaction: one step of a release's, a refund's or a rule book adoption's approval chain
+(DESIGN.md §3).
 
 The rules (the chain, who may take the next step) are `escrow.domain.approvals`; this module runs them on a
 subject under the account lock: the step is recorded with the facts it was judged on, a rejection ends the
 subject, and the last approval creates the payment instruction that reserves the amount (pending_out) until
 the bank executes it. `releases.decide` and `refunds.decide` are this workflow with their own re-check (the
-release cap, the money free for a refund).
+release cap, the money free for a refund). `adoptions.decide` is the same workflow for a subject that moves
+no money and spans several accounts: it locks every chosen account, and its last approval moves the chosen
+projects to the adopted version (`Flow.on_approved`) instead of creating an instruction.
 """
 
 from __future__ import annotations
@@ -110,24 +113,44 @@ class Judged:
 
 # judge(uow, ctx, subject, account, approving, when): re-checks the subject before an approval (raising its
 # refusal) and returns the facts the step is judged on; `when` names the step for the refusal's words.
-Judge = Callable[[UnitOfWork, Context, Any, SupervisedAccount, bool, str], Judged]
+# `account` is None for a subject that names no one account (an adoption).
+Judge = Callable[[UnitOfWork, Context, Any, SupervisedAccount | None, bool, str], Judged]
+
+
+def lock_subject_account(uow: UnitOfWork, subject: Any) -> SupervisedAccount | None:
+    """The lock a money-moving subject takes: its own account's."""
+    return lock_account(uow, subject.account_id)
 
 
 @dataclass(frozen=True)
 class Flow:
-    """One kind of subject taken through the approval chain: a release or a refund."""
+    """One kind of subject taken through the approval chain: a release, a refund or an adoption."""
 
-    kind: Literal["release", "refund"]  # its table's key in steps and instructions, and the audit prefix
+    kind: Literal["release", "refund", "adoption"]  # its key in steps (and instructions), the audit prefix
     repo: Callable[[UnitOfWork], Any]  # get(id), steps(id), add(row)
     chain: Callable[[RuleBook, Any], tuple[ChainStep, ...]]
     judge: Judge
+    # Locks what the decision must not interleave with; returns the account the steps are kept under (None
+    # for a subject spanning several accounts, which locks each of them).
+    lock: Callable[[UnitOfWork, Any], SupervisedAccount | None] = lock_subject_account
+    # The bureau user who applied for the subject (never deciding it), if a bureau user did.
+    applicant: Callable[[Any], int | None] = lambda _subject: None
+    # What the last approval does, returning the facts for the audit record; None: a payment instruction
+    # of the subject's amount for the bank to execute.
+    on_approved: Callable[[UnitOfWork, Context, Any, Principal], dict[str, Any]] | None = None
 
 
 def may_decide(uow: UnitOfWork, ctx: Context, flow: Flow, subject: Any, actor: Principal) -> MayDecide:
     book = ctx.rulebook(subject.rulebook_id)
     deciders = [s.decided_by for s in flow.repo(uow).steps(subject.id)]
     return rules.may_decide(
-        book, flow.chain(book, subject), deciders, subject.status, actor.role, actor.user_id
+        book,
+        flow.chain(book, subject),
+        deciders,
+        subject.status,
+        actor.role,
+        actor.user_id,
+        flow.applicant(subject),
     )
 
 
@@ -141,14 +164,21 @@ def decide(
     subject = repo.get(subject_id)
     if subject is None or not actor.is_bureau:
         raise NotFound(f"no {flow.kind} {subject_id}")
-    account = lock_account(uow, subject.account_id)
+    account = flow.lock(uow, subject)
+    account_id = account.id if account is not None else None
     uow.session.refresh(subject)
     book = ctx.rulebook(subject.rulebook_id)
     chain = flow.chain(book, subject)
     taken = repo.steps(subject.id)
     name = f"{flow.kind} {subject.id}"
     may = rules.may_decide(
-        book, chain, [s.decided_by for s in taken], subject.status, actor.role, actor.user_id
+        book,
+        chain,
+        [s.decided_by for s in taken],
+        subject.status,
+        actor.role,
+        actor.user_id,
+        flow.applicant(subject),
     )
     if may.reason == rules.DECIDED:
         raise rules.refusal(may, book, name, actor.name)
@@ -163,7 +193,7 @@ def decide(
     repo.add(
         ApprovalStep(
             **{f"{flow.kind}_id": subject.id},
-            account_id=account.id,
+            account_id=account_id,
             step_no=step.step_no,
             role=step.role,
             decided_by=actor.user_id,
@@ -174,20 +204,24 @@ def decide(
         )
     )
     before = subject.status
-    instruction = None
+    effect: dict[str, Any] = {}
     if not approving:
         subject.status = "rejected"
     elif step.step_no == len(chain):
         subject.status = "approved"
-        instruction = uow.instructions.add(
-            PaymentInstruction(
-                kind=flow.kind,
-                **{f"{flow.kind}_id": subject.id},
-                account_id=account.id,
-                amount_fen=subject.amount_fen,
-                status="pending",
+        if flow.on_approved is not None:
+            effect = flow.on_approved(uow, ctx, subject, actor)
+        else:
+            instruction = uow.instructions.add(
+                PaymentInstruction(
+                    kind=flow.kind,
+                    **{f"{flow.kind}_id": subject.id},
+                    account_id=account_id,
+                    amount_fen=subject.amount_fen,
+                    status="pending",
+                )
             )
-        )
+            effect = {"instruction_id": instruction.id}
     uow.session.flush()
     audit.record(
         uow.session,
@@ -195,7 +229,7 @@ def decide(
         action=f"{flow.kind}.step_{decision.decision}d",
         subject_type=flow.kind,
         subject_id=subject.id,
-        account_id=account.id,
+        account_id=account_id,
         before={"status": before, "steps": len(taken)},
         after={"status": subject.status, "steps": step.step_no},
         details={
@@ -213,9 +247,9 @@ def decide(
             action=f"{flow.kind}.{subject.status}",
             subject_type=flow.kind,
             subject_id=subject.id,
-            account_id=account.id,
+            account_id=account_id,
             before={"status": before},
             after={"status": subject.status},
-            details={"instruction_id": instruction.id} if instruction else {},
+            details=effect,
         )
     return subject

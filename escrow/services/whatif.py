@@ -9,16 +9,18 @@ not a few per project.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
 from escrow.domain import caps
 from escrow.domain.errors import FieldError, InvalidInput
-from escrow.domain.money import ZERO
+from escrow.domain.money import ZERO, from_fen
+from escrow.domain.rulebook import SupervisedAmountRule
 from escrow.rulebooks import RuleBook, version_key
 from escrow.services.context import Context
 from escrow.services.projects import retention_rule
 from escrow.store.db import UnitOfWork
+from escrow.store.models import Project
 
 
 @dataclass(frozen=True)
@@ -28,10 +30,16 @@ class Row:
     developer_name: str
     pinned: str  # rule book id the project is pinned to
     node_code: str | None  # highest confirmed node (None before the first)
+    supervised_now: Decimal  # the project's key supervised amount
+    supervised_then: Decimal  # what the chosen version's formula gives (= now where the formula is the same)
     retention_now: Decimal
     retention_then: Decimal
     releasable_now: Decimal
     releasable_then: Decimal
+
+    @property
+    def supervised_delta(self) -> Decimal:
+        return self.supervised_then - self.supervised_now
 
     @property
     def retention_delta(self) -> Decimal:
@@ -47,7 +55,7 @@ class Difference:
     """One parameter that differs between two versions; `subject` names the node, finish or step."""
 
     kind: str  # node_retention | node_added | node_removed | surcharge | surcharge_until | guarantee_share
-    #            | guarantee_full_amount | approval_chain | supervised_amount
+    #            | guarantee_full_amount | approval_chain | supervised_amount | credit_grade_factor
     subject: str = ""
     before: object = None
     after: object = None
@@ -107,13 +115,17 @@ def compare(uow: UnitOfWork, ctx: Context, book: RuleBook) -> Comparison:
     others = [(p, a, d) for p, a, d in live if p.rulebook_id != book.id]
     nodes = figures.confirmed_nodes([p.id for p, _, _ in others])
     inputs_of = figures.inputs(((p, a) for p, a, _ in others), ctx.today())
+    grades = uow.adoptions.credit_grades([p.id for p, _, _ in others])
     rows = []
     for project, account, developer_name in others:
         current = ctx.rulebook(project.rulebook_id)
         inputs = inputs_of[account.id]
         confirmed = nodes.get(project.id, set())
+        supervised = key_amount_under(project, grades.get(project.id, ""), current, book)
         now = caps.release_cap(inputs, retention_rule(current, confirmed, project.finish))
-        then = caps.release_cap(inputs, retention_rule(book, confirmed, project.finish))
+        then = caps.release_cap(
+            replace(inputs, supervised_amount=supervised), retention_rule(book, confirmed, project.finish)
+        )
         highest = current.highest_node(confirmed)
         rows.append(
             Row(
@@ -122,6 +134,8 @@ def compare(uow: UnitOfWork, ctx: Context, book: RuleBook) -> Comparison:
                 developer_name=developer_name,
                 pinned=project.rulebook_id,
                 node_code=highest.code if highest else None,
+                supervised_now=inputs.supervised_amount,
+                supervised_then=supervised,
                 retention_now=now.required_retention,
                 retention_then=then.required_retention,
                 releasable_now=now.releasable,
@@ -137,6 +151,27 @@ def compare(uow: UnitOfWork, ctx: Context, book: RuleBook) -> Comparison:
     return Comparison(
         book=book, rows=rows, already=pinned.get(book.id, 0), pinned=pinned, differences=differences
     )
+
+
+def grade_factor(rule: SupervisedAmountRule, grade: str) -> Decimal:
+    """The credit grade's factor; a grade the rule book does not name counts 1 (as at opening)."""
+    return rule.credit_grade_factors.get(grade, Decimal("1"))
+
+
+def key_amount_under(project: Project, grade: str, current: RuleBook, book: RuleBook) -> Decimal:
+    """The key supervised amount of `project` under `book`: its own where `book`'s formula gives this
+    project what its pinned version's does, else what `book`'s formula gives
+    (escrow.domain.caps.supervised_amount)."""
+    own = from_fen(project.supervised_amount_fen)
+    old, new = current.supervised_amount, book.supervised_amount
+    if (old.cost_per_m2, old.coefficient, grade_factor(old, grade)) == (
+        new.cost_per_m2,
+        new.coefficient,
+        grade_factor(new, grade),
+    ):
+        return own
+    area = Decimal(project.presale_area_x100) / 100
+    return caps.supervised_amount(new.cost_per_m2, area, new.coefficient, grade_factor(new, grade))
 
 
 def differences_between(old: RuleBook, new: RuleBook) -> list[Difference]:
@@ -176,4 +211,12 @@ def differences_between(old: RuleBook, new: RuleBook) -> list[Difference]:
     formula = (old.supervised_amount.cost_per_m2, old.supervised_amount.coefficient)
     if formula != (new.supervised_amount.cost_per_m2, new.supervised_amount.coefficient):
         found.append(Difference("supervised_amount", "", old.supervised_amount, new.supervised_amount))
+    old_factors, new_factors = (
+        old.supervised_amount.credit_grade_factors,
+        new.supervised_amount.credit_grade_factors,
+    )
+    for grade in sorted(set(old_factors) | set(new_factors)):
+        before, after = grade_factor(old.supervised_amount, grade), grade_factor(new.supervised_amount, grade)
+        if before != after:
+            found.append(Difference("credit_grade_factor", grade, before, after))
     return found

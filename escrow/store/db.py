@@ -25,6 +25,7 @@ from escrow.store.reads.caps import CapFigures
 from escrow.store.reads.listings import Listings
 from escrow.store.reads.pages import PageReads
 from escrow.store.reads.portal import PortalReads
+from escrow.store.repos.adoptions import Adoptions
 from escrow.store.repos.alerts import Alerts
 from escrow.store.repos.contracts import Contracts
 from escrow.store.repos.deposits import Deposits
@@ -133,6 +134,7 @@ class UnitOfWork:
         self.report_jobs = ReportJobs(session)
         self.job_runs = JobRuns(session)
         self.archived_reports = ArchivedReports(session)
+        self.adoptions = Adoptions(session)
         # read models
         self.listings = Listings(session)
         self.cap_figures = CapFigures(session)

@@ -247,11 +247,14 @@ class ApprovalStep(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("release_id", "step_no"),
         UniqueConstraint("refund_id", "step_no"),
+        UniqueConstraint("adoption_id", "step_no"),
     )
     id: int | None = Field(default=None, primary_key=True)
     release_id: int | None = Field(default=None, foreign_key="releases.id")
     refund_id: int | None = Field(default=None, foreign_key="refunds.id")
-    account_id: int = Field(foreign_key="supervised_accounts.id", index=True)
+    # added in 0007: a step of a rule book adoption, which spans projects and so names no one account
+    adoption_id: int | None = Field(default=None, foreign_key="rulebook_adoptions.id")
+    account_id: int | None = Field(default=None, foreign_key="supervised_accounts.id", index=True)
     step_no: int
     role: str = Field(max_length=16)
     decided_by: int = Field(foreign_key="users.id")
@@ -517,3 +520,32 @@ class StoredDocument(SQLModel, table=True):
     uploaded_by: str = Field(max_length=80)
     account_id: int | None = Field(default=None, foreign_key="supervised_accounts.id", index=True)
     created_at: datetime = _ts()
+
+
+# --- added in revision 0007: rule book adoptions (a later version adopted for chosen live projects) ---
+
+
+class RulebookAdoption(SQLModel, table=True):
+    """The bureau adopts a later version of a rule book for chosen live projects, decided with four eyes;
+    `rulebook_id` is the version adopted (its approval chain decides the adoption)."""
+
+    __tablename__ = "rulebook_adoptions"
+    id: int | None = Field(default=None, primary_key=True)
+    jurisdiction: str = Field(max_length=40)
+    rulebook_id: str = Field(max_length=80)
+    reason: str = Field(default="", sa_type=Text)
+    status: str = Field(default="submitted", max_length=16)  # submitted | approved | rejected
+    applied_by: int = Field(foreign_key="users.id")
+    created_at: datetime = _ts()
+
+
+class RulebookAdoptionProject(SQLModel, table=True):
+    """One chosen project of an adoption, with the version it was on when the adoption was submitted."""
+
+    __tablename__ = "rulebook_adoption_projects"
+    __table_args__ = (UniqueConstraint("adoption_id", "project_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    adoption_id: int = Field(foreign_key="rulebook_adoptions.id")
+    project_id: int = Field(foreign_key="projects.id", index=True)
+    account_id: int = Field(foreign_key="supervised_accounts.id", index=True)
+    from_rulebook_id: str = Field(max_length=80)

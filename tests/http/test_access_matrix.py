@@ -99,7 +99,27 @@ def city(client, world, flow) -> dict:
         alerts.sweep(uow, runtime.ctx, datetime.now(UTC))
         uow.commit()
     alert = client.get("/api/v1/alerts?state=open", headers=world.headers("admin")).json()[0]
+    with UnitOfWork(runtime.engine) as uow:  # a rule book adoption waiting for review (the shipped rules
+        # hold one version only, so the row is written as the adoption service would write it)
+        admin = uow.parties.user_by_name("admin")
+        adoption = uow.adoptions.add(
+            models.RulebookAdoption(
+                jurisdiction="hengshui", rulebook_id="hengshui@2024.1", reason="x", applied_by=admin.id
+            )
+        )
+        account = uow.projects.account_by_no(project["account_no"])
+        uow.adoptions.add(
+            models.RulebookAdoptionProject(
+                adoption_id=adoption.id,
+                project_id=project["project_id"],
+                account_id=account.id,
+                from_rulebook_id="hengshui@2024.1",
+            )
+        )
+        adoption_id = adoption.id
+        uow.commit()
     return {
+        "adoption_id": adoption_id,
         "project_id": project["project_id"],
         "account_no": project["account_no"],
         "bank_reference": deposit["bank_reference"],
@@ -146,6 +166,7 @@ def _body(c: dict) -> dict:
         "lift": {},
         "statement": {"account_no": c["account_no"], "statement_date": TODAY, "lines": []},
         "alert": {"comment": "x"},
+        "adoption": {"rulebook": "hengshui@2024.1", "project_ids": [c["project_id"]], "reason": "x"},
         "deduction": {
             "amount": "1.00",
             "creditor_role": "other",
@@ -198,6 +219,10 @@ OPERATIONS = [
     ("GET", "/api/v1/alerts", None, "bureau", "bureau"),
     ("POST", "/api/v1/alerts/{alert_id}/acknowledgement", "alert", "bureau", "bureau"),
     ("POST", "/api/v1/alerts/{alert_id}/resolution", "alert", "bureau", "bureau"),
+    ("POST", "/api/v1/rulebook-adoptions", "adoption", "admin", "bureau"),
+    ("GET", "/api/v1/rulebook-adoptions", None, "bureau", "bureau"),
+    ("GET", "/api/v1/rulebook-adoptions/{adoption_id}", None, "bureau", "bureau"),
+    ("POST", "/api/v1/rulebook-adoptions/{adoption_id}/decisions", "decision", "reviewer", "bureau"),
 ]
 # Reads that both the owning developer and the bureau may make (a bank has no business there: 403 or 404).
 SHARED_READS = [

@@ -88,3 +88,16 @@ def test_a_decision_is_approve_or_reject_and_a_rejection_says_why() -> None:
         rules.check_reason(rules.Decision("reject", "  "))
     rules.check_reason(rules.Decision("reject", "no wage statement"))
     rules.check_reason(rules.Decision("approve"))
+
+
+def test_the_applicant_of_an_adoption_never_decides_it() -> None:
+    """A rule book adoption is applied for by a bureau user (escrow.services.adoptions): that user takes no
+    step, even holding the role the step names; with distinct_people off the rule book allows it."""
+    chain = rules.adoption_chain(BOOK)
+    assert [s.role for s in chain] == ["reviewer", "approver"]  # no amount thresholds
+    mine = rules.may_decide(BOOK, chain, [], "submitted", "reviewer", 7, applicant=7)
+    assert (mine.allowed, mine.reason) == (False, rules.APPLICANT)
+    assert rules.refusal(mine, BOOK, "adoption 1", "li").rule == f"{BOOK.id} release.distinct_people"
+    assert rules.may_decide(BOOK, chain, [], "submitted", "reviewer", 8, applicant=7).allowed
+    lenient = dataclasses.replace(BOOK, release=dataclasses.replace(BOOK.release, distinct_people=False))
+    assert rules.may_decide(lenient, chain, [], "submitted", "reviewer", 7, applicant=7).allowed

@@ -20,7 +20,7 @@ from escrow.catalog.caps import cap_terms, percent
 from escrow.domain.caps import Cap
 from escrow.domain.money import from_fen
 from escrow.rulebooks import RuleBook
-from escrow.services import listings
+from escrow.services import adoptions, listings
 from escrow.services.context import Context
 from escrow.services.listings import ProjectFilter
 from escrow.web.shell import pages, sessions
@@ -63,6 +63,7 @@ LABELS: dict[str, dict[str, str]] = {
         "executed": N_("Paid out"),
     },
     "freeze": {"active": N_("In force"), "lifted": N_("Lifted")},
+    "adoption": {"submitted": N_("Under review"), "approved": N_("Adopted"), "rejected": N_("Rejected")},
     "kind": {
         "earnest": N_("Earnest money"),
         "down_payment": N_("Down payment"),
@@ -226,6 +227,7 @@ def _project_page(ctx: Context, project_id: int, lang: str, with_audit: bool, _)
         "statement_count": found.statement_count,
         "reconciliation": latest.status if latest else "pending",
         "audit": found.audit,
+        "adoptions": adoptions.history(ctx, project.id),  # the versions adopted for it (or refused)
     }
 
 

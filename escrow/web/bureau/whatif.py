@@ -1,23 +1,32 @@
-"""`/rules/what-if`: the live projects of a jurisdiction under another version of their rule book.
+"""`/rules/what-if`: the live projects of a jurisdiction under another version of their rule book; and
+`/rules/adoptions`: adopting that version for chosen projects, decided with four eyes.
 
-Per project, the required retention and the releasable amount under its pinned version and under the chosen
-one, largest change first, with totals; and what differs between the versions, in words. Read-only: the
-page changes no pin and writes nothing (services/whatif.py).
+Per project, the key supervised amount, the required retention and the releasable amount under its pinned
+version and under the chosen one, largest change first, with totals; and what differs between the versions,
+in words. The what-if itself changes nothing (services/whatif.py). A user who may apply for an adoption
+ticks projects and says why (`POST /rules/adoptions`); the adoption's review page
+(`/rules/adoptions/{id}`) shows the chosen projects and the approval chain, with the decision form for the
+one person who may take the next step (services/adoptions.py).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 from urllib.parse import urlencode
 
-from litestar import Controller, Request, get
+from litestar import Controller, Request, Response, get, post
+from litestar.params import FromPath
 from litestar.response import Template
 
 from escrow.catalog.caps import percent
-from escrow.domain.errors import InvalidInput
+from escrow.domain import approvals as rules
+from escrow.domain.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
+from escrow.domain.ids import valid_id
 from escrow.rulebooks import ApprovalStep, RuleBook
-from escrow.services import whatif
-from escrow.web.shell import pages
+from escrow.services import adoptions, approvals, whatif
+from escrow.web.bureau.common import chain_view, checked_decision, decision_view, mark_refusal
+from escrow.web.shell import pages, sessions
 from escrow.web.shell.filters import long_date, money
 from escrow.web.shell.labels import N_
 from escrow.web.shell.sessions import requires
@@ -98,11 +107,20 @@ def describe(diff: whatif.Difference, old: RuleBook, new: RuleBook, lang: str, _
     if diff.kind == "supervised_amount":
         return _(
             "Key supervised amount: cost per m² ¥%(before_cost)s × coefficient %(before_coef)s becomes "
-            "¥%(after_cost)s × %(after_coef)s; fixed when a project opens, so open projects keep theirs.",
+            "¥%(after_cost)s × %(after_coef)s. The table shows the key amount the new formula gives each "
+            "project; adopting the version keeps each project's own key amount until a change of it is "
+            "approved.",
             before_cost=money(diff.before.cost_per_m2),
             before_coef=diff.before.coefficient,
             after_cost=money(diff.after.cost_per_m2),
             after_coef=diff.after.coefficient,
+        )
+    if diff.kind == "credit_grade_factor":
+        return _(
+            "Key supervised amount of developers of credit grade %(grade)s: factor %(before)s → %(after)s.",
+            grade=diff.subject,
+            before=diff.before,
+            after=diff.after,
         )
     return diff.kind
 
@@ -159,6 +177,7 @@ def _results(request: Request, comparison: whatif.Comparison) -> dict:
 
     return {
         "book": book,
+        "may_adopt": sessions.may(request, "rules.adopt"),
         "comparison": comparison,
         "rows": comparison.rows[(number - 1) * PAGE_SIZE : number * PAGE_SIZE],
         "page_no": number,
@@ -174,6 +193,9 @@ def _results(request: Request, comparison: whatif.Comparison) -> dict:
 
 
 TOTALS = (
+    "supervised_now",
+    "supervised_then",
+    "supervised_delta",
     "retention_now",
     "retention_then",
     "retention_delta",
@@ -216,4 +238,163 @@ class WhatIfController(Controller):
         return pages.render(request, "bureau/whatif/index.html", **{**page, **_results(request, comparison)})
 
 
-CONTROLLERS = [WhatIfController]
+# --- adoptions ------------------------------------------------------------------------------------------
+
+pages.NOTICES["adoption_submitted"] = N_("The adoption is submitted for review.")
+pages.NOTICES["adoption_step_approved"] = N_("Your approval is recorded; the adoption goes to the next step.")
+pages.NOTICES["adoption_approved"] = N_(
+    "The adoption is approved: the chosen projects are on the new version."
+)
+pages.NOTICES["adoption_rejected"] = N_("The adoption is rejected.")
+
+ADOPTION_STATUS = {
+    "submitted": N_("Under review"),
+    "approved": N_("Adopted"),
+    "rejected": N_("Rejected"),
+}
+ADOPTION_BADGES = {"submitted": "warn", "approved": "good", "rejected": "bad"}
+REASONS = {
+    rules.DECIDED: N_("Decided: this adoption is %(status)s."),
+    rules.ROLE_CANNOT_DECIDE: N_("Your role views adoptions but does not decide them."),
+    rules.ALREADY_TOOK_A_STEP: N_(
+        "You already took a step of this adoption; another person (%(role)s) must take step %(step)s."
+    ),
+    rules.WRONG_ROLE: N_("Waiting for %(role)s (step %(step)s)."),
+    rules.APPLICANT: N_("You applied for this adoption; another person (%(role)s) must take step %(step)s."),
+}
+# The rules an adoption is refused by, in words (services/adoptions.py names them).
+ADOPTION_RULES = {
+    adoptions.RULE_VERSION: N_("No such rule book version is loaded."),
+    adoptions.RULE_PROJECTS: N_("Choose at least one project."),
+    adoptions.RULE_REASON: N_("Say why the version is adopted (at most 2000 characters)."),
+    adoptions.RULE_NO_PROJECT: N_("A chosen project does not exist."),
+    adoptions.RULE_JURISDICTION: N_("A chosen project belongs to another jurisdiction."),
+    adoptions.RULE_LIVE: N_("A chosen project's account is closed: only live projects adopt a version."),
+    adoptions.RULE_ALREADY: N_("A chosen project is already on this version."),
+    adoptions.RULE_LATER: N_("Only a later version of the project's rule book may be adopted."),
+    adoptions.RULE_OPEN: N_("A chosen project is already in another adoption under review."),
+}
+
+
+def _adoption_refusal(_: Callable[..., str], exc: DomainError) -> str:
+    rule = exc.rule or ""
+    if rule in ADOPTION_RULES:
+        return _(ADOPTION_RULES[rule])
+    if rule.endswith("release.distinct_people"):
+        return _("Another person must take this step.")
+    if isinstance(exc, Forbidden):
+        return _("This step needs another role.")
+    if isinstance(exc, Conflict):
+        return _("This adoption has already been decided.")
+    return _("The request breaks a rule")
+
+
+def _adoption_page(request: Request, adoption_id: int) -> dict[str, Any]:
+    _, lang = pages.gettext(request), pages.language(request)
+    found = adoptions.review(pages.ctx(request), adoption_id, sessions.user(request).principal())
+    view = found.adoption
+    return {
+        "adoption": view,
+        "book": found.book,
+        "chain": chain_view(view, lang),
+        "status_badge": ADOPTION_BADGES.get(view.status, ""),
+        "decision": decision_view(_, found.decision, REASONS, ADOPTION_STATUS, lang),
+    }
+
+
+def _decide(request: Request, adoption_id: int, decision: approvals.Decision) -> str:
+    ctx, actor = pages.ctx(request), sessions.principal(request)
+    return adoptions.decide(ctx, adoption_id, decision, actor).status
+
+
+def _submit(request: Request, cmd: adoptions.Adopt) -> int:
+    return adoptions.submit(pages.ctx(request), cmd, sessions.principal(request)).adoption_id
+
+
+class AdoptionsController(Controller):
+    path = "/rules/adoptions"
+    include_in_schema = False
+
+    @post("/", guards=[requires("rules.adopt")], name="rules-adopt")
+    async def adopt(self, request: Request) -> Response:
+        form = await pages.form(request)
+        _ = pages.gettext(request)
+        ids = [pages.optional_int(v) for v in form.getall("project_id")]
+        cmd = adoptions.Adopt(
+            form.get("rulebook"), tuple(i for i in ids if i is not None), form.get("reason")
+        )
+        try:
+            adoption_id = await pages.run(_submit, request, cmd)
+        except NotFound:
+            raise
+        except DomainError as exc:
+            message = _adoption_refusal(_, exc)
+            return pages.render(
+                request,
+                "bureau/whatif/refused.html",
+                status=exc.status,
+                message=message,
+                rule=exc.rule,
+                back="/rules/what-if?"
+                + urlencode(
+                    {
+                        "jurisdiction": cmd.rulebook.partition("@")[0],
+                        "version": cmd.rulebook.partition("@")[2],
+                    }
+                ),
+            )
+        return pages.redirect(request, f"/rules/adoptions/{adoption_id}", notice="adoption_submitted")
+
+    @get("/{adoption_id:int}", guards=[requires("rules.what_if")], name="rules-adoption")
+    async def page(self, request: Request, adoption_id: FromPath[int]) -> Response:
+        if not valid_id(adoption_id):
+            raise NotFound(f"no adoption {adoption_id}")
+        return self._render(request, await pages.run(_adoption_page, request, adoption_id))
+
+    @post("/{adoption_id:int}/decision", guards=[requires("rules.decide")], name="rules-adoption-decision")
+    async def decide(self, request: Request, adoption_id: FromPath[int]) -> Response:
+        if not valid_id(adoption_id):
+            raise NotFound(f"no adoption {adoption_id}")
+        form = await pages.form(request)
+        _ = pages.gettext(request)
+        decision = checked_decision(form, _)
+        message, status = None, 422
+        if decision is not None:
+            try:
+                outcome = await pages.run(_decide, request, adoption_id, decision)
+            except NotFound:
+                raise
+            except DomainError as exc:
+                message = _adoption_refusal(_, exc)
+                mark_refusal(form, {})
+                status = exc.status
+            else:
+                notice = {"approved": "adoption_approved", "rejected": "adoption_rejected"}.get(
+                    outcome, "adoption_step_approved"
+                )
+                return pages.redirect(request, f"/rules/adoptions/{adoption_id}", notice=notice)
+        page = await pages.run(_adoption_page, request, adoption_id)
+        return self._render(
+            request,
+            page,
+            status=status,
+            message=message or _("Please correct the marked fields"),
+            values=form.values,
+            errors=form.errors,
+        )
+
+    @staticmethod
+    def _render(request: Request, page: dict[str, Any], status: int = 200, **extra: Any) -> Response:
+        extra.setdefault("values", {})
+        extra.setdefault("errors", {})
+        return pages.render(
+            request,
+            "bureau/whatif/adoption.html",
+            status=status,
+            status_names=ADOPTION_STATUS,
+            **page,
+            **extra,
+        )
+
+
+CONTROLLERS = [WhatIfController, AdoptionsController]

@@ -28,6 +28,8 @@ MATRIX: dict[str, frozenset[str]] = {
     "refunds.decide": _DECIDERS,
     "suspense.resolve": frozenset({"reviewer", "approver"}),
     "rules.what_if": frozenset({"admin", "reviewer", "approver", "director", "auditor"}),
+    "rules.adopt": frozenset({"admin"}),  # apply for a rule book adoption
+    "rules.decide": _DECIDERS,  # take a step of an adoption's approval chain
     "audit.view": frozenset({"admin", "director", "auditor"}),
     "documents.view": frozenset({*BUREAU_ROLES, DEVELOPER}),
     "portal.view": frozenset({DEVELOPER}),

@@ -1,0 +1,91 @@
+"""Rule book adoptions: the bureau adopts a later version for chosen live projects, decided with four eyes
+(DESIGN.md §4, services/adoptions.py)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from litestar import Request
+from litestar.di import NamedDependency
+from litestar.params import JSONBody, QueryParameter
+from pydantic import Field
+
+from escrow.api.deps import Id, require_bureau, services
+from escrow.api.idempotency import idempotent
+from escrow.api.releases import refused
+from escrow.api.routes import KeyedController, read_route, write_route
+from escrow.api.schemas import Body, DecisionIn
+from escrow.domain.principal import Principal
+from escrow.services import adoptions, approvals
+
+ProjectId = Annotated[int, Field(ge=1, le=2**31 - 1)]
+AdoptionStatus = Literal["submitted", "approved", "rejected"]
+
+
+class AdoptionIn(Body):
+    rulebook: Annotated[
+        str, Field(min_length=3, max_length=80, description="the version adopted, e.g. hengshui@2025.2")
+    ]
+    project_ids: Annotated[list[ProjectId], Field(min_length=1, max_length=adoptions.MAX_PROJECTS)]
+    reason: Annotated[str, Field(min_length=1, max_length=adoptions.MAX_REASON)]
+
+
+class AdoptionController(KeyedController):
+    tags = ["bureau"]
+    exception_handlers = {approvals.Refused: refused}
+
+    @write_route(
+        "/rulebook-adoptions",
+        "Adopt a later rule book version for chosen live projects (four eyes)",
+        "Submitted for review: the version, the chosen projects and the approval chain",
+    )
+    @idempotent
+    def submit(
+        self, request: Request, data: JSONBody[AdoptionIn], principal: NamedDependency[Principal]
+    ) -> adoptions.AdoptionView:
+        require_bureau(principal, *adoptions.APPLICANT_ROLES)
+        cmd = adoptions.Adopt(data.rulebook, tuple(data.project_ids), data.reason)
+        return adoptions.submit(services(request), cmd, principal)
+
+    @read_route(
+        "/rulebook-adoptions",
+        "Rule book adoptions, newest first",
+        "The adoptions",
+        (400, 403),
+    )
+    def list_adoptions(
+        self,
+        request: Request,
+        principal: NamedDependency[Principal],
+        status: Annotated[AdoptionStatus | None, QueryParameter(description="only this status")] = None,
+    ) -> list[adoptions.Row]:
+        require_bureau(principal)
+        return list(adoptions.listing(services(request), principal, status))
+
+    @read_route(
+        "/rulebook-adoptions/{adoption_id:int}",
+        "A rule book adoption with its projects and approval steps",
+        "The adoption",
+    )
+    def adoption(
+        self, request: Request, adoption_id: Id, principal: NamedDependency[Principal]
+    ) -> adoptions.AdoptionView:
+        require_bureau(principal)
+        return adoptions.get(services(request), adoption_id, principal)
+
+    @write_route(
+        "/rulebook-adoptions/{adoption_id:int}/decisions",
+        "Take the next step of an adoption's approval chain (reviewer, approver)",
+        "The adoption after this step",
+    )
+    @idempotent
+    def decide(
+        self,
+        request: Request,
+        adoption_id: Id,
+        data: JSONBody[DecisionIn],
+        principal: NamedDependency[Principal],
+    ) -> adoptions.AdoptionView:
+        require_bureau(principal)
+        decision = approvals.Decision(data.decision, data.comment)
+        return adoptions.decide(services(request), adoption_id, decision, principal)
