@@ -32,12 +32,12 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
 
 from escrow.domain import caps
+from escrow.domain.caps import rule_of
 from escrow.domain.errors import Conflict, FieldError, InvalidInput, NotFound
 from escrow.domain.money import from_fen, to_wire
 from escrow.domain.principal import Principal
 from escrow.services import approvals
 from escrow.services.context import Context
-from escrow.services.projects import retention_rule
 from escrow.store import audit
 from escrow.store.db import UnitOfWork
 from escrow.store.models import Alert, utcnow
@@ -226,7 +226,7 @@ def _accounts(uow: UnitOfWork, ctx: Context) -> list[Finding]:
         balances = books[account.id]
         if account.id in inputs:
             book = ctx.rulebook(project.rulebook_id)
-            rule = retention_rule(book, nodes.get(project.id, set()), project.finish)
+            rule = rule_of(book, nodes.get(project.id, set()), project.finish)
             cap = caps.release_cap(inputs[account.id], rule)
             if from_fen(balances.cash) < cap.required_retention:
                 out.append(

@@ -382,11 +382,6 @@ def confirm_node(uow: UnitOfWork, ctx: Context, cmd: ConfirmNode, actor: Princip
     )
 
 
-def retention_rule(book: RuleBook, confirmed: set[str] | frozenset[str], finish: str) -> caps.RetentionRule:
-    """What `book` says about retention for a project with these confirmed nodes and this finish."""
-    return caps.rule_of(book, confirmed, finish)
-
-
 def node_of(book: RuleBook, node_code: str) -> Node:
     """The node `node_code` of `book`; InvalidInput (on the field node_code) when the book has none."""
     node = book.node(node_code)
@@ -426,7 +421,7 @@ def _cap_basis(
 ) -> tuple[caps.CapInputs, caps.RetentionRule]:
     book = book or ctx.rulebook(project.rulebook_id)
     confirmed = {c.node_code for c in uow.projects.confirmed_nodes(project.id)}
-    rule = retention_rule(book, confirmed, project.finish)
+    rule = caps.rule_of(book, confirmed, project.finish)
     return uow.cap_figures.inputs([(project, account)], ctx.today())[account.id], rule
 
 

@@ -13,12 +13,12 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
 from escrow.domain import caps
+from escrow.domain.caps import rule_of
 from escrow.domain.errors import FieldError, InvalidInput
 from escrow.domain.money import ZERO, from_fen
 from escrow.domain.rulebook import SupervisedAmountRule
 from escrow.rulebooks import RuleBook, version_key
 from escrow.services.context import Context
-from escrow.services.projects import retention_rule
 from escrow.store.db import UnitOfWork
 from escrow.store.models import Project
 
@@ -122,9 +122,9 @@ def compare(uow: UnitOfWork, ctx: Context, book: RuleBook) -> Comparison:
         inputs = inputs_of[account.id]
         confirmed = nodes.get(project.id, set())
         supervised = key_amount_under(project, grades.get(project.id, ""), current, book)
-        now = caps.release_cap(inputs, retention_rule(current, confirmed, project.finish))
+        now = caps.release_cap(inputs, rule_of(current, confirmed, project.finish))
         then = caps.release_cap(
-            replace(inputs, supervised_amount=supervised), retention_rule(book, confirmed, project.finish)
+            replace(inputs, supervised_amount=supervised), rule_of(book, confirmed, project.finish)
         )
         highest = current.highest_node(confirmed)
         rows.append(

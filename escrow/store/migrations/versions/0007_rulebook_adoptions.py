@@ -1,7 +1,7 @@
 """rule book adoptions: a later version adopted for chosen live projects, decided with four eyes
 
 Revision ID: 0007
-Revises: 0005
+Revises: 0006
 Create Date: 2026-12-08
 
 `rulebook_adoptions` holds the adoption (the version adopted, why, who applied, its status);
@@ -18,7 +18,7 @@ from alembic import op
 
 
 revision: str = '0007'
-down_revision: str | None = '0005'
+down_revision: str | None = '0006'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
