@@ -40,6 +40,13 @@ FIELD_MESSAGES: dict[str, tuple[str, str | None]] = {
     "no_rulebook_in_force": (N_("No %(value)s rule book is in force on this date."), "jurisdiction"),
     "no_such_contract_on_account": (N_("No such contract on this project's account."), None),
     "notice_of_other_contract": (N_("This payment notice belongs to another contract."), None),
+    "above_largest_amount": (N_("At most ¥%(value)s, the largest single amount."), "limit"),
+    "above_account_total": (
+        N_("This would take the account above ¥%(value)s, the largest account total."),
+        "limit",
+    ),
+    "before_opening": (N_("Cannot be before the account was opened (%(value)s)."), "opened_on"),
+    "not_held_on_date": (N_("The account did not hold ¥%(value)s on that date."), "amount"),
 }
 UNKNOWN = N_("Not accepted.")
 

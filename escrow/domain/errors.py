@@ -39,6 +39,10 @@ FIELD_WORDS: dict[str, str] = {
     "no_rulebook_in_force": "no {jurisdiction} rule book in force on this date",
     "no_such_contract_on_account": "no such contract on this account",
     "notice_of_other_contract": "belongs to another contract",
+    "above_largest_amount": "at most {limit}, the largest single amount",
+    "above_account_total": "would take the account above {limit}, the largest account total",
+    "before_opening": "before the account was opened on {opened_on}",
+    "not_held_on_date": "the account did not hold {amount} on that date",
 }
 
 

@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Literal
 
-from escrow.domain import ledger
+from escrow.domain import dates, ledger, money
 from escrow.domain.errors import Conflict, FieldError, InvalidInput, NotFound
 from escrow.domain.money import Money, from_fen, to_fen, to_wire
 from escrow.domain.principal import Principal
@@ -166,11 +166,10 @@ def _place(uow: UnitOfWork, ctx: Context, cmd: PlaceFreeze, actor: Principal) ->
     account = approvals.lock_account(uow, bank_account(uow, actor, cmd.account_no).id)
     if account.status == "closed":
         raise InvalidInput(f"account {account.account_no} is closed", rule="account_open")
-    if cmd.ordered_on > ctx.today():
-        raise InvalidInput(
-            "the court order cannot be dated in the future",
-            errors=[FieldError.coded("ordered_on", "in_future")],
-        )
+    dates.check_within_account_life(
+        "ordered_on", cmd.ordered_on, account.opened_on, ctx.today(), what="court order's date"
+    )
+    money.check_amount(cmd.amount)
     if uow.freezes.by_order(account.id, cmd.order_no) is not None:
         raise Conflict(f"court order {cmd.order_no} is already recorded on account {account.account_no}")
     freeze = uow.freezes.add(
@@ -242,10 +241,9 @@ def _deduct(uow: UnitOfWork, ctx: Context, freeze_id: int, cmd: Deduct, actor: P
             "unknown creditor role",
             errors=[FieldError.one_of("creditor_role", CREDITOR_ROLES, separator=" | ")],
         )
-    if cmd.executed_on > ctx.today():
-        raise InvalidInput(
-            "the deduction date is in the future", errors=[FieldError.coded("executed_on", "in_future")]
-        )
+    dates.check_within_account_life(
+        "executed_on", cmd.executed_on, account.opened_on, ctx.today(), what="deduction date"
+    )
     if cmd.executed_on < freeze.ordered_on:
         raise InvalidInput(
             "a deduction cannot precede the freeze", errors=[FieldError.coded("executed_on", "before_order")]
@@ -296,6 +294,7 @@ def _deduct(uow: UnitOfWork, ctx: Context, freeze_id: int, cmd: Deduct, actor: P
         raise InvalidInput(
             f"deducting {to_wire(cmd.amount)} would overdraw account {account.account_no}", rule="balance"
         )
+    dates.check_held_from("executed_on", cmd.executed_on, uow.journal.cash_by_day(account.id), fen)
     before = freeze_view(uow, ctx, freeze, account)
     uow.journal.post(account.id, entry)
     freeze.amount_fen -= fen

@@ -19,11 +19,12 @@ from datetime import date
 from itertools import islice
 from typing import Any, Literal
 
-from escrow.domain import checks, ledger
+from escrow.domain import checks, ledger, money
 from escrow.domain.errors import InvalidInput
 from escrow.domain.money import SignedMoney, from_fen, to_fen
 from escrow.domain.principal import Principal
 from escrow.feeds import FeedError, ParsedStatement, StatementLine
+from escrow.services import deposits
 from escrow.services.context import Context
 from escrow.services.views import wire
 from escrow.store import audit
@@ -136,7 +137,13 @@ def resolve_account(uow: UnitOfWork, s: ParsedStatement, actor: Principal) -> Su
 def _unstorable(s: ParsedStatement) -> tuple[str, StatementLine | None, str] | None:
     if "\x00" in s.account_no:
         return "the account number contains the NUL character (U+0000)", None, "account_no"
+    for member in ("opening_balance", "closing_balance"):  # the bounds of escrow.domain.money
+        value = getattr(s, member)
+        if value is not None and (problem := money.statement_amount_problem(value, balance=True)):
+            return problem, None, member
     for line in s.lines:
+        if problem := money.statement_amount_problem(line.amount):
+            return problem, line, "amount"
         for member in ("bank_reference", "counterparty_name", "counterparty_account", "remittance"):
             if "\x00" in (getattr(line, member) or ""):
                 return f"{member} contains the NUL character (U+0000)", line, member
@@ -364,6 +371,7 @@ def _book_statement_credit(
     already used by another deposit of this bank cannot be booked again and stays unexplained."""
     if uow.deposits.by_reference(account.bank_id, line.bank_reference) is not None:
         return None
+    deposits.check_room(uow, account, fen)  # the largest account total: the whole file is refused
     deposit = uow.deposits.add(
         Deposit(
             account_id=account.id,
