@@ -12,12 +12,23 @@ from sqlalchemy import func, select
 
 from escrow.domain.money import LARGEST_ACCOUNT_TOTAL, LARGEST_AMOUNT
 from escrow.store.db import UnitOfWork
-from escrow.store.models import Deposit, Freeze, JournalEntry, PaymentNotice, Project, Release, Statement
+from escrow.store.models import (
+    Contract,
+    Deposit,
+    Freeze,
+    JournalEntry,
+    PaymentNotice,
+    Project,
+    Release,
+    Statement,
+)
 from tests.conftest import project_body
 from tests.http import test_api_releases as rel
+from tests.http import test_web_portal as portal
 from tests.http.test_api_releases import TODAY, account, problem, release_body
 
 site, steps = rel.site, rel.steps  # fixtures shared with the release tests
+dev = portal.dev  # a developer staff member signed in to the portal
 
 BIGGEST = str(LARGEST_AMOUNT)  # "10000000000.00"
 JUST_ABOVE = "10000000000.01"
@@ -301,3 +312,19 @@ def test_a_freeze_and_a_deduction_are_dated_within_the_account_life(client, worl
     assert _coded(body, "executed_on", "not_held_on_date")["params"] == {"amount": "500.00"}
     assert _journal_size(engine) == before
     assert deduct(TODAY, "2").status_code == 201
+
+
+# --- the developer portal's forms ------------------------------------------------------------------------
+
+
+def test_the_portal_refuses_an_amount_above_the_single_limit_in_the_page_language(engine, dev):
+    before = _count(engine, Contract)
+    form = portal.contract_form(total_price="10,000,000,000.01")
+    r = portal.post_form(dev, "/developer/contracts/new?lang=zh", form)
+    assert r.status_code == 422
+    assert "10000000000.00" in portal.field_error(r.text, "total_price") and "单笔" in portal.field_error(
+        r.text, "total_price"
+    )
+    r = portal.post_form(dev, "/developer/contracts/new?lang=en", form)
+    assert portal.field_error(r.text, "total_price") == "At most ¥10000000000.00, the largest single amount."
+    assert _count(engine, Contract) == before
