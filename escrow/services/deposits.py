@@ -220,17 +220,32 @@ def run_checks(book: RuleBook, facts: checks.DepositFacts) -> tuple[list[dict[st
     return results, blocked
 
 
+class Room:
+    """What more may come into an account before the largest account total (escrow.domain.money): its
+    balance and the money it has received, read once when first needed and counted on as credits are booked
+    (a statement's lines, one by one). The caller holds the account's lock."""
+
+    def __init__(self, uow: UnitOfWork, account: SupervisedAccount) -> None:
+        self.uow, self.account = uow, account
+        self.sums: tuple[int, int] | None = None  # (balance, received) in fen
+
+    def take(self, fen: int, *, received: bool = True) -> None:
+        """Count `fen` coming in, or refuse it (422 naming the limit). Interest is not received from payers:
+        `received` false."""
+        if self.sums is None:
+            journal = self.uow.journal
+            self.sums = (journal.balances(self.account.id).cash, journal.received_fen(self.account.id))
+        balance, got = self.sums
+        money.check_account_total(
+            "amount", balance_fen=balance, received_fen=got, adding_fen=fen, received=received
+        )
+        self.sums = (balance + fen, got + fen if received else got)
+
+
 def check_room(uow: UnitOfWork, account: SupervisedAccount, fen: int, *, received: bool = True) -> None:
-    """Refuse money coming in (a deposit, a statement credit; interest with `received` false) that would
-    take the account's balance or the money it has received above the largest account total
-    (escrow.domain.money.LARGEST_ACCOUNT_TOTAL). The caller holds the account's lock."""
-    money.check_account_total(
-        "amount",
-        balance_fen=uow.journal.balances(account.id).cash,
-        received_fen=uow.journal.received_fen(account.id) if received else 0,
-        adding_fen=fen,
-        received=received,
-    )
+    """Refuse money coming in (a deposit; interest with `received` false) that would take the account's
+    balance or the money it has received above the largest account total."""
+    Room(uow, account).take(fen, received=received)
 
 
 def _book_for(uow: UnitOfWork, ctx: Context, account: SupervisedAccount) -> tuple[Project, RuleBook]:

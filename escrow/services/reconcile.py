@@ -223,6 +223,7 @@ def _reconcile(
 ) -> StatementResult:
     project = uow.projects.get(account.project_id)
     shown = uow.statements.deposits_shown(account.id)
+    room = deposits.Room(uow, account)  # the largest account total, for the credits booked below
     executed = uow.instructions.executed_amounts(account.id)
     # court deductions leave through the bank too; the journal keeps them as deduction:<bank reference>
     for reference, fen in uow.journal.amounts_by_reference(account.id, ledger.EntryKind.COURT_DEDUCTION):
@@ -287,7 +288,7 @@ def _reconcile(
         if line.direction == "credit":
             deposit_id = match_credit(line, fen)
             if deposit_id is None:
-                deposit_id = _book_statement_credit(uow, project, account, line, fen, actor)
+                deposit_id = _book_statement_credit(uow, project, account, line, fen, actor, room)
                 match = "bank_only" if deposit_id else "unexplained"
             else:
                 confirmed.append(deposit_id)
@@ -366,12 +367,13 @@ def _book_statement_credit(
     line: StatementLine,
     fen: int,
     actor: Principal,
+    room: deposits.Room,
 ) -> int | None:
     """Money the bank shows but nobody posted: it is in the account, so book it to suspense. A reference
     already used by another deposit of this bank cannot be booked again and stays unexplained."""
     if uow.deposits.by_reference(account.bank_id, line.bank_reference) is not None:
         return None
-    deposits.check_room(uow, account, fen)  # the largest account total: the whole file is refused
+    room.take(fen)  # above the largest account total: the whole file is refused
     deposit = uow.deposits.add(
         Deposit(
             account_id=account.id,
