@@ -27,7 +27,14 @@ def check_within_account_life(field: str, day: date, opened_on: date, today: dat
         raise InvalidInput(
             f"the {what} is in the future", rule="account_life", errors=[FieldError.coded(field, "in_future")]
         )
+    check_not_before_opening(field, day, opened_on, what=what)
+
+
+def check_not_before_opening(field: str, day: date, opened_on: date, *, what: str = "") -> None:
+    """A 422 (code `before_opening`, rule `account_life`) when `day` is before the account's opening; for
+    dates a bank gives on its own clock (a statement line's booking date), which are not judged by today."""
     if day < opened_on:
+        what = what or field.replace("_", " ")
         raise InvalidInput(
             f"the {what} {day} is before the account was opened on {opened_on}",
             rule="account_life",

@@ -19,7 +19,7 @@ from datetime import date
 from itertools import islice
 from typing import Any, Literal
 
-from escrow.domain import checks, ledger, money
+from escrow.domain import checks, dates, ledger, money
 from escrow.domain.errors import InvalidInput
 from escrow.domain.money import SignedMoney, from_fen, to_fen
 from escrow.domain.principal import Principal
@@ -373,6 +373,9 @@ def _book_statement_credit(
     already used by another deposit of this bank cannot be booked again and stays unexplained."""
     if uow.deposits.by_reference(account.bank_id, line.bank_reference) is not None:
         return None
+    dates.check_not_before_opening(
+        f"line {line.line_no}", line.booked_on, account.opened_on, what=f"booking date of line {line.line_no}"
+    )
     room.take(fen)  # above the largest account total: the whole file is refused
     deposit = uow.deposits.add(
         Deposit(

@@ -328,3 +328,28 @@ def test_the_portal_refuses_an_amount_above_the_single_limit_in_the_page_languag
     r = portal.post_form(dev, "/developer/contracts/new?lang=en", form)
     assert portal.field_error(r.text, "total_price") == "At most ¥10000000000.00, the largest single amount."
     assert _count(engine, Contract) == before
+
+
+def test_a_statement_credit_booked_before_the_opening_is_refused_and_nothing_kept(
+    client, world, engine, project
+):
+    body = {
+        "account_no": project["account_no"],
+        "statement_date": TODAY,
+        "lines": [
+            {
+                "bank_reference": "EARLY-1",
+                "booked_on": "1900-01-01",
+                "amount": "100.00",
+                "direction": "credit",
+            }
+        ],
+    }
+    r = client.post(
+        "/api/v1/statements",
+        content=json.dumps(body).encode(),
+        headers={**world.headers("bank", "early"), "Content-Type": "application/json"},
+    )
+    refused = problem(r, 422)
+    assert refused["rule"] == "account_life" and refused["errors"][0]["code"] == "before_opening"
+    assert _count(engine, Statement) == 0 and _count(engine, Deposit) == 0
