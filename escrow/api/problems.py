@@ -11,7 +11,7 @@ from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, NotAuthorizedException, ValidationException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
-from escrow.domain.errors import DomainError, FieldError
+from escrow.domain.errors import FIELD_WORDS, DomainError, FieldError
 from escrow.feeds import FeedError
 from escrow.services.failures import DataError, IntegrityError, OperationalError
 
@@ -110,13 +110,26 @@ def _field_from(key: str | None, message: str) -> str:
     return match.group(1) if match else "body"
 
 
+def _coded(exc: ValidationException) -> dict[str, tuple[str, dict[str, str]]]:
+    """Field key → (code, params) of the schema errors raised with a field-error code of the domain (a
+    PydanticCustomError whose type is a FIELD_WORDS code, e.g. `above_largest_amount`)."""
+    coded: dict[str, tuple[str, dict[str, str]]] = {}
+    for error in getattr(exc.__cause__, "errors", None) or []:
+        if isinstance(error, dict) and error.get("type") in FIELD_WORDS:
+            key = ".".join(str(part) for part in error.get("loc", ()))
+            coded[key] = (error["type"], {k: str(v) for k, v in (error.get("ctx") or {}).items()})
+    return coded
+
+
 def _validation(_: Request, exc: ValidationException) -> Response:
     extra = exc.extra if isinstance(exc.extra, list) else []
+    coded = _coded(exc)
     errors = []
     for item in extra:
         if isinstance(item, dict):
             message = str(item.get("message", "invalid")).removeprefix("Value error, ")
-            errors.append(FieldError(_field_from(item.get("key"), message), message))
+            code, params = coded.get(str(item.get("key")), (None, {}))
+            errors.append(FieldError(_field_from(item.get("key"), message), message, code, params))
     detail = str(exc.detail or "")
     if "JSON" in detail and not errors:  # the body is not JSON at all
         return problem(400, "malformed-body", "the request body is not valid JSON")

@@ -34,7 +34,7 @@ from litestar.openapi.spec import (
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, create_model
 
 from escrow.api.problems import PROBLEM, TYPE_BASE
-from escrow.domain.money import WIRE_PATTERN
+from escrow.domain.money import ACCOUNT_TOTAL_PATTERN, AMOUNT_PATTERN, WIRE_PATTERN
 
 JSON = "application/json"
 
@@ -208,14 +208,14 @@ class IdempotentOperation(DocumentedOperation):
 
 def _statement_json_schema() -> dict[str, Any]:
     """The JSON statement of CONTRACT.md §3 as escrow.feeds.jsonfeed reads it (a list of them is accepted)."""
-    signed = {"type": ["string", "null"], "pattern": "^-?" + WIRE_PATTERN.removeprefix("^")}
+    signed = {"type": ["string", "null"], "pattern": "^-?" + ACCOUNT_TOTAL_PATTERN.removeprefix("^")}
     line = {
         "type": "object",
         "required": ["bank_reference", "booked_on", "amount", "direction"],
         "properties": {
             "bank_reference": {"type": "string", "minLength": 1, "maxLength": 64},
             "booked_on": {"type": "string", "format": "date"},
-            "amount": {"type": "string", "pattern": WIRE_PATTERN},
+            "amount": {"type": "string", "pattern": AMOUNT_PATTERN},
             "direction": {"type": "string", "enum": ["credit", "debit"]},
             "counterparty_name": {"type": "string"},
             "counterparty_account": {"type": "string"},

@@ -17,19 +17,27 @@ from pydantic import (
     WithJsonSchema,
     field_validator,
 )
+from pydantic_core import PydanticCustomError
 
-from escrow.domain.money import WIRE_PATTERN, parse_wire
+from escrow.domain.errors import FIELD_WORDS
+from escrow.domain.money import AMOUNT_PATTERN, LARGEST_AMOUNT, above_largest_amount, parse_wire
 
 
 def _money(value: object) -> str:
-    return str(parse_wire(value))  # raises ValueError (MoneyError) with a readable message
+    amount = parse_wire(value)  # raises ValueError (MoneyError) with a readable message
+    if above_largest_amount(amount):  # the field error's code and params reach the problem (api.problems)
+        code = "above_largest_amount"
+        raise PydanticCustomError(code, FIELD_WORDS[code], {"limit": str(LARGEST_AMOUNT)})
+    return str(amount)
 
 
 MONEY_SCHEMA = {
     "type": "string",
-    "pattern": WIRE_PATTERN,
+    "pattern": AMOUNT_PATTERN,
+    "maxLength": len(str(LARGEST_AMOUNT)),
     "examples": ["1234.50"],
-    "description": "CNY as a decimal string with at most two decimals",
+    "description": "CNY as a decimal string with at most two decimals, greater than zero and at most "
+    f"{LARGEST_AMOUNT} (the largest single amount)",
 }
 # WithJsonSchema is pydantic's JSON schema; Litestar's OpenAPI reads the Field's json_schema_extra instead.
 Money = Annotated[

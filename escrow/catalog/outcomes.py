@@ -43,6 +43,13 @@ FIELD_MESSAGES: dict[str, tuple[str, str | None]] = {
     "not_in_rulebook": (N_("The project's rule book does not allow this."), None),
     "not_for_non_key": (N_("A non-key release is not tied to a node."), None),
     "not_for_full_freeze": (N_("A full freeze holds the whole balance and takes no amount."), None),
+    "above_largest_amount": (N_("At most ¥%(value)s, the largest single amount."), "limit"),
+    "above_account_total": (
+        N_("This would take the account above ¥%(value)s, the largest account total."),
+        "limit",
+    ),
+    "before_opening": (N_("Cannot be before the account was opened (%(value)s)."), "opened_on"),
+    "not_held_on_date": (N_("The account did not hold ¥%(value)s on that date."), "amount"),
 }
 UNKNOWN = N_("Not accepted.")
 

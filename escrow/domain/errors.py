@@ -42,6 +42,10 @@ FIELD_WORDS: dict[str, str] = {
     "not_in_rulebook": "not allowed by the project's rule book",
     "not_for_non_key": "not for a non-key release",
     "not_for_full_freeze": "not for a full freeze",
+    "above_largest_amount": "at most {limit}, the largest single amount",
+    "above_account_total": "would take the account above {limit}, the largest account total",
+    "before_opening": "before the account was opened on {opened_on}",
+    "not_held_on_date": "the account did not hold {amount} on that date",
 }
 
 

@@ -7,11 +7,44 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Annotated
 
+from escrow.domain.errors import FieldError, InvalidInput
+
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
-# At most 16 integer digits keeps every amount inside a signed 64-bit count of fen.
-WIRE_PATTERN = r"^(0|[1-9][0-9]{0,15})(\.[0-9]{1,2})?$"
-_WIRE = re.compile(WIRE_PATTERN)
+
+# --- Bounds (configured, not quoted from the law: no rule names a largest payment) ----------------------
+# A single amount (a payment, a price, a notice, a release or refund, a freeze, a key supervised amount, a
+# statement line) is at most ¥10,000,000,000.00 (10**12 fen); an account's balance and the money it has
+# received are each at most ¥1,000,000,000,000.00 (10**14 fen). Both are far above any real project (the
+# demo city's largest account holds well under ¥1 billion) and far below a signed 64-bit count of fen
+# (2**63 − 1 ≈ 9.2·10**18): with 20,000 accounts at their limit a city sum stays below 2·10**18 fen.
+LARGEST_AMOUNT_FEN = 10**12
+LARGEST_ACCOUNT_TOTAL_FEN = 10**14
+INT64_MAX = 2**63 - 1
+
+
+def _fen_to_decimal(fen: int) -> Decimal:
+    return (Decimal(fen) / 100).quantize(CENT)
+
+
+LARGEST_AMOUNT = _fen_to_decimal(LARGEST_AMOUNT_FEN)  # 10000000000.00
+LARGEST_ACCOUNT_TOTAL = _fen_to_decimal(LARGEST_ACCOUNT_TOTAL_FEN)  # 1000000000000.00
+
+
+def _at_most(limit: Decimal) -> str:
+    """A pattern for decimal strings with at most two decimals from 0 up to `limit` (a power of ten)."""
+    whole = str(int(limit))
+    return rf"^((0|[1-9][0-9]{{0,{len(whole) - 2}}})(\.[0-9]{{1,2}})?|{whole}(\.00?)?)$"
+
+
+# What the API takes: one amount, at most the largest single amount (the pattern says the limit exactly).
+AMOUNT_PATTERN = _at_most(LARGEST_AMOUNT)
+# What an account may hold (a statement's opening or closing balance).
+ACCOUNT_TOTAL_PATTERN = _at_most(LARGEST_ACCOUNT_TOTAL)
+# Any amount the books can hold or sum: at most 17 integer digits stays below 2**63 fen (a city's totals).
+WIRE_PATTERN = r"^(0|[1-9][0-9]{0,16})(\.[0-9]{1,2})?$"
+# What `parse_wire` reads before any bound: at most 16 integer digits (below 10**18 fen, inside 64 bits).
+_WIRE = re.compile(r"^(0|[1-9][0-9]{0,15})(\.[0-9]{1,2})?$")
 
 
 @dataclass(frozen=True)
@@ -24,7 +57,12 @@ class WireFormat:
 
 
 Money = Annotated[
-    Decimal, WireFormat(WIRE_PATTERN, "CNY as a decimal string with at most two decimals, e.g. 1234.50")
+    Decimal,
+    WireFormat(
+        WIRE_PATTERN,
+        "CNY as a decimal string with at most two decimals, e.g. 1234.50 (an account's figures stay at most "
+        f"{LARGEST_ACCOUNT_TOTAL}, a city's sums below 2^63 fen)",
+    ),
 ]
 SignedMoney = Annotated[
     Decimal,
@@ -59,6 +97,65 @@ def parse_wire(value: object, *, positive: bool = True) -> Decimal:
     return amount
 
 
+def above_largest_amount(amount: Decimal) -> bool:
+    """Whether one amount is above the largest single amount (LARGEST_AMOUNT)."""
+    return amount > LARGEST_AMOUNT
+
+
+def check_amount(amount: Decimal, field: str = "amount") -> Decimal:
+    """The amount, or a 422 naming the largest single amount (rule `largest_amount`)."""
+    if above_largest_amount(amount):
+        raise InvalidInput(
+            f"{field} {to_wire(amount)} is above the largest single amount {LARGEST_AMOUNT}",
+            rule="largest_amount",
+            errors=[largest_amount_error(field)],
+        )
+    return amount
+
+
+def largest_amount_error(field: str) -> FieldError:
+    return FieldError.coded(field, "above_largest_amount", limit=LARGEST_AMOUNT)
+
+
+def statement_amount_problem(amount: Decimal, *, balance: bool = False) -> str | None:
+    """What is wrong with an amount read from a bank statement, naming the limit (None: nothing): a line
+    above the largest single amount, or (`balance`) an opening or closing balance beyond the largest account
+    total either way. The statement importer refuses the whole file with it (the feeds may call it too)."""
+    if balance and abs(amount) > LARGEST_ACCOUNT_TOTAL:
+        return f"the balance {to_wire(amount)} is beyond the largest account total {LARGEST_ACCOUNT_TOTAL}"
+    if not balance and above_largest_amount(amount):
+        return f"the amount {to_wire(amount)} is above the largest single amount {LARGEST_AMOUNT}"
+    return None
+
+
+def above_account_total(
+    *, balance_fen: int, received_fen: int, adding_fen: int, received: bool = True
+) -> bool:
+    """Whether money coming into an account (a deposit, a statement credit, interest) would take its balance,
+    or the money it has received from payers (`received`: interest is not), above the largest account
+    total."""
+    return balance_fen + adding_fen > LARGEST_ACCOUNT_TOTAL_FEN or (
+        received and received_fen + adding_fen > LARGEST_ACCOUNT_TOTAL_FEN
+    )
+
+
+def check_account_total(
+    field: str, *, balance_fen: int, received_fen: int, adding_fen: int, received: bool = True
+) -> None:
+    """A 422 naming the largest account total (rule `largest_account_total`) when `adding_fen` more would
+    take the account's balance, or (when the money counts as received from payers) the money it has
+    received, above LARGEST_ACCOUNT_TOTAL. Interest is not received from payers: `received=False`."""
+    if above_account_total(
+        balance_fen=balance_fen, received_fen=received_fen, adding_fen=adding_fen, received=received
+    ):
+        raise InvalidInput(
+            f"{to_wire(from_fen(adding_fen))} more would take the account above the largest account total "
+            f"{LARGEST_ACCOUNT_TOTAL}",
+            rule="largest_account_total",
+            errors=[FieldError.coded(field, "above_account_total", limit=LARGEST_ACCOUNT_TOTAL)],
+        )
+
+
 def to_wire(amount: Decimal) -> str:
     return str(quantize(amount))
 
@@ -80,7 +177,7 @@ def to_fen(amount: Decimal) -> int:
 
 
 def from_fen(fen: int) -> Decimal:
-    return (Decimal(fen) / 100).quantize(CENT)
+    return _fen_to_decimal(fen)
 
 
 def hundredths(value: Decimal, *, what: str) -> int:

@@ -13,8 +13,8 @@ from datetime import date
 from decimal import Decimal
 from typing import Literal
 
-from escrow.domain import checks, ledger
-from escrow.domain.errors import Conflict, FieldError, InvalidInput, NotFound
+from escrow.domain import checks, dates, ledger, money
+from escrow.domain.errors import Conflict, InvalidInput, NotFound
 from escrow.domain.identity import mask_name
 from escrow.domain.money import Money, from_fen, to_fen
 from escrow.domain.principal import Principal
@@ -220,6 +220,34 @@ def run_checks(book: RuleBook, facts: checks.DepositFacts) -> tuple[list[dict[st
     return results, blocked
 
 
+class Room:
+    """What more may come into an account before the largest account total (escrow.domain.money): its
+    balance and the money it has received, read once when first needed and counted on as credits are booked
+    (a statement's lines, one by one). The caller holds the account's lock."""
+
+    def __init__(self, uow: UnitOfWork, account: SupervisedAccount) -> None:
+        self.uow, self.account = uow, account
+        self.sums: tuple[int, int] | None = None  # (balance, received) in fen
+
+    def take(self, fen: int, *, received: bool = True) -> None:
+        """Count `fen` coming in, or refuse it (422 naming the limit). Interest is not received from payers:
+        `received` false."""
+        if self.sums is None:
+            journal = self.uow.journal
+            self.sums = (journal.balances(self.account.id).cash, journal.received_fen(self.account.id))
+        balance, got = self.sums
+        money.check_account_total(
+            "amount", balance_fen=balance, received_fen=got, adding_fen=fen, received=received
+        )
+        self.sums = (balance + fen, got + fen if received else got)
+
+
+def check_room(uow: UnitOfWork, account: SupervisedAccount, fen: int, *, received: bool = True) -> None:
+    """Refuse money coming in (a deposit; interest with `received` false) that would take the account's
+    balance or the money it has received above the largest account total."""
+    Room(uow, account).take(fen, received=received)
+
+
 def _book_for(uow: UnitOfWork, ctx: Context, account: SupervisedAccount) -> tuple[Project, RuleBook]:
     project = uow.projects.get(account.project_id)
     return project, ctx.rulebook(project.rulebook_id)
@@ -319,12 +347,11 @@ def _book(uow: UnitOfWork, ctx: Context, cmd: PostDeposit, actor: Principal) -> 
         return BookedBefore(**vars(deposit_view(uow, existing)))
     if account.status == "closed":
         raise InvalidInput(f"account {account.account_no} is closed", rule="account_open")
-    if cmd.value_date > ctx.today():
-        raise InvalidInput(
-            "the value date is in the future", errors=[FieldError.coded("value_date", "in_future")]
-        )
+    dates.check_within_account_life("value_date", cmd.value_date, account.opened_on, ctx.today())
     if cmd.kind not in KINDS or cmd.channel not in CHANNELS:
         raise InvalidInput("unknown kind or channel")
+    money.check_amount(cmd.amount)
+    check_room(uow, account, to_fen(cmd.amount))
     payment = Payment(cmd.notice_no, cmd.amount, cmd.payer_name, cmd.value_date, cmd.channel == "mortgage")
     judged = judge(uow, ctx, account, payment)
     notice, contract = judged.notice, judged.contract

@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Literal
 
-from escrow.domain import ledger
+from escrow.domain import dates, ledger, money
 from escrow.domain.errors import Conflict, FieldError, InvalidInput, NotFound
 from escrow.domain.money import Money, from_fen, to_fen, to_wire
 from escrow.domain.principal import Principal
@@ -175,11 +175,11 @@ def _place(uow: UnitOfWork, ctx: Context, cmd: PlaceFreeze, actor: Principal) ->
     account = approvals.lock_account(uow, bank_account(uow, actor, cmd.account_no).id)
     if account.status == "closed":
         raise InvalidInput(f"account {account.account_no} is closed", rule="account_open")
-    if cmd.ordered_on > ctx.today():
-        raise InvalidInput(
-            "the court order cannot be dated in the future",
-            errors=[FieldError.coded("ordered_on", "in_future")],
-        )
+    dates.check_within_account_life(
+        "ordered_on", cmd.ordered_on, account.opened_on, ctx.today(), what="court order's date"
+    )
+    if cmd.amount is not None:
+        money.check_amount(cmd.amount)
     if cmd.kind == "amount" and cmd.amount is None:
         raise InvalidInput(
             "a freeze of kind amount states the amount it holds",
@@ -263,10 +263,9 @@ def _deduct(uow: UnitOfWork, ctx: Context, freeze_id: int, cmd: Deduct, actor: P
             "unknown creditor role",
             errors=[FieldError.one_of("creditor_role", CREDITOR_ROLES, separator=" | ")],
         )
-    if cmd.executed_on > ctx.today():
-        raise InvalidInput(
-            "the deduction date is in the future", errors=[FieldError.coded("executed_on", "in_future")]
-        )
+    dates.check_within_account_life(
+        "executed_on", cmd.executed_on, account.opened_on, ctx.today(), what="deduction date"
+    )
     if cmd.executed_on < freeze.ordered_on:
         raise InvalidInput(
             "a deduction cannot precede the freeze", errors=[FieldError.coded("executed_on", "before_order")]
@@ -317,6 +316,7 @@ def _deduct(uow: UnitOfWork, ctx: Context, freeze_id: int, cmd: Deduct, actor: P
         raise InvalidInput(
             f"deducting {to_wire(cmd.amount)} would overdraw account {account.account_no}", rule="balance"
         )
+    dates.check_held_from("executed_on", cmd.executed_on, uow.journal.cash_by_day(account.id), fen)
     before = freeze_view(uow, ctx, freeze, account)
     uow.journal.post(account.id, entry)
     if freeze.kind == "amount":  # a full freeze keeps holding whatever is left

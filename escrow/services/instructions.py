@@ -16,7 +16,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any, Literal
 
-from escrow.domain import caps, ledger
+from escrow.domain import caps, dates, ledger
 from escrow.domain.errors import Conflict, FieldError, InvalidInput, NotFound
 from escrow.domain.money import ZERO, Money, from_fen, to_wire
 from escrow.domain.principal import Principal
@@ -225,10 +225,9 @@ def execute_in(
         raise Conflict(
             f"instruction {ins.id} was already executed on {ins.executed_on} ({ins.bank_reference})"
         )
-    if cmd.executed_on > ctx.today():
-        raise InvalidInput(
-            "the execution date is in the future", errors=[FieldError.coded("executed_on", "in_future")]
-        )
+    dates.check_within_account_life(
+        "executed_on", cmd.executed_on, account.opened_on, ctx.today(), what="execution date"
+    )
     if uow.instructions.executed_with_reference(actor.bank_id, cmd.bank_reference) is not None:
         raise Conflict(
             f"bank reference {cmd.bank_reference} was already used for another payment",
@@ -252,6 +251,7 @@ def execute_in(
             f"paying {to_wire(from_fen(ins.amount_fen))} would overdraw account {account.account_no}",
             rule="balance",
         )
+    dates.check_held_from("executed_on", cmd.executed_on, uow.journal.cash_by_day(account.id), ins.amount_fen)
     _still_fits(uow, ctx, ins, account)
     before = instruction_view(uow, ins)
     uow.journal.post(account.id, entry)

@@ -19,11 +19,12 @@ from datetime import date
 from itertools import islice
 from typing import Any, Literal
 
-from escrow.domain import checks, ledger
+from escrow.domain import checks, dates, ledger, money
 from escrow.domain.errors import InvalidInput
 from escrow.domain.money import SignedMoney, from_fen, to_fen
 from escrow.domain.principal import Principal
 from escrow.feeds import FeedError, ParsedStatement, StatementLine
+from escrow.services import deposits
 from escrow.services.context import Context
 from escrow.services.views import wire
 from escrow.store import audit
@@ -136,7 +137,13 @@ def resolve_account(uow: UnitOfWork, s: ParsedStatement, actor: Principal) -> Su
 def _unstorable(s: ParsedStatement) -> tuple[str, StatementLine | None, str] | None:
     if "\x00" in s.account_no:
         return "the account number contains the NUL character (U+0000)", None, "account_no"
+    for member in ("opening_balance", "closing_balance"):  # the bounds of escrow.domain.money
+        value = getattr(s, member)
+        if value is not None and (problem := money.statement_amount_problem(value, balance=True)):
+            return problem, None, member
     for line in s.lines:
+        if problem := money.statement_amount_problem(line.amount):
+            return problem, line, "amount"
         for member in ("bank_reference", "counterparty_name", "counterparty_account", "remittance"):
             if "\x00" in (getattr(line, member) or ""):
                 return f"{member} contains the NUL character (U+0000)", line, member
@@ -216,6 +223,7 @@ def _reconcile(
 ) -> StatementResult:
     project = uow.projects.get(account.project_id)
     shown = uow.statements.deposits_shown(account.id)
+    room = deposits.Room(uow, account)  # the largest account total, for the credits booked below
     executed = uow.instructions.executed_amounts(account.id)
     # court deductions leave through the bank too; the journal keeps them as deduction:<bank reference>
     for reference, fen in uow.journal.amounts_by_reference(account.id, ledger.EntryKind.COURT_DEDUCTION):
@@ -280,7 +288,7 @@ def _reconcile(
         if line.direction == "credit":
             deposit_id = match_credit(line, fen)
             if deposit_id is None:
-                deposit_id = _book_statement_credit(uow, project, account, line, fen, actor)
+                deposit_id = _book_statement_credit(uow, project, account, line, fen, actor, room)
                 match = "bank_only" if deposit_id else "unexplained"
             else:
                 confirmed.append(deposit_id)
@@ -359,11 +367,16 @@ def _book_statement_credit(
     line: StatementLine,
     fen: int,
     actor: Principal,
+    room: deposits.Room,
 ) -> int | None:
     """Money the bank shows but nobody posted: it is in the account, so book it to suspense. A reference
     already used by another deposit of this bank cannot be booked again and stays unexplained."""
     if uow.deposits.by_reference(account.bank_id, line.bank_reference) is not None:
         return None
+    dates.check_not_before_opening(
+        f"line {line.line_no}", line.booked_on, account.opened_on, what=f"booking date of line {line.line_no}"
+    )
+    room.take(fen)  # above the largest account total: the whole file is refused
     deposit = uow.deposits.add(
         Deposit(
             account_id=account.id,

@@ -90,12 +90,18 @@ class Journal(Repo):
         return [(reference, fen) for reference, fen in rows]
 
     def totals_by_kind(self, start: date, end: date) -> dict[str, int]:
+        """kind → total size in fen of the city's entries booked in [start, end]. Summed per account in SQL
+        (each account's sums stay far inside 64 bits: escrow.domain.money's bounds) and across accounts in
+        Python, so that no city-wide SQL sum can overflow SQLite's 64-bit integers."""
         rows = self.session.execute(
             select(JournalEntry.kind, func.sum(JournalEntry.amount_fen))
             .where(JournalEntry.booked_on >= start, JournalEntry.booked_on <= end)
-            .group_by(JournalEntry.kind)
+            .group_by(JournalEntry.account_id, JournalEntry.kind)
         )
-        return {kind: int(total) for kind, total in rows}
+        totals: dict[str, int] = {}
+        for kind, total in rows:
+            totals[kind] = totals.get(kind, 0) + int(total)
+        return totals
 
     def cash_until(self, account_id: int, end: date) -> int:
         """The account's cash balance at the end of `end` (entries booked on or before it)."""
@@ -111,12 +117,26 @@ class Journal(Repo):
         return int(total or 0)
 
     def cash_total_until(self, end: date) -> int:
-        total = self.session.scalar(
-            select(func.coalesce(func.sum(JournalLeg.amount_fen), 0))
+        """The city's cash at the end of `end`: summed per account in SQL, across accounts in Python (as
+        `totals_by_kind`)."""
+        rows = self.session.scalars(
+            select(func.sum(JournalLeg.amount_fen))
             .join(JournalEntry, JournalEntry.id == JournalLeg.entry_id)
             .where(JournalLeg.ledger == Ledger.CASH.value, JournalEntry.booked_on <= end)
+            .group_by(JournalLeg.account_id)
         )
-        return int(total or 0)
+        return sum(int(total or 0) for total in rows)
+
+    def cash_by_day(self, account_id: int) -> list[tuple[date, int]]:
+        """(booking day, net cash movement in fen) of the account, by day: its cash read in date order."""
+        rows = self.session.execute(
+            select(JournalEntry.booked_on, func.sum(JournalLeg.amount_fen))
+            .join(JournalEntry, JournalEntry.id == JournalLeg.entry_id)
+            .where(JournalLeg.account_id == account_id, JournalLeg.ledger == Ledger.CASH.value)
+            .group_by(JournalEntry.booked_on)
+            .order_by(JournalEntry.booked_on)
+        )
+        return [(day, int(total or 0)) for day, total in rows]
 
     def has_reference(self, account_id: int, reference: str) -> bool:
         """Whether an entry with this reference was already booked on the account."""

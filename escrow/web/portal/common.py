@@ -13,7 +13,8 @@ from datetime import date
 from decimal import Decimal
 from urllib.parse import quote
 
-from escrow.domain.money import CENT
+from escrow.catalog.outcomes import field_message
+from escrow.domain.money import CENT, above_largest_amount, largest_amount_error
 from escrow.rulebooks import RuleBook
 from escrow.web.shell import pages, sessions
 from escrow.web.shell.labels import N_
@@ -170,6 +171,9 @@ def money(
     amount = Decimal(raw).quantize(CENT)
     if amount <= 0:
         form.error(key, _("Must be more than zero."))
+        return None
+    if above_largest_amount(amount):  # the bound of escrow.domain.money, in the page's language
+        form.error(key, field_message(_, largest_amount_error(key)))
         return None
     return amount
 
