@@ -18,6 +18,8 @@ from pydantic import (
     field_validator,
 )
 
+from escrow.domain.identifiers import MAX_LENGTH as IDENTIFIER_MAX
+from escrow.domain.identifiers import check_identifier
 from escrow.domain.money import WIRE_PATTERN, parse_wire
 
 
@@ -47,6 +49,28 @@ Code = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^
 Area = Annotated[Decimal, Field(gt=0, max_digits=12, decimal_places=2)]
 
 
+def _identifier(value: object) -> object:
+    """Refused before the model trims whitespace: a number with a leading or trailing space is a typo."""
+    return check_identifier(value) if isinstance(value, str) else value
+
+
+# A document number as the office writes it (CONTRACT.md §7; escrow.domain.identifiers): CJK, full-width
+# digits and brackets, `/`, `·` and inner spaces are fine; control characters, edge spaces and dot segments
+# are refused. In a path it is percent-encoded, `/` as %2F.
+Identifier = Annotated[
+    str,
+    BeforeValidator(_identifier),
+    StringConstraints(min_length=1, max_length=IDENTIFIER_MAX),
+    Field(
+        json_schema_extra={
+            "examples": ["衡房预售字(2026)第001号", "HT/2026/0001"],
+            "description": "a document number as the issuing office writes it: 1–64 printable characters "
+            "(letters of any script, digits, brackets, / - · and inner spaces); percent-encoded in a path",
+        }
+    ),
+]
+
+
 Command = TypeVar("Command")
 
 
@@ -72,7 +96,7 @@ class Body(BaseModel):
 class ProjectIn(Body):
     developer_credit_code: Annotated[str, Field(min_length=18, max_length=18)]
     name: Text
-    permit_no: Code
+    permit_no: Identifier
     permit_date: Day
     presale_area_m2: Area
     finish: Literal["shell", "finished"]
@@ -103,8 +127,8 @@ Name = Annotated[str, Field(min_length=1, max_length=200)]
 
 
 class ContractIn(Body):
-    permit_no: Code
-    contract_no: Code
+    permit_no: Identifier
+    contract_no: Identifier
     buyer_name: Name
     buyer_id_no: Annotated[str, Field(min_length=6, max_length=20)]
     unit: Annotated[str, Field(min_length=1, max_length=64)]
@@ -119,9 +143,17 @@ class NoticeIn(Body):
     due_on: Day
 
 
+def _blank_is_none(value: object) -> object:
+    return None if value == "" else value
+
+
+# A deposit may name no notice: omitted, null, or (as some bank systems send it) an empty string.
+NoticeNo = Annotated[Identifier | None, BeforeValidator(_blank_is_none)]
+
+
 class DepositVerifyIn(Body):
     account_no: Annotated[str, Field(min_length=1, max_length=40)]
-    notice_no: Annotated[str, Field(max_length=40)] | None = None
+    notice_no: NoticeNo = None
     amount: Money
     payer_name: Name
 
@@ -132,7 +164,7 @@ class DepositIn(Body):
     amount: Money
     payer_name: Name
     payer_account: Annotated[str, Field(max_length=64)] = ""
-    notice_no: Annotated[str, Field(max_length=40)] | None = None
+    notice_no: NoticeNo = None
     kind: Literal["earnest", "down_payment", "mortgage", "full", "other"] = "other"
     channel: Literal["counter", "transfer", "pos", "mortgage"]
     value_date: Day
@@ -143,7 +175,7 @@ class ReversalIn(Body):
 
 
 class ReceiptIn(Body):
-    receipt_no: Annotated[str, Field(min_length=1, max_length=64)]
+    receipt_no: Identifier
 
 
 # --- releases, refunds, instructions, freezes ---------------------------------------------------------
@@ -200,13 +232,13 @@ class CancellationIn(Body):
 class FreezeIn(Body):
     account_no: Annotated[str, Field(min_length=1, max_length=40)]
     authority: Name
-    order_no: Annotated[str, Field(min_length=1, max_length=64)]
+    order_no: Identifier
     amount: Money
     ordered_on: Day
 
 
 class FreezeLiftIn(Body):
-    order_no: Annotated[str, Field(max_length=64)] | None = Field(
+    order_no: Identifier | None = Field(
         default=None, description="the court's lifting order (解除冻结裁定), if any"
     )
 

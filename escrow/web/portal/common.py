@@ -16,6 +16,7 @@ from urllib.parse import quote
 from escrow.domain.money import CENT
 from escrow.rulebooks import RuleBook
 from escrow.web.shell import pages, sessions
+from escrow.web.shell.identifiers import identifier
 from escrow.web.shell.labels import N_
 
 PER_PAGE = 20
@@ -128,7 +129,6 @@ def page_number(raw: str | None) -> int:
 
 _MONEY = re.compile(r"^\d{1,16}(\.\d{1,2})?$")
 _AREA = re.compile(r"^\d{1,10}(\.\d{1,2})?$")
-_CODE = re.compile(r"^[\w./\-]+$")
 
 
 def text(form: pages.Form, name: str, _: Callable[..., str], *, limit: int, required: bool = True) -> str:
@@ -140,12 +140,8 @@ def text(form: pages.Form, name: str, _: Callable[..., str], *, limit: int, requ
     return value
 
 
-def code(form: pages.Form, name: str, _: Callable[..., str]) -> str:
-    """A number as the API takes it (contract no., permit no.): letters, digits and . / - _."""
-    value = text(form, name, _, limit=64)
-    if value and name not in form.errors and not _CODE.match(value):
-        form.error(name, _("Use only letters, digits and . / - _"))
-    return value
+# A document number (contract no., permit no.): escrow.web.shell.identifiers, shared with the bureau's forms.
+code = identifier
 
 
 def money(
