@@ -137,8 +137,15 @@ class ContractIn(Body):
     signed_on: Day
 
 
+# Payment kinds (CONTRACT.md §3, §9; escrow.domain.checks.NOTICE_KINDS). A combination loan (组合贷款) is ONE
+# notice of the loan's amount that the commercial lender and the provident fund centre each pay a part of.
+PaymentKind = Literal[
+    "earnest", "down_payment", "mortgage", "provident_fund_loan", "combination_loan", "full", "other"
+]
+
+
 class NoticeIn(Body):
-    kind: Literal["earnest", "down_payment", "mortgage", "full", "other"]
+    kind: PaymentKind
     amount: Money
     due_on: Day
 
@@ -165,8 +172,8 @@ class DepositIn(Body):
     payer_name: Name
     payer_account: Annotated[str, Field(max_length=64)] = ""
     notice_no: NoticeNo = None
-    kind: Literal["earnest", "down_payment", "mortgage", "full", "other"] = "other"
-    channel: Literal["counter", "transfer", "pos", "mortgage"]
+    kind: PaymentKind = "other"
+    channel: Literal["counter", "transfer", "pos", "mortgage", "provident_fund"]
     value_date: Day
 
 

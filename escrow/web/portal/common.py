@@ -25,6 +25,8 @@ NOTICE_KINDS = {
     "earnest": N_("Earnest money"),
     "down_payment": N_("Down payment"),
     "mortgage": N_("Mortgage loan"),
+    "provident_fund_loan": N_("Provident fund loan"),
+    "combination_loan": N_("Combination loan"),
     "full": N_("Full payment"),
     "other": N_("Other payment"),
 }
