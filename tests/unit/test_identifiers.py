@@ -93,7 +93,7 @@ def test_real_numbers_travel_in_one_path_segment(value):
 
 _ALPHABET = st.one_of(
     st.characters(codec="utf-8"),
-    st.sampled_from(sorted(PUNCTUATION) + [" ", "\u3000", "衡", "第", "号", "0", "９", "/", "."]),
+    st.sampled_from([*sorted(PUNCTUATION), " ", "\u3000", "衡", "第", "号", "0", "９", "/", "."]),
 )
 
 
