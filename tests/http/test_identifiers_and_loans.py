@@ -337,3 +337,13 @@ def test_the_pdfs_print_real_numbers_the_lender_and_the_combination_note(contrac
     assert r.status_code == 200, r.text
     text = flat(pdf_text(r.content))
     assert f"贷款机构{CENTRE}" in text and CONTRACT in text and PERMIT in text
+
+
+def test_report_numbers_from_the_cli_or_the_api_follow_the_one_rule():
+    from escrow import reports
+    from escrow.domain.errors import InvalidInput
+
+    assert reports.normalise("notice", {"notice_no": "tz20261122000001"}) == {"notice_no": "TZ20261122000001"}
+    with pytest.raises(InvalidInput) as refused:
+        reports.normalise("voucher", {"voucher_no": "PZ\x01"})
+    assert [e.field for e in refused.value.errors] == ["voucher_no"]
