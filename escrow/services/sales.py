@@ -143,10 +143,7 @@ def register_contract(
 
 
 def _register(uow: UnitOfWork, ctx: Context, cmd: RegisterContract, actor: Principal) -> ContractView:
-    for name in (
-        "permit_no",
-        "contract_no",
-    ):  # the API's schema says it first; the portal's form and the demo
+    for name in ("permit_no", "contract_no"):  # the one rule, whoever calls (API, portal, demo)
         refused = identifier_problem(getattr(cmd, name))
         if refused is not None:
             raise InvalidInput(f"{name} {refused.message}", errors=[FieldError(name, refused.message)])
