@@ -380,8 +380,9 @@ def _book(uow: UnitOfWork, ctx: Context, cmd: PostDeposit, actor: Principal) -> 
         deposit.amount_fen, suspense=not accepted, booked_on=cmd.value_date, reference=f"deposit:{deposit.id}"
     )
     uow.journal.post(account.id, entry)
-    if accepted and notice is not None:
-        settle_notice(uow, notice)
+    if accepted:
+        if notice is not None:
+            settle_notice(uow, notice)
         issue_voucher(uow, deposit, cmd.value_date)
     view = deposit_view(uow, deposit)
     audit.record(
