@@ -20,6 +20,7 @@ from escrow.api.bureau import BureauController
 from escrow.api.deps import Runtime
 from escrow.api.developer import DeveloperController
 from escrow.api.health import health
+from escrow.api.paths import EncodedSlashes, restore_slashes
 from escrow.api.payments import PaymentController
 from escrow.api.problems import EXCEPTION_HANDLERS
 from escrow.api.public import LIMIT_STATE, PublicController
@@ -85,7 +86,7 @@ def create_app(
         from escrow.jobs.scheduler import embedded
 
         lifespan.append(embedded(engine, ctx))
-    return Litestar(
+    return EncodedSlashes(  # a Litestar that routes `HT%2F2026%2F0001` as one path segment (api/paths.py)
         route_handlers=[
             health,
             BureauController,
@@ -103,6 +104,7 @@ def create_app(
             static_files(),
         ],
         lifespan=lifespan,
+        middleware=[restore_slashes],
         plugins=[WireFormatPlugin()],
         exception_handlers=EXCEPTION_HANDLERS,
         state=State(

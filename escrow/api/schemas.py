@@ -20,6 +20,8 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from escrow.domain.errors import FIELD_WORDS
+from escrow.domain.identifiers import MAX_LENGTH as IDENTIFIER_MAX
+from escrow.domain.identifiers import check_identifier
 from escrow.domain.money import AMOUNT_PATTERN, LARGEST_AMOUNT, above_largest_amount, parse_wire
 
 
@@ -55,6 +57,28 @@ Code = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^
 Area = Annotated[Decimal, Field(gt=0, max_digits=12, decimal_places=2)]
 
 
+def _identifier(value: object) -> object:
+    """Refused before the model trims whitespace: a number with a leading or trailing space is a typo."""
+    return check_identifier(value) if isinstance(value, str) else value
+
+
+# A document number as the office writes it (CONTRACT.md §7; escrow.domain.identifiers): CJK, full-width
+# digits and brackets, `/`, `·` and inner spaces are fine; control characters, edge spaces and dot segments
+# are refused. In a path it is percent-encoded, `/` as %2F.
+Identifier = Annotated[
+    str,
+    BeforeValidator(_identifier),
+    StringConstraints(min_length=1, max_length=IDENTIFIER_MAX),
+    Field(
+        json_schema_extra={
+            "examples": ["衡房预售字(2026)第001号", "HT/2026/0001"],
+            "description": "a document number as the issuing office writes it: 1–64 printable characters "
+            "(letters of any script, digits, brackets, / - · and inner spaces); percent-encoded in a path",
+        }
+    ),
+]
+
+
 Command = TypeVar("Command")
 
 
@@ -80,7 +104,7 @@ class Body(BaseModel):
 class ProjectIn(Body):
     developer_credit_code: Annotated[str, Field(min_length=18, max_length=18)]
     name: Text
-    permit_no: Code
+    permit_no: Identifier
     permit_date: Day
     presale_area_m2: Area
     finish: Literal["shell", "finished"]
@@ -111,8 +135,8 @@ Name = Annotated[str, Field(min_length=1, max_length=200)]
 
 
 class ContractIn(Body):
-    permit_no: Code
-    contract_no: Code
+    permit_no: Identifier
+    contract_no: Identifier
     buyer_name: Name
     buyer_id_no: Annotated[str, Field(min_length=6, max_length=20)]
     unit: Annotated[str, Field(min_length=1, max_length=64)]
@@ -121,15 +145,30 @@ class ContractIn(Body):
     signed_on: Day
 
 
+# Payment kinds (CONTRACT.md §3, §9; escrow.domain.checks.NOTICE_KINDS). A combination loan (组合贷款) is ONE
+# notice of the loan's amount that the commercial lender and the provident fund centre each pay a part of.
+PaymentKind = Literal[
+    "earnest", "down_payment", "mortgage", "provident_fund_loan", "combination_loan", "full", "other"
+]
+
+
 class NoticeIn(Body):
-    kind: Literal["earnest", "down_payment", "mortgage", "full", "other"]
+    kind: PaymentKind
     amount: Money
     due_on: Day
 
 
+def _blank_is_none(value: object) -> object:
+    return None if value == "" else value
+
+
+# A deposit may name no notice: omitted, null, or (as some bank systems send it) an empty string.
+NoticeNo = Annotated[Identifier | None, BeforeValidator(_blank_is_none)]
+
+
 class DepositVerifyIn(Body):
     account_no: Annotated[str, Field(min_length=1, max_length=40)]
-    notice_no: Annotated[str, Field(max_length=40)] | None = None
+    notice_no: NoticeNo = None
     amount: Money
     payer_name: Name
 
@@ -140,9 +179,9 @@ class DepositIn(Body):
     amount: Money
     payer_name: Name
     payer_account: Annotated[str, Field(max_length=64)] = ""
-    notice_no: Annotated[str, Field(max_length=40)] | None = None
-    kind: Literal["earnest", "down_payment", "mortgage", "full", "other"] = "other"
-    channel: Literal["counter", "transfer", "pos", "mortgage"]
+    notice_no: NoticeNo = None
+    kind: PaymentKind = "other"
+    channel: Literal["counter", "transfer", "pos", "mortgage", "provident_fund"]
     value_date: Day
 
 
@@ -151,7 +190,7 @@ class ReversalIn(Body):
 
 
 class ReceiptIn(Body):
-    receipt_no: Annotated[str, Field(min_length=1, max_length=64)]
+    receipt_no: Identifier
 
 
 # --- releases, refunds, instructions, freezes ---------------------------------------------------------
@@ -218,7 +257,7 @@ class CancellationIn(Body):
 class FreezeIn(Body):
     account_no: Annotated[str, Field(min_length=1, max_length=40)]
     authority: Name
-    order_no: Annotated[str, Field(min_length=1, max_length=64)]
+    order_no: Identifier
     kind: Annotated[
         Literal["amount", "full"],
         Field(description="amount (the default): holds `amount`; full: holds the whole balance, no amount"),
@@ -228,7 +267,7 @@ class FreezeIn(Body):
 
 
 class FreezeLiftIn(Body):
-    order_no: Annotated[str, Field(max_length=64)] | None = Field(
+    order_no: Identifier | None = Field(
         default=None, description="the court's lifting order (解除冻结裁定), if any"
     )
 

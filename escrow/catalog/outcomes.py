@@ -65,9 +65,15 @@ CHECK_MESSAGES: dict[str, str] = {
     "notice_amount_unknown": N_("There is no notice amount to compare with."),
     "amount_equals_notice": N_("The amount %(amount)s equals the notice."),
     "amount_differs_from_notice": N_("The amount %(amount)s differs from the notice's %(notice_amount)s."),
+    "amount_part_of_notice": N_("The part %(amount)s brings the notice to %(total)s of %(notice_amount)s."),
+    "amount_beyond_notice": N_(
+        "The part %(amount)s would bring the notice to %(total)s, above its %(notice_amount)s."
+    ),
     "buyer_unknown": N_("There is no contract buyer to compare the payer with."),
     "payer_is_buyer": N_("The payer is the buyer on the contract."),
     "lender_pays_mortgage": N_("A mortgage lender pays the mortgage notice."),
+    "lender_pays_loan_part": N_("A commercial lender pays its part of the combination loan."),
+    "fund_centre_pays_loan": N_("A housing provident fund centre pays the provident fund loan."),
     "payer_not_buyer": N_("The payer %(payer)s is not the buyer %(buyer)s."),
     "reference_seen": N_("This bank reference was already booked."),
     "reference_new": N_("The bank reference is new."),

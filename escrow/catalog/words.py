@@ -16,6 +16,8 @@ NOTICE_KINDS = {
     "earnest": N_("Earnest money"),
     "down_payment": N_("Down payment"),
     "mortgage": N_("Mortgage loan"),
+    "provident_fund_loan": N_("Provident fund loan"),
+    "combination_loan": N_("Combination loan"),
     "full": N_("Full payment"),
     "other": N_("Other"),
 }
@@ -24,6 +26,7 @@ CHANNELS = {
     "transfer": N_("Transfer"),
     "pos": N_("POS"),
     "mortgage": N_("Mortgage"),
+    "provident_fund": N_("Provident fund"),
     "statement": N_("Booked from the bank statement"),
 }
 VOUCHER_STATUS = {

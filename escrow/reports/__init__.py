@@ -24,6 +24,7 @@ from datetime import date
 from typing import Any
 
 from escrow.domain.errors import FieldError, InvalidInput, NotFound
+from escrow.domain.identifiers import identifier_problem
 from escrow.services.context import Context
 from escrow.store.db import UnitOfWork
 
@@ -102,10 +103,13 @@ def normalise(kind: str, params: dict[str, Any]) -> dict[str, Any]:
             f"a {kind} report takes {', '.join(PARAMS[kind])}; not {', '.join(unknown)}",
             errors=[FieldError(name, "not a parameter of this report") for name in unknown],
         )
-    if kind == "voucher":
-        return {"voucher_no": _text(params, "voucher_no").upper()}
-    if kind == "notice":
-        return {"notice_no": _text(params, "notice_no").upper()}
+    if kind in ("voucher", "notice"):  # document numbers, from the CLI or the API: the one rule
+        name = f"{kind}_no"
+        number = _text(params, name)
+        refused = identifier_problem(number)
+        if refused is not None:
+            raise _invalid(name, refused.message)
+        return {name: number.upper()}
     if kind == "release":
         return {"release_id": _int(params, "release_id", 1, 2**31 - 1)}
     if kind == "monthly":

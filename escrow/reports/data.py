@@ -14,7 +14,7 @@ from typing import Any
 from escrow.catalog import gettext_for, words
 from escrow.catalog.caps import stored_cap_terms
 from escrow.catalog.words import named, node_name, step_label
-from escrow.domain import ledger
+from escrow.domain import checks, ledger
 from escrow.domain.errors import FieldError, InvalidInput, NotFound
 from escrow.domain.ledger import EntryKind
 from escrow.domain.money import from_fen
@@ -111,6 +111,7 @@ def voucher(uow: UnitOfWork, ctx: Context, voucher_no: str) -> dict[str, Any]:
         "amount": yuan(deposit.amount_fen),
         "payer_name": deposit.payer_name,
         "payer_account": deposit.payer_account,
+        "lender": checks.lender_of(deposit.checks, deposit.payer_name),  # the bank or centre paying a loan
         "kind": zh(words.NOTICE_KINDS, deposit.kind),
         "channel": zh(words.CHANNELS, deposit.channel),
         "value_date": deposit.value_date,
@@ -139,6 +140,7 @@ def notice(uow: UnitOfWork, ctx: Context, notice_no: str) -> dict[str, Any]:
         "notice_no": n.notice_no,
         "issued_on": n.created_at.date(),
         "kind": zh(words.NOTICE_KINDS, n.kind),
+        "in_parts": n.kind in checks.PART_PAYMENT_KINDS,  # a combination loan: two lenders, one notice
         "amount": yuan(n.amount_fen),
         "due_on": n.due_on,
         "status": n.status,

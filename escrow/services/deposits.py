@@ -25,8 +25,8 @@ from escrow.store import audit
 from escrow.store.db import UnitOfWork
 from escrow.store.models import Contract, Deposit, PaymentNotice, Project, SupervisedAccount, Voucher
 
-KINDS = ("earnest", "down_payment", "mortgage", "full", "other")
-CHANNELS = ("counter", "transfer", "pos", "mortgage")
+KINDS = checks.NOTICE_KINDS
+CHANNELS = ("counter", "transfer", "pos", "mortgage", "provident_fund")
 # Crockford's base32: no I, L, O, U. 10 characters carry 50 bits.
 CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 CODE_LENGTH = 10
@@ -97,6 +97,7 @@ class VoucherRef:
     voucher_no: str
     verification_code: str
     status: VoucherStatus
+    lender: str | None = None  # the bank or provident fund centre that paid the buyer's loan; None: the buyer
 
 
 @dataclass(frozen=True)
@@ -159,6 +160,16 @@ class Payment:
     payer_name: str
     value_date: date
     by_lender: bool = False  # a mortgage lender pays the loan part of the price
+    by_fund_centre: bool = False  # a housing provident fund centre pays the buyer's provident fund loan
+
+
+def payment_of(
+    notice_no: str | None, amount: Decimal, payer_name: str, value_date: date, channel: str
+) -> Payment:
+    """A payment as the bank reports it: a lender is a bank paying on channel `mortgage`; a provident fund
+    centre is a payer named as one paying on channel `provident_fund` (escrow.domain.checks)."""
+    by_centre = channel == "provident_fund" and checks.is_provident_fund_centre(payer_name)
+    return Payment(notice_no, amount, payer_name, value_date, channel == "mortgage", by_centre)
 
 
 @dataclass(frozen=True)
@@ -201,6 +212,8 @@ def judge(
         paid_so_far=from_fen(uow.contracts.paid_fen(contract.id)) if contract else Decimal("0.00"),
         bank_reference_seen=False,
         payer_is_lender=payment.by_lender,
+        payer_is_fund_centre=payment.by_fund_centre,
+        notice_paid=from_fen(uow.contracts.notice_paid_fen(notice.id)) if notice else Decimal("0.00"),
     )
     results, blocked = run_checks(book, facts)
     return Judgement(book, results, blocked, notice, contract)
@@ -283,6 +296,15 @@ def _verify(uow: UnitOfWork, ctx: Context, cmd: VerifyDeposit, actor: Principal)
     )
 
 
+def settle_notice(uow: UnitOfWork, notice: PaymentNotice) -> None:
+    """After a payment against it is booked: the notice is paid (a combination loan's once its parts, this
+    one included, reach its amount)."""
+    uow.session.flush()
+    paid = from_fen(uow.contracts.notice_paid_fen(notice.id))
+    if checks.notice_settled(notice.kind, from_fen(notice.amount_fen), paid):
+        notice.status = "paid"
+
+
 def issue_voucher(uow: UnitOfWork, deposit: Deposit, on: date) -> Voucher:
     """The buyer's voucher for money booked to their contract, numbered PZ<date of issue><id>."""
     voucher = uow.deposits.add(
@@ -311,7 +333,14 @@ def deposit_view(uow: UnitOfWork, deposit: Deposit) -> DepositView:
         checks=check_results(deposit.checks),
         rulebook=deposit.rulebook_id,
         voucher=(
-            VoucherRef(voucher.voucher_no, voucher.verification_code, voucher.status) if voucher else None
+            VoucherRef(
+                voucher.voucher_no,
+                voucher.verification_code,
+                voucher.status,
+                checks.lender_of(deposit.checks, deposit.payer_name),
+            )
+            if voucher
+            else None
         ),
     )
 
@@ -352,7 +381,7 @@ def _book(uow: UnitOfWork, ctx: Context, cmd: PostDeposit, actor: Principal) -> 
         raise InvalidInput("unknown kind or channel")
     money.check_amount(cmd.amount)
     check_room(uow, account, to_fen(cmd.amount))
-    payment = Payment(cmd.notice_no, cmd.amount, cmd.payer_name, cmd.value_date, cmd.channel == "mortgage")
+    payment = payment_of(cmd.notice_no, cmd.amount, cmd.payer_name, cmd.value_date, cmd.channel)
     judged = judge(uow, ctx, account, payment)
     notice, contract = judged.notice, judged.contract
     accepted = not judged.blocked
@@ -379,7 +408,8 @@ def _book(uow: UnitOfWork, ctx: Context, cmd: PostDeposit, actor: Principal) -> 
     )
     uow.journal.post(account.id, entry)
     if accepted:
-        notice.status = "paid"
+        if notice is not None:
+            settle_notice(uow, notice)
         issue_voucher(uow, deposit, cmd.value_date)
     view = deposit_view(uow, deposit)
     audit.record(

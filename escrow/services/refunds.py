@@ -13,7 +13,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, Literal
 
-from escrow.domain import caps
+from escrow.domain import caps, checks
 from escrow.domain.approvals import Decision, Link, MayDecide, links, next_link, refund_chain
 from escrow.domain.caps import Cap
 from escrow.domain.errors import Conflict, InvalidInput, NotFound
@@ -55,7 +55,7 @@ def _payees(uow: UnitOfWork, contract: Contract) -> tuple[Payee, ...]:
     """Who gets the money back: each payer of the contract's accepted deposits, what they paid."""
     grouped: dict[tuple[str, str, str], int] = {}
     for d in uow.contracts.paid_deposits(contract.id):
-        role = "lender" if d.channel == "mortgage" else "buyer"
+        role = "lender" if checks.lender_of(d.checks, d.payer_name) or d.channel == "mortgage" else "buyer"
         key = (d.payer_name, d.payer_account, role)
         grouped[key] = grouped.get(key, 0) + d.amount_fen
     return tuple(

@@ -8,7 +8,9 @@ from datetime import date
 from decimal import Decimal
 from typing import Any, Literal
 
+from escrow.domain import checks
 from escrow.domain.errors import Conflict, FieldError, InvalidInput, NotFound
+from escrow.domain.identifiers import identifier_problem
 from escrow.domain.identity import id_problem
 from escrow.domain.money import Area, Money, MoneyError, from_fen, hundredths, quantize, to_fen, to_wire
 from escrow.domain.principal import Principal
@@ -27,7 +29,7 @@ from escrow.store.models import (
     Voucher,
 )
 
-NOTICE_KINDS = ("earnest", "down_payment", "mortgage", "full", "other")
+NOTICE_KINDS = checks.NOTICE_KINDS
 
 
 @dataclass(frozen=True)
@@ -72,7 +74,9 @@ def _owns(principal: Principal, project: Project) -> bool:
     )
 
 
-NoticeKind = Literal["earnest", "down_payment", "mortgage", "full", "other"]
+NoticeKind = Literal[
+    "earnest", "down_payment", "mortgage", "provident_fund_loan", "combination_loan", "full", "other"
+]
 
 
 @dataclass(frozen=True)
@@ -139,6 +143,10 @@ def register_contract(
 
 
 def _register(uow: UnitOfWork, ctx: Context, cmd: RegisterContract, actor: Principal) -> ContractView:
+    for name in ("permit_no", "contract_no"):  # the one rule, whoever calls (API, portal, demo)
+        refused = identifier_problem(getattr(cmd, name))
+        if refused is not None:
+            raise InvalidInput(f"{name} {refused.message}", errors=[FieldError(name, refused.message)])
     project = own_project(uow, actor, cmd.permit_no)
     account = uow.projects.account_for(project.id)
     problem = id_problem(cmd.buyer_id_no)

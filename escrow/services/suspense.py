@@ -171,8 +171,8 @@ def _judge(
             rule="notice_of_contract",
             errors=[FieldError.coded("notice_no", "notice_of_other_contract")],
         )
-    amount, by_lender = from_fen(deposit.amount_fen), deposit.channel == "mortgage"
-    payment = deposits.Payment(notice_no, amount, deposit.payer_name, deposit.value_date, by_lender)
+    amount = from_fen(deposit.amount_fen)
+    payment = deposits.payment_of(notice_no, amount, deposit.payer_name, deposit.value_date, deposit.channel)
     judged = deposits.judge(uow, ctx, account, payment, contract)
     return judged.results, judged.blocked, contract, notice, judged.book.id
 
@@ -237,7 +237,7 @@ def _assign(
     deposit.contract_id, deposit.notice_id = contract.id, notice.id if notice else None
     deposit.status, deposit.checks = "assigned", results
     if notice is not None:
-        notice.status = "paid"
+        deposits.settle_notice(uow, notice)
     voucher = deposits.issue_voucher(uow, deposit, ctx.today())
     view = deposits.deposit_view(uow, deposit)
     audit.record(

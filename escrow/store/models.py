@@ -119,7 +119,7 @@ class PaymentNotice(SQLModel, table=True):
     notice_no: str = Field(max_length=40, unique=True)
     contract_id: int = Field(foreign_key="contracts.id", index=True)
     account_id: int = Field(foreign_key="supervised_accounts.id", index=True)
-    kind: str = Field(max_length=16)  # earnest | down_payment | mortgage | full | other
+    kind: str = Field(max_length=24)  # sales.NOTICE_KINDS (provident_fund_loan is the longest)
     amount_fen: int = _fen()
     due_on: date
     status: str = Field(default="open", max_length=16)  # open | paid | cancelled
@@ -141,8 +141,8 @@ class Deposit(SQLModel, table=True):
     payer_account: str = Field(default="", max_length=64)
     notice_id: int | None = Field(default=None, foreign_key="payment_notices.id", index=True)
     contract_id: int | None = Field(default=None, foreign_key="contracts.id", index=True)
-    kind: str = Field(default="other", max_length=16)
-    channel: str = Field(default="transfer", max_length=16)  # counter | transfer | pos | mortgage | statement
+    kind: str = Field(default="other", max_length=24)  # as a notice's kind
+    channel: str = Field(default="transfer", max_length=16)  # deposits.CHANNELS | statement
     value_date: date
     status: str = Field(max_length=16)  # accepted | suspense | assigned | returned | reversed
     checks: list[dict[str, Any]] = Field(default_factory=list, sa_type=JSON)

@@ -35,7 +35,7 @@ EXPECTED_CHECKS = {
     "account_matches_project": {},
     "notice_exists_and_open": {},
     "amount_equals_notice": {},
-    "payer_matches_buyer": {"allow_mortgage_lender": bool},
+    "payer_matches_buyer": {"allow_mortgage_lender": bool, "allow_provident_fund_centre": bool},
     "bank_reference_unseen": {},
     "contract_not_cancelled": {},
     "within_contract_price": {},
@@ -164,3 +164,78 @@ def test_a_name_cannot_be_registered_twice() -> None:
     with pytest.raises(ValueError, match="registered twice"):
         checks.check("amount_equals_notice")(lambda f, p: Outcome(True, "x"))
     assert REGISTRY["amount_equals_notice"] is checks.amount_equals_notice
+
+
+# --- provident fund and combination loans (CONTRACT.md §9) --------------------------------------------------
+
+CENTRE = "衡水市住房公积金管理中心"
+
+
+@pytest.mark.parametrize(
+    ("name", "centre"),
+    [
+        (CENTRE, True),
+        ("河北省省直住房公积金管理中心", True),
+        ("衡水市公积金中心 桃城管理部", True),
+        ("中国建设银行衡水分行", False),
+        ("张三", False),
+        ("公积金", False),
+    ],
+)
+def test_a_provident_fund_centre_is_recognised_by_its_name(name, centre):
+    assert checks.is_provident_fund_centre(name) is centre
+
+
+def _loan(kind: str, **changes) -> DepositFacts:
+    return dataclasses.replace(GOOD, notice_kind=kind, payer_name=CENTRE, **changes)
+
+
+def test_a_provident_fund_centre_pays_a_provident_fund_loan_where_the_rule_book_allows_it():
+    facts = _loan("provident_fund_loan", payer_is_fund_centre=True)
+    outcome = run("payer_matches_buyer", facts)  # a book that does not state it: allowed
+    assert outcome.passed and outcome.code == "fund_centre_pays_loan"
+    assert run("payer_matches_buyer", facts, allow_provident_fund_centre=True).passed
+    refused = run("payer_matches_buyer", facts, allow_provident_fund_centre=False)
+    assert not refused.passed and refused.code == "payer_not_buyer"
+
+
+@pytest.mark.parametrize(
+    ("kind", "centre", "lender", "passed"),
+    [
+        ("provident_fund_loan", False, False, False),  # the centre's name without the channel
+        ("down_payment", True, False, False),  # a centre pays loans, not down payments
+        ("mortgage", True, False, False),  # a commercial mortgage is the bank's
+        ("mortgage", False, True, True),
+        ("combination_loan", True, False, True),
+        ("combination_loan", False, True, True),
+        ("provident_fund_loan", False, True, False),  # a bank does not pay the centre's loan
+    ],
+)
+def test_who_may_pay_which_loan(kind, centre, lender, passed):
+    facts = _loan(kind, payer_is_fund_centre=centre, payer_is_lender=lender)
+    assert run("payer_matches_buyer", facts).passed is passed
+
+
+def test_a_combination_loan_is_paid_in_parts_that_sum_to_its_notice():
+    first = _loan("combination_loan", amount=Decimal("200000.00"))
+    outcome = run("amount_equals_notice", first)
+    assert outcome.passed and outcome.code == "amount_part_of_notice"
+    assert outcome.params["total"] == "200000.00"
+    assert not checks.notice_settled("combination_loan", Decimal("300000.00"), Decimal("200000.00"))
+    second = dataclasses.replace(first, amount=Decimal("100000.00"), notice_paid=Decimal("200000.00"))
+    assert run("amount_equals_notice", second).passed
+    assert checks.notice_settled("combination_loan", Decimal("300000.00"), Decimal("300000.00"))
+    beyond = dataclasses.replace(second, amount=Decimal("100000.01"))
+    outcome = run("amount_equals_notice", beyond)
+    assert not outcome.passed and outcome.code == "amount_beyond_notice"
+    # any other notice is paid by one payment of its amount
+    assert not run("amount_equals_notice", dataclasses.replace(first, notice_kind="mortgage")).passed
+    assert checks.notice_settled("mortgage", Decimal("300000.00"), Decimal("1.00"))
+
+
+def test_the_lender_is_named_from_the_stored_outcome():
+    paid_by_centre = [{"rule": "payer_matches_buyer", "result": "pass", "code": "fund_centre_pays_loan"}]
+    assert checks.lender_of(paid_by_centre, CENTRE) == CENTRE
+    by_buyer = [{"rule": "payer_matches_buyer", "result": "pass", "code": "payer_is_buyer"}]
+    assert checks.lender_of(by_buyer, "张三") is None
+    assert checks.lender_of([], "张三") is None

@@ -22,6 +22,10 @@ class Contracts(Repo):
             PaymentNotice.status.in_(("open", "paid")),
         )
 
+    def notice_paid_fen(self, notice_id: int) -> int:
+        """Accepted, unreversed deposits against one notice (a combination loan's notice is paid in parts)."""
+        return self.total_of(Deposit.amount_fen, Deposit.notice_id == notice_id, Deposit.status.in_(PAID))
+
     def notice_by_no(self, notice_no: str) -> PaymentNotice | None:
         return self.one_of(PaymentNotice, PaymentNotice.notice_no == notice_no)
 

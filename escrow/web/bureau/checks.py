@@ -24,6 +24,7 @@ CHANNELS = {
     "transfer": N_("Transfer"),
     "pos": N_("POS"),
     "mortgage": N_("Mortgage"),
+    "provident_fund": N_("Provident fund"),
     "statement": N_("Bank statement"),
 }
 RESULTS = {"pass": N_("Passed"), "fail": N_("Failed"), "warn": N_("Warning")}

@@ -68,6 +68,8 @@ LABELS: dict[str, dict[str, str]] = {
         "earnest": N_("Earnest money"),
         "down_payment": N_("Down payment"),
         "mortgage": N_("Mortgage loan"),
+        "provident_fund_loan": N_("Provident fund loan"),
+        "combination_loan": N_("Combination loan"),
         "full": N_("Full payment"),
         "other": N_("Other"),
     },
@@ -76,6 +78,7 @@ LABELS: dict[str, dict[str, str]] = {
         "transfer": N_("Transfer"),
         "pos": N_("POS"),
         "mortgage": N_("Mortgage"),
+        "provident_fund": N_("Provident fund"),
         "statement": N_("Bank statement"),
     },
 }

@@ -22,6 +22,7 @@ from escrow.web.bureau.checks import (
     checks_in_words,
 )
 from escrow.web.shell import pages, sessions
+from escrow.web.shell.identifiers import identifier
 from escrow.web.shell.labels import N_
 from escrow.web.shell.sessions import requires
 
@@ -98,12 +99,8 @@ class SuspenseController(Controller):
             return await self._return(request, form, project_id, deposit_id)
         if action != "assign":
             action = "check"  # anything but the two buttons only looks: it books nothing
-        contract_no, notice_no = form.get("contract_no"), form.get("notice_no")
-        if not contract_no:
-            form.error("contract_no", _("Required."))
-        for name, value in (("contract_no", contract_no), ("notice_no", notice_no)):
-            if len(value) > 64:
-                form.error(name, _("At most %(value)s characters.", value=64))
+        contract_no = identifier(form, "contract_no", _)
+        notice_no = identifier(form, "notice_no", _, required=False)
         cmd = suspense.AssignToContract(contract_no, notice_no or None)
         message, status, preview = None, 422, None
         if form.ok:

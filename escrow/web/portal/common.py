@@ -17,6 +17,7 @@ from escrow.catalog.outcomes import field_message
 from escrow.domain.money import CENT, above_largest_amount, largest_amount_error
 from escrow.rulebooks import RuleBook
 from escrow.web.shell import pages, sessions
+from escrow.web.shell.identifiers import identifier
 from escrow.web.shell.labels import N_
 
 PER_PAGE = 20
@@ -25,6 +26,8 @@ NOTICE_KINDS = {
     "earnest": N_("Earnest money"),
     "down_payment": N_("Down payment"),
     "mortgage": N_("Mortgage loan"),
+    "provident_fund_loan": N_("Provident fund loan"),
+    "combination_loan": N_("Combination loan"),
     "full": N_("Full payment"),
     "other": N_("Other payment"),
 }
@@ -129,7 +132,6 @@ def page_number(raw: str | None) -> int:
 
 _MONEY = re.compile(r"^\d{1,16}(\.\d{1,2})?$")
 _AREA = re.compile(r"^\d{1,10}(\.\d{1,2})?$")
-_CODE = re.compile(r"^[\w./\-]+$")
 
 
 def text(form: pages.Form, name: str, _: Callable[..., str], *, limit: int, required: bool = True) -> str:
@@ -141,12 +143,8 @@ def text(form: pages.Form, name: str, _: Callable[..., str], *, limit: int, requ
     return value
 
 
-def code(form: pages.Form, name: str, _: Callable[..., str]) -> str:
-    """A number as the API takes it (contract no., permit no.): letters, digits and . / - _."""
-    value = text(form, name, _, limit=64)
-    if value and name not in form.errors and not _CODE.match(value):
-        form.error(name, _("Use only letters, digits and . / - _"))
-    return value
+# A document number (contract no., permit no.): escrow.web.shell.identifiers, shared with the bureau's forms.
+code = identifier
 
 
 def money(

@@ -24,9 +24,9 @@ from escrow.web.portal.common import (
     NOTICE_KINDS,
     PER_PAGE,
     area,
-    code,
     day,
     developer_id,
+    identifier,
     labels,
     mask_id,
     money,
@@ -205,8 +205,8 @@ def _buyer_id(form: pages.Form, _: Callable[..., str]) -> str:
 
 
 def _contract_command(form: pages.Form, _: Callable[..., str]) -> sales.RegisterContract | None:
-    permit_no = text(form, "permit_no", _, limit=64)
-    contract_no = code(form, "contract_no", _)
+    permit_no = identifier(form, "permit_no", _)
+    contract_no = identifier(form, "contract_no", _)
     buyer_name = text(form, "buyer_name", _, limit=200)
     buyer_id_no = _buyer_id(form, _)
     unit = text(form, "unit", _, limit=64)
