@@ -180,8 +180,13 @@ class TestCamtSamples:
 
 class TestMt940Samples:
     def test_amount_formats(self) -> None:
-        statements = parse(sample("betterplace_amount_formats.sta"))
-        # six opening balances and nothing else: six balance-only fragments, no account named
+        data = sample("betterplace_amount_formats.sta")
+        # six opening balances and nothing else: six balance-only fragments, no account named - refused,
+        # naming the missing field :25: and where it was expected
+        with pytest.raises(FeedError, match="no account identification field :25:") as error:
+            parse(data)
+        assert error.value.line == 1 and "before line 1 (:60F: (opening balance))" in str(error.value)
+        statements = [only(parse(b":25:DE1\n" + balance)) for balance in data.splitlines()]
         assert [s.opening_balance for s in statements] == [
             D("380115.12"),
             D("380115.10"),
@@ -191,7 +196,7 @@ class TestMt940Samples:
             D("1.12"),
         ]
         assert {(s.account_no, s.currency, s.statement_date) for s in statements} == {
-            ("", "EUR", date(2010, 3, 18))
+            ("DE1", "EUR", date(2010, 3, 18))
         }
         assert all(not s.lines and s.closing_balance is None for s in statements)
 
@@ -248,9 +253,7 @@ class TestMt940Samples:
         assert (interest.amount, interest.direction) == (D("40.00"), "credit")
         assert interest.remittance == "Odsetki od lokaty nr 101000022086"
 
-    @pytest.mark.parametrize(
-        "name", ["betterplace_amount_formats.sta", "betterplace_sepa_mt9401.sta", "cmxl_mt940.sta"]
-    )
+    @pytest.mark.parametrize("name", ["betterplace_sepa_mt9401.sta", "cmxl_mt940.sta", "mBank_mt940.sta"])
     def test_detected_and_well_formed(self, name: str) -> None:
         data = sample(name)
         assert detect_format(data) == "mt940"
@@ -439,7 +442,7 @@ class TestMt940:
                 None,
                 None,
             ),
-            (lambda t: t.replace(":25:131000000000000001\n", ""), 1, "no account"),
+            (lambda t: t.replace(":25:131000000000000001\n", ""), 2, "no account identification field :25:"),
             (lambda t: "hello\n" * 6 + t, 6, "expected an MT940 field"),
             (
                 lambda t: t + ":20:NEXT\n:25:1\n:60F:C261121CNY1,00\n:61:2611211121C1,00NTRFX\n",
