@@ -356,7 +356,7 @@ class _Rows:
 
         if self.i_kind >= 0 and any(map(str.strip, map(itemgetter(self.i_kind), chunk))):
             return False  # kinds written out: checked row by row
-        remittances = list(map(str.strip, column(chunk, "remittance")))
+        remittances = list(islice(map(str.strip, column(chunk, "remittance")), n))  # repeat("") if no column
         joined = "\n".join(remittances)
         if any(hint in joined for hint in _KIND_HINTS):
             kinds = list(map(kind_from_words, remittances, directions))
