@@ -256,9 +256,9 @@ class StatementOperation(IdempotentOperation):
         text = Schema(type=OpenAPIType.STRING)
         self.request_body = RequestBody(
             required=True,
-            description="One statement file: camt.053/camt.054 XML, a ZIP of camt XML files, MT940 text, the "
-            "statement CSV (CONTRACT.md §4) or JSON. The content type selects the format; one no parser reads "
-            "(a PDF, an image) is 415.",
+            description="One statement file: camt.053/camt.054 XML, a ZIP of camt XML files, MT940 text, "
+            "the statement CSV (CONTRACT.md §4) or JSON. The content type selects the format; one no parser "
+            "reads (a PDF, an image) is 415.",
             content={
                 "application/xml": OpenAPIMediaType(schema=text),
                 "application/zip": OpenAPIMediaType(

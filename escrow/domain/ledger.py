@@ -62,7 +62,7 @@ CASH_DIRECTION: dict[EntryKind, int] = {
 
 # Money *received* for the project (city statistics, reports, the guarantee precondition): what payers sent,
 # net of same-day reversals and of unidentified money returned to its payer. Interest is the bank's, not
-# received from payers, and the bank's fees are not money paid out of what was received (neither is ever a buyer's
+# received from payers, and the bank's fees are not paid out of what was received (neither is ever a buyer's
 # money, and neither counts in the city's deposit figures); releases, refunds and deductions spend what was
 # received.
 RECEIVED_SIGN: dict[EntryKind, int] = {

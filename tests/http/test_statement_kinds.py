@@ -51,7 +51,12 @@ def paid(project, flow) -> dict:
         channel="transfer",
         value_date=TODAY,
     )
-    return {"account_no": notice["account_no"], "deposit": deposit, "notice": notice}
+    return {
+        "account_no": notice["account_no"],
+        "deposit": deposit,
+        "notice": notice,
+        "project_id": project["project_id"],
+    }
 
 
 def _line(ref: str, amount: str, direction: str = "credit", remittance: str = "", **extra) -> dict:
@@ -232,6 +237,28 @@ def test_interest_and_fees_are_booked_as_their_own_and_the_statement_reconciles(
     again = _send(client, world, data, key="s2", content_type=content_type)
     assert again.status_code == 200 and again.json() == body
     assert _counts(engine)[3] == before[3] + 2
+
+
+def test_the_monthly_report_and_the_project_page_show_interest_and_fees(
+    app, client, world, engine, paid, web
+):
+    from escrow.reports import data as report_data
+
+    data, _ = _in_json(paid["account_no"])
+    assert _send(client, world, data).status_code == 201
+    with UnitOfWork(engine, readonly=True) as uow:
+        month = report_data.monthly(uow, app.state.runtime.ctx, paid["account_no"], 2026, 11)
+    assert (month["interest"], month["fees"]) == (Decimal(INTEREST), Decimal(FEE))
+    assert month["closing"] == Decimal(CLOSING) and month["total_in"] == Decimal(DEPOSIT) + Decimal(INTEREST)
+    summary = {s["label"]: s["amount"] for s in month["summary"]}
+    assert summary["银行手续费"] == Decimal(FEE) and Decimal(INTEREST) in summary.values()
+    listing = month["movements"]["header"] + "".join(month["movements"]["chunks"])
+    assert "INT-2026Q4" in listing and "FEE-1122" in listing and "银行手续费" in listing
+    reviewer = web("reviewer")
+    page = reviewer.get(f"/projects/{paid['project_id']}?lang=en").text
+    assert "interest ¥812.34, fees ¥15.00 (never buyers' money)" in page.replace("&#39;", "'")
+    page = reviewer.get(f"/projects/{paid['project_id']}?lang=zh").text
+    assert "结息 ¥812.34，手续费 ¥15.00" in page
 
 
 def test_a_later_statement_showing_booked_interest_matches_it(client, world, engine, paid):
