@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from escrow.domain import ledger
+from escrow.services import auditing
 from escrow.store.db import UnitOfWork
 from escrow.store.models import Deposit, JournalEntry, Statement, StatementLine, SupervisedAccount
 
@@ -237,6 +238,9 @@ def test_interest_and_fees_are_booked_as_their_own_and_the_statement_reconciles(
     again = _send(client, world, data, key="s2", content_type=content_type)
     assert again.status_code == 200 and again.json() == body
     assert _counts(engine)[3] == before[3] + 2
+    # the audit replay (INV-2: a fee moves cash out, interest in) finds the books whole, every entry claimed
+    report = auditing.verify(engine)
+    assert report.ok, report.lines()
 
 
 def test_the_monthly_report_and_the_project_page_show_interest_and_fees(
