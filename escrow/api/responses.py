@@ -220,6 +220,11 @@ def _statement_json_schema() -> dict[str, Any]:
             "counterparty_name": {"type": "string"},
             "counterparty_account": {"type": "string"},
             "remittance": {"type": "string"},
+            "kind": {
+                "type": "string",
+                "enum": ["payment", "interest", "fee"],
+                "description": "payment (the default); interest (结息) is a credit, a fee (手续费) a debit",
+            },
         },
     }
     statement = {
@@ -251,10 +256,14 @@ class StatementOperation(IdempotentOperation):
         text = Schema(type=OpenAPIType.STRING)
         self.request_body = RequestBody(
             required=True,
-            description="One statement file: camt.053/camt.054 XML, MT940 text, the statement CSV "
-            "(CONTRACT.md §4) or JSON. The content type selects the format.",
+            description="One statement file: camt.053/camt.054 XML, a ZIP of camt XML files, MT940 text, "
+            "the statement CSV (CONTRACT.md §4) or JSON. The content type selects the format; one no parser "
+            "reads (a PDF, an image) is 415.",
             content={
                 "application/xml": OpenAPIMediaType(schema=text),
+                "application/zip": OpenAPIMediaType(
+                    schema=Schema(type=OpenAPIType.STRING, content_media_type="application/zip")
+                ),
                 "text/plain": OpenAPIMediaType(schema=text),
                 "text/csv": OpenAPIMediaType(schema=text),
                 JSON: OpenAPIMediaType(schema=_statement_json_schema()),  # type: ignore[arg-type]

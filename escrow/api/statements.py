@@ -1,4 +1,5 @@
-"""Banks send their statements: camt.053/054 (XML), MT940 (text), CSV or JSON (CONTRACT.md §3, §4)."""
+"""Banks send their statements: camt.053/054 (XML, or a ZIP of such files), MT940 (text), CSV or JSON
+(CONTRACT.md §3, §4, §9). A body no parser reads (a PDF, an image) is 415; a file that cannot be read, 422."""
 
 from __future__ import annotations
 
@@ -8,9 +9,12 @@ from litestar.params import RawBody
 
 from escrow.api.deps import require_kind, services
 from escrow.api.idempotency import idempotent
+from escrow.api.problems import ProblemException
 from escrow.api.responses import StatementOperation
 from escrow.api.routes import KeyedController, write_route
+from escrow.domain.errors import FieldError
 from escrow.domain.principal import Principal
+from escrow.feeds import UnsupportedMedia
 from escrow.services import reconcile
 
 MAX_STATEMENT_BYTES = 256 * 1024 * 1024
@@ -27,7 +31,7 @@ class StatementController(KeyedController):
     @write_route(
         "/statements",
         "Send an end-of-day statement; it is reconciled against the books",
-        errors=(403,),
+        errors=(403, 415),
         success={
             201: (reconcile.StatementsImport, "Imported and reconciled"),
             200: (reconcile.StatementsImport, "Imported before: the earlier results; nothing changed"),
@@ -40,6 +44,10 @@ class StatementController(KeyedController):
         self, request: Request, body: RawBody, principal: NamedDependency[Principal]
     ) -> reconcile.StatementImport:
         require_kind(principal, "bank")
-        return reconcile.import_file(
-            services(request), body, principal, content_type=request.headers.get("content-type")
-        )
+        content_type = request.headers.get("content-type")
+        try:
+            return reconcile.import_file(services(request), body, principal, content_type=content_type)
+        except UnsupportedMedia as exc:
+            raise ProblemException(
+                415, "unsupported-media-type", str(exc), [FieldError("Content-Type", str(exc))]
+            ) from None

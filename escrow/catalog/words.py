@@ -70,6 +70,7 @@ ENTRY_KINDS = {
     EntryKind.REFUND: N_("Refund on cancellation"),
     EntryKind.INTEREST: N_("Interest"),
     EntryKind.COURT_DEDUCTION: N_("Court deduction"),
+    EntryKind.FEE: N_("Bank fee"),
 }
 __all__ = ["NOTICE_STATUS"]  # a notice's status, as a check's sentence also names it
 

@@ -8,6 +8,7 @@ Ledgers of a supervised account:
     buyer_funds  buyers' payments assigned to a contract (credit)
     suspense     money received but not yet assigned (credit)
     interest     interest the bank credited (credit)
+    fees         the bank's own charges it debited (手续费; debit)
     released     paid out to contractors and suppliers (debit)
     refunded     paid back to buyers of cancelled contracts (debit)
     deducted     taken by a court order (debit)
@@ -29,6 +30,7 @@ class Ledger(StrEnum):
     RELEASED = "released"
     REFUNDED = "refunded"
     DEDUCTED = "deducted"
+    FEES = "fees"
 
 
 class EntryKind(StrEnum):
@@ -39,8 +41,9 @@ class EntryKind(StrEnum):
     SUSPENSE_RETURNED = "suspense_returned"  # unassigned money sent back to its payer
     RELEASE = "release"
     REFUND = "refund"
-    INTEREST = "interest"
+    INTEREST = "interest"  # 结息: the bank's interest credit, booked from its statement
     COURT_DEDUCTION = "court_deduction"
+    FEE = "fee"  # 手续费: the bank's charge debited from the account, booked from its statement
 
 
 # How each kind of entry moves the account's cash: +1 in, −1 out, 0 not at all (INV-2, the audit's replay).
@@ -53,12 +56,15 @@ CASH_DIRECTION: dict[EntryKind, int] = {
     EntryKind.REFUND: -1,
     EntryKind.COURT_DEDUCTION: -1,
     EntryKind.SUSPENSE_RETURNED: -1,
+    EntryKind.FEE: -1,
     EntryKind.SUSPENSE_ASSIGNED: 0,
 }
 
 # Money *received* for the project (city statistics, reports, the guarantee precondition): what payers sent,
 # net of same-day reversals and of unidentified money returned to its payer. Interest is the bank's, not
-# received from payers; releases, refunds and deductions spend what was received.
+# received from payers, and the bank's fees are not paid out of what was received (neither is ever a buyer's
+# money, and neither counts in the city's deposit figures); releases, refunds and deductions spend what was
+# received.
 RECEIVED_SIGN: dict[EntryKind, int] = {
     EntryKind.DEPOSIT: 1,
     EntryKind.DEPOSIT_SUSPENSE: 1,
@@ -141,6 +147,11 @@ def interest(fen: int, *, booked_on: date, reference: str) -> Entry:
     return _pair(EntryKind.INTEREST, Ledger.CASH, Ledger.INTEREST, fen, booked_on, reference)
 
 
+def fee(fen: int, *, booked_on: date, reference: str) -> Entry:
+    """The bank's own charge (手续费) taken from the account: cash out, to the fees ledger."""
+    return _pair(EntryKind.FEE, Ledger.FEES, Ledger.CASH, fen, booked_on, reference)
+
+
 def court_deduction(fen: int, *, booked_on: date, reference: str) -> Entry:
     return _pair(EntryKind.COURT_DEDUCTION, Ledger.DEDUCTED, Ledger.CASH, fen, booked_on, reference)
 
@@ -156,6 +167,7 @@ class Balances:
     released: int = 0
     refunded: int = 0
     deducted: int = 0
+    fees: int = 0
 
     @classmethod
     def from_ledger_sums(cls, sums: dict[Ledger, int]) -> Balances:
@@ -167,6 +179,7 @@ class Balances:
             released=sums.get(Ledger.RELEASED, 0),
             refunded=sums.get(Ledger.REFUNDED, 0),
             deducted=sums.get(Ledger.DEDUCTED, 0),
+            fees=sums.get(Ledger.FEES, 0),
         )
 
 
@@ -190,7 +203,7 @@ def legs_sum_to_zero(legs: Iterable[Leg]) -> bool:
 
 
 def balance_equals_flows(entries: Iterable[Entry]) -> bool:
-    """INV-2: balance = deposits − reversals − releases − refunds + interest − deductions − returns."""
+    """INV-2: balance = deposits − reversals − releases − refunds + interest − fees − deductions − returns."""
     entries = list(entries)
     flows = {kind: 0 for kind in EntryKind}
     for e in entries:

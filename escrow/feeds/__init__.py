@@ -1,4 +1,5 @@
-"""Bank statement parsers: camt.053/camt.054 (ISO 20022 XML), MT940, statement CSV and JSON.
+"""Bank statement parsers: camt.053/camt.054 (ISO 20022 XML, also a ZIP of such files), MT940, statement
+CSV and JSON.
 
 A pure package - no database, no web framework. ``parse(data)`` turns the bytes of one file into a list of
 ``ParsedStatement`` (one file may carry several statements, e.g. a camt message with several Stmt, or a CSV
@@ -20,15 +21,18 @@ import re
 from escrow.feeds.camt import parse_camt, sniff_kind
 from escrow.feeds.csvfeed import parse_csv, parse_csv_stream
 from escrow.feeds.jsonfeed import parse_json
-from escrow.feeds.model import FORMATS, FeedError, ParsedStatement, StatementLine
+from escrow.feeds.model import FORMATS, KINDS, FeedError, ParsedStatement, StatementLine, UnsupportedMedia
 from escrow.feeds.swift import parse_mt940
 from escrow.feeds.text import charset_of
+from escrow.feeds.zipfeed import looks_like_zip, parse_zip
 
 __all__ = [
     "FORMATS",
+    "KINDS",
     "FeedError",
     "ParsedStatement",
     "StatementLine",
+    "UnsupportedMedia",
     "detect_format",
     "parse",
     "parse_csv_stream",
@@ -36,6 +40,21 @@ __all__ = [
 
 _XML_TYPES = {"application/xml", "text/xml"}
 _CSV_TYPES = {"text/csv", "application/csv", "text/comma-separated-values"}
+_ZIP_TYPES = {"application/zip", "application/x-zip-compressed", "application/x-zip"}
+# No word on the format: read it (Windows browsers and mail clients label a CSV file as an Excel one).
+_SNIFFED_TYPES = {"", "application/octet-stream", "binary/octet-stream", "application/vnd.ms-excel"}
+_READABLE = (
+    "camt XML (application/xml), a ZIP of camt XML files (application/zip), MT940 (text/plain), CSV or JSON"
+)
+# File signatures of what no statement is: a PDF, images, office documents (an Excel export is not the CSV).
+_UNREADABLE_MAGIC = {
+    b"%PDF-": "a PDF document",
+    b"\x89PNG": "a PNG image",
+    b"\xff\xd8\xff": "a JPEG image",
+    b"GIF8": "a GIF image",
+    b"\xd0\xcf\x11\xe0": "an old Office document (an Excel .xls?)",
+    b"\x1f\x8b": "a gzip file",
+}
 _EXTENSIONS = {
     "xml": "camt",
     "camt": "camt",
@@ -45,6 +64,7 @@ _EXTENSIONS = {
     "swi": "mt940",
     "csv": "csv",
     "json": "json",
+    "zip": "zip",
 }
 _ALIASES = {
     "camt": "camt",
@@ -57,6 +77,7 @@ _ALIASES = {
     "swift": "mt940",
     "csv": "csv",
     "json": "json",
+    "zip": "zip",
 }
 _MT940_FIELD = re.compile(rb"(?m)^:(20|25|60F):")
 
@@ -70,9 +91,22 @@ def _camt(data: bytes) -> str:
     return kind
 
 
+def _unsupported(mime: str, data: bytes) -> UnsupportedMedia | None:
+    """Why the body cannot be a statement, when its type or its signature says so."""
+    for magic, what in _UNREADABLE_MAGIC.items():
+        if data.startswith(magic):
+            return UnsupportedMedia(f"the body is {what}, not a statement; send {_READABLE}")
+    if mime and not mime.startswith("text/") and mime not in _SNIFFED_TYPES:
+        return UnsupportedMedia(f"the media type {mime} cannot be read as a statement; send {_READABLE}")
+    return None
+
+
 def detect_format(data: bytes, content_type: str | None = None, filename: str | None = None) -> str:
-    """One of FORMATS: from the content type where it says, else from the content, else from the file name."""
+    """One of FORMATS or "zip": from the content type where it says, else from the content, else from the file
+    name. A media type or a file signature no parser reads (a PDF, an image) raises UnsupportedMedia."""
     mime = (content_type or "").split(";")[0].strip().lower()
+    if mime in _ZIP_TYPES or (mime in _SNIFFED_TYPES and looks_like_zip(data)):
+        return "zip"
     if mime in _XML_TYPES or mime.endswith("+xml"):
         return _camt(data)
     if mime == "text/plain":
@@ -81,6 +115,9 @@ def detect_format(data: bytes, content_type: str | None = None, filename: str | 
         return "csv"
     if mime == "application/json" or mime.endswith("+json"):
         return "json"
+    refused = _unsupported(mime, data)
+    if refused is not None:
+        raise refused
 
     head = data[:8192]
     for bom in (b"\xef\xbb\xbf",):
@@ -96,6 +133,8 @@ def detect_format(data: bytes, content_type: str | None = None, filename: str | 
         hinted = _EXTENSIONS.get(filename.rsplit(".", 1)[1].lower())
         if hinted == "camt":
             return _camt(data)
+        if hinted == "zip":
+            return "zip" if looks_like_zip(data) else "csv"
         if hinted:
             return hinted
     return "csv"
@@ -122,8 +161,10 @@ def parse(
         fmt = detect_format(data, content_type, filename)
     kind = _ALIASES.get(fmt.strip().lower())
     if kind is None:
-        raise FeedError(f"unknown statement format {fmt!r}; expected camt, mt940, csv or json")
+        raise FeedError(f"unknown statement format {fmt!r}; expected camt, zip, mt940, csv or json")
     charset = charset_of(content_type)
+    if kind == "zip":
+        return parse_zip(data)
     if kind.startswith("camt"):
         return parse_camt(data, expected=kind)
     if kind == "mt940":

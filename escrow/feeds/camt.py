@@ -15,9 +15,13 @@ from lxml import etree
 from escrow.feeds.model import (
     CREDIT,
     DEBIT,
+    FEE,
+    INTEREST,
+    PAYMENT,
     FeedError,
     ParsedStatement,
     StatementLine,
+    kind_from_code,
     money,
     with_references,
 )
@@ -32,6 +36,9 @@ _KINDS = {
 _DECIMAL = re.compile(r"[0-9]+(\.[0-9]+)?|\.[0-9]+")
 _NOT_BOOKED = {"PDNG", "INFO", "FUTR"}
 _NO_REFERENCE = {"", "NOTPROVIDED", "NONREF"}
+# ISO 20022 bank transaction codes (Domn/Fmly/Cd, Fmly/SubFmlyCd) naming interest and the bank's charges.
+_INTEREST_CODES = {"INTR"}
+_FEE_CODES = {"CHRG", "FEES"}
 
 
 def sniff_kind(data: bytes) -> str | None:
@@ -321,6 +328,7 @@ class _Reader:
                         remittance,
                         reversal,
                         tx_currency or currency,
+                        self._kind(tx_direction, tx, entry),
                     ),
                     ref,
                 )
@@ -334,13 +342,42 @@ class _Reader:
         remittance = self._remittance(details) or entry_info
         single_ref = self._tx_reference(details[0]) if len(details) == 1 else None
         ref = entry_ref or single_ref or ntry_ref or f"{stmt_ref or 'camt'}/{entry_index}"
-        yield self._line(amount, direction, booked_on, name, account, remittance, reversal, currency), ref
+        kind = (
+            self._kind(direction, *details[:1], entry) if len(details) == 1 else self._kind(direction, entry)
+        )
+        line = self._line(amount, direction, booked_on, name, account, remittance, reversal, currency, kind)
+        yield line, ref
 
     @staticmethod
-    def _line(amount, direction, booked_on, name, account, remittance, reversal, currency) -> StatementLine:
+    def _line(
+        amount, direction, booked_on, name, account, remittance, reversal, currency, kind=PAYMENT
+    ) -> StatementLine:
         if reversal:
             remittance = f"{remittance} [reversal]" if remittance else "[reversal]"
-        return StatementLine(0, "", booked_on, amount, direction, name, account, remittance, currency)
+            kind = PAYMENT  # a reversed interest credit or charge is shown to a person, not booked as one
+        return StatementLine(0, "", booked_on, amount, direction, name, account, remittance, currency, kind)
+
+    def _kind(self, direction: str, *elements: etree._Element) -> str:
+        """The line's kind from the first bank transaction code (BkTxCd) among `elements` (a transaction's
+        own, then its entry's): family or sub-family INTR is interest, CHRG or FEES a charge; else the
+        proprietary code read as an MT940 type code (NINT, NCHG…). Only where the direction fits the kind."""
+        for element in elements:
+            code = self.child(element, "BkTxCd")
+            if code is None:
+                continue
+            family = self.text(code, "Domn/Fmly/Cd")
+            sub = self.text(code, "Domn/Fmly/SubFmlyCd")
+            codes = {c.upper() for c in (family, sub) if c}
+            if codes & _INTEREST_CODES:
+                return INTEREST if direction == CREDIT else PAYMENT
+            if codes & _FEE_CODES:
+                return FEE if direction == DEBIT else PAYMENT
+            proprietary = self.text(code, "Prtry/Cd")
+            if proprietary:
+                return kind_from_code(proprietary, direction)
+            if codes:
+                return PAYMENT
+        return PAYMENT
 
     def _tx_reference(self, tx: etree._Element) -> str | None:
         for path in ("Refs/AcctSvcrRef", "Refs/EndToEndId", "Refs/TxId"):

@@ -25,10 +25,17 @@ from typing import TextIO
 from escrow.feeds.model import (
     CREDIT,
     DEBIT,
+    FEE,
+    FEE_WORDS,
+    INTEREST,
+    INTEREST_WORDS,
+    KIND_DIRECTION,
     MAX_INTEGER_DIGITS,
+    PAYMENT,
     FeedError,
     ParsedStatement,
     StatementLine,
+    kind_from_words,
     new_line,
 )
 from escrow.feeds.text import looks_chinese, not_utf8
@@ -48,6 +55,7 @@ _ALIASES = {
     "counterparty_account": ("counterparty_account", "对方账号"),
     "remittance": ("remittance", "摘要", "附言", "用途"),
     "currency": ("currency", "币种"),
+    "kind": ("kind",),
 }
 _HEADER = {alias: name for name, aliases in _ALIASES.items() for alias in aliases}
 
@@ -74,6 +82,33 @@ _DIRECTIONS = {**_DIRECTION_WORDS}
 for _word, _value in _DIRECTION_WORDS.items():
     _DIRECTIONS[_word.upper()] = _value
     _DIRECTIONS[_word.capitalize()] = _value
+
+# A line's kind (CONTRACT.md §9) as the `kind` column may write it; an empty cell: from the 摘要 words.
+_KIND_WORDS = {
+    "payment": PAYMENT,
+    "interest": INTEREST,
+    "fee": FEE,
+    "款项": PAYMENT,
+    "缴款": PAYMENT,
+    **dict.fromkeys(INTEREST_WORDS, INTEREST),
+    **dict.fromkeys(FEE_WORDS, FEE),
+}
+_KIND_HINTS = INTEREST_WORDS + FEE_WORDS
+
+
+def line_kind(text: str, direction: str, remittance: str, line: int) -> str:
+    """The kind of a line from its `kind` cell, or (empty) from its 摘要 words; a kind against the direction
+    (interest is a credit, a fee a debit) or an unknown word is refused with the line."""
+    word = text.strip()
+    if not word:
+        return kind_from_words(remittance, direction)
+    kind = _KIND_WORDS.get(word.lower())
+    if kind is None:
+        raise FeedError(f"kind {_describe(text)} is not payment, interest (结息) or fee (手续费)", line=line)
+    if KIND_DIRECTION.get(kind, direction) != direction:
+        raise FeedError(f"a line of kind {kind} is a {KIND_DIRECTION[kind]}, not a {direction}", line=line)
+    return kind
+
 
 _THOUSANDS = re.compile(r"[0-9]{1,3}(,[0-9]{3})+(\.[0-9]{1,2})?")
 _PLAIN = re.compile(r"[0-9]+(\.[0-9]{1,2})?|\.[0-9]{1,2}")
@@ -245,6 +280,7 @@ class _Rows:
         self.pad = sum(1 for i in self.index.values() if i >= ncols)
         self.getter = itemgetter(*(columns[name] for name in REQUIRED + OPTIONAL))
         self.i_currency = columns.get("currency", -1)
+        self.i_kind = columns.get("kind", -1)
         self.accounts: dict[str, _Account] = {}
         self.seen: set[str] = set()
         self.dates: dict[str, date] = {}
@@ -318,6 +354,15 @@ class _Rows:
             if "" in account_nos:
                 return False
 
+        if self.i_kind >= 0 and any(map(str.strip, map(itemgetter(self.i_kind), chunk))):
+            return False  # kinds written out: checked row by row
+        remittances = list(islice(map(str.strip, column(chunk, "remittance")), n))  # repeat("") if no column
+        joined = "\n".join(remittances)
+        if any(hint in joined for hint in _KIND_HINTS):
+            kinds = list(map(kind_from_words, remittances, directions))
+        else:
+            kinds = repeat(PAYMENT)
+
         # Checked: from here on the chunk is taken.
         lines = list(
             map(
@@ -329,8 +374,9 @@ class _Rows:
                 directions,
                 map(str.strip, column(chunk, "counterparty_name")),
                 map(str.strip, column(chunk, "counterparty_account")),
-                map(str.strip, column(chunk, "remittance")),
+                remittances,
                 repeat(currency),
+                kinds,
             )
         )
         self.seen.update(ref_set)
@@ -352,6 +398,7 @@ class _Rows:
     def _slow(self, chunk: list[list[str]], numbers) -> None:
         """Row by row: every accepted form, and the first malformed row reported with its line."""
         ncols, pad, getter, i_currency = self.ncols, self.pad, self.getter, self.i_currency
+        i_kind = self.i_kind
         accounts, seen = self.accounts, self.seen
         seen_add = seen.add
         dates = self.dates
@@ -434,6 +481,8 @@ class _Rows:
                 seen_add(ref)  # one probe of a table of a million references, instead of "in" and then add()
                 if len(seen) == count:
                     raise _duplicate(ref, line, accounts)
+                remittance = remittance.strip()
+                kind = line_kind(row[i_kind] if i_kind >= 0 else "", direction, remittance, line)
                 append(
                     make_line(
                         line,
@@ -443,8 +492,9 @@ class _Rows:
                         direction,
                         name.strip(),
                         their_account.strip(),
-                        remittance.strip(),
+                        remittance,
                         currency,
+                        kind,
                     )
                 )
             else:

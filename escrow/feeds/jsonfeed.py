@@ -1,8 +1,9 @@
 """The JSON statement of CONTRACT.md §3 (``POST /api/v1/statements`` with ``application/json``).
 
 ``{account_no, statement_date, opening_balance, closing_balance, currency?, lines: [{bank_reference,
-booked_on, amount, direction, counterparty_name, counterparty_account, remittance}]}`` - or a list of such
-objects. Money is a decimal string as everywhere on the API; a JSON number is refused, naming the field.
+booked_on, amount, direction, counterparty_name, counterparty_account, remittance, kind?}]}`` - or a list of
+such objects. Money is a decimal string as everywhere on the API; a JSON number is refused, naming the field.
+A line's ``kind`` (CONTRACT.md §9) is "payment" (the default), "interest" (a credit) or "fee" (a debit).
 """
 
 from __future__ import annotations
@@ -13,7 +14,17 @@ from decimal import Decimal
 from typing import Any
 
 from escrow.domain.money import MoneyError, parse_wire
-from escrow.feeds.model import CREDIT, DEBIT, FeedError, ParsedStatement, StatementLine, new_line
+from escrow.feeds.model import (
+    CREDIT,
+    DEBIT,
+    KIND_DIRECTION,
+    KINDS,
+    PAYMENT,
+    FeedError,
+    ParsedStatement,
+    StatementLine,
+    new_line,
+)
 
 
 def _no_duplicate_members(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -136,6 +147,16 @@ def _statement(doc: Any, path: str) -> ParsedStatement:
         direction = item.get("direction")
         if direction not in (CREDIT, DEBIT):
             raise FeedError(f'must be "credit" or "debit", not {direction!r}', field=where + "direction")
+        kind = item.get("kind")
+        if kind is None:
+            kind = PAYMENT
+        elif kind not in KINDS:
+            raise FeedError(f'must be "payment", "interest" or "fee", not {kind!r}', field=where + "kind")
+        elif KIND_DIRECTION.get(kind, direction) != direction:
+            raise FeedError(
+                f'a line of kind "{kind}" is a {KIND_DIRECTION[kind]}, not a {direction}',
+                field=where + "kind",
+            )
         lines.append(
             new_line(
                 index + 1,
@@ -147,6 +168,7 @@ def _statement(doc: Any, path: str) -> ParsedStatement:
                 _string(item, "counterparty_account", where, required=False),
                 _string(item, "remittance", where, required=False),
                 currency,
+                kind,
             )
         )
     if statement_date is None:

@@ -11,6 +11,16 @@ ZERO = Decimal("0.00")
 CREDIT = "credit"
 DEBIT = "debit"
 FORMATS = ("camt053", "camt054", "mt940", "csv", "json")
+# What a line is (CONTRACT.md §9): a payment (the default), the bank's interest (结息) or its fee (手续费).
+PAYMENT = "payment"
+INTEREST = "interest"
+FEE = "fee"
+KINDS = (PAYMENT, INTEREST, FEE)
+# The direction each kind other than a payment has: interest comes in, a fee goes out.
+KIND_DIRECTION = {INTEREST: "credit", FEE: "debit"}
+# Words of the 摘要 (remittance) that name interest or a fee, as Chinese banks write them.
+INTEREST_WORDS = ("结息", "利息")
+FEE_WORDS = ("手续费", "服务费")
 # At most 16 integer digits keeps every amount inside a signed 64-bit count of fen (see escrow.domain.money).
 MAX_INTEGER_DIGITS = 16
 
@@ -40,6 +50,10 @@ class FeedError(ValueError):
         super().__init__(message)
 
 
+class UnsupportedMedia(FeedError):
+    """A body in a media type no parser reads (a PDF, an image): the API answers 415, not 422."""
+
+
 @dataclass(frozen=True, slots=True)
 class StatementLine:
     """One booking on the statement: money in (``credit``) or out (``debit``) of the account."""
@@ -53,6 +67,7 @@ class StatementLine:
     counterparty_account: str
     remittance: str
     currency: str | None = None  # the line's own currency where the file says (camt Amt/@Ccy, CSV column)
+    kind: str = PAYMENT  # one of KINDS: interest is always a credit, a fee always a debit
 
     @property
     def signed_amount(self) -> Decimal:
@@ -101,6 +116,31 @@ def money(value: Decimal, what: str, *, line: int | None = None, positive: bool 
     return exact
 
 
+def kind_from_words(text: str, direction: str) -> str:
+    """The kind the 摘要 words name (结息/利息: interest; 手续费/服务费: fee), where the direction fits it (an
+    interest credit, a fee debit); a payment otherwise. A line whose words and direction disagree (a fee
+    refunded, interest taken back) stays a payment, so that reconciliation shows it to a person."""
+    if direction == CREDIT and any(word in text for word in INTEREST_WORDS):
+        return INTEREST
+    if direction == DEBIT and any(word in text for word in FEE_WORDS):
+        return FEE
+    return PAYMENT
+
+
+def kind_from_code(code: str | None, direction: str) -> str:
+    """The kind a bank transaction code names, where the direction fits it: the SWIFT MT940 :61: type codes
+    NINT/MINT/FINT (interest) and NCHG/MCHG/FCHG (charges), also used as camt proprietary codes."""
+    if not code:
+        return PAYMENT
+    code = code.strip().upper()
+    if len(code) == 4 and code[0] in "NMF":
+        if code[1:] == "INT" and direction == CREDIT:
+            return INTEREST
+        if code[1:] == "CHG" and direction == DEBIT:
+            return FEE
+    return PAYMENT
+
+
 def unique_references(refs: list[str]) -> list[str]:
     """Make references unique within one statement: a repeat gets "#2", "#3"… (the first keeps its value)."""
     seen: dict[str, int] = {}
@@ -143,6 +183,7 @@ class _LineTwin:
         counterparty_account: str,
         remittance: str,
         currency: str | None = None,
+        kind: str = PAYMENT,
     ) -> None:
         self.line_no = line_no
         self.bank_reference = bank_reference
@@ -153,6 +194,7 @@ class _LineTwin:
         self.counterparty_account = counterparty_account
         self.remittance = remittance
         self.currency = currency
+        self.kind = kind
         _set_class(self, "__class__", StatementLine)
 
 
@@ -160,7 +202,7 @@ _set_class = object.__setattr__
 
 
 def _pick_line_factory():
-    probe = (1, "r", date(2000, 1, 1), Decimal("1.00"), CREDIT, "n", "a", "t", None)
+    probe = (1, "r", date(2000, 1, 1), Decimal("1.00"), CREDIT, "n", "a", "t", None, PAYMENT)
     try:
         fast = _LineTwin(*probe)
     except TypeError:  # pragma: no cover - an interpreter that refuses the layout-compatible class switch

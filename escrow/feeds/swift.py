@@ -24,6 +24,7 @@ from escrow.feeds.model import (
     FeedError,
     ParsedStatement,
     StatementLine,
+    kind_from_code,
     money,
     with_references,
 )
@@ -37,6 +38,7 @@ _TAG = re.compile(r":(\d\d[A-Z]?|NS):")
 _ANY_FIELD = re.compile(r"^:(\d\d[A-Z]?|NS):", re.MULTILINE)
 _KNOWN = frozenset("13 13D 20 21 25 28 28C 34F 60F 60M 61 62F 62M 64 65 86 90C 90D NS".split())  # noqa: SIM905
 _PREAMBLE = 5
+_TRANSMISSION = "\x01\x03"
 _OPENING = {"60F", "60M"}
 _CLOSING = {"62F", "62M"}
 _CONTINUED = {"61", "86", "NS"}  # fields whose value may run over several lines
@@ -115,7 +117,9 @@ def _scan(text: str) -> tuple[list[_Block], int]:
         block = None
 
     for number, raw in enumerate(physical, 1):
-        line = raw.rstrip()
+        # Bank systems wrap a message in the transmission characters SOH (0x01) and ETX (0x03): a file may
+        # end with "-" + ETX (a Polish bank's export does), or carry them around the SWIFT envelope.
+        line = raw.rstrip().strip(_TRANSMISSION).rstrip()
         if number == 1:
             line = line.lstrip("\ufeff")
         if not line.strip():
@@ -293,7 +297,20 @@ def _balance(
     return None, None
 
 
+def _missing_account(block: _Block) -> FeedError:
+    """A statement without its account: name the field :25: and the line it was expected before."""
+    after = next((f for f in block.fields if f.tag not in ("20", "21")), None)
+    where = f"before line {after.line} ({after.label()})" if after is not None else "after its :20:"
+    return FeedError(
+        f"the statement that starts on line {block.start} has no account identification field :25:; "
+        f"it is expected {where}",
+        line=after.line if after is not None else block.start,
+    )
+
+
 def _statement(block: _Block) -> ParsedStatement:
+    if block.account is None or not block.account.joined():
+        raise _missing_account(block)
     parsed = _library_parse(block)
     statement_fields = [f for f in block.fields if f.tag == "61"]
     if len(parsed.transactions) != len(statement_fields):
@@ -317,9 +334,7 @@ def _statement(block: _Block) -> ParsedStatement:
         raise FeedError(
             "the statement has neither an opening (:60F:) nor a closing (:62F:) balance", line=block.start
         )
-    account_no = block.account.joined() if block.account is not None else ""
-    if block.transactions and not account_no:
-        raise FeedError("the statement has transactions but no account (:25:)", line=block.start)
+    account_no = block.account.joined()
     reference = next((f.joined() for f in block.fields if f.tag == "20"), None)
 
     details: dict[int, str] = {}  # :61: line → its raw :86: text
@@ -345,6 +360,8 @@ def _statement(block: _Block) -> ParsedStatement:
         amount = money(abs(amount_value.amount), "the amount", line=f.line)
         mark = (data.get("status") or "").upper()
         direction = CREDIT if mark in ("C", "RD") else DEBIT
+        # the :61: type code: NINT/MINT interest, NCHG/MCHG charges (a reversal of either stays a payment)
+        kind = kind_from_code(None if mark.startswith("R") else data.get("id"), direction)
         try:  # the :61: alone: its references, not merged with those of the :86:
             raw = statement_tag.parse(parsed, f.value.strip())
         except RuntimeError:
@@ -374,6 +391,7 @@ def _statement(block: _Block) -> ParsedStatement:
                 _text(data.get("applicant_iban")),
                 remittance,
                 amount_value.currency,
+                kind,
             )
         )
     lines = with_references(lines, refs)

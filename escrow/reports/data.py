@@ -328,6 +328,8 @@ def monthly(uow: UnitOfWork, ctx: Context, account_no: str, year: int, month: in
             party = f"合同 {refunds[int(rest)][1]}"
         elif prefix == "deduction":
             ref_text = rest
+        elif prefix in ("interest", "fee"):  # the bank's own movements, by the statement's reference
+            ref_text, party = rest, bank.name
         rows.append(
             [
                 booked_on.isoformat(),
@@ -340,6 +342,7 @@ def monthly(uow: UnitOfWork, ctx: Context, account_no: str, year: int, month: in
             ]
         )
     counts = q.entry_counts(account.id, start, until)
+    interest, fees = (counts.get(kind, (0, 0))[1] for kind in (EntryKind.INTEREST, EntryKind.FEE))
     summary = [
         {"label": ZH(label), "count": counts[kind][0], "amount": yuan(counts[kind][1])}
         for kind, label in words.ENTRY_KINDS.items()
@@ -372,6 +375,8 @@ def monthly(uow: UnitOfWork, ctx: Context, account_no: str, year: int, month: in
         "closing": yuan(running),
         "total_in": yuan(totals_in),
         "total_out": yuan(totals_out),
+        "interest": yuan(interest),  # 结息 the bank credited in the period (never a buyer's money)
+        "fees": yuan(fees),  # 手续费 the bank debited in the period
         "summary": summary,
         "movements": listing(
             [

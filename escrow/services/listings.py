@@ -169,6 +169,8 @@ class ProjectPage:
     statements: tuple[Any, ...]  # the latest first
     statement_count: int
     audit: tuple[Any, ...]  # empty unless asked for
+    interest: Decimal = Decimal("0.00")  # 结息 the bank has credited, booked from its statements
+    fees: Decimal = Decimal("0.00")  # 手续费 the bank has debited
 
 
 def project_page(ctx: Context, project_id: int, *, latest: int, with_audit: bool) -> ProjectPage:
@@ -181,6 +183,7 @@ def project_page(ctx: Context, project_id: int, *, latest: int, with_audit: bool
         bank, developer = uow.listings.bank_and_developer(account, project)
         deposits, deposit_count = uow.listings.deposits(account.id, latest)
         statements, statement_count = uow.listings.statements(account.id, latest)
+        books = uow.journal.balances(account.id)
         return ProjectPage(
             project=project,
             account=account,
@@ -199,4 +202,6 @@ def project_page(ctx: Context, project_id: int, *, latest: int, with_audit: bool
             statements=tuple(statements),
             statement_count=statement_count,
             audit=tuple(uow.listings.audit_trail(account.id, project.id, latest)) if with_audit else (),
+            interest=from_fen(books.interest),
+            fees=from_fen(books.fees),
         )

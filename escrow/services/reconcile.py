@@ -6,7 +6,17 @@
 - a booked deposit up to the statement date that no statement has shown, an unexplained debit, or a closing
   balance that differs from the books marks the account `discrepancy`, which pauses releases until a later
   statement reconciles;
-- matching a deposit confirms its voucher; importing the same statement again changes nothing.
+- matching a deposit confirms its voucher; importing the same statement again changes nothing;
+- the bank's own movements - interest it credits (结息) and fees it debits (手续费), CONTRACT.md §9 - are
+  booked as their own journal entries (kinds `interest` and `fee`, referenced `interest:<bank reference>` and
+  `fee:<bank reference>`), never as deposits or suspense; a later statement showing the same line matches
+  that entry. They count as matched lines, so a statement whose only differences are interest and fees
+  reconciles. A fee that would take the books below zero is not booked and stays unexplained;
+- a camt.054 notification reports single movements, not the day's end: its lines are booked or matched as a
+  statement's are, but it never counts deposits it does not show (books only) nor compares balances. It
+  marks the account `discrepancy` only for a line it cannot explain, or when the account's latest statement
+  before it was in discrepancy (a notification of a few movements cannot clear an end-of-day difference);
+- a statement dated before the account was opened, or for a closed account, is refused.
 """
 
 from __future__ import annotations
@@ -19,11 +29,12 @@ from datetime import date
 from itertools import islice
 from typing import Any, Literal
 
-from escrow.domain import checks, dates, ledger, money
-from escrow.domain.errors import InvalidInput
+from escrow.domain import checks, ledger, money
+from escrow.domain.errors import FieldError, InvalidInput
 from escrow.domain.money import SignedMoney, from_fen, to_fen
 from escrow.domain.principal import Principal
 from escrow.feeds import FeedError, ParsedStatement, StatementLine
+from escrow.feeds.model import FEE, INTEREST, PAYMENT
 from escrow.services import deposits
 from escrow.services.context import Context
 from escrow.services.views import wire
@@ -45,7 +56,8 @@ def _digest(s: ParsedStatement) -> str:
     h = hashlib.sha256()
     h.update(f"{s.account_no}|{s.statement_date}|{s.opening_balance}|{s.closing_balance}\n".encode())
     for line in s.lines:
-        h.update(f"{line.bank_reference}|{line.booked_on}|{line.amount}|{line.direction}\n".encode())
+        kind = "" if line.kind == PAYMENT else f"|{line.kind}"  # a payment's digest is as it always was
+        h.update(f"{line.bank_reference}|{line.booked_on}|{line.amount}|{line.direction}{kind}\n".encode())
     return h.hexdigest()
 
 
@@ -131,7 +143,32 @@ def resolve_account(uow: UnitOfWork, s: ParsedStatement, actor: Principal) -> Su
     foreign = sorted(c for c in currencies if c and c != account.currency)
     if foreign:
         raise StatementRefused(f"currency {', '.join(foreign)}, account is {account.currency}")
+    if account.status == "closed":
+        raise StatementRefused(
+            f"account {account.account_no} is closed: supervision has ended, it takes no more statements",
+            rule="account_closed",
+            errors=[FieldError("account_no", "the account is closed")],
+        )
+    early = s.statement_date < account.opened_on
+    first = min((line for line in s.lines if line.booked_on < account.opened_on), key=_booked, default=None)
+    if early or first is not None:
+        what = f"the statement date {s.statement_date}" if early else f"a line booked on {first.booked_on}"
+        field = "statement_date" if early else _where(s, first)
+        raise StatementRefused(
+            f"{what} is before account {account.account_no} was opened on {account.opened_on}",
+            rule="statement_before_opening",
+            errors=[FieldError(field, f"before the account was opened ({account.opened_on})")],
+        )
     return account
+
+
+def _booked(line: StatementLine) -> date:
+    return line.booked_on
+
+
+def _where(s: ParsedStatement, line: StatementLine) -> str:
+    """A line's place as an error names it: its member in JSON, its line elsewhere."""
+    return f"lines[{line.line_no - 1}]" if s.format == "json" else f"line {line.line_no}"
 
 
 def _unstorable(s: ParsedStatement) -> tuple[str, StatementLine | None, str] | None:
@@ -207,7 +244,7 @@ def _import(
             if progress:
                 progress(base + n, total)
 
-        results.append(_reconcile(uow, s, digest, fmt, account, actor, step))
+        results.append(_reconcile(uow, s, digest, s.format or fmt, account, actor, step))
         done += len(s.lines)
     return fresh, results
 
@@ -222,12 +259,21 @@ def _reconcile(
     step: Callable[[int], None],
 ) -> StatementResult:
     project = uow.projects.get(account.project_id)
+    notification = s.format == "camt054"
+    # Deposits shown before: by any statement (for books only), and those a line may no longer match - one an
+    # end-of-day statement showed. A notification and the day's statement both show the same movement.
     shown = uow.statements.deposits_shown(account.id)
     room = deposits.Room(uow, account)  # the largest account total, for the credits booked below
+    taken = set() if notification else uow.statements.deposits_shown(account.id, notifications=False)
     executed = uow.instructions.executed_amounts(account.id)
     # court deductions leave through the bank too; the journal keeps them as deduction:<bank reference>
     for reference, fen in uow.journal.amounts_by_reference(account.id, ledger.EntryKind.COURT_DEDUCTION):
         executed[reference.removeprefix("deduction:")] = fen
+    # the bank's own movements booked before (by an earlier statement or notification): reference → fen
+    own: dict[str, int] = {}
+    for kind in (ledger.EntryKind.INTEREST, ledger.EntryKind.FEE):
+        own.update(uow.journal.amounts_by_reference(account.id, kind))
+    before = uow.statements.latest(account.id) if notification else None
     row = Statement(
         account_id=account.id,
         bank_id=account.bank_id,
@@ -241,15 +287,31 @@ def _reconcile(
     uow.statements.add(row)
 
     matched = bank_only = unexplained_debits = 0
+    booked_own = {INTEREST: 0, FEE: 0}
     confirmed: list[int] = []
+
+    def own_movement(line: StatementLine, fen: int) -> bool:
+        """Interest or a fee: matched to its entry, or booked now; False when it cannot be (a reference
+        booked before with another amount, or a fee the books cannot pay)."""
+        reference = f"{line.kind}:{line.bank_reference}"
+        if reference in own:
+            return own[reference] == fen
+        make = ledger.interest if line.kind == INTEREST else ledger.fee
+        entry = make(fen, booked_on=line.booked_on, reference=reference)
+        if not ledger.can_post(uow.journal.balances(account.id), entry):
+            return False
+        uow.journal.post(account.id, entry)
+        own[reference] = fen
+        booked_own[line.kind] += 1
+        return True
 
     def match_credit(line: StatementLine, fen: int) -> int | None:
         hit = booked.get(line.bank_reference)
-        if hit and hit[1] == fen and hit[0] not in shown:  # a reversed deposit's credit did happen too
+        if hit and hit[1] == fen and hit[0] not in taken:  # a reversed deposit's credit did happen too
             return hit[0]
         for token in TOKEN.findall(line.remittance or ""):
             dep_id = _deposit_for_token(uow, account.id, token, fen)
-            if dep_id is not None and dep_id not in shown:
+            if dep_id is not None and dep_id not in taken:
                 return dep_id
         return None
 
@@ -285,7 +347,10 @@ def _reconcile(
         nonlocal matched, bank_only, unexplained_debits
         fen = to_fen(line.amount)
         deposit_id, match = None, "matched"
-        if line.direction == "credit":
+        if line.kind != PAYMENT:
+            if not own_movement(line, fen):
+                match = "unexplained"
+        elif line.direction == "credit":
             deposit_id = match_credit(line, fen)
             if deposit_id is None:
                 deposit_id = _book_statement_credit(uow, project, account, line, fen, actor, room)
@@ -294,6 +359,7 @@ def _reconcile(
                 confirmed.append(deposit_id)
             if deposit_id is not None:
                 shown.add(deposit_id)
+                taken.add(deposit_id)
         elif executed.get(line.bank_reference) != fen and not reverses_a_deposit(line, fen):
             match = "unexplained"
         if match == "matched":
@@ -329,15 +395,20 @@ def _reconcile(
     for chunk in _chunks(iter(confirmed), CHUNK):
         vouchers_confirmed += uow.deposits.confirm_vouchers(chunk)
 
-    books_only = sum(
-        1 for dep_id in uow.deposits.unreversed_ids_until(account.id, s.statement_date) if dep_id not in shown
-    )
-    difference = 0
-    if s.closing_balance is not None:
-        difference = to_fen(s.closing_balance) - uow.journal.cash_until(account.id, s.statement_date)
+    books_only = difference = 0
+    if not notification:  # a notification shows single movements: what it does not show is not missing
+        books_only = sum(
+            1
+            for dep_id in uow.deposits.unreversed_ids_until(account.id, s.statement_date)
+            if dep_id not in shown
+        )
+        if s.closing_balance is not None:
+            difference = to_fen(s.closing_balance) - uow.journal.cash_until(account.id, s.statement_date)
     row.matched, row.bank_only, row.books_only = matched, bank_only + unexplained_debits, books_only
     row.balance_difference_fen = difference
-    row.status = "reconciled" if not (books_only or unexplained_debits or difference) else "discrepancy"
+    carried = notification and before is not None and before.status == "discrepancy"
+    troubled = books_only or unexplained_debits or difference or carried
+    row.status = "discrepancy" if troubled else "reconciled"
     uow.session.flush()
     view = statement_view(account.account_no, row)
     audit.record(
@@ -348,7 +419,11 @@ def _reconcile(
         subject_id=row.id,
         account_id=account.id,
         after=wire(view),
-        details={"vouchers_confirmed": vouchers_confirmed},  # issued → confirmed by this statement
+        details={
+            "vouchers_confirmed": vouchers_confirmed,  # issued → confirmed by this statement
+            "interest_booked": booked_own[INTEREST],  # the bank's own movements this statement booked
+            "fees_booked": booked_own[FEE],
+        },
     )
     return view
 
@@ -373,9 +448,6 @@ def _book_statement_credit(
     already used by another deposit of this bank cannot be booked again and stays unexplained."""
     if uow.deposits.by_reference(account.bank_id, line.bank_reference) is not None:
         return None
-    dates.check_not_before_opening(
-        f"line {line.line_no}", line.booked_on, account.opened_on, what=f"booking date of line {line.line_no}"
-    )
     room.take(fen)  # above the largest account total: the whole file is refused
     deposit = uow.deposits.add(
         Deposit(

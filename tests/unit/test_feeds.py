@@ -180,8 +180,13 @@ class TestCamtSamples:
 
 class TestMt940Samples:
     def test_amount_formats(self) -> None:
-        statements = parse(sample("betterplace_amount_formats.sta"))
-        # six opening balances and nothing else: six balance-only fragments, no account named
+        data = sample("betterplace_amount_formats.sta")
+        # six opening balances and nothing else: six balance-only fragments, no account named - refused,
+        # naming the missing field :25: and where it was expected
+        with pytest.raises(FeedError, match="no account identification field :25:") as error:
+            parse(data)
+        assert error.value.line == 1 and "before line 1 (:60F: (opening balance))" in str(error.value)
+        statements = [only(parse(b":25:DE1\n" + balance)) for balance in data.splitlines()]
         assert [s.opening_balance for s in statements] == [
             D("380115.12"),
             D("380115.10"),
@@ -191,7 +196,7 @@ class TestMt940Samples:
             D("1.12"),
         ]
         assert {(s.account_no, s.currency, s.statement_date) for s in statements} == {
-            ("", "EUR", date(2010, 3, 18))
+            ("DE1", "EUR", date(2010, 3, 18))
         }
         assert all(not s.lines and s.closing_balance is None for s in statements)
 
@@ -248,9 +253,7 @@ class TestMt940Samples:
         assert (interest.amount, interest.direction) == (D("40.00"), "credit")
         assert interest.remittance == "Odsetki od lokaty nr 101000022086"
 
-    @pytest.mark.parametrize(
-        "name", ["betterplace_amount_formats.sta", "betterplace_sepa_mt9401.sta", "cmxl_mt940.sta"]
-    )
+    @pytest.mark.parametrize("name", ["betterplace_sepa_mt9401.sta", "cmxl_mt940.sta", "mBank_mt940.sta"])
     def test_detected_and_well_formed(self, name: str) -> None:
         data = sample(name)
         assert detect_format(data) == "mt940"
@@ -439,7 +442,7 @@ class TestMt940:
                 None,
                 None,
             ),
-            (lambda t: t.replace(":25:131000000000000001\n", ""), 1, "no account"),
+            (lambda t: t.replace(":25:131000000000000001\n", ""), 2, "no account identification field :25:"),
             (lambda t: "hello\n" * 6 + t, 6, "expected an MT940 field"),
             (
                 lambda t: t + ":20:NEXT\n:25:1\n:60F:C261121CNY1,00\n:61:2611211121C1,00NTRFX\n",
@@ -919,3 +922,243 @@ class TestDetect:
     def test_unknown_format(self) -> None:
         with pytest.raises(FeedError, match="unknown statement format 'pdf'"):
             parse(b"x", "pdf")
+
+
+# -- line kinds, ZIP files, unreadable media, the ETX trailer (CONTRACT.md §9) -------------------------------
+
+
+class TestKinds:
+    def test_json_kind_field(self) -> None:
+        doc = {
+            "account_no": "A1",
+            "statement_date": "2026-11-22",
+            "lines": [
+                {"bank_reference": "P", "booked_on": "2026-11-22", "amount": "1.00", "direction": "credit"},
+                {
+                    "bank_reference": "I",
+                    "booked_on": "2026-11-22",
+                    "amount": "2.00",
+                    "direction": "credit",
+                    "kind": "interest",
+                },
+                {
+                    "bank_reference": "F",
+                    "booked_on": "2026-11-22",
+                    "amount": "3.00",
+                    "direction": "debit",
+                    "kind": "fee",
+                },
+            ],
+        }
+        assert [ln.kind for ln in only(parse(json.dumps(doc).encode())).lines] == [
+            "payment",
+            "interest",
+            "fee",
+        ]
+        doc["lines"][2]["direction"] = "credit"
+        with pytest.raises(FeedError) as error:
+            parse(json.dumps(doc).encode())
+        assert error.value.field == "lines[2].kind" and "is a debit" in str(error.value)
+
+    @pytest.mark.parametrize(
+        ("remittance", "direction", "kind"),
+        [
+            ("2026年第四季度结息", "credit", "interest"),
+            ("活期利息", "credit", "interest"),
+            ("汇款手续费", "debit", "fee"),
+            ("账户管理服务费", "debit", "fee"),
+            ("首付款", "credit", "payment"),
+            ("手续费退回", "credit", "payment"),  # a fee refunded: the words and the direction disagree
+            ("利息冲回", "debit", "payment"),
+        ],
+    )
+    def test_csv_kind_from_the_remittance_words(self, remittance: str, direction: str, kind: str) -> None:
+        data = f"{HEADER}A1,R1,2026-11-22,{direction},1.00,,,{remittance}\n".encode()
+        assert only(parse(data, "csv")).lines[0].kind == kind
+
+    def test_csv_kind_column_and_its_errors(self) -> None:
+        head = "account_no,bank_reference,booked_on,direction,amount,remittance,kind\n"
+        rows = (
+            "A1,R1,2026-11-22,credit,1.00,x,interest\n"
+            "A1,R2,2026-11-22,debit,1.00,x,手续费\n"
+            "A1,R3,2026-11-22,credit,1.00,结息,\n"
+        )
+        assert [ln.kind for ln in only(parse((head + rows).encode(), "csv")).lines] == [
+            "interest",
+            "fee",
+            "interest",
+        ]
+        for bad, words in (("credit,1.00,x,fee", "is a debit"), ("credit,1.00,x,bonus", "not payment")):
+            with pytest.raises(FeedError, match=words) as error:
+                parse((head + rows + f"A1,R9,2026-11-22,{bad}\n").encode(), "csv")
+            assert error.value.line == 5
+
+    def test_csv_fast_path_finds_the_words_and_needs_no_remittance_column(self) -> None:
+        head = "account_no,bank_reference,booked_on,direction,amount,remittance\n"
+        rows = "".join(f"A1,R{i},2026-11-22,credit,1.00,购房款\n" for i in range(600))
+        rows += "A1,INT,2026-11-22,credit,1.00,结息\n"
+        lines = only(parse((head + rows).encode(), "csv")).lines
+        assert [ln.kind for ln in lines].count("interest") == 1 and lines[-1].kind == "interest"
+        bare = "account_no,bank_reference,booked_on,direction,amount\nA1,R1,2026-11-22,credit,1.00\n"
+        assert only(parse(bare.encode(), "csv")).lines[0].kind == "payment"
+
+    def test_mt940_type_codes(self) -> None:
+        text = (
+            ":20:S\n:25:A1\n:60F:C261121CNY100,00\n"
+            ":61:2611221122C1,00NINTNONREF//I1\n:61:2611221122D2,00NCHGNONREF//F1\n"
+            ":61:2611221122C3,00MINTNONREF//I2\n:61:2611221122D4,00MCHGNONREF//F2\n"
+            ":61:2611221122C5,00NTRFNONREF//P1\n:61:2611221122C6,00NCHGNONREF//P2\n"
+            ":62F:C261122CNY109,00\n-\x03\n"
+        )
+        lines = only(parse(text.encode(), "mt940")).lines
+        assert [ln.kind for ln in lines] == ["interest", "fee", "interest", "fee", "payment", "payment"]
+
+    def test_camt_bank_transaction_codes(self) -> None:
+        def entry(indicator: str, code: str) -> str:
+            return (
+                f"<Ntry><Amt Ccy='CNY'>1.00</Amt><CdtDbtInd>{indicator}</CdtDbtInd>"
+                f"<BookgDt><Dt>2026-11-22</Dt></BookgDt><BkTxCd>{code}</BkTxCd></Ntry>"
+            )
+
+        def domain(family: str, sub: str) -> str:
+            return f"<Domn><Cd>ACMT</Cd><Fmly><Cd>{family}</Cd><SubFmlyCd>{sub}</SubFmlyCd></Fmly></Domn>"
+
+        entries = [
+            entry("CRDT", domain("MCOP", "INTR")),
+            entry("CRDT", domain("INTR", "OTHR")),
+            entry("DBIT", domain("MDOP", "CHRG")),
+            entry("DBIT", domain("CHRG", "OTHR")),
+            entry("CRDT", "<Prtry><Cd>NINT</Cd></Prtry>"),
+            entry("DBIT", "<Prtry><Cd>NCHG</Cd></Prtry>"),
+            entry("CRDT", domain("RCDT", "DMCT")),
+            entry("CRDT", domain("MDOP", "CHRG")),  # a charge refunded stays a payment
+        ]
+        xml = (
+            "<Document xmlns='urn:iso:std:iso:20022:tech:xsd:camt.053.001.08'><BkToCstmrStmt><Stmt><Id>S</Id>"
+            "<CreDtTm>2026-11-22T18:00:00</CreDtTm><Acct><Id><Othr><Id>A1</Id></Othr></Id></Acct>"
+            + "".join(entries)
+            + "</Stmt></BkToCstmrStmt></Document>"
+        )
+        kinds = [ln.kind for ln in only(parse(xml.encode())).lines]
+        assert kinds == ["interest", "interest", "fee", "fee", "interest", "fee", "payment", "payment"]
+
+    def test_digest_inputs_of_the_samples_are_payments(self) -> None:
+        for path in sorted(SAMPLES.glob("*/*")):
+            if path.suffix in (".xml", ".sta") and "wrong" not in path.name and "broken" not in path.name:
+                if "amount_formats" in path.name:
+                    continue
+                for statement in parse(path.read_bytes()):
+                    assert {ln.kind for ln in statement.lines} <= {"payment", "interest", "fee"}
+
+
+class TestMt940AsBanksSendIt:
+    def test_the_mbank_file_ends_with_etx_and_is_read(self) -> None:
+        data = sample("mBank_mt940.sta")
+        assert data.rstrip(b"\r\n").endswith(b"-\x03")
+        statement = only(parse(data))
+        assert (statement.account_no, statement.currency, len(statement.lines)) == (
+            "PL29114010810000267002001002",
+            "PLN",
+            3,
+        )
+        assert (statement.opening_balance, statement.closing_balance) == (D("0.40"), D("0.43"))
+
+    @pytest.mark.parametrize("trailer", ["-\x03", "-\x03\n", "-\x03\r\n", "-\n\x03", "\x03"])
+    def test_etx_trailers(self, trailer: str) -> None:
+        data = fixture("cny.sta").decode().rstrip("-\n") + "\n" + trailer
+        assert len(only(parse(data.encode(), "mt940")).lines) == 3
+
+    def test_a_missing_25_names_the_field_and_where_it_was_expected(self) -> None:
+        text = fixture("cny.sta").decode().replace(":25:131000000000000001\n", "")
+        with pytest.raises(FeedError) as error:
+            parse(text.encode(), "mt940")
+        assert error.value.line == 2
+        assert "has no account identification field :25:" in str(error.value)
+        assert "starts on line 1" in str(error.value) and "before line 2" in str(error.value)
+
+
+class TestZip:
+    @staticmethod
+    def zipped(members: dict[str, bytes]) -> bytes:
+        import zipfile
+
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+            for name, content in members.items():
+                archive.writestr(name, content)
+        return buffer.getvalue()
+
+    def test_the_vendored_zip_of_camt_samples(self) -> None:
+        data = (SAMPLES / "zip" / "genkgo_camt_samples.zip").read_bytes()
+        assert detect_format(data) == "zip" == detect_format(data, "application/zip")
+        statements = parse(data)
+        assert [s.format for s in statements] == ["camt053", "camt053", "camt054"]
+        assert_well_formed(statements)
+
+    def test_every_member_parsed_in_order(self) -> None:
+        data = self.zipped({"a.xml": fixture("camt053_cny.xml"), "__MACOSX/._a.xml": b"\x00", "dir/": b""})
+        direct = [s.account_no for s in parse(fixture("camt053_cny.xml"))]
+        assert [s.account_no for s in parse(data, content_type="application/zip")] == direct
+
+    @pytest.mark.parametrize(
+        ("members", "words"),
+        [
+            ({"a.xml": b"<Document>no camt</Document>"}, "ZIP member 'a.xml' is not a camt XML document"),
+            ({"b.csv": b"account_no,x\n"}, "ZIP member 'b.csv' is not a camt"),
+            ({}, "holds no file"),
+            ({"inner.zip": b"PK\x03\x04rest"}, "is itself a ZIP file"),
+        ],
+    )
+    def test_unreadable_members_are_named(self, members: dict[str, bytes], words: str) -> None:
+        with pytest.raises(FeedError, match=words):
+            parse(self.zipped(members), content_type="application/zip")
+
+    def test_a_broken_camt_member_is_named_with_its_line(self) -> None:
+        data = self.zipped(
+            {"ok.xml": fixture("camt053_cny.xml"), "wrong.xml": sample("camt053.v2.wrong.xml")}
+        )
+        with pytest.raises(FeedError) as error:
+            parse(data, "zip")
+        assert error.value.field == "wrong.xml" and str(error.value).startswith(
+            "wrong.xml: ZIP member 'wrong.xml'"
+        )
+
+    def test_not_a_zip(self) -> None:
+        with pytest.raises(FeedError, match="the ZIP file cannot be read"):
+            parse(b"PK\x03\x04 truncated", content_type="application/zip")
+
+    def test_bombs_are_refused_before_they_inflate(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        from escrow.feeds import zipfeed
+
+        monkeypatch.setattr(zipfeed, "MAX_MEMBERS", 3)
+        many = self.zipped({f"{i}.xml": fixture("camt053_cny.xml") for i in range(4)})
+        with pytest.raises(FeedError, match="holds 4 files; at most 3"):
+            parse(many, "zip")
+        monkeypatch.setattr(zipfeed, "MAX_TOTAL_BYTES", 1 << 20)
+        bomb = self.zipped({"zeros.xml": b"\x00" * (4 << 20)})  # 4 MiB of zeros: a few KiB deflated
+        assert len(bomb) < 10_000
+        with pytest.raises(FeedError, match="would inflate to 4194304 bytes"):
+            parse(bomb, "zip")
+
+
+class TestUnreadableMedia:
+    @pytest.mark.parametrize(
+        ("data", "content_type"),
+        [
+            (b"%PDF-1.7\n", "application/pdf"),
+            (b"%PDF-1.7\n", None),
+            (b"\x89PNG\r\n\x1a\n", "image/png"),
+            (b"GIF89a", "application/octet-stream"),
+            (b"anything", "image/jpeg"),
+            (b"anything", "application/msword"),
+        ],
+    )
+    def test_refused_as_unsupported_media(self, data: bytes, content_type: str | None) -> None:
+        from escrow.feeds import UnsupportedMedia
+
+        with pytest.raises(UnsupportedMedia, match="application/zip"):
+            parse(data, content_type=content_type)
+
+    def test_a_csv_labelled_as_excel_is_still_read(self) -> None:
+        data = f"{HEADER}A1,R1,2026-11-22,credit,1.00,,,x\n".encode()
+        assert detect_format(data, "application/vnd.ms-excel") == "csv"

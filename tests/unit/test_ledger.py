@@ -207,6 +207,7 @@ def test_constructors_refuse_amounts_that_move_nothing_or_backwards(fen: int) ->
         ledger.release,
         ledger.refund,
         ledger.interest,
+        ledger.fee,
         ledger.court_deduction,
         ledger.suspense_assigned,
         ledger.suspense_returned,
@@ -237,6 +238,7 @@ def test_constructors_refuse_amounts_that_move_nothing_or_backwards(fen: int) ->
         (lambda f: ledger.refund(f, booked_on=DAY, reference="x"), EntryKind.REFUND, -1),
         (lambda f: ledger.interest(f, booked_on=DAY, reference="x"), EntryKind.INTEREST, 1),
         (lambda f: ledger.court_deduction(f, booked_on=DAY, reference="x"), EntryKind.COURT_DEDUCTION, -1),
+        (lambda f: ledger.fee(f, booked_on=DAY, reference="x"), EntryKind.FEE, -1),
     ],
 )
 def test_each_constructor_moves_cash_the_right_way(make, kind: EntryKind, cash: int) -> None:
@@ -263,6 +265,27 @@ def test_money_received_counts_what_payers_sent_net_of_corrections(
         in (EntryKind.DEPOSIT, EntryKind.DEPOSIT_SUSPENSE, EntryKind.REVERSAL, EntryKind.SUSPENSE_RETURNED)
     )
     assert ledger.received_fen(totals) == expected
+
+
+@given(st.lists(st.tuples(st.booleans(), amounts), max_size=20))
+def test_interest_and_fees_are_the_accounts_own_never_received_and_balance_equals_flows(
+    moves: list[tuple[bool, int]],
+) -> None:
+    """The bank's interest credits and fee debits (CONTRACT §9): INV-2 holds over any mix posted on a deposit
+    big enough to pay the fees, the fees ledger carries the fees, and neither counts as money received."""
+    total_fees = sum(fen for is_interest, fen in moves if not is_interest)
+    entries = [ledger.deposit(total_fees + 1, suspense=False, booked_on=DAY, reference="d")]
+    for i, (is_interest, fen) in enumerate(moves):
+        make = ledger.interest if is_interest else ledger.fee
+        entries.append(make(fen, booked_on=DAY, reference=f"m{i}"))
+    assert balance_equals_flows(entries) and balance_never_negative(entries)
+    books = balances(entries)
+    assert books.fees == total_fees and books.suspense == 0
+    assert books.interest == sum(fen for is_interest, fen in moves if is_interest)
+    totals: dict[str, int] = {}
+    for e in entries:
+        totals[e.kind.value] = totals.get(e.kind.value, 0) + abs(e.cash_effect_fen)
+    assert ledger.received_fen(totals) == total_fees + 1
 
 
 def test_reversal_negates_the_original_deposit() -> None:

@@ -228,6 +228,8 @@ def _project_page(ctx: Context, project_id: int, lang: str, with_audit: bool, _)
         "freezes": found.freezes,
         "statements": found.statements,
         "statement_count": found.statement_count,
+        "interest": found.interest,
+        "fees": found.fees,
         "reconciliation": latest.status if latest else "pending",
         "audit": found.audit,
         "adoptions": adoptions.history(ctx, project.id),  # the versions adopted for it (or refused)

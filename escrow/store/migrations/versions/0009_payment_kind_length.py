@@ -1,7 +1,7 @@
 """payment kinds of provident fund and combination loans fit their columns
 
 Revision ID: 0009
-Revises: 0005
+Revises: 0007
 Create Date: 2026-12-07
 
 Notices and deposits take the kinds `provident_fund_loan` (19 characters) and `combination_loan`
@@ -15,7 +15,7 @@ from alembic import op
 
 
 revision: str = '0009'
-down_revision: str | None = '0005'
+down_revision: str | None = '0007'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
