@@ -47,6 +47,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from escrow.services import alerts
+from escrow.store import models
 from escrow.store.db import UnitOfWork
 from tests.conftest import contract_body, project_body
 
@@ -303,6 +304,35 @@ def walk_everything(walk: Walk) -> dict[str, Any]:
     walk("POST", path, "reviewer", 200, body={"comment": "在查"}, alert_id=alert["alert_id"])
     path = "/api/v1/alerts/{alert_id}/resolution"
     assert walk("POST", path, "reviewer", 200, alert_id=alert["alert_id"])["state"] == "resolved"
+
+    # rule book adoptions: the shipped rules hold one version, so applying is refused (the project is on it)
+    # and an adoption waiting for review is written as the adoption service would write it
+    body = {"rulebook": "hengshui@2024.1", "project_ids": [pid], "reason": "新办法施行"}
+    walk("POST", "/api/v1/rulebook-adoptions", "admin", 422, body=body)
+    with UnitOfWork(walk.engine) as uow:
+        adoption = uow.adoptions.add(
+            models.RulebookAdoption(
+                jurisdiction="hengshui",
+                rulebook_id="hengshui@2024.1",
+                reason="x",
+                applied_by=uow.parties.user_by_name("admin").id,
+            )
+        )
+        uow.adoptions.add(
+            models.RulebookAdoptionProject(
+                adoption_id=adoption.id,
+                project_id=pid,
+                account_id=uow.projects.account_for(pid).id,
+                from_rulebook_id="hengshui@2024.1",
+            )
+        )
+        adoption_id = adoption.id
+        uow.commit()
+    walk("GET", "/api/v1/rulebook-adoptions", "admin", 200, query={"status": "submitted"})
+    walk("GET", "/api/v1/rulebook-adoptions/{adoption_id}", "reviewer", 200, adoption_id=adoption_id)
+    decision = {"decision": "reject", "comment": "已是该版本"}
+    path = "/api/v1/rulebook-adoptions/{adoption_id}/decisions"
+    assert walk("POST", path, "reviewer", 201, body=decision, adoption_id=adoption_id)["status"] == "rejected"
     return {"project": project}
 
 
