@@ -43,6 +43,8 @@ FIELD_MESSAGES: dict[str, tuple[str, str | None]] = {
     "not_in_rulebook": (N_("The project's rule book does not allow this."), None),
     "not_for_non_key": (N_("A non-key release is not tied to a node."), None),
     "not_for_full_freeze": (N_("A full freeze holds the whole balance and takes no amount."), None),
+    "not_after_start": (N_("Must be after the start date."), None),
+    "in_past": (N_("Already past."), None),
 }
 UNKNOWN = N_("Not accepted.")
 

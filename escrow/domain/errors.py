@@ -42,6 +42,8 @@ FIELD_WORDS: dict[str, str] = {
     "not_in_rulebook": "not allowed by the project's rule book",
     "not_for_non_key": "not for a non-key release",
     "not_for_full_freeze": "not for a full freeze",
+    "not_after_start": "not after {start}",
+    "in_past": "already past",
 }
 
 
