@@ -289,6 +289,14 @@ def _guarantee_line(view: Any) -> str:
     )
 
 
+def _refused(exc: DomainError) -> CliError:
+    """A refusal on one line: what was refused, the rule it breaks, and the fields at fault."""
+    fields = "; ".join(f"{e.field}: {e.message}" for e in exc.errors)
+    return CliError(
+        f"{exc.detail}" + (f" [{exc.rule}]" if exc.rule else "") + (f" ({fields})" if fields else "")
+    )
+
+
 def cmd_guarantee_register(args: argparse.Namespace, settings: Settings) -> int:
     from datetime import date
 
@@ -312,7 +320,10 @@ def cmd_guarantee_register(args: argparse.Namespace, settings: Settings) -> int:
         project_id=args.project, guarantee_no=args.no, issuer=args.issuer, amount=amount, **days
     )
     ctx = build_context(settings, open_database(settings.database_url))
-    print(_guarantee_line(guarantees.register(ctx, cmd, OPERATOR)))
+    try:
+        print(_guarantee_line(guarantees.register(ctx, cmd, OPERATOR)))
+    except DomainError as exc:
+        raise _refused(exc) from None
     return 0
 
 
@@ -321,7 +332,10 @@ def cmd_guarantee_release(args: argparse.Namespace, settings: Settings) -> int:
     from escrow.services import guarantees
 
     ctx = build_context(settings, open_database(settings.database_url))
-    print(_guarantee_line(guarantees.release(ctx, args.id, OPERATOR)))
+    try:
+        print(_guarantee_line(guarantees.release(ctx, args.id, OPERATOR)))
+    except DomainError as exc:
+        raise _refused(exc) from None
     return 0
 
 

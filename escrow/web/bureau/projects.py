@@ -393,9 +393,7 @@ class GuaranteesController(Controller):
                 for name, text in errors.items():
                     form.error(name, text)
             else:
-                return pages.redirect(
-                    request, f"/projects/{project_id}#guarantees", notice="guarantee_registered"
-                )
+                return pages.redirect(request, f"/projects/{project_id}", notice="guarantee_registered")
         return await _render_project(
             request,
             project_id,
@@ -421,7 +419,7 @@ class GuaranteesController(Controller):
         except DomainError as exc:
             message, _errors = pages.field_errors(request, exc)
             return await _render_project(request, project_id, status=exc.status, message=message)
-        return pages.redirect(request, f"/projects/{project_id}#guarantees", notice="guarantee_released")
+        return pages.redirect(request, f"/projects/{project_id}", notice="guarantee_released")
 
 
 CONTROLLERS = [ProjectsController, GuaranteesController]
