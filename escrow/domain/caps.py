@@ -303,9 +303,9 @@ def required_retention(inputs: CapInputs, rule: RetentionRule) -> tuple[Decimal,
     )
     if figures.guarantee:
         of = "the required retention" if rule.guarantee_share_of == "required_retention" else "the key amount"
-        detail += (
-            f", less guarantee {to_wire(figures.guarantee)} (at most {rule.guarantee_max_share} of {of})"
-        )
+        named = f"; guarantees {', '.join(figures.guarantee_nos)}" if figures.guarantee_nos else ""
+        counted = to_wire(figures.guarantee)
+        detail += f", less guarantee {counted} (at most {rule.guarantee_max_share} of {of}{named})"
     rule_ref = (
         f"{rule.rulebook_id} nodes.{rule.node_code}.retention"
         if rule.node_code

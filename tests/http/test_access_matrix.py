@@ -34,6 +34,7 @@ TABLES = (
     models.Statement,
     models.JournalEntry,
     models.NodeConfirmation,
+    models.Guarantee,
 )
 
 
@@ -99,6 +100,17 @@ def city(client, world, flow) -> dict:
         alerts.sweep(uow, runtime.ctx, datetime.now(UTC))
         uow.commit()
     alert = client.get("/api/v1/alerts?state=open", headers=world.headers("admin")).json()[0]
+    guarantee = client.post(
+        f"/api/v1/projects/{project['project_id']}/guarantees",
+        json={
+            "guarantee_no": "BH-M-1",
+            "issuer": "x",
+            "amount": "100.00",
+            "valid_from": TODAY,
+            "valid_until": "2027-12-31",
+        },
+        headers=world.headers("admin", "m-guarantee"),
+    ).json()
     return {
         "project_id": project["project_id"],
         "account_no": project["account_no"],
@@ -110,6 +122,7 @@ def city(client, world, flow) -> dict:
         "freeze_id": freeze["freeze_id"],
         "refund_id": refund["refund_id"],
         "alert_id": alert["alert_id"],
+        "guarantee_id": guarantee["guarantee_id"],
     }
 
 
@@ -146,6 +159,13 @@ def _body(c: dict) -> dict:
         "lift": {},
         "statement": {"account_no": c["account_no"], "statement_date": TODAY, "lines": []},
         "alert": {"comment": "x"},
+        "guarantee": {
+            "guarantee_no": "BH-M-NEW",
+            "issuer": "x",
+            "amount": "1.00",
+            "valid_from": TODAY,
+            "valid_until": "2027-12-31",
+        },
         "deduction": {
             "amount": "1.00",
             "creditor_role": "other",
@@ -198,6 +218,8 @@ OPERATIONS = [
     ("GET", "/api/v1/alerts", None, "bureau", "bureau"),
     ("POST", "/api/v1/alerts/{alert_id}/acknowledgement", "alert", "bureau", "bureau"),
     ("POST", "/api/v1/alerts/{alert_id}/resolution", "alert", "bureau", "bureau"),
+    ("POST", "/api/v1/projects/{project_id}/guarantees", "guarantee", "admin", "bureau"),
+    ("POST", "/api/v1/guarantees/{guarantee_id}/release", None, "admin", "bureau"),
 ]
 # Reads that both the owning developer and the bureau may make (a bank has no business there: 403 or 404).
 SHARED_READS = [
@@ -205,6 +227,7 @@ SHARED_READS = [
     ("GET", "/api/v1/releases/{release_id}"),
     ("GET", "/api/v1/releases"),
     ("GET", "/api/v1/refunds/{refund_id}"),
+    ("GET", "/api/v1/projects/{project_id}/guarantees"),
 ]
 UNAUTHENTICATED = {("GET", "/health"), ("GET", "/api/v1/public/vouchers/{voucher_no}")}
 # PDFs and report jobs: their own matrix (bank, developer and bureau by subject; jobs by requester) is

@@ -82,6 +82,7 @@ def test_a_guarantee_stands_in_for_part_of_the_retention(client, world, engine, 
     assert g["cap"]["releasable"] == "4000000.00"
     terms = {t["term"]: t for t in g["cap"]["explanation"]["terms"]}
     assert "less guarantee 2000000.00" in terms["required_retention"]["detail"]
+    assert "guarantees BH-2026-001)" in terms["required_retention"]["detail"]
     project = client.get(f"/api/v1/projects/{funded['project_id']}", headers=world.headers("admin")).json()
     assert project["account"]["required_retention"] == "8000000.00"
 
