@@ -289,6 +289,64 @@ def cmd_audit_export(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _guarantee_line(view: Any) -> str:
+    return (
+        f"guarantee {view.guarantee_id} {view.guarantee_no} of {to_wire(view.amount)} ({view.issuer}, valid "
+        f"{view.valid_from} to {view.valid_until}) on account {view.account_no}: {view.status}; counted "
+        f"{to_wire(view.counted)}, releasable now {to_wire(view.cap.releasable)}"
+    )
+
+
+def _refused(exc: DomainError) -> CliError:
+    """A refusal on one line: what was refused, the rule it breaks, and the fields at fault."""
+    fields = "; ".join(f"{e.field}: {e.message}" for e in exc.errors)
+    return CliError(
+        f"{exc.detail}" + (f" [{exc.rule}]" if exc.rule else "") + (f" ({fields})" if fields else "")
+    )
+
+
+def cmd_guarantee_register(args: argparse.Namespace, settings: Settings) -> int:
+    from datetime import date
+
+    from escrow.app import build_context
+    from escrow.domain.money import MoneyError, parse_wire
+    from escrow.services import guarantees
+
+    try:
+        amount = parse_wire(args.amount)
+    except MoneyError as exc:
+        raise CliError(f"--amount: {exc}") from None
+    days = {}
+    for name in ("valid_from", "valid_until"):
+        try:
+            days[name] = date.fromisoformat(getattr(args, name))
+        except ValueError:
+            raise CliError(
+                f"--{'from' if name == 'valid_from' else 'until'}: not a date YYYY-MM-DD"
+            ) from None
+    cmd = guarantees.RegisterGuarantee(
+        project_id=args.project, guarantee_no=args.no, issuer=args.issuer, amount=amount, **days
+    )
+    ctx = build_context(settings, open_database(settings.database_url))
+    try:
+        print(_guarantee_line(guarantees.register(ctx, cmd, OPERATOR)))
+    except DomainError as exc:
+        raise _refused(exc) from None
+    return 0
+
+
+def cmd_guarantee_release(args: argparse.Namespace, settings: Settings) -> int:
+    from escrow.app import build_context
+    from escrow.services import guarantees
+
+    ctx = build_context(settings, open_database(settings.database_url))
+    try:
+        print(_guarantee_line(guarantees.release(ctx, args.id, OPERATOR)))
+    except DomainError as exc:
+        raise _refused(exc) from None
+    return 0
+
+
 # --- wiring ---------------------------------------------------------------------------------------------
 
 
@@ -349,6 +407,21 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_import_statement)
 
     register_report(sub)  # escrow report KIND … -o FILE.pdf
+
+    guarantee = sub.add_parser("guarantee", help="bank guarantees (保函)").add_subparsers(
+        dest="sub", required=True
+    )
+    s = guarantee.add_parser("register", help="register a guarantee standing in for part of the retention")
+    s.add_argument("--project", required=True, type=int, metavar="ID")
+    s.add_argument("--no", required=True, metavar="NUMBER", help="the number the bank wrote on it")
+    s.add_argument("--issuer", required=True, metavar="BANK")
+    s.add_argument("--amount", required=True, metavar="YUAN", help="e.g. 1500000.00")
+    s.add_argument("--from", dest="valid_from", required=True, metavar="YYYY-MM-DD")
+    s.add_argument("--until", dest="valid_until", required=True, metavar="YYYY-MM-DD", help="last valid day")
+    s.set_defaults(func=cmd_guarantee_register)
+    s = guarantee.add_parser("release", help="release a guarantee: it counts no more")
+    s.add_argument("id", type=int, metavar="ID")
+    s.set_defaults(func=cmd_guarantee_release)
 
     rules = sub.add_parser("rules", help="rule books").add_subparsers(dest="sub", required=True)
     rules.add_parser("list", help="list rule book versions").set_defaults(func=cmd_rules_list)

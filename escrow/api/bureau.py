@@ -1,4 +1,5 @@
-"""Bureau endpoints: opening projects, confirming nodes, city figures (CONTRACT.md §3, Bureau)."""
+"""Bureau endpoints: opening projects, confirming nodes, city figures (CONTRACT.md §3, Bureau), and bank
+guarantees (保函, CONTRACT.md §8)."""
 
 from __future__ import annotations
 
@@ -13,9 +14,9 @@ from escrow.api import responses as R
 from escrow.api.deps import Id, query_date, require_bureau, services
 from escrow.api.idempotency import idempotent
 from escrow.api.routes import KeyedController, read_route, write_route
-from escrow.api.schemas import NodeConfirmationIn, ProjectIn
+from escrow.api.schemas import GuaranteeIn, NodeConfirmationIn, ProjectIn
 from escrow.domain.principal import Principal
-from escrow.services import projects, stats
+from escrow.services import guarantees, projects, stats
 
 
 class BureauController(KeyedController):
@@ -95,3 +96,52 @@ class BureauController(KeyedController):
         require_bureau(principal)
         period = (query_date(start, "from"), query_date(end, "to"))
         return stats.for_period(services(request), *period)
+
+    @write_route(
+        "/projects/{project_id:int}/guarantees",
+        "Register a bank guarantee (保函) standing in for part of the retention (bureau admins)",
+        "The guarantee and the project's release cap after it",
+        (403, 404, 409),
+        description=(
+            "Refused (422, naming the rule) while the account's balance is below the key supervised amount "
+            "(`guarantee.requires_full_amount`), or when the guarantees valid on the same days plus this one "
+            "would stand in for more than the rule book's share (`guarantee.max_share`: of the required "
+            "retention — at least 70% stays in cash — or, under hengshui@2024.1, of the key amount); also "
+            "when valid_until is not after valid_from or already past, or the account is closed. The same "
+            "guarantee_no twice on the account: 409."
+        ),
+    )
+    @idempotent
+    def register_guarantee(
+        self,
+        request: Request,
+        project_id: Id,
+        data: JSONBody[GuaranteeIn],
+        principal: NamedDependency[Principal],
+    ) -> guarantees.GuaranteeChange:
+        require_bureau(principal, "admin")
+        cmd = data.to(guarantees.RegisterGuarantee, project_id=project_id, amount=Decimal(data.amount))
+        return guarantees.register(services(request), cmd, principal)
+
+    @write_route(
+        "/guarantees/{guarantee_id:int}/release",
+        "Release a bank guarantee: it counts no more (bureau admins)",
+        "The released guarantee and the project's release cap after it",
+        (403, 404, 409),
+    )
+    @idempotent
+    def release_guarantee(
+        self, request: Request, guarantee_id: Id, principal: NamedDependency[Principal]
+    ) -> guarantees.GuaranteeChange:
+        require_bureau(principal, "admin")
+        return guarantees.release(services(request), guarantee_id, principal)
+
+    @read_route(
+        "/projects/{project_id:int}/guarantees",
+        "A project's bank guarantees (bureau users and the project's developer)",
+        "The guarantees in the order registered; status expired once past valid_until",
+    )
+    def list_guarantees(
+        self, request: Request, project_id: Id, principal: NamedDependency[Principal]
+    ) -> tuple[guarantees.GuaranteeView, ...]:
+        return guarantees.listing(services(request), project_id, principal)

@@ -277,3 +277,21 @@ class DeductionIn(Body):
     creditor_role: Literal["construction", "equipment", "materials", "other"]
     bank_reference: Reference
     executed_on: Day
+
+
+class GuaranteeIn(Body):
+    guarantee_no: Annotated[
+        str, Field(min_length=1, max_length=64, description="the number the issuing bank wrote on it")
+    ]
+    issuer: Name
+    amount: Money
+    valid_from: Day
+    valid_until: Annotated[Day, Field(description="the last day it is valid (it counts through this day)")]
+
+    @field_validator("guarantee_no")
+    @classmethod
+    def _printable(cls, value: str) -> str:
+        """As real documents write numbers (CONTRACT §7): no control characters, no `..`."""
+        if any(ord(c) < 0x20 or ord(c) == 0x7F for c in value) or ".." in value:
+            raise ValueError("printable text without control characters or '..'")
+        return value

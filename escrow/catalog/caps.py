@@ -73,6 +73,7 @@ GUARANTEE_COUNTED_OF_RETENTION = N_(
     ", less the bank guarantee ¥%(amount)s (counted up to %(share)s of the required retention; the rest stays"
     " in cash)"
 )
+GUARANTEE_NUMBERS = N_("; guarantees counted: %(numbers)s")
 GUARANTEE_WAITING = N_(
     "; the accepted bank guarantee ¥%(amount)s is not counted until deposits reach the key supervised amount"
 )
@@ -103,7 +104,8 @@ def percent(share: Decimal) -> str:
 
 def retention_sentence(_: Gettext, figures: Retention, node: str | None) -> str:
     """The required retention from its figures: key amount × the node's share (or all of it before the
-    first node), plus the finish surcharge, less the guarantee counted, or why an accepted one waits.
+    first node), plus the finish surcharge, less the guarantee counted (naming the guarantees by their
+    numbers), or why an accepted one waits.
     `node` is the node's name in the reader's language."""
     amount = amount_text(figures.supervised_amount)
     if figures.node_code:
@@ -123,6 +125,8 @@ def retention_sentence(_: Gettext, figures: Retention, node: str | None) -> str:
             amount=amount_text(figures.guarantee),
             share=percent(figures.guarantee_max_share),
         )
+        if figures.guarantee_nos:
+            words += _(GUARANTEE_NUMBERS, numbers=", ".join(figures.guarantee_nos))
     elif figures.guarantee_waiting:
         words += _(GUARANTEE_WAITING, amount=amount_text(figures.guarantee_waiting))
     return words

@@ -62,6 +62,7 @@ class CapInputs:
     full_freeze: bool = False  # a `full` freeze in force holds the whole balance
     refunded: Decimal = ZERO  # paid back to buyers: no longer money received for the project
     non_key_taken: Decimal = ZERO  # non-key releases approved or paid (pending ones are in pending_out too)
+    guarantee_nos: tuple[str, ...] = ()  # the numbers of the guarantees in force (named by the words)
 
     @property
     def frozen_held(self) -> Decimal:
@@ -131,13 +132,16 @@ class Retention:
     guarantee_waiting: Decimal
     guarantee_max_share: Decimal
     guarantee_share_of: str = "supervised_amount"
+    guarantee_nos: tuple[str, ...] = ()  # the guarantees in force, when one is counted
 
     @property
     def code(self) -> str:
         return RETENTION_AT_NODE if self.node_code else RETENTION_BEFORE_FIRST_NODE
 
     def params(self) -> dict[str, str | None]:
-        """The figures as wire strings (money with two decimals, shares as written in the rule book)."""
+        """The figures as wire strings (money with two decimals, shares as written in the rule book); the
+        guarantees counted by their numbers, one a line, when there are any."""
+        numbers = {"guarantee_nos": "\n".join(self.guarantee_nos)} if self.guarantee_nos else {}
         return {
             "supervised_amount": to_wire(self.supervised_amount),
             "node": self.node_code,
@@ -149,6 +153,7 @@ class Retention:
             "guarantee_waiting": to_wire(self.guarantee_waiting),
             "guarantee_max_share": str(self.guarantee_max_share),
             "guarantee_share_of": self.guarantee_share_of,
+            **numbers,
         }
 
     @classmethod
@@ -164,6 +169,7 @@ class Retention:
             guarantee_waiting=Decimal(params["guarantee_waiting"]),
             guarantee_max_share=Decimal(params["guarantee_max_share"]),
             guarantee_share_of=params.get("guarantee_share_of") or "supervised_amount",
+            guarantee_nos=tuple(filter(None, (params.get("guarantee_nos") or "").split("\n"))),
         )
 
 
@@ -257,13 +263,20 @@ class Cap:
         return data
 
 
+def guarantee_limit(supervised_amount: Decimal, gross: Decimal, rule: RetentionRule) -> Decimal:
+    """The most guarantees may stand in for together: the rule book's share of the required retention
+    `gross` (national rule: 30%, so ≥ 70% stays in cash) or, as hengshui@2024.1 words it, of the key amount.
+    Rounded down to the fen, so that the cash kept is never below its share of the retention."""
+    base = gross if rule.guarantee_share_of == "required_retention" else supervised_amount
+    return (base * rule.guarantee_max_share).quantize(CENT, rounding=ROUND_DOWN)
+
+
 def retention(inputs: CapInputs, rule: RetentionRule) -> Retention:
     """The required retention's figures (the formula lives here and nowhere else)."""
     share = retention_share(rule.node_share, rule.surcharge)
     gross = quantize(inputs.supervised_amount * share)
-    base = gross if rule.guarantee_share_of == "required_retention" else inputs.supervised_amount
-    # Rounded down to the fen, so that the cash kept is never below its share of the retention.
-    limit = (base * rule.guarantee_max_share).quantize(CENT, rounding=ROUND_DOWN)
+    limit = guarantee_limit(inputs.supervised_amount, gross, rule)
+    counted = min(inputs.guarantee, limit, gross)
     return Retention(
         supervised_amount=inputs.supervised_amount,
         node_code=rule.node_code,
@@ -271,10 +284,11 @@ def retention(inputs: CapInputs, rule: RetentionRule) -> Retention:
         surcharge=rule.surcharge,
         share=share,
         gross=gross,
-        guarantee=min(inputs.guarantee, limit, gross),
+        guarantee=counted,
         guarantee_waiting=ZERO,
         guarantee_max_share=rule.guarantee_max_share,
         guarantee_share_of=rule.guarantee_share_of,
+        guarantee_nos=inputs.guarantee_nos if counted else (),
     )
 
 
@@ -289,9 +303,9 @@ def required_retention(inputs: CapInputs, rule: RetentionRule) -> tuple[Decimal,
     )
     if figures.guarantee:
         of = "the required retention" if rule.guarantee_share_of == "required_retention" else "the key amount"
-        detail += (
-            f", less guarantee {to_wire(figures.guarantee)} (at most {rule.guarantee_max_share} of {of})"
-        )
+        named = f"; guarantees {', '.join(figures.guarantee_nos)}" if figures.guarantee_nos else ""
+        counted = to_wire(figures.guarantee)
+        detail += f", less guarantee {counted} (at most {rule.guarantee_max_share} of {of}{named})"
     rule_ref = (
         f"{rule.rulebook_id} nodes.{rule.node_code}.retention"
         if rule.node_code

@@ -46,6 +46,8 @@ FIELD_WORDS: dict[str, str] = {
     "above_account_total": "would take the account above {limit}, the largest account total",
     "before_opening": "before the account was opened on {opened_on}",
     "not_held_on_date": "the account did not hold {amount} on that date",
+    "not_after_start": "not after {start}",
+    "in_past": "already past",
 }
 
 

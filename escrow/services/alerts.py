@@ -20,6 +20,9 @@ Rules (the limits come from each project's rule book, `[limits]`):
   `instruction_max_working_days` working days (Monday–Friday) after its approval;
 - `frozen_with_pending_releases` — a frozen account with releases submitted or approved but not paid;
 - `notice_overdue` — a payment notice still open `notice_overdue_days` days after its due date;
+- `guarantee_expiring` — a bank guarantee (保函) not released whose `valid_until` is at most
+  `EXPIRY_WARNING_DAYS` (30, CONTRACT §8) days away, or already past (it no longer counts in the cap: the
+  bureau replaces or releases it); resolved when it is released;
 - `voucher_lookup_failures` — one client failed `LOOKUP_FAILURES` or more public voucher look-ups within
   `LOOKUP_WINDOW` (the public endpoint counts them in `rate_limit_buckets`, key `voucher-lookup:<client>`).
 """
@@ -34,6 +37,7 @@ from typing import Any, Literal
 from escrow.domain import caps
 from escrow.domain.caps import rule_of
 from escrow.domain.errors import Conflict, FieldError, InvalidInput, NotFound
+from escrow.domain.guarantees import EXPIRY_WARNING_DAYS
 from escrow.domain.money import from_fen, to_wire
 from escrow.domain.principal import Principal
 from escrow.services import approvals
@@ -67,6 +71,7 @@ RULES: dict[str, Rule] = {
     "frozen_with_pending_releases": Rule("critical", "approver", "a frozen account with pending releases"),
     "notice_overdue": Rule("info", "reviewer", "a payment notice overdue"),
     "voucher_lookup_failures": Rule("warning", "admin", "repeated failed voucher look-ups from one client"),
+    "guarantee_expiring": Rule("warning", "admin", "a bank guarantee expiring or expired"),
 }
 SWEPT = tuple(RULES)  # every rule is re-evaluated by the sweep (statement_missing: only its open alerts)
 
@@ -305,6 +310,28 @@ def _notices(uow: UnitOfWork, ctx: Context, today: date) -> list[Finding]:
     return out
 
 
+def _guarantees(uow: UnitOfWork, today: date) -> list[Finding]:
+    """Guarantees not released within EXPIRY_WARNING_DAYS of their last valid day, or past it."""
+    out = []
+    for g, account, project in uow.guarantees.expiring(today + timedelta(days=EXPIRY_WARNING_DAYS)):
+        what = f"bank guarantee {g.guarantee_no} of {_money(g.amount_fen)} on account {account.account_no}"
+        if g.expires_on < today:
+            when = f"expired on {g.expires_on} and no longer counts in the release cap"
+        else:
+            when = f"expires on {g.expires_on} ({(g.expires_on - today).days} days left)"
+        out.append(
+            Finding(
+                "guarantee_expiring",
+                "guarantee",
+                str(g.id),
+                f"{what} {when}; replace or release it",
+                account_id=account.id,
+                link=f"/projects/{project.id}#guarantees",
+            )
+        )
+    return out
+
+
 def _lookups(uow: UnitOfWork, now: datetime) -> list[Finding]:
     rows = uow.rate_limits.failure_totals_since(LOOKUP_PREFIX, now - LOOKUP_WINDOW, LOOKUP_FAILURES)
     return [
@@ -329,6 +356,7 @@ def evaluate(uow: UnitOfWork, ctx: Context, now: datetime) -> list[Finding]:
         *_accounts(uow, ctx),
         *_instructions(uow, ctx, today),
         *_notices(uow, ctx, today),
+        *_guarantees(uow, today),
         *_lookups(uow, now),
     ]
 

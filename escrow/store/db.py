@@ -31,6 +31,7 @@ from escrow.store.repos.contracts import Contracts
 from escrow.store.repos.deposits import Deposits
 from escrow.store.repos.documents import Documents
 from escrow.store.repos.freezes import Freezes
+from escrow.store.repos.guarantees import Guarantees
 from escrow.store.repos.holds import Holds
 from escrow.store.repos.idempotency import Idempotency
 from escrow.store.repos.jobs import ArchivedReports, JobRuns
@@ -127,6 +128,7 @@ class UnitOfWork:
         self.refunds = Refunds(session)
         self.instructions = Instructions(session)
         self.freezes = Freezes(session)
+        self.guarantees = Guarantees(session)
         self.web_sessions = WebSessions(session)
         self.documents = Documents(session)
         self.alerts = Alerts(session)

@@ -34,6 +34,7 @@ TABLES = (
     models.Statement,
     models.JournalEntry,
     models.NodeConfirmation,
+    models.Guarantee,
 )
 
 
@@ -118,6 +119,17 @@ def city(client, world, flow) -> dict:
         )
         adoption_id = adoption.id
         uow.commit()
+    guarantee = client.post(
+        f"/api/v1/projects/{project['project_id']}/guarantees",
+        json={
+            "guarantee_no": "BH-M-1",
+            "issuer": "x",
+            "amount": "100.00",
+            "valid_from": TODAY,
+            "valid_until": "2027-12-31",
+        },
+        headers=world.headers("admin", "m-guarantee"),
+    ).json()
     return {
         "adoption_id": adoption_id,
         "project_id": project["project_id"],
@@ -130,6 +142,7 @@ def city(client, world, flow) -> dict:
         "freeze_id": freeze["freeze_id"],
         "refund_id": refund["refund_id"],
         "alert_id": alert["alert_id"],
+        "guarantee_id": guarantee["guarantee_id"],
     }
 
 
@@ -167,6 +180,13 @@ def _body(c: dict) -> dict:
         "statement": {"account_no": c["account_no"], "statement_date": TODAY, "lines": []},
         "alert": {"comment": "x"},
         "adoption": {"rulebook": "hengshui@2024.1", "project_ids": [c["project_id"]], "reason": "x"},
+        "guarantee": {
+            "guarantee_no": "BH-M-NEW",
+            "issuer": "x",
+            "amount": "1.00",
+            "valid_from": TODAY,
+            "valid_until": "2027-12-31",
+        },
         "deduction": {
             "amount": "1.00",
             "creditor_role": "other",
@@ -223,6 +243,8 @@ OPERATIONS = [
     ("GET", "/api/v1/rulebook-adoptions", None, "bureau", "bureau"),
     ("GET", "/api/v1/rulebook-adoptions/{adoption_id}", None, "bureau", "bureau"),
     ("POST", "/api/v1/rulebook-adoptions/{adoption_id}/decisions", "decision", "reviewer", "bureau"),
+    ("POST", "/api/v1/projects/{project_id}/guarantees", "guarantee", "admin", "bureau"),
+    ("POST", "/api/v1/guarantees/{guarantee_id}/release", None, "admin", "bureau"),
 ]
 # Reads that both the owning developer and the bureau may make (a bank has no business there: 403 or 404).
 SHARED_READS = [
@@ -230,6 +252,7 @@ SHARED_READS = [
     ("GET", "/api/v1/releases/{release_id}"),
     ("GET", "/api/v1/releases"),
     ("GET", "/api/v1/refunds/{refund_id}"),
+    ("GET", "/api/v1/projects/{project_id}/guarantees"),
 ]
 UNAUTHENTICATED = {("GET", "/health"), ("GET", "/api/v1/public/vouchers/{voucher_no}")}
 # PDFs and report jobs: their own matrix (bank, developer and bureau by subject; jobs by requester) is

@@ -185,6 +185,19 @@ def walk_everything(walk: Walk) -> dict[str, Any]:
     walk("GET", "/api/v1/accounts/{account_no}", "bank", 200, account_no=account_no)
     walk("GET", "/api/v1/stats", "admin", 200, query={"from": "2025-01-01", "to": "2026-12-31"})
 
+    # a bank guarantee (保函) stands in for part of the retention, is listed, and is released
+    guarantee = {
+        "guarantee_no": "（2026）衡建保字第001号",
+        "issuer": "中国建设银行衡水分行",
+        "amount": "100000.00",
+        "valid_from": "2025-06-01",
+        "valid_until": "2027-06-30",
+    }
+    path = "/api/v1/projects/{project_id}/guarantees"
+    gid = walk("POST", path, "admin", 201, body=guarantee, project_id=pid)["guarantee_id"]
+    walk("GET", path, "developer", 200, project_id=pid)
+    walk("POST", "/api/v1/guarantees/{guarantee_id}/release", "admin", 201, guarantee_id=gid)
+
     # a release through its approval chain to the bank's execution
     release = {
         "project_id": pid,

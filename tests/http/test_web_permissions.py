@@ -26,6 +26,8 @@ ROUTES: list[tuple[str, str, str, int | None]] = [
     ("alerts.handle", "POST", f"/alerts/{MISSING}/resolve", 404),
     ("nodes.confirm", "GET", "/projects/{project}/nodes/half_structure/confirm", 200),
     ("nodes.confirm", "POST", "/projects/{project}/nodes/half_structure/confirm", None),
+    ("guarantees.manage", "POST", "/projects/{project}/guarantees", 422),
+    ("guarantees.manage", "POST", f"/projects/{{project}}/guarantees/{MISSING}/release", 404),
     ("suspense.resolve", "GET", f"/projects/{{project}}/suspense/{MISSING}", 404),
     ("suspense.resolve", "POST", f"/projects/{{project}}/suspense/{MISSING}", 404),
     ("releases.view", "GET", "/releases", 200),

@@ -7,6 +7,7 @@ import json
 import shutil
 import subprocess
 import sys
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -272,3 +273,39 @@ def test_shipped_files_are_found_from_an_installed_wheel(tmp_path):
     assert (Path(rules_dir) / "hengshui" / "2024.1.toml").is_file()
     assert any(Path(reports_dir).iterdir())
     shutil.rmtree(target)
+
+
+@pytest.mark.parametrize("today", [date(2026, 12, 6)])  # the app's clock for the funding (hengshui@2026.1)
+def test_guarantee_register_and_release(cli, client, world, flow, db_url):
+    """Registered through the services like the API (the command's clock is the real one, so the guarantee
+    runs to a far day); bad input is one line and exit 1, nothing kept."""
+    from escrow.store.models import Guarantee
+    from tests.http.test_money_flows import fund, open_project
+
+    project = open_project(client, world)
+    pid = str(project["project_id"])
+    args = ("guarantee", "register", "--project", pid, "--no", "BH-CLI-1", "--issuer", "衡水银行")
+    code, _out, err = cli(*args, "--amount", "100.00", "--from", "2026-12-01", "--until", "2099-12-31")
+    assert code == 1
+    _one_line_error(err, "guarantee.requires_full_amount")
+    fund(flow, "12000000.00")
+    code, _out, err = cli(*args, "--amount", "1.5.0", "--from", "2026-12-01", "--until", "2099-12-31")
+    assert code == 1
+    _one_line_error(err, "--amount")
+    code, _out, err = cli(*args, "--amount", "100.00", "--from", "2026-12-01", "--until", "31.12.2099")
+    assert code == 1
+    _one_line_error(err, "--until")
+    assert _count(db_url, Guarantee) == 0
+    code, out, err = cli(*args, "--amount", "2000000.00", "--from", "2026-12-01", "--until", "2099-12-31")
+    assert code == 0, err
+    assert "BH-CLI-1 of 2000000.00" in out and ": active;" in out
+    guarantee_id = out.split()[1]
+    code, _out, err = cli(*args, "--amount", "2000000.00", "--from", "2026-12-01", "--until", "2099-12-31")
+    assert code == 1
+    _one_line_error(err, "already registered")
+    code, out, err = cli("guarantee", "release", guarantee_id)
+    assert code == 0, err
+    assert ": released;" in out
+    code, _out, err = cli("guarantee", "release", guarantee_id)
+    assert code == 1
+    _one_line_error(err, "already released")

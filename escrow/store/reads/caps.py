@@ -26,7 +26,7 @@ class CapFigures(Reads):
         balances, received = journal.balances_of(ids), journal.received_of(ids)
         frozen, pending = holds.frozen_of(ids), holds.pending_out_of(ids)
         guarantees, full = holds.guarantee_of(ids, on), holds.fully_frozen(ids)
-        taken = holds.non_key_taken_of(ids)
+        taken, numbers = holds.non_key_taken_of(ids), holds.guarantee_nos_of(ids, on)
         return {
             account.id: CapInputs(
                 balance=from_fen(balances[account.id].cash),
@@ -39,6 +39,7 @@ class CapFigures(Reads):
                 full_freeze=account.id in full,
                 refunded=from_fen(balances[account.id].refunded),
                 non_key_taken=from_fen(taken[account.id]),
+                guarantee_nos=numbers[account.id],
             )
             for project, account in pairs
         }

@@ -79,6 +79,24 @@ class Holds(Repo):
             Guarantee.expires_on >= on,
         )
 
+    def guarantee_nos_of(self, account_ids: list[int], on: date) -> dict[int, tuple[str, ...]]:
+        """The numbers of the guarantees in force on `on` (as `guarantee_of` sums them), oldest first."""
+        found: dict[int, list[str]] = {account_id: [] for account_id in account_ids}
+        for ids in chunks(account_ids):
+            rows = self.session.execute(
+                select(Guarantee.account_id, Guarantee.guarantee_no)
+                .where(
+                    Guarantee.account_id.in_(ids),
+                    Guarantee.status == "active",
+                    Guarantee.accepted_on <= on,
+                    Guarantee.expires_on >= on,
+                )
+                .order_by(Guarantee.id)
+            )
+            for account_id, number in rows:
+                found[account_id].append(number)
+        return {account_id: tuple(numbers) for account_id, numbers in found.items()}
+
     def _sums(self, account_ids: list[int], key, column, *where) -> dict[int, int]:
         found = dict.fromkeys(account_ids, 0)
         for ids in chunks(account_ids):

@@ -46,6 +46,7 @@ ALERT_RULES = {
     "frozen_with_pending_releases": N_("Frozen account with pending releases"),
     "notice_overdue": N_("Payment notice overdue"),
     "voucher_lookup_failures": N_("Repeated failed voucher look-ups"),
+    "guarantee_expiring": N_("Bank guarantee expiring or expired"),
 }
 # ids chosen not to clash with other areas' ids of another meaning ("Open" notices, "Warning" checks)
 SEVERITIES = {"critical": N_("High"), "warning": N_("Medium"), "info": N_("Low")}
@@ -56,6 +57,7 @@ SUBJECTS = {
     "instruction": N_("Payment instruction"),
     "notice": N_("Payment notice"),
     "client": N_("Client address"),
+    "guarantee": N_("Bank guarantee"),
 }
 UNRESOLVED = ("open", "acknowledged")
 

@@ -3,24 +3,30 @@
 The list searches and filters in the database and shows one page of 25; its balances come from one grouped
 query over the cash ledger (store/listings.py). The page shows the account, its nodes, and the release cap
 explained in words by escrow.catalog.caps from the cap's terms (not from the cap's English text).
+
+Its guarantees section lists the bank guarantees (保函) with what each counts for today; an admin registers
+one there (`POST /projects/{id}/guarantees`, refused field by field on the same page) and releases one
+(`POST /projects/{id}/guarantees/{guarantee_id}/release`): single admin actions, audited by the service.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from datetime import date
 from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
 
-from litestar import Controller, Request, get
+from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath
 from litestar.response import Template
 
 from escrow.catalog.caps import cap_terms, percent
 from escrow.domain.caps import Cap
-from escrow.domain.money import from_fen
+from escrow.domain.errors import DomainError, Forbidden, NotFound
+from escrow.domain.money import MoneyError, from_fen, parse_wire
 from escrow.rulebooks import RuleBook
-from escrow.services import adoptions, listings
+from escrow.services import adoptions, guarantees, listings
 from escrow.services.context import Context
 from escrow.services.listings import ProjectFilter
 from escrow.web.shell import pages, sessions
@@ -64,6 +70,7 @@ LABELS: dict[str, dict[str, str]] = {
     },
     "freeze": {"active": N_("In force"), "lifted": N_("Lifted")},
     "adoption": {"submitted": N_("Under review"), "approved": N_("Adopted"), "rejected": N_("Rejected")},
+    "guarantee": {"active": N_("In force"), "expired": N_("Expired"), "released": N_("Released")},
     "kind": {
         "earnest": N_("Earnest money"),
         "down_payment": N_("Down payment"),
@@ -206,6 +213,7 @@ def _project_page(ctx: Context, project_id: int, lang: str, with_audit: bool, _)
         for n in book.nodes
     ]
     node_names = {n["code"]: n["name"] for n in nodes}
+    held = guarantees.overview(ctx, project_id)
     return {
         "project": project,
         "account": found.account,
@@ -233,6 +241,8 @@ def _project_page(ctx: Context, project_id: int, lang: str, with_audit: bool, _)
         "reconciliation": latest.status if latest else "pending",
         "audit": found.audit,
         "adoptions": adoptions.history(ctx, project.id),  # the versions adopted for it (or refused)
+        "guarantees": held,
+        "guarantee_share": percent(held.max_share),
     }
 
 
@@ -295,24 +305,128 @@ class ProjectsController(Controller):
 
     @get("/{project_id:int}", guards=[requires("projects.view")], name="project")
     async def page(self, request: Request, project_id: FromPath[int]) -> Template:
+        return await _render_project(request, project_id)
+
+
+async def _render_project(
+    request: Request, project_id: int, *, status: int = 200, **guarantee_form: Any
+) -> Template:
+    _ = pages.gettext(request)
+    data = await pages.run(
+        _project_page,
+        pages.ctx(request),
+        project_id,
+        pages.language(request),
+        sessions.may(request, "audit.view"),
+        _,
+    )
+    return pages.render(
+        request,
+        "bureau/projects/page.html",
+        status=status,
+        label=labeller(_),
+        tone=tone,
+        local_time=local_time,
+        fen=from_fen,
+        guarantee_form={"values": {}, "errors": {}, "message": None, **guarantee_form},
+        **data,
+    )
+
+
+# --- guarantees -------------------------------------------------------------------------------------------
+
+pages.NOTICES["guarantee_registered"] = N_("The bank guarantee is registered; the release cap is recomputed.")
+pages.NOTICES["guarantee_released"] = N_("The bank guarantee is released; it counts no more.")
+GUARANTEE_FIELDS = ("guarantee_no", "issuer", "amount", "valid_from", "valid_until")
+GUARANTEE_LIMITS = {"guarantee_no": 64, "issuer": 200}
+
+
+def _guarantee_command(form: pages.Form, project_id: int, _) -> guarantees.RegisterGuarantee | None:
+    """The command from the form, or None with the form's errors marked."""
+    for name in GUARANTEE_FIELDS:
+        if not form.get(name):
+            form.error(name, _("Required."))
+    for name, most in GUARANTEE_LIMITS.items():
+        if len(form.get(name)) > most:
+            form.error(name, _("At most %(value)s characters.", value=most))
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in form.get("guarantee_no")) or ".." in form.get(
+        "guarantee_no"
+    ):
+        form.error("guarantee_no", _("Contains characters that are not allowed."))
+    amount = None
+    if form.get("amount"):
+        try:
+            amount = parse_wire(form.get("amount"))
+        except MoneyError:
+            form.error("amount", _("Enter an amount in yuan, such as 1234.50."))
+    days: dict[str, date] = {}
+    for name in ("valid_from", "valid_until"):
+        if form.get(name):
+            try:
+                days[name] = date.fromisoformat(form.get(name))
+            except ValueError:
+                form.error(name, _("Enter a date as YYYY-MM-DD."))
+    if not form.ok or amount is None:
+        return None
+    return guarantees.RegisterGuarantee(
+        project_id=project_id,
+        guarantee_no=form.get("guarantee_no"),
+        issuer=form.get("issuer"),
+        amount=amount,
+        valid_from=days["valid_from"],
+        valid_until=days["valid_until"],
+    )
+
+
+class GuaranteesController(Controller):
+    path = "/projects/{project_id:int}/guarantees"
+    include_in_schema = False
+    guards = [requires("guarantees.manage")]
+
+    @post("/", name="guarantee-register", status_code=303)
+    async def register(self, request: Request, project_id: FromPath[int]) -> Response:
+        form = await pages.form(request)
         _ = pages.gettext(request)
-        data = await pages.run(
-            _project_page,
-            pages.ctx(request),
-            project_id,
-            pages.language(request),
-            sessions.may(request, "audit.view"),
-            _,
-        )
-        return pages.render(
+        cmd = _guarantee_command(form, project_id, _)
+        status, message = 422, None
+        if cmd is not None:
+            try:
+                await pages.run(guarantees.register, pages.ctx(request), cmd, sessions.principal(request))
+            except (NotFound, Forbidden):
+                raise
+            except DomainError as exc:
+                message, errors = pages.field_errors(request, exc)
+                status = exc.status
+                for name, text in errors.items():
+                    form.error(name, text)
+            else:
+                return pages.redirect(request, f"/projects/{project_id}", notice="guarantee_registered")
+        return await _render_project(
             request,
-            "bureau/projects/page.html",
-            label=labeller(_),
-            tone=tone,
-            local_time=local_time,
-            fen=from_fen,
-            **data,
+            project_id,
+            status=status,
+            values=form.values,
+            errors=form.errors,
+            message=message or _("Please correct the marked fields"),
         )
 
+    @post("/{guarantee_id:int}/release", name="guarantee-release", status_code=303)
+    async def release(
+        self, request: Request, project_id: FromPath[int], guarantee_id: FromPath[int]
+    ) -> Response:
+        await pages.form(request)
+        ctx = pages.ctx(request)
+        found = await pages.run(guarantees.overview, ctx, project_id)
+        if all(g.guarantee_id != guarantee_id for g in found.items):
+            raise NotFound(f"no guarantee {guarantee_id} on project {project_id}")
+        try:
+            await pages.run(guarantees.release, ctx, guarantee_id, sessions.principal(request))
+        except (NotFound, Forbidden):
+            raise
+        except DomainError as exc:
+            message, _errors = pages.field_errors(request, exc)
+            return await _render_project(request, project_id, status=exc.status, message=message)
+        return pages.redirect(request, f"/projects/{project_id}", notice="guarantee_released")
 
-CONTROLLERS = [ProjectsController]
+
+CONTROLLERS = [ProjectsController, GuaranteesController]

@@ -22,6 +22,7 @@ MATRIX: dict[str, frozenset[str]] = {
     "alerts.view": _BUREAU,
     "alerts.handle": frozenset({"admin", "reviewer", "approver", "director"}),
     "nodes.confirm": frozenset({"inspector"}),
+    "guarantees.manage": frozenset({"admin"}),
     "releases.view": _BUREAU,
     "releases.decide": _DECIDERS,
     "refunds.view": _BUREAU,
