@@ -32,6 +32,12 @@ TERM_NAMES = {
 }
 # Terms that start a sum of their own (the non-key cap is the smaller of two): said without a sign.
 STARTS_A_SUM = frozenset({"balance", "received"})
+# The two sums of the non-key cap (escrow.domain.caps.non_key_cap `parts`), by the term each starts with.
+BOUND_OF_FIRST_TERM = {"received": "beyond_key_amount", "balance": "account_room"}
+BOUND_NAMES = {
+    "beyond_key_amount": N_("Received beyond the key supervised amount and not yet taken"),
+    "account_room": N_("What the account can pay after what it holds back"),
+}
 # What a term is, by its code (escrow.domain.caps.TERM_CODES); the retention is said from its figures.
 TERM_EXPLANATIONS = {
     "cash_ledger": N_("Cash in the supervised account by the books"),
@@ -174,6 +180,42 @@ def term_words(_: Gettext, term: Term, book: RuleBook, lang: str, *, first: bool
 def cap_terms(_: Gettext, terms: Sequence[Term], book: RuleBook, lang: str) -> list[TermWords]:
     """Every term of a cap, in order: the first added, the rest taken off it."""
     return [term_words(_, t, book, lang, first=i == 0) for i, t in enumerate(terms)]
+
+
+@dataclass(frozen=True)
+class CapSum:
+    """One sum of a cap's terms. A node cap is one sum, the releasable amount itself (`bound` None); a
+    non-key cap is the smaller of two, each named by its bound and worked out to `value` (before flooring)."""
+
+    terms: tuple[TermWords, ...]
+    bound: str | None = None
+    name: str = ""
+    value: Decimal | None = None
+
+
+def cap_sums(_: Gettext, words: Sequence[TermWords], bounds: Mapping[str, Any] | None) -> list[CapSum]:
+    """The terms of a cap (`cap_terms`) as the sums they make: one for a node cap; for a non-key cap (its
+    `bounds`: `Cap.parts` or the stored `bounds`) one per bound, each starting at a term of STARTS_A_SUM."""
+    if not bounds:
+        return [CapSum(tuple(words))]
+    groups: list[list[TermWords]] = []
+    for w in words:
+        if not groups or w.term in STARTS_A_SUM:
+            groups.append([])
+        groups[-1].append(w)
+    keys = [BOUND_OF_FIRST_TERM.get(g[0].term) for g in groups]
+    if None in keys or set(keys) - set(bounds):
+        return [CapSum(tuple(words))]
+    return [
+        CapSum(tuple(g), key, named(_, BOUND_NAMES, key), Decimal(str(bounds[key])))
+        for g, key in zip(groups, keys, strict=True)
+    ]
+
+
+def stored_cap_sums(_: Gettext, cap: Mapping[str, Any], book: RuleBook, lang: str) -> list[CapSum]:
+    """The sums of a cap as stored or sent on the wire (as `stored_cap_terms` reads it)."""
+    holder = cap.get("explanation", cap) or {}
+    return cap_sums(_, stored_cap_terms(_, cap, book, lang), holder.get("bounds"))
 
 
 def stored_cap_terms(_: Gettext, cap: Mapping[str, Any], book: RuleBook, lang: str) -> list[TermWords]:

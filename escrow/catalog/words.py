@@ -57,9 +57,16 @@ PAYEE_ROLES = {
     "materials": N_("Materials vendor"),
     "buyer": N_("Home buyer"),
     "lender": N_("Lending bank"),
+    "developer": N_("Developer's own settlement account"),
 }
+# What a release pays out: key supervised funds at a confirmed node, or money received beyond the key
+# supervised amount (非重点监管资金, national opinion 2022), without a node.
+RELEASE_KINDS = {"node": N_("Node release"), "non_key": N_("Non-key fund release")}
 DECISIONS = {"approve": N_("Approve"), "reject": N_("Do not approve")}
-DOCUMENTS = {"wage_arrears_statement": N_("Statement that no migrant workers' wages are owed")}
+DOCUMENTS = {
+    "wage_arrears_statement": N_("Statement that no migrant workers' wages are owed"),
+    "fund_use_statement": N_("Statement of the use of the funds"),
+}
 ENTRY_KINDS = {
     EntryKind.DEPOSIT: N_("Buyer's payment"),
     EntryKind.DEPOSIT_SUSPENSE: N_("Payment of an unknown payer"),

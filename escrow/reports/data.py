@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from escrow.catalog import gettext_for, words
-from escrow.catalog.caps import stored_cap_terms
+from escrow.catalog.caps import stored_cap_sums, stored_cap_terms
 from escrow.catalog.words import named, node_name, step_label
 from escrow.domain import checks, ledger
 from escrow.domain.errors import FieldError, InvalidInput, NotFound
@@ -170,7 +170,7 @@ def release(uow: UnitOfWork, ctx: Context, release_id: int) -> dict[str, Any]:
     q = ReportQueries(uow.session)
     account, project, bank, developer = q.release_parties(release)
     book = ctx.rulebook(release.rulebook_id)
-    chain = book.approval_steps_for(yuan(release.amount_fen))
+    chain = book.approval_steps_for(yuan(release.amount_fen), release.kind)
     taken = uow.releases.steps(release.id)
     users = q.users(s.decided_by for s in taken)
     steps = []
@@ -193,15 +193,24 @@ def release(uow: UnitOfWork, ctx: Context, release_id: int) -> dict[str, Any]:
             }
         )
     instruction = uow.instructions.for_release(release.id)
+    # 法〔2022〕12号 art. 2: a payment made from a frozen account is reported to the court; the flag was set
+    # when the bank paid, or a freeze is in force while the instruction waits.
+    court_report = instruction is not None and (
+        instruction.court_report
+        if instruction.status == "executed"
+        else uow.holds.freeze_in_force(account.id)
+    )
     return {
         "release_id": release.id,
+        "kind": release.kind,
+        "kind_zh": zh(words.RELEASE_KINDS, release.kind),
         "status": release.status,
         "status_zh": zh(words.RELEASE_STATUS, release.status),
         "applied_on": release.created_at,
         "amount": yuan(release.amount_fen),
         "purpose": release.purpose,
         "node_code": release.node_code,
-        "node_name": node_name(book, release.node_code, "zh"),
+        "node_name": node_name(book, release.node_code, "zh") if release.node_code else None,
         "project_name": project.name,
         "permit_no": project.permit_no,
         "developer_name": developer.name,
@@ -237,6 +246,7 @@ def release(uow: UnitOfWork, ctx: Context, release_id: int) -> dict[str, Any]:
             if instruction
             else None
         ),
+        "court_report": bool(court_report),
     }
 
 
@@ -245,10 +255,18 @@ def _cap(release: Release, book: RuleBook) -> dict[str, Any]:
     say it in (escrow.catalog.caps) with the rule-book keys behind it."""
     cap = release.cap or {}
     explanation = cap.get("explanation") or {}
+    both = cap.get("caps") or {}
     return {
         "releasable": Decimal(cap.get("releasable", "0")),
         "required_retention": Decimal(explanation.get("required_retention", "0")),
         "terms": stored_cap_terms(ZH, cap, book, "zh"),
+        "sums": stored_cap_sums(ZH, cap, book, "zh"),
+        # what each kind of release could take at application, where the stored cap keeps both
+        "both": [
+            {"kind": zh(words.RELEASE_KINDS, k), "releasable": Decimal(both[k]["releasable"])}
+            for k in ("node", "non_key")
+            if k in both
+        ],
         "text": explanation.get("text", ""),
         "rulebook": explanation.get("rulebook", release.rulebook_id),
     }

@@ -22,6 +22,7 @@ from litestar.params import FromPath
 from litestar.response import Template
 
 from escrow.catalog.caps import cap_terms, percent
+from escrow.catalog.words import RELEASE_KINDS
 from escrow.domain.caps import Cap
 from escrow.domain.errors import DomainError, Forbidden, NotFound
 from escrow.domain.money import MoneyError, from_fen, parse_wire
@@ -231,7 +232,10 @@ def _project_page(ctx: Context, project_id: int, lang: str, with_audit: bool, _)
         "deposit_count": found.deposit_count,
         "suspense": found.suspense,
         # Each with the column the page shows for it alone: a release's node, a refund's contract number.
-        "releases": [(r, node_names.get(r.node_code, r.node_code)) for r in found.releases],
+        "releases": [
+            (r, node_names.get(r.node_code, r.node_code) if r.node_code else _(RELEASE_KINDS["non_key"]))
+            for r in found.releases
+        ],
         "refunds": found.refunds,
         "freezes": found.freezes,
         "statements": found.statements,

@@ -1,9 +1,12 @@
 """Release applications for the bureau: the list, the review page, and the decision on one approval step.
 
-The review page shows the application, the rule book's approval chain with what each step decided, and
-the release cap twice: as recomputed now and as stored when the developer applied. The decision form is
-shown only to the user who may take the next step; everyone else is told why not. `releases.decide`
-re-checks the role, four eyes and the cap itself: its refusals come back here in the user's language.
+The review page shows the application, the rule book's approval chain with what each step decided, and the
+release cap twice: as recomputed now and as stored when the developer applied, each for the release's kind (a
+node release, or a non-key release of money received beyond the key supervised amount, whose cap is the
+smaller of two sums), with what each kind could take at application where the stored cap keeps both. The
+decision form is shown only to the user who may take the next step; everyone else is told why not.
+`releases.decide` re-checks the role, four eyes and the cap itself: its refusals come back here in the user's
+language.
 """
 
 from __future__ import annotations
@@ -15,7 +18,8 @@ from typing import Any
 from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath
 
-from escrow.catalog.caps import cap_terms, stored_cap_terms
+from escrow.catalog import words
+from escrow.catalog.caps import cap_sums, cap_terms, stored_cap_sums
 from escrow.domain import approvals as rules
 from escrow.domain.errors import Conflict, DomainError, Forbidden, NotFound
 from escrow.domain.principal import Principal
@@ -30,7 +34,7 @@ from escrow.web.bureau.common import (
 )
 from escrow.web.shell import pages, sessions
 from escrow.web.shell.filters import local_time, money
-from escrow.web.shell.labels import N_, node_name
+from escrow.web.shell.labels import N_, named, node_name
 from escrow.web.shell.sessions import requires
 
 PAGE_SIZE = 20
@@ -46,7 +50,9 @@ PAYEE_ROLES = {
     "construction": N_("Construction contractor"),
     "equipment": N_("Equipment supplier"),
     "materials": N_("Materials supplier"),
+    "developer": N_("Developer's own settlement account"),  # non-key releases (the rule book says)
 }
+DOCUMENT_NAMES = {**words.DOCUMENTS, **KIND_NAMES}
 # Why the reader may not take the next step (escrow.domain.approvals reason codes), in words.
 REASONS = {
     rules.DECIDED: N_("Decided: this application is %(status)s."),
@@ -78,7 +84,8 @@ def _listing(request: Request, status: str | None, project_id: int | None, page:
             "project_id": r.project_id,
             "project_name": r.project_name,
             "developer_name": r.developer_name,
-            "node": node_name(ctx.rulebook(r.rulebook), r.node_code, lang),
+            "kind": r.kind,
+            "node": node_name(ctx.rulebook(r.rulebook), r.node_code, lang) if r.node_code else None,
             "amount": r.amount,
             "status": r.status,
             "submitted_at": local_time(r.created_at),
@@ -118,20 +125,27 @@ def _page(request: Request, release_id: int, viewer: Viewer) -> dict[str, Any]:
     book = ctx.rulebook(view.rulebook)
     cap = found.cap_now
     stored_cap = view.cap or {}
+    both_then = (stored_cap or {}).get("caps") or {}
     return {
         "release": view,
         "status_badge": STATUS_BADGES.get(view.status, ""),
         "amount": view.amount,
-        "node_name": node_name(book, view.node_code, lang),
+        "kind_name": named(_, words.RELEASE_KINDS, view.kind),
+        "node_name": node_name(book, view.node_code, lang) if view.node_code else None,
         "developer_name": found.developer_name,
         "submitted_at": local_time(view.created_at),
         "documents": [{**vars(d), "document_id": found.document_ids.get(d.sha256)} for d in view.documents],
         "chain": chain_view(view, lang, local_time),
         "cap_now": cap.releasable,
-        "cap_now_terms": cap_terms(_, cap.terms, book, lang),
+        "cap_now_sums": cap_sums(_, cap_terms(_, cap.terms, book, lang), dict(cap.parts)),
         "within_cap": view.amount <= cap.releasable,
         "cap_then": stored_cap.get("releasable"),
-        "cap_then_terms": stored_cap_terms(_, stored_cap, book, lang),
+        "cap_then_sums": stored_cap_sums(_, stored_cap, book, lang),
+        "caps_then": [
+            (named(_, words.RELEASE_KINDS, kind), both_then[kind]["releasable"], kind == view.kind)
+            for kind in ("node", "non_key")
+            if kind in both_then
+        ],
         "decision": decision_view(_, found.decision, REASONS, STATUS_NAMES, lang),
     }
 
@@ -187,6 +201,7 @@ class ReleasesController(Controller):
             values={"status": status or "", "project": str(project_id or "")},
             status_names=STATUS_NAMES,
             status_badges=STATUS_BADGES,
+            release_kinds=words.RELEASE_KINDS,
             project_options=project_options,
         )
 
@@ -218,7 +233,7 @@ class ReleasesController(Controller):
         page = await pages.run(_page, request, release_id, Viewer.of(request))
         if refused_cap is not None:
             book = pages.ctx(request).rulebook(page["release"].rulebook)
-            page["refused_terms"] = stored_cap_terms(_, refused_cap, book, pages.language(request))
+            page["refused_sums"] = stored_cap_sums(_, refused_cap, book, pages.language(request))
             page["refused_releasable"] = refused_cap.get("releasable")
         return self._render(
             request,
@@ -239,7 +254,7 @@ class ReleasesController(Controller):
             status=status,
             status_names=STATUS_NAMES,
             payee_roles=PAYEE_ROLES,
-            kind_names=KIND_NAMES,
+            kind_names=DOCUMENT_NAMES,
             **page,
             **extra,
         )

@@ -65,10 +65,12 @@ PAYEE_ROLES = {
     "construction": N_("Construction"),
     "equipment": N_("Equipment"),
     "materials": N_("Materials"),
+    "developer": N_("Developer's own settlement account"),  # non-key releases only (the rule book says)
 }
 # Document kinds a rule book may require; an unknown kind is shown by its code (rule book data).
 DOCUMENT_KINDS = {
     "wage_arrears_statement": N_("Statement that no migrant workers' wages are owed"),
+    "fund_use_statement": N_("Statement of the use of the funds"),
     "other": N_("Other document"),
 }
 pages.NOTICES.update(

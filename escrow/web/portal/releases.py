@@ -1,6 +1,11 @@
 """Portal: release applications (拨付申请) — the list, the application form with its payees and documents,
 and one application with its approval steps.
 
+The form offers a node release (节点拨付) and, where the project's rule book has `[non_key_release]`, a
+non-key release (非重点监管资金拨付, national opinion 2022): money received beyond the key supervised amount,
+without a node, payable also to the developer's own settlement account. Each kind shows its own payee roles,
+documents and cap, term by term (the non-key cap as the smaller of its two sums).
+
 An application is checked here for form (amounts, rows, files) and by escrow.services.releases.apply for
 the rules (confirmed node, payee roles, required documents, the cap). The uploaded files are stored in the
 same unit of work as the release: a refused application leaves no document behind.
@@ -17,7 +22,8 @@ from typing import Any
 from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath
 
-from escrow.catalog.caps import stored_cap_terms
+from escrow.catalog import words
+from escrow.catalog.caps import stored_cap_sums, stored_cap_terms
 from escrow.domain.errors import InvalidInput
 from escrow.domain.money import to_wire
 from escrow.rulebooks import RuleBook
@@ -31,7 +37,7 @@ from escrow.web.portal.common import (
     text,
 )
 from escrow.web.shell import filters, pages, sessions, uploads
-from escrow.web.shell.labels import N_
+from escrow.web.shell.labels import N_, named
 from escrow.web.shell.sessions import requires
 
 PAYEE_FIELDS = ("name", "account_no", "bank_name", "role", "amount")
@@ -39,6 +45,7 @@ PAYEE_ROWS = 3  # rows shown on an empty form; "add payee" adds more
 MAX_PAYEES = 50
 MAX_EXTRA_DOCUMENTS = 10
 EXTRA_KIND = "other"
+KINDS = ("node", "non_key")
 
 
 def _render(request: Request, template: str, *, status: int = 200, **context: Any) -> Response:
@@ -49,6 +56,7 @@ def _render(request: Request, template: str, *, status: int = 200, **context: An
         accept=uploads.ACCEPT,
         max_upload=uploads.MAX_LABEL,
         **labels(pages.gettext(request)),
+        release_kind=lambda code: named(pages.gettext(request), words.RELEASE_KINDS, code),
         **context,
     )
 
@@ -56,8 +64,11 @@ def _render(request: Request, template: str, *, status: int = 200, **context: An
 def _cap_words(request: Request, cap: Mapping[str, Any], book: RuleBook) -> dict[str, Any]:
     """A cap (`Cap.to_json()`) as the portal shows it: its terms in words (escrow.catalog.caps), what is
     releasable, and the rule book it was computed under."""
+    _, lang = pages.gettext(request), pages.language(request)
     return {
-        "terms": stored_cap_terms(pages.gettext(request), cap, book, pages.language(request)),
+        "terms": stored_cap_terms(_, cap, book, lang),
+        "sums": stored_cap_sums(_, cap, book, lang),
+        "kind": (cap.get("explanation", cap) or {}).get("kind", "node"),
         "releasable": cap["releasable"],
         "rulebook": cap.get("rulebook", book.id),
     }
@@ -66,9 +77,10 @@ def _cap_words(request: Request, cap: Mapping[str, Any], book: RuleBook) -> dict
 # --- the form's surroundings: the developer's projects, the chosen one's nodes, roles, documents, cap ------
 
 
-def _form_context(request: Request, project_id: str | None) -> dict[str, Any]:
-    """What the form shows for the chosen project (the only one, or the one asked for); NotFound if the
-    project asked for is not the developer's."""
+def _form_context(request: Request, project_id: str | None, kind: str | None = None) -> dict[str, Any]:
+    """What the form shows for the chosen project (the only one, or the one asked for) and the kind of
+    release asked for (a node release unless the rule book has non-key releases and one is asked for);
+    NotFound if the project asked for is not the developer's."""
     lang = pages.language(request)
     ctx = pages.ctx(request)
     found = releases.application_form(ctx, developer_id(request), project_id)
@@ -80,16 +92,23 @@ def _form_context(request: Request, project_id: str | None) -> dict[str, Any]:
     if chosen is None:
         return result
     book = ctx.rulebook(chosen.rulebook)
+    _ = pages.gettext(request)
+    offered = [k for k in KINDS if k == "node" or chosen.non_key_cap is not None]
+    kind = kind if kind in offered else "node"
+    policy = book.release_policy(kind) or book.release
+    cap = chosen.non_key_cap if kind == "non_key" and chosen.non_key_cap else chosen.cap
     result["project"] = {
         "project_id": chosen.project_id,
         "name": chosen.name,
         "permit_no": chosen.permit_no,
         "account_no": chosen.account_no,
-        "releasable": to_wire(chosen.cap.releasable),
-        "cap": _cap_words(request, chosen.cap.to_json(), book),
+        "kind": kind,
+        "kinds": [(k, named(_, words.RELEASE_KINDS, k)) for k in offered],
+        "releasable": to_wire(cap.releasable),
+        "cap": _cap_words(request, cap.to_json(), book),
         "nodes": [(code, node_name(book, code, lang)) for code in chosen.confirmed_nodes],
-        "roles": list(book.release.payee_roles),
-        "documents": list(book.release.required_documents),
+        "roles": list(policy.payee_roles),
+        "documents": list(policy.required_documents),
         "rulebook": book.id,
     }
     return result
@@ -174,7 +193,10 @@ async def _read(form: pages.Form, project: dict[str, Any] | None, _: Callable[..
     if project is None:
         form.error("project_id", _("Choose one of your projects."))
         return app
-    if not form.get("node_code"):
+    kind = project["kind"]
+    if (form.get("kind") or "node") != kind:  # a kind the project's rule book does not offer
+        form.error("kind", _("The project's rule book does not allow this."))
+    if kind == "node" and not form.get("node_code"):
         form.error("node_code", _("Required."))
     amount = money(form, "amount", _)
     purpose = text(form, "purpose", _, limit=2000)
@@ -194,7 +216,8 @@ async def _read(form: pages.Form, project: dict[str, Any] | None, _: Callable[..
     if form.ok:
         app.command = releases.ApplyRelease(
             project_id=project["project_id"],
-            node_code=form.get("node_code"),
+            kind=kind,
+            node_code=form.get("node_code") if kind == "node" else None,
             amount=amount,
             purpose=purpose,
             payees=tuple(payees),
@@ -252,9 +275,14 @@ def _apply(
 def _listing(request: Request) -> list[dict[str, Any]]:
     lang, ctx = pages.language(request), pages.ctx(request)
     return [
-        {**vars(view), "node_name": node_name(ctx.rulebook(view.rulebook), view.node_code, lang)}
+        {**vars(view), "node_name": _node(ctx.rulebook(view.rulebook), view.node_code, lang)}
         for view in releases.listing(ctx, sessions.principal(request))
     ]
+
+
+def _node(book: RuleBook, code: str | None, lang: str) -> str | None:
+    """The node of a node release in words; None for a non-key release (it has none)."""
+    return node_name(book, code, lang) if code else None
 
 
 def _release(request: Request, release_id: int) -> dict[str, Any]:
@@ -266,7 +294,7 @@ def _release(request: Request, release_id: int) -> dict[str, Any]:
     stored_cap = (view.cap or {}).get("explanation")
     return {
         **vars(view),
-        "node_name": node_name(book, view.node_code, lang),
+        "node_name": _node(book, view.node_code, lang),
         "cap_words": _cap_words(request, stored_cap, book) if stored_cap else None,
         "chain": [
             {
@@ -292,10 +320,11 @@ class ReleasesController(Controller):
 
     @get("/new")
     async def new_release(self, request: Request) -> Response:
-        context = await pages.run(_form_context, request, request.query_params.get("project_id"))
+        params = request.query_params
+        context = await pages.run(_form_context, request, params.get("project_id"), params.get("kind"))
         project = context["project"]
         values = {"project_id": str(project["project_id"])} if project else {}
-        if project and len(project["nodes"]) == 1:
+        if project and project["kind"] == "node" and len(project["nodes"]) == 1:
             values["node_code"] = project["nodes"][0][0]
         return _render(
             request,
@@ -309,7 +338,8 @@ class ReleasesController(Controller):
     @get("/new/payee")
     async def payee_row(self, request: Request) -> Response:
         """One more empty payee row (the form's "add payee" button asks for it with HTMX)."""
-        context = await pages.run(_form_context, request, request.query_params.get("project_id"))
+        params = request.query_params
+        context = await pages.run(_form_context, request, params.get("project_id"), params.get("kind"))
         roles = context["project"]["roles"] if context["project"] else list(PAYEE_ROLES)
         return _render(request, "portal/releases/_payee_row.html", row={}, i=None, roles=roles, errors={})
 
@@ -317,7 +347,9 @@ class ReleasesController(Controller):
     async def apply(self, request: Request) -> Response:
         form = await pages.form(request)
         _ = pages.gettext(request)
-        context = await pages.run(_form_context, request, form.get("project_id") or None)
+        context = await pages.run(
+            _form_context, request, form.get("project_id") or None, form.get("kind") or None
+        )
         application = await _read(form, context["project"], _)
         headline, cap, status = _("Please correct the marked fields"), None, 422
         if application.command is not None:
