@@ -231,7 +231,7 @@ def test_the_review_page_and_the_list_say_the_kind_and_explain_its_cap(web, proj
     listing = reviewer.get("/releases?lang=zh").text
     assert "非重点监管资金拨付" in listing and absent(listing, "None")
     on_project = reviewer.get(f"/projects/{project['project_id']}").text  # its releases, by node or kind
-    assert re.search(rf'#{release["release_id"]}</a></td>\s*<td>非重点监管资金拨付</td>', on_project)
+    assert re.search(rf"#{release['release_id']}</a></td>\s*<td>非重点监管资金拨付</td>", on_project)
 
 
 def test_a_node_release_page_still_names_its_node(client, world, web, project, steps):
