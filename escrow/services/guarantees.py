@@ -277,15 +277,19 @@ def _visible(actor: Principal, project: Project) -> bool:
     return actor.is_bureau or (actor.kind == "developer" and actor.developer_id == project.developer_id)
 
 
-def overview(ctx: Context, project_id: int, actor: Principal | None = None) -> GuaranteesOverview:
+def overview(
+    ctx: Context, project_id: int, actor: Principal | None = None, cap: caps.Cap | None = None
+) -> GuaranteesOverview:
     """The project's guarantees, each with what it counts for today. With an `actor`: only for bureau users
-    and the project's developer (to anyone else the project does not exist)."""
+    and the project's developer (to anyone else the project does not exist). A page that computed the
+    project's node cap today already hands it over as `cap` (it is not computed again)."""
     with ctx.reading() as uow:
         project, account = _project(uow, project_id)
         if actor is not None and not _visible(actor, project):
             raise NotFound(f"no project {project_id}")
         book = ctx.rulebook(project.rulebook_id)
-        cap = release_cap(uow, ctx, project, account)
+        if cap is None or cap.inputs is None or cap.rule is None:
+            cap = release_cap(uow, ctx, project, account)
         today = ctx.today()
         rows = uow.guarantees.of_account(account.id)
         counted = _counted(rows, cap, today)

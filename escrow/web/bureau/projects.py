@@ -214,7 +214,7 @@ def _project_page(ctx: Context, project_id: int, lang: str, with_audit: bool, _)
         for n in book.nodes
     ]
     node_names = {n["code"]: n["name"] for n in nodes}
-    held = guarantees.overview(ctx, project_id)
+    held = guarantees.overview(ctx, project_id, cap=cap)
     return {
         "project": project,
         "account": found.account,
