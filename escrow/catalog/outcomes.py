@@ -50,7 +50,7 @@ FIELD_MESSAGES: dict[str, tuple[str, str | None]] = {
     ),
     "before_opening": (N_("Cannot be before the account was opened (%(value)s)."), "opened_on"),
     "not_held_on_date": (N_("The account did not hold ¥%(value)s on that date."), "amount"),
-    "not_after_start": (N_("Must be after the start date."), None),
+    "not_after_start": (N_("Must be after the start date, %(value)s."), "start"),
     "in_past": (N_("Already past."), None),
 }
 UNKNOWN = N_("Not accepted.")

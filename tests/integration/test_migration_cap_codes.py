@@ -6,6 +6,7 @@ before 0005 did (terms of `term`, `value`, `rule` and the English `detail`), the
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -14,7 +15,7 @@ from typing import Any
 
 import pytest
 from alembic import command
-from sqlalchemy import Engine, create_engine, insert, select, text, update
+from sqlalchemy import JSON, DateTime, Engine, column, create_engine, insert, select, table, text, update
 from sqlalchemy.engine import make_url
 
 from escrow.domain.caps import Term
@@ -34,11 +35,11 @@ OLD_DETAIL = "key supervised amount 10000000.00 × (share 0.70 + surcharge 0.00)
 
 @pytest.fixture(params=BACKENDS)
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """Overrides the conftest's: an empty database migrated up to BEFORE only (`engine`, `world`, `client`
-    and `web` are built on it as usual)."""
+    """Overrides the conftest's: an empty database at the head (`engine`, `world`, `client` and `web` are
+    built on it as usual); `ids` opens a project through the app, then takes the schema back to BEFORE."""
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path / 'old.db'}"
-        _migrate_to(url, BEFORE)
+        _migrate_to(url, "head")
         yield url
         return
     admin = create_engine(make_url(PG_URL).set(database="postgres"), isolation_level="AUTOCOMMIT")
@@ -46,7 +47,7 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     url = make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
-    _migrate_to(url, BEFORE)
+    _migrate_to(url, "head")
     yield url
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
@@ -59,11 +60,15 @@ def _migrate_to(url: str, revision: str) -> None:
     engine.dispose()
 
 
-def _downgrade(engine: Engine, revision: str) -> None:
+def backfill(engine: Engine) -> None:
+    """Run 0005 over the rows as they are: the schema is at the head (the app writes the rows), so the
+    version is set back to BEFORE, 0005 runs (it changes data only), and the version goes back to the head."""
     cfg = alembic_config(engine.url.render_as_string(hide_password=False))
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn
-        command.downgrade(cfg, revision)
+        command.stamp(cfg, BEFORE, purge=True)
+        command.upgrade(cfg, "0005")
+        command.stamp(cfg, "head", purge=True)
 
 
 def old_format(cap: Any) -> Any:
@@ -73,6 +78,18 @@ def old_format(cap: Any) -> Any:
     if isinstance(cap, list):
         return [old_format(v) for v in cap]
     return cap
+
+
+def as_0005(cap: dict[str, Any]) -> dict[str, Any]:
+    """A cap the domain computes now, with its terms coded as 0005 codes them (the codes of the day): the
+    freeze term as `court_freezes` without params (0006 split it by exemption and overlap), the retention
+    without the guarantee base (0006 added it)."""
+    copied = json.loads(json.dumps(cap))
+    for term in copied.get("explanation", copied)["terms"]:
+        if term["term"] == "frozen":
+            term["code"], term["params"] = "court_freezes", {}
+        term.get("params", {}).pop("guarantee_share_of", None)
+    return copied
 
 
 def terms_of(stored: dict[str, Any]) -> list[Term]:
@@ -115,12 +132,13 @@ def test_an_old_release_is_said_in_chinese_again_after_the_upgrade(web, engine, 
     assert before.count(RETENTION_ZH) == 1  # the cap now; the stored one falls back to its English
     assert OLD_DETAIL in before
 
-    upgrade(engine)
+    backfill(engine)
 
     for model, fresh in old_release["fresh"].items():
         migrated = stored_caps(engine, model)
-        assert migrated == fresh  # byte for byte what the new code stores
-        for row_id, cap in fresh.items():
+        expected = {row_id: as_0005(cap) for row_id, cap in fresh.items()}
+        assert migrated == expected  # byte for byte what the code stored, in the codes of 0005
+        for row_id, cap in expected.items():
             assert terms_of(migrated[row_id]) == terms_of(cap)
     after = web("reviewer").get(url).text
     assert after.count(RETENTION_ZH) == 2  # now and at application
@@ -148,6 +166,17 @@ def _release_row(ids: dict[str, int], cap: dict[str, Any]) -> dict[str, Any]:
         "rulebook_id": BOOK,
         "created_at": WHEN,
     }
+
+
+# The releases table as it was before 0006 (no `kind`): the rows below are written the way the code then did.
+OLD_RELEASES = table(
+    "releases",
+    column("id"),
+    *(column(name) for name in ("project_id", "account_id", "developer_id", "node_code", "amount_fen")),
+    *(column(name) for name in ("purpose", "status", "rulebook_id")),
+    column("cap", JSON),
+    column("created_at", DateTime(timezone=True)),
+)
 
 
 def _step_row(ids: dict[str, int], release_id: int, step_no: int, cap: dict[str, Any]) -> dict[str, Any]:
@@ -178,29 +207,36 @@ def ids(client, world, engine) -> dict[str, int]:
 
 def test_every_stored_term_gets_the_code_the_domain_gives_it_now(engine, ids):
     interpreted = {
-        "at a node with the finish surcharge and a counted guarantee": cap_json(
-            fresh_cap("topped_out", finish="finished", guarantee="5000000.00")
+        "at a node with the finish surcharge and a counted guarantee": as_0005(
+            cap_json(fresh_cap("topped_out", finish="finished", guarantee="5000000.00"))
         ),
-        "before the first node": cap_json(fresh_cap(None)),
-        "at the last node": cap_json(fresh_cap("first_registration", finish="finished")),
+        "before the first node": as_0005(cap_json(fresh_cap(None))),
+        "at the last node": as_0005(cap_json(fresh_cap("first_registration", finish="finished"))),
     }
-    waiting = cap_json(fresh_cap("half_structure", guarantee="1000000.00", received="5000000.00"))
+    # before 0006 an accepted guarantee could wait for the deposits; its old detail said so, not how much
+    waiting = as_0005(cap_json(fresh_cap("half_structure")))
+    waiting["explanation"]["terms"][2]["detail"] += (
+        ", guarantee not counted until deposits reach the key supervised amount"
+    )
     strange = old_format(cap_json(fresh_cap("half_structure")))
     strange["explanation"]["terms"][2]["detail"] = "retention as the bureau computed it by hand"
     coded = cap_json(fresh_cap("half_structure"))
     coded["explanation"]["terms"][0]["params"] = {"kept": "as it was"}  # already coded: left alone
-    refund_step = available(fresh_cap("topped_out"))[1]
+    refund_step = as_0005(available(fresh_cap("topped_out"))[1])
     with engine.begin() as conn:
         rows = [old_format(c) for c in interpreted.values()] + [old_format(waiting), strange, coded]
         release_ids = [
-            conn.execute(insert(Release).values(**_release_row(ids, c))).inserted_primary_key[0] for c in rows
+            conn.execute(
+                insert(OLD_RELEASES).values(**_release_row(ids, c)).returning(OLD_RELEASES.c.id)
+            ).scalar_one()
+            for c in rows
         ]
         conn.execute(
             insert(ApprovalStep),
             [_step_row(ids, release_ids[0], n, old_format(refund_step)) for n in range(1, PAGED_STEPS + 1)],
         )
 
-    upgrade(engine)
+    backfill(engine)
     migrated = stored_caps(engine, Release)
     step_caps = stored_caps(engine, ApprovalStep)
 
@@ -219,9 +255,7 @@ def test_every_stored_term_gets_the_code_the_domain_gives_it_now(engine, ids):
     assert len(step_caps) == PAGED_STEPS
     assert all(cap == refund_step for cap in step_caps.values())
 
-    # running it again (down to 0004, which keeps the codes, and up) changes nothing
-    _downgrade(engine, BEFORE)
-    assert stored_caps(engine, Release) == migrated
-    upgrade(engine)
+    # running it again changes nothing
+    backfill(engine)
     assert stored_caps(engine, Release) == migrated
     assert stored_caps(engine, ApprovalStep) == step_caps
