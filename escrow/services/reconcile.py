@@ -157,7 +157,7 @@ def resolve_account(uow: UnitOfWork, s: ParsedStatement, actor: Principal) -> Su
         raise StatementRefused(
             f"{what} is before account {account.account_no} was opened on {account.opened_on}",
             rule="statement_before_opening",
-            errors=[FieldError(field, f"before the account was opened ({account.opened_on})")],
+            errors=[FieldError.coded(field, "before_opening", opened_on=account.opened_on)],
         )
     return account
 

@@ -351,5 +351,6 @@ def test_a_statement_credit_booked_before_the_opening_is_refused_and_nothing_kep
         headers={**world.headers("bank", "early"), "Content-Type": "application/json"},
     )
     refused = problem(r, 422)
-    assert refused["rule"] == "account_life" and refused["errors"][0]["code"] == "before_opening"
+    assert refused["rule"] == "statement_before_opening"
+    assert refused["errors"][0]["code"] == "before_opening"
     assert _count(engine, Statement) == 0 and _count(engine, Deposit) == 0
