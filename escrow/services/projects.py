@@ -55,7 +55,19 @@ class ConfirmNode:
 
 @dataclass(frozen=True)
 class CapTermView:
-    term: Literal["balance", "suspense", "required_retention", "frozen", "pending_out"]
+    # a node cap's five terms; a non-key cap's received, supervised_amount, non_key_taken, balance, suspense,
+    # held, pending_out (escrow.domain.caps)
+    term: Literal[
+        "balance",
+        "suspense",
+        "required_retention",
+        "frozen",
+        "pending_out",
+        "received",
+        "supervised_amount",
+        "non_key_taken",
+        "held",
+    ]
     value: Money
     rule: str
     detail: str
