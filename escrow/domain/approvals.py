@@ -70,9 +70,31 @@ def adoption_chain(book: RuleBook) -> tuple[ApprovalStep, ...]:
     return tuple(s for s in book.release.approval_chain if s.min_amount is None)
 
 
+def supervised_amount_change_chain(book: RuleBook) -> tuple[ApprovalStep, ...]:
+    """A key supervised amount change takes `[supervised_amount_change]`'s chain (from hengshui@2026.2), else
+    the base chain: it moves no money by itself."""
+    if book.supervised_amount_change is not None:
+        return book.supervised_amount_change.approval_chain
+    return adoption_chain(book)
+
+
+def fund_plan_chain(book: RuleBook) -> tuple[ApprovalStep, ...]:
+    """A fund demand plan takes `[fund_plan]`'s chain (from hengshui@2026.2), else the base chain."""
+    if book.fund_plan is not None:
+        return book.fund_plan.approval_chain
+    return adoption_chain(book)
+
+
 def deciding_roles(book: RuleBook) -> frozenset[str]:
-    """The roles some step of the rule book's approval chain names."""
-    return frozenset(s.role for s in book.release.approval_chain)
+    """The roles some step of one of the rule book's approval chains names."""
+    chains = [book.release.approval_chain]
+    if book.supervised_amount_change is not None:
+        chains.append(book.supervised_amount_change.approval_chain)
+    if book.fund_plan is not None:
+        chains.append(book.fund_plan.approval_chain)
+        if book.fund_plan.beyond_plan_step is not None:
+            chains.append((book.fund_plan.beyond_plan_step,))
+    return frozenset(s.role for chain in chains for s in chain)
 
 
 @dataclass(frozen=True)

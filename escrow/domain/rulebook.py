@@ -28,7 +28,13 @@ FREEZE_EXEMPTIONS = ("node_release", "refund")
 GUARANTEE_SHARE_BASES = ("supervised_amount", "required_retention")
 FINISHES = ("shell", "finished")
 SEVERITIES = ("block", "warn")
-LIMITS = ("suspense_max_days", "instruction_max_working_days", "notice_overdue_days", "reversal_same_day")
+LIMITS = (
+    "suspense_max_days",
+    "instruction_max_working_days",
+    "notice_overdue_days",
+    "reversal_same_day",
+    "bank_confirmation_days",  # from hengshui@2026.2: the bank confirms the tri-party agreement within this
+)
 
 
 @dataclass(frozen=True)
@@ -71,6 +77,26 @@ class ReleasePolicy:
 
 
 @dataclass(frozen=True)
+class ChangePolicy:
+    """Four eyes for a change that moves no money by itself (a key supervised amount change)."""
+
+    approval_chain: tuple[ApprovalStep, ...]
+    distinct_people: bool
+
+
+@dataclass(frozen=True)
+class FundPlanPolicy:
+    """The fund demand plan (资金需求计划): who approves it, the step a release beyond it adds, and when the
+    alerts speak (drawings ahead of the plan, construction behind it)."""
+
+    approval_chain: tuple[ApprovalStep, ...]
+    distinct_people: bool
+    beyond_plan_step: ApprovalStep | None  # added to a release's chain when it goes beyond the plan
+    ahead_tolerance: Decimal  # drawings beyond the plan to date by more than this share of it raise an alert
+    behind_days: int  # a node planned for a month and unconfirmed this many days after it raises an alert
+
+
+@dataclass(frozen=True)
 class RuleBook:
     jurisdiction: str
     version: str
@@ -98,6 +124,11 @@ class RuleBook:
     non_key_release: ReleasePolicy | None = None
     guarantee_share_of: str = "supervised_amount"
     freeze_exempt: tuple[str, ...] = ()
+    # Stated from hengshui@2026.2 on; an earlier version supervises the project as one building, changes
+    # the key amount and approves a fund plan along its base release chain (reviewer → approver).
+    by_building: bool = False
+    supervised_amount_change: ChangePolicy | None = None
+    fund_plan: FundPlanPolicy | None = None
 
     @property
     def id(self) -> str:

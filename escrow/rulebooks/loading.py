@@ -25,7 +25,9 @@ from escrow.domain.rulebook import (
     ROLES,
     SEVERITIES,
     ApprovalStep,
+    ChangePolicy,
     CheckSpec,
+    FundPlanPolicy,
     Node,
     ReleasePolicy,
     RuleBook,
@@ -61,6 +63,9 @@ def parse(
             "freeze",
             "refund",
             "limits",
+            "buildings",
+            "supervised_amount_change",
+            "fund_plan",
         },
     )
     head = r.table(data, "rulebook")
@@ -177,6 +182,11 @@ def parse(
             raise r.fail(f"limits.{k}", "must be a whole number ≥ 0")
         limits[k] = v
 
+    bl = r.table(data, "buildings", required=False)
+    r.only(bl, "buildings", {"supervise_by_building"})
+    sac = r.table(data, "supervised_amount_change", required=False)
+    fp = r.table(data, "fund_plan", required=False)
+
     return RuleBook(
         jurisdiction=jurisdiction,
         version=version,
@@ -202,23 +212,66 @@ def parse(
         non_key_release=non_key,
         guarantee_share_of=share_of,
         freeze_exempt=r.strings(fr, "freeze.exempt", allowed=FREEZE_EXEMPTIONS) if "exempt" in fr else (),
+        by_building=r.boolean(bl, "buildings.supervise_by_building", False),
+        supervised_amount_change=_change_policy(r, sac) if sac else None,
+        fund_plan=_fund_plan_policy(r, fp) if fp else None,
+    )
+
+
+def _chain(r: TomlReader, table: dict, name: str) -> tuple[ApprovalStep, ...]:
+    chain = tuple(
+        _step(r, raw, f"{name}.approval_chain[{i}]")
+        for i, raw in enumerate(r.array_of_tables(table, f"{name}.approval_chain"))
+    )
+    if not chain:
+        raise r.fail(f"{name}.approval_chain", "at least one step is needed")
+    return chain
+
+
+def _step(r: TomlReader, raw: dict, key: str) -> ApprovalStep:
+    r.only(raw, key, {"role", "label_zh", "label_en", "min_amount"})
+    role = r.string(raw, f"{key}.role")
+    if role not in ROLES:
+        raise r.fail(f"{key}.role", f"{role!r} is not one of {', '.join(ROLES)}")
+    min_amount = r.decimal(raw, f"{key}.min_amount", lo=Decimal("0")) if "min_amount" in raw else None
+    return ApprovalStep(role, r.string(raw, f"{key}.label_zh"), r.string(raw, f"{key}.label_en"), min_amount)
+
+
+def _change_policy(r: TomlReader, table: dict) -> ChangePolicy:
+    name = "supervised_amount_change"
+    r.only(table, name, {"approval_chain", "distinct_people"})
+    return ChangePolicy(_chain(r, table, name), r.boolean(table, f"{name}.distinct_people", True))
+
+
+def _fund_plan_policy(r: TomlReader, table: dict) -> FundPlanPolicy:
+    name = "fund_plan"
+    r.only(
+        table,
+        name,
+        {"approval_chain", "distinct_people", "beyond_plan_step", "ahead_tolerance", "behind_days"},
+    )
+    extra = r.table(table, f"{name}.beyond_plan_step", required=False)
+    behind = table.get("behind_days", 30)
+    if not isinstance(behind, int) or isinstance(behind, bool) or behind < 0:
+        raise r.fail(f"{name}.behind_days", "must be a whole number ≥ 0")
+    return FundPlanPolicy(
+        approval_chain=_chain(r, table, name),
+        distinct_people=r.boolean(table, f"{name}.distinct_people", True),
+        beyond_plan_step=_step(r, extra, f"{name}.beyond_plan_step") if extra else None,
+        ahead_tolerance=r.decimal(table, f"{name}.ahead_tolerance", lo=Decimal("0"), hi=Decimal("10"))
+        if "ahead_tolerance" in table
+        else Decimal("0"),
+        behind_days=behind,
     )
 
 
 def _release_policy(r: TomlReader, table: dict, name: str, roles: tuple[str, ...]) -> ReleasePolicy:
     """A release policy table: `[release]` (node releases) or `[non_key_release]`."""
     r.only(table, name, {"required_documents", "payee_roles", "approval_chain", "distinct_people"})
-    chain: list[ApprovalStep] = []
-    for i, raw in enumerate(r.array_of_tables(table, f"{name}.approval_chain")):
-        key = f"{name}.approval_chain[{i}]"
-        r.only(raw, key, {"role", "label_zh", "label_en", "min_amount"})
-        role = r.string(raw, f"{key}.role")
-        if role not in ROLES:
-            raise r.fail(f"{key}.role", f"{role!r} is not one of {', '.join(ROLES)}")
-        min_amount = r.decimal(raw, f"{key}.min_amount", lo=Decimal("0")) if "min_amount" in raw else None
-        chain.append(
-            ApprovalStep(role, r.string(raw, f"{key}.label_zh"), r.string(raw, f"{key}.label_en"), min_amount)
-        )
+    chain = [
+        _step(r, raw, f"{name}.approval_chain[{i}]")
+        for i, raw in enumerate(r.array_of_tables(table, f"{name}.approval_chain"))
+    ]
     payee_roles = r.strings(table, f"{name}.payee_roles", allowed=roles)
     if not payee_roles:
         raise r.fail(f"{name}.payee_roles", "at least one payee role is needed")

@@ -353,7 +353,7 @@ def test_stats_are_for_the_bureau(client, world, who):
 def test_health_openapi_and_unknown_routes(client):
     health = client.get("/health")
     assert health.status_code == 200
-    assert health.json()["rulebooks"] == ["hengshui@2024.1", "hengshui@2026.1"]
+    assert health.json()["rulebooks"] == ["hengshui@2024.1", "hengshui@2026.1", "hengshui@2026.2"]
     schema = client.get("/schema/openapi.json").json()
     assert schema["openapi"].startswith("3.1")
     for path in (
