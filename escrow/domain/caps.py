@@ -19,13 +19,14 @@ or reading the English `detail`.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from decimal import ROUND_DOWN, Decimal
 from typing import Any
 
+from escrow.domain.buildings import BuildingProgress, Progress, split_by_area
 from escrow.domain.money import CENT, ZERO, quantize, to_wire
-from escrow.domain.rulebook import RuleBook
+from escrow.domain.rulebook import Node, RuleBook
 
 ONE = Decimal("1")
 
@@ -36,8 +37,34 @@ PENDING_OUTFLOW_KINDS = ("release", "refund")
 
 
 @dataclass(frozen=True)
+class BuildingRule:
+    """One building's part of the retention (supervision by building): its pre-sale area, which sets its
+    share of the key amount, and its own highest confirmed node."""
+
+    code: str
+    area: Decimal
+    node_code: str | None
+    node_share: Decimal
+    surcharge: Decimal
+
+
+@dataclass(frozen=True)
+class NextNode:
+    """A node not confirmed yet that would come next (for one building, or the project), with what it would
+    change: its retention share and surcharge, and the evidence its confirmation needs."""
+
+    building: str | None
+    node_code: str
+    node_share: Decimal
+    surcharge: Decimal
+    evidence: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class RetentionRule:
-    """The parts of a rule book the caps need, already resolved for one project."""
+    """The parts of a rule book the caps need, already resolved for one project. With `buildings`, the
+    retention is each building's (supervision by building) and `node_code` is the node every building has
+    reached."""
 
     rulebook_id: str
     node_code: str | None  # highest confirmed node, None before the first
@@ -48,6 +75,8 @@ class RetentionRule:
     guarantee_share_of: str = "supervised_amount"  # or "required_retention" (escrow.domain.rulebook)
     freeze_exempt: tuple[str, ...] = ()  # outflows a freeze does not stop: "node_release", "refund"
     non_key: bool = False  # the rule book allows non-key releases
+    buildings: tuple[BuildingRule, ...] = ()
+    next_nodes: tuple[NextNode, ...] = ()  # what confirming the next node would unlock, per building
 
 
 @dataclass(frozen=True)
@@ -90,11 +119,33 @@ FROZEN_EXEMPT = "court_freezes_exempt"
 RETENTION_OR_FROZEN = "retention_or_frozen"
 RETENTION_AT_NODE = "retention_at_node"
 RETENTION_BEFORE_FIRST_NODE = "retention_before_first_node"
+RETENTION_BY_BUILDING = "retention_by_building"
 
 
-def rule_of(book: RuleBook, confirmed: Collection[str], finish: str) -> RetentionRule:
-    """What `book` says about retention for a project with these confirmed nodes and this finish."""
+def rule_for(book: RuleBook, progress: Progress, finish: str) -> RetentionRule:
+    """`rule_of` for a project's progress (its buildings' nodes where it has buildings)."""
+    return rule_of(book, progress.confirmed, finish, progress.buildings)
+
+
+def rule_of(
+    book: RuleBook, confirmed: Collection[str], finish: str, buildings: Sequence[BuildingProgress] = ()
+) -> RetentionRule:
+    """What `book` says about retention for a project with these confirmed nodes and this finish; with
+    `buildings` and a book that supervises by building, for each building on its own."""
+    per_building = bool(buildings) and book.by_building
+    if per_building:
+        confirmed = frozenset.intersection(*(b.confirmed for b in buildings))
     node = book.highest_node(frozenset(confirmed))
+    parts: tuple[BuildingRule, ...] = ()
+    upcoming: tuple[NextNode, ...] = ()
+    if per_building:
+        parts = tuple(_building_rule(book, b, finish) for b in buildings)
+        upcoming = tuple(
+            n for b in buildings if (n := _next_node(book, b.confirmed, finish, b.code)) is not None
+        )
+    else:
+        following = _next_node(book, frozenset(confirmed), finish, None)
+        upcoming = (following,) if following else ()
     return RetentionRule(
         rulebook_id=book.id,
         node_code=node.code if node else None,
@@ -105,7 +156,30 @@ def rule_of(book: RuleBook, confirmed: Collection[str], finish: str) -> Retentio
         guarantee_share_of=book.guarantee_share_of,
         freeze_exempt=book.freeze_exempt,
         non_key=book.non_key_release is not None,
+        buildings=parts,
+        next_nodes=upcoming,
     )
+
+
+def _building_rule(book: RuleBook, building: BuildingProgress, finish: str) -> BuildingRule:
+    node = book.highest_node(building.confirmed)
+    return BuildingRule(
+        code=building.code,
+        area=building.area,
+        node_code=node.code if node else None,
+        node_share=node.retention if node else ONE,
+        surcharge=book.surcharge_for(node, finish),
+    )
+
+
+def _next_node(
+    book: RuleBook, confirmed: frozenset[str], finish: str, building: str | None
+) -> NextNode | None:
+    """The first node not confirmed yet (nodes are confirmed in order), None once all are."""
+    node: Node | None = next((n for n in book.nodes if n.code not in confirmed), None)
+    if node is None:
+        return None
+    return NextNode(building, node.code, node.retention, book.surcharge_for(node, finish), node.evidence)
 
 
 def retention_share(node_share: Decimal, surcharge: Decimal) -> Decimal:
@@ -133,16 +207,26 @@ class Retention:
     guarantee_max_share: Decimal
     guarantee_share_of: str = "supervised_amount"
     guarantee_nos: tuple[str, ...] = ()  # the guarantees in force, when one is counted
+    buildings: tuple[BuildingRetention, ...] = ()  # supervision by building: gross is the sum of theirs
 
     @property
     def code(self) -> str:
+        if self.buildings:
+            return RETENTION_BY_BUILDING
         return RETENTION_AT_NODE if self.node_code else RETENTION_BEFORE_FIRST_NODE
 
     def params(self) -> dict[str, str | None]:
         """The figures as wire strings (money with two decimals, shares as written in the rule book); the
         guarantees counted by their numbers, one a line, when there are any."""
         numbers = {"guarantee_nos": "\n".join(self.guarantee_nos)} if self.guarantee_nos else {}
+        # a stored term's parameters are flat strings: building i's figures are b<i>_<name>
+        parts = {
+            f"b{i}_{name}": value for i, b in enumerate(self.buildings) for name, value in b.params().items()
+        }
+        if self.buildings:
+            parts["buildings"] = str(len(self.buildings))
         return {
+            **parts,
             "supervised_amount": to_wire(self.supervised_amount),
             "node": self.node_code,
             "node_share": str(self.node_share),
@@ -170,6 +254,49 @@ class Retention:
             guarantee_max_share=Decimal(params["guarantee_max_share"]),
             guarantee_share_of=params.get("guarantee_share_of") or "supervised_amount",
             guarantee_nos=tuple(filter(None, (params.get("guarantee_nos") or "").split("\n"))),
+            buildings=tuple(
+                BuildingRetention.from_params(
+                    {k.split("_", 1)[1]: v for k, v in params.items() if k.startswith(f"b{i}_")}
+                )
+                for i in range(int(params.get("buildings") or 0))
+            ),
+        )
+
+
+@dataclass(frozen=True)
+class BuildingRetention:
+    """One building's part of the required retention: its part of the key amount × (its node's share + its
+    surcharge)."""
+
+    code: str
+    supervised_amount: Decimal
+    node_code: str | None
+    node_share: Decimal
+    surcharge: Decimal
+    share: Decimal
+    gross: Decimal
+
+    def params(self) -> dict[str, str | None]:
+        return {
+            "code": self.code,
+            "supervised_amount": to_wire(self.supervised_amount),
+            "node": self.node_code,
+            "node_share": str(self.node_share),
+            "surcharge": str(self.surcharge),
+            "share": str(self.share),
+            "gross": to_wire(self.gross),
+        }
+
+    @classmethod
+    def from_params(cls, params: Mapping[str, Any]) -> BuildingRetention:
+        return cls(
+            code=params["code"],
+            supervised_amount=Decimal(params["supervised_amount"]),
+            node_code=params.get("node"),
+            node_share=Decimal(params["node_share"]),
+            surcharge=Decimal(params["surcharge"]),
+            share=Decimal(params["share"]),
+            gross=Decimal(params["gross"]),
         )
 
 
@@ -185,7 +312,7 @@ class Term:
     @property
     def retention(self) -> Retention | None:
         """The retention figures of a required_retention term (None for other terms and old stored ones)."""
-        if self.code in (RETENTION_AT_NODE, RETENTION_BEFORE_FIRST_NODE):
+        if self.code in (RETENTION_AT_NODE, RETENTION_BEFORE_FIRST_NODE, RETENTION_BY_BUILDING):
             return Retention.from_params(self.params)
         return None
 
@@ -218,6 +345,27 @@ def _simple(term: str, value: Decimal, rule: str, detail: str) -> Term:
 
 
 @dataclass(frozen=True)
+class Unlock:
+    """What confirming the next node (of one building, or of the project) would unlock: the retention it
+    would free and the node cap then, all else equal, and the evidence its confirmation needs."""
+
+    building: str | None
+    node_code: str
+    retention_drop: Decimal
+    releasable_after: Decimal
+    evidence: tuple[str, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "building": self.building,
+            "node": self.node_code,
+            "retention_drop": to_wire(self.retention_drop),
+            "releasable_after": to_wire(self.releasable_after),
+            "evidence": list(self.evidence),
+        }
+
+
+@dataclass(frozen=True)
 class Cap:
     releasable: Decimal
     required_retention: Decimal
@@ -230,6 +378,7 @@ class Cap:
     rule: RetentionRule | None = field(default=None, compare=False, repr=False)
     # A non-key cap is the smaller of two bounds: (name, value before flooring) of each.
     parts: tuple[tuple[str, Decimal], ...] = ()
+    unlocks: tuple[Unlock, ...] = ()  # a node cap: what the next node (per building) would unlock
 
     @property
     def text(self) -> str:
@@ -260,6 +409,8 @@ class Cap:
         if self.kind != "node":
             data["kind"] = self.kind
             data["bounds"] = {name: to_wire(value) for name, value in self.parts}
+        else:
+            data["next"] = [u.to_json() for u in self.unlocks]
         return data
 
 
@@ -272,9 +423,11 @@ def guarantee_limit(supervised_amount: Decimal, gross: Decimal, rule: RetentionR
 
 
 def retention(inputs: CapInputs, rule: RetentionRule) -> Retention:
-    """The required retention's figures (the formula lives here and nowhere else)."""
+    """The required retention's figures (the formula lives here and nowhere else). By building: each
+    building's part of the key amount (split by pre-sale area) × its own share, summed."""
+    parts = building_retention(inputs.supervised_amount, rule)
     share = retention_share(rule.node_share, rule.surcharge)
-    gross = quantize(inputs.supervised_amount * share)
+    gross = sum((p.gross for p in parts), ZERO) if parts else quantize(inputs.supervised_amount * share)
     limit = guarantee_limit(inputs.supervised_amount, gross, rule)
     counted = min(inputs.guarantee, limit, gross)
     return Retention(
@@ -289,6 +442,24 @@ def retention(inputs: CapInputs, rule: RetentionRule) -> Retention:
         guarantee_max_share=rule.guarantee_max_share,
         guarantee_share_of=rule.guarantee_share_of,
         guarantee_nos=inputs.guarantee_nos if counted else (),
+        buildings=parts,
+    )
+
+
+def building_retention(supervised: Decimal, rule: RetentionRule) -> tuple[BuildingRetention, ...]:
+    """Each building's part of the key amount and of the gross retention (none without buildings)."""
+    amounts = split_by_area(supervised, [b.area for b in rule.buildings])
+    return tuple(
+        BuildingRetention(
+            code=b.code,
+            supervised_amount=amount,
+            node_code=b.node_code,
+            node_share=b.node_share,
+            surcharge=b.surcharge,
+            share=(share := retention_share(b.node_share, b.surcharge)),
+            gross=quantize(amount * share),
+        )
+        for b, amount in zip(rule.buildings, amounts, strict=True)
     )
 
 
@@ -301,13 +472,22 @@ def required_retention(inputs: CapInputs, rule: RetentionRule) -> tuple[Decimal,
         f"key supervised amount {to_wire(inputs.supervised_amount)} × (share {rule.node_share}"
         f" + surcharge {rule.surcharge}) at {where}"
     )
+    if figures.buildings:
+        detail = "by building, " + "; ".join(
+            f"{b.code}: {to_wire(b.supervised_amount)} × (share {b.node_share} + surcharge {b.surcharge}) at "
+            + (f"node {b.node_code}" if b.node_code else "no node confirmed yet")
+            + f" = {to_wire(b.gross)}"
+            for b in figures.buildings
+        )
     if figures.guarantee:
         of = "the required retention" if rule.guarantee_share_of == "required_retention" else "the key amount"
         named = f"; guarantees {', '.join(figures.guarantee_nos)}" if figures.guarantee_nos else ""
         counted = to_wire(figures.guarantee)
         detail += f", less guarantee {counted} (at most {rule.guarantee_max_share} of {of}{named})"
     rule_ref = (
-        f"{rule.rulebook_id} nodes.{rule.node_code}.retention"
+        f"{rule.rulebook_id} buildings"
+        if figures.buildings
+        else f"{rule.rulebook_id} nodes.{rule.node_code}.retention"
         if rule.node_code
         else f"{rule.rulebook_id} nodes"
     )
@@ -351,7 +531,56 @@ def release_cap(inputs: CapInputs, rule: RetentionRule) -> Cap:
     frozen = _frozen_term(inputs, rule, "node_release", amount)
     terms = (*_books_terms(inputs), retention_term, frozen, _pending_term(inputs))
     raw = inputs.balance - inputs.suspense - amount - frozen.value - inputs.pending_out
-    return Cap(max(ZERO, raw), amount, rule.rulebook_id, terms, inputs=inputs, rule=rule)
+    return Cap(
+        max(ZERO, raw),
+        amount,
+        rule.rulebook_id,
+        terms,
+        inputs=inputs,
+        rule=rule,
+        unlocks=unlocks(inputs, rule),
+    )
+
+
+def unlocks(inputs: CapInputs, rule: RetentionRule) -> tuple[Unlock, ...]:
+    """For each next node (per building): the retention its confirmation would free and the node cap then."""
+    if not rule.next_nodes:
+        return ()
+    gross = retention(inputs, rule).gross
+    found = []
+    for following in rule.next_nodes:
+        after = _advanced(rule, following)
+        found.append(
+            Unlock(
+                building=following.building,
+                node_code=following.node_code,
+                retention_drop=gross - retention(inputs, after).gross,
+                releasable_after=release_cap(inputs, after).releasable,
+                evidence=following.evidence,
+            )
+        )
+    return tuple(found)
+
+
+def _advanced(rule: RetentionRule, following: NextNode) -> RetentionRule:
+    """`rule` as it would be with `following` confirmed (and no further look ahead)."""
+    if following.building is None:
+        return replace(
+            rule,
+            node_code=following.node_code,
+            node_share=following.node_share,
+            surcharge=following.surcharge,
+            next_nodes=(),
+        )
+    buildings = tuple(
+        replace(
+            b, node_code=following.node_code, node_share=following.node_share, surcharge=following.surcharge
+        )
+        if b.code == following.building
+        else b
+        for b in rule.buildings
+    )
+    return replace(rule, buildings=buildings, next_nodes=())
 
 
 def non_key_cap(inputs: CapInputs, rule: RetentionRule) -> Cap:
@@ -455,6 +684,19 @@ def return_headroom(cap: Cap, amount: Decimal) -> Decimal:
 def refundable(cap: Cap) -> Decimal:
     """What a refund may take now: the free money, floored at 0."""
     return max(ZERO, free_money(cap))
+
+
+def protected_from_deduction(book: RuleBook, progress: Progress, supervised: Decimal) -> Decimal:
+    """What a court may not deduct (法〔2022〕12号 art. 3, where the rule book forbids it): the key supervised
+    amount until first registration; by building, each building's part of it until its own first
+    registration. Creditors of the rule book's exceptions are not held back by it (the service's check)."""
+    node = book.registration_node
+    if book.by_building and progress.buildings:
+        amounts = split_by_area(supervised, [b.area for b in progress.buildings])
+        return sum(
+            (a for a, b in zip(amounts, progress.buildings, strict=True) if node not in b.confirmed), ZERO
+        )
+    return ZERO if node in progress.confirmed else supervised
 
 
 def supervised_amount(

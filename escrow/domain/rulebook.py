@@ -156,6 +156,12 @@ class RuleBook:
             return Decimal("0")
         return self.finish_surcharge.get(finish, Decimal("0"))
 
+    @property
+    def registration_node(self) -> str:
+        """The node that marks first registration: `first_registration` by its code, else the node from which
+        the finish surcharge stops (the rule book defines that one as first registration)."""
+        return "first_registration" if self.node("first_registration") else self.surcharge_until
+
     def release_policy(self, kind: str = "node") -> ReleasePolicy | None:
         """The policy of a release of `kind` (None: this version has no such release)."""
         return self.non_key_release if kind == "non_key" else self.release

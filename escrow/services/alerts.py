@@ -35,7 +35,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
 
 from escrow.domain import caps
-from escrow.domain.caps import rule_of
+from escrow.domain.caps import rule_for
 from escrow.domain.errors import Conflict, FieldError, InvalidInput, NotFound
 from escrow.domain.guarantees import EXPIRY_WARNING_DAYS
 from escrow.domain.money import from_fen, to_wire
@@ -225,13 +225,13 @@ def _accounts(uow: UnitOfWork, ctx: Context) -> list[Finding]:
     books = uow.journal.balances_of([account.id for account, _ in live])
     paid_out = [(p, a) for a, p in live if books[a.id].released + books[a.id].deducted > 0]
     inputs = uow.cap_figures.inputs(paid_out, ctx.today())
-    nodes = uow.cap_figures.confirmed_nodes([p.id for p, _ in paid_out])
+    progress = uow.cap_figures.progress_of([p.id for p, _ in paid_out])
     for account, project in live:
         link = f"/projects/{project.id}"
         balances = books[account.id]
         if account.id in inputs:
             book = ctx.rulebook(project.rulebook_id)
-            rule = rule_of(book, nodes.get(project.id, set()), project.finish)
+            rule = rule_for(book, progress[project.id], project.finish)
             cap = caps.release_cap(inputs[account.id], rule)
             if from_fen(balances.cash) < cap.required_retention:
                 out.append(

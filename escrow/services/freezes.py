@@ -16,11 +16,10 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Literal
 
-from escrow.domain import dates, ledger, money
+from escrow.domain import caps, dates, ledger, money
 from escrow.domain.errors import Conflict, FieldError, InvalidInput, NotFound
 from escrow.domain.money import Money, from_fen, to_fen, to_wire
 from escrow.domain.principal import Principal
-from escrow.rulebooks import RuleBook
 from escrow.services import approvals
 from escrow.services.context import Context
 from escrow.services.deposits import bank_account
@@ -31,7 +30,6 @@ from escrow.store.models import Freeze, SupervisedAccount, utcnow
 
 CreditorRole = Literal["construction", "equipment", "materials", "other"]
 CREDITOR_ROLES: tuple[str, ...] = CreditorRole.__args__
-REGISTRATION_NODE = "first_registration"
 
 
 FreezeKind = Literal["amount", "full"]
@@ -53,12 +51,6 @@ class Deduct:
     creditor_role: str
     bank_reference: str
     executed_on: date
-
-
-def registration_node(book: RuleBook) -> str:
-    """The node that marks first registration: by its code, else the node from which the finish surcharge
-    stops (the rule book defines that one as first registration)."""
-    return REGISTRATION_NODE if book.node(REGISTRATION_NODE) else book.surcharge_until
 
 
 @dataclass(frozen=True)
@@ -287,21 +279,24 @@ def _deduct(uow: UnitOfWork, ctx: Context, freeze_id: int, cmd: Deduct, actor: P
     project = uow.projects.get(account.project_id)
     book = ctx.rulebook(project.rulebook_id)
     balance = from_fen(uow.journal.balances(account.id).cash)
-    node = registration_node(book)
-    registered = node in {c.node_code for c in uow.projects.confirmed_nodes(project.id)}
+    node = book.registration_node
+    progress = uow.projects.progress(project.id)
+    supervised = caps.protected_from_deduction(book, progress, from_fen(project.supervised_amount_fen))
     protected = (
         book.court_deduction_before_registration == "forbidden_within_key_amount"
-        and not registered
+        and supervised > 0
         and cmd.creditor_role not in book.court_deduction_exceptions
     )
     if protected:
-        supervised = from_fen(project.supervised_amount_fen)
+        by_building = (
+            " of the buildings not yet registered" if progress.buildings and book.by_building else ""
+        )
         deductible = balance - min(balance, supervised)
         if cmd.amount > deductible:
             raise approvals.Refused(
                 f"before first registration ({node} not confirmed) a court may not deduct money inside the "
-                f"key supervised amount {to_wire(supervised)}: of the balance {to_wire(balance)} only "
-                f"{to_wire(deductible)} may be deducted for a {cmd.creditor_role} creditor (exceptions: "
+                f"key supervised amount {to_wire(supervised)}{by_building}: of the balance {to_wire(balance)}"
+                f" only {to_wire(deductible)} may be deducted for a {cmd.creditor_role} creditor (exceptions: "
                 f"{', '.join(book.court_deduction_exceptions) or 'none'})",
                 rule=f"{book.id} freeze.court_deduction_before_registration",
                 facts={
@@ -338,7 +333,7 @@ def _deduct(uow: UnitOfWork, ctx: Context, freeze_id: int, cmd: Deduct, actor: P
             "creditor_role": cmd.creditor_role,
             "bank_reference": cmd.bank_reference,
             "executed_on": cmd.executed_on.isoformat(),
-            "before_registration": not registered,
+            "before_registration": supervised > 0,
             "rulebook": book.id,
         },
     )

@@ -432,8 +432,7 @@ def _cap_basis(
     uow: UnitOfWork, ctx: Context, project: Project, account: SupervisedAccount, book: RuleBook | None
 ) -> tuple[caps.CapInputs, caps.RetentionRule]:
     book = book or ctx.rulebook(project.rulebook_id)
-    confirmed = {c.node_code for c in uow.projects.confirmed_nodes(project.id)}
-    rule = caps.rule_of(book, confirmed, project.finish)
+    rule = caps.rule_for(book, uow.projects.progress(project.id), project.finish)
     return uow.cap_figures.inputs([(project, account)], ctx.today())[account.id], rule
 
 

@@ -209,8 +209,8 @@ def _check_application(
                 errors=[FieldError.coded("node_code", "required")],
             )
         node = node_of(book, cmd.node_code)
-        confirmed = {c.node_code for c in uow.projects.confirmed_nodes(project.id)}
-        if node.code not in confirmed:
+        # with buildings: a node some building has reached (the cap is the buildings' together)
+        if node.code not in uow.projects.progress(project.id).anywhere:
             raise InvalidInput(
                 f"node {node.code} ({node.name_zh}) has not been confirmed by the bureau",
                 rule=f"{book.id} release.node_confirmed",
@@ -497,7 +497,7 @@ def application_form(ctx: Context, developer_id: int, project_id: str | None) ->
             return ApplicationForm(options, None)
         project, account = chosen
         book = ctx.rulebook(project.rulebook_id)
-        confirmed = {c.node_code for c in uow.projects.confirmed_nodes(project.id)}
+        confirmed = uow.projects.progress(project.id).anywhere
         form = FormProject(
             project_id=project.id,
             name=project.name,

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
 from escrow.domain import caps
-from escrow.domain.caps import rule_of
+from escrow.domain.caps import rule_for
 from escrow.domain.errors import FieldError, InvalidInput
 from escrow.domain.money import ZERO, from_fen
 from escrow.domain.rulebook import SupervisedAmountRule
@@ -113,20 +113,20 @@ def compare(uow: UnitOfWork, ctx: Context, book: RuleBook) -> Comparison:
     for project, _, _ in live:
         pinned[project.rulebook_id] = pinned.get(project.rulebook_id, 0) + 1
     others = [(p, a, d) for p, a, d in live if p.rulebook_id != book.id]
-    nodes = figures.confirmed_nodes([p.id for p, _, _ in others])
+    progress_of = figures.progress_of([p.id for p, _, _ in others])
     inputs_of = figures.inputs(((p, a) for p, a, _ in others), ctx.today())
     grades = uow.adoptions.credit_grades([p.id for p, _, _ in others])
     rows = []
     for project, account, developer_name in others:
         current = ctx.rulebook(project.rulebook_id)
         inputs = inputs_of[account.id]
-        confirmed = nodes.get(project.id, set())
+        progress = progress_of[project.id]
         supervised = key_amount_under(project, grades.get(project.id, ""), current, book)
-        now = caps.release_cap(inputs, rule_of(current, confirmed, project.finish))
+        now = caps.release_cap(inputs, rule_for(current, progress, project.finish))
         then = caps.release_cap(
-            replace(inputs, supervised_amount=supervised), rule_of(book, confirmed, project.finish)
+            replace(inputs, supervised_amount=supervised), rule_for(book, progress, project.finish)
         )
-        highest = current.highest_node(confirmed)
+        highest = current.highest_node(progress.everywhere)
         rows.append(
             Row(
                 project_id=project.id,

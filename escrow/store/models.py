@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, DateTime, Index, String, Text, UniqueConstraint, false
+from sqlalchemy import JSON, BigInteger, Column, DateTime, Index, String, Text, UniqueConstraint, false, text
 from sqlmodel import Field, SQLModel
 
 
@@ -83,12 +83,45 @@ class SupervisedAccount(SQLModel, table=True):
     created_at: datetime = _ts()
 
 
+class Building(SQLModel, table=True):
+    """A building (楼栋) of a project's permit, with its pre-sale area (0010)."""
+
+    __tablename__ = "buildings"
+    __table_args__ = (UniqueConstraint("project_id", "code", name="uq_buildings_project_code"),)
+    id: int | None = Field(default=None, primary_key=True)
+    project_id: int = Field(foreign_key="projects.id", index=True)
+    code: str = Field(max_length=32)
+    name: str = Field(max_length=200)
+    presale_area_x100: int = Field(sa_type=BigInteger)  # hundredths of m²
+    permit_no: str | None = Field(default=None, max_length=64)  # the permit that added it (None: at opening)
+    created_at: datetime = _ts()
+
+
 class NodeConfirmation(SQLModel, table=True):
     __tablename__ = "node_confirmations"
-    __table_args__ = (UniqueConstraint("project_id", "node_code"),)
+    # once per project (no building) or once per building (0010)
+    __table_args__ = (
+        Index(
+            "uq_node_confirmations_project_node",
+            "project_id",
+            "node_code",
+            unique=True,
+            sqlite_where=text("building_id IS NULL"),
+            postgresql_where=text("building_id IS NULL"),
+        ),
+        Index(
+            "uq_node_confirmations_building_node",
+            "building_id",
+            "node_code",
+            unique=True,
+            sqlite_where=text("building_id IS NOT NULL"),
+            postgresql_where=text("building_id IS NOT NULL"),
+        ),
+    )
     id: int | None = Field(default=None, primary_key=True)
     project_id: int = Field(foreign_key="projects.id")
     account_id: int = Field(foreign_key="supervised_accounts.id", index=True)
+    building_id: int | None = Field(default=None, foreign_key="buildings.id")  # None: the whole project
     node_code: str = Field(max_length=40)
     reached_on: date
     evidence: list[dict[str, Any]] = Field(default_factory=list, sa_type=JSON)
@@ -102,6 +135,7 @@ class Contract(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     project_id: int = Field(foreign_key="projects.id", index=True)
     account_id: int = Field(foreign_key="supervised_accounts.id", index=True)
+    building_id: int | None = Field(default=None, foreign_key="buildings.id")  # 0010
     contract_no: str = Field(max_length=64, unique=True)
     buyer_name: str = Field(max_length=200)
     buyer_id_no: str = Field(max_length=40)

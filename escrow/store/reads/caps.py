@@ -9,12 +9,14 @@ from datetime import date
 
 from sqlalchemy import select
 
+from escrow.domain.buildings import Progress
 from escrow.domain.caps import CapInputs
 from escrow.domain.money import from_fen
-from escrow.store.models import Developer, NodeConfirmation, Project, SupervisedAccount
-from escrow.store.repos.base import Reads, chunks
+from escrow.store.models import Developer, Project, SupervisedAccount
+from escrow.store.repos.base import Reads
 from escrow.store.repos.holds import Holds
 from escrow.store.repos.journal import Journal
+from escrow.store.repos.projects import Projects
 
 
 class CapFigures(Reads):
@@ -55,15 +57,6 @@ class CapFigures(Reads):
         )
         return [(p, a, name) for p, a, name in rows]
 
-    def confirmed_nodes(self, project_ids: list[int]) -> dict[int, set[str]]:
-        """project id → the codes of its confirmed nodes (projects without any are left out)."""
-        found: dict[int, set[str]] = {}
-        for ids in chunks(project_ids):
-            rows = self.session.execute(
-                select(NodeConfirmation.project_id, NodeConfirmation.node_code).where(
-                    NodeConfirmation.project_id.in_(ids)
-                )
-            )
-            for project_id, code in rows:
-                found.setdefault(project_id, set()).add(code)
-        return found
+    def progress_of(self, project_ids: list[int]) -> dict[int, Progress]:
+        """project id → its nodes confirmed, the whole project's and each building's."""
+        return Projects(self.session).progress_of(project_ids)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 
 from sqlalchemy import func, select
 
-from escrow.store.models import NodeConfirmation, Project, SupervisedAccount
-from escrow.store.repos.base import Repo
+from escrow.domain.buildings import BuildingProgress, Progress
+from escrow.store.models import Building, NodeConfirmation, Project, SupervisedAccount
+from escrow.store.repos.base import Repo, chunks
 
 
 class Projects(Repo):
@@ -48,9 +50,53 @@ class Projects(Repo):
         )
 
     def confirmed_nodes(self, project_id: int) -> list[NodeConfirmation]:
+        """Every confirmation of the project, the whole project's and each building's, in order."""
         return self.all_of(
             NodeConfirmation, NodeConfirmation.project_id == project_id, order_by=NodeConfirmation.id
         )
+
+    def buildings(self, project_id: int) -> list[Building]:
+        return self.all_of(Building, Building.project_id == project_id, order_by=Building.id)
+
+    def building(self, project_id: int, code: str) -> Building | None:
+        return self.one_of(Building, Building.project_id == project_id, Building.code == code)
+
+    def progress(self, project_id: int) -> Progress:
+        return self.progress_of([project_id])[project_id]
+
+    def progress_of(self, project_ids: list[int]) -> dict[int, Progress]:
+        """project id → its progress: the nodes confirmed for the whole project and each building's (a
+        confirmation of the whole project counts for each building), in two queries per chunk."""
+        whole: dict[int, set[str]] = {i: set() for i in project_ids}
+        own: dict[int, set[str]] = {}
+        buildings: dict[int, list[Building]] = {i: [] for i in project_ids}
+        for ids in chunks(project_ids):
+            rows = self.session.execute(
+                select(
+                    NodeConfirmation.project_id, NodeConfirmation.building_id, NodeConfirmation.node_code
+                ).where(NodeConfirmation.project_id.in_(ids))
+            )
+            for project_id, building_id, code in rows:
+                if building_id is None:
+                    whole[project_id].add(code)
+                else:
+                    own.setdefault(building_id, set()).add(code)
+            for b in self.session.scalars(
+                select(Building).where(Building.project_id.in_(ids)).order_by(Building.id)
+            ):
+                buildings[b.project_id].append(b)
+        return {
+            i: Progress(
+                frozenset(whole[i]),
+                tuple(
+                    BuildingProgress(
+                        b.code, Decimal(b.presale_area_x100) / 100, frozenset(whole[i] | own.get(b.id, set()))
+                    )
+                    for b in buildings[i]
+                ),
+            )
+            for i in project_ids
+        }
 
 
 class Stats(Repo):
