@@ -296,8 +296,8 @@ def _deduct(uow: UnitOfWork, ctx: Context, freeze_id: int, cmd: Deduct, actor: P
             raise approvals.Refused(
                 f"before first registration ({node} not confirmed) a court may not deduct money inside the "
                 f"key supervised amount {to_wire(supervised)}{by_building}: of the balance {to_wire(balance)}"
-                f" only {to_wire(deductible)} may be deducted for a {cmd.creditor_role} creditor (exceptions: "
-                f"{', '.join(book.court_deduction_exceptions) or 'none'})",
+                f" only {to_wire(deductible)} may be deducted for a {cmd.creditor_role} creditor"
+                f" (exceptions: {', '.join(book.court_deduction_exceptions) or 'none'})",
                 rule=f"{book.id} freeze.court_deduction_before_registration",
                 facts={
                     "deductible": to_wire(deductible),
