@@ -48,6 +48,12 @@ FIELD_WORDS: dict[str, str] = {
     "not_held_on_date": "the account did not hold {amount} on that date",
     "not_after_start": "not after {start}",
     "in_past": "already past",
+    "duplicate": "{value} appears twice",
+    "must_sum_to_area": "the buildings' areas must sum to the pre-sale area {area}",
+    "no_such_building": "no building {code} in this project",
+    "building_required": "name the building: the project is supervised by building",
+    "not_by_building": "the project is not supervised by building",
+    "building_exists": "building {code} already exists",
 }
 
 

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from typing import Any, Literal
 
 from escrow.domain import caps
+from escrow.domain.buildings import MAX_BUILDINGS, split_by_area
 from escrow.domain.errors import Conflict, FieldError, InvalidInput, NotFound
 from escrow.domain.ids import valid_id
-from escrow.domain.money import Area, Money, MoneyError, from_fen, hundredths, quantize, to_fen
+from escrow.domain.money import Area, Money, MoneyError, from_fen, hundredths, quantize, to_fen, to_wire
 from escrow.domain.principal import Principal
 from escrow.rulebooks import Node, RuleBook
 from escrow.services.context import Context
@@ -18,7 +20,14 @@ from escrow.services.documents import Upload, store_upload
 from escrow.services.views import wire
 from escrow.store import audit
 from escrow.store.db import UnitOfWork
-from escrow.store.models import Bank, Developer, NodeConfirmation, Project, SupervisedAccount
+from escrow.store.models import Bank, Building, Developer, NodeConfirmation, Project, SupervisedAccount
+
+
+@dataclass(frozen=True)
+class NewBuilding:
+    code: str
+    name: str
+    presale_area_m2: Decimal
 
 
 @dataclass(frozen=True)
@@ -35,6 +44,17 @@ class OpenProject:
     supervised_amount: Decimal | None = None  # None: computed from the rule book's formula
     jurisdiction: str | None = None
     opened_on: date | None = None
+    buildings: tuple[NewBuilding, ...] = ()  # none: the project is one building
+
+
+@dataclass(frozen=True)
+class AddBuilding:
+    """A building added later with a new permit area: the pre-sale area grows by its area and the key
+    supervised amount by the rule book's formula for it."""
+
+    project_id: int
+    building: NewBuilding
+    permit_no: str
 
 
 @dataclass(frozen=True)
@@ -51,6 +71,7 @@ class ConfirmNode:
     node_code: str
     reached_on: date
     evidence: tuple[Evidence, ...] = field(default_factory=tuple)
+    building: str | None = None  # the building's code where the project is supervised by building
 
 
 @dataclass(frozen=True)
@@ -74,12 +95,25 @@ class CapTermView:
 
 
 @dataclass(frozen=True)
+class UnlockView:
+    """What confirming the next node (of a building, or of the project) would unlock, and the evidence its
+    confirmation needs."""
+
+    building: str | None
+    node: str
+    retention_drop: Money  # the retention it would free
+    releasable_after: Money  # the node cap then, all else equal
+    evidence: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class CapExplanation:
     releasable: Money
     required_retention: Money
     rulebook: str
     terms: tuple[CapTermView, ...]
     text: str  # the whole computation in one sentence
+    next: tuple[UnlockView, ...] = ()  # a node cap: what the next node (per building) would unlock
 
 
 @dataclass(frozen=True)
@@ -93,10 +127,29 @@ class CapView:
     def of(cls, cap: caps.Cap) -> CapView:
         releasable = quantize(cap.releasable)
         terms = tuple(CapTermView(t.term, quantize(t.value), t.rule, t.detail) for t in cap.terms)
+        unlocks = tuple(
+            UnlockView(
+                u.building, u.node_code, quantize(u.retention_drop), quantize(u.releasable_after), u.evidence
+            )
+            for u in cap.unlocks
+        )
         explanation = CapExplanation(
-            releasable, quantize(cap.required_retention), cap.rulebook_id, terms, cap.text
+            releasable, quantize(cap.required_retention), cap.rulebook_id, terms, cap.text, unlocks
         )
         return cls(releasable, explanation)
+
+
+@dataclass(frozen=True)
+class BuildingView:
+    """A building: its part of the key supervised amount (split by pre-sale area), its highest confirmed
+    node and the retention it keeps (CONTRACT §8)."""
+
+    code: str
+    name: str
+    presale_area_m2: Area
+    supervised_amount: Money
+    node: str | None
+    required_retention: Money  # gross, before a guarantee counted for the whole account
 
 
 @dataclass(frozen=True)
@@ -115,6 +168,7 @@ class AccountView:
     # where the rule book has no non-key releases)
     non_key_releasable: Money
     non_key_cap: CapView
+    buildings: tuple[BuildingView, ...]  # where the project has buildings (none: one building)
 
 
 @dataclass(frozen=True)
@@ -125,6 +179,14 @@ class NodeView:
     retention: str  # the share of the key amount retained from this node on
     confirmed: bool
     reached_on: date | None
+
+
+@dataclass(frozen=True)
+class BuildingNodes:
+    code: str
+    name: str
+    permit_no: str | None  # the permit that added it, None for a building of the opening
+    nodes: tuple[NodeView, ...]
 
 
 @dataclass(frozen=True)
@@ -145,6 +207,8 @@ class ProjectView:
     rulebook: str
     nodes: tuple[NodeView, ...]
     account: AccountView
+    # each building's nodes, where the project has buildings (their figures are in account.buildings)
+    building_nodes: tuple[BuildingNodes, ...] = ()
 
     @property
     def nodes_reached(self) -> int:
@@ -153,9 +217,10 @@ class ProjectView:
 
 @dataclass(frozen=True)
 class NodeConfirmationView:
-    """The node is confirmed; the release cap before and after."""
+    """The node is confirmed (for a building, where supervised so); the release cap before and after."""
 
     project_id: int
+    building: str | None
     node_code: str
     name_zh: str
     name_en: str
@@ -211,6 +276,7 @@ def _opened(uow: UnitOfWork, ctx: Context, cmd: OpenProject, actor: Principal) -
         area_x100 = hundredths(cmd.presale_area_m2, what="the pre-sale area")
     except MoneyError as exc:
         raise InvalidInput(str(exc), errors=[FieldError("presale_area_m2", str(exc))]) from None
+    buildings = _checked_buildings(cmd.buildings, cmd.presale_area_m2)
     if uow.projects.by_permit(cmd.permit_no):
         raise Conflict(
             f"project with permit {cmd.permit_no} already has a supervised account",
@@ -252,6 +318,10 @@ def _opened(uow: UnitOfWork, ctx: Context, cmd: OpenProject, actor: Principal) -
             opened_on=cmd.opened_on or ctx.today(),
         )
     )
+    for b, area_x100 in buildings:
+        uow.projects.add(
+            Building(project_id=project.id, code=b.code, name=b.name, presale_area_x100=area_x100)
+        )
     view = project_view(uow, ctx, project, account)
     audit.record(
         uow.session,
@@ -261,6 +331,120 @@ def _opened(uow: UnitOfWork, ctx: Context, cmd: OpenProject, actor: Principal) -
         subject_id=project.id,
         account_id=account.id,
         after=wire(view),
+    )
+    return view
+
+
+def _checked_buildings(
+    buildings: tuple[NewBuilding, ...], presale_area: Decimal
+) -> list[tuple[NewBuilding, int]]:
+    """The buildings of an opening with their areas in hundredths of m²: codes once each, areas positive and
+    summing to the project's pre-sale area (the key amount is split by them)."""
+    if len(buildings) > MAX_BUILDINGS:
+        raise InvalidInput(
+            f"at most {MAX_BUILDINGS} buildings", errors=[FieldError.at_most("buildings", MAX_BUILDINGS)]
+        )
+    checked, seen = [], set()
+    for i, b in enumerate(buildings):
+        if b.code in seen:
+            raise InvalidInput(
+                f"building {b.code} appears twice",
+                errors=[FieldError.coded(f"buildings[{i}].code", "duplicate", value=b.code)],
+            )
+        seen.add(b.code)
+        checked.append((b, _area_x100(b.presale_area_m2, f"buildings[{i}].presale_area_m2")))
+    if checked and sum(a for _, a in checked) != round(presale_area * 100):
+        raise InvalidInput(
+            f"the buildings' areas must sum to the pre-sale area {presale_area}",
+            rule="buildings.presale_area",
+            errors=[FieldError.coded("buildings", "must_sum_to_area", area=presale_area)],
+        )
+    return checked
+
+
+def _area_x100(area: Decimal, field_name: str) -> int:
+    if area <= 0:
+        raise InvalidInput("an area must be positive", errors=[FieldError.coded(field_name, "positive")])
+    try:
+        return hundredths(area, what="the pre-sale area")
+    except MoneyError as exc:
+        raise InvalidInput(str(exc), errors=[FieldError(field_name, str(exc))]) from None
+
+
+def add_building(ctx: Context, cmd: AddBuilding, actor: Principal) -> ProjectView:
+    """A building added with a new permit area (bureau admin): the pre-sale area grows by its area and the
+    key supervised amount by the rule book's formula for that area; the cap is re-explained in the audit."""
+    return ctx.run(_building_added, cmd, actor)
+
+
+def _building_added(uow: UnitOfWork, ctx: Context, cmd: AddBuilding, actor: Principal) -> ProjectView:
+    project = uow.projects.get(cmd.project_id) if valid_id(cmd.project_id) else None
+    if project is None:
+        raise NotFound(f"no project {cmd.project_id}")
+    account = uow.projects.lock_account(uow.projects.account_for(project.id).id)
+    if account.status == "closed":
+        raise Conflict(f"account {account.account_no} is closed", rule="account.closed")
+    book = ctx.rulebook(project.rulebook_id)
+    if not book.by_building:
+        raise InvalidInput(
+            f"{book.id} does not supervise by building",
+            rule=f"{book.id} buildings.supervise_by_building",
+            errors=[FieldError.coded("code", "not_by_building")],
+        )
+    b = cmd.building
+    area_x100 = _area_x100(b.presale_area_m2, "presale_area_m2")
+    if uow.projects.building(project.id, b.code) or (
+        b.code == "1" and not uow.projects.buildings(project.id)
+    ):
+        raise Conflict(
+            f"building {b.code} already exists in project {project.id}",
+            rule="buildings.code",
+            errors=[FieldError.coded("code", "building_exists", code=b.code)],
+        )
+    if len(uow.projects.buildings(project.id)) >= MAX_BUILDINGS:
+        raise InvalidInput(
+            f"at most {MAX_BUILDINGS} buildings", errors=[FieldError.at_most("code", MAX_BUILDINGS)]
+        )
+    developer = uow.session.get(Developer, project.developer_id)
+    rule = book.supervised_amount
+    grade = rule.credit_grade_factors.get(developer.credit_grade, Decimal("1"))
+    added = caps.supervised_amount(rule.cost_per_m2, b.presale_area_m2, rule.coefficient, grade)
+    before = project_view(uow, ctx, project, account)
+    if not uow.projects.buildings(project.id):
+        # the project so far was one building: it becomes building "1", and its nodes that building's
+        first = uow.projects.add(
+            Building(
+                project_id=project.id,
+                code="1",
+                name=project.name,
+                presale_area_x100=project.presale_area_x100,
+            )
+        )
+        for confirmation in uow.projects.confirmed_nodes(project.id):
+            confirmation.building_id = first.id
+    uow.projects.add(
+        Building(
+            project_id=project.id,
+            code=b.code,
+            name=b.name,
+            presale_area_x100=area_x100,
+            permit_no=cmd.permit_no,
+        )
+    )
+    project.presale_area_x100 += area_x100
+    project.supervised_amount_fen += to_fen(added)
+    uow.session.flush()
+    view = project_view(uow, ctx, project, account)
+    audit.record(
+        uow.session,
+        actor=actor.ref,
+        action="building.added",
+        subject_type="project",
+        subject_id=project.id,
+        account_id=account.id,
+        before=wire(before),
+        after=wire(view),
+        details={"code": b.code, "permit_no": cmd.permit_no, "supervised_amount_added": to_wire(added)},
     )
     return view
 
@@ -331,13 +515,14 @@ def confirm_node(uow: UnitOfWork, ctx: Context, cmd: ConfirmNode, actor: Princip
     account = uow.projects.lock_account(uow.projects.account_for(project.id).id)
     book = ctx.rulebook(project.rulebook_id)
     node = node_of(book, cmd.node_code)
-    confirmed = {c.node_code for c in uow.projects.confirmed_nodes(project.id)}
+    building, confirmed = _confirming(uow, book, project, cmd.building)
+    where = f" for building {building.code}" if building else ""
     if node.code in confirmed:
-        raise Conflict(f"node {node.code} was already confirmed", rule=f"{book.id} nodes.{node.code}")
+        raise Conflict(f"node {node.code} was already confirmed{where}", rule=f"{book.id} nodes.{node.code}")
     missing_before = [n.code for n in book.unconfirmed_before(node.code, confirmed)]
     if missing_before:
         raise InvalidInput(
-            f"node {node.code} cannot be confirmed before {', '.join(missing_before)}",
+            f"node {node.code} cannot be confirmed{where} before {', '.join(missing_before)}",
             rule=f"{book.id} nodes.order",
             errors=[FieldError.confirm_first("node_code", missing_before[0])],
         )
@@ -363,6 +548,7 @@ def confirm_node(uow: UnitOfWork, ctx: Context, cmd: ConfirmNode, actor: Princip
         NodeConfirmation(
             project_id=project.id,
             account_id=account.id,
+            building_id=building.id if building else None,
             node_code=node.code,
             reached_on=cmd.reached_on,
             evidence=[e.__dict__ for e in cmd.evidence],
@@ -380,10 +566,15 @@ def confirm_node(uow: UnitOfWork, ctx: Context, cmd: ConfirmNode, actor: Princip
         account_id=account.id,
         before=wire(before),
         after=wire(after),
-        details={"node_code": node.code, "reached_on": cmd.reached_on.isoformat()},
+        details={
+            "node_code": node.code,
+            "reached_on": cmd.reached_on.isoformat(),
+            **({"building": building.code} if building else {}),
+        },
     )
     return NodeConfirmationView(
         project_id=project.id,
+        building=building.code if building else None,
         node_code=node.code,
         name_zh=node.name_zh,
         name_en=node.name_en,
@@ -392,6 +583,33 @@ def confirm_node(uow: UnitOfWork, ctx: Context, cmd: ConfirmNode, actor: Princip
         cap_before=before,
         cap=after,
     )
+
+
+def _confirming(
+    uow: UnitOfWork, book: RuleBook, project: Project, code: str | None
+) -> tuple[Building | None, frozenset[str]]:
+    """The building a confirmation is for (None: the whole project) and the nodes confirmed for it. A
+    project supervised by building confirms each building's nodes; any other confirms the project's."""
+    progress = uow.projects.progress(project.id)
+    by_building = book.by_building and bool(progress.buildings)
+    if code is None:
+        if by_building:
+            raise InvalidInput(
+                f"project {project.id} is supervised by building: confirm the node for one of its buildings",
+                rule=f"{book.id} buildings.supervise_by_building",
+                errors=[FieldError.coded("building", "building_required")],
+            )
+        return None, progress.confirmed
+    building = uow.projects.building(project.id, code)
+    if building is None:
+        raise NotFound(f"no building {code} in project {project.id}")
+    if not by_building:
+        raise InvalidInput(
+            f"{book.id} does not supervise project {project.id} by building",
+            rule=f"{book.id} buildings.supervise_by_building",
+            errors=[FieldError.coded("building", "not_by_building")],
+        )
+    return building, next(b.confirmed for b in progress.buildings if b.code == code)
 
 
 def node_of(book: RuleBook, node_code: str) -> Node:
@@ -454,12 +672,51 @@ def account_of(uow: UnitOfWork, ctx: Context, project: Project, account: Supervi
         rulebook=project.rulebook_id,
         non_key_releasable=non_key.releasable,
         non_key_cap=CapView.of(non_key),
+        buildings=_building_views(uow, project, cap),
     )
+
+
+def _building_views(uow: UnitOfWork, project: Project, cap: caps.Cap) -> tuple[BuildingView, ...]:
+    """Each building with its figures from the cap's retention (without supervision by building: its part
+    of the key amount, retained as the project's)."""
+    rows = uow.projects.buildings(project.id)
+    if not rows:
+        return ()
+    figures = caps.retention_of(cap)
+    own = {b.code: b for b in figures.buildings} if figures else {}
+    amounts = split_by_area(cap.inputs.supervised_amount, [Decimal(b.presale_area_x100) / 100 for b in rows])
+    views = []
+    for row, amount in zip(rows, amounts, strict=True):
+        part = own.get(row.code)
+        share = caps.retention_share(figures.node_share, figures.surcharge) if figures else Decimal("1")
+        views.append(
+            BuildingView(
+                code=row.code,
+                name=row.name,
+                presale_area_m2=quantize(Decimal(row.presale_area_x100) / 100),
+                supervised_amount=amount,
+                node=part.node_code if part else (figures.node_code if figures else None),
+                required_retention=part.gross if part else quantize(amount * share),
+            )
+        )
+    return tuple(views)
 
 
 def project_view(uow: UnitOfWork, ctx: Context, project: Project, account: SupervisedAccount) -> ProjectView:
     book = ctx.rulebook(project.rulebook_id)
-    confirmed = {c.node_code: c for c in uow.projects.confirmed_nodes(project.id)}
+    confirmations = uow.projects.confirmed_nodes(project.id)
+    rows = uow.projects.buildings(project.id)
+    reached = {(c.building_id, c.node_code): c.reached_on for c in confirmations}
+
+    def reached_on(building_id: int | None, code: str) -> date | None:
+        return reached.get((building_id, code)) or reached.get((None, code))
+
+    # the project has reached a node once every building has (the last of them to reach it)
+    confirmed: dict[str, date] = {}
+    for n in book.nodes:
+        days = [reached_on(b.id, n.code) for b in rows] if rows else [reached.get((None, n.code))]
+        if all(days):
+            confirmed[n.code] = max(days)
     bank = uow.session.get(Bank, account.bank_id)
     developer = uow.session.get(Developer, project.developer_id)
     return ProjectView(
@@ -477,18 +734,28 @@ def project_view(uow: UnitOfWork, ctx: Context, project: Project, account: Super
         account_name=account.account_name,
         opened_on=account.opened_on,
         rulebook=project.rulebook_id,
-        nodes=tuple(
-            NodeView(
-                code=n.code,
-                name_zh=n.name_zh,
-                name_en=n.name_en,
-                retention=str(n.retention),
-                confirmed=n.code in confirmed,
-                reached_on=confirmed[n.code].reached_on if n.code in confirmed else None,
-            )
-            for n in book.nodes
-        ),
+        nodes=_node_views(book, confirmed.get),
         account=account_of(uow, ctx, project, account),
+        building_nodes=tuple(
+            BuildingNodes(
+                b.code, b.name, b.permit_no, _node_views(book, lambda code, b=b: reached_on(b.id, code))
+            )
+            for b in rows
+        ),
+    )
+
+
+def _node_views(book: RuleBook, reached_on: Callable[[str], date | None]) -> tuple[NodeView, ...]:
+    return tuple(
+        NodeView(
+            code=n.code,
+            name_zh=n.name_zh,
+            name_en=n.name_en,
+            retention=str(n.retention),
+            confirmed=reached_on(n.code) is not None,
+            reached_on=reached_on(n.code),
+        )
+        for n in book.nodes
     )
 
 
