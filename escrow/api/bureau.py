@@ -14,7 +14,7 @@ from escrow.api import responses as R
 from escrow.api.deps import Id, query_date, require_bureau, services
 from escrow.api.idempotency import idempotent
 from escrow.api.routes import KeyedController, read_route, write_route
-from escrow.api.schemas import GuaranteeIn, NodeConfirmationIn, ProjectIn
+from escrow.api.schemas import GuaranteeIn, NewBuildingIn, NodeConfirmationIn, ProjectIn
 from escrow.domain.principal import Principal
 from escrow.services import guarantees, projects, stats
 
@@ -46,8 +46,30 @@ class BureauController(KeyedController):
             supervised_amount=Decimal(data.supervised_amount) if data.supervised_amount else None,
             jurisdiction=data.jurisdiction,
             opened_on=data.opened_on,
+            buildings=tuple(
+                projects.NewBuilding(b.code, b.name, Decimal(b.presale_area_m2)) for b in data.buildings or ()
+            ),
         )
         return projects.register(services(request), cmd, principal)
+
+    @write_route(
+        "/projects/{project_id:int}/buildings",
+        "Add a building with a new permit area",
+        "The project with its buildings; the key supervised amount grows by the formula for the new area",
+        (403, 404, 409),
+    )
+    @idempotent
+    def add_building(
+        self,
+        request: Request,
+        project_id: Id,
+        data: JSONBody[NewBuildingIn],
+        principal: NamedDependency[Principal],
+    ) -> projects.ProjectView:
+        require_bureau(principal, "admin")
+        building = projects.NewBuilding(data.code, data.name, Decimal(data.presale_area_m2))
+        cmd = projects.AddBuilding(project_id, building, data.permit_no)
+        return projects.add_building(services(request), cmd, principal)
 
     @read_route(
         "/projects/{project_id:int}", "A project, its account, nodes and release cap", "The project", (404,)
@@ -77,6 +99,31 @@ class BureauController(KeyedController):
             node_code=node_code,
             reached_on=data.reached_on,
             evidence=tuple(projects.Evidence(**e.model_dump()) for e in data.evidence),
+        )
+        return projects.confirm(services(request), cmd, principal)
+
+    @write_route(
+        "/projects/{project_id:int}/buildings/{code:str}/nodes/{node_code:str}/confirmation",
+        "Confirm that construction of one building reached a node (inspectors)",
+        "The node is confirmed for the building; the release cap before and after",
+    )
+    @idempotent
+    def confirm_building_node(
+        self,
+        request: Request,
+        project_id: Id,
+        code: FromPath[str],
+        node_code: FromPath[str],
+        data: JSONBody[NodeConfirmationIn],
+        principal: NamedDependency[Principal],
+    ) -> projects.NodeConfirmationView:
+        require_bureau(principal, "inspector")
+        cmd = projects.ConfirmNode(
+            project_id=project_id,
+            node_code=node_code,
+            reached_on=data.reached_on,
+            evidence=tuple(projects.Evidence(**e.model_dump()) for e in data.evidence),
+            building=code,
         )
         return projects.confirm(services(request), cmd, principal)
 

@@ -101,6 +101,19 @@ class Body(BaseModel):
         return value
 
 
+BuildingCode = Annotated[str, StringConstraints(min_length=1, max_length=32, pattern=r"^[^\s/%?#]+$")]
+
+
+class BuildingIn(Body):
+    code: BuildingCode
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    presale_area_m2: Area
+
+
+class NewBuildingIn(BuildingIn):
+    permit_no: Identifier  # the permit that adds the building's pre-sale area
+
+
 class ProjectIn(Body):
     developer_credit_code: Annotated[str, Field(min_length=18, max_length=18)]
     name: Text
@@ -116,6 +129,9 @@ class ProjectIn(Body):
     account_name: Text
     jurisdiction: Code | None = None
     opened_on: Day | None = None
+    buildings: Annotated[list[BuildingIn], Field(max_length=200)] | None = Field(
+        default=None, description="the permit's buildings (楼栋); omitted: the project is one building"
+    )
 
 
 class EvidenceIn(Body):
@@ -143,6 +159,7 @@ class ContractIn(Body):
     area_m2: Area
     total_price: Money
     signed_on: Day
+    building: BuildingCode | None = Field(default=None, description="the building (楼栋) of the unit")
 
 
 # Payment kinds (CONTRACT.md §3, §9; escrow.domain.checks.NOTICE_KINDS). A combination loan (组合贷款) is ONE

@@ -54,10 +54,10 @@ FIELD_MESSAGES: dict[str, tuple[str, str | None]] = {
     "in_past": (N_("Already past."), None),
     "duplicate": (N_("%(value)s appears twice."), "value"),
     "must_sum_to_area": (N_("The buildings' areas must add up to the pre-sale area, %(value)s m²."), "area"),
-    "no_such_building": (N_("No building %(value)s in this project."), "code"),
+    "no_such_building": (N_("No building %(value)s in this project."), "building"),
     "building_required": (N_("Name the building: this project is supervised building by building."), None),
     "not_by_building": (N_("This project is not supervised building by building."), None),
-    "building_exists": (N_("Building %(value)s already exists."), "code"),
+    "building_exists": (N_("Building %(value)s already exists."), "building"),
 }
 UNKNOWN = N_("Not accepted.")
 

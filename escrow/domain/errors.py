@@ -50,10 +50,10 @@ FIELD_WORDS: dict[str, str] = {
     "in_past": "already past",
     "duplicate": "{value} appears twice",
     "must_sum_to_area": "the buildings' areas must sum to the pre-sale area {area}",
-    "no_such_building": "no building {code} in this project",
+    "no_such_building": "no building {building} in this project",
     "building_required": "name the building: the project is supervised by building",
     "not_by_building": "the project is not supervised by building",
-    "building_exists": "building {code} already exists",
+    "building_exists": "building {building} already exists",
 }
 
 

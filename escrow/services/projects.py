@@ -399,7 +399,7 @@ def _building_added(uow: UnitOfWork, ctx: Context, cmd: AddBuilding, actor: Prin
         raise Conflict(
             f"building {b.code} already exists in project {project.id}",
             rule="buildings.code",
-            errors=[FieldError.coded("code", "building_exists", code=b.code)],
+            errors=[FieldError.coded("code", "building_exists", building=b.code)],
         )
     if len(uow.projects.buildings(project.id)) >= MAX_BUILDINGS:
         raise InvalidInput(

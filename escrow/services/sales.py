@@ -42,6 +42,7 @@ class RegisterContract:
     area_m2: Decimal
     total_price: Decimal
     signed_on: date
+    building: str | None = None  # the building's code, where the project has buildings
 
 
 @dataclass(frozen=True)
@@ -91,6 +92,7 @@ class ContractView:
     total_price: Money
     signed_on: date
     status: Literal["signed", "cancelled"]
+    building: str | None = None  # the building's code, where the project has buildings
 
 
 @dataclass(frozen=True)
@@ -109,7 +111,9 @@ class NoticeView:
     status: Literal["open", "paid", "cancelled"]
 
 
-def contract_view(contract: Contract, project: Project, account_no: str) -> ContractView:
+def contract_view(
+    contract: Contract, project: Project, account_no: str, building: str | None = None
+) -> ContractView:
     return ContractView(
         contract_no=contract.contract_no,
         project_id=project.id,
@@ -121,6 +125,7 @@ def contract_view(contract: Contract, project: Project, account_no: str) -> Cont
         total_price=from_fen(contract.total_price_fen),
         signed_on=contract.signed_on,
         status=contract.status,
+        building=building,
     )
 
 
@@ -165,12 +170,21 @@ def _register(uow: UnitOfWork, ctx: Context, cmd: RegisterContract, actor: Princ
         area_x100 = hundredths(cmd.area_m2, what="the area")
     except MoneyError as exc:
         raise InvalidInput(str(exc), errors=[FieldError("area_m2", str(exc))]) from None
+    building = None
+    if cmd.building is not None:
+        building = uow.projects.building(project.id, cmd.building)
+        if building is None:
+            raise InvalidInput(
+                f"no building {cmd.building} in project {project.id}",
+                errors=[FieldError.coded("building", "no_such_building", building=cmd.building)],
+            )
     if uow.contracts.by_no(cmd.contract_no):
         raise Conflict(f"contract {cmd.contract_no} is already registered")
     contract = uow.contracts.add(
         Contract(
             project_id=project.id,
             account_id=account.id,
+            building_id=building.id if building else None,
             contract_no=cmd.contract_no,
             buyer_name=cmd.buyer_name,
             buyer_id_no=cmd.buyer_id_no.strip().upper(),
@@ -180,7 +194,7 @@ def _register(uow: UnitOfWork, ctx: Context, cmd: RegisterContract, actor: Princ
             signed_on=cmd.signed_on,
         )
     )
-    view = contract_view(contract, project, account.account_no)
+    view = contract_view(contract, project, account.account_no, cmd.building)
     audit.record(
         uow.session,
         actor=actor.ref,

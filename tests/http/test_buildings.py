@@ -1,0 +1,278 @@
+"""Buildings (楼栋, CONTRACT §8) through the real app on both engines, under hengshui@2026.2 (supervision by
+building): the key supervised amount split by pre-sale area, nodes confirmed per building, the required
+retention summed over the buildings, the court-deduction protection per building, buildings added with a new
+permit area, and a project opened without buildings exactly as before."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+
+from tests.conftest import project_body
+from tests.http.test_api_releases import problem
+
+TODAY = "2026-12-07"
+BOOK = "hengshui@2026.2"
+HALF = [{"kind": "construction_progress_report"}, {"kind": "supervision_engineer_confirmation"}]
+TOPPED = [{"kind": "topping_out_acceptance"}, {"kind": "supervision_engineer_confirmation"}]
+EVIDENCE = {
+    "half_structure": HALF,
+    "topped_out": TOPPED,
+    "completion_report": [{"kind": "completion_acceptance_report"}],
+    "completion_filed": [{"kind": "completion_filing_certificate"}],
+    "first_registration": [{"kind": "first_registration_certificate"}],
+}
+TWO = [
+    {"code": "1号楼", "name": "1号住宅楼", "presale_area_m2": "6000.00"},
+    {"code": "2号楼", "name": "2号住宅楼", "presale_area_m2": "4000.00"},
+]
+
+
+@pytest.fixture
+def today() -> date:
+    return date(2026, 12, 7)
+
+
+def open_project(client, world, buildings=TWO, **overrides) -> dict:
+    body = project_body(
+        supervised_amount="10000000.00",
+        permit_date=TODAY,
+        opened_on=TODAY,
+        presale_area_m2="10000.00",
+        **overrides,
+    )
+    if buildings is not None:
+        body["buildings"] = buildings
+    r = client.post(
+        "/api/v1/projects", json=body, headers=world.headers("admin", f"open-{len(buildings or [])}")
+    )
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+def fund(flow, amount: str = "12000000.00", **contract) -> None:
+    c = flow.contract(contract_no="HT-B-1", unit="1-1-101", total_price=amount, signed_on=TODAY, **contract)
+    notice = flow.notice(c["contract_no"], amount, kind="full", due_on=TODAY)
+    deposit = flow.deposit(
+        account_no=notice["account_no"],
+        bank_reference="FUND-B-1",
+        amount=amount,
+        payer_name="张伟",
+        payer_account="6217000012345678",
+        notice_no=notice["notice_no"],
+        kind="full",
+        channel="transfer",
+        value_date=TODAY,
+    )
+    assert deposit["status"] == "accepted", deposit
+
+
+def confirm(client, world, project_id: int, node: str, building: str | None = None):
+    path = f"/api/v1/projects/{project_id}/" + (f"buildings/{building}/" if building else "")
+    return client.post(
+        f"{path}nodes/{node}/confirmation",
+        json={"reached_on": TODAY, "evidence": EVIDENCE[node]},
+        headers=world.headers("inspector", f"c-{building.encode().hex() if building else ''}-{node}"),
+    )
+
+
+def account(client, world, project: dict) -> dict:
+    r = client.get(f"/api/v1/accounts/{project['account_no']}", headers=world.headers("bank"))
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def test_the_key_amount_is_split_by_area_and_each_building_keeps_its_own_retention(client, world, flow):
+    project = open_project(client, world)
+    assert project["rulebook"] == BOOK
+    fund(flow, building="1号楼")
+    for node, building in (("half_structure", "1号楼"), ("topped_out", "1号楼"), ("half_structure", "2号楼")):
+        r = confirm(client, world, project["project_id"], node, building)
+        assert r.status_code == 201, r.text
+        assert r.json()["building"] == building
+    found = account(client, world, project)
+    figures = {b["code"]: b for b in found["buildings"]}
+    assert figures["1号楼"]["supervised_amount"] == "6000000.00"
+    assert figures["2号楼"]["supervised_amount"] == "4000000.00"
+    assert (figures["1号楼"]["node"], figures["2号楼"]["node"]) == ("topped_out", "half_structure")
+    # 6,000,000.00 × 45% + 4,000,000.00 × 70%: neither building over- nor under-protected
+    assert (figures["1号楼"]["required_retention"], figures["2号楼"]["required_retention"]) == (
+        "2700000.00",
+        "2800000.00",
+    )
+    assert found["required_retention"] == "5500000.00"
+    assert found["releasable"] == "6500000.00"
+    term = next(t for t in found["cap"]["explanation"]["terms"] if t["term"] == "required_retention")
+    assert term["rule"] == f"{BOOK} buildings"
+    assert (
+        "1号楼: 6000000.00 × (share 0.45 + surcharge 0.00) at node topped_out = 2700000.00" in term["detail"]
+    )
+
+
+def test_what_the_next_node_of_each_building_would_unlock(client, world, flow):
+    project = open_project(client, world)
+    fund(flow)
+    assert confirm(client, world, project["project_id"], "half_structure", "1号楼").status_code == 201
+    found = account(client, world, project)
+    unlocks = {u["building"]: u for u in found["cap"]["explanation"]["next"]}
+    # 1号楼 topped out: 6,000,000.00 × (70% − 45%) freed; 2号楼 half structure: 4,000,000.00 × 30%
+    assert unlocks["1号楼"]["node"] == "topped_out"
+    assert unlocks["1号楼"]["retention_drop"] == "1500000.00"
+    assert unlocks["1号楼"]["evidence"] == ["topping_out_acceptance", "supervision_engineer_confirmation"]
+    assert unlocks["2号楼"]["node"] == "half_structure"
+    assert unlocks["2号楼"]["retention_drop"] == "1200000.00"
+    releasable = Decimal(found["releasable"])
+    assert Decimal(unlocks["2号楼"]["releasable_after"]) == releasable + Decimal("1200000.00")
+
+
+def test_nodes_are_confirmed_per_building(client, world, engine):
+    project = open_project(client, world)
+    pid = project["project_id"]
+    refused = problem(confirm(client, world, pid, "half_structure"), 422)
+    assert refused["rule"] == f"{BOOK} buildings.supervise_by_building"
+    assert refused["errors"][0]["field"] == "building"
+    assert confirm(client, world, pid, "half_structure", "3号楼").status_code == 404
+    out_of_order = problem(confirm(client, world, pid, "topped_out", "2号楼"), 422)
+    assert out_of_order["rule"] == f"{BOOK} nodes.order"
+    assert confirm(client, world, pid, "half_structure", "2号楼").status_code == 201
+    again = client.post(
+        f"/api/v1/projects/{pid}/buildings/2号楼/nodes/half_structure/confirmation",
+        json={"reached_on": TODAY, "evidence": HALF},
+        headers=world.headers("inspector", "again"),
+    )
+    assert again.status_code == 409
+    assert confirm(client, world, pid, "half_structure", "1号楼").status_code == 201  # its own node
+    page = client.get(f"/api/v1/projects/{pid}", headers=world.headers("admin")).json()
+    # the project has reached a node once every building has
+    assert [n["code"] for n in page["nodes"] if n["confirmed"]] == ["half_structure"]
+    by_building = {
+        b["code"]: [n["code"] for n in b["nodes"] if n["confirmed"]] for b in page["building_nodes"]
+    }
+    assert by_building == {"1号楼": ["half_structure"], "2号楼": ["half_structure"]}
+
+
+def test_the_court_deduction_protection_ends_per_building(client, world, flow):
+    project = open_project(client, world)
+    fund(flow)
+    for node in EVIDENCE:  # 1号楼 is registered, 2号楼 is not
+        assert confirm(client, world, project["project_id"], node, "1号楼").status_code == 201
+    freeze = client.post(
+        "/api/v1/freezes",
+        json={
+            "account_no": project["account_no"],
+            "authority": "衡水市桃城区人民法院",
+            "order_no": "(2026)冀1102执200号",
+            "amount": "12000000.00",
+            "ordered_on": TODAY,
+        },
+        headers=world.headers("bank", "freeze-b"),
+    ).json()
+
+    def deduct(amount: str, key: str):
+        return client.post(
+            f"/api/v1/freezes/{freeze['freeze_id']}/deduction",
+            json={"amount": amount, "creditor_role": "other", "bank_reference": key, "executed_on": TODAY},
+            headers=world.headers("bank", key),
+        )
+
+    # 2号楼's part of the key amount (4,000,000.00) stays protected; the rest of 12,000,000.00 may go
+    refused = problem(deduct("8000000.01", "DED-B-1"), 422)
+    assert refused["deductible"] == "8000000.00"
+    assert "of the buildings not yet registered" in refused["detail"]
+    assert deduct("8000000.00", "DED-B-2").status_code == 201
+
+
+def test_a_project_opened_without_buildings_is_one_building(client, world, flow):
+    project = open_project(client, world, buildings=None)
+    fund(flow)
+    assert confirm(client, world, project["project_id"], "half_structure").status_code == 201
+    found = account(client, world, project)
+    assert found["buildings"] == []
+    assert found["required_retention"] == "7000000.00"  # 10,000,000.00 × 70%, as before buildings
+    assert found["releasable"] == "5000000.00"
+    assert [u["node"] for u in found["cap"]["explanation"]["next"]] == ["topped_out"]
+    assert found["cap"]["explanation"]["next"][0]["building"] is None
+    refused = problem(confirm(client, world, project["project_id"], "topped_out", "1"), 404)
+    assert refused["status"] == 404
+
+
+@pytest.mark.parametrize(
+    ("buildings", "field"),
+    [
+        ([{**TWO[0], "presale_area_m2": "5000.00"}, TWO[1]], "buildings"),  # 9,000 m² of 10,000
+        ([TWO[0], {**TWO[1], "code": "1号楼"}], "buildings[1].code"),
+    ],
+)
+def test_buildings_that_do_not_add_up_are_refused(client, world, engine, buildings, field):
+    body = project_body(permit_date=TODAY, opened_on=TODAY, presale_area_m2="10000.00", buildings=buildings)
+    r = client.post("/api/v1/projects", json=body, headers=world.headers("admin", "bad-buildings"))
+    assert problem(r, 422)["errors"][0]["field"] == field
+    assert client.get("/api/v1/accounts", headers=world.headers("bank")).json() == []
+
+
+def test_a_building_added_with_a_new_permit_area(client, world, engine):
+    project = open_project(client, world)
+    r = client.post(
+        f"/api/v1/projects/{project['project_id']}/buildings",
+        json={
+            "code": "3号楼",
+            "name": "3号住宅楼",
+            "presale_area_m2": "1000.00",
+            "permit_no": "衡预售2026-009",
+        },
+        headers=world.headers("admin", "add-3"),
+    )
+    assert r.status_code == 201, r.text
+    grown = r.json()
+    # 1,000 m² × 2,600.00 per m² × 1.00 (grade B): the formula of the rule book for the new area
+    assert grown["supervised_amount"] == "12600000.00"
+    assert grown["presale_area_m2"] == "11000.00"
+    assert [b["code"] for b in grown["account"]["buildings"]] == ["1号楼", "2号楼", "3号楼"]
+    assert sum(Decimal(b["supervised_amount"]) for b in grown["account"]["buildings"]) == Decimal(
+        "12600000.00"
+    )
+    assert grown["building_nodes"][2]["permit_no"] == "衡预售2026-009"
+    again = client.post(
+        f"/api/v1/projects/{project['project_id']}/buildings",
+        json={
+            "code": "3号楼",
+            "name": "3号住宅楼",
+            "presale_area_m2": "1000.00",
+            "permit_no": "衡预售2026-010",
+        },
+        headers=world.headers("admin", "add-3-again"),
+    )
+    assert again.status_code == 409
+    assert client.post(
+        f"/api/v1/projects/{project['project_id']}/buildings",
+        json={
+            "code": "4号楼",
+            "name": "4号住宅楼",
+            "presale_area_m2": "1000.00",
+            "permit_no": "衡预售2026-011",
+        },
+        headers=world.headers("developer", "add-4-dev"),
+    ).status_code in (403, 404)
+
+
+def test_a_contract_names_its_building(client, world, flow):
+    project = open_project(client, world)
+    c = flow.contract(
+        contract_no="HT-B-9", unit="2-1-101", total_price="500000.00", signed_on=TODAY, building="2号楼"
+    )
+    assert c["building"] == "2号楼"
+    r = client.post(
+        "/api/v1/contracts",
+        json={
+            **c,
+            "contract_no": "HT-B-10",
+            "permit_no": project["permit_no"],
+            "buyer_id_no": "110101199003070011",
+            "building": "9号楼",
+            "signed_on": TODAY,
+        },
+        headers=world.headers("developer", "bad-building"),
+    )
+    assert problem(r, 422)["errors"][0]["field"] == "building"
