@@ -66,8 +66,8 @@ def normalise_suffix(raw: str | None) -> str:
 def normalise_contract_no(raw: str | None) -> str:
     """The number as typed, without the spaces around it; a value no contract number can be becomes "" —
     still looked up, so that it costs the same and matches nothing."""
-    number = (raw or "").strip()[:MAX_INPUT]
-    return "" if identifier_problem(number) is not None else number
+    number = (raw or "").strip()
+    return "" if len(number) > MAX_INPUT or identifier_problem(number) is not None else number
 
 
 @dataclass(frozen=True)
