@@ -23,7 +23,7 @@ from escrow.api.health import health
 from escrow.api.paths import EncodedSlashes, restore_slashes
 from escrow.api.payments import PaymentController
 from escrow.api.problems import EXCEPTION_HANDLERS
-from escrow.api.public import LIMIT_STATE, PublicController
+from escrow.api.public import LIMIT_STATE, PublicController, hide_id_suffix_in_logs
 from escrow.api.releases import ReleaseController
 from escrow.api.reports import RUNNER_STATE, ReportController
 from escrow.api.responses import COMPONENTS as OPENAPI_COMPONENTS
@@ -36,6 +36,7 @@ from escrow.services.ratelimit import Limit
 from escrow.services.reportjobs import ReportRunner
 from escrow.store.db import UnitOfWork, make_engine
 from escrow.web import csrf_config, router, static_files, template_config
+from escrow.web.public.contract import ContractController
 from escrow.web.public.verify import VerifyController
 
 UPLOAD_BODY_LIMIT = 32 * 1024 * 1024  # a form with several documents; each file is checked on its own
@@ -80,6 +81,7 @@ def create_app(
     settings = settings or Settings.from_env()
     engine = engine or make_engine(settings.database_url)
     ctx = build_context(settings, engine, today)
+    hide_id_suffix_in_logs()  # the public contract look-up's ID suffix travels in the query string
     report_runner = ReportRunner(engine, settings)  # report jobs render in a worker process
     lifespan = []
     if scheduler:
@@ -99,6 +101,7 @@ def create_app(
             AdoptionController,
             PublicController,
             ReportController,
+            ContractController,
             VerifyController,
             router(),
             static_files(),

@@ -58,6 +58,7 @@ FIELD_MESSAGES: dict[str, tuple[str, str | None]] = {
     "building_required": (N_("Name the building: this project is supervised building by building."), None),
     "not_by_building": (N_("This project is not supervised building by building."), None),
     "building_exists": (N_("Building %(value)s already exists."), "building"),
+    "id_suffix": (N_("Type the last 6 characters of the ID number: 6 digits or letters."), None),
 }
 UNKNOWN = N_("Not accepted.")
 

@@ -54,6 +54,7 @@ FIELD_WORDS: dict[str, str] = {
     "building_required": "name the building: the project is supervised by building",
     "not_by_building": "the project is not supervised by building",
     "building_exists": "building {building} already exists",
+    "id_suffix": "the last 6 characters of the buyer's ID number: 6 digits or letters",
 }
 
 

@@ -254,7 +254,11 @@ SHARED_READS = [
     ("GET", "/api/v1/refunds/{refund_id}"),
     ("GET", "/api/v1/projects/{project_id}/guarantees"),
 ]
-UNAUTHENTICATED = {("GET", "/health"), ("GET", "/api/v1/public/vouchers/{voucher_no}")}
+UNAUTHENTICATED = {
+    ("GET", "/health"),
+    ("GET", "/api/v1/public/vouchers/{voucher_no}"),
+    ("GET", "/api/v1/public/contracts/{contract_no}"),
+}
 # PDFs and report jobs: their own matrix (bank, developer and bureau by subject; jobs by requester) is
 # tests/http/test_reports.py::test_who_may_see_which_report.
 REPORTS = {

@@ -49,7 +49,7 @@ from schemathesis.specs.openapi.checks import (
 from escrow.services import alerts
 from escrow.store import models
 from escrow.store.db import UnitOfWork
-from tests.conftest import contract_body, project_body
+from tests.conftest import BUYER_ID, contract_body, project_body
 
 MAX_EXAMPLES = 10
 SEED = 20261122
@@ -307,6 +307,11 @@ def walk_everything(walk: Walk) -> dict[str, Any]:
     path = "/api/v1/public/vouchers/{voucher_no}"
     query = {"code": voucher["verification_code"]}
     walk("GET", path, None, 200, query=query, voucher_no=voucher["voucher_no"])
+    path = "/api/v1/public/contracts/{contract_no}"  # the buyer's own contract (CONTRACT.md §10)
+    mine = walk("GET", path, None, 200, query={"id_last6": BUYER_ID[-6:]}, contract_no=first)
+    assert mine["payments"][0]["voucher_no"] == voucher["voucher_no"]
+    walk("GET", path, None, 404, query={"id_last6": "999999"}, contract_no=first)
+    walk("GET", path, None, 422, query={"id_last6": "99"}, contract_no=first)
 
     # alerts: the end-of-day check finds no statement for 19 November; the bureau acknowledges and resolves
     with UnitOfWork(walk.engine) as uow:

@@ -116,3 +116,11 @@ def test_a_path_without_an_encoded_slash_is_left_to_the_server():
     assert routing_path(b"/api/v1/contracts/HT-1/notices") is None
     assert routing_path(b"/api/v1/contracts/%E8%A1%A1/notices") is None
     assert routing_path(b"/api/v1/contracts/HT%2f1/notices") == f"/api/v1/contracts/HT{SLASH}1/notices"
+
+
+def test_a_query_string_passed_along_with_the_raw_path_is_not_routed():
+    """httpx's test transport hands the query over in `raw_path`; routing must not take it for the path."""
+    assert routing_path(b"/api/v1/public/contracts/HT%2F1?id_last6=070011") == (
+        f"/api/v1/public/contracts/HT{SLASH}1"
+    )
+    assert routing_path(b"/api/v1/contracts/HT-1?q=a%2Fb") is None
