@@ -276,3 +276,20 @@ def test_a_contract_names_its_building(client, world, flow):
         headers=world.headers("developer", "bad-building"),
     )
     assert problem(r, 422)["errors"][0]["field"] == "building"
+
+
+def test_a_buyer_sees_the_nodes_of_their_own_building(client, world, flow):
+    project = open_project(client, world)
+    flow.contract(
+        contract_no="HT-B-2", unit="2-1-102", total_price="500000.00", signed_on=TODAY, building="2号楼"
+    )
+    assert confirm(client, world, project["project_id"], "half_structure", "1号楼").status_code == 201
+
+    def reached() -> list[str]:
+        r = client.get("/api/v1/public/contracts/HT-B-2?id_last6=070011")
+        assert r.status_code == 200, r.text
+        return [n["code"] for n in r.json()["nodes"] if n["reached_on"]]
+
+    assert reached() == []  # 1号楼's node is not 2号楼's
+    assert confirm(client, world, project["project_id"], "half_structure", "2号楼").status_code == 201
+    assert reached() == ["half_structure"]
