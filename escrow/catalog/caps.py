@@ -71,6 +71,9 @@ RETENTION_AT_NODE = N_("Key supervised amount ¥%(amount)s × %(share)s retained
 RETENTION_BEFORE_FIRST_NODE = N_(
     "Key supervised amount ¥%(amount)s, all of it retained until the first node is confirmed"
 )
+RETENTION_BY_BUILDING = N_("By building, summed: %(parts)s")
+BUILDING_AT_NODE = N_("%(building)s ¥%(amount)s × %(share)s (“%(node)s”) = ¥%(gross)s")
+BUILDING_BEFORE_FIRST_NODE = N_("%(building)s ¥%(amount)s, all of it retained until its first node")
 FINISH_SURCHARGE = N_(", plus the finish surcharge of %(share)s")
 GUARANTEE_COUNTED = N_(
     ", less the accepted bank guarantee ¥%(amount)s (counted up to %(share)s of the key amount)"
@@ -108,17 +111,35 @@ def percent(share: Decimal) -> str:
     return f"{(share * 100).normalize():f}%"
 
 
-def retention_sentence(_: Gettext, figures: Retention, node: str | None) -> str:
+def retention_sentence(
+    _: Gettext, figures: Retention, node: str | None, node_names: Mapping[str, str] | None = None
+) -> str:
     """The required retention from its figures: key amount × the node's share (or all of it before the
     first node), plus the finish surcharge, less the guarantee counted (naming the guarantees by their
-    numbers), or why an accepted one waits.
-    `node` is the node's name in the reader's language."""
+    numbers), or why an accepted one waits; by building, each building's part, summed.
+    `node` is the node's name in the reader's language, `node_names` every node's (by its code)."""
     amount = amount_text(figures.supervised_amount)
-    if figures.node_code:
+    if figures.buildings:
+        names = node_names or {}
+        parts = "; ".join(
+            _(
+                BUILDING_AT_NODE,
+                building=b.code,
+                amount=amount_text(b.supervised_amount),
+                share=percent(b.share),
+                node=names.get(b.node_code, b.node_code),
+                gross=amount_text(b.gross),
+            )
+            if b.node_code
+            else _(BUILDING_BEFORE_FIRST_NODE, building=b.code, amount=amount_text(b.supervised_amount))
+            for b in figures.buildings
+        )
+        words = _(RETENTION_BY_BUILDING, parts=parts)
+    elif figures.node_code:
         words = _(RETENTION_AT_NODE, amount=amount, share=percent(figures.node_share), node=node)
     else:
         words = _(RETENTION_BEFORE_FIRST_NODE, amount=amount)
-    if figures.surcharge:
+    if figures.surcharge and not figures.buildings:  # by building, each share includes its surcharge
         words += _(FINISH_SURCHARGE, share=percent(figures.surcharge))
     if figures.guarantee:
         counted = (
@@ -141,7 +162,12 @@ def retention_sentence(_: Gettext, figures: Retention, node: str | None) -> str:
 def retention_rules(book_id: str, figures: Retention) -> tuple[str, ...]:
     """The rule-book keys the retention rests on: the node's share, and the surcharge and guarantee rules
     when they changed the figure."""
-    base = f"{book_id} nodes.{figures.node_code}.retention" if figures.node_code else f"{book_id} nodes"
+    if figures.buildings:
+        base = f"{book_id} buildings"
+    elif figures.node_code:
+        base = f"{book_id} nodes.{figures.node_code}.retention"
+    else:
+        base = f"{book_id} nodes"
     extra = (
         ("finish_surcharge", bool(figures.surcharge)),
         ("guarantee.max_share", bool(figures.guarantee)),
@@ -155,7 +181,8 @@ def term_words(_: Gettext, term: Term, book: RuleBook, lang: str, *, first: bool
     figures = term.retention
     if figures is not None:
         node = node_name(book, figures.node_code, lang) if figures.node_code else None
-        words, rules = retention_sentence(_, figures, node), retention_rules(book.id, figures)
+        names = {b.node_code: node_name(book, b.node_code, lang) for b in figures.buildings if b.node_code}
+        words, rules = retention_sentence(_, figures, node, names), retention_rules(book.id, figures)
     elif term.code in TERM_SENTENCES:
         values = {k: amount_text(Decimal(v)) for k, v in term.params.items() if k not in ("full",)}
         words = _(TERM_SENTENCES[term.code], **values)

@@ -20,7 +20,7 @@ from escrow.domain.money import from_fen
 from escrow.rulebooks import RuleBook
 from escrow.services import refunds, releases, stats
 from escrow.services.context import Context
-from escrow.services.projects import release_cap
+from escrow.services.projects import BuildingView, building_views, release_cap
 from escrow.store.db import UnitOfWork
 from escrow.store.reads.listings import ProjectFilter, ProjectRow
 
@@ -151,6 +151,16 @@ def projects(ctx: Context, f: ProjectFilter, page: int, per_page: int) -> Page:
 
 
 @dataclass(frozen=True)
+class BuildingRow:
+    """A building on the project page: its figures and its own node confirmations (those of the whole
+    project count for it too)."""
+
+    figures: BuildingView
+    permit_no: str | None
+    confirmations: dict[str, tuple[Any, str | None]]
+
+
+@dataclass(frozen=True)
 class ProjectPage:
     project: Any
     account: Any
@@ -160,6 +170,7 @@ class ProjectPage:
     cap: Cap
     guarantee: Decimal  # bank guarantees in force
     confirmations: dict[str, tuple[Any, str | None]]  # node code → (confirmation, confirmed by)
+    buildings: tuple[BuildingRow, ...]  # where the project has buildings
     deposits: tuple[Any, ...]  # the latest, with their vouchers
     deposit_count: int
     suspense: tuple[Any, ...]
@@ -190,9 +201,15 @@ def project_page(ctx: Context, project_id: int, *, latest: int, with_audit: bool
             bank=bank,
             developer=developer,
             book=ctx.rulebook(project.rulebook_id),
-            cap=release_cap(uow, ctx, project, account),
+            cap=(cap := release_cap(uow, ctx, project, account)),
             guarantee=from_fen(uow.holds.guarantee_fen(account.id, ctx.today())),
-            confirmations=uow.listings.confirmations(project.id),
+            confirmations=(confirmed := uow.listings.confirmations(project.id))[None],
+            buildings=tuple(
+                BuildingRow(figures, row.permit_no, {**confirmed[None], **confirmed.get(row.id, {})})
+                for row, figures in zip(
+                    uow.projects.buildings(project.id), building_views(uow, project, cap), strict=True
+                )
+            ),
             deposits=tuple(deposits),
             deposit_count=deposit_count,
             suspense=tuple(uow.listings.suspense(account.id)),

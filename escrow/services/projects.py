@@ -478,10 +478,12 @@ class NodeForm:
     missing_before: tuple[Node, ...]  # earlier nodes not confirmed yet
     releasable: Decimal
     today: date
+    building: str | None = None  # confirming for this building (supervision by building)
+    building_name: str | None = None
 
 
-def node_form(ctx: Context, project_id: int, node_code: str) -> NodeForm:
-    """NotFound for an unknown project or node."""
+def node_form(ctx: Context, project_id: int, node_code: str, building: str | None = None) -> NodeForm:
+    """NotFound for an unknown project, building or node."""
     with ctx.reading() as uow:
         project = uow.projects.get(project_id) if valid_id(project_id) else None
         if project is None:
@@ -490,7 +492,14 @@ def node_form(ctx: Context, project_id: int, node_code: str) -> NodeForm:
         node = book.node(node_code)
         if node is None:
             raise NotFound(f"no node {node_code}")
-        confirmed = {c.node_code: c.reached_on for c in uow.projects.confirmed_nodes(project.id)}
+        row = uow.projects.building(project.id, building) if building is not None else None
+        if building is not None and row is None:
+            raise NotFound(f"no building {building} in project {project.id}")
+        confirmed = {
+            c.node_code: c.reached_on
+            for c in uow.projects.confirmed_nodes(project.id)
+            if c.building_id is None or (row is not None and c.building_id == row.id)
+        }
         cap = release_cap(uow, ctx, project, uow.projects.account_for(project.id))
     return NodeForm(
         project_id=project.id,
@@ -504,6 +513,8 @@ def node_form(ctx: Context, project_id: int, node_code: str) -> NodeForm:
         missing_before=book.unconfirmed_before(node.code, confirmed),
         releasable=cap.releasable,
         today=ctx.today(),
+        building=row.code if row else None,
+        building_name=row.name if row else None,
     )
 
 
@@ -672,11 +683,11 @@ def account_of(uow: UnitOfWork, ctx: Context, project: Project, account: Supervi
         rulebook=project.rulebook_id,
         non_key_releasable=non_key.releasable,
         non_key_cap=CapView.of(non_key),
-        buildings=_building_views(uow, project, cap),
+        buildings=building_views(uow, project, cap),
     )
 
 
-def _building_views(uow: UnitOfWork, project: Project, cap: caps.Cap) -> tuple[BuildingView, ...]:
+def building_views(uow: UnitOfWork, project: Project, cap: caps.Cap) -> tuple[BuildingView, ...]:
     """Each building with its figures from the cap's retention (without supervision by building: its part
     of the key amount, retained as the project's)."""
     rows = uow.projects.buildings(project.id)

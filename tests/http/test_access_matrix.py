@@ -159,6 +159,7 @@ def _body(c: dict) -> dict:
     return {
         "projects": project_body(permit_no="M-NEW", account_no="6222999988887777"),
         "confirmation": {"reached_on": TODAY, "evidence": evidence},
+        "building": {"code": "9", "name": "x", "presale_area_m2": "1.00", "permit_no": "M-B-1"},
         "decision": {"decision": "approve", "comment": "ok"},
         "contract": contract_body(contract_no="HT-M-NEW", unit="M-NEW"),
         "notice": {"kind": "earnest", "amount": "1.00", "due_on": TODAY},
@@ -244,6 +245,14 @@ OPERATIONS = [
     ("GET", "/api/v1/rulebook-adoptions/{adoption_id}", None, "bureau", "bureau"),
     ("POST", "/api/v1/rulebook-adoptions/{adoption_id}/decisions", "decision", "reviewer", "bureau"),
     ("POST", "/api/v1/projects/{project_id}/guarantees", "guarantee", "admin", "bureau"),
+    ("POST", "/api/v1/projects/{project_id}/buildings", "building", "admin", "bureau"),
+    (
+        "POST",
+        "/api/v1/projects/{project_id}/buildings/{code}/nodes/{node_code}/confirmation",
+        "confirmation",
+        "inspector",
+        "bureau",
+    ),
     ("POST", "/api/v1/guarantees/{guarantee_id}/release", None, "admin", "bureau"),
 ]
 # Reads that both the owning developer and the bureau may make (a bank has no business there: 403 or 404).
@@ -272,7 +281,7 @@ REPORTS = {
 
 
 def _url(template: str, c: dict) -> str:
-    url = template.format(node_code="topped_out", **c)
+    url = template.format(node_code="topped_out", code="1", **c)
     return url + ("?from=2025-01-01&to=2026-12-31" if url.endswith("/stats") else "")
 
 

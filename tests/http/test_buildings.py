@@ -293,3 +293,38 @@ def test_a_buyer_sees_the_nodes_of_their_own_building(client, world, flow):
     assert reached() == []  # 1号楼's node is not 2号楼's
     assert confirm(client, world, project["project_id"], "half_structure", "2号楼").status_code == 201
     assert reached() == ["half_structure"]
+
+
+def test_the_bureau_sees_each_building_and_confirms_its_nodes_on_the_page(client, world, flow, web):
+    from urllib.parse import quote
+
+    from tests.http.test_web_workflows import evidence_files
+    from tests.web import post_form
+
+    project = open_project(client, world)
+    fund(flow)
+    pid = project["project_id"]
+    inspector = web("inspector")
+    page = inspector.get(f"/projects/{pid}?lang=en").text
+    assert "Buildings" in page and "1号住宅楼" in page and "6,000,000.00" in page and "4,000,000.00" in page
+    assert f"/projects/{pid}/nodes/half_structure/confirm?building={quote('2号楼')}" in page
+    assert f'href="/projects/{pid}/nodes/half_structure/confirm"' not in page  # not for the whole project
+    unlocks = page.split("What unlocks next")[1].split("</table>")[0]
+    # each building's first node would free 30% of its part: 1,800,000.00 and 1,200,000.00
+    assert (
+        "1,800,000.00" in unlocks and "1,200,000.00" in unlocks and "Construction progress report" in unlocks
+    )
+
+    url = f"/projects/{pid}/nodes/half_structure/confirm?building={quote('2号楼')}"
+    form = inspector.get(url + "&lang=en")
+    assert form.status_code == 200 and "2号住宅楼" in form.text
+    r = post_form(inspector, url, {"reached_on": TODAY}, files=evidence_files())
+    assert r.status_code == 303, r.text
+    found = account(client, world, project)
+    assert {b["code"]: b["node"] for b in found["buildings"]} == {"1号楼": None, "2号楼": "half_structure"}
+    chinese = inspector.get(f"/projects/{pid}?lang=zh").text
+    assert (
+        "按楼栋分别计算后合计" in chinese
+        and "2号楼 ¥4,000,000.00 × 70%（“主体结构完成二分之一”）= ¥2,800,000.00" in chinese
+    )
+    assert "下一节点可释放" in chinese

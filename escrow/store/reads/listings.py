@@ -259,15 +259,20 @@ class Listings(Reads):
     def bank_and_developer(self, account: SupervisedAccount, project: Project) -> tuple[Bank, Developer]:
         return self.session.get(Bank, account.bank_id), self.session.get(Developer, project.developer_id)
 
-    def confirmations(self, project_id: int) -> dict[str, tuple[NodeConfirmation, str | None]]:
-        """node code → (its confirmation, the inspector's user name)."""
+    def confirmations(
+        self, project_id: int
+    ) -> dict[int | None, dict[str, tuple[NodeConfirmation, str | None]]]:
+        """building id (None: the whole project) → node code → (its confirmation, the inspector's name)."""
         rows = self.session.execute(
             select(NodeConfirmation, User.username)
             .outerjoin(User, User.id == NodeConfirmation.confirmed_by)
             .where(NodeConfirmation.project_id == project_id)
             .order_by(NodeConfirmation.id)
         )
-        return {c.node_code: (c, username) for c, username in rows}
+        found: dict[int | None, dict[str, tuple[NodeConfirmation, str | None]]] = {None: {}}
+        for c, username in rows:
+            found.setdefault(c.building_id, {})[c.node_code] = (c, username)
+        return found
 
     def deposits(self, account_id: int, limit: int = 50) -> tuple[list[tuple[Deposit, Voucher | None]], int]:
         """The latest deposits with their vouchers, and how many there are in all."""

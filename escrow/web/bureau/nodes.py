@@ -38,8 +38,10 @@ pages.NOTICES["node_confirmed"] = N_(
 
 
 def _node_page(request: Request, project_id: int, node_code: str, lang: str) -> dict[str, Any]:
-    """What the confirmation form shows; NotFound for an unknown project or node."""
-    form = projects.node_form(pages.ctx(request), project_id, node_code)
+    """What the confirmation form shows; NotFound for an unknown project, building or node. Where the
+    project is supervised by building, `?building=CODE` names the building."""
+    building = request.query_params.get("building") or None
+    form = projects.node_form(pages.ctx(request), project_id, node_code, building)
 
     def name(n) -> str:
         return n.name_zh if lang == "zh" else n.name_en
@@ -52,6 +54,7 @@ def _node_page(request: Request, project_id: int, node_code: str, lang: str) -> 
             "permit_date": form.permit_date,
             "finish": form.finish,
         },
+        "building": {"code": form.building, "name": form.building_name} if form.building else None,
         "rulebook": form.rulebook,
         "node": {"code": form.node.code, "name": name(form.node), "retention": form.node.retention},
         "kinds": list(form.node.evidence),
@@ -120,7 +123,8 @@ class NodesController(Controller):
             evidence.append(Evidence(kind, description, upload.filename, upload.sha256))
         status, message = 422, None
         if form.ok:
-            cmd = ConfirmNode(project_id, node_code, reached, tuple(evidence))
+            building = page["building"]["code"] if page["building"] else None
+            cmd = ConfirmNode(project_id, node_code, reached, tuple(evidence), building)
             try:
                 await pages.run(
                     projects.confirm, pages.ctx(request), cmd, sessions.principal(request), tuple(files)

@@ -30,6 +30,7 @@ from escrow.rulebooks import RuleBook
 from escrow.services import adoptions, guarantees, listings
 from escrow.services.context import Context
 from escrow.services.listings import ProjectFilter
+from escrow.web.bureau.common import KIND_NAMES
 from escrow.web.shell import pages, sessions
 from escrow.web.shell.filters import local_time
 from escrow.web.shell.labels import N_
@@ -215,6 +216,23 @@ def _project_page(ctx: Context, project_id: int, lang: str, with_audit: bool, _)
     ]
     node_names = {n["code"]: n["name"] for n in nodes}
     held = guarantees.overview(ctx, project_id, cap=cap)
+    buildings = [
+        {
+            "figures": b.figures,
+            "permit_no": b.permit_no,
+            "nodes": [
+                {
+                    "code": n.code,
+                    "name": node_names[n.code],
+                    "confirmation": b.confirmations.get(n.code, (None, None))[0],
+                    "confirmed_by": b.confirmations.get(n.code, (None, None))[1],
+                }
+                for n in book.nodes
+            ],
+            "next_node": next((n.code for n in book.nodes if n.code not in b.confirmations), None),
+        }
+        for b in found.buildings
+    ]
     return {
         "project": project,
         "account": found.account,
@@ -228,6 +246,18 @@ def _project_page(ctx: Context, project_id: int, lang: str, with_audit: bool, _)
         "area": Decimal(project.presale_area_x100) / 100,
         "nodes": nodes,
         "next_node": next((n.code for n in book.nodes if n.code not in confirmations), None),
+        "buildings": buildings,
+        "node_names": node_names,
+        # nodes are confirmed building by building (else for the project, the buildings shown for reference)
+        "by_building": bool(buildings) and book.by_building,
+        "unlocks": [
+            {
+                "unlock": u,
+                "node": node_names.get(u.node_code, u.node_code),
+                "evidence": [_(KIND_NAMES[k]) if k in KIND_NAMES else k for k in u.evidence],
+            }
+            for u in cap.unlocks
+        ],
         "deposits": found.deposits,
         "deposit_count": found.deposit_count,
         "suspense": found.suspense,
