@@ -63,6 +63,17 @@ PAYEE_ROLES = {
 # supervised amount (非重点监管资金, national opinion 2022), without a node.
 RELEASE_KINDS = {"node": N_("Node release"), "non_key": N_("Non-key fund release")}
 DECISIONS = {"approve": N_("Approve"), "reject": N_("Do not approve")}
+# Evidence and document kinds named in the rule books, in words; a kind a later rule book adds shows as its
+# code until it gets a name here.
+EVIDENCE_KINDS = {
+    "construction_progress_report": N_("Construction progress report"),
+    "supervision_engineer_confirmation": N_("Supervising engineer's confirmation"),
+    "topping_out_acceptance": N_("Topping-out acceptance record"),
+    "completion_acceptance_report": N_("Completion acceptance report"),
+    "completion_filing_certificate": N_("Completion acceptance filing certificate"),
+    "first_registration_certificate": N_("First real-estate registration certificate"),
+    "wage_arrears_statement": N_("Statement that no wages are owed to workers"),
+}
 DOCUMENTS = {
     "wage_arrears_statement": N_("Statement that no migrant workers' wages are owed"),
     "fund_use_statement": N_("Statement of the use of the funds"),

@@ -20,6 +20,7 @@ from escrow.domain.ledger import EntryKind
 from escrow.domain.money import from_fen
 from escrow.domain.rulebook import RuleBook
 from escrow.services.context import Context
+from escrow.services.projects import building_figures, reached_dates
 from escrow.services.vouchers import STATUS_WORDS
 from escrow.store.db import UnitOfWork
 from escrow.store.models import Release
@@ -269,7 +270,22 @@ def _cap(release: Release, book: RuleBook) -> dict[str, Any]:
         ],
         "text": explanation.get("text", ""),
         "rulebook": explanation.get("rulebook", release.rulebook_id),
+        "next": unlocks_in_words(explanation.get("next") or [], book),
     }
+
+
+def unlocks_in_words(unlocks: list[dict[str, Any]], book: RuleBook) -> list[dict[str, Any]]:
+    """What the next node (per building) would unlock, as a cap stores it, in the PDFs' words."""
+    return [
+        {
+            "building": u.get("building"),
+            "node": node_name(book, u["node"], "zh"),
+            "retention_drop": Decimal(u["retention_drop"]),
+            "releasable_after": Decimal(u["releasable_after"]),
+            "evidence": "、".join(zh(words.EVIDENCE_KINDS, k) for k in u.get("evidence", [])),
+        }
+        for u in unlocks
+    ]
 
 
 # --- monthly account statement ----------------------------------------------------------------------------
@@ -367,7 +383,7 @@ def monthly(uow: UnitOfWork, ctx: Context, account_no: str, year: int, month: in
         if kind in counts
     ]
     book = ctx.rulebook(project.rulebook_id)
-    confirmed = {c.node_code: c for c in uow.projects.confirmed_nodes(project.id)}
+    reached, _ = reached_dates(uow, project, book, until)
     statements = q.statements(account.id, start, until)
     latest = uow.statements.latest(account.id)
     return {
@@ -412,10 +428,21 @@ def monthly(uow: UnitOfWork, ctx: Context, account_no: str, year: int, month: in
             {
                 "name": node_name(book, n.code, "zh"),
                 "retention": n.retention,
-                "reached_on": confirmed[n.code].reached_on if n.code in confirmed else None,
-                "in_period": n.code in confirmed and start <= confirmed[n.code].reached_on <= until,
+                "reached_on": reached.get(n.code),
+                "in_period": n.code in reached and start <= reached[n.code] <= until,
             }
             for n in book.nodes
+        ],
+        # each building's node and retention at the period's end, where the project has buildings
+        "buildings": [
+            {
+                "code": b.code,
+                "name": b.name,
+                "supervised_amount": b.supervised_amount,
+                "node": node_name(book, b.node, "zh") if b.node else None,
+                "required_retention": b.required_retention,
+            }
+            for b in building_figures(uow, ctx, project, until)
         ],
         "statements": [
             {

@@ -688,46 +688,70 @@ def account_of(uow: UnitOfWork, ctx: Context, project: Project, account: Supervi
 
 
 def building_views(uow: UnitOfWork, project: Project, cap: caps.Cap) -> tuple[BuildingView, ...]:
-    """Each building with its figures from the cap's retention (without supervision by building: its part
-    of the key amount, retained as the project's)."""
-    rows = uow.projects.buildings(project.id)
+    """Each building with its figures from a live cap's retention rule."""
+    return _building_views(uow.projects.buildings(project.id), cap.inputs.supervised_amount, cap.rule)
+
+
+def building_figures(uow: UnitOfWork, ctx: Context, project: Project, on: date) -> tuple[BuildingView, ...]:
+    """Each building with its figures as of the end of `on` (the nodes reached by then)."""
+    book = ctx.rulebook(project.rulebook_id)
+    rule = caps.rule_for(book, uow.projects.progress(project.id, until=on), project.finish)
+    return _building_views(uow.projects.buildings(project.id), from_fen(project.supervised_amount_fen), rule)
+
+
+def _building_views(
+    rows: list[Building], supervised: Decimal, rule: caps.RetentionRule
+) -> tuple[BuildingView, ...]:
+    """Each building's part of the key amount (split by pre-sale area) and the retention it keeps: its own
+    where the rule book supervises by building, else its part at the project's share."""
     if not rows:
         return ()
-    figures = caps.retention_of(cap)
-    own = {b.code: b for b in figures.buildings} if figures else {}
-    amounts = split_by_area(cap.inputs.supervised_amount, [Decimal(b.presale_area_x100) / 100 for b in rows])
-    views = []
-    for row, amount in zip(rows, amounts, strict=True):
-        part = own.get(row.code)
-        share = caps.retention_share(figures.node_share, figures.surcharge) if figures else Decimal("1")
-        views.append(
-            BuildingView(
-                code=row.code,
-                name=row.name,
-                presale_area_m2=quantize(Decimal(row.presale_area_x100) / 100),
-                supervised_amount=amount,
-                node=part.node_code if part else (figures.node_code if figures else None),
-                required_retention=part.gross if part else quantize(amount * share),
-            )
+    own = {b.code: b for b in caps.building_retention(supervised, rule)}
+    amounts = split_by_area(supervised, [Decimal(b.presale_area_x100) / 100 for b in rows])
+    share = caps.retention_share(rule.node_share, rule.surcharge)
+    return tuple(
+        BuildingView(
+            code=row.code,
+            name=row.name,
+            presale_area_m2=quantize(Decimal(row.presale_area_x100) / 100),
+            supervised_amount=amount,
+            node=own[row.code].node_code if row.code in own else rule.node_code,
+            required_retention=own[row.code].gross if row.code in own else quantize(amount * share),
         )
-    return tuple(views)
+        for row, amount in zip(rows, amounts, strict=True)
+    )
+
+
+def reached_dates(
+    uow: UnitOfWork, project: Project, book: RuleBook, until: date | None = None
+) -> tuple[dict[str, date], dict[str, dict[str, date]]]:
+    """When the project reached each node (once every building had: the last of them), and when each
+    building did (by building code; the whole project's confirmations count for each), up to `until`."""
+    rows = uow.projects.buildings(project.id)
+    reached = {
+        (c.building_id, c.node_code): c.reached_on
+        for c in uow.projects.confirmed_nodes(project.id)
+        if until is None or c.reached_on <= until
+    }
+    per_building = {
+        b.code: {
+            n.code: day
+            for n in book.nodes
+            if (day := reached.get((b.id, n.code)) or reached.get((None, n.code)))
+        }
+        for b in rows
+    }
+    whole: dict[str, date] = {}
+    for n in book.nodes:
+        days = [per_building[b.code].get(n.code) for b in rows] if rows else [reached.get((None, n.code))]
+        if all(days):
+            whole[n.code] = max(days)
+    return whole, per_building
 
 
 def project_view(uow: UnitOfWork, ctx: Context, project: Project, account: SupervisedAccount) -> ProjectView:
     book = ctx.rulebook(project.rulebook_id)
-    confirmations = uow.projects.confirmed_nodes(project.id)
-    rows = uow.projects.buildings(project.id)
-    reached = {(c.building_id, c.node_code): c.reached_on for c in confirmations}
-
-    def reached_on(building_id: int | None, code: str) -> date | None:
-        return reached.get((building_id, code)) or reached.get((None, code))
-
-    # the project has reached a node once every building has (the last of them to reach it)
-    confirmed: dict[str, date] = {}
-    for n in book.nodes:
-        days = [reached_on(b.id, n.code) for b in rows] if rows else [reached.get((None, n.code))]
-        if all(days):
-            confirmed[n.code] = max(days)
+    confirmed, per_building = reached_dates(uow, project, book)
     bank = uow.session.get(Bank, account.bank_id)
     developer = uow.session.get(Developer, project.developer_id)
     return ProjectView(
@@ -748,10 +772,8 @@ def project_view(uow: UnitOfWork, ctx: Context, project: Project, account: Super
         nodes=_node_views(book, confirmed.get),
         account=account_of(uow, ctx, project, account),
         building_nodes=tuple(
-            BuildingNodes(
-                b.code, b.name, b.permit_no, _node_views(book, lambda code, b=b: reached_on(b.id, code))
-            )
-            for b in rows
+            BuildingNodes(b.code, b.name, b.permit_no, _node_views(book, per_building[b.code].get))
+            for b in uow.projects.buildings(project.id)
         ),
     )
 

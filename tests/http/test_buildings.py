@@ -328,3 +328,31 @@ def test_the_bureau_sees_each_building_and_confirms_its_nodes_on_the_page(client
         and "2号楼 ¥4,000,000.00 × 70%（“主体结构完成二分之一”）= ¥2,800,000.00" in chinese
     )
     assert "下一节点可释放" in chinese
+
+
+def test_the_pdfs_say_each_building_and_what_unlocks_next(client, world, flow, app, engine):
+    from escrow import reports
+    from escrow.store.db import UnitOfWork
+    from tests.http.test_api_releases import release_body
+    from tests.http.test_reports import flat, pdf_text
+
+    project = open_project(client, world)
+    fund(flow)
+    assert confirm(client, world, project["project_id"], "half_structure", "1号楼").status_code == 201
+    body = release_body(project["project_id"], "3000000.00")
+    r = client.post("/api/v1/releases", json=body, headers=world.headers("developer", "rel-b"))
+    assert r.status_code == 201, r.text
+    pdf = client.get(f"/api/v1/releases/{r.json()['release_id']}/pdf", headers=world.headers("admin"))
+    assert pdf.status_code == 200
+    text = flat(pdf_text(pdf.content))
+    assert "下一节点可释放" in text and "主体结构封顶" in text and "¥1,500,000.00" in text
+    assert "按楼栋分别计算后合计" in text
+
+    with UnitOfWork(engine, readonly=True) as uow:
+        _, content = reports.render(
+            "monthly", uow, app.state.runtime.ctx, account_no=project["account_no"], year=2026, month=12
+        )
+    monthly = flat(pdf_text(content))
+    assert "各楼栋节点与留存" in monthly
+    assert "1号楼1号住宅楼¥6,000,000.00主体结构完成二分之一¥4,200,000.00" in monthly
+    assert "2号楼2号住宅楼¥4,000,000.00尚无节点¥4,000,000.00" in monthly

@@ -61,21 +61,22 @@ class Projects(Repo):
     def building(self, project_id: int, code: str) -> Building | None:
         return self.one_of(Building, Building.project_id == project_id, Building.code == code)
 
-    def progress(self, project_id: int) -> Progress:
-        return self.progress_of([project_id])[project_id]
+    def progress(self, project_id: int, until: date | None = None) -> Progress:
+        return self.progress_of([project_id], until)[project_id]
 
-    def progress_of(self, project_ids: list[int]) -> dict[int, Progress]:
+    def progress_of(self, project_ids: list[int], until: date | None = None) -> dict[int, Progress]:
         """project id → its progress: the nodes confirmed for the whole project and each building's (a
         confirmation of the whole project counts for each building), in two queries per chunk."""
         whole: dict[int, set[str]] = {i: set() for i in project_ids}
         own: dict[int, set[str]] = {}
         buildings: dict[int, list[Building]] = {i: [] for i in project_ids}
         for ids in chunks(project_ids):
-            rows = self.session.execute(
-                select(
-                    NodeConfirmation.project_id, NodeConfirmation.building_id, NodeConfirmation.node_code
-                ).where(NodeConfirmation.project_id.in_(ids))
-            )
+            query = select(
+                NodeConfirmation.project_id, NodeConfirmation.building_id, NodeConfirmation.node_code
+            ).where(NodeConfirmation.project_id.in_(ids))
+            if until is not None:  # the nodes reached by the end of that day
+                query = query.where(NodeConfirmation.reached_on <= until)
+            rows = self.session.execute(query)
             for project_id, building_id, code in rows:
                 if building_id is None:
                     whole[project_id].add(code)

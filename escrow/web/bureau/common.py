@@ -7,24 +7,16 @@ from math import ceil
 from typing import Any
 from urllib.parse import urlencode
 
+from escrow.catalog import words
 from escrow.domain.approvals import ALREADY_TOOK_A_STEP, DECIDED, DECISIONS, WRONG_ROLE, MayDecide
 from escrow.services import approvals
-from escrow.web.shell.labels import N_, ROLE_NAMES, named
+from escrow.web.shell.labels import ROLE_NAMES, named
 from escrow.web.shell.pages import Form
 
 MAX_COMMENT = 2000
 
-# Evidence and document kinds named in the rule books, in words; a kind a later rule book adds shows as its
-# code until it gets a name here.
-KIND_NAMES = {
-    "construction_progress_report": N_("Construction progress report"),
-    "supervision_engineer_confirmation": N_("Supervising engineer's confirmation"),
-    "topping_out_acceptance": N_("Topping-out acceptance record"),
-    "completion_acceptance_report": N_("Completion acceptance report"),
-    "completion_filing_certificate": N_("Completion acceptance filing certificate"),
-    "first_registration_certificate": N_("First real-estate registration certificate"),
-    "wage_arrears_statement": N_("Statement that no wages are owed to workers"),
-}
+# Evidence and document kinds named in the rule books, in words (escrow.catalog.words.EVIDENCE_KINDS).
+KIND_NAMES = words.EVIDENCE_KINDS
 
 
 def chain_view(
