@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from escrow.config import Settings
+from escrow.domain import approvals
 from escrow.domain.errors import DomainError
 from escrow.domain.money import to_wire
 from escrow.domain.principal import BUREAU_ROLES, Principal
@@ -165,8 +166,19 @@ def cmd_rules_show(args: argparse.Namespace, settings: Settings) -> int:
         f"  guarantee cap {book.guarantee_max_share} of the {book.guarantee_share_of.replace('_', ' ')}; "
         f"freezes do not stop: {', '.join(book.freeze_exempt) or 'nothing'}"
     )
+    print(f"  supervised by building: {'yes' if book.by_building else 'no (the project as one)'}")
+    changes = approvals.supervised_amount_change_chain(book)
+    print(f"  key amount change approval: {' → '.join(s.role for s in changes)}")
+    plan = book.fund_plan
+    print(
+        f"  fund plan approval: {' → '.join(s.role for s in approvals.fund_plan_chain(book))}"
+        + (f"; beyond the plan adds {plan.beyond_plan_step.role}" if plan and plan.beyond_plan_step else "")
+        + (f"; alerts {plan.ahead_tolerance} ahead, {plan.behind_days} days behind" if plan else "")
+    )
     for c in book.deposit_checks:
         print(f"  check {c.rule:<26} {c.severity}" + (f"  {c.params}" if c.params else ""))
+    for name, value in book.limits.items():
+        print(f"  limit {name:<28} {value}")
     return 0
 
 

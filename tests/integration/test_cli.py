@@ -177,6 +177,11 @@ def test_rules_list_show_and_check(cli):
     parsed = json.loads(out)
     assert parsed["id"] == "hengshui@2024.1"
     assert [n["retention"] for n in parsed["nodes"]] == ["0.70", "0.45", "0.25", "0.10", "0.00"]
+    code, out, _ = cli("rules", "show", "hengshui@2026.2")
+    assert "supervised by building: yes" in out and "key amount change approval: reviewer → approver" in out
+    assert "beyond the plan adds director" in out and "bank_confirmation_days       5" in out
+    code, out, _ = cli("rules", "show", "hengshui@2024.1")
+    assert "supervised by building: no" in out and "fund plan approval: reviewer → approver\n" in out
     code, out, _ = cli("rules", "check")
     assert code == 0
     assert "ok  hengshui@2024.1" in out
