@@ -52,6 +52,9 @@ FIELD_MESSAGES: dict[str, tuple[str, str | None]] = {
     "not_held_on_date": (N_("The account did not hold ¥%(value)s on that date."), "amount"),
     "not_after_start": (N_("Must be after the start date, %(value)s."), "start"),
     "in_past": (N_("Already past."), None),
+    "duplicate_plan_item": (N_("Listed twice: the same node, building, role and month."), None),
+    "not_by_building": (N_("This project is not supervised by building."), None),
+    "beyond_plan_reason": (N_("Required: the release goes beyond the approved fund plan."), None),
 }
 UNKNOWN = N_("Not accepted.")
 

@@ -48,6 +48,9 @@ FIELD_WORDS: dict[str, str] = {
     "not_held_on_date": "the account did not hold {amount} on that date",
     "not_after_start": "not after {start}",
     "in_past": "already past",
+    "duplicate_plan_item": "listed twice (the same node, building, role and month)",
+    "not_by_building": "this project is not supervised by building",
+    "beyond_plan_reason": "required: the release goes beyond the approved fund plan",
 }
 
 
