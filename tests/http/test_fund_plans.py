@@ -340,3 +340,36 @@ def test_a_non_key_release_is_not_judged_against_the_plan(client, world, engine,
 
     applied = steps.applied(non_key_body(site["project_id"], "1000000.00"))
     assert applied["plan"] is None and applied["beyond_plan_reason"] is None
+
+
+def test_alerts_speak_when_drawings_run_ahead_and_construction_behind(
+    client, world, engine, settings, site, plans, steps
+):
+    from datetime import UTC, datetime
+
+    from escrow.app import build_context
+    from escrow.services import alerts
+
+    project_id = site["project_id"]
+    plans.approved(project_id)
+
+    def sweep(on: date, rule: str) -> list:
+        ctx = build_context(settings, engine, today=lambda: on)
+        alerts.run_sweep(ctx, datetime.now(UTC))
+        return [a for a in alerts.listing(ctx, rule=rule) if a.state != "resolved"]
+
+    assert sweep(date(2026, 12, 20), "fund_plan_ahead") == []
+    # 3,600,000 drawn in December against 3,000,000 planned to date: more than 10% ahead
+    applied = steps.applied(release_body(project_id, "3600000.00", beyond_plan_reason="提前施工"))
+    steps.approve_all(applied["release_id"], roles=("reviewer", "approver", "director"))
+    [ahead] = sweep(date(2026, 12, 20), "fund_plan_ahead")
+    assert (ahead.subject.type, ahead.subject.id, ahead.severity) == ("project", str(project_id), "warning")
+    assert "3600000.00" in ahead.message and "3000000.00" in ahead.message and "10%" in ahead.message
+    assert f"{BOOK} fund_plan.ahead_tolerance" in ahead.message
+    # in March the plan to date holds 6,000,000: no longer ahead, the alert is resolved by the sweep
+    assert sweep(date(2027, 3, 1), "fund_plan_ahead") == []
+    # topped_out is planned for March 2027: behind once 30 days after 31 March have passed
+    assert sweep(date(2027, 4, 30), "fund_plan_behind") == []
+    [behind] = sweep(date(2027, 5, 1), "fund_plan_behind")
+    assert behind.subject.id == f"{project_id}:topped_out" and "2027-03" in behind.message
+    assert f"{BOOK} fund_plan.behind_days" in behind.message
