@@ -409,3 +409,71 @@ def waiting(ctx: Context) -> tuple[Waiting, ...]:
             Waiting(p.id, p.project_id, name, developer, p.version, p.rulebook_id)
             for p, name, developer in uow.fund_plans.submitted()
         )
+
+
+@dataclass(frozen=True)
+class Overview:
+    """A project's fund plan as its pages show it: whether the rule book asks for one, the plan in force
+    (with plan against actual) and the version waiting for a decision, if any."""
+
+    project_id: int
+    project_name: str
+    rulebook: str
+    required: bool  # the project's rule book states [fund_plan]: node releases are judged against it
+    in_force: FundPlanView | None
+    pending: FundPlanView | None
+    versions: tuple[tuple[int, int, str], ...]  # (plan id, version, status), newest first
+
+
+def overview(ctx: Context, project_id: int, actor: Principal) -> Overview:
+    with ctx.reading() as uow:
+        project = _visible_project(uow, actor, project_id)
+        book = ctx.rulebook(project.rulebook_id)
+        every = uow.fund_plans.of_project(project.id)
+        approved = next((p for p in every if p.status == "approved"), None)
+        pending = next((p for p in every if p.status == "submitted"), None)
+        return Overview(
+            project_id=project.id,
+            project_name=project.name,
+            rulebook=book.id,
+            required=book.fund_plan is not None,
+            in_force=plan_view(uow, ctx, approved) if approved else None,
+            pending=plan_view(uow, ctx, pending) if pending else None,
+            versions=tuple((p.id, p.version, p.status) for p in every),
+        )
+
+
+@dataclass(frozen=True)
+class PlanTable:
+    """The bureau's project page: plan against actual by node × role (three queries, whatever the plan)."""
+
+    required: bool
+    plan_id: int | None  # the plan in force
+    version: int | None
+    pending_plan_id: int | None  # a version waiting for a decision
+    cells: tuple[CellView, ...]
+    planned_total: Money
+    drawn_total: Money
+
+
+def project_table(ctx: Context, project_id: int) -> PlanTable:
+    with ctx.reading() as uow:
+        project = uow.projects.get(project_id)
+        if project is None:
+            raise NotFound(f"no project {project_id}")
+        book = ctx.rulebook(project.rulebook_id)
+        every = uow.fund_plans.of_project(project.id)
+        approved = next((p for p in every if p.status == "approved"), None)
+        pending = next((p for p in every if p.status == "submitted"), None)
+        items = _plan_items(uow.fund_plans.items(approved.id)) if approved else []
+        drawn = drawings(uow, project.id) if approved else []
+    cells = plan_rules.table(items, drawn, [n.code for n in book.nodes])
+    return PlanTable(
+        required=book.fund_plan is not None,
+        plan_id=approved.id if approved else None,
+        version=approved.version if approved else None,
+        pending_plan_id=pending.id if pending else None,
+        cells=tuple(CellView(c.node_code, c.role, c.planned, c.drawn) for c in cells),
+        planned_total=sum((c.planned for c in cells), Decimal("0.00")),
+        drawn_total=sum((c.drawn for c in cells), Decimal("0.00")),
+    )
