@@ -92,7 +92,7 @@ class FundPlanView:
     decided_at: str | None
 
 
-def _plan_items(rows: Sequence[FundPlanItem]) -> list[plan_rules.Item]:
+def plan_items(rows: Sequence[FundPlanItem]) -> list[plan_rules.Item]:
     return [
         plan_rules.Item(r.node_code, r.month, r.role, from_fen(r.amount_fen), r.building_code) for r in rows
     ]
@@ -109,7 +109,7 @@ def plan_view(uow: UnitOfWork, ctx: Context, plan: FundPlan) -> FundPlanView:
     book = ctx.rulebook(plan.rulebook_id)
     project = uow.projects.get(plan.project_id)
     rows = uow.fund_plans.items(plan.id)
-    items = _plan_items(rows)
+    items = plan_items(rows)
     drawn = drawings(uow, plan.project_id)
     chain = fund_plan_chain(book)
     steps = uow.fund_plans.steps(plan.id)
@@ -338,7 +338,7 @@ def judge_release(
     `planned` and `drawn` (before this release) to date for its node and the roles it pays, `beyond_plan`,
     and whether the reason is required and the rule book's extra step applies (see `releases`)."""
     plan = uow.fund_plans.approved(project_id)
-    items = _plan_items(uow.fund_plans.items(plan.id)) if plan is not None else None
+    items = plan_items(uow.fund_plans.items(plan.id)) if plan is not None else None
     found = plan_rules.judge_release(items, drawings(uow, project_id), node, requested, month)
     policy = book.fund_plan
     beyond = found.beyond_plan
@@ -465,7 +465,7 @@ def project_table(ctx: Context, project_id: int) -> PlanTable:
         every = uow.fund_plans.of_project(project.id)
         approved = next((p for p in every if p.status == "approved"), None)
         pending = next((p for p in every if p.status == "submitted"), None)
-        items = _plan_items(uow.fund_plans.items(approved.id)) if approved else []
+        items = plan_items(uow.fund_plans.items(approved.id)) if approved else []
         drawn = drawings(uow, project.id) if approved else []
     cells = plan_rules.table(items, drawn, [n.code for n in book.nodes])
     return PlanTable(

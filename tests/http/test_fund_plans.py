@@ -11,6 +11,7 @@ from datetime import date
 import pytest
 from sqlalchemy import select
 
+from escrow.catalog import gettext_for
 from escrow.store.db import UnitOfWork
 from escrow.store.models import AuditEvent, FundPlan, Release
 from tests.conftest import project_body
@@ -304,6 +305,13 @@ def test_a_release_beyond_the_plan_needs_a_reason_and_the_directors_step(
     assert done["status"] == "approved" and done["instruction"]["status"] == "pending"
     shown = client.get(f"/api/v1/releases/{applied['release_id']}", headers=world.headers("developer")).json()
     assert shown["beyond_plan_reason"] == reason and shown["plan"]["beyond_plan"] is True
+    from tests.http.test_reports import flat, pdf_text
+
+    form = client.get(f"/api/v1/releases/{applied['release_id']}/pdf", headers=world.headers("developer"))
+    assert form.status_code == 200, form.text
+    squeezed = flat(pdf_text(form.content))
+    assert "超计划理由" + reason in squeezed and "（超计划）" in squeezed
+    assert "局领导审批（超计划拨付）" in squeezed  # the extra step is on the form too
 
 
 def test_without_an_approved_plan_every_node_release_is_beyond_it(client, world, engine, site, plans, steps):
@@ -373,3 +381,24 @@ def test_alerts_speak_when_drawings_run_ahead_and_construction_behind(
     [behind] = sweep(date(2027, 5, 1), "fund_plan_behind")
     assert behind.subject.id == f"{project_id}:topped_out" and "2027-03" in behind.message
     assert f"{BOOK} fund_plan.behind_days" in behind.message
+
+
+def test_the_monthly_report_shows_plan_against_actual(client, world, engine, app, site, plans, steps):
+    from escrow import reports
+    from tests.http.test_reports import flat, pdf_text
+
+    project_id = site["project_id"]
+    plans.approved(project_id)
+    applied = steps.applied(release_body(project_id, "2400000.00"))
+    steps.approve_all(applied["release_id"])
+    with UnitOfWork(engine, readonly=True) as uow:
+        _, content = reports.render(
+            "monthly", uow, app.state.runtime.ctx, account_no=site["account_no"], year=2026, month=12
+        )
+    squeezed = flat(pdf_text(content))
+    assert "资金需求计划执行情况（第1版）" in squeezed
+    # half_structure × construction: 2,000,000 planned through December, 1,600,000 drawn, all of it this month
+    role = gettext_for("zh")("Construction contractor")
+    assert f"主体结构完成二分之一{role}¥2,000,000.00¥1,600,000.00¥1,600,000.00" in squeezed
+    assert "¥1,000,000.00¥800,000.00¥800,000.00" in squeezed  # materials
+    assert "合计¥3,000,000.00¥2,400,000.00" in squeezed  # topped_out is planned for March: not yet
