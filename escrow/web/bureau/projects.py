@@ -247,7 +247,7 @@ def _project_page(ctx: Context, project_id: int, lang: str, with_audit: bool, _)
         "adoptions": adoptions.history(ctx, project.id),  # the versions adopted for it (or refused)
         "guarantees": held,
         "guarantee_share": percent(held.max_share),
-        "fund_plan": fund_plans.project_table(ctx, project.id),  # plan against actual, node × role
+        "fund_plan": fund_plans.project_table(ctx, project.id, book),  # plan against actual, node × role
         "node_label": lambda code: node_names.get(code, code),
         "role_label": lambda code: named(_, PAYEE_ROLES, code),
     }

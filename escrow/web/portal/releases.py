@@ -112,7 +112,7 @@ def _form_context(request: Request, project_id: str | None, kind: str | None = N
         "documents": list(policy.required_documents),
         "rulebook": book.id,
         # the fund plan in force against what was drawn (a node release is judged against it)
-        "plan": fund_plans.project_table(ctx, chosen.project_id) if kind == "node" else None,
+        "plan": fund_plans.project_table(ctx, chosen.project_id, book) if kind == "node" else None,
     }
     result.update(labellers(request, book.id))
     return result
