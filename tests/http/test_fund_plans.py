@@ -276,11 +276,15 @@ def test_a_release_within_the_plan_needs_no_reason_and_draws_against_it(
     # the next release sees what was drawn: 400,000 + 200,000 more is still within the plan …
     within = steps.applied(release_body(project_id, "600000.00"))
     assert within["plan"]["drawn"] == "2400000.00" and within["plan"]["beyond_plan"] is False
-    # … but another 600,000 beyond that is not: 1,600,000 + 400,000 + 400,000 > 2,000,000 for construction
-    beyond = steps.apply(release_body(project_id, "600000.00"))
-    assert beyond.status_code == 201  # the second 600,000 is not approved yet: it has not drawn
-    r = client.get(f"/api/v1/releases/{beyond.json()['release_id']}", headers=world.headers("reviewer"))
+    # … and so is a second one while the first is only submitted: a release draws once approved
+    second = steps.apply(release_body(project_id, "600000.00"))
+    assert second.status_code == 201 and second.json()["plan"]["drawn"] == "2400000.00"
+    r = client.get(f"/api/v1/releases/{second.json()['release_id']}", headers=world.headers("reviewer"))
     assert r.json()["plan"]["beyond_plan"] is False
+    # once the first is approved, what it drew counts: 2,000,000 + 400,000 more construction is beyond
+    steps.approve_all(within["release_id"])
+    body = problem(steps.apply(release_body(project_id, "600000.00")), 422)
+    assert body["plan"]["drawn"] == "3000000.00" and body["plan"]["beyond_plan"] is True
 
 
 def test_a_release_beyond_the_plan_needs_a_reason_and_the_directors_step(
