@@ -101,6 +101,11 @@ def test_a_plan_is_filed_in_the_portal_and_decided_on_the_bureau_page(web, dev, 
     assert project.status_code == 200 and 'id="fund-plan"' in project.text
     assert "Version 1 in force" in project.text and "6,000,000.00" in project.text
     assert post_form(dev, f"/fund-plans/{plan_id}/decision", {"decision": "approve"}).status_code == 403
+    # another developer's staff: the project does not exist for them
+    other = web("other-dev-staff")
+    assert other.get(f"/developer/fund-plan?project_id={pid}").status_code == 404
+    assert post_form(other, "/developer/fund-plan", plan_form(pid)).status_code == 404
+    assert count(engine, FundPlan) == 1
 
 
 def test_the_release_form_shows_the_plan_and_asks_the_reason_beyond_it(web, dev, engine, site):
