@@ -19,6 +19,7 @@ from escrow.api.bank import BankController
 from escrow.api.bureau import BureauController
 from escrow.api.deps import Runtime
 from escrow.api.developer import DeveloperController
+from escrow.api.fund_plans import FundPlanController
 from escrow.api.health import health
 from escrow.api.paths import EncodedSlashes, restore_slashes
 from escrow.api.payments import PaymentController
@@ -99,6 +100,7 @@ def create_app(
             PaymentController,
             AlertController,
             AdoptionController,
+            FundPlanController,
             PublicController,
             ReportController,
             ContractController,

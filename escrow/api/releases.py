@@ -59,6 +59,7 @@ class ReleaseController(KeyedController):
                 for p in data.payees
             ),
             documents=tuple(releases.Document(d.kind, d.filename, d.sha256) for d in data.documents),
+            beyond_plan_reason=data.beyond_plan_reason,
         )
         return releases.apply(services(request), cmd, principal)
 

@@ -255,6 +255,41 @@ class ReleaseIn(Body):
     purpose: Annotated[str, Field(min_length=1, max_length=2000)]
     payees: Annotated[list[PayeeIn], Field(min_length=1, max_length=50)]
     documents: Annotated[list[ReleaseDocumentIn], Field(max_length=50)] = Field(default_factory=list)
+    beyond_plan_reason: Annotated[
+        str | None,
+        Field(
+            max_length=2000,
+            description="why the release goes beyond the approved fund plan (资金需求计划); required then"
+            " (422 naming the rule without it), kept and shown",
+        ),
+    ] = None
+
+
+class FundPlanItemIn(Body):
+    node_code: Annotated[Code, Field(description="a node of the project's rule book")]
+    building: Annotated[
+        str | None,
+        Field(
+            max_length=40,
+            description="the building, only where the project is supervised by building; left out otherwise",
+        ),
+    ] = None
+    month: Annotated[
+        str,
+        StringConstraints(pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$"),
+        Field(description="the month it expects to draw in, YYYY-MM", examples=["2027-03"]),
+    ]
+    role: Annotated[
+        str,
+        StringConstraints(min_length=1, max_length=16, pattern=r"^[a-z_]+$"),
+        Field(description="a release payee role of the rule book: construction | equipment | materials"),
+    ]
+    amount: Money
+
+
+class FundPlanIn(Body):
+    items: Annotated[list[FundPlanItemIn], Field(min_length=1, max_length=500)]
+    note: Annotated[str, Field(max_length=2000)] = ""
 
 
 class DecisionIn(Body):

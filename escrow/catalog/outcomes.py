@@ -59,6 +59,8 @@ FIELD_MESSAGES: dict[str, tuple[str, str | None]] = {
     "not_by_building": (N_("This project is not supervised building by building."), None),
     "building_exists": (N_("Building %(value)s already exists."), "building"),
     "id_suffix": (N_("Type the last 6 characters of the ID number: 6 digits or letters."), None),
+    "duplicate_plan_item": (N_("Listed twice: the same node, building, role and month."), None),
+    "beyond_plan_reason": (N_("Required: the release goes beyond the approved fund plan."), None),
 }
 UNKNOWN = N_("Not accepted.")
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Literal
 
 from escrow.domain.errors import Conflict, DomainError, FieldError, Forbidden, InvalidInput
@@ -83,6 +84,19 @@ def fund_plan_chain(book: RuleBook) -> tuple[ApprovalStep, ...]:
     if book.fund_plan is not None:
         return book.fund_plan.approval_chain
     return adoption_chain(book)
+
+
+def release_chain(
+    book: RuleBook, amount: Decimal, kind: str = "node", beyond_plan: bool = False
+) -> tuple[ApprovalStep, ...]:
+    """A release's chain: the rule book's, with the steps its amount adds and, for a release beyond the
+    approved fund plan, `fund_plan.beyond_plan_step` last (hengshui@2026.2; not twice where the amount has
+    already brought in a step of the same role, since one person of that role would have to take both)."""
+    chain = book.approval_steps_for(amount, kind)
+    extra = book.fund_plan.beyond_plan_step if book.fund_plan is not None else None
+    if beyond_plan and extra is not None and all(s.role != extra.role for s in chain):
+        chain = (*chain, extra)
+    return chain
 
 
 def deciding_roles(book: RuleBook) -> frozenset[str]:

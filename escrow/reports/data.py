@@ -15,10 +15,13 @@ from escrow.catalog import gettext_for, words
 from escrow.catalog.caps import stored_cap_sums, stored_cap_terms
 from escrow.catalog.words import named, node_name, step_label
 from escrow.domain import checks, ledger
+from escrow.domain import fund_plan as plan_rules
+from escrow.domain.approvals import release_chain
 from escrow.domain.errors import FieldError, InvalidInput, NotFound
 from escrow.domain.ledger import EntryKind
 from escrow.domain.money import from_fen
 from escrow.domain.rulebook import RuleBook
+from escrow.services import fund_plans
 from escrow.services.context import Context
 from escrow.services.projects import building_figures, reached_dates
 from escrow.services.vouchers import STATUS_WORDS
@@ -171,7 +174,9 @@ def release(uow: UnitOfWork, ctx: Context, release_id: int) -> dict[str, Any]:
     q = ReportQueries(uow.session)
     account, project, bank, developer = q.release_parties(release)
     book = ctx.rulebook(release.rulebook_id)
-    chain = book.approval_steps_for(yuan(release.amount_fen), release.kind)
+    chain = release_chain(  # with the fund plan's extra step for a release beyond the plan
+        book, yuan(release.amount_fen), release.kind, bool(release.plan and release.plan.get("extra_step"))
+    )
     taken = uow.releases.steps(release.id)
     users = q.users(s.decided_by for s in taken)
     steps = []
@@ -210,6 +215,8 @@ def release(uow: UnitOfWork, ctx: Context, release_id: int) -> dict[str, Any]:
         "applied_on": release.created_at,
         "amount": yuan(release.amount_fen),
         "purpose": release.purpose,
+        "plan": release.plan,  # against the fund plan when applied for (None: not judged)
+        "beyond_plan_reason": release.beyond_plan_reason,
         "node_code": release.node_code,
         "node_name": node_name(book, release.node_code, "zh") if release.node_code else None,
         "project_name": project.name,
@@ -458,6 +465,7 @@ def monthly(uow: UnitOfWork, ctx: Context, account_no: str, year: int, month: in
         ],
         "reconciliation": zh(words.RECONCILIATION, latest.status if latest else "pending"),
         "last_statement_on": latest.statement_date if latest else None,
+        "fund_plan": _fund_plan(uow, book, project.id, period),
         "freezes": [
             {
                 "authority": f.authority,
@@ -467,6 +475,36 @@ def monthly(uow: UnitOfWork, ctx: Context, account_no: str, year: int, month: in
             }
             for f in q.freezes_active_on(account.id, until)
         ],
+    }
+
+
+def _fund_plan(uow: UnitOfWork, book: RuleBook, project_id: int, period: str) -> dict[str, Any] | None:
+    """The approved fund plan in force (资金需求计划) against what was drawn, by node × payee role: planned
+    and drawn through the report's month and drawn in it (escrow.domain.fund_plan). None without a plan."""
+    plan = uow.fund_plans.approved(project_id)
+    if plan is None:
+        return None
+    items = fund_plans.plan_items(uow.fund_plans.items(plan.id))
+    drawn = fund_plans.drawings(uow, project_id)
+    rows = []
+    for cell in plan_rules.table(items, drawn, [n.code for n in book.nodes]):
+        roles = (cell.role,)
+        rows.append(
+            {
+                "node": node_name(book, cell.node_code, "zh"),
+                "role": zh(words.PAYEE_ROLES, cell.role),
+                "planned": plan_rules.planned_to(items, period, cell.node_code, roles),
+                "drawn": plan_rules.drawn_to(drawn, period, cell.node_code, roles),
+                "in_month": plan_rules.drawn_to(
+                    [d for d in drawn if d.month == period], period, cell.node_code, roles
+                ),
+            }
+        )
+    return {
+        "version": plan.version,
+        "rows": rows,
+        "planned": plan_rules.planned_to(items, period),
+        "drawn": plan_rules.drawn_to(drawn, period),
     }
 
 

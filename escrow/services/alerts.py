@@ -23,6 +23,11 @@ Rules (the limits come from each project's rule book, `[limits]`):
 - `guarantee_expiring` — a bank guarantee (保函) not released whose `valid_until` is at most
   `EXPIRY_WARNING_DAYS` (30, CONTRACT §8) days away, or already past (it no longer counts in the cap: the
   bureau replaces or releases it); resolved when it is released;
+- `fund_plan_ahead` — a project's drawings to date (node releases approved or executed, by the month of their
+  approval) exceed its approved fund plan to date by more than `fund_plan.ahead_tolerance` of it;
+- `fund_plan_behind` — a node the approved fund plan expects in a month (its earliest) is still unconfirmed
+  `fund_plan.behind_days` days after that month ended. Both where the project's rule book states
+  `[fund_plan]` (hengshui@2026.2 on; configured values); a plan under an older book raises none;
 - `voucher_lookup_failures` — one client failed `LOOKUP_FAILURES` or more public voucher look-ups within
   `LOOKUP_WINDOW` (the public endpoint counts them in `rate_limit_buckets`, key `voucher-lookup:<client>`).
 """
@@ -35,6 +40,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
 
 from escrow.domain import caps
+from escrow.domain import fund_plan as fund_plan_rules
 from escrow.domain.caps import rule_for
 from escrow.domain.errors import Conflict, FieldError, InvalidInput, NotFound
 from escrow.domain.guarantees import EXPIRY_WARNING_DAYS
@@ -72,6 +78,8 @@ RULES: dict[str, Rule] = {
     "notice_overdue": Rule("info", "reviewer", "a payment notice overdue"),
     "voucher_lookup_failures": Rule("warning", "admin", "repeated failed voucher look-ups from one client"),
     "guarantee_expiring": Rule("warning", "admin", "a bank guarantee expiring or expired"),
+    "fund_plan_ahead": Rule("warning", "reviewer", "drawings ahead of the approved fund plan"),
+    "fund_plan_behind": Rule("warning", "inspector", "construction behind the approved fund plan"),
 }
 SWEPT = tuple(RULES)  # every rule is re-evaluated by the sweep (statement_missing: only its open alerts)
 
@@ -332,6 +340,57 @@ def _guarantees(uow: UnitOfWork, today: date) -> list[Finding]:
     return out
 
 
+def _fund_plans(uow: UnitOfWork, ctx: Context, today: date) -> list[Finding]:
+    """Each project's plan in force against what was drawn and what was confirmed
+    (escrow.domain.fund_plan)."""
+    out = []
+    month = fund_plan_rules.month_of(today)
+    for plan in uow.fund_plans.approved_in_force():
+        project = uow.projects.get(plan.project_id)
+        book = ctx.rulebooks.get(project.rulebook_id)
+        policy = book.fund_plan if book is not None else None
+        if policy is None:
+            continue
+        items = [
+            fund_plan_rules.Item(i.node_code, i.month, i.role, from_fen(i.amount_fen))
+            for i in uow.fund_plans.items(plan.id)
+        ]
+        drawn = [
+            fund_plan_rules.Drawing(node, fund_plan_rules.month_of(on), role, from_fen(fen))
+            for node, role, fen, on in uow.fund_plans.drawings(project.id)
+        ]
+        link = f"/projects/{project.id}#fund-plan"
+        ahead = fund_plan_rules.ahead_of_plan(items, drawn, month, policy.ahead_tolerance)
+        if ahead.ahead:
+            out.append(
+                Finding(
+                    "fund_plan_ahead",
+                    "project",
+                    str(project.id),
+                    f"project {project.name} drew {to_wire(ahead.drawn)} to {month}, more than its fund plan "
+                    f"(version {plan.version}) plans to date, {to_wire(ahead.planned)}, by more than "
+                    f"{policy.ahead_tolerance:%} ({book.id} fund_plan.ahead_tolerance)",
+                    account_id=plan.account_id,
+                    link=link,
+                )
+            )
+        confirmed = {c.node_code for c in uow.projects.confirmed_nodes(project.id)}
+        for late in fund_plan_rules.behind_plan(items, confirmed, today, policy.behind_days):
+            out.append(
+                Finding(
+                    "fund_plan_behind",
+                    "project",
+                    f"{project.id}:{late.node_code}",
+                    f"project {project.name}: node {late.node_code}, planned for {late.month} in its fund "
+                    f"plan (version {plan.version}), is not confirmed {policy.behind_days} days after that "
+                    f"month ended ({book.id} fund_plan.behind_days)",
+                    account_id=plan.account_id,
+                    link=link,
+                )
+            )
+    return out
+
+
 def _lookups(uow: UnitOfWork, now: datetime) -> list[Finding]:
     rows = uow.rate_limits.failure_totals_since(LOOKUP_PREFIX, now - LOOKUP_WINDOW, LOOKUP_FAILURES)
     return [
@@ -357,6 +416,7 @@ def evaluate(uow: UnitOfWork, ctx: Context, now: datetime) -> list[Finding]:
         *_instructions(uow, ctx, today),
         *_notices(uow, ctx, today),
         *_guarantees(uow, today),
+        *_fund_plans(uow, ctx, today),
         *_lookups(uow, now),
     ]
 

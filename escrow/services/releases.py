@@ -14,13 +14,14 @@ from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 from typing import Any, Literal
 
-from escrow.domain.approvals import Decision, Link, MayDecide, links, next_link
+from escrow.domain import fund_plan as fund_plan_rules
+from escrow.domain.approvals import Decision, Link, MayDecide, links, next_link, release_chain
 from escrow.domain.caps import Cap
 from escrow.domain.errors import FieldError, InvalidInput, NotFound
 from escrow.domain.money import Money, from_fen, to_fen, to_wire
 from escrow.domain.principal import Principal
 from escrow.rulebooks import RuleBook
-from escrow.services import approvals
+from escrow.services import approvals, fund_plans
 from escrow.services.accounts import reconciliation
 from escrow.services.context import Context
 from escrow.services.projects import both_caps, node_of, release_cap
@@ -77,6 +78,7 @@ class ApplyRelease:
     payees: tuple[Payee, ...]
     documents: tuple[Document, ...] = field(default_factory=tuple)
     kind: Kind = "node"
+    beyond_plan_reason: str | None = None  # required when the release goes beyond the fund plan
 
 
 @dataclass(frozen=True)
@@ -101,6 +103,10 @@ class ReleaseView:
     documents: tuple[Document, ...]
     instruction: approvals.InstructionRef | None  # once the last step approved
     created_at: str | None
+    # against the approved fund plan when applied for (escrow.services.fund_plans.judge_release): planned,
+    # drawn, beyond_plan, …; None for a non-key release (the plan is of nodes) and one applied before 0012
+    plan: dict[str, Any] | None
+    beyond_plan_reason: str | None
 
 
 def cap_json(cap: Cap, both: tuple[Cap, Cap] | None = None) -> dict[str, Any]:
@@ -146,8 +152,10 @@ def payee_view(p: ReleasePayee) -> dict[str, str]:
 
 
 def chain_of(book: RuleBook, release: Release) -> tuple:
-    """A release's chain: the rule book's, with the steps its amount adds."""
-    return book.approval_steps_for(from_fen(release.amount_fen), release.kind)
+    """A release's chain: the rule book's, with the steps its amount adds and, beyond the fund plan, the
+    book's extra step (escrow.domain.approvals.release_chain)."""
+    beyond = bool(release.plan and release.plan.get("extra_step"))
+    return release_chain(book, from_fen(release.amount_fen), release.kind, beyond)
 
 
 def release_view(uow: UnitOfWork, ctx: Context, release: Release) -> ReleaseView:
@@ -176,7 +184,16 @@ def release_view(uow: UnitOfWork, ctx: Context, release: Release) -> ReleaseView
         documents=tuple(Document(d.kind, d.filename, d.sha256) for d in uow.releases.documents(release.id)),
         instruction=approvals.instruction_ref(uow.instructions.for_release(release.id)),
         created_at=approvals.timestamp(release.created_at),
+        plan=_plan_wire(release.plan),
+        beyond_plan_reason=release.beyond_plan_reason,
     )
+
+
+def _plan_wire(plan: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The plan as answered: what was kept, without the flags that only steer the chain."""
+    if plan is None:
+        return None
+    return {k: v for k, v in plan.items() if k not in ("reason_required", "extra_step")}
 
 
 def _check_application(
@@ -272,6 +289,7 @@ def _apply(
     cap = kind_cap(both, cmd.kind)
     if cmd.amount > cap.releasable:
         raise cap_refusal(cmd.amount, cap, when="now")
+    plan = _against_plan(uow, ctx, book, project, cmd)
     release = uow.releases.add(
         Release(
             project_id=project.id,
@@ -284,6 +302,8 @@ def _apply(
             status="submitted",
             cap=cap_json(cap, both),
             rulebook_id=book.id,
+            plan=plan,
+            beyond_plan_reason=(cmd.beyond_plan_reason or "").strip() or None,
         )
     )
     uow.session.add_all(
@@ -337,10 +357,37 @@ def _apply(
             "payees": [{**asdict(p), "amount": to_wire(p.amount)} for p in view.payees],
             "documents": [asdict(d) for d in view.documents],
             "status": view.status,
+            "plan": view.plan,
+            "beyond_plan_reason": view.beyond_plan_reason,
         },
         details={"cap": view.cap["releasable"], "rulebook": book.id},
     )
     return view
+
+
+def _against_plan(
+    uow: UnitOfWork, ctx: Context, book: RuleBook, project: Project, cmd: ApplyRelease
+) -> dict[str, Any] | None:
+    """A node release against the approved fund plan (CONTRACT §8); beyond it, the developer states why
+    (`beyond_plan_reason`), else 422 naming the rule. A non-key release is not of a node: not judged."""
+    if cmd.kind != "node" or not cmd.node_code:
+        return None
+    requested: dict[str, Decimal] = {}
+    for p in cmd.payees:
+        requested[p.role] = requested.get(p.role, Decimal("0.00")) + p.amount
+    month = fund_plan_rules.month_of(ctx.today())
+    plan = fund_plans.judge_release(uow, book, project.id, cmd.node_code, requested, month)
+    if plan["reason_required"] and not (cmd.beyond_plan_reason or "").strip():
+        which = "the approved fund plan" if plan["plan_id"] else "a fund plan (none is approved)"
+        raise approvals.Refused(
+            f"the release goes beyond {which}: planned to date {plan['planned']} at node {cmd.node_code} for"
+            f" its payees' roles, drawn {plan['drawn']}, asked {plan['requested']}; state the reason in"
+            " beyond_plan_reason",
+            rule=f"{book.id} fund_plan.beyond_plan_reason",
+            facts={"plan": _plan_wire(plan)},
+            errors=[FieldError.coded("beyond_plan_reason", "beyond_plan_reason")],
+        )
+    return plan
 
 
 def _judge(
@@ -364,6 +411,9 @@ def decide(ctx: Context, release_id: int, decision: Decision, actor: Principal) 
     """One step of the release's approval chain (escrow.services.approvals)."""
     with ctx.writing() as uow:
         release = approvals.decide(uow, ctx, FLOW, release_id, decision, actor)
+        if release.status == "approved" and release.approved_on is None:
+            release.approved_on = ctx.today()  # the month it draws in against the fund plan
+            uow.session.flush()
         return ctx.commit(uow, release_view(uow, ctx, release))
 
 

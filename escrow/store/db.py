@@ -31,6 +31,7 @@ from escrow.store.repos.contracts import Contracts
 from escrow.store.repos.deposits import Deposits
 from escrow.store.repos.documents import Documents
 from escrow.store.repos.freezes import Freezes
+from escrow.store.repos.fund_plans import FundPlans
 from escrow.store.repos.guarantees import Guarantees
 from escrow.store.repos.holds import Holds
 from escrow.store.repos.idempotency import Idempotency
@@ -137,6 +138,7 @@ class UnitOfWork:
         self.job_runs = JobRuns(session)
         self.archived_reports = ArchivedReports(session)
         self.adoptions = Adoptions(session)
+        self.fund_plans = FundPlans(session)
         # read models
         self.listings = Listings(session)
         self.cap_figures = CapFigures(session)

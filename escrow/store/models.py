@@ -238,6 +238,11 @@ class Release(SQLModel, table=True):
     cap: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)  # cap and explanation at application
     rulebook_id: str = Field(max_length=80)
     created_at: datetime = _ts()
+    # added in 0012: the release against the approved fund plan when applied for (None for a non-key one),
+    # and the developer's reason for going beyond it
+    plan: dict[str, Any] | None = Field(default=None, sa_type=JSON)
+    beyond_plan_reason: str | None = Field(default=None, sa_type=Text)
+    approved_on: date | None = None  # the day of the last approval step (0012; the month it drew in)
 
 
 class ReleasePayee(SQLModel, table=True):
@@ -282,12 +287,15 @@ class ApprovalStep(SQLModel, table=True):
         UniqueConstraint("release_id", "step_no"),
         UniqueConstraint("refund_id", "step_no"),
         UniqueConstraint("adoption_id", "step_no"),
+        UniqueConstraint("fund_plan_id", "step_no"),
     )
     id: int | None = Field(default=None, primary_key=True)
     release_id: int | None = Field(default=None, foreign_key="releases.id")
     refund_id: int | None = Field(default=None, foreign_key="refunds.id")
     # added in 0007: a step of a rule book adoption, which spans projects and so names no one account
     adoption_id: int | None = Field(default=None, foreign_key="rulebook_adoptions.id")
+    # added in 0012: a step of a fund demand plan
+    fund_plan_id: int | None = Field(default=None, foreign_key="fund_plans.id")
     account_id: int | None = Field(default=None, foreign_key="supervised_accounts.id", index=True)
     step_no: int
     role: str = Field(max_length=16)
@@ -583,3 +591,38 @@ class RulebookAdoptionProject(SQLModel, table=True):
     project_id: int = Field(foreign_key="projects.id", index=True)
     account_id: int = Field(foreign_key="supervised_accounts.id", index=True)
     from_rulebook_id: str = Field(max_length=80)
+
+
+class FundPlan(SQLModel, table=True):
+    """A version of a project's fund demand plan (资金需求计划), filed by the developer and approved along the
+    rule book's `[fund_plan]` chain; the approved one in force is the latest approved (an earlier approved
+    version becomes `superseded` when a later one is approved)."""
+
+    __tablename__ = "fund_plans"
+    __table_args__ = (UniqueConstraint("project_id", "version"),)
+    id: int | None = Field(default=None, primary_key=True)
+    project_id: int = Field(foreign_key="projects.id", index=True)
+    account_id: int = Field(foreign_key="supervised_accounts.id", index=True)
+    developer_id: int = Field(foreign_key="developers.id")
+    version: int
+    note: str = Field(default="", sa_type=Text)
+    status: str = Field(default="submitted", max_length=16)  # submitted | approved | rejected | superseded
+    rulebook_id: str = Field(max_length=80)
+    created_at: datetime = _ts()
+    decided_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+
+
+class FundPlanItem(SQLModel, table=True):
+    """One line of a plan: the amount expected at a node (of a building, where supervised so), for payees
+    of one role, in one month (YYYY-MM)."""
+
+    __tablename__ = "fund_plan_items"
+    id: int | None = Field(default=None, primary_key=True)
+    plan_id: int = Field(foreign_key="fund_plans.id", index=True)
+    account_id: int = Field(foreign_key="supervised_accounts.id")
+    line_no: int
+    node_code: str = Field(max_length=40)
+    building_code: str | None = Field(default=None, max_length=40)
+    month: str = Field(max_length=7)
+    role: str = Field(max_length=16)
+    amount_fen: int = _fen()

@@ -35,6 +35,7 @@ TABLES = (
     models.JournalEntry,
     models.NodeConfirmation,
     models.Guarantee,
+    models.FundPlan,
 )
 
 
@@ -130,7 +131,22 @@ def city(client, world, flow) -> dict:
         },
         headers=world.headers("admin", "m-guarantee"),
     ).json()
+    plan_body = {
+        "items": [{"node_code": "topped_out", "month": "2026-12", "role": "construction", "amount": "1.00"}],
+        "note": "",
+    }
+    plans = f"/api/v1/projects/{project['project_id']}/fund-plan"
+    in_force = client.post(plans, json=plan_body, headers=world.headers("developer", "m-plan-1")).json()
+    for who in ("reviewer", "approver"):
+        r = client.post(
+            f"/api/v1/fund-plans/{in_force['plan_id']}/decisions",
+            json={"decision": "approve"},
+            headers=world.headers(who, f"m-plan-{who}"),
+        )
+        assert r.status_code == 201, r.text
+    waiting = client.post(plans, json=plan_body, headers=world.headers("developer", "m-plan-2")).json()
     return {
+        "plan_id": waiting["plan_id"],  # submitted, waiting for its first step (version 1 is in force)
         "adoption_id": adoption_id,
         "project_id": project["project_id"],
         "account_no": project["account_no"],
@@ -187,6 +203,12 @@ def _body(c: dict) -> dict:
             "amount": "1.00",
             "valid_from": TODAY,
             "valid_until": "2027-12-31",
+        },
+        "fund_plan": {
+            "items": [
+                {"node_code": "half_structure", "month": "2027-01", "role": "materials", "amount": "1.00"}
+            ],
+            "note": "",
         },
         "deduction": {
             "amount": "1.00",
@@ -254,6 +276,8 @@ OPERATIONS = [
         "bureau",
     ),
     ("POST", "/api/v1/guarantees/{guarantee_id}/release", None, "admin", "bureau"),
+    ("POST", "/api/v1/projects/{project_id}/fund-plan", "fund_plan", "developer", "developer"),
+    ("POST", "/api/v1/fund-plans/{plan_id}/decisions", "decision", "reviewer", "bureau"),
 ]
 # Reads that both the owning developer and the bureau may make (a bank has no business there: 403 or 404).
 SHARED_READS = [
@@ -262,6 +286,9 @@ SHARED_READS = [
     ("GET", "/api/v1/releases"),
     ("GET", "/api/v1/refunds/{refund_id}"),
     ("GET", "/api/v1/projects/{project_id}/guarantees"),
+    ("GET", "/api/v1/projects/{project_id}/fund-plan"),
+    ("GET", "/api/v1/projects/{project_id}/fund-plan/versions"),
+    ("GET", "/api/v1/fund-plans/{plan_id}"),
 ]
 UNAUTHENTICATED = {
     ("GET", "/health"),

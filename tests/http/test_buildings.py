@@ -339,7 +339,9 @@ def test_the_pdfs_say_each_building_and_what_unlocks_next(client, world, flow, a
     project = open_project(client, world)
     fund(flow)
     assert confirm(client, world, project["project_id"], "half_structure", "1号楼").status_code == 201
-    body = release_body(project["project_id"], "3000000.00")
+    body = release_body(
+        project["project_id"], "3000000.00", beyond_plan_reason="首笔进度款，资金需求计划待报"
+    )
     r = client.post("/api/v1/releases", json=body, headers=world.headers("developer", "rel-b"))
     assert r.status_code == 201, r.text
     pdf = client.get(f"/api/v1/releases/{r.json()['release_id']}/pdf", headers=world.headers("admin"))
@@ -356,3 +358,17 @@ def test_the_pdfs_say_each_building_and_what_unlocks_next(client, world, flow, a
     assert "各楼栋节点与留存" in monthly
     assert "1号楼1号住宅楼¥6,000,000.00主体结构完成二分之一¥4,200,000.00" in monthly
     assert "2号楼2号住宅楼¥4,000,000.00尚无节点¥4,000,000.00" in monthly
+
+
+def test_a_fund_plan_names_the_buildings_of_the_project(client, world, engine):
+    from tests.http.test_fund_plans import ITEMS, Plans
+
+    project = open_project(client, world)
+    plans = Plans(client, world)
+    items = [dict(ITEMS[0], building="1号楼"), dict(ITEMS[0], building="2号楼", amount="500000.00")]
+    plan = plans.approved(project["project_id"], items)
+    assert plan["status"] == "approved"
+    shown = plans.in_force(project["project_id"]).json()
+    assert sorted(i["building"] for i in shown["items"]) == ["1号楼", "2号楼"]
+    refused = problem(plans.file(project["project_id"], [dict(ITEMS[0], building="9号楼")]), 422)
+    assert [(e["field"], e["code"]) for e in refused["errors"]] == [("items[0].building", "no_such_building")]

@@ -323,6 +323,28 @@ def walk_everything(walk: Walk) -> dict[str, Any]:
     path = "/api/v1/alerts/{alert_id}/resolution"
     assert walk("POST", path, "reviewer", 200, alert_id=alert["alert_id"])["state"] == "resolved"
 
+    # the fund demand plan: filed by the developer, approved by two people, in force with what was drawn
+    plan = {
+        "items": [
+            {
+                "node_code": "half_structure",
+                "month": "2026-11",
+                "role": "construction",
+                "amount": "3000000.00",
+            },
+            {"node_code": "topped_out", "month": "2027-03", "role": "materials", "amount": "1000000.00"},
+        ],
+        "note": "第一版",
+    }
+    path = "/api/v1/projects/{project_id}/fund-plan"
+    plan_id = walk("POST", path, "developer", 201, body=plan, project_id=pid)["plan_id"]
+    walk("GET", "/api/v1/fund-plans/{plan_id}", "reviewer", 200, plan_id=plan_id)
+    for who in ("reviewer", "approver"):
+        path = "/api/v1/fund-plans/{plan_id}/decisions"
+        walk("POST", path, who, 201, body={"decision": "approve"}, plan_id=plan_id)
+    walk("GET", "/api/v1/projects/{project_id}/fund-plan", "developer", 200, project_id=pid)
+    walk("GET", "/api/v1/projects/{project_id}/fund-plan/versions", "admin", 200, project_id=pid)
+
     # rule book adoptions: the shipped rules hold one version, so applying is refused (the project is on it)
     # and an adoption waiting for review is written as the adoption service would write it
     body = {"rulebook": "hengshui@2024.1", "project_ids": [pid], "reason": "新办法施行"}
@@ -445,6 +467,7 @@ def identifiers(engine) -> dict[str, list]:
             "freeze_id": column(m.Freeze.id),
             "alert_id": column(m.Alert.id),
             "job_id": column(m.ReportJob.id),
+            "plan_id": column(m.FundPlan.id),
             "node_code": ["half_structure", "topped_out", "first_registration"],
         }
 

@@ -36,6 +36,9 @@ ROUTES: list[tuple[str, str, str, int | None]] = [
     ("refunds.view", "GET", "/refunds", 200),
     ("refunds.view", "GET", f"/refunds/{MISSING}", 404),
     ("refunds.decide", "POST", f"/refunds/{MISSING}/decision", 404),
+    ("fund_plans.view", "GET", "/fund-plans", 200),
+    ("fund_plans.view", "GET", f"/fund-plans/{MISSING}", 404),
+    ("fund_plans.decide", "POST", f"/fund-plans/{MISSING}/decision", 404),
     ("rules.what_if", "GET", "/rules/what-if", 200),
     ("rules.what_if", "GET", f"/rules/adoptions/{MISSING}", 404),
     ("rules.adopt", "POST", "/rules/adoptions", None),
@@ -56,6 +59,8 @@ ROUTES: list[tuple[str, str, str, int | None]] = [
     ("portal.releases", "GET", "/developer/releases/new/payee", 200),
     ("portal.releases", "POST", "/developer/releases/new", None),
     ("portal.releases", "GET", f"/developer/releases/{MISSING}", 404),
+    ("portal.fund_plan", "GET", "/developer/fund-plan", 200),
+    ("portal.fund_plan", "POST", "/developer/fund-plan", None),
 ]
 OPEN_PATHS = ("/login", "/logout")  # before sign-in, and sign-out (any signed-in user)
 

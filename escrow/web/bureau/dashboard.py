@@ -47,6 +47,8 @@ ALERT_RULES = {
     "notice_overdue": N_("Payment notice overdue"),
     "voucher_lookup_failures": N_("Repeated failed voucher look-ups"),
     "guarantee_expiring": N_("Bank guarantee expiring or expired"),
+    "fund_plan_ahead": N_("Drawings ahead of the fund plan"),
+    "fund_plan_behind": N_("Construction behind the fund plan"),
 }
 # ids chosen not to clash with other areas' ids of another meaning ("Open" notices, "Warning" checks)
 SEVERITIES = {"critical": N_("High"), "warning": N_("Medium"), "info": N_("Low")}
@@ -58,6 +60,7 @@ SUBJECTS = {
     "notice": N_("Payment notice"),
     "client": N_("Client address"),
     "guarantee": N_("Bank guarantee"),
+    "project": N_("Project"),
 }
 UNRESOLVED = ("open", "acknowledged")
 

@@ -22,12 +22,12 @@ from litestar.params import FromPath
 from litestar.response import Template
 
 from escrow.catalog.caps import cap_terms, percent
-from escrow.catalog.words import RELEASE_KINDS
+from escrow.catalog.words import PAYEE_ROLES, RELEASE_KINDS, named
 from escrow.domain.caps import Cap
 from escrow.domain.errors import DomainError, Forbidden, NotFound
 from escrow.domain.money import MoneyError, from_fen, parse_wire
 from escrow.rulebooks import RuleBook
-from escrow.services import adoptions, guarantees, listings
+from escrow.services import adoptions, fund_plans, guarantees, listings
 from escrow.services.context import Context
 from escrow.services.listings import ProjectFilter
 from escrow.web.bureau.common import KIND_NAMES
@@ -277,6 +277,9 @@ def _project_page(ctx: Context, project_id: int, lang: str, with_audit: bool, _)
         "adoptions": adoptions.history(ctx, project.id),  # the versions adopted for it (or refused)
         "guarantees": held,
         "guarantee_share": percent(held.max_share),
+        "fund_plan": fund_plans.project_table(ctx, project.id, book),  # plan against actual, node × role
+        "node_label": lambda code: node_names.get(code, code),
+        "role_label": lambda code: named(_, PAYEE_ROLES, code),
     }
 
 

@@ -10,6 +10,7 @@ from litestar.response import Template
 from escrow.services import projects
 from escrow.web.portal.common import developer_id, labels
 from escrow.web.portal.contracts import ContractsController, NoticesController
+from escrow.web.portal.fund_plans import FundPlanController
 from escrow.web.portal.releases import ReleasesController
 from escrow.web.shell import pages
 from escrow.web.shell.sessions import requires
@@ -27,4 +28,10 @@ class OverviewController(Controller):
         )
 
 
-CONTROLLERS = [OverviewController, ContractsController, NoticesController, ReleasesController]
+CONTROLLERS = [
+    OverviewController,
+    ContractsController,
+    NoticesController,
+    ReleasesController,
+    FundPlanController,
+]

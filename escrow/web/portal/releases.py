@@ -27,7 +27,8 @@ from escrow.catalog.caps import stored_cap_sums, stored_cap_terms
 from escrow.domain.errors import InvalidInput
 from escrow.domain.money import to_wire
 from escrow.rulebooks import RuleBook
-from escrow.services import approvals, releases
+from escrow.services import approvals, fund_plans, releases
+from escrow.web.bureau.fund_plans import labellers
 from escrow.web.portal.common import (
     PAYEE_ROLES,
     developer_id,
@@ -110,7 +111,10 @@ def _form_context(request: Request, project_id: str | None, kind: str | None = N
         "roles": list(policy.payee_roles),
         "documents": list(policy.required_documents),
         "rulebook": book.id,
+        # the fund plan in force against what was drawn (a node release is judged against it)
+        "plan": fund_plans.project_table(ctx, chosen.project_id, book) if kind == "node" else None,
     }
+    result.update(labellers(request, book.id))
     return result
 
 
@@ -213,6 +217,7 @@ async def _read(form: pages.Form, project: dict[str, Any] | None, _: Callable[..
                 ),
             )
     app.files = await _read_documents(form, project["documents"], _)
+    reason = text(form, "beyond_plan_reason", _, limit=2000, required=False)
     if form.ok:
         app.command = releases.ApplyRelease(
             project_id=project["project_id"],
@@ -222,6 +227,7 @@ async def _read(form: pages.Form, project: dict[str, Any] | None, _: Callable[..
             purpose=purpose,
             payees=tuple(payees),
             documents=tuple(releases.Document(kind, u.filename, u.sha256) for kind, u in app.files),
+            beyond_plan_reason=reason or None,
         )
     return app
 
@@ -255,6 +261,8 @@ def _refused(request: Request, form: pages.Form, exc: InvalidInput) -> tuple[str
     rule = (exc.rule or "").split(" ")[-1]
     if rule in RULE_HEADLINES and not exc.errors:
         headline = _(RULE_HEADLINES[rule])
+    if rule == "fund_plan.beyond_plan_reason":
+        headline = _("The release goes beyond the approved fund plan: state the reason below.")
     return headline, cap
 
 
@@ -305,6 +313,7 @@ def _release(request: Request, release_id: int) -> dict[str, Any]:
             for link in view.approval_chain
         ],
         "documents": [{**vars(d), "document_id": found.document_ids.get(d.sha256)} for d in view.documents],
+        **labellers(request, view.rulebook),
     }
 
 

@@ -27,6 +27,8 @@ MATRIX: dict[str, frozenset[str]] = {
     "releases.decide": _DECIDERS,
     "refunds.view": _BUREAU,
     "refunds.decide": _DECIDERS,
+    "fund_plans.view": _BUREAU,
+    "fund_plans.decide": _DECIDERS,
     "suspense.resolve": frozenset({"reviewer", "approver"}),
     "rules.what_if": frozenset({"admin", "reviewer", "approver", "director", "auditor"}),
     "rules.adopt": frozenset({"admin"}),  # apply for a rule book adoption
@@ -37,6 +39,7 @@ MATRIX: dict[str, frozenset[str]] = {
     "portal.contracts": frozenset({DEVELOPER}),
     "portal.notices": frozenset({DEVELOPER}),
     "portal.releases": frozenset({DEVELOPER}),
+    "portal.fund_plan": frozenset({DEVELOPER}),
 }
 
 ACTIONS = tuple(MATRIX)

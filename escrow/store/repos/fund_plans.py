@@ -1,0 +1,96 @@
+"""Fund demand plans (资金需求计划): their versions, items and approval steps (rows of the one
+`approval_steps` table, keyed by `fund_plan_id`), and what the project's node releases drew."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import func, select
+
+from escrow.store.models import (
+    ApprovalStep,
+    Developer,
+    FundPlan,
+    FundPlanItem,
+    Project,
+    Release,
+    ReleasePayee,
+)
+from escrow.store.repos.base import Repo, valid_id
+
+DRAWN = ("approved", "executed")  # the releases that drew money against the plan
+
+
+class FundPlans(Repo):
+    def get(self, plan_id: int) -> FundPlan | None:
+        return self.session.get(FundPlan, plan_id) if valid_id(plan_id) else None
+
+    def steps(self, plan_id: int) -> list[ApprovalStep]:
+        return self.all_of(ApprovalStep, ApprovalStep.fund_plan_id == plan_id, order_by=ApprovalStep.step_no)
+
+    def items(self, plan_id: int) -> list[FundPlanItem]:
+        return self.all_of(FundPlanItem, FundPlanItem.plan_id == plan_id, order_by=FundPlanItem.line_no)
+
+    def of_project(self, project_id: int) -> list[FundPlan]:
+        """Every version, newest first."""
+        return self.all_of(FundPlan, FundPlan.project_id == project_id, order_by=FundPlan.version.desc())
+
+    def with_status(self, project_id: int, status: str) -> list[FundPlan]:
+        return self.all_of(
+            FundPlan,
+            FundPlan.project_id == project_id,
+            FundPlan.status == status,
+            order_by=FundPlan.version.desc(),
+        )
+
+    def approved(self, project_id: int) -> FundPlan | None:
+        """The plan in force: the latest approved version."""
+        found = self.with_status(project_id, "approved")
+        return found[0] if found else None
+
+    def last_version(self, project_id: int) -> int:
+        stmt = select(func.coalesce(func.max(FundPlan.version), 0)).where(FundPlan.project_id == project_id)
+        return int(self.session.scalar(stmt) or 0)
+
+    def approved_in_force(self) -> list[FundPlan]:
+        """The plan in force of every project that has one (for the alerts)."""
+        return self.all_of(FundPlan, FundPlan.status == "approved", order_by=FundPlan.project_id)
+
+    def submitted(self, limit: int = 200) -> list[tuple[FundPlan, str, str]]:
+        """Plans waiting for a decision, oldest first, with the project's and the developer's names."""
+        rows = self.session.execute(
+            select(FundPlan, Project.name, Developer.name)
+            .join(Project, Project.id == FundPlan.project_id)
+            .join(Developer, Developer.id == FundPlan.developer_id)
+            .where(FundPlan.status == "submitted")
+            .order_by(FundPlan.id)
+            .limit(limit)
+        ).all()
+        return [(p, n, d) for p, n, d in rows]
+
+    def drawings(self, project_id: int) -> list[tuple[str, str, int, date]]:
+        """(node code, payee role, amount in fen, the day it was approved) of every payee of the project's
+        node releases approved or executed. A release approved before 0012 recorded no approval day: the day
+        it was applied for stands in."""
+        rows = self.session.execute(
+            select(
+                Release.node_code,
+                ReleasePayee.role,
+                ReleasePayee.amount_fen,
+                Release.approved_on,
+                Release.created_at,
+            )
+            .join(ReleasePayee, ReleasePayee.release_id == Release.id)
+            .where(
+                Release.project_id == project_id,
+                Release.kind == "node",
+                Release.status.in_(DRAWN),
+                Release.node_code.is_not(None),
+            )
+            .order_by(Release.id, ReleasePayee.id)
+        ).all()
+        return [(n, r, a, on or _day(created)) for n, r, a, on, created in rows]
+
+
+def _day(value: datetime) -> date:
+    return value.date()
