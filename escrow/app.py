@@ -14,6 +14,7 @@ from sqlalchemy import Engine
 
 from escrow import __version__
 from escrow.api.adoptions import AdoptionController
+from escrow.api.amount_changes import AmountChangeController
 from escrow.api.alerts import AlertController
 from escrow.api.bank import BankController
 from escrow.api.bureau import BureauController
@@ -97,6 +98,7 @@ def create_app(
             PaymentController,
             AlertController,
             AdoptionController,
+            AmountChangeController,
             PublicController,
             ReportController,
             VerifyController,

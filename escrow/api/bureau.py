@@ -46,6 +46,7 @@ class BureauController(KeyedController):
             supervised_amount=Decimal(data.supervised_amount) if data.supervised_amount else None,
             jurisdiction=data.jurisdiction,
             opened_on=data.opened_on,
+            agreement_no=data.agreement_no,
         )
         return projects.register(services(request), cmd, principal)
 

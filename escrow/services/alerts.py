@@ -23,6 +23,9 @@ Rules (the limits come from each project's rule book, `[limits]`):
 - `guarantee_expiring` — a bank guarantee (保函) not released whose `valid_until` is at most
   `EXPIRY_WARNING_DAYS` (30, CONTRACT §8) days away, or already past (it no longer counts in the cap: the
   bureau replaces or releases it); resolved when it is released;
+- `agreement_unconfirmed` — an account not closed whose bank has not confirmed the tri-party supervision
+  agreement more than `bank_confirmation_days` days after its opening (hengshui@2026.2: 5; older books take
+  escrow.services.agreements.DEFAULT_CONFIRMATION_DAYS, a configured value); resolved once confirmed;
 - `voucher_lookup_failures` — one client failed `LOOKUP_FAILURES` or more public voucher look-ups within
   `LOOKUP_WINDOW` (the public endpoint counts them in `rate_limit_buckets`, key `voucher-lookup:<client>`).
 """
@@ -41,6 +44,7 @@ from escrow.domain.guarantees import EXPIRY_WARNING_DAYS
 from escrow.domain.money import from_fen, to_wire
 from escrow.domain.principal import Principal
 from escrow.services import approvals
+from escrow.services.agreements import confirmation_days
 from escrow.services.context import Context
 from escrow.store import audit
 from escrow.store.db import UnitOfWork
@@ -72,6 +76,7 @@ RULES: dict[str, Rule] = {
     "notice_overdue": Rule("info", "reviewer", "a payment notice overdue"),
     "voucher_lookup_failures": Rule("warning", "admin", "repeated failed voucher look-ups from one client"),
     "guarantee_expiring": Rule("warning", "admin", "a bank guarantee expiring or expired"),
+    "agreement_unconfirmed": Rule("warning", "admin", "a supervised account its bank has not confirmed"),
 }
 SWEPT = tuple(RULES)  # every rule is re-evaluated by the sweep (statement_missing: only its open alerts)
 
@@ -332,6 +337,32 @@ def _guarantees(uow: UnitOfWork, today: date) -> list[Finding]:
     return out
 
 
+def _agreements(uow: UnitOfWork, ctx: Context, today: date) -> list[Finding]:
+    """Accounts whose bank has not confirmed the tri-party agreement within the rule book's days."""
+    out = []
+    for account, rulebook_id in uow.alert_reads.unconfirmed_accounts():
+        book = ctx.rulebooks.get(rulebook_id)
+        limit = confirmation_days(book.limits if book else {})
+        stated = book is not None and "bank_confirmation_days" in book.limits
+        age = (today - account.opened_on).days
+        if age <= limit:
+            continue
+        source = f"{rulebook_id} limits.bank_confirmation_days" if stated else "configured default"
+        agreement = f"agreement {account.agreement_no}" if account.agreement_no else "its agreement"
+        out.append(
+            Finding(
+                "agreement_unconfirmed",
+                "account",
+                account.account_no,
+                f"account {account.account_no}, opened on {account.opened_on}: the bank has not confirmed "
+                f"{agreement} after {age} days (limit {limit} days, {source})",
+                account_id=account.id,
+                link=f"/projects/{account.project_id}",
+            )
+        )
+    return out
+
+
 def _lookups(uow: UnitOfWork, now: datetime) -> list[Finding]:
     rows = uow.rate_limits.failure_totals_since(LOOKUP_PREFIX, now - LOOKUP_WINDOW, LOOKUP_FAILURES)
     return [
@@ -357,6 +388,7 @@ def evaluate(uow: UnitOfWork, ctx: Context, now: datetime) -> list[Finding]:
         *_instructions(uow, ctx, today),
         *_notices(uow, ctx, today),
         *_guarantees(uow, today),
+        *_agreements(uow, ctx, today),
         *_lookups(uow, now),
     ]
 

@@ -124,9 +124,10 @@ def lock_subject_account(uow: UnitOfWork, subject: Any) -> SupervisedAccount | N
 
 @dataclass(frozen=True)
 class Flow:
-    """One kind of subject taken through the approval chain: a release, a refund or an adoption."""
+    """One kind of subject taken through the approval chain: a release, a refund, an adoption or a key
+    supervised amount change."""
 
-    kind: Literal["release", "refund", "adoption"]  # its key in steps (and instructions), the audit prefix
+    kind: Literal["release", "refund", "adoption", "supervised_amount_change"]  # its key in steps (and instructions), the audit prefix
     repo: Callable[[UnitOfWork], Any]  # get(id), steps(id), add(row)
     chain: Callable[[RuleBook, Any], tuple[ChainStep, ...]]
     judge: Judge

@@ -9,6 +9,7 @@ from typing import Any, Literal
 
 from escrow.domain import caps
 from escrow.domain.errors import Conflict, FieldError, InvalidInput, NotFound
+from escrow.domain.identifiers import identifier_problem
 from escrow.domain.ids import valid_id
 from escrow.domain.money import Area, Money, MoneyError, from_fen, hundredths, quantize, to_fen
 from escrow.domain.principal import Principal
@@ -35,6 +36,9 @@ class OpenProject:
     supervised_amount: Decimal | None = None  # None: computed from the rule book's formula
     jurisdiction: str | None = None
     opened_on: date | None = None
+    # the tri-party supervision agreement (三方监管协议); optional at opening (banks integrate against §3), the
+    # bank's confirmation then names it (escrow.services.agreements)
+    agreement_no: str | None = None
 
 
 @dataclass(frozen=True)
@@ -115,6 +119,11 @@ class AccountView:
     # where the rule book has no non-key releases)
     non_key_releasable: Money
     non_key_cap: CapView
+    # the tri-party supervision agreement and the bank's confirmation of it (CONTRACT §8)
+    agreement_no: str | None
+    confirmed_by_bank: bool
+    confirmed_on: date | None  # the day the bank confirmed
+    bank_opened_on: date | None  # the day the bank says it opened the account
 
 
 @dataclass(frozen=True)
@@ -165,6 +174,18 @@ class NodeConfirmationView:
     cap: CapView
 
 
+def check_agreement_no(value: str) -> str:
+    """A tri-party agreement number is a document number (CONTRACT §7): 422 on the field otherwise."""
+    problem = identifier_problem(value)
+    if problem is not None:
+        raise InvalidInput(
+            f"agreement_no {problem.message}",
+            rule="agreement_no",
+            errors=[FieldError("agreement_no", problem.message)],
+        )
+    return value
+
+
 def pin_rulebook(uow: UnitOfWork, ctx: Context, jurisdiction: str, permit_date: date) -> RuleBook:
     """The version in force on the permit date; its hash is recorded at first use and checked after."""
     book = ctx.rulebooks.in_force(jurisdiction, permit_date)
@@ -211,6 +232,8 @@ def _opened(uow: UnitOfWork, ctx: Context, cmd: OpenProject, actor: Principal) -
         area_x100 = hundredths(cmd.presale_area_m2, what="the pre-sale area")
     except MoneyError as exc:
         raise InvalidInput(str(exc), errors=[FieldError("presale_area_m2", str(exc))]) from None
+    if cmd.agreement_no is not None:
+        check_agreement_no(cmd.agreement_no)
     if uow.projects.by_permit(cmd.permit_no):
         raise Conflict(
             f"project with permit {cmd.permit_no} already has a supervised account",
@@ -250,6 +273,7 @@ def _opened(uow: UnitOfWork, ctx: Context, cmd: OpenProject, actor: Principal) -
             account_no=cmd.account_no,
             account_name=cmd.account_name,
             opened_on=cmd.opened_on or ctx.today(),
+            agreement_no=cmd.agreement_no,
         )
     )
     view = project_view(uow, ctx, project, account)
@@ -428,6 +452,13 @@ def both_caps(
     return caps.release_cap(inputs, rule), caps.non_key_cap(inputs, rule)
 
 
+def cap_basis(
+    uow: UnitOfWork, ctx: Context, project: Project, account: SupervisedAccount
+) -> tuple[caps.CapInputs, caps.RetentionRule]:
+    """The figures and the rule the project's caps are computed from now (to ask what a change would do)."""
+    return _cap_basis(uow, ctx, project, account, None)
+
+
 def _cap_basis(
     uow: UnitOfWork, ctx: Context, project: Project, account: SupervisedAccount, book: RuleBook | None
 ) -> tuple[caps.CapInputs, caps.RetentionRule]:
@@ -455,6 +486,10 @@ def account_of(uow: UnitOfWork, ctx: Context, project: Project, account: Supervi
         rulebook=project.rulebook_id,
         non_key_releasable=non_key.releasable,
         non_key_cap=CapView.of(non_key),
+        agreement_no=account.agreement_no,
+        confirmed_by_bank=account.confirmed_on is not None,
+        confirmed_on=account.confirmed_on,
+        bank_opened_on=account.bank_opened_on,
     )
 
 

@@ -47,6 +47,7 @@ ALERT_RULES = {
     "notice_overdue": N_("Payment notice overdue"),
     "voucher_lookup_failures": N_("Repeated failed voucher look-ups"),
     "guarantee_expiring": N_("Bank guarantee expiring or expired"),
+    "agreement_unconfirmed": N_("Supervised account not confirmed by its bank"),
 }
 # ids chosen not to clash with other areas' ids of another meaning ("Open" notices, "Warning" checks)
 SEVERITIES = {"critical": N_("High"), "warning": N_("Medium"), "info": N_("Low")}
