@@ -14,8 +14,8 @@ from sqlalchemy import Engine
 
 from escrow import __version__
 from escrow.api.adoptions import AdoptionController
-from escrow.api.amount_changes import AmountChangeController
 from escrow.api.alerts import AlertController
+from escrow.api.amount_changes import AmountChangeController
 from escrow.api.bank import BankController
 from escrow.api.bureau import BureauController
 from escrow.api.deps import Runtime

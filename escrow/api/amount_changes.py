@@ -20,6 +20,7 @@ from escrow.api.schemas import DecisionIn, SupervisedAmountChangeIn
 from escrow.domain.approvals import Link
 from escrow.domain.principal import Principal
 from escrow.services import amount_changes, approvals
+from escrow.services.views import wire
 
 # `from` is a Python keyword: the model is made with create_model so that the field keeps its wire name.
 SupervisedAmountChange = create_model(
@@ -53,6 +54,12 @@ SupervisedAmountChange = create_model(
 )
 
 
+def present(view: amount_changes.ChangeView) -> dict[str, Any]:
+    """The change as answered: `from` and `to` (Python keywords) for `from_amount` and `to_amount`."""
+    names = {"from_amount": "from", "to_amount": "to"}
+    return {names.get(k, k): v for k, v in wire(view).items()}
+
+
 class AmountChangeController(KeyedController):
     tags = ["bureau"]
     exception_handlers = {approvals.Refused: refused}
@@ -64,12 +71,13 @@ class AmountChangeController(KeyedController):
         errors=(403, 404, 409),
         operation_id="fileSupervisedAmountChange",
         description=(
-            "Refused (422 `supervised_amount_change.pending_release_cap`) where a pending release (submitted, "
+            "Refused (422 `supervised_amount_change.pending_release_cap`) where a pending release "
+            "(submitted, "
             "or approved and unpaid) would be above its cap with the new amount; a second open change of the "
             "same project: 409."
         ),
     )
-    @idempotent
+    @idempotent(present=present)
     def file_change(
         self,
         request: Request,
@@ -79,7 +87,7 @@ class AmountChangeController(KeyedController):
     ) -> dict[str, Any]:
         require_bureau(principal, *amount_changes.APPLICANT_ROLES)
         cmd = amount_changes.FileChange(project_id, Decimal(data.amount), data.reason)
-        return amount_changes.wire_view(amount_changes.file(services(request), cmd, principal))
+        return present(amount_changes.file(services(request), cmd, principal))
 
     @read_route(
         "/supervised-amount-changes/{change_id:int}",
@@ -91,7 +99,7 @@ class AmountChangeController(KeyedController):
         self, request: Request, change_id: Id, principal: NamedDependency[Principal]
     ) -> dict[str, Any]:
         require_bureau(principal)
-        return amount_changes.wire_view(amount_changes.get(services(request), change_id, principal))
+        return present(amount_changes.get(services(request), change_id, principal))
 
     @write_route(
         "/supervised-amount-changes/{change_id:int}/decisions",
@@ -100,7 +108,7 @@ class AmountChangeController(KeyedController):
         errors=(403, 404, 409),
         operation_id="decideSupervisedAmountChange",
     )
-    @idempotent
+    @idempotent(present=present)
     def decide(
         self,
         request: Request,
@@ -111,4 +119,4 @@ class AmountChangeController(KeyedController):
         require_bureau(principal)
         decision = approvals.Decision(data.decision, data.comment)
         view = amount_changes.decide(services(request), change_id, decision, principal)
-        return amount_changes.wire_view(view)
+        return present(view)

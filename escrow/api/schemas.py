@@ -118,7 +118,8 @@ class ProjectIn(Body):
     opened_on: Day | None = None
     agreement_no: Identifier | None = Field(
         default=None,
-        description="the tri-party supervision agreement (三方监管协议); optional: the bank's confirmation names it",
+        description="the tri-party supervision agreement (三方监管协议); optional: the bank's "
+        "confirmation names it",
     )
 
 

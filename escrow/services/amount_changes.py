@@ -1,9 +1,9 @@
-"""Key supervised amount changes (重点监管资金额度调整, CONTRACT §8): the bureau changes a project's key supervised
-amount K (the construction contract changed), decided with four eyes.
+"""Key supervised amount changes (重点监管资金额度调整, CONTRACT §8): the bureau changes a project's key
+supervised amount K (the construction contract changed), decided with four eyes.
 
 - Who applies: a bureau admin (as for opening projects), with the new amount and why. One open change per
-  project (409 `supervised_amount_change.one_open_per_project`); the account must not be closed; the new amount
-  must differ from K.
+  project (409 `supervised_amount_change.one_open_per_project`); the account must not be closed; the new
+  amount must differ from K.
 - Who decides: the ONE approval workflow (escrow.services.approvals), along the project's rule book's
   `[supervised_amount_change]` chain (escrow.domain.approvals.supervised_amount_change_chain; older books: the
   base chain reviewer → approver). Distinct people take the steps; the applicant takes none.
@@ -37,7 +37,6 @@ from escrow.services import approvals
 from escrow.services.context import Context
 from escrow.services.projects import cap_basis
 from escrow.services.releases import cap_json
-from escrow.services.views import wire
 from escrow.store import audit
 from escrow.store.db import UnitOfWork
 from escrow.store.models import Project, Release, SupervisedAccount, SupervisedAmountChange, User
@@ -80,15 +79,6 @@ class ChangeView:
     next_step: Link | None
     steps: tuple[approvals.StepView, ...]
     created_at: str | None
-
-
-def wire_view(view: ChangeView) -> dict[str, Any]:
-    """The view as the API answers it: `from` and `to` (Python keywords) for `from_amount` and `to_amount`."""
-    found = wire(view)
-    out: dict[str, Any] = {}
-    for key, value in found.items():
-        out[{"from_amount": "from", "to_amount": "to"}.get(key, key)] = value
-    return out
 
 
 # --- the rules ---------------------------------------------------------------------------------------------
@@ -170,7 +160,9 @@ def _file(uow: UnitOfWork, ctx: Context, cmd: FileChange, actor: Principal) -> C
         )
     if len(reason) > MAX_REASON:
         raise InvalidInput(
-            "the reason is too long", rule=RULE_REASON, errors=[FieldError.at_most_chars("reason", MAX_REASON)]
+            "the reason is too long",
+            rule=RULE_REASON,
+            errors=[FieldError.at_most_chars("reason", MAX_REASON)],
         )
     if cmd.amount <= 0:
         raise InvalidInput(

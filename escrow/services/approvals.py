@@ -127,7 +127,9 @@ class Flow:
     """One kind of subject taken through the approval chain: a release, a refund, an adoption or a key
     supervised amount change."""
 
-    kind: Literal["release", "refund", "adoption", "supervised_amount_change"]  # its key in steps (and instructions), the audit prefix
+    kind: Literal[
+        "release", "refund", "adoption", "supervised_amount_change"
+    ]  # its key in steps (and instructions), the audit prefix
     repo: Callable[[UnitOfWork], Any]  # get(id), steps(id), add(row)
     chain: Callable[[RuleBook, Any], tuple[ChainStep, ...]]
     judge: Judge

@@ -36,8 +36,8 @@ class OpenProject:
     supervised_amount: Decimal | None = None  # None: computed from the rule book's formula
     jurisdiction: str | None = None
     opened_on: date | None = None
-    # the tri-party supervision agreement (三方监管协议); optional at opening (banks integrate against §3), the
-    # bank's confirmation then names it (escrow.services.agreements)
+    # the tri-party supervision agreement (三方监管协议); optional at opening (banks integrate against §3),
+    # the bank's confirmation then names it (escrow.services.agreements)
     agreement_no: str | None = None
 
 

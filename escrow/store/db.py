@@ -26,8 +26,8 @@ from escrow.store.reads.listings import Listings
 from escrow.store.reads.pages import PageReads
 from escrow.store.reads.portal import PortalReads
 from escrow.store.repos.adoptions import Adoptions
-from escrow.store.repos.amount_changes import AmountChanges
 from escrow.store.repos.alerts import Alerts
+from escrow.store.repos.amount_changes import AmountChanges
 from escrow.store.repos.contracts import Contracts
 from escrow.store.repos.deposits import Deposits
 from escrow.store.repos.documents import Documents

@@ -30,7 +30,9 @@ def open_project(client, world, **overrides) -> dict:
     body = project_body(
         supervised_amount="10000000.00", permit_date="2026-12-07", opened_on="2026-12-07", **overrides
     )
-    r = client.post("/api/v1/projects", json=body, headers=world.headers("admin", f"open-{body['account_no']}"))
+    r = client.post(
+        "/api/v1/projects", json=body, headers=world.headers("admin", f"open-{body['account_no']}")
+    )
     assert r.status_code == 201, r.text
     return r.json()
 
@@ -137,9 +139,7 @@ def test_another_bank_gets_404_and_dates_are_checked(client, world, engine):
 def unconfirmed(settings, engine, day: date) -> list[str]:
     ctx = build_context(settings, engine, today=lambda: day)
     alerts.run_sweep(ctx, datetime.now(UTC))
-    return [
-        a.subject.id for a in alerts.listing(ctx, rule="agreement_unconfirmed") if a.state != "resolved"
-    ]
+    return [a.subject.id for a in alerts.listing(ctx, rule="agreement_unconfirmed") if a.state != "resolved"]
 
 
 def test_an_alert_names_accounts_unconfirmed_after_the_rule_books_days(client, world, engine, settings):
