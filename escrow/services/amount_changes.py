@@ -339,17 +339,18 @@ class Review:
     decision: MayDecide
 
 
-def of_project(ctx: Context, project_id: int, actor: Principal) -> tuple[Review, ...]:
-    """Every change of the project, newest first, each with whether `actor` may take its next step."""
-    if not actor.is_bureau:
-        raise NotFound(f"no project {project_id}")
+def history(ctx: Context, project_id: int) -> tuple[ChangeView, ...]:
+    """Every change of the project with its steps, newest first (the project page's list)."""
     with ctx.reading() as uow:
         found = uow.amount_changes.of_project(project_id) if valid_id(project_id) else []
         steps = uow.amount_changes.steps_of([c.id for c in found])
-        return tuple(
-            Review(
-                change=change_view(uow, ctx, c, steps[c.id]),
-                decision=approvals.may_decide(uow, ctx, FLOW, c, actor),
-            )
-            for c in found
+        return tuple(change_view(uow, ctx, c, steps[c.id]) for c in found)
+
+
+def review(ctx: Context, change_id: int, actor: Principal) -> Review:
+    """A change as its review page shows it, with whether `actor` may take the next step."""
+    with ctx.reading() as uow:
+        change = _visible(uow, actor, change_id)
+        return Review(
+            change=change_view(uow, ctx, change), decision=approvals.may_decide(uow, ctx, FLOW, change, actor)
         )
