@@ -15,6 +15,7 @@ from sqlalchemy import Engine
 from escrow import __version__
 from escrow.api.adoptions import AdoptionController
 from escrow.api.alerts import AlertController
+from escrow.api.amount_changes import AmountChangeController
 from escrow.api.bank import BankController
 from escrow.api.bureau import BureauController
 from escrow.api.deps import Runtime
@@ -101,6 +102,7 @@ def create_app(
             AlertController,
             AdoptionController,
             FundPlanController,
+            AmountChangeController,
             PublicController,
             ReportController,
             ContractController,

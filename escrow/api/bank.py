@@ -11,9 +11,9 @@ from litestar.params import FromPath, JSONBody
 from escrow.api.deps import require_kind, services
 from escrow.api.idempotency import idempotent
 from escrow.api.routes import KeyedController, read_route, write_route
-from escrow.api.schemas import DepositIn, DepositVerifyIn, ReversalIn
+from escrow.api.schemas import AgreementConfirmationIn, DepositIn, DepositVerifyIn, ReversalIn
 from escrow.domain.principal import Principal
-from escrow.services import accounts, deposits
+from escrow.services import accounts, agreements, deposits
 
 
 def _deposit_status(view: deposits.DepositView) -> int:
@@ -39,6 +39,31 @@ class BankController(KeyedController):
     ) -> accounts.BankAccountView:
         require_kind(principal, "bank")
         return accounts.get(services(request), account_no, principal)
+
+    @write_route(
+        "/accounts/{account_no:str}/confirmation",
+        "Confirm the tri-party supervision agreement of an account (the supervising bank)",
+        "The account's agreement as confirmed; the same confirmation again answers the same",
+        (403, 404, 409),
+        status_code=200,
+        operation_id="confirmAccountAgreement",
+        description=(
+            "`opened_on` before the account's opening in the books, or in the future: 422. Another agreement "
+            "number than the one named at opening (`agreement.mismatch`) or already confirmed "
+            "(`agreement.already_confirmed`): 409, nothing changed."
+        ),
+    )
+    @idempotent
+    def confirm_agreement(
+        self,
+        request: Request,
+        account_no: FromPath[str],
+        data: JSONBody[AgreementConfirmationIn],
+        principal: NamedDependency[Principal],
+    ) -> agreements.ConfirmationView:
+        require_kind(principal, "bank")
+        cmd = agreements.ConfirmAgreement(account_no, data.agreement_no, data.opened_on)
+        return agreements.confirm(services(request), cmd, principal)
 
     @write_route(
         "/deposits/verify",

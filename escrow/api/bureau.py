@@ -49,6 +49,7 @@ class BureauController(KeyedController):
             buildings=tuple(
                 projects.NewBuilding(b.code, b.name, Decimal(b.presale_area_m2)) for b in data.buildings or ()
             ),
+            agreement_no=data.agreement_no,
         )
         return projects.register(services(request), cmd, principal)
 
@@ -57,6 +58,7 @@ class BureauController(KeyedController):
         "Add a building with a new permit area",
         "The project with its buildings; the key supervised amount grows by the formula for the new area",
         (403, 404, 409),
+        operation_id="addBuilding",
     )
     @idempotent
     def add_building(
@@ -106,6 +108,7 @@ class BureauController(KeyedController):
         "/projects/{project_id:int}/buildings/{code:str}/nodes/{node_code:str}/confirmation",
         "Confirm that construction of one building reached a node (inspectors)",
         "The node is confirmed for the building; the release cap before and after",
+        operation_id="confirmBuildingNode",
     )
     @idempotent
     def confirm_building_node(

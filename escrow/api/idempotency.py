@@ -77,10 +77,14 @@ def answer_once(guard: IdempotencyGuard, attempt: Callable[[], object], name: st
 
 
 def idempotent(
-    handler: Callable[..., Any] | None = None, *, status: Callable[[Any], int] | None = None
+    handler: Callable[..., Any] | None = None,
+    *,
+    status: Callable[[Any], int] | None = None,
+    present: Callable[[Any], Any] | None = None,
 ) -> Any:
     """Decorate a POST handler that takes `request`, `principal` and (optionally) `data`. `status` chooses the
-    answer's status code from the view (default: the route's status code)."""
+    answer's status code from the view (default: the route's status code); `present` turns the view into the
+    body answered (e.g. wire names that are Python keywords), default the view itself."""
 
     def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(fn)
@@ -90,7 +94,8 @@ def idempotent(
 
             def answer(view: object) -> tuple[int, bytes]:
                 code = status(view) if status else request.route_handler.status_code
-                return code, encode_json(view, serializer=serializer)
+                body = present(view) if present else view
+                return code, encode_json(body, serializer=serializer)
 
             guard = IdempotencyGuard(
                 principal_ref=kwargs["principal"].ref,

@@ -132,6 +132,21 @@ class ProjectIn(Body):
     buildings: Annotated[list[BuildingIn], Field(max_length=200)] | None = Field(
         default=None, description="the permit's buildings (楼栋); omitted: the project is one building"
     )
+    agreement_no: Identifier | None = Field(
+        default=None,
+        description="the tri-party supervision agreement (三方监管协议); optional: the bank's "
+        "confirmation names it",
+    )
+
+
+class AgreementConfirmationIn(Body):
+    agreement_no: Identifier
+    opened_on: Annotated[Day, Field(description="the day the bank opened the account")]
+
+
+class SupervisedAmountChangeIn(Body):
+    amount: Annotated[Money, Field(description="the new key supervised amount")]
+    reason: Annotated[str, Field(min_length=1, max_length=2000)]
 
 
 class EvidenceIn(Body):

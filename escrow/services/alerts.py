@@ -28,6 +28,9 @@ Rules (the limits come from each project's rule book, `[limits]`):
 - `fund_plan_behind` — a node the approved fund plan expects in a month (its earliest) is still unconfirmed
   `fund_plan.behind_days` days after that month ended. Both where the project's rule book states
   `[fund_plan]` (hengshui@2026.2 on; configured values); a plan under an older book raises none;
+- `agreement_unconfirmed` — an account not closed whose bank has not confirmed the tri-party supervision
+  agreement more than `bank_confirmation_days` days after its opening (hengshui@2026.2: 5; older books take
+  escrow.services.agreements.DEFAULT_CONFIRMATION_DAYS, a configured value); resolved once confirmed;
 - `voucher_lookup_failures` — one client failed `LOOKUP_FAILURES` or more public voucher look-ups within
   `LOOKUP_WINDOW` (the public endpoint counts them in `rate_limit_buckets`, key `voucher-lookup:<client>`).
 """
@@ -47,6 +50,7 @@ from escrow.domain.guarantees import EXPIRY_WARNING_DAYS
 from escrow.domain.money import from_fen, to_wire
 from escrow.domain.principal import Principal
 from escrow.services import approvals
+from escrow.services.agreements import confirmation_days
 from escrow.services.context import Context
 from escrow.store import audit
 from escrow.store.db import UnitOfWork
@@ -80,6 +84,7 @@ RULES: dict[str, Rule] = {
     "guarantee_expiring": Rule("warning", "admin", "a bank guarantee expiring or expired"),
     "fund_plan_ahead": Rule("warning", "reviewer", "drawings ahead of the approved fund plan"),
     "fund_plan_behind": Rule("warning", "inspector", "construction behind the approved fund plan"),
+    "agreement_unconfirmed": Rule("warning", "admin", "a supervised account its bank has not confirmed"),
 }
 SWEPT = tuple(RULES)  # every rule is re-evaluated by the sweep (statement_missing: only its open alerts)
 
@@ -374,8 +379,7 @@ def _fund_plans(uow: UnitOfWork, ctx: Context, today: date) -> list[Finding]:
                     link=link,
                 )
             )
-        confirmed = {c.node_code for c in uow.projects.confirmed_nodes(project.id)}
-        for late in fund_plan_rules.behind_plan(items, confirmed, today, policy.behind_days):
+        for late in _behind(uow, project.id, plan.id, items, today, policy.behind_days):
             out.append(
                 Finding(
                     "fund_plan_behind",
@@ -388,6 +392,51 @@ def _fund_plans(uow: UnitOfWork, ctx: Context, today: date) -> list[Finding]:
                     link=link,
                 )
             )
+    return out
+
+
+def _behind(
+    uow: UnitOfWork, project_id: int, plan_id: int, items: list, today: date, days: int
+) -> list[fund_plan_rules.Behind]:
+    """The plan's nodes late: an item naming a building against that building's nodes, any other against
+    the nodes the whole project (every building) has reached."""
+    progress = uow.projects.progress(project_id)
+    reached = {b.code: b.confirmed for b in progress.buildings}
+    groups: dict[str | None, list] = {}
+    for row, item in zip(uow.fund_plans.items(plan_id), items, strict=True):
+        groups.setdefault(row.building_code if row.building_code in reached else None, []).append(item)
+    late: dict[str, fund_plan_rules.Behind] = {}  # one alert per node, the earliest month late
+    for building, group in groups.items():
+        confirmed = reached[building] if building is not None else progress.everywhere
+        for found in fund_plan_rules.behind_plan(group, confirmed, today, days):
+            if found.node_code not in late or found.month < late[found.node_code].month:
+                late[found.node_code] = found
+    return sorted(late.values(), key=lambda b: (b.month, b.node_code))
+
+
+def _agreements(uow: UnitOfWork, ctx: Context, today: date) -> list[Finding]:
+    """Accounts whose bank has not confirmed the tri-party agreement within the rule book's days."""
+    out = []
+    for account, rulebook_id in uow.alert_reads.unconfirmed_accounts():
+        book = ctx.rulebooks.get(rulebook_id)
+        limit = confirmation_days(book.limits if book else {})
+        stated = book is not None and "bank_confirmation_days" in book.limits
+        age = (today - account.opened_on).days
+        if age <= limit:
+            continue
+        source = f"{rulebook_id} limits.bank_confirmation_days" if stated else "configured default"
+        agreement = f"agreement {account.agreement_no}" if account.agreement_no else "its agreement"
+        out.append(
+            Finding(
+                "agreement_unconfirmed",
+                "account",
+                account.account_no,
+                f"account {account.account_no}, opened on {account.opened_on}: the bank has not confirmed "
+                f"{agreement} after {age} days (limit {limit} days, {source})",
+                account_id=account.id,
+                link=f"/projects/{account.project_id}",
+            )
+        )
     return out
 
 
@@ -417,6 +466,7 @@ def evaluate(uow: UnitOfWork, ctx: Context, now: datetime) -> list[Finding]:
         *_notices(uow, ctx, today),
         *_guarantees(uow, today),
         *_fund_plans(uow, ctx, today),
+        *_agreements(uow, ctx, today),
         *_lookups(uow, now),
     ]
 

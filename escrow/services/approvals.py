@@ -124,11 +124,11 @@ def lock_subject_account(uow: UnitOfWork, subject: Any) -> SupervisedAccount | N
 
 @dataclass(frozen=True)
 class Flow:
-    """One kind of subject taken through the approval chain: a release, a refund, an adoption or a fund
-    demand plan."""
+    """One kind of subject taken through the approval chain: a release, a refund, an adoption, a fund
+    demand plan or a key supervised amount change."""
 
     kind: Literal[
-        "release", "refund", "adoption", "fund_plan"
+        "release", "refund", "adoption", "fund_plan", "supervised_amount_change"
     ]  # its key in steps (and instructions), the audit prefix
     repo: Callable[[UnitOfWork], Any]  # get(id), steps(id), add(row)
     chain: Callable[[RuleBook, Any], tuple[ChainStep, ...]]

@@ -11,6 +11,7 @@ from typing import Any, Literal
 from escrow.domain import caps
 from escrow.domain.buildings import MAX_BUILDINGS, split_by_area
 from escrow.domain.errors import Conflict, FieldError, InvalidInput, NotFound
+from escrow.domain.identifiers import identifier_problem
 from escrow.domain.ids import valid_id
 from escrow.domain.money import Area, Money, MoneyError, from_fen, hundredths, quantize, to_fen, to_wire
 from escrow.domain.principal import Principal
@@ -45,6 +46,9 @@ class OpenProject:
     jurisdiction: str | None = None
     opened_on: date | None = None
     buildings: tuple[NewBuilding, ...] = ()  # none: the project is one building
+    # the tri-party supervision agreement (三方监管协议); optional at opening (banks integrate against §3),
+    # the bank's confirmation then names it (escrow.services.agreements)
+    agreement_no: str | None = None
 
 
 @dataclass(frozen=True)
@@ -169,6 +173,11 @@ class AccountView:
     non_key_releasable: Money
     non_key_cap: CapView
     buildings: tuple[BuildingView, ...]  # where the project has buildings (none: one building)
+    # the tri-party supervision agreement and the bank's confirmation of it (CONTRACT §8)
+    agreement_no: str | None
+    confirmed_by_bank: bool
+    confirmed_on: date | None  # the day the bank confirmed
+    bank_opened_on: date | None  # the day the bank says it opened the account
 
 
 @dataclass(frozen=True)
@@ -230,6 +239,18 @@ class NodeConfirmationView:
     cap: CapView
 
 
+def check_agreement_no(value: str) -> str:
+    """A tri-party agreement number is a document number (CONTRACT §7): 422 on the field otherwise."""
+    problem = identifier_problem(value)
+    if problem is not None:
+        raise InvalidInput(
+            f"agreement_no {problem.message}",
+            rule="agreement_no",
+            errors=[FieldError("agreement_no", problem.message)],
+        )
+    return value
+
+
 def pin_rulebook(uow: UnitOfWork, ctx: Context, jurisdiction: str, permit_date: date) -> RuleBook:
     """The version in force on the permit date; its hash is recorded at first use and checked after."""
     book = ctx.rulebooks.in_force(jurisdiction, permit_date)
@@ -277,6 +298,8 @@ def _opened(uow: UnitOfWork, ctx: Context, cmd: OpenProject, actor: Principal) -
     except MoneyError as exc:
         raise InvalidInput(str(exc), errors=[FieldError("presale_area_m2", str(exc))]) from None
     buildings = _checked_buildings(cmd.buildings, cmd.presale_area_m2)
+    if cmd.agreement_no is not None:
+        check_agreement_no(cmd.agreement_no)
     if uow.projects.by_permit(cmd.permit_no):
         raise Conflict(
             f"project with permit {cmd.permit_no} already has a supervised account",
@@ -316,6 +339,7 @@ def _opened(uow: UnitOfWork, ctx: Context, cmd: OpenProject, actor: Principal) -
             account_no=cmd.account_no,
             account_name=cmd.account_name,
             opened_on=cmd.opened_on or ctx.today(),
+            agreement_no=cmd.agreement_no,
         )
     )
     for b, area_x100 in buildings:
@@ -657,6 +681,13 @@ def both_caps(
     return caps.release_cap(inputs, rule), caps.non_key_cap(inputs, rule)
 
 
+def cap_basis(
+    uow: UnitOfWork, ctx: Context, project: Project, account: SupervisedAccount
+) -> tuple[caps.CapInputs, caps.RetentionRule]:
+    """The figures and the rule the project's caps are computed from now (to ask what a change would do)."""
+    return _cap_basis(uow, ctx, project, account, None)
+
+
 def _cap_basis(
     uow: UnitOfWork, ctx: Context, project: Project, account: SupervisedAccount, book: RuleBook | None
 ) -> tuple[caps.CapInputs, caps.RetentionRule]:
@@ -684,6 +715,10 @@ def account_of(uow: UnitOfWork, ctx: Context, project: Project, account: Supervi
         non_key_releasable=non_key.releasable,
         non_key_cap=CapView.of(non_key),
         buildings=building_views(uow, project, cap),
+        agreement_no=account.agreement_no,
+        confirmed_by_bank=account.confirmed_on is not None,
+        confirmed_on=account.confirmed_on,
+        bank_opened_on=account.bank_opened_on,
     )
 
 

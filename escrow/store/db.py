@@ -27,6 +27,7 @@ from escrow.store.reads.pages import PageReads
 from escrow.store.reads.portal import PortalReads
 from escrow.store.repos.adoptions import Adoptions
 from escrow.store.repos.alerts import Alerts
+from escrow.store.repos.amount_changes import AmountChanges
 from escrow.store.repos.contracts import Contracts
 from escrow.store.repos.deposits import Deposits
 from escrow.store.repos.documents import Documents
@@ -139,6 +140,7 @@ class UnitOfWork:
         self.archived_reports = ArchivedReports(session)
         self.adoptions = Adoptions(session)
         self.fund_plans = FundPlans(session)
+        self.amount_changes = AmountChanges(session)
         # read models
         self.listings = Listings(session)
         self.cap_figures = CapFigures(session)

@@ -81,6 +81,11 @@ class SupervisedAccount(SQLModel, table=True):
     status: str = Field(default="active", max_length=16)  # active | frozen | closed
     opened_on: date
     created_at: datetime = _ts()
+    # added in 0011: the tri-party supervision agreement (三方监管协议), named at opening or by the bank's
+    # confirmation; the bank's confirmation (the day it opened the account, and the day it confirmed)
+    agreement_no: str | None = Field(default=None, max_length=64)
+    bank_opened_on: date | None = None
+    confirmed_on: date | None = None
 
 
 class Building(SQLModel, table=True):
@@ -288,6 +293,7 @@ class ApprovalStep(SQLModel, table=True):
         UniqueConstraint("refund_id", "step_no"),
         UniqueConstraint("adoption_id", "step_no"),
         UniqueConstraint("fund_plan_id", "step_no"),
+        UniqueConstraint("supervised_amount_change_id", "step_no"),
     )
     id: int | None = Field(default=None, primary_key=True)
     release_id: int | None = Field(default=None, foreign_key="releases.id")
@@ -296,6 +302,8 @@ class ApprovalStep(SQLModel, table=True):
     adoption_id: int | None = Field(default=None, foreign_key="rulebook_adoptions.id")
     # added in 0012: a step of a fund demand plan
     fund_plan_id: int | None = Field(default=None, foreign_key="fund_plans.id")
+    # added in 0011: a step of a key supervised amount change
+    supervised_amount_change_id: int | None = Field(default=None, foreign_key="supervised_amount_changes.id")
     account_id: int | None = Field(default=None, foreign_key="supervised_accounts.id", index=True)
     step_no: int
     role: str = Field(max_length=16)
@@ -626,3 +634,25 @@ class FundPlanItem(SQLModel, table=True):
     month: str = Field(max_length=7)
     role: str = Field(max_length=16)
     amount_fen: int = _fen()
+
+
+# --- added in revision 0011: key supervised amount changes (CONTRACT §8) ---
+
+
+class SupervisedAmountChange(SQLModel, table=True):
+    """A change of a project's key supervised amount K, applied for by a bureau admin and taking effect once
+    approved along the rule book's `[supervised_amount_change]` chain. `cap` keeps the caps before and after
+    as judged at filing and, once approved, at the last approval."""
+
+    __tablename__ = "supervised_amount_changes"
+    id: int | None = Field(default=None, primary_key=True)
+    project_id: int = Field(foreign_key="projects.id", index=True)
+    account_id: int = Field(foreign_key="supervised_accounts.id", index=True)
+    from_fen: int = _fen()
+    to_fen: int = _fen()
+    reason: str = Field(default="", sa_type=Text)
+    status: str = Field(default="submitted", max_length=16)  # submitted | approved | rejected
+    applied_by: int = Field(foreign_key="users.id")
+    cap: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    rulebook_id: str = Field(max_length=80)
+    created_at: datetime = _ts()

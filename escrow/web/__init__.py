@@ -74,13 +74,22 @@ def csrf_config(secret: str):
 
 def router() -> Router:
     """Every signed-in page, with HTML error pages instead of problem+json."""
-    from escrow.web.bureau import dashboard, fund_plans, nodes, projects, refunds, suspense, whatif
+    from escrow.web.bureau import (
+        amount_changes,
+        dashboard,
+        fund_plans,
+        nodes,
+        projects,
+        refunds,
+        suspense,
+        whatif,
+    )
     from escrow.web.portal import overview
     from escrow.web.shell import auth
     from escrow.web.shell.errors import EXCEPTION_HANDLERS
 
     controllers: list = [auth.AuthController]
-    for area in (dashboard, projects, nodes, refunds, suspense, overview, whatif, fund_plans):
+    for area in (dashboard, projects, amount_changes, nodes, refunds, suspense, overview, whatif, fund_plans):
         controllers.extend(area.CONTROLLERS)
     return Router(
         path="/",

@@ -36,6 +36,7 @@ TABLES = (
     models.NodeConfirmation,
     models.Guarantee,
     models.FundPlan,
+    models.SupervisedAmountChange,
 )
 
 
@@ -145,8 +146,15 @@ def city(client, world, flow) -> dict:
         )
         assert r.status_code == 201, r.text
     waiting = client.post(plans, json=plan_body, headers=world.headers("developer", "m-plan-2")).json()
+    change = client.post(
+        f"/api/v1/projects/{project['project_id']}/supervised-amount",
+        json={"amount": "9000000.00", "reason": "施工合同变更"},
+        headers=world.headers("admin", "m-change"),
+    )
+    assert change.status_code == 201, change.text
     return {
         "plan_id": waiting["plan_id"],  # submitted, waiting for its first step (version 1 is in force)
+        "change_id": change.json()["change_id"],
         "adoption_id": adoption_id,
         "project_id": project["project_id"],
         "account_no": project["account_no"],
@@ -210,6 +218,8 @@ def _body(c: dict) -> dict:
             ],
             "note": "",
         },
+        "agreement": {"agreement_no": "衡监协-M-1", "opened_on": "2025-03-05"},
+        "amount_change": {"amount": "9500000.00", "reason": "x"},
         "deduction": {
             "amount": "1.00",
             "creditor_role": "other",
@@ -278,6 +288,10 @@ OPERATIONS = [
     ("POST", "/api/v1/guarantees/{guarantee_id}/release", None, "admin", "bureau"),
     ("POST", "/api/v1/projects/{project_id}/fund-plan", "fund_plan", "developer", "developer"),
     ("POST", "/api/v1/fund-plans/{plan_id}/decisions", "decision", "reviewer", "bureau"),
+    ("POST", "/api/v1/accounts/{account_no}/confirmation", "agreement", "bank", "bank"),
+    ("POST", "/api/v1/projects/{project_id}/supervised-amount", "amount_change", "admin", "bureau"),
+    ("GET", "/api/v1/supervised-amount-changes/{change_id}", None, "bureau", "bureau"),
+    ("POST", "/api/v1/supervised-amount-changes/{change_id}/decisions", "decision", "reviewer", "bureau"),
 ]
 # Reads that both the owning developer and the bureau may make (a bank has no business there: 403 or 404).
 SHARED_READS = [

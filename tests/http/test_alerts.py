@@ -54,6 +54,12 @@ def site(client, world) -> dict:
         headers=world.headers("admin", "a-open"),
     )
     assert r.status_code == 201, r.text
+    confirmed = client.post(  # the bank confirmed the tri-party agreement (else agreement_unconfirmed)
+        f"/api/v1/accounts/{r.json()['account_no']}/confirmation",
+        json={"agreement_no": "衡监协(2025)第001号", "opened_on": "2025-03-05"},
+        headers=world.headers("bank", "a-agreement"),
+    )
+    assert confirmed.status_code == 200, confirmed.text
     return r.json()
 
 

@@ -373,6 +373,18 @@ def walk_everything(walk: Walk) -> dict[str, Any]:
     decision = {"decision": "reject", "comment": "已是该版本"}
     path = "/api/v1/rulebook-adoptions/{adoption_id}/decisions"
     assert walk("POST", path, "reviewer", 201, body=decision, adoption_id=adoption_id)["status"] == "rejected"
+
+    # the bank confirms the tri-party agreement; the bureau changes the key amount (CONTRACT §8)
+    agreement = {"agreement_no": "衡监协(2025)第001号", "opened_on": "2025-03-05"}
+    path = "/api/v1/accounts/{account_no}/confirmation"
+    assert walk("POST", path, "bank", 200, body=agreement, account_no=account_no)["confirmed_by_bank"] is True
+    body = {"amount": "9000000.00", "reason": "施工合同变更"}
+    path = "/api/v1/projects/{project_id}/supervised-amount"
+    change_id = walk("POST", path, "admin", 201, body=body, project_id=pid)["change_id"]
+    walk("GET", "/api/v1/supervised-amount-changes/{change_id}", "reviewer", 200, change_id=change_id)
+    decision = {"decision": "reject", "comment": "合同未变更"}
+    path = "/api/v1/supervised-amount-changes/{change_id}/decisions"
+    assert walk("POST", path, "reviewer", 201, body=decision, change_id=change_id)["status"] == "rejected"
     return {"project": project}
 
 
@@ -468,6 +480,7 @@ def identifiers(engine) -> dict[str, list]:
             "alert_id": column(m.Alert.id),
             "job_id": column(m.ReportJob.id),
             "plan_id": column(m.FundPlan.id),
+            "change_id": column(m.SupervisedAmountChange.id),
             "node_code": ["half_structure", "topped_out", "first_registration"],
         }
 

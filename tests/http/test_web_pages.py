@@ -80,6 +80,17 @@ def suspense_deposit(flow, account_no: str, ref: str, amount: str, value_date: s
     return deposit
 
 
+def confirm_agreement(client, world, account_no: str) -> None:
+    """The bank confirms the account's tri-party agreement (else `agreement_unconfirmed` joins the alerts)."""
+    body = {"agreement_no": f"衡监协-{account_no}", "opened_on": "2025-03-05"}
+    r = client.post(
+        f"/api/v1/accounts/{account_no}/confirmation",
+        json=body,
+        headers=world.headers("bank", f"agreement-{account_no}"),
+    )
+    assert r.status_code == 200, r.text
+
+
 def sweep(engine, settings) -> None:
     ctx = build_context(settings, engine, lambda: NOW.date())
     assert tasks.run(tasks.BY_ID["alert-sweep"], engine, ctx, now=NOW) == "done"
@@ -174,6 +185,7 @@ def test_dashboard_lists_what_waits_for_me_alerts_and_discrepancies(
     assert "Nothing is waiting for your decision." in main_of(browser("auditor").get("/?lang=en").text)
 
     suspense_deposit(flow, site["account_no"], "S-OLD", "5000.00", value_date="2026-11-10")
+    confirm_agreement(client, world, site["account_no"])
     sweep(engine, settings)
     statement = {
         "account_no": site["account_no"],
@@ -198,6 +210,7 @@ def test_dashboard_lists_what_waits_for_me_alerts_and_discrepancies(
 def alerted(client, world, flow, engine, settings, project) -> dict[str, Alert]:
     """Two warnings on one deposit in suspense: an unknown payment notice, and overdue in suspense."""
     suspense_deposit(flow, project["account_no"], "S-OLD", "5000.00", value_date="2026-11-10")
+    confirm_agreement(client, world, project["account_no"])
     sweep(engine, settings)
     with UnitOfWork(engine, readonly=True) as uow:
         return {a.rule: a for a in uow.session.scalars(select(Alert).order_by(Alert.id))}

@@ -48,6 +48,17 @@ class AlertReads(Reads):
         )
         return [(account_id, account_no, project_id) for account_id, account_no, project_id in rows]
 
+    def unconfirmed_accounts(self) -> list[tuple[SupervisedAccount, str]]:
+        """(account, its project's rule book) of every account not closed whose bank has not confirmed the
+        tri-party agreement, in account id order."""
+        rows = self.session.execute(
+            select(SupervisedAccount, Project.rulebook_id)
+            .join(Project, Project.id == SupervisedAccount.project_id)
+            .where(SupervisedAccount.status != "closed", SupervisedAccount.confirmed_on.is_(None))
+            .order_by(SupervisedAccount.id)
+        )
+        return [(account, rulebook_id) for account, rulebook_id in rows]
+
     def unresolved(self, rule: str) -> list[Alert]:
         return self.all_of(Alert, Alert.rule == rule, Alert.state != "resolved", order_by=Alert.id)
 

@@ -49,6 +49,7 @@ ALERT_RULES = {
     "guarantee_expiring": N_("Bank guarantee expiring or expired"),
     "fund_plan_ahead": N_("Drawings ahead of the fund plan"),
     "fund_plan_behind": N_("Construction behind the fund plan"),
+    "agreement_unconfirmed": N_("Supervised account not confirmed by its bank"),
 }
 # ids chosen not to clash with other areas' ids of another meaning ("Open" notices, "Warning" checks)
 SEVERITIES = {"critical": N_("High"), "warning": N_("Medium"), "info": N_("Low")}

@@ -27,7 +27,7 @@ from escrow.domain.caps import Cap
 from escrow.domain.errors import DomainError, Forbidden, NotFound
 from escrow.domain.money import MoneyError, from_fen, parse_wire
 from escrow.rulebooks import RuleBook
-from escrow.services import adoptions, fund_plans, guarantees, listings
+from escrow.services import adoptions, amount_changes, fund_plans, guarantees, listings
 from escrow.services.context import Context
 from escrow.services.listings import ProjectFilter
 from escrow.web.bureau.common import KIND_NAMES
@@ -72,6 +72,11 @@ LABELS: dict[str, dict[str, str]] = {
     },
     "freeze": {"active": N_("In force"), "lifted": N_("Lifted")},
     "adoption": {"submitted": N_("Under review"), "approved": N_("Adopted"), "rejected": N_("Rejected")},
+    "amount_change": {
+        "submitted": N_("Under review"),
+        "approved": N_("Approved: in effect"),
+        "rejected": N_("Rejected"),
+    },
     "guarantee": {"active": N_("In force"), "expired": N_("Expired"), "released": N_("Released")},
     "kind": {
         "earnest": N_("Earnest money"),
@@ -275,6 +280,7 @@ def _project_page(ctx: Context, project_id: int, lang: str, with_audit: bool, _)
         "reconciliation": latest.status if latest else "pending",
         "audit": found.audit,
         "adoptions": adoptions.history(ctx, project.id),  # the versions adopted for it (or refused)
+        "amount_changes": amount_changes.history(ctx, project.id),  # key supervised amount changes
         "guarantees": held,
         "guarantee_share": percent(held.max_share),
         "fund_plan": fund_plans.project_table(ctx, project.id, book),  # plan against actual, node × role
@@ -342,12 +348,18 @@ class ProjectsController(Controller):
 
     @get("/{project_id:int}", guards=[requires("projects.view")], name="project")
     async def page(self, request: Request, project_id: FromPath[int]) -> Template:
-        return await _render_project(request, project_id)
+        return await render_project(request, project_id)
 
 
-async def _render_project(
-    request: Request, project_id: int, *, status: int = 200, **guarantee_form: Any
+async def render_project(
+    request: Request,
+    project_id: int,
+    *,
+    status: int = 200,
+    amount_form: dict[str, Any] | None = None,
+    **guarantee_form: Any,
 ) -> Template:
+    """The project page; a refused form of it (a guarantee, a key amount change) shows its errors."""
     _ = pages.gettext(request)
     data = await pages.run(
         _project_page,
@@ -366,6 +378,7 @@ async def _render_project(
         local_time=local_time,
         fen=from_fen,
         guarantee_form={"values": {}, "errors": {}, "message": None, **guarantee_form},
+        amount_form={"values": {}, "errors": {}, "message": None, **(amount_form or {})},
         **data,
     )
 
@@ -438,7 +451,7 @@ class GuaranteesController(Controller):
                     form.error(name, text)
             else:
                 return pages.redirect(request, f"/projects/{project_id}", notice="guarantee_registered")
-        return await _render_project(
+        return await render_project(
             request,
             project_id,
             status=status,
@@ -462,7 +475,7 @@ class GuaranteesController(Controller):
             raise
         except DomainError as exc:
             message, _errors = pages.field_errors(request, exc)
-            return await _render_project(request, project_id, status=exc.status, message=message)
+            return await render_project(request, project_id, status=exc.status, message=message)
         return pages.redirect(request, f"/projects/{project_id}", notice="guarantee_released")
 
 

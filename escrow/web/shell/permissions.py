@@ -33,6 +33,8 @@ MATRIX: dict[str, frozenset[str]] = {
     "rules.what_if": frozenset({"admin", "reviewer", "approver", "director", "auditor"}),
     "rules.adopt": frozenset({"admin"}),  # apply for a rule book adoption
     "rules.decide": _DECIDERS,  # take a step of an adoption's approval chain
+    "amounts.change": frozenset({"admin"}),  # apply for a key supervised amount change (as for opening)
+    "amounts.decide": _DECIDERS,  # take a step of a key supervised amount change's approval chain
     "audit.view": frozenset({"admin", "director", "auditor"}),
     "documents.view": frozenset({*BUREAU_ROLES, DEVELOPER}),
     "portal.view": frozenset({DEVELOPER}),

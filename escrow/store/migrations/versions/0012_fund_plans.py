@@ -1,7 +1,7 @@
 """fund demand plans (资金需求计划): versions, items, their approval steps, and releases against them
 
 Revision ID: 0012
-Revises: 0010
+Revises: 0011
 Create Date: 2026-12-07
 
 `fund_plans` holds each version of a project's plan (filed by the developer, approved along the rule book's
@@ -20,7 +20,7 @@ from alembic import op
 
 
 revision: str = '0012'
-down_revision: str | None = '0010'
+down_revision: str | None = '0011'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
