@@ -104,6 +104,7 @@ class AccountView:
     account_no: str
     account_name: str
     status: Literal["active", "frozen", "closed"]
+    closed_on: date | None  # supervision ended here: closure (解除监管) or a change of supervising bank
     balance: Money
     supervised_amount: Money
     required_retention: Money
@@ -446,6 +447,7 @@ def account_of(uow: UnitOfWork, ctx: Context, project: Project, account: Supervi
         account_no=account.account_no,
         account_name=account.account_name,
         status=account.status,
+        closed_on=account.closed_on,
         balance=quantize(balance),
         supervised_amount=from_fen(project.supervised_amount_fen),
         required_retention=view.explanation.required_retention,

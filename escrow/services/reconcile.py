@@ -30,7 +30,7 @@ from itertools import islice
 from typing import Any, Literal
 
 from escrow.domain import checks, ledger, money
-from escrow.domain.errors import FieldError, InvalidInput
+from escrow.domain.errors import Conflict, FieldError, InvalidInput
 from escrow.domain.money import SignedMoney, from_fen, to_fen
 from escrow.domain.principal import Principal
 from escrow.feeds import FeedError, ParsedStatement, StatementLine
@@ -143,12 +143,14 @@ def resolve_account(uow: UnitOfWork, s: ParsedStatement, actor: Principal) -> Su
     foreign = sorted(c for c in currencies if c and c != account.currency)
     if foreign:
         raise StatementRefused(f"currency {', '.join(foreign)}, account is {account.currency}")
-    if account.status == "closed":
-        raise StatementRefused(
+    if account.status == "closed":  # a conflict with the account's state (CONTRACT.md §8: 409)
+        refused = StatementRefused(
             f"account {account.account_no} is closed: supervision has ended, it takes no more statements",
             rule="account_closed",
             errors=[FieldError("account_no", "the account is closed")],
         )
+        refused.status, refused.kind, refused.title = Conflict.status, Conflict.kind, Conflict.title
+        raise refused
     early = s.statement_date < account.opened_on
     first = min((line for line in s.lines if line.booked_on < account.opened_on), key=_booked, default=None)
     if early or first is not None:

@@ -4,10 +4,22 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, and_, func, select
 
 from escrow.store.models import NodeConfirmation, Project, SupervisedAccount
 from escrow.store.repos.base import Repo
+
+
+def is_current() -> ColumnElement[bool]:
+    """The one place that says which of a project's accounts is its current one: the account not replaced by
+    another (a change of supervising bank replaces it; a closed account that was not replaced stays its
+    project's current account, so its history is still the project's)."""
+    return SupervisedAccount.replaced_by_id.is_(None)
+
+
+def current_account_of_project() -> ColumnElement[bool]:
+    """The ON clause joining a project to its current account (for the read models' joins)."""
+    return and_(SupervisedAccount.project_id == Project.id, is_current())
 
 
 class Projects(Repo):
@@ -21,7 +33,14 @@ class Projects(Repo):
         return self.session.get(SupervisedAccount, account_id)
 
     def account_for(self, project_id: int) -> SupervisedAccount | None:
-        return self.one_of(SupervisedAccount, SupervisedAccount.project_id == project_id)
+        """The project's current account (`is_current`): every "the project's account" look-up asks here."""
+        return self.one_of(SupervisedAccount, SupervisedAccount.project_id == project_id, is_current())
+
+    def accounts_of_project(self, project_id: int) -> list[SupervisedAccount]:
+        """Every account the project has had, the first opened first (the current one last)."""
+        return self.all_of(
+            SupervisedAccount, SupervisedAccount.project_id == project_id, order_by=SupervisedAccount.id
+        )
 
     def account_by_no(self, account_no: str) -> SupervisedAccount | None:
         return self.one_of(SupervisedAccount, SupervisedAccount.account_no == account_no)
