@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 
 from sqlalchemy import ColumnElement, and_, func, select
 
-from escrow.store.models import NodeConfirmation, Project, SupervisedAccount
+from escrow.store.models import NodeConfirmation, PaymentNotice, Project, SupervisedAccount
 from escrow.store.repos.base import Repo
+
+
+def _utc(value: datetime) -> datetime:
+    """SQLite hands back naive timestamps (written in UTC); a row still in the session has its zone."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
 
 
 def is_current() -> ColumnElement[bool]:
@@ -35,6 +40,14 @@ class Projects(Repo):
     def account_for(self, project_id: int) -> SupervisedAccount | None:
         """The project's current account (`is_current`): every "the project's account" look-up asks here."""
         return self.one_of(SupervisedAccount, SupervisedAccount.project_id == project_id, is_current())
+
+    def reissued_from(self, notice: PaymentNotice, account: SupervisedAccount) -> str | None:
+        """The account number a notice named before a change of bank re-issued it for `account` (its
+        account now): the account `account` replaced, when the notice is older than `account`."""
+        before = self.one_of(SupervisedAccount, SupervisedAccount.replaced_by_id == account.id)
+        if before is None or _utc(notice.created_at) >= _utc(account.created_at):
+            return None
+        return before.account_no
 
     def accounts_of_project(self, project_id: int) -> list[SupervisedAccount]:
         """Every account the project has had, the first opened first (the current one last)."""
