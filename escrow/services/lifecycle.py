@@ -12,10 +12,12 @@ closure or transfer too. A court freeze is the court's, never refused: it makes 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
 from escrow.domain import lifecycle
 from escrow.domain.errors import Conflict, FieldError, InvalidInput, NotFound
 from escrow.domain.ids import valid_id
+from escrow.domain.money import Money, from_fen
 from escrow.domain.principal import Principal
 from escrow.services import approvals, ending
 from escrow.services.context import Context
@@ -150,3 +152,80 @@ def _change_bank(uow: UnitOfWork, ctx: Context, cmd: ChangeBank, actor: Principa
         details={"project_id": project.id, "new_bank_code": bank.code},
     )
     return view
+
+
+# --- what the bureau's project page shows ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PendingEnd:
+    """A closure or transfer waiting for the bank."""
+
+    instruction_id: int
+    kind: str  # closure | transfer
+    amount: Money
+    payee_name: str
+    payee_account_no: str
+    payee_bank_name: str
+
+
+@dataclass(frozen=True)
+class EarlierAccount:
+    """An account the project had before a change of bank (its history stays readable)."""
+
+    account_no: str
+    bank_code: str
+    bank_name: str
+    opened_on: date
+    closed_on: date | None
+
+
+@dataclass(frozen=True)
+class LifecycleOverview:
+    project_id: int
+    account_no: str
+    status: str
+    closed_on: date | None
+    pending: PendingEnd | None
+    closure_blockers: tuple[lifecycle.Blocker, ...]  # empty: closure may be ordered now
+    bank_change_blockers: tuple[lifecycle.Blocker, ...]
+    earlier: tuple[EarlierAccount, ...]
+
+
+def overview(ctx: Context, project_id: int) -> LifecycleOverview:
+    with ctx.reading() as uow:
+        project = uow.projects.get(project_id) if valid_id(project_id) else None
+        if project is None:
+            raise NotFound(f"no project {project_id}")
+        account = uow.projects.account_for(project.id)
+        items = ending.open_items(uow, account, ctx.today())
+        book = ctx.rulebook(project.rulebook_id)
+        pending = uow.instructions.ending_of(account.id)
+        earlier = []
+        for row in uow.projects.accounts_of_project(project.id):
+            if row.id != account.id:
+                bank = uow.parties.bank(row.bank_id)
+                earlier.append(
+                    EarlierAccount(row.account_no, bank.code, bank.name, row.opened_on, row.closed_on)
+                )
+        return LifecycleOverview(
+            project_id=project.id,
+            account_no=account.account_no,
+            status=account.status,
+            closed_on=account.closed_on,
+            pending=PendingEnd(
+                instruction_id=pending.id,
+                kind=pending.kind,
+                amount=from_fen(pending.amount_fen),
+                payee_name=pending.payee_name or "",
+                payee_account_no=pending.payee_account_no or "",
+                payee_bank_name=pending.payee_bank_name or "",
+            )
+            if pending is not None
+            else None,
+            closure_blockers=tuple(
+                lifecycle.closure_blockers(book, ending.confirmed_by_building(uow, project.id), items)
+            ),
+            bank_change_blockers=tuple(lifecycle.bank_change_blockers(items)),
+            earlier=tuple(earlier),
+        )
