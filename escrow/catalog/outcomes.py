@@ -52,6 +52,7 @@ FIELD_MESSAGES: dict[str, tuple[str, str | None]] = {
     "not_held_on_date": (N_("The account did not hold ¥%(value)s on that date."), "amount"),
     "not_after_start": (N_("Must be after the start date, %(value)s."), "start"),
     "in_past": (N_("Already past."), None),
+    "in_use": (N_("Already in use."), None),
 }
 UNKNOWN = N_("Not accepted.")
 

@@ -48,6 +48,7 @@ FIELD_WORDS: dict[str, str] = {
     "not_held_on_date": "the account did not hold {amount} on that date",
     "not_after_start": "not after {start}",
     "in_past": "already past",
+    "in_use": "already in use",
 }
 
 

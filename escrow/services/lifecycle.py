@@ -127,7 +127,11 @@ def _change_bank(uow: UnitOfWork, ctx: Context, cmd: ChangeBank, actor: Principa
     if blockers:
         raise lifecycle.Refused(f"moving account {account.account_no} to another bank", blockers)
     if uow.instructions.account_no_taken(cmd.account_no.strip()):
-        raise Conflict(f"account number {cmd.account_no} is already in use", rule="one_account_per_project")
+        raise Conflict(
+            f"account number {cmd.account_no} is already in use",
+            rule="one_account_per_project",
+            errors=[FieldError.coded("account_no", "in_use")],
+        )
     ins = uow.instructions.add(
         PaymentInstruction(
             kind="transfer",

@@ -83,9 +83,7 @@ def confirm_nodes(client, world, project_id: int, upto: str | None = None) -> No
 
 def close(client, world, project_id: int, key: str = "close-1", who: str = "admin", **overrides):
     body = {"payee": PAYEE, "reason": "项目已完成不动产首次登记，申请解除监管", **overrides}
-    return client.post(
-        f"/api/v1/projects/{project_id}/closure", json=body, headers=world.headers(who, key)
-    )
+    return client.post(f"/api/v1/projects/{project_id}/closure", json=body, headers=world.headers(who, key))
 
 
 def change_bank(client, world, project_id: int, key: str = "change-1", account_no: str = NEW_ACCOUNT):
