@@ -43,10 +43,10 @@ def today() -> date:
 
 @pytest.fixture
 def site(client, world, flow) -> dict:
-    """Key supervised amount 10,000,000.00 under hengshui@2026.1; one contract of 600,000.00 with a
+    """Key supervised amount 10,000,000.00 under hengshui@2026.1; one contract of 700,000.00 with a
     down payment of 200,000.00 paid and a notice of 400,000.00 still open."""
     project = open_project(client, world)
-    contract = flow.contract(contract_no="HT-L-1", unit="L-1", total_price="600000.00", signed_on=TODAY)
+    contract = flow.contract(contract_no="HT-L-1", unit="L-1", total_price="700000.00", signed_on=TODAY)
     paid = flow.notice(contract["contract_no"], "200000.00", kind="down_payment")
     deposit(flow, paid["account_no"], "L-PAY-1", "200000.00", paid["notice_no"])
     unpaid = flow.notice(contract["contract_no"], "400000.00", kind="mortgage")
@@ -344,21 +344,8 @@ def test_a_bank_change_moves_the_books_to_the_new_account(app, client, world, en
     assert fresh["account_no"] == NEW_ACCOUNT and fresh["reissued_from"] is None
 
     # deposits: at the old account 409; at the new one with the new bank's key, a voucher
-    problem(
-        client.post(
-            "/api/v1/deposits",
-            json={
-                "account_no": site["account_no"],
-                "bank_reference": "L-OLD-2",
-                "amount": "400000.00",
-                "payer_name": "张伟",
-                "value_date": TODAY,
-                "notice_no": notice_no,
-            },
-            headers=world.headers("bank", "old-dep"),
-        ),
-        409,
-    )
+    refused = deposit(flow, site["account_no"], "L-OLD-2", "400000.00", notice_no, expect=409)
+    assert refused["rule"] == "account_open"
     paid = deposit(flow, NEW_ACCOUNT, "OTB-PAY-1", "400000.00", notice_no, who="other_bank")
     assert paid["status"] == "accepted" and paid["voucher"]["voucher_no"], paid
     # the new account's own statement reconciles: the balance moved plus the buyer's payment
