@@ -91,6 +91,8 @@ def execute(
         _close(account, executed_on)
         return details
     uow.journal.post(account.id, ledger.transfer_out(balance, booked_on=executed_on, reference=reference))
+    _close(account, executed_on)  # first: a project has at most one open account
+    uow.session.flush()
     new = uow.projects.add(
         SupervisedAccount(
             project_id=account.project_id,
@@ -103,7 +105,6 @@ def execute(
         )
     )
     uow.journal.post(new.id, ledger.transfer_in(balance, booked_on=executed_on, reference=reference))
-    _close(account, executed_on)
     account.replaced_by_id = new.id
     ins.new_account_id = new.id
     moved = _move_open_business(uow, account, new)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, DateTime, Index, String, Text, UniqueConstraint, false
+from sqlalchemy import JSON, BigInteger, Column, DateTime, Index, String, Text, UniqueConstraint, false, text
 from sqlmodel import Field, SQLModel
 
 
@@ -75,7 +75,17 @@ class SupervisedAccount(SQLModel, table=True):
     (`escrow.store.repos.projects.current_account`)."""
 
     __tablename__ = "supervised_accounts"
-    __table_args__ = (UniqueConstraint("account_no"),)
+    __table_args__ = (
+        UniqueConstraint("account_no"),
+        # at most one open account per project (0013): a change of bank closes the old one first
+        Index(
+            "uq_supervised_accounts_open_project",
+            "project_id",
+            unique=True,
+            sqlite_where=text("closed_on IS NULL"),
+            postgresql_where=text("closed_on IS NULL"),
+        ),
+    )
     id: int | None = Field(default=None, primary_key=True)
     project_id: int = Field(foreign_key="projects.id", index=True)
     bank_id: int = Field(foreign_key="banks.id", index=True)

@@ -44,6 +44,15 @@ def upgrade() -> None:
             ['replaced_by_id'],
             ['id'],
         )
+    # at most one open account per project: a change of bank closes the old account before it opens the new
+    op.create_index(
+        'uq_supervised_accounts_open_project',
+        'supervised_accounts',
+        ['project_id'],
+        unique=True,
+        sqlite_where=sa.text('closed_on IS NULL'),
+        postgresql_where=sa.text('closed_on IS NULL'),
+    )
     with op.batch_alter_table('payment_instructions', schema=None) as batch_op:
         batch_op.add_column(sa.Column('payee_name', sa.String(length=200), nullable=True))
         batch_op.add_column(sa.Column('payee_account_no', sa.String(length=64), nullable=True))
@@ -65,6 +74,7 @@ def downgrade() -> None:
         batch_op.drop_constraint('fk_payment_instructions_new_bank_id_banks', type_='foreignkey')
         for column in ('new_account_id', 'new_bank_id', 'payee_bank_name', 'payee_account_no', 'payee_name'):
             batch_op.drop_column(column)
+    op.drop_index('uq_supervised_accounts_open_project', table_name='supervised_accounts')
     with op.batch_alter_table('supervised_accounts', schema=None) as batch_op:
         batch_op.drop_constraint('fk_supervised_accounts_replaced_by_id_supervised_accounts', type_='foreignkey')
         batch_op.drop_column('replaced_by_id')
