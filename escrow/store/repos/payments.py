@@ -191,15 +191,15 @@ class Instructions(Repo):
         instructions pending (other than a closure or transfer), freezes in force, guarantees in force (not
         released and not expired on `today`)."""
 
-        def count(model: Any, *where: Any) -> int:
-            return int(
-                self.session.scalar(
-                    select(func.count()).select_from(model).where(model.account_id == account_id, *where)
-                )
-                or 0
+        def count(model: Any, *where: Any) -> Any:
+            return (
+                select(func.count())
+                .select_from(model)
+                .where(model.account_id == account_id, *where)
+                .scalar_subquery()
             )
 
-        return {
+        counts = {
             "releases_open": count(Release, Release.status.in_(("submitted", "approved"))),
             "refunds_open": count(Refund, Refund.status.in_(("submitted", "approved"))),
             "instructions_pending": count(
@@ -212,3 +212,5 @@ class Instructions(Repo):
                 Guarantee, Guarantee.status == "active", Guarantee.expires_on >= today
             ),
         }
+        row = self.session.execute(select(*(c.label(name) for name, c in counts.items()))).one()
+        return {name: int(value or 0) for name, value in zip(counts, row, strict=True)}
