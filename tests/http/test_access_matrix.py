@@ -187,6 +187,8 @@ def _body(c: dict) -> dict:
             "valid_from": TODAY,
             "valid_until": "2027-12-31",
         },
+        "closure": {"payee": {"name": "x", "account_no": "1", "bank_name": "x"}, "reason": "x"},
+        "bank_change": {"bank_code": "OTB", "account_no": "6212990000999999", "account_name": "x"},
         "deduction": {
             "amount": "1.00",
             "creditor_role": "other",
@@ -245,6 +247,8 @@ OPERATIONS = [
     ("POST", "/api/v1/rulebook-adoptions/{adoption_id}/decisions", "decision", "reviewer", "bureau"),
     ("POST", "/api/v1/projects/{project_id}/guarantees", "guarantee", "admin", "bureau"),
     ("POST", "/api/v1/guarantees/{guarantee_id}/release", None, "admin", "bureau"),
+    ("POST", "/api/v1/projects/{project_id}/closure", "closure", "admin", "bureau"),
+    ("POST", "/api/v1/projects/{project_id}/bank-change", "bank_change", "admin", "bureau"),
 ]
 # Reads that both the owning developer and the bureau may make (a bank has no business there: 403 or 404).
 SHARED_READS = [
