@@ -3,6 +3,8 @@
 - a credit line matches a deposit by bank reference, else by a voucher or notice number in the remittance text
   and the amount; a credit with no deposit is booked as a suspense deposit (the money is in the bank);
 - a debit line matches an executed payment instruction by bank reference, or the reversal of a deposit;
+- a credit line with the bank reference of the transfer that opened the account (a change of supervising
+  bank) matches that transfer;
 - a booked deposit up to the statement date that no statement has shown, an unexplained debit, or a closing
   balance that differs from the books marks the account `discrepancy`, which pauses releases until a later
   statement reconciles;
@@ -268,6 +270,8 @@ def _reconcile(
     room = deposits.Room(uow, account)  # the largest account total, for the credits booked below
     taken = set() if notification else uow.statements.deposits_shown(account.id, notifications=False)
     executed = uow.instructions.executed_amounts(account.id)
+    # the balance moved in from the previous supervising bank (a change of bank): matched, never new money
+    transferred_in = uow.instructions.transferred_into(account.id)
     # court deductions leave through the bank too; the journal keeps them as deduction:<bank reference>
     for reference, fen in uow.journal.amounts_by_reference(account.id, ledger.EntryKind.COURT_DEDUCTION):
         executed[reference.removeprefix("deduction:")] = fen
@@ -352,6 +356,8 @@ def _reconcile(
         if line.kind != PAYMENT:
             if not own_movement(line, fen):
                 match = "unexplained"
+        elif line.direction == "credit" and transferred_in.get(line.bank_reference) == fen:
+            pass  # the transfer that opened the account (its transfer_in journal entry)
         elif line.direction == "credit":
             deposit_id = match_credit(line, fen)
             if deposit_id is None:

@@ -349,11 +349,11 @@ def test_a_bank_change_moves_the_books_to_the_new_account(app, client, world, en
     paid = deposit(flow, NEW_ACCOUNT, "OTB-PAY-1", "400000.00", notice_no, who="other_bank")
     assert paid["status"] == "accepted" and paid["voucher"]["voucher_no"], paid
     # the new account's own statement reconciles: the balance moved plus the buyer's payment
-    r = statement(
-        client, world, NEW_ACCOUNT, [credit("OTB-PAY-1", "400000.00")], "600000.00", who="other_bank"
-    )
+    lines = [credit("HSB-TRANSFER-1", "200000.00"), credit("OTB-PAY-1", "400000.00")]
+    r = statement(client, world, NEW_ACCOUNT, lines, "600000.00", who="other_bank")
     assert r.status_code in (200, 201), r.text
     assert r.json()["status"] == "reconciled", r.json()
+    assert (r.json()["matched"], r.json()["bank_only"]) == (2, 0)  # the transfer in is not new money
     # the old account's history stays readable
     with UnitOfWork(engine, readonly=True) as uow:
         from escrow import reports
@@ -362,6 +362,9 @@ def test_a_bank_change_moves_the_books_to_the_new_account(app, client, world, en
             "monthly", uow, app.state["runtime"].ctx, account_no=site["account_no"], year=2026, month=12
         )
     assert site["account_no"] in name and "200,000.00" in pdf_text(content)
+    # the city's figures: a change of bank opens no new supervision, and moves no money in or out of the city
+    stats = client.get("/api/v1/stats?from=2026-12-01&to=2026-12-31", headers=world.headers("admin")).json()
+    assert stats["accounts_opened"] == 1, stats
     invariants_hold(engine, site["account_no"])
     entries = invariants_hold(engine, NEW_ACCOUNT)
     assert [e.kind.value for e in entries] == ["transfer_in", "deposit"]

@@ -158,6 +158,16 @@ class Instructions(Repo):
         )
         return {reference: fen for reference, fen in rows}
 
+    def transferred_into(self, account_id: int) -> dict[str, int]:
+        """bank reference → amount in fen of the executed transfer that opened the account (a change of
+        supervising bank): its credit on the new bank's statement is that transfer, not new money."""
+        rows = self.session.execute(
+            select(PaymentInstruction.bank_reference, PaymentInstruction.amount_fen).where(
+                PaymentInstruction.new_account_id == account_id, PaymentInstruction.status == "executed"
+            )
+        )
+        return {reference: fen for reference, fen in rows}
+
     def ending_of(self, account_id: int) -> PaymentInstruction | None:
         """The account's pending closure or transfer (at most one), if any."""
         return self.session.scalar(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 from sqlalchemy import ColumnElement, and_, func, select
+from sqlalchemy.orm import aliased
 
 from escrow.store.models import NodeConfirmation, PaymentNotice, Project, SupervisedAccount
 from escrow.store.repos.base import Repo
@@ -87,10 +88,13 @@ class Projects(Repo):
 
 class Stats(Repo):
     def accounts_opened(self, start: date, end: date) -> tuple[int, int]:
-        """(accounts opened in the period, their projects' pre-sale area in hundredths of m²)."""
+        """(accounts opened in the period, their projects' pre-sale area in hundredths of m²). An account
+        opened by a change of supervising bank (it replaced another) is no new supervision: not counted."""
+        earlier = aliased(SupervisedAccount)
+        replacing = select(earlier.id).where(earlier.replaced_by_id == SupervisedAccount.id).exists()
         count, area = self.session.execute(
             select(func.count(SupervisedAccount.id), func.coalesce(func.sum(Project.presale_area_x100), 0))
             .join(Project, Project.id == SupervisedAccount.project_id)
-            .where(SupervisedAccount.opened_on >= start, SupervisedAccount.opened_on <= end)
+            .where(SupervisedAccount.opened_on >= start, SupervisedAccount.opened_on <= end, ~replacing)
         ).one()
         return int(count), int(area)
