@@ -66,6 +66,9 @@ def test_an_admin_orders_the_closure_from_the_project_page(client, world, web, e
     assert 'id="ending-closed"' in page.text and 'id="closed-on"' in page.text
     chinese = admin.get(f"/projects/{pid}?lang=zh")
     assert "已于" in chinese.text and "解除监管" in chinese.text
+    portal = web("dev-staff").get("/developer?lang=en")  # the developer's portal shows it too
+    assert portal.status_code == 200 and 'class="account-closed"' in portal.text
+    assert "Supervision ended on" in portal.text
 
 
 def test_only_admins_see_the_forms(web, site):  # noqa: F811
