@@ -12,9 +12,11 @@ registered and the funds are settled; the national opinion of 2022 lets the rema
 developer).
 
 A change of supervising bank moves the whole balance to the new account; it is refused while anything could
-still move money at the old bank (a pending instruction), while a court freeze holds the account (the court's
-order names that account), or while money is unassigned there (suspense must be assigned or returned first,
-so the new books start clean). A closed account, or one already closing, can do neither.
+still move money at the old bank (a pending instruction, or a release or refund still being decided, whose
+instruction would name the old account), while a court freeze holds the account (the court's order names
+that account), or while money is unassigned there (suspense must be assigned or returned first, so the new
+books start clean). Guarantees in force move with the account (they stand in for the project's retention).
+A closed account, or one already closing, can do neither.
 """
 
 from __future__ import annotations
@@ -154,6 +156,8 @@ def bank_change_blockers(items: OpenItems) -> list[Blocker]:
         return state
     return [
         *([Blocker(SUSPENSE_OPEN, {"amount": _fen_text(items.suspense_fen)})] if items.suspense_fen else []),
+        *_count(REFUNDS_OPEN, items.refunds_open),
+        *_count(RELEASES_OPEN, items.releases_open),
         *_count(INSTRUCTIONS_PENDING, items.instructions_pending),
         *_count(FREEZE_IN_FORCE, items.freezes_in_force),
         *([Blocker(NOTHING_TO_PAY)] if items.balance_fen <= 0 else []),

@@ -129,13 +129,16 @@ def _close(account: SupervisedAccount, on: date) -> None:
 
 
 def _move_open_business(uow: UnitOfWork, old: SupervisedAccount, new: SupervisedAccount) -> dict[str, Any]:
-    """The contracts not cancelled and the open payment notices now belong to the new account (the notices
-    are re-issued naming it; their history — deposits, vouchers — stays with the old account)."""
+    """The contracts not cancelled, the open payment notices and the guarantees not released now belong to
+    the new account (the notices are re-issued naming it; their history — deposits, vouchers — stays with
+    the old account)."""
     contracts = uow.contracts.live_of_account(old.id)
     notices = uow.contracts.open_notices_of_account(old.id)
-    for row in (*contracts, *notices):
+    held = uow.guarantees.active_of(old.id)  # they stand in for the project's retention, wherever it is held
+    for row in (*contracts, *notices, *held):
         row.account_id = new.id
     return {
         "contracts_moved": [c.contract_no for c in contracts],
         "notices_reissued": [n.notice_no for n in notices],
+        "guarantees_moved": [g.guarantee_no for g in held],
     }

@@ -294,6 +294,7 @@ def test_a_bank_change_refuses_an_account_number_in_use(client, world, site):
 
 
 def test_a_bank_change_moves_the_books_to_the_new_account(app, client, world, engine, flow, site):
+    _guarantee(client, world, flow, site, engine)  # a guarantee in force moves with the account
     r = change_bank(client, world, site["project_id"])
     assert r.status_code == 201, r.text
     ins = r.json()
@@ -329,6 +330,9 @@ def test_a_bank_change_moves_the_books_to_the_new_account(app, client, world, en
         assert new_row.opened_on == date(2026, 12, 6)
         assert uow.projects.account_by_no(site["account_no"]).replaced_by_id == new_row.id
         assert uow.projects.account_for(site["project_id"]).id == new_row.id
+
+    held = client.get(f"/api/v1/projects/{site['project_id']}/guarantees", headers=world.headers("admin"))
+    assert [(g["guarantee_no"], g["account_no"]) for g in held.json()] == [("BH-1", NEW_ACCOUNT)]
 
     # the open notice names the new account (API and PDF); a new notice too
     contract = client.get(

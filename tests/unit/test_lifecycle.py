@@ -73,10 +73,11 @@ def test_a_closed_or_ending_account_says_only_that():
     ]
 
 
-def test_a_bank_change_ignores_nodes_but_not_what_could_still_move_money():
-    assert lifecycle.bank_change_blockers(CLEAN) == []
+def test_a_bank_change_ignores_nodes_and_guarantees_but_not_what_could_still_move_money():
+    assert lifecycle.bank_change_blockers(dataclasses.replace(CLEAN, guarantees_in_force=2)) == []
     items = dataclasses.replace(CLEAN, instructions_pending=1, freezes_in_force=1, releases_open=4)
     assert [b.code for b in lifecycle.bank_change_blockers(items)] == [
+        "releases_open",
         "instructions_pending",
         "freeze_in_force",
     ]
