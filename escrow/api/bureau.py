@@ -182,12 +182,12 @@ class BureauController(KeyedController):
         (403, 404, 409),
         operation_id="changeSupervisingBank",
         description=(
-            "Refused (409, with `blockers`) while an instruction is pending, a court freeze is in force, "
-            "money is unassigned, or a closure or transfer already waits; an account number already in use: "
-            "409. "
+            "Refused (409, with `blockers`) while an instruction is pending or a release or refund is being "
+            "decided, a court freeze is in force, money is unassigned, or a closure or transfer already "
+            "waits; an account number already in use: 409. "
             "When the old bank executes it, the old account is `closed`, the new account (active, opened on "
-            "the execution date) opens with the balance moved, and the contracts and open payment notices "
-            "move to it (the notices are re-issued naming it)."
+            "the execution date) opens with the balance moved, and the contracts, guarantees in force and "
+            "open payment notices move to it (the notices are re-issued naming it)."
         ),
     )
     @idempotent
