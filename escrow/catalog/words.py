@@ -84,14 +84,6 @@ ENTRY_KINDS = {
     EntryKind.TRANSFER_OUT: N_("Moved to the new supervising bank"),
     EntryKind.TRANSFER_IN: N_("Moved from the previous supervising bank"),
 }
-# What a payment instruction pays (CONTRACT.md §3 and §8).
-INSTRUCTION_KINDS = {
-    "release": N_("Release"),
-    "refund": N_("Refund"),
-    "return": N_("Return of unassigned money"),
-    "closure": N_("Closing payout (解除监管)"),
-    "transfer": N_("Transfer to the new supervising bank"),
-}
 __all__ = ["NOTICE_STATUS"]  # a notice's status, as a check's sentence also names it
 
 

@@ -366,6 +366,7 @@ def test_a_bank_change_moves_the_books_to_the_new_account(app, client, world, en
             "monthly", uow, app.state["runtime"].ctx, account_no=site["account_no"], year=2026, month=12
         )
     assert site["account_no"] in name and "200,000.00" in pdf_text(content)
+    assert "划转至新监管银行" in flat(pdf_text(content))  # the transfer out, in the report's words
     # the city's figures: a change of bank opens no new supervision, and moves no money in or out of the city
     stats = client.get("/api/v1/stats?from=2026-12-01&to=2026-12-31", headers=world.headers("admin")).json()
     assert stats["accounts_opened"] == 1, stats
