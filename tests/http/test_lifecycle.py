@@ -14,7 +14,7 @@ import pytest
 from escrow.domain.principal import Principal
 from escrow.services import auditing, suspense
 from escrow.store.db import UnitOfWork
-from escrow.store.models import AuditEvent, Guarantee, JournalEntry, PaymentInstruction
+from escrow.store.models import AuditEvent, Freeze, Guarantee, JournalEntry, PaymentInstruction
 from tests.http.test_api_releases import account, count, invariants_hold, problem, release_body
 from tests.http.test_money_flows import open_project
 from tests.http.test_reports import flat, pdf_text
@@ -260,6 +260,31 @@ def test_closure_pays_out_the_balance_and_closes_the_account(client, world, engi
     with UnitOfWork(engine, readonly=True) as uow:
         actions = [e.action for e in uow.session.query(AuditEvent).order_by(AuditEvent.id)]
     assert "instruction.created.closure" in actions and "account.closed" in actions
+
+
+def test_a_freeze_while_the_closure_waits_makes_the_bank_wait_too(client, world, engine, flow, site):
+    confirm_nodes(client, world, site["project_id"])
+    ins = close(client, world, site["project_id"]).json()
+    body = release_body(site["project_id"], amount="1000.00", node_code="first_registration")
+    r = client.post("/api/v1/releases", json=body, headers=world.headers("developer", "apply-late"))
+    assert problem(r, 409)["rule"] == "lifecycle.ending_pending"
+    _freeze(client, world, flow, site, engine)  # the court's order is never refused
+    before = counts(engine)
+    refused = problem(execute(client, world, ins["instruction_id"], "HSB-CLOSE-F1"), 409)
+    assert codes(refused) == ["freeze_in_force"]
+    assert counts(engine) == before
+    assert account(client, world, site["account_no"])["status"] == "frozen"
+    with UnitOfWork(engine, readonly=True) as uow:
+        freeze_id = uow.session.query(Freeze).one().id
+    r = client.post(
+        f"/api/v1/freezes/{freeze_id}/lift",
+        json={"order_no": "解冻-1"},
+        headers=world.headers("bank", "lift"),
+    )
+    assert r.status_code == 201, r.text
+    done = execute(client, world, ins["instruction_id"], "HSB-CLOSE-F2")
+    assert done.status_code == 201, done.text
+    assert account(client, world, site["account_no"])["status"] == "closed"
 
 
 def test_only_bureau_admins_end_an_account(client, world, site):
