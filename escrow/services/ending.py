@@ -90,6 +90,11 @@ def execute(
             uow.journal.post(account.id, ledger.closure(balance, booked_on=executed_on, reference=reference))
         _close(account, executed_on)
         return details
+    if uow.projects.account_by_no(ins.payee_account_no) is not None:  # taken since (e.g. by another transfer)
+        raise Conflict(
+            f"account number {ins.payee_account_no} is already in use; the transfer stays pending",
+            rule="one_account_per_project",
+        )
     uow.journal.post(account.id, ledger.transfer_out(balance, booked_on=executed_on, reference=reference))
     _close(account, executed_on)  # first: a project has at most one open account
     uow.session.flush()

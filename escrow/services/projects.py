@@ -217,7 +217,7 @@ def _opened(uow: UnitOfWork, ctx: Context, cmd: OpenProject, actor: Principal) -
             f"project with permit {cmd.permit_no} already has a supervised account",
             rule="one_account_per_project",
         )
-    if uow.projects.account_by_no(cmd.account_no):
+    if uow.instructions.account_no_taken(cmd.account_no):  # an account, or the new one of a pending transfer
         raise Conflict(f"account number {cmd.account_no} is already in use", rule="one_account_per_project")
     jurisdiction = cmd.jurisdiction or ctx.settings.jurisdiction
     book = pin_rulebook(uow, ctx, jurisdiction, cmd.permit_date)

@@ -15,6 +15,7 @@ from escrow.domain.principal import Principal
 from escrow.services import auditing, suspense
 from escrow.store.db import UnitOfWork
 from escrow.store.models import AuditEvent, Freeze, Guarantee, JournalEntry, PaymentInstruction
+from tests.conftest import project_body
 from tests.http.test_api_releases import account, count, invariants_hold, problem, release_body
 from tests.http.test_money_flows import open_project
 from tests.http.test_reports import flat, pdf_text
@@ -327,8 +328,11 @@ def test_a_bank_change_moves_the_books_to_the_new_account(app, client, world, en
     assert (ins["new_bank_code"], ins["new_account_no"]) == ("OTB", NEW_ACCOUNT)
     pending = client.get("/api/v1/instructions?status=pending", headers=world.headers("bank")).json()
     assert [i["kind"] for i in pending] == ["transfer"]
-    # the new account number is taken while the transfer waits
+    # the new account number is taken while the transfer waits: by another transfer, by a project opening
     problem(change_bank(client, world, site["project_id"], key="change-again"), 409)
+    body = project_body(permit_no="衡预售2026-099", account_no=NEW_ACCOUNT)
+    r = client.post("/api/v1/projects", json=body, headers=world.headers("admin", "open-taken"))
+    assert problem(r, 409)["rule"] == "one_account_per_project"
     problem(execute(client, world, ins["instruction_id"], "OTB-1", who="other_bank"), 404)
     executed = execute(client, world, ins["instruction_id"], "HSB-TRANSFER-1")
     assert executed.status_code == 201, executed.text
