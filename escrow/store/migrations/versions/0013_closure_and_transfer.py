@@ -27,9 +27,12 @@ CONVENTION = {"uq": "uq_%(table_name)s_%(column_0_name)s"}
 
 
 def _project_unique_name() -> str:
-    if op.get_bind().dialect.name == "postgresql":
-        return "supervised_accounts_project_id_key"
-    return "uq_supervised_accounts_project_id"
+    """The name the unique constraint on project_id has: PostgreSQL's own (or the one a downgrade gave it);
+    on SQLite none, so the convention's."""
+    for constraint in sa.inspect(op.get_bind()).get_unique_constraints('supervised_accounts'):
+        if constraint['column_names'] == ['project_id'] and constraint.get('name'):
+            return constraint['name']
+    return 'uq_supervised_accounts_project_id'
 
 
 def upgrade() -> None:
