@@ -14,9 +14,16 @@ from escrow.api import responses as R
 from escrow.api.deps import Id, query_date, require_bureau, services
 from escrow.api.idempotency import idempotent
 from escrow.api.routes import KeyedController, read_route, write_route
-from escrow.api.schemas import GuaranteeIn, NewBuildingIn, NodeConfirmationIn, ProjectIn
+from escrow.api.schemas import (
+    BankChangeIn,
+    ClosureIn,
+    GuaranteeIn,
+    NewBuildingIn,
+    NodeConfirmationIn,
+    ProjectIn,
+)
 from escrow.domain.principal import Principal
-from escrow.services import guarantees, projects, stats
+from escrow.services import guarantees, instructions, lifecycle, projects, stats
 
 
 class BureauController(KeyedController):
@@ -195,3 +202,65 @@ class BureauController(KeyedController):
         self, request: Request, project_id: Id, principal: NamedDependency[Principal]
     ) -> tuple[guarantees.GuaranteeView, ...]:
         return guarantees.listing(services(request), project_id, principal)
+
+    @write_route(
+        "/projects/{project_id:int}/closure",
+        "End supervision (解除监管): order the closing payout of the whole balance (bureau admins)",
+        "The payment instruction of kind `closure`, waiting for the bank",
+        (403, 404, 409),
+        operation_id="closeAccount",
+        description=(
+            "Allowed once every node of the project's rule book is confirmed (in every building) and nothing "
+            "is open: no unassigned money, no release or refund being decided or waiting for the bank, no "
+            "pending instruction, no court freeze and no guarantee in force. Refused with `blockers` naming "
+            "each (`lifecycle.<code>`): 422 when only nodes are missing, else 409; a second closure or a "
+            "transfer waiting: 409. When the bank executes it the books pay out the balance and the account "
+            "is `closed`; while it waits, releases, refunds, guarantees and deposits on the account answer "
+            "409."
+        ),
+    )
+    @idempotent
+    def close_account(
+        self,
+        request: Request,
+        project_id: Id,
+        data: JSONBody[ClosureIn],
+        principal: NamedDependency[Principal],
+    ) -> instructions.ClosureInstruction:
+        require_bureau(principal, "admin")
+        payee = lifecycle.Payee(data.payee.name, data.payee.account_no, data.payee.bank_name)
+        cmd = lifecycle.CloseAccount(project_id=project_id, payee=payee, reason=data.reason)
+        return lifecycle.close(services(request), cmd, principal)
+
+    @write_route(
+        "/projects/{project_id:int}/bank-change",
+        "Change the supervising bank: the whole balance moves to a new account (bureau admins)",
+        "The payment instruction of kind `transfer`, waiting for the old bank",
+        (403, 404, 409),
+        operation_id="changeSupervisingBank",
+        description=(
+            "Refused (409, with `blockers`) while an instruction is pending or a release or refund is being "
+            "decided, a court freeze is in force, money is unassigned, or a closure or transfer already "
+            "waits; an account number already in use: 409. "
+            "When the old bank executes it, the old account is `closed`, the new account (active, opened on "
+            "the execution date) opens with the balance moved, and the contracts, guarantees in force and "
+            "open payment notices move to it (the notices are re-issued naming it)."
+        ),
+    )
+    @idempotent
+    def change_bank(
+        self,
+        request: Request,
+        project_id: Id,
+        data: JSONBody[BankChangeIn],
+        principal: NamedDependency[Principal],
+    ) -> instructions.TransferInstruction:
+        require_bureau(principal, "admin")
+        cmd = lifecycle.ChangeBank(
+            project_id=project_id,
+            bank_code=data.bank_code,
+            account_no=data.account_no,
+            account_name=data.account_name,
+            reason=data.reason,
+        )
+        return lifecycle.change_bank(services(request), cmd, principal)

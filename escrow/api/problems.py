@@ -96,7 +96,10 @@ def _error_entry(error: FieldError) -> dict[str, Any]:
 
 
 def _domain(_: Request, exc: DomainError) -> Response:
-    extra = {"rule": exc.rule} if exc.rule else None
+    extra: dict[str, Any] | None = {"rule": exc.rule} if exc.rule else None
+    blockers = getattr(exc, "blockers", None)  # escrow.domain.lifecycle.Refused: what stands in the way
+    if blockers:
+        extra = {**(extra or {}), "blockers": [b.to_json() for b in blockers]}
     return problem(exc.status, exc.kind, exc.detail, title=exc.title, errors=exc.errors, extra=extra)
 
 

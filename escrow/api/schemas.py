@@ -362,3 +362,30 @@ class GuaranteeIn(Body):
         if any(ord(c) < 0x20 or ord(c) == 0x7F for c in value) or ".." in value:
             raise ValueError("printable text without control characters or '..'")
         return value
+
+
+# --- the end of an account's life (CONTRACT.md §8) ----------------------------------------------------------
+
+
+class ClosurePayeeIn(Body):
+    """Whom the closing payout goes to (解除监管: usually the developer's own settlement account)."""
+
+    name: Name
+    account_no: BankAccountNo
+    bank_name: Name
+
+
+class ClosureIn(Body):
+    payee: ClosurePayeeIn
+    reason: Annotated[str, Field(min_length=1, max_length=2000, description="why supervision ends")]
+
+
+class BankChangeIn(Body):
+    bank_code: Code
+    account_no: Annotated[
+        str,
+        StringConstraints(min_length=6, max_length=40, pattern=r"^[0-9A-Za-z\-]+$"),
+        Field(description="the project's new supervised account at the new bank"),
+    ]
+    account_name: Text
+    reason: Annotated[str, Field(default="", max_length=2000)] = ""

@@ -61,6 +61,7 @@ FIELD_MESSAGES: dict[str, tuple[str, str | None]] = {
     "id_suffix": (N_("Type the last 6 characters of the ID number: 6 digits or letters."), None),
     "duplicate_plan_item": (N_("Listed twice: the same node, building, role and month."), None),
     "beyond_plan_reason": (N_("Required: the release goes beyond the approved fund plan."), None),
+    "in_use": (N_("Already in use."), None),
 }
 UNKNOWN = N_("Not accepted.")
 

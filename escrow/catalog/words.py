@@ -58,6 +58,8 @@ PAYEE_ROLES = {
     "buyer": N_("Home buyer"),
     "lender": N_("Lending bank"),
     "developer": N_("Developer's own settlement account"),
+    "payee": N_("Payee of the closing payout"),
+    "new_account": N_("The project's new supervised account"),
 }
 # What a release pays out: key supervised funds at a confirmed node, or money received beyond the key
 # supervised amount (非重点监管资金, national opinion 2022), without a node.
@@ -89,6 +91,9 @@ ENTRY_KINDS = {
     EntryKind.INTEREST: N_("Interest"),
     EntryKind.COURT_DEDUCTION: N_("Court deduction"),
     EntryKind.FEE: N_("Bank fee"),
+    EntryKind.CLOSURE: N_("Closing payout (supervision ended)"),
+    EntryKind.TRANSFER_OUT: N_("Moved to the new supervising bank"),
+    EntryKind.TRANSFER_IN: N_("Moved from the previous supervising bank"),
 }
 __all__ = ["NOTICE_STATUS"]  # a notice's status, as a check's sentence also names it
 

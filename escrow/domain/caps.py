@@ -31,9 +31,10 @@ from escrow.domain.rulebook import Node, RuleBook
 ONE = Decimal("1")
 
 # The kinds of payment instruction whose amount is held back as `pending_out` until the bank executes them:
-# approved releases and refunds. A `return` (unassigned money sent back to its payer) is left out: that
-# money is still in suspense, which the cap already holds back, and counting it again would hold it twice.
-PENDING_OUTFLOW_KINDS = ("release", "refund")
+# approved releases and refunds, and a closure or transfer (the whole balance: nothing else may leave while
+# one waits). A `return` (unassigned money sent back to its payer) is left out: that money is still in
+# suspense, which the cap already holds back, and counting it again would hold it twice.
+PENDING_OUTFLOW_KINDS = ("release", "refund", "closure", "transfer")
 
 
 @dataclass(frozen=True)

@@ -57,6 +57,7 @@ FIELD_WORDS: dict[str, str] = {
     "id_suffix": "the last 6 characters of the buyer's ID number: 6 digits or letters",
     "duplicate_plan_item": "listed twice (the same node, building, role and month)",
     "beyond_plan_reason": "required: the release goes beyond the approved fund plan",
+    "in_use": "already in use",
 }
 
 

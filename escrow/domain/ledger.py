@@ -12,6 +12,9 @@ Ledgers of a supervised account:
     released     paid out to contractors and suppliers (debit)
     refunded     paid back to buyers of cancelled contracts (debit)
     deducted     taken by a court order (debit)
+    closed_out   the whole balance paid out when supervision ends (解除监管; debit)
+    transferred  the whole balance moved to the project's account at its new supervising bank (debit at the
+                 old account; a credit at the new one, whose books open with it)
 """
 
 from __future__ import annotations
@@ -31,6 +34,8 @@ class Ledger(StrEnum):
     REFUNDED = "refunded"
     DEDUCTED = "deducted"
     FEES = "fees"
+    CLOSED_OUT = "closed_out"
+    TRANSFERRED = "transferred"
 
 
 class EntryKind(StrEnum):
@@ -44,6 +49,9 @@ class EntryKind(StrEnum):
     INTEREST = "interest"  # 结息: the bank's interest credit, booked from its statement
     COURT_DEDUCTION = "court_deduction"
     FEE = "fee"  # 手续费: the bank's charge debited from the account, booked from its statement
+    CLOSURE = "closure"  # 解除监管: the whole balance paid to the payee the bureau named
+    TRANSFER_OUT = "transfer_out"  # the whole balance moved to the new supervising bank's account
+    TRANSFER_IN = "transfer_in"  # the new account's books open with the balance moved to it
 
 
 # How each kind of entry moves the account's cash: +1 in, −1 out, 0 not at all (INV-2, the audit's replay).
@@ -57,6 +65,9 @@ CASH_DIRECTION: dict[EntryKind, int] = {
     EntryKind.COURT_DEDUCTION: -1,
     EntryKind.SUSPENSE_RETURNED: -1,
     EntryKind.FEE: -1,
+    EntryKind.CLOSURE: -1,
+    EntryKind.TRANSFER_OUT: -1,
+    EntryKind.TRANSFER_IN: 1,
     EntryKind.SUSPENSE_ASSIGNED: 0,
 }
 
@@ -152,6 +163,21 @@ def fee(fen: int, *, booked_on: date, reference: str) -> Entry:
     return _pair(EntryKind.FEE, Ledger.FEES, Ledger.CASH, fen, booked_on, reference)
 
 
+def closure(fen: int, *, booked_on: date, reference: str) -> Entry:
+    """Supervision ends (解除监管): the whole balance paid out."""
+    return _pair(EntryKind.CLOSURE, Ledger.CLOSED_OUT, Ledger.CASH, fen, booked_on, reference)
+
+
+def transfer_out(fen: int, *, booked_on: date, reference: str) -> Entry:
+    """The old bank moves the whole balance to the project's new supervised account."""
+    return _pair(EntryKind.TRANSFER_OUT, Ledger.TRANSFERRED, Ledger.CASH, fen, booked_on, reference)
+
+
+def transfer_in(fen: int, *, booked_on: date, reference: str) -> Entry:
+    """The new account's opening entry: the balance moved from the old bank."""
+    return _pair(EntryKind.TRANSFER_IN, Ledger.CASH, Ledger.TRANSFERRED, fen, booked_on, reference)
+
+
 def court_deduction(fen: int, *, booked_on: date, reference: str) -> Entry:
     return _pair(EntryKind.COURT_DEDUCTION, Ledger.DEDUCTED, Ledger.CASH, fen, booked_on, reference)
 
@@ -168,6 +194,8 @@ class Balances:
     refunded: int = 0
     deducted: int = 0
     fees: int = 0
+    closed_out: int = 0
+    transferred: int = 0  # net: moved out (positive) at the old account, moved in (negative) at the new
 
     @classmethod
     def from_ledger_sums(cls, sums: dict[Ledger, int]) -> Balances:
@@ -180,6 +208,8 @@ class Balances:
             refunded=sums.get(Ledger.REFUNDED, 0),
             deducted=sums.get(Ledger.DEDUCTED, 0),
             fees=sums.get(Ledger.FEES, 0),
+            closed_out=sums.get(Ledger.CLOSED_OUT, 0),
+            transferred=sums.get(Ledger.TRANSFERRED, 0),
         )
 
 
@@ -203,7 +233,8 @@ def legs_sum_to_zero(legs: Iterable[Leg]) -> bool:
 
 
 def balance_equals_flows(entries: Iterable[Entry]) -> bool:
-    """INV-2: balance = deposits − reversals − releases − refunds + interest − fees − deductions − returns."""
+    """INV-2: balance = deposits − reversals − releases − refunds + interest − fees − deductions − returns
+    − the closing payout ± the balance moved between banks."""
     entries = list(entries)
     flows = {kind: 0 for kind in EntryKind}
     for e in entries:

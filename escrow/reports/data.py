@@ -161,6 +161,8 @@ def notice(uow: UnitOfWork, ctx: Context, notice_no: str) -> dict[str, Any]:
         "bank_name": bank.name,
         "bank_code": bank.code,
         "verify_url": f"{ctx.settings.public_base_url}/verify",
+        # re-issued for the project's new supervised account after a change of bank (CONTRACT.md §8)
+        "reissued_from": uow.projects.reissued_from(n, account),
     }
 
 

@@ -19,6 +19,7 @@ from escrow.domain.identity import mask_name
 from escrow.domain.money import Money, from_fen, to_fen
 from escrow.domain.principal import Principal
 from escrow.rulebooks import RuleBook
+from escrow.services import ending
 from escrow.services.context import Context
 from escrow.services.views import wire
 from escrow.store import audit
@@ -374,8 +375,9 @@ def _book(uow: UnitOfWork, ctx: Context, cmd: PostDeposit, actor: Principal) -> 
                 rule="bank_reference_unseen",
             )
         return BookedBefore(**vars(deposit_view(uow, existing)))
-    if account.status == "closed":
-        raise InvalidInput(f"account {account.account_no} is closed", rule="account_open")
+    if account.status == "closed":  # supervision has ended here (closure or a change of bank): 409
+        raise Conflict(f"account {account.account_no} is closed", rule="account_open")
+    ending.refuse_while_ending(uow, account, "a deposit")
     dates.check_within_account_life("value_date", cmd.value_date, account.opened_on, ctx.today())
     if cmd.kind not in KINDS or cmd.channel not in CHANNELS:
         raise InvalidInput("unknown kind or channel")

@@ -35,7 +35,7 @@ from escrow.domain.guarantees import Period, allocate, peak_in_force, status_on
 from escrow.domain.ids import valid_id
 from escrow.domain.money import ZERO, Money, from_fen, quantize, to_fen, to_wire
 from escrow.domain.principal import Principal
-from escrow.services import approvals
+from escrow.services import approvals, ending
 from escrow.services.context import Context
 from escrow.services.projects import CapView, release_cap
 from escrow.services.views import wire
@@ -161,6 +161,7 @@ def _register(uow: UnitOfWork, ctx: Context, cmd: RegisterGuarantee, actor: Prin
     account = approvals.lock_account(uow, account.id)
     if account.status == "closed":
         raise InvalidInput(f"account {account.account_no} is closed", rule="account_open")
+    ending.refuse_while_ending(uow, account, "a guarantee")
     today = ctx.today()
     errors = []
     if cmd.amount <= 0:

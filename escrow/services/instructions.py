@@ -16,18 +16,18 @@ from datetime import date
 from decimal import Decimal
 from typing import Any, Literal
 
-from escrow.domain import caps, dates, ledger
+from escrow.domain import caps, dates, ledger, lifecycle
 from escrow.domain.errors import Conflict, FieldError, InvalidInput, NotFound
 from escrow.domain.money import ZERO, Money, from_fen, to_wire
 from escrow.domain.principal import Principal
-from escrow.services import approvals, refunds, suspense
+from escrow.services import approvals, ending, refunds, suspense
 from escrow.services.context import Context
 from escrow.services.projects import release_cap
 from escrow.services.releases import cap_json, payee_view
 from escrow.services.views import wire
 from escrow.store import audit
 from escrow.store.db import UnitOfWork
-from escrow.store.models import Contract, PaymentInstruction, SupervisedAccount
+from escrow.store.models import Bank, Contract, PaymentInstruction, SupervisedAccount
 
 STATUSES = ("pending", "executed")
 
@@ -50,7 +50,7 @@ class InstructionPayee:
 @dataclass(frozen=True)
 class InstructionView:
     instruction_id: int
-    kind: Literal["release", "refund", "return"]
+    kind: Literal["release", "refund", "return", "closure", "transfer"]
     account_no: str
     payees: list[InstructionPayee]
     amount: Money
@@ -93,7 +93,36 @@ class ReturnInstruction(InstructionView):
     executed_on: date | None
 
 
-Instruction = ReleaseInstruction | RefundInstruction | ReturnInstruction
+@dataclass(frozen=True)
+class ClosureInstruction(InstructionView):
+    """Supervision ends (解除监管): the whole balance paid to the payee the bureau named; executing it closes
+    the account."""
+
+    kind: Literal["closure"]
+    project_id: int
+    reason: str
+    bank_reference: str | None
+    executed_on: date | None
+
+
+@dataclass(frozen=True)
+class TransferInstruction(InstructionView):
+    """A change of supervising bank: the whole balance moved to the project's new account; executing it
+    closes this account and opens the new one."""
+
+    kind: Literal["transfer"]
+    project_id: int
+    new_bank_code: str
+    new_account_no: str
+    new_account_name: str
+    reason: str
+    bank_reference: str | None
+    executed_on: date | None
+
+
+Instruction = (
+    ReleaseInstruction | RefundInstruction | ReturnInstruction | ClosureInstruction | TransferInstruction
+)
 
 
 def _payee(payee: Any) -> InstructionPayee:
@@ -130,6 +159,32 @@ def instruction_view(uow: UnitOfWork, ins: PaymentInstruction) -> Instruction:
             release_id=ins.release_id,
             release_kind=release.kind,
             purpose=release.purpose,
+            **common,
+        )
+    if ins.kind in lifecycle.ENDING_KINDS:
+        payee = InstructionPayee(
+            name=ins.payee_name or "",
+            account_no=ins.payee_account_no or "",
+            bank_name=ins.payee_bank_name or "",
+            role="payee" if ins.kind == "closure" else "new_account",
+            amount=from_fen(ins.amount_fen),
+        )
+        if ins.kind == "closure":
+            return ClosureInstruction(
+                kind="closure",
+                payees=[payee],
+                project_id=account.project_id,
+                reason=ins.reason or "",
+                **common,
+            )
+        return TransferInstruction(
+            kind="transfer",
+            payees=[payee],
+            project_id=account.project_id,
+            new_bank_code=uow.session.get(Bank, ins.new_bank_id).code,
+            new_account_no=ins.payee_account_no or "",
+            new_account_name=ins.payee_name or "",
+            reason=ins.reason or "",
             **common,
         )
     if ins.kind == "return":
@@ -233,6 +288,8 @@ def execute_in(
             f"bank reference {cmd.bank_reference} was already used for another payment",
             rule="bank_reference_unseen",
         )
+    if ins.kind in lifecycle.ENDING_KINDS:
+        return _execute_ending(uow, ctx, ins, account, cmd, actor)
     if ins.kind == "release":
         release = uow.releases.get(ins.release_id)
         entry = ledger.release(ins.amount_fen, booked_on=cmd.executed_on, reference=f"release:{release.id}")
@@ -298,5 +355,46 @@ def execute_in(
         before={"status": states[0]},
         after={"status": states[1]},
         details={"instruction_id": ins.id, "bank_reference": cmd.bank_reference},
+    )
+    return view
+
+
+def _execute_ending(
+    uow: UnitOfWork,
+    ctx: Context,
+    ins: PaymentInstruction,
+    account: SupervisedAccount,
+    cmd: Execute,
+    actor: Principal,
+) -> Instruction:
+    """A closure or a transfer: the whole balance leaves and the account closes (services.ending)."""
+    before = instruction_view(uow, ins)
+    account_before = {"status": account.status, "closed_on": None}
+    ins.court_report = False  # refused while a freeze is in force (escrow.domain.lifecycle)
+    details = ending.execute(uow, ctx, ins, account, executed_on=cmd.executed_on, actor_ref=actor.ref)
+    ins.status, ins.bank_reference, ins.executed_on = "executed", cmd.bank_reference, cmd.executed_on
+    uow.session.flush()
+    view = instruction_view(uow, ins)
+    audit.record(
+        uow.session,
+        actor=actor.ref,
+        action=f"instruction.executed.{ins.kind}",
+        subject_type="instruction",
+        subject_id=ins.id,
+        account_id=account.id,
+        before=wire(before),
+        after=wire(view),
+        details=details,
+    )
+    audit.record(
+        uow.session,
+        actor=actor.ref,
+        action="account.closed",
+        subject_type="account",
+        subject_id=account.account_no,
+        account_id=account.id,
+        before=account_before,
+        after={"status": account.status, "closed_on": cmd.executed_on.isoformat()},
+        details={"instruction_id": ins.id, "kind": ins.kind, "bank_reference": cmd.bank_reference},
     )
     return view

@@ -161,6 +161,7 @@ class AccountView:
     account_no: str
     account_name: str
     status: Literal["active", "frozen", "closed"]
+    closed_on: date | None  # supervision ended here: closure (解除监管) or a change of supervising bank
     balance: Money
     supervised_amount: Money
     required_retention: Money
@@ -305,7 +306,7 @@ def _opened(uow: UnitOfWork, ctx: Context, cmd: OpenProject, actor: Principal) -
             f"project with permit {cmd.permit_no} already has a supervised account",
             rule="one_account_per_project",
         )
-    if uow.projects.account_by_no(cmd.account_no):
+    if uow.instructions.account_no_taken(cmd.account_no):  # an account, or the new one of a pending transfer
         raise Conflict(f"account number {cmd.account_no} is already in use", rule="one_account_per_project")
     jurisdiction = cmd.jurisdiction or ctx.settings.jurisdiction
     book = pin_rulebook(uow, ctx, jurisdiction, cmd.permit_date)
@@ -705,6 +706,7 @@ def account_of(uow: UnitOfWork, ctx: Context, project: Project, account: Supervi
         account_no=account.account_no,
         account_name=account.account_name,
         status=account.status,
+        closed_on=account.closed_on,
         balance=quantize(balance),
         supervised_amount=from_fen(project.supervised_amount_fen),
         required_retention=view.explanation.required_retention,

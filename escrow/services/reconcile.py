@@ -3,6 +3,8 @@
 - a credit line matches a deposit by bank reference, else by a voucher or notice number in the remittance text
   and the amount; a credit with no deposit is booked as a suspense deposit (the money is in the bank);
 - a debit line matches an executed payment instruction by bank reference, or the reversal of a deposit;
+- a credit line with the bank reference of the transfer that opened the account (a change of supervising
+  bank) matches that transfer;
 - a booked deposit up to the statement date that no statement has shown, an unexplained debit, or a closing
   balance that differs from the books marks the account `discrepancy`, which pauses releases until a later
   statement reconciles;
@@ -30,7 +32,7 @@ from itertools import islice
 from typing import Any, Literal
 
 from escrow.domain import checks, ledger, money
-from escrow.domain.errors import FieldError, InvalidInput
+from escrow.domain.errors import Conflict, FieldError, InvalidInput
 from escrow.domain.money import SignedMoney, from_fen, to_fen
 from escrow.domain.principal import Principal
 from escrow.feeds import FeedError, ParsedStatement, StatementLine
@@ -143,12 +145,14 @@ def resolve_account(uow: UnitOfWork, s: ParsedStatement, actor: Principal) -> Su
     foreign = sorted(c for c in currencies if c and c != account.currency)
     if foreign:
         raise StatementRefused(f"currency {', '.join(foreign)}, account is {account.currency}")
-    if account.status == "closed":
-        raise StatementRefused(
+    if account.status == "closed":  # a conflict with the account's state (CONTRACT.md §8: 409)
+        refused = StatementRefused(
             f"account {account.account_no} is closed: supervision has ended, it takes no more statements",
             rule="account_closed",
             errors=[FieldError("account_no", "the account is closed")],
         )
+        refused.status, refused.kind, refused.title = Conflict.status, Conflict.kind, Conflict.title
+        raise refused
     early = s.statement_date < account.opened_on
     first = min((line for line in s.lines if line.booked_on < account.opened_on), key=_booked, default=None)
     if early or first is not None:
@@ -266,6 +270,8 @@ def _reconcile(
     room = deposits.Room(uow, account)  # the largest account total, for the credits booked below
     taken = set() if notification else uow.statements.deposits_shown(account.id, notifications=False)
     executed = uow.instructions.executed_amounts(account.id)
+    # the balance moved in from the previous supervising bank (a change of bank): matched, never new money
+    transferred_in = uow.instructions.transferred_into(account.id)
     # court deductions leave through the bank too; the journal keeps them as deduction:<bank reference>
     for reference, fen in uow.journal.amounts_by_reference(account.id, ledger.EntryKind.COURT_DEDUCTION):
         executed[reference.removeprefix("deduction:")] = fen
@@ -350,6 +356,8 @@ def _reconcile(
         if line.kind != PAYMENT:
             if not own_movement(line, fen):
                 match = "unexplained"
+        elif line.direction == "credit" and transferred_in.get(line.bank_reference) == fen:
+            pass  # the transfer that opened the account (its transfer_in journal entry)
         elif line.direction == "credit":
             deposit_id = match_credit(line, fen)
             if deposit_id is None:

@@ -21,7 +21,7 @@ from escrow.domain.identity import mask_name
 from escrow.domain.money import Money, from_fen, to_wire
 from escrow.domain.principal import Principal
 from escrow.rulebooks import RuleBook
-from escrow.services import approvals
+from escrow.services import approvals, ending
 from escrow.services.context import Context
 from escrow.services.projects import release_cap
 from escrow.services.releases import Payee
@@ -175,6 +175,7 @@ def _cancel(
     uow.session.refresh(contract)
     if contract.status == "cancelled":
         raise Conflict(f"contract {contract.contract_no} is already cancelled", rule="contract_not_cancelled")
+    ending.refuse_while_ending(uow, account, "a cancellation (and its refund)")
     book = ctx.rulebook(project.rulebook_id)
     paid = uow.contracts.paid_fen(contract.id)
     withdrawn = uow.contracts.notices_of(contract.id, "open")

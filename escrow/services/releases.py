@@ -21,7 +21,7 @@ from escrow.domain.errors import FieldError, InvalidInput, NotFound
 from escrow.domain.money import Money, from_fen, to_fen, to_wire
 from escrow.domain.principal import Principal
 from escrow.rulebooks import RuleBook
-from escrow.services import approvals, fund_plans
+from escrow.services import approvals, ending, fund_plans
 from escrow.services.accounts import reconciliation
 from escrow.services.context import Context
 from escrow.services.projects import both_caps, node_of, release_cap
@@ -285,6 +285,7 @@ def _apply(
     account = approvals.lock_account(uow, uow.projects.account_for(project.id).id)
     book = ctx.rulebook(project.rulebook_id)
     _check_application(uow, book, project, account, cmd)
+    ending.refuse_while_ending(uow, account, "a release application")
     both = both_caps(uow, ctx, project, account)
     cap = kind_cap(both, cmd.kind)
     if cmd.amount > cap.releasable:

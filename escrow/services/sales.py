@@ -109,6 +109,8 @@ class NoticeView:
     bank_code: str
     bank_name: str
     status: Literal["open", "paid", "cancelled"]
+    # Re-issued for a new supervised account after a change of bank: the account it named before (else null)
+    reissued_from: str | None = None
 
 
 def contract_view(
@@ -221,6 +223,7 @@ def notice_view(uow: UnitOfWork, notice: PaymentNotice, contract: Contract) -> N
         bank_code=bank.code,
         bank_name=bank.name,
         status=notice.status,
+        reissued_from=uow.projects.reissued_from(notice, account),
     )
 
 

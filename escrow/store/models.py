@@ -70,10 +70,24 @@ class Project(SQLModel, table=True):
 
 
 class SupervisedAccount(SQLModel, table=True):
+    """A project's account at its supervising bank. A change of bank (0013) closes the account and opens
+    another for the same project (`replaced_by_id`); the project's current account is the one not replaced
+    (`escrow.store.repos.projects.current_account`)."""
+
     __tablename__ = "supervised_accounts"
-    __table_args__ = (UniqueConstraint("project_id"), UniqueConstraint("account_no"))
+    __table_args__ = (
+        UniqueConstraint("account_no"),
+        # at most one open account per project (0013): a change of bank closes the old one first
+        Index(
+            "uq_supervised_accounts_open_project",
+            "project_id",
+            unique=True,
+            sqlite_where=text("closed_on IS NULL"),
+            postgresql_where=text("closed_on IS NULL"),
+        ),
+    )
     id: int | None = Field(default=None, primary_key=True)
-    project_id: int = Field(foreign_key="projects.id")
+    project_id: int = Field(foreign_key="projects.id", index=True)
     bank_id: int = Field(foreign_key="banks.id", index=True)
     account_no: str = Field(max_length=40)
     account_name: str = Field(max_length=200)
@@ -86,6 +100,9 @@ class SupervisedAccount(SQLModel, table=True):
     agreement_no: str | None = Field(default=None, max_length=64)
     bank_opened_on: date | None = None
     confirmed_on: date | None = None
+
+    closed_on: date | None = None  # supervision ended here: closure or a change of bank (0013)
+    replaced_by_id: int | None = Field(default=None, foreign_key="supervised_accounts.id")  # (0013)
 
 
 class Building(SQLModel, table=True):
@@ -318,7 +335,8 @@ class ApprovalStep(SQLModel, table=True):
 class PaymentInstruction(SQLModel, table=True):
     __tablename__ = "payment_instructions"
     id: int | None = Field(default=None, primary_key=True)
-    kind: str = Field(max_length=16)  # release | refund | return (unassigned money back to its payer)
+    # release | refund | return (unassigned money back to its payer) | closure | transfer (0013)
+    kind: str = Field(max_length=16)
     release_id: int | None = Field(default=None, foreign_key="releases.id", unique=True)
     refund_id: int | None = Field(default=None, foreign_key="refunds.id", unique=True)
     deposit_id: int | None = Field(default=None, foreign_key="deposits.id", unique=True)  # added in 0004
@@ -331,6 +349,13 @@ class PaymentInstruction(SQLModel, table=True):
     # Paid while a freeze was in force: the bank reports it to the court (法〔2022〕12号 art. 2; 0006).
     court_report: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
     created_at: datetime = _ts()
+    # A closure's payee (named by the bureau) or a transfer's (the new account); a transfer's new bank, and
+    # the account its execution opened (0013).
+    payee_name: str | None = Field(default=None, max_length=200)
+    payee_account_no: str | None = Field(default=None, max_length=64)
+    payee_bank_name: str | None = Field(default=None, max_length=200)
+    new_bank_id: int | None = Field(default=None, foreign_key="banks.id")
+    new_account_id: int | None = Field(default=None, foreign_key="supervised_accounts.id")
 
 
 class Freeze(SQLModel, table=True):

@@ -220,6 +220,8 @@ def _body(c: dict) -> dict:
         },
         "agreement": {"agreement_no": "衡监协-M-1", "opened_on": "2025-03-05"},
         "amount_change": {"amount": "9500000.00", "reason": "x"},
+        "closure": {"payee": {"name": "x", "account_no": "1", "bank_name": "x"}, "reason": "x"},
+        "bank_change": {"bank_code": "OTB", "account_no": "6212990000999999", "account_name": "x"},
         "deduction": {
             "amount": "1.00",
             "creditor_role": "other",
@@ -292,6 +294,8 @@ OPERATIONS = [
     ("POST", "/api/v1/projects/{project_id}/supervised-amount", "amount_change", "admin", "bureau"),
     ("GET", "/api/v1/supervised-amount-changes/{change_id}", None, "bureau", "bureau"),
     ("POST", "/api/v1/supervised-amount-changes/{change_id}/decisions", "decision", "reviewer", "bureau"),
+    ("POST", "/api/v1/projects/{project_id}/closure", "closure", "admin", "bureau"),
+    ("POST", "/api/v1/projects/{project_id}/bank-change", "bank_change", "admin", "bureau"),
 ]
 # Reads that both the owning developer and the bureau may make (a bank has no business there: 403 or 404).
 SHARED_READS = [

@@ -372,3 +372,24 @@ def test_a_fund_plan_names_the_buildings_of_the_project(client, world, engine):
     assert sorted(i["building"] for i in shown["items"]) == ["1号楼", "2号楼"]
     refused = problem(plans.file(project["project_id"], [dict(ITEMS[0], building="9号楼")]), 422)
     assert [(e["field"], e["code"]) for e in refused["errors"]] == [("items[0].building", "no_such_building")]
+
+
+def test_closure_waits_for_every_building_to_be_registered(client, world, flow):
+    from tests.http.test_lifecycle import close
+
+    project = open_project(client, world)
+    fund(flow)
+    for node in EVIDENCE:
+        assert confirm(client, world, project["project_id"], node, "1号楼").status_code == 201
+    refused = problem(close(client, world, project["project_id"]), 422)
+    assert refused["rule"] == "lifecycle.node_missing"
+    # every node of 2号楼 is missing; none of 1号楼's
+    assert [(b["params"]["building"], b["params"]["node"]) for b in refused["blockers"]] == [
+        ("2号楼", node) for node in EVIDENCE
+    ]
+    assert refused["blockers"][0]["message"] == "node half_structure of building 2号楼 is not confirmed"
+    for node in EVIDENCE:
+        assert confirm(client, world, project["project_id"], node, "2号楼").status_code == 201
+    ordered = close(client, world, project["project_id"], key="close-2")
+    assert ordered.status_code == 201, ordered.text
+    assert ordered.json()["kind"] == "closure" and ordered.json()["amount"] == "12000000.00"

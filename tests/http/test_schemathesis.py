@@ -55,6 +55,13 @@ MAX_EXAMPLES = 10
 SEED = 20261122
 TODAY = "2026-11-22"  # the `today` fixture
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
+END_NODES = {  # hengshui@2024.1's nodes and their evidence
+    "half_structure": ["construction_progress_report", "supervision_engineer_confirmation"],
+    "topped_out": ["topping_out_acceptance", "supervision_engineer_confirmation"],
+    "completion_report": ["completion_acceptance_report"],
+    "completion_filed": ["completion_filing_certificate"],
+    "first_registration": ["first_registration_certificate"],
+}
 HALF_EVIDENCE = [{"kind": "construction_progress_report"}, {"kind": "supervision_engineer_confirmation"}]
 WAGES = {"kind": "wage_arrears_statement", "filename": "wages.pdf", "sha256": "ab" * 32}
 KEYS = itertools.count(1)  # Idempotency-Keys: unique in the process, reproducible
@@ -385,6 +392,42 @@ def walk_everything(walk: Walk) -> dict[str, Any]:
     decision = {"decision": "reject", "comment": "合同未变更"}
     path = "/api/v1/supervised-amount-changes/{change_id}/decisions"
     assert walk("POST", path, "reviewer", 201, body=decision, change_id=change_id)["status"] == "rejected"
+
+    # the end of supervision, on two more projects: one closed (every node confirmed), one moving bank
+    def funded_project(n: int) -> int:
+        permit = f"衡预售2025-10{n}"
+        body = project_body(
+            permit_no=permit, account_no=f"62220000333344{n}0", supervised_amount="1000000.00"
+        )
+        other = walk("POST", "/api/v1/projects", "admin", 201, body=body)
+        body = contract_body(
+            permit_no=permit, contract_no=f"HT-E-{n}", unit=f"E-{n}", total_price="100000.00"
+        )
+        contract_no = walk("POST", "/api/v1/contracts", "developer", 201, body=body)["contract_no"]
+        n_ = notice(contract_no, "100000.00", "full")
+        deposit(n_, f"END-{n}", account_no=other["account_no"])
+        return other["project_id"]
+
+    closing = funded_project(1)
+    path = "/api/v1/projects/{project_id}/nodes/{node_code}/confirmation"
+    for node, evidence in END_NODES.items():
+        body = {"reached_on": "2025-06-01", "evidence": [{"kind": k} for k in evidence]}
+        walk("POST", path, "inspector", 201, body=body, project_id=closing, node_code=node)
+    payee = {
+        "name": "衡水安居置业有限公司",
+        "account_no": "1300009999000011112222",
+        "bank_name": "中国银行衡水分行",
+    }
+    body = {"payee": payee, "reason": "已完成首次登记"}
+    closure = walk(
+        "POST", "/api/v1/projects/{project_id}/closure", "admin", 201, body=body, project_id=closing
+    )
+    assert closure["kind"] == "closure" and closure["amount"] == "100000.00"
+    change = {"bank_code": "OTB", "account_no": "6212990000123456", "account_name": "新监管账户"}
+    path = "/api/v1/projects/{project_id}/bank-change"
+    walk("POST", path, "admin", 409, body=change, project_id=closing)  # a closure waits
+    moved = walk("POST", path, "admin", 201, body=change, project_id=funded_project(2))
+    assert moved["kind"] == "transfer" and moved["new_account_no"] == "6212990000123456"
     return {"project": project}
 
 

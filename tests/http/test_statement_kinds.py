@@ -377,7 +377,7 @@ def test_a_statement_dated_before_the_account_was_opened_is_422(client, world, e
     assert _counts(engine) == before
 
 
-def test_a_statement_for_a_closed_account_is_422(client, world, engine, paid):
+def test_a_statement_for_a_closed_account_is_409(client, world, engine, paid):
     with UnitOfWork(engine) as uow:
         account = uow.session.scalar(
             select(SupervisedAccount).where(SupervisedAccount.account_no == paid["account_no"])
@@ -386,7 +386,7 @@ def test_a_statement_for_a_closed_account_is_422(client, world, engine, paid):
         uow.commit()
     before = _counts(engine)
     r = _send(client, world, _json(paid["account_no"], [_line("HSB-0001", DEPOSIT)], DEPOSIT))
-    assert r.status_code == 422, r.text
+    assert r.status_code == 409, r.text
     assert r.json()["rule"] == "account_closed" and "closed" in r.json()["detail"]
     assert _counts(engine) == before
 

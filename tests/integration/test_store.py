@@ -127,20 +127,30 @@ def test_a_third_decimal_of_an_area_is_refused_not_cut_off(engine, world, settin
         projects.open_project(uow, ctx, cmd, SYSTEM)
 
 
-def test_one_supervised_account_per_project(engine, account_id):
-    with UnitOfWork(engine) as uow:
+def test_one_open_supervised_account_per_project(engine, account_id):
+    """A project has at most one open account; a change of bank closes the old one before opening another."""
+
+    def second(uow, account_no: str) -> SupervisedAccount:
         project_id = uow.session.scalar(select(Project.id))
-        uow.session.add(
-            SupervisedAccount(
-                project_id=project_id,
-                bank_id=1,
-                account_no="99999999",
-                account_name="second",
-                opened_on=date(2025, 3, 2),
-            )
+        row = SupervisedAccount(
+            project_id=project_id,
+            bank_id=1,
+            account_no=account_no,
+            account_name="second",
+            opened_on=date(2025, 3, 2),
         )
+        uow.session.add(row)
+        return row
+
+    with UnitOfWork(engine) as uow:
+        second(uow, "99999999")
         with pytest.raises(IntegrityError):
             uow.session.flush()
+    with UnitOfWork(engine) as uow:
+        uow.session.get(SupervisedAccount, account_id).closed_on = date(2025, 3, 2)
+        uow.session.flush()
+        second(uow, "99999998")
+        uow.session.flush()
 
 
 def test_account_numbers_are_unique(engine, account_id):

@@ -16,7 +16,7 @@ from escrow.store.models import Developer, Project, SupervisedAccount
 from escrow.store.repos.base import Reads
 from escrow.store.repos.holds import Holds
 from escrow.store.repos.journal import Journal
-from escrow.store.repos.projects import Projects
+from escrow.store.repos.projects import Projects, current_account_of_project
 
 
 class CapFigures(Reads):
@@ -50,7 +50,7 @@ class CapFigures(Reads):
         """(project, account, developer name) of every project of the jurisdiction whose account is open."""
         rows = self.session.execute(
             select(Project, SupervisedAccount, Developer.name)
-            .join(SupervisedAccount, SupervisedAccount.project_id == Project.id)
+            .join(SupervisedAccount, current_account_of_project())
             .join(Developer, Developer.id == Project.developer_id)
             .where(Project.jurisdiction == jurisdiction, SupervisedAccount.status != "closed")
             .order_by(Project.id)

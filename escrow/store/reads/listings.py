@@ -33,6 +33,7 @@ from escrow.store.models import (
 )
 from escrow.store.reads.alerts import severity_rank
 from escrow.store.repos.base import Reads
+from escrow.store.repos.projects import current_account_of_project
 
 SORTS = ("name", "-name", "balance", "-balance", "opened", "-opened")
 
@@ -135,7 +136,7 @@ class Listings(Reads):
 
         base = (
             select(Project.id)
-            .join(SupervisedAccount, SupervisedAccount.project_id == Project.id)
+            .join(SupervisedAccount, current_account_of_project())
             .join(Developer, Developer.id == Project.developer_id)
             .outerjoin(cash, cash.c.account_id == SupervisedAccount.id)
             .outerjoin(nodes, nodes.c.project_id == Project.id)
@@ -184,7 +185,7 @@ class Listings(Reads):
         """Accounts whose latest statement does not reconcile: (project id, name, account no, statement)."""
         rows = self.session.execute(
             select(Project.id, Project.name, SupervisedAccount.account_no, Statement)
-            .join(SupervisedAccount, SupervisedAccount.project_id == Project.id)
+            .join(SupervisedAccount, current_account_of_project())
             .join(Statement, Statement.account_id == SupervisedAccount.id)
             .where(Statement.id == _latest_statement_id(), Statement.status == "discrepancy")
             .order_by(Statement.statement_date.desc(), Project.name)

@@ -21,6 +21,7 @@ from escrow.store.models import (
     SupervisedAccount,
 )
 from escrow.store.repos.base import Reads
+from escrow.store.repos.projects import current_account_of_project
 
 DatabaseUnavailable = OperationalError
 
@@ -65,6 +66,6 @@ class PageReads(Reads):
         """The developer whose project the account supervises, or None for an unknown account."""
         return self.session.scalar(
             select(Project.developer_id)
-            .join(SupervisedAccount, SupervisedAccount.project_id == Project.id)
+            .join(SupervisedAccount, current_account_of_project())
             .where(SupervisedAccount.id == account_id)
         )

@@ -16,6 +16,7 @@ from escrow.store.models import (
     Voucher,
 )
 from escrow.store.repos.base import Reads
+from escrow.store.repos.projects import current_account_of_project
 
 IN_PROGRESS = ("submitted", "approved")  # not yet decided, or approved and waiting for the bank
 
@@ -24,7 +25,7 @@ class PortalReads(Reads):
     def projects_of(self, developer_id: int) -> list[tuple[Project, SupervisedAccount]]:
         rows = self.session.execute(
             select(Project, SupervisedAccount)
-            .join(SupervisedAccount, SupervisedAccount.project_id == Project.id)
+            .join(SupervisedAccount, current_account_of_project())
             .where(Project.developer_id == developer_id)
             .order_by(Project.id)
         ).all()

@@ -14,6 +14,7 @@ from escrow.store.models import (
     SupervisedAccount,
 )
 from escrow.store.repos.base import Repo, chunks, valid_id
+from escrow.store.repos.projects import current_account_of_project
 
 
 class Adoptions(Repo):
@@ -72,7 +73,7 @@ class Adoptions(Repo):
         return self.by_ids(
             project_ids,
             select(Project, SupervisedAccount, Developer.credit_grade)
-            .join(SupervisedAccount, SupervisedAccount.project_id == Project.id)
+            .join(SupervisedAccount, current_account_of_project())
             .join(Developer, Developer.id == Project.developer_id),
             Project.id,
         )

@@ -57,3 +57,18 @@ class Contracts(Repo):
                 .order_by(Voucher.id)
             )
         )
+
+    def live_of_account(self, account_id: int) -> list[Contract]:
+        """The account's contracts not cancelled, in id order (a change of bank moves them)."""
+        return self.all_of(
+            Contract, Contract.account_id == account_id, Contract.status != "cancelled", order_by=Contract.id
+        )
+
+    def open_notices_of_account(self, account_id: int) -> list[PaymentNotice]:
+        """The account's open payment notices, in id order (a change of bank re-issues them)."""
+        return self.all_of(
+            PaymentNotice,
+            PaymentNotice.account_id == account_id,
+            PaymentNotice.status == "open",
+            order_by=PaymentNotice.id,
+        )

@@ -7,6 +7,9 @@ from escrow.store.repos.base import Repo
 
 
 class Parties(Repo):
+    def bank(self, bank_id: int) -> Bank | None:
+        return self.session.get(Bank, bank_id)
+
     def bank_by_code(self, code: str) -> Bank | None:
         return self.one_of(Bank, Bank.code == code)
 

@@ -3,11 +3,17 @@ and approval steps, refunds of cancelled contracts, and the payment instructions
 
 from __future__ import annotations
 
+from datetime import date
+from typing import Any
+
 from sqlalchemy import func, select
 
+from escrow.domain.lifecycle import ENDING_KINDS
 from escrow.store.models import (
     ApprovalStep,
     Developer,
+    Freeze,
+    Guarantee,
     PaymentInstruction,
     Project,
     Refund,
@@ -151,3 +157,70 @@ class Instructions(Repo):
             )
         )
         return {reference: fen for reference, fen in rows}
+
+    def transferred_into(self, account_id: int) -> dict[str, int]:
+        """bank reference → amount in fen of the executed transfer that opened the account (a change of
+        supervising bank): its credit on the new bank's statement is that transfer, not new money."""
+        rows = self.session.execute(
+            select(PaymentInstruction.bank_reference, PaymentInstruction.amount_fen).where(
+                PaymentInstruction.new_account_id == account_id, PaymentInstruction.status == "executed"
+            )
+        )
+        return {reference: fen for reference, fen in rows}
+
+    def ending_of(self, account_id: int) -> PaymentInstruction | None:
+        """The account's pending closure or transfer (at most one), if any."""
+        return self.session.scalar(
+            select(PaymentInstruction)
+            .where(
+                PaymentInstruction.account_id == account_id,
+                PaymentInstruction.status == "pending",
+                PaymentInstruction.kind.in_(ENDING_KINDS),
+            )
+            .limit(1)
+        )
+
+    def account_no_taken(self, account_no: str) -> bool:
+        """Whether `account_no` names an account or the new account of a pending transfer."""
+        taken = self.session.scalar(
+            select(SupervisedAccount.id).where(SupervisedAccount.account_no == account_no).limit(1)
+        )
+        pending = self.session.scalar(
+            select(PaymentInstruction.id)
+            .where(
+                PaymentInstruction.kind == "transfer",
+                PaymentInstruction.status == "pending",
+                PaymentInstruction.payee_account_no == account_no,
+            )
+            .limit(1)
+        )
+        return taken is not None or pending is not None
+
+    def open_counts(self, account_id: int, today: date) -> dict[str, int]:
+        """What is still open on the account: releases and refunds submitted or approved and not paid,
+        instructions pending (other than a closure or transfer), freezes in force, guarantees in force (not
+        released and not expired on `today`)."""
+
+        def count(model: Any, *where: Any) -> Any:
+            return (
+                select(func.count())
+                .select_from(model)
+                .where(model.account_id == account_id, *where)
+                .scalar_subquery()
+            )
+
+        counts = {
+            "releases_open": count(Release, Release.status.in_(("submitted", "approved"))),
+            "refunds_open": count(Refund, Refund.status.in_(("submitted", "approved"))),
+            "instructions_pending": count(
+                PaymentInstruction,
+                PaymentInstruction.status == "pending",
+                PaymentInstruction.kind.not_in(ENDING_KINDS),
+            ),
+            "freezes_in_force": count(Freeze, Freeze.status == "active"),
+            "guarantees_in_force": count(
+                Guarantee, Guarantee.status == "active", Guarantee.expires_on >= today
+            ),
+        }
+        row = self.session.execute(select(*(c.label(name) for name, c in counts.items()))).one()
+        return {name: int(value or 0) for name, value in zip(counts, row, strict=True)}

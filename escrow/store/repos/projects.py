@@ -2,14 +2,32 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, and_, func, select
+from sqlalchemy.orm import aliased
 
 from escrow.domain.buildings import BuildingProgress, Progress
-from escrow.store.models import Building, NodeConfirmation, Project, SupervisedAccount
+from escrow.store.models import Building, NodeConfirmation, PaymentNotice, Project, SupervisedAccount
 from escrow.store.repos.base import Repo, chunks
+
+
+def _utc(value: datetime) -> datetime:
+    """SQLite hands back naive timestamps (written in UTC); a row still in the session has its zone."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+
+
+def is_current() -> ColumnElement[bool]:
+    """The one place that says which of a project's accounts is its current one: the account not replaced by
+    another (a change of supervising bank replaces it; a closed account that was not replaced stays its
+    project's current account, so its history is still the project's)."""
+    return SupervisedAccount.replaced_by_id.is_(None)
+
+
+def current_account_of_project() -> ColumnElement[bool]:
+    """The ON clause joining a project to its current account (for the read models' joins)."""
+    return and_(SupervisedAccount.project_id == Project.id, is_current())
 
 
 class Projects(Repo):
@@ -23,7 +41,22 @@ class Projects(Repo):
         return self.session.get(SupervisedAccount, account_id)
 
     def account_for(self, project_id: int) -> SupervisedAccount | None:
-        return self.one_of(SupervisedAccount, SupervisedAccount.project_id == project_id)
+        """The project's current account (`is_current`): every "the project's account" look-up asks here."""
+        return self.one_of(SupervisedAccount, SupervisedAccount.project_id == project_id, is_current())
+
+    def reissued_from(self, notice: PaymentNotice, account: SupervisedAccount) -> str | None:
+        """The account number a notice named before a change of bank re-issued it for `account` (its
+        account now): the account `account` replaced, when the notice is older than `account`."""
+        before = self.one_of(SupervisedAccount, SupervisedAccount.replaced_by_id == account.id)
+        if before is None or _utc(notice.created_at) >= _utc(account.created_at):
+            return None
+        return before.account_no
+
+    def accounts_of_project(self, project_id: int) -> list[SupervisedAccount]:
+        """Every account the project has had, the first opened first (the current one last)."""
+        return self.all_of(
+            SupervisedAccount, SupervisedAccount.project_id == project_id, order_by=SupervisedAccount.id
+        )
 
     def account_by_no(self, account_no: str) -> SupervisedAccount | None:
         return self.one_of(SupervisedAccount, SupervisedAccount.account_no == account_no)
@@ -102,10 +135,13 @@ class Projects(Repo):
 
 class Stats(Repo):
     def accounts_opened(self, start: date, end: date) -> tuple[int, int]:
-        """(accounts opened in the period, their projects' pre-sale area in hundredths of m²)."""
+        """(accounts opened in the period, their projects' pre-sale area in hundredths of m²). An account
+        opened by a change of supervising bank (it replaced another) is no new supervision: not counted."""
+        earlier = aliased(SupervisedAccount)
+        replacing = select(earlier.id).where(earlier.replaced_by_id == SupervisedAccount.id).exists()
         count, area = self.session.execute(
             select(func.count(SupervisedAccount.id), func.coalesce(func.sum(Project.presale_area_x100), 0))
             .join(Project, Project.id == SupervisedAccount.project_id)
-            .where(SupervisedAccount.opened_on >= start, SupervisedAccount.opened_on <= end)
+            .where(SupervisedAccount.opened_on >= start, SupervisedAccount.opened_on <= end, ~replacing)
         ).one()
         return int(count), int(area)

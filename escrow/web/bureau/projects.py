@@ -7,6 +7,12 @@ explained in words by escrow.catalog.caps from the cap's terms (not from the cap
 Its guarantees section lists the bank guarantees (保函) with what each counts for today; an admin registers
 one there (`POST /projects/{id}/guarantees`, refused field by field on the same page) and releases one
 (`POST /projects/{id}/guarantees/{guarantee_id}/release`): single admin actions, audited by the service.
+
+Its end-of-supervision section shows a closure or bank change waiting for the bank, the date supervision
+ended, the accounts the project had before a change of bank, and what still blocks a closure (in words from
+the blockers' codes); an admin orders a closure (`POST /projects/{id}/closure`) or a change of supervising
+bank (`POST /projects/{id}/bank-change`) there, each ticked to confirm, refused field by field or with the
+blockers named on the same page.
 """
 
 from __future__ import annotations
@@ -23,11 +29,12 @@ from litestar.response import Template
 
 from escrow.catalog.caps import cap_terms, percent
 from escrow.catalog.words import PAYEE_ROLES, RELEASE_KINDS, named
+from escrow.domain import lifecycle as rules
 from escrow.domain.caps import Cap
 from escrow.domain.errors import DomainError, Forbidden, NotFound
 from escrow.domain.money import MoneyError, from_fen, parse_wire
 from escrow.rulebooks import RuleBook
-from escrow.services import adoptions, amount_changes, fund_plans, guarantees, listings
+from escrow.services import adoptions, amount_changes, fund_plans, guarantees, lifecycle, listings
 from escrow.services.context import Context
 from escrow.services.listings import ProjectFilter
 from escrow.web.bureau.common import KIND_NAMES
@@ -238,6 +245,7 @@ def _project_page(ctx: Context, project_id: int, lang: str, with_audit: bool, _)
         }
         for b in found.buildings
     ]
+    ending = lifecycle.overview(ctx, project_id)
     return {
         "project": project,
         "account": found.account,
@@ -286,6 +294,9 @@ def _project_page(ctx: Context, project_id: int, lang: str, with_audit: bool, _)
         "fund_plan": fund_plans.project_table(ctx, project.id, book),  # plan against actual, node × role
         "node_label": lambda code: node_names.get(code, code),
         "role_label": lambda code: named(_, PAYEE_ROLES, code),
+        "ending": ending,
+        "closure_blockers": [blocker_in_words(b, _, node_names) for b in ending.closure_blockers],
+        "bank_change_blockers": [blocker_in_words(b, _, node_names) for b in ending.bank_change_blockers],
     }
 
 
@@ -357,6 +368,7 @@ async def render_project(
     *,
     status: int = 200,
     amount_form: dict[str, Any] | None = None,
+    end_form: dict[str, Any] | None = None,
     **guarantee_form: Any,
 ) -> Template:
     """The project page; a refused form of it (a guarantee, a key amount change) shows its errors."""
@@ -379,6 +391,17 @@ async def render_project(
         fen=from_fen,
         guarantee_form={"values": {}, "errors": {}, "message": None, **guarantee_form},
         amount_form={"values": {}, "errors": {}, "message": None, **(amount_form or {})},
+        end_form={
+            "which": None,
+            "values": {},
+            "errors": {},
+            "message": None,
+            **(end_form or {}),
+            # what refused the order, in words (a node by its name in the page's language)
+            "blockers": [
+                blocker_in_words(b, _, data["node_names"]) for b in (end_form or {}).get("blockers", [])
+            ],
+        },
         **data,
     )
 
@@ -479,4 +502,123 @@ class GuaranteesController(Controller):
         return pages.redirect(request, f"/projects/{project_id}", notice="guarantee_released")
 
 
-CONTROLLERS = [ProjectsController, GuaranteesController]
+# --- the end of supervision: closure (解除监管) and a change of supervising bank ------------------------
+
+pages.NOTICES["closure_ordered"] = N_(
+    "The closing payout is ordered; the bank pays it and the account closes."
+)
+pages.NOTICES["bank_change_ordered"] = N_(
+    "The transfer to the new supervising bank is ordered; the old bank moves the balance."
+)
+# What blocks a closure or a bank change (escrow.domain.lifecycle codes), with the code's params.
+BLOCKER_WORDS = {
+    rules.ACCOUNT_CLOSED: N_("Account %(account_no)s is closed."),
+    rules.ENDING_PENDING: N_(
+        "A closure or bank change already waits for the bank (instruction %(instruction_id)s)."
+    ),
+    rules.NODE_MISSING: N_("Node %(node)s is not confirmed yet."),
+    rules.SUSPENSE_OPEN: N_("¥%(amount)s of unassigned money is in the account."),
+    rules.REFUNDS_OPEN: N_("%(count)s refund(s) are not decided or paid yet."),
+    rules.RELEASES_OPEN: N_("%(count)s release(s) are not decided or paid yet."),
+    rules.INSTRUCTIONS_PENDING: N_("%(count)s payment instruction(s) wait for the bank."),
+    rules.FREEZE_IN_FORCE: N_("%(count)s court freeze(s) are in force."),
+    rules.GUARANTEES_IN_FORCE: N_("%(count)s bank guarantee(s) are in force."),
+    rules.NOTHING_TO_PAY: N_("The balance is zero: there is nothing to move."),
+}
+BUILDING_NODE_MISSING = N_("Building %(building)s: node %(node)s is not confirmed yet.")
+CLOSURE_FIELDS = {"payee_name": 200, "payee_account_no": 64, "payee_bank_name": 200, "reason": 2000}
+BANK_CHANGE_FIELDS = {"bank_code": 32, "account_no": 40, "account_name": 200, "change_reason": 2000}
+# The service's field names → the form's
+END_FIELD_NAMES = {
+    "reason": "reason",
+    "payee.name": "payee_name",
+    "payee.account_no": "payee_account_no",
+    "payee.bank_name": "payee_bank_name",
+}
+
+
+def blocker_in_words(blocker: rules.Blocker, _: Callable[..., str], node_names: Mapping[str, str]) -> str:
+    params = dict(blocker.params)
+    if "node" in params:
+        params["node"] = node_names.get(params["node"], params["node"])
+    if blocker.code == rules.NODE_MISSING and params.get("building"):
+        return _(BUILDING_NODE_MISSING, **params)
+    return _(BLOCKER_WORDS[blocker.code], **params) if blocker.code in BLOCKER_WORDS else blocker.code
+
+
+def _end_form(form: pages.Form, fields: Mapping[str, int], optional: tuple[str, ...], _) -> bool:
+    """Mark the form's own errors (required, too long, not confirmed); whether it may go to the service."""
+    for name, most in fields.items():
+        if not form.get(name) and name not in optional:
+            form.error(name, _("Required."))
+        elif len(form.get(name)) > most:
+            form.error(name, _("At most %(value)s characters.", value=most))
+    if form.get("confirm") != "yes":
+        form.error("confirm", _("Tick the box to confirm."))
+    return form.ok
+
+
+class AccountEndController(Controller):
+    path = "/projects/{project_id:int}"
+    include_in_schema = False
+    guards = [requires("accounts.end")]
+
+    @post("/closure", name="project-closure", status_code=303)
+    async def closure(self, request: Request, project_id: FromPath[int]) -> Response:
+        form = await pages.form(request)
+        _ = pages.gettext(request)
+        if _end_form(form, CLOSURE_FIELDS, (), _):
+            payee = lifecycle.Payee(
+                form.get("payee_name"), form.get("payee_account_no"), form.get("payee_bank_name")
+            )
+            cmd = lifecycle.CloseAccount(project_id=project_id, payee=payee, reason=form.get("reason"))
+            return await self._order(request, project_id, form, "closure", lifecycle.close, cmd)
+        return await self._refused(request, project_id, form, "closure", 422, None, [])
+
+    @post("/bank-change", name="project-bank-change", status_code=303)
+    async def bank_change(self, request: Request, project_id: FromPath[int]) -> Response:
+        form = await pages.form(request)
+        _ = pages.gettext(request)
+        if _end_form(form, BANK_CHANGE_FIELDS, ("change_reason",), _):
+            cmd = lifecycle.ChangeBank(
+                project_id=project_id,
+                bank_code=form.get("bank_code"),
+                account_no=form.get("account_no"),
+                account_name=form.get("account_name"),
+                reason=form.get("change_reason"),
+            )
+            return await self._order(request, project_id, form, "bank_change", lifecycle.change_bank, cmd)
+        return await self._refused(request, project_id, form, "bank_change", 422, None, [])
+
+    async def _order(
+        self, request: Request, project_id: int, form: pages.Form, which: str, use_case, cmd
+    ) -> Response:
+        _ = pages.gettext(request)
+        try:
+            await pages.run(use_case, pages.ctx(request), cmd, sessions.principal(request))
+        except (NotFound, Forbidden):
+            raise
+        except rules.Refused as exc:
+            message = _("Not possible now:") if exc.status == 409 else _("Not possible yet:")
+            return await self._refused(request, project_id, form, which, exc.status, message, exc.blockers)
+        except DomainError as exc:
+            message, errors = pages.field_errors(request, exc)
+            for name, text in errors.items():
+                form.error(END_FIELD_NAMES.get(name, name), text)
+            return await self._refused(request, project_id, form, which, exc.status, message, [])
+        notice = "closure_ordered" if which == "closure" else "bank_change_ordered"
+        return pages.redirect(request, f"/projects/{project_id}", notice=notice)
+
+    async def _refused(self, request, project_id, form, which, status, message, blockers) -> Response:
+        _ = pages.gettext(request)
+        end_form = {
+            "which": which,
+            "values": form.values,
+            "errors": form.errors,
+            "message": message or _("Please correct the marked fields"),
+            "blockers": blockers,
+        }
+        return await render_project(request, project_id, status=status, end_form=end_form)
+
+
+CONTROLLERS = [ProjectsController, GuaranteesController, AccountEndController]

@@ -23,6 +23,7 @@ MATRIX: dict[str, frozenset[str]] = {
     "alerts.handle": frozenset({"admin", "reviewer", "approver", "director"}),
     "nodes.confirm": frozenset({"inspector"}),
     "guarantees.manage": frozenset({"admin"}),
+    "accounts.end": frozenset({"admin"}),  # order a closure (解除监管) or a change of supervising bank
     "releases.view": _BUREAU,
     "releases.decide": _DECIDERS,
     "refunds.view": _BUREAU,
