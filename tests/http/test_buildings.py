@@ -393,3 +393,33 @@ def test_closure_waits_for_every_building_to_be_registered(client, world, flow):
     ordered = close(client, world, project["project_id"], key="close-2")
     assert ordered.status_code == 201, ordered.text
     assert ordered.json()["kind"] == "closure" and ordered.json()["amount"] == "12000000.00"
+
+
+def test_an_admin_adds_a_building_on_the_project_page(client, world, web, engine):
+    from tests.web import post_form
+
+    project = open_project(client, world)
+    pid = project["project_id"]
+    admin = web("admin")
+    page = admin.get(f"/projects/{pid}?lang=en").text
+    assert 'id="building-form"' in page
+    assert 'id="building-form"' not in web("reviewer").get(f"/projects/{pid}?lang=en").text
+    refused = post_form(
+        admin, f"/projects/{pid}/buildings", {"code": "1号楼", "name": "x", "presale_area_m2": "abc"}
+    )
+    assert refused.status_code == 422
+    assert "Enter an area in m²" in refused.text and "Required." in refused.text  # the permit number
+    taken = post_form(
+        admin,
+        f"/projects/{pid}/buildings",
+        {"code": "1号楼", "name": "x", "presale_area_m2": "100.00", "permit_no": "衡预售2026-020"},
+    )
+    assert taken.status_code == 409 and "Building 1号楼 already exists." in taken.text
+    r = post_form(
+        admin,
+        f"/projects/{pid}/buildings",
+        {"code": "3号楼", "name": "3号住宅楼", "presale_area_m2": "1000.00", "permit_no": "衡预售2026-021"},
+    )
+    assert r.status_code == 303, r.text
+    assert [b["code"] for b in account(client, world, project)["buildings"]] == ["1号楼", "2号楼", "3号楼"]
+    assert "衡预售2026-021" in admin.get(f"/projects/{pid}?lang=en").text

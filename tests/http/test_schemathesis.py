@@ -428,6 +428,19 @@ def walk_everything(walk: Walk) -> dict[str, Any]:
     walk("POST", path, "admin", 409, body=change, project_id=closing)  # a closure waits
     moved = walk("POST", path, "admin", 201, body=change, project_id=funded_project(2))
     assert moved["kind"] == "transfer" and moved["new_account_no"] == "6212990000123456"
+
+    # buildings: this project's book (hengshui@2024.1) does not supervise by building, so a building is
+    # refused and no building's node can be confirmed (the flows themselves: tests/http/test_buildings.py)
+    building = {
+        "code": "2号楼",
+        "name": "2号住宅楼",
+        "presale_area_m2": "1000.00",
+        "permit_no": "衡预售2025-009",
+    }
+    walk("POST", "/api/v1/projects/{project_id}/buildings", "admin", 422, body=building, project_id=pid)
+    path = "/api/v1/projects/{project_id}/buildings/{code}/nodes/{node_code}/confirmation"
+    body = {"reached_on": "2025-06-01", "evidence": HALF_EVIDENCE}
+    walk("POST", path, "inspector", 404, body=body, project_id=pid, code="1", node_code="half_structure")
     return {"project": project}
 
 

@@ -28,6 +28,7 @@ ROUTES: list[tuple[str, str, str, int | None]] = [
     ("nodes.confirm", "POST", "/projects/{project}/nodes/half_structure/confirm", None),
     ("guarantees.manage", "POST", "/projects/{project}/guarantees", 422),
     ("guarantees.manage", "POST", f"/projects/{{project}}/guarantees/{MISSING}/release", 404),
+    ("buildings.add", "POST", "/projects/{project}/buildings", 422),
     ("accounts.end", "POST", "/projects/{project}/closure", 422),
     ("accounts.end", "POST", "/projects/{project}/bank-change", 422),
     ("suspense.resolve", "GET", f"/projects/{{project}}/suspense/{MISSING}", 404),

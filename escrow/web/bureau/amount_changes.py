@@ -18,8 +18,9 @@ from escrow.domain import approvals as rules
 from escrow.domain.errors import Conflict, DomainError, Forbidden, NotFound
 from escrow.domain.ids import valid_id
 from escrow.domain.money import MoneyError, parse_wire
+from escrow.domain.principal import Principal
 from escrow.services import amount_changes, approvals
-from escrow.web.bureau.common import chain_view, checked_decision, decision_view, mark_refusal
+from escrow.web.bureau.common import DecisionForm, answer_decision, chain_view, decision_view
 from escrow.web.bureau.projects import LABELS, render_project
 from escrow.web.shell import pages, sessions
 from escrow.web.shell.filters import money
@@ -148,9 +149,8 @@ def _page(request: Request, change_id: int) -> dict[str, Any]:
     }
 
 
-def _decide(request: Request, change_id: int, decision: approvals.Decision) -> str:
-    ctx, actor = pages.ctx(request), sessions.principal(request)
-    return amount_changes.decide(ctx, change_id, decision, actor).status
+def _decide(request: Request, change_id: int, decision: approvals.Decision, actor: Principal) -> str:
+    return amount_changes.decide(pages.ctx(request), change_id, decision, actor).status
 
 
 class ChangesController(Controller):
@@ -167,32 +167,17 @@ class ChangesController(Controller):
     async def decide(self, request: Request, change_id: FromPath[int]) -> Response:
         if not valid_id(change_id):
             raise NotFound(f"no supervised amount change {change_id}")
-        form = await pages.form(request)
-        _ = pages.gettext(request)
-        decision = checked_decision(form, _)
-        message, status = None, 422
-        if decision is not None:
-            try:
-                outcome = await pages.run(_decide, request, change_id, decision)
-            except NotFound:
-                raise
-            except DomainError as exc:
-                message, _errors = refusal(_, exc, request)
-                mark_refusal(form, {})
-                status = exc.status
-            else:
-                notice = {"approved": "amount_change_approved", "rejected": "amount_change_rejected"}.get(
-                    outcome, "amount_change_step_approved"
-                )
-                return pages.redirect(request, f"/supervised-amount-changes/{change_id}", notice=notice)
-        page = await pages.run(_page, request, change_id)
-        return self._render(
+        return await answer_decision(
             request,
-            page,
-            status=status,
-            message=message or _("Please correct the marked fields"),
-            values=form.values,
-            errors=form.errors,
+            change_id,
+            DecisionForm(
+                "amount_change",
+                "/supervised-amount-changes/{}",
+                _decide,
+                lambda _, exc, request: (refusal(_, exc, request)[0], {}),
+                _page,
+                self._render,
+            ),
         )
 
     @staticmethod

@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from math import ceil
 from typing import Any
 from urllib.parse import urlencode
 
+from litestar import Request, Response
+
 from escrow.catalog import words
 from escrow.domain.approvals import ALREADY_TOOK_A_STEP, DECIDED, DECISIONS, WRONG_ROLE, MayDecide
+from escrow.domain.errors import DomainError, NotFound
+from escrow.domain.principal import Principal
 from escrow.services import approvals
+from escrow.web.shell import pages, sessions
 from escrow.web.shell.labels import ROLE_NAMES, named
 from escrow.web.shell.pages import Form
 
@@ -99,3 +105,46 @@ def mark_refusal(form: Form, errors: dict[str, str]) -> None:
     """A refusal's field errors on the decision form: one about any other field shows at the decision."""
     for name, text in errors.items():
         form.error(name if name in ("decision", "comment") else "decision", text)
+
+
+@dataclass(frozen=True)
+class DecisionForm:
+    """How one kind of subject's decision form is answered (a refund, a rule book adoption, a fund plan, a
+    key amount change): the step is taken through the shared approvals workflow, a refusal said in words on
+    the page again, a success redirected to the subject's page with its notice."""
+
+    notice: str  # "refund": the notices refund_approved, refund_rejected, refund_step_approved
+    path: str  # the subject's page, "/refunds/{}"
+    decide: Callable[[Request, int, approvals.Decision, Principal], str]  # → the subject's status after it
+    refusal: Callable[[Callable[..., str], DomainError, Request], tuple[str, dict[str, str]]]
+    page: Callable[[Request, int], dict[str, Any]]
+    render: Callable[..., Response]
+
+
+async def answer_decision(request: Request, subject_id: int, spec: DecisionForm) -> Response:
+    """The decision form posted: the step taken (303 to the subject's page), or the page again saying why."""
+    form = await pages.form(request)
+    _ = pages.gettext(request)
+    decision = checked_decision(form, _)
+    message, status = None, 422
+    if decision is not None:
+        try:
+            outcome = await pages.run(spec.decide, request, subject_id, decision, sessions.principal(request))
+        except NotFound:
+            raise
+        except DomainError as exc:
+            message, errors = spec.refusal(_, exc, request)
+            mark_refusal(form, errors)
+            status = exc.status
+        else:
+            step = {"approved": "approved", "rejected": "rejected"}.get(outcome, "step_approved")
+            return pages.redirect(request, spec.path.format(subject_id), notice=f"{spec.notice}_{step}")
+    page = await pages.run(spec.page, request, subject_id)
+    return spec.render(
+        request,
+        page,
+        status=status,
+        message=message or _("Please correct the marked fields"),
+        values=form.values,
+        errors=form.errors,
+    )

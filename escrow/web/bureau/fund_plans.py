@@ -19,7 +19,7 @@ from escrow.domain.errors import Conflict, DomainError, Forbidden, NotFound
 from escrow.domain.ids import valid_id
 from escrow.domain.principal import Principal
 from escrow.services import approvals, fund_plans
-from escrow.web.bureau.common import chain_view, checked_decision, decision_view, mark_refusal
+from escrow.web.bureau.common import DecisionForm, answer_decision, chain_view, decision_view
 from escrow.web.shell import pages, sessions
 from escrow.web.shell.labels import N_, named
 from escrow.web.shell.sessions import requires
@@ -106,32 +106,10 @@ class FundPlansController(Controller):
     async def decide(self, request: Request, plan_id: FromPath[int]) -> Response:
         if not valid_id(plan_id):
             raise NotFound(f"no fund plan {plan_id}")
-        form = await pages.form(request)
-        _ = pages.gettext(request)
-        decision = checked_decision(form, _)
-        message, status = None, 422
-        if decision is not None:
-            try:
-                outcome = await pages.run(_decide, request, plan_id, decision, sessions.principal(request))
-            except NotFound:
-                raise
-            except DomainError as exc:
-                message, errors = _refusal(_, exc, request)
-                mark_refusal(form, errors)
-                status = exc.status
-            else:
-                notice = {"approved": "fund_plan_approved", "rejected": "fund_plan_rejected"}.get(
-                    outcome, "fund_plan_step_approved"
-                )
-                return pages.redirect(request, f"/fund-plans/{plan_id}", notice=notice)
-        page = await pages.run(_plan_page, request, plan_id)
-        return self._render(
+        return await answer_decision(
             request,
-            page,
-            status=status,
-            message=message or _("Please correct the marked fields"),
-            values=form.values,
-            errors=form.errors,
+            plan_id,
+            DecisionForm("fund_plan", "/fund-plans/{}", _decide, _refusal, _plan_page, self._render),
         )
 
     @staticmethod

@@ -34,7 +34,7 @@ from escrow.domain.caps import Cap
 from escrow.domain.errors import DomainError, Forbidden, NotFound
 from escrow.domain.money import MoneyError, from_fen, parse_wire
 from escrow.rulebooks import RuleBook
-from escrow.services import adoptions, amount_changes, fund_plans, guarantees, lifecycle, listings
+from escrow.services import adoptions, amount_changes, fund_plans, guarantees, lifecycle, listings, projects
 from escrow.services.context import Context
 from escrow.services.listings import ProjectFilter
 from escrow.web.bureau.common import KIND_NAMES
@@ -263,6 +263,7 @@ def _project_page(ctx: Context, project_id: int, lang: str, with_audit: bool, _)
         "node_names": node_names,
         # nodes are confirmed building by building (else for the project, the buildings shown for reference)
         "by_building": bool(buildings) and book.by_building,
+        "buildings_open": book.by_building,  # a building may be added with a new permit area
         "unlocks": [
             {
                 "unlock": u,
@@ -369,6 +370,7 @@ async def render_project(
     status: int = 200,
     amount_form: dict[str, Any] | None = None,
     end_form: dict[str, Any] | None = None,
+    building_form: dict[str, Any] | None = None,
     **guarantee_form: Any,
 ) -> Template:
     """The project page; a refused form of it (a guarantee, a key amount change) shows its errors."""
@@ -391,6 +393,7 @@ async def render_project(
         fen=from_fen,
         guarantee_form={"values": {}, "errors": {}, "message": None, **guarantee_form},
         amount_form={"values": {}, "errors": {}, "message": None, **(amount_form or {})},
+        building_form={"values": {}, "errors": {}, "message": None, **(building_form or {})},
         end_form={
             "which": None,
             "values": {},
@@ -500,6 +503,61 @@ class GuaranteesController(Controller):
             message, _errors = pages.field_errors(request, exc)
             return await render_project(request, project_id, status=exc.status, message=message)
         return pages.redirect(request, f"/projects/{project_id}", notice="guarantee_released")
+
+
+# --- a building added with a new permit area ------------------------------------------------------------
+
+pages.NOTICES["building_added"] = N_(
+    "The building is added; the key supervised amount grew by the rule book's formula for its area."
+)
+BUILDING_FIELDS = {"code": 32, "name": 200, "presale_area_m2": 20, "permit_no": 64}
+
+
+class BuildingsController(Controller):
+    path = "/projects/{project_id:int}/buildings"
+    include_in_schema = False
+    guards = [requires("buildings.add")]
+
+    @post("/", name="building-add", status_code=303)
+    async def add(self, request: Request, project_id: FromPath[int]) -> Response:
+        form = await pages.form(request)
+        _ = pages.gettext(request)
+        for name, most in BUILDING_FIELDS.items():
+            if not form.get(name):
+                form.error(name, _("Required."))
+            elif len(form.get(name)) > most:
+                form.error(name, _("At most %(value)s characters.", value=most))
+        area = None
+        if form.get("presale_area_m2"):
+            try:
+                area = parse_wire(form.get("presale_area_m2"))
+            except MoneyError:
+                form.error("presale_area_m2", _("Enter an area in m², such as 1234.50."))
+        message, status = None, 422
+        if form.ok and area is not None:
+            building = projects.NewBuilding(form.get("code"), form.get("name"), area)
+            cmd = projects.AddBuilding(project_id, building, form.get("permit_no"))
+            try:
+                await pages.run(projects.add_building, pages.ctx(request), cmd, sessions.principal(request))
+            except (NotFound, Forbidden):
+                raise
+            except DomainError as exc:
+                message, errors = pages.field_errors(request, exc)
+                status = exc.status
+                for name, text in errors.items():
+                    form.error(name if name in BUILDING_FIELDS else "code", text)
+            else:
+                return pages.redirect(request, f"/projects/{project_id}#buildings", notice="building_added")
+        return await render_project(
+            request,
+            project_id,
+            status=status,
+            building_form={
+                "values": form.values,
+                "errors": form.errors,
+                "message": message or _("Please correct the marked fields"),
+            },
+        )
 
 
 # --- the end of supervision: closure (解除监管) and a change of supervising bank ------------------------
@@ -621,4 +679,4 @@ class AccountEndController(Controller):
         return await render_project(request, project_id, status=status, end_form=end_form)
 
 
-CONTROLLERS = [ProjectsController, GuaranteesController, AccountEndController]
+CONTROLLERS = [ProjectsController, GuaranteesController, BuildingsController, AccountEndController]

@@ -19,7 +19,7 @@ from escrow.domain.identity import mask_name
 from escrow.domain.ids import valid_id
 from escrow.domain.principal import Principal
 from escrow.services import approvals, refunds
-from escrow.web.bureau.common import chain_view, checked_decision, decision_view, mark_refusal, pager
+from escrow.web.bureau.common import DecisionForm, answer_decision, chain_view, decision_view, pager
 from escrow.web.shell import pages, sessions
 from escrow.web.shell.filters import money
 from escrow.web.shell.labels import N_
@@ -139,32 +139,10 @@ class RefundsController(Controller):
     async def decide(self, request: Request, refund_id: FromPath[int]) -> Response:
         if not valid_id(refund_id):
             raise NotFound(f"no refund {refund_id}")
-        form = await pages.form(request)
-        _ = pages.gettext(request)
-        decision = checked_decision(form, _)
-        message, status = None, 422
-        if decision is not None:
-            try:
-                outcome = await pages.run(_decide, request, refund_id, decision, sessions.principal(request))
-            except NotFound:
-                raise
-            except DomainError as exc:
-                message, errors = _refund_refusal(_, exc, request)
-                mark_refusal(form, errors)
-                status = exc.status
-            else:
-                notice = {"approved": "refund_approved", "rejected": "refund_rejected"}.get(
-                    outcome, "refund_step_approved"
-                )
-                return pages.redirect(request, f"/refunds/{refund_id}", notice=notice)
-        page = await pages.run(_refund_page, request, refund_id)
-        return self._render(
+        return await answer_decision(
             request,
-            page,
-            status=status,
-            message=message or _("Please correct the marked fields"),
-            values=form.values,
-            errors=form.errors,
+            refund_id,
+            DecisionForm("refund", "/refunds/{}", _decide, _refund_refusal, _refund_page, self._render),
         )
 
     @staticmethod

@@ -23,9 +23,10 @@ from escrow.catalog.caps import percent
 from escrow.domain import approvals as rules
 from escrow.domain.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
 from escrow.domain.ids import valid_id
+from escrow.domain.principal import Principal
 from escrow.rulebooks import ApprovalStep, RuleBook
 from escrow.services import adoptions, approvals, whatif
-from escrow.web.bureau.common import chain_view, checked_decision, decision_view, mark_refusal
+from escrow.web.bureau.common import DecisionForm, answer_decision, chain_view, decision_view
 from escrow.web.shell import pages, sessions
 from escrow.web.shell.filters import long_date, money
 from escrow.web.shell.labels import N_
@@ -302,9 +303,8 @@ def _adoption_page(request: Request, adoption_id: int) -> dict[str, Any]:
     }
 
 
-def _decide(request: Request, adoption_id: int, decision: approvals.Decision) -> str:
-    ctx, actor = pages.ctx(request), sessions.principal(request)
-    return adoptions.decide(ctx, adoption_id, decision, actor).status
+def _decide(request: Request, adoption_id: int, decision: approvals.Decision, actor: Principal) -> str:
+    return adoptions.decide(pages.ctx(request), adoption_id, decision, actor).status
 
 
 def _submit(request: Request, cmd: adoptions.Adopt) -> int:
@@ -355,32 +355,17 @@ class AdoptionsController(Controller):
     async def decide(self, request: Request, adoption_id: FromPath[int]) -> Response:
         if not valid_id(adoption_id):
             raise NotFound(f"no adoption {adoption_id}")
-        form = await pages.form(request)
-        _ = pages.gettext(request)
-        decision = checked_decision(form, _)
-        message, status = None, 422
-        if decision is not None:
-            try:
-                outcome = await pages.run(_decide, request, adoption_id, decision)
-            except NotFound:
-                raise
-            except DomainError as exc:
-                message = _adoption_refusal(_, exc)
-                mark_refusal(form, {})
-                status = exc.status
-            else:
-                notice = {"approved": "adoption_approved", "rejected": "adoption_rejected"}.get(
-                    outcome, "adoption_step_approved"
-                )
-                return pages.redirect(request, f"/rules/adoptions/{adoption_id}", notice=notice)
-        page = await pages.run(_adoption_page, request, adoption_id)
-        return self._render(
+        return await answer_decision(
             request,
-            page,
-            status=status,
-            message=message or _("Please correct the marked fields"),
-            values=form.values,
-            errors=form.errors,
+            adoption_id,
+            DecisionForm(
+                "adoption",
+                "/rules/adoptions/{}",
+                _decide,
+                lambda _, exc, request: (_adoption_refusal(_, exc), {}),
+                _adoption_page,
+                self._render,
+            ),
         )
 
     @staticmethod

@@ -34,6 +34,7 @@ MATRIX: dict[str, frozenset[str]] = {
     "rules.what_if": frozenset({"admin", "reviewer", "approver", "director", "auditor"}),
     "rules.adopt": frozenset({"admin"}),  # apply for a rule book adoption
     "rules.decide": _DECIDERS,  # take a step of an adoption's approval chain
+    "buildings.add": frozenset({"admin"}),  # add a building with a new permit area (as for opening)
     "amounts.change": frozenset({"admin"}),  # apply for a key supervised amount change (as for opening)
     "amounts.decide": _DECIDERS,  # take a step of a key supervised amount change's approval chain
     "audit.view": frozenset({"admin", "director", "auditor"}),
