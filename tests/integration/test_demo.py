@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 
 from escrow import demo
 from escrow.cli import main
+from escrow.demo.plan import EPILOGUE_DAY, SCALES, plan_city
 from escrow.domain import credit_code, ledger
 from escrow.domain.money import from_fen
 from escrow.errors import CliError
@@ -22,7 +23,6 @@ from escrow.services import parties, projects, stats
 from escrow.services.context import Context
 from escrow.store.audit import GENESIS, event_hash, record
 from escrow.store.db import UnitOfWork
-from escrow.demo.plan import EPILOGUE_DAY, SCALES, plan_city
 from escrow.store.models import (
     ApprovalStep,
     AuditEvent,
