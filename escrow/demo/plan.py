@@ -27,7 +27,8 @@ hengshui@2026.2 comes into force (EPILOGUE_DAY, 2026-12-07) and shows an account
   their building with their first payments, and per-building node confirmations at different nodes. Their
   permit is dated EPILOGUE_DAY (the book in force on the permit date is the one pinned) and a node cannot be
   reached before the permit nor after today, so everything of theirs happens on that one day: the buildings
-  stand at the nodes they had reached when the permit was granted.
+  stand at the nodes they had reached when the permit was granted. The first of them (the demo developer's)
+  also files its fund demand plan (资金需求计划) for every building and node, which the bureau approves.
 
 Nothing of the epilogue falls inside the period, so the year's figures do not move.
 """
@@ -203,6 +204,7 @@ class Project:
     nodes: list[NodePlan] = field(default_factory=list)
     buildings: tuple[BuildingPlan, ...] = ()  # an epilogue project's buildings (none: one building)
     agreement_no: str | None = None  # the tri-party agreement named at opening (epilogue projects)
+    fund_plan: tuple[FundItem, ...] = ()  # the fund demand plan filed and approved on its first day
 
 
 @dataclass(frozen=True)
@@ -211,6 +213,18 @@ class BuildingPlan:
     name: str
     area_x100: int
     nodes: tuple[str, ...]  # the node codes confirmed on EPILOGUE_DAY, in order
+
+
+@dataclass(frozen=True)
+class FundItem:
+    """One line of a fund demand plan (资金需求计划): what the developer expects to draw for a building at a
+    node, for one payee role, in a month."""
+
+    building: str
+    node_code: str
+    month: str  # YYYY-MM
+    role: str  # construction | materials
+    amount_fen: int
 
 
 @dataclass(frozen=True)
@@ -652,6 +666,8 @@ def _plan_new_project(
         buildings.append(BuildingPlan(code, code, area, tuple(list(NODE_GAPS)[: progress[b - 1]])))
     p.buildings = tuple(buildings)
     p.area_x100 = sum(b.area_x100 for b in buildings)
+    if k == 1:
+        p.fund_plan = _plan_fund_plan(rng, p)
     for seq, (building, unit, area, floor) in enumerate(rng.sample(slots, rng.randint(4, 8)), start=1):
         price = p.price + (floor - floors // 2) * 20 + rng.randint(-60, 60)
         total_fen = area * min(12000, max(6000, price)) // 100 * 100  # whole yuan
@@ -682,3 +698,29 @@ def _plan_new_project(
             )
         )
     return p
+
+
+# Of the building's cost (¥ a m² of pre-sale area), what each node draws, and the months after the permit
+# it is expected in; a node already reached is drawn in the permit's month.
+FUND_PLAN_NODES = {
+    "half_structure": (600, 3),
+    "topped_out": (700, 7),
+    "completion_report": (500, 13),
+    "completion_filed": (200, 15),
+    "first_registration": (200, 18),
+}
+
+
+def _plan_fund_plan(rng: random.Random, p: Project) -> tuple[FundItem, ...]:
+    """Each building's draws by node: the general contractor most, materials the rest, rounded to ¥10,000."""
+    items = []
+    for b in p.buildings:
+        for code, (per_m2, months) in FUND_PLAN_NODES.items():
+            month = 0 if code in b.nodes else months + rng.randint(-1, 1)
+            year, month0 = divmod(p.permit_date.month - 1 + month, 12)
+            on = f"{p.permit_date.year + year}-{month0 + 1:02d}"
+            total = round_yuan(b.area_x100 * per_m2, 10_000)  # hundredths of m² × ¥/m² = fen
+            construction = round_yuan(total * rng.randint(65, 80) // 100, 10_000)
+            items.append(FundItem(b.code, code, on, "construction", construction))
+            items.append(FundItem(b.code, code, on, "materials", total - construction))
+    return tuple(items)

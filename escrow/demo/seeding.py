@@ -21,8 +21,9 @@ open when an account's life ends), the bureau orders the change of supervising b
 and the old bank executes the transfer; the remaining nodes of the project carried to its end are confirmed,
 the bureau orders the closure (`lifecycle.close`) and the bank executes it; and on EPILOGUE_DAY the new
 projects open with their buildings and agreement number (`projects`), their bank confirms the agreement
-(`agreements`), contracts naming their building are signed and first payments arrive, and the inspector
-confirms each building's nodes. It adds a few dozen use cases to the city's tens of thousands.
+(`agreements`), contracts naming their building are signed and first payments arrive, the inspector
+confirms each building's nodes, and the first files its fund demand plan, which the bureau approves
+(`fund_plans`). It adds a few dozen use cases to the city's tens of thousands.
 
 Only `today` is the demo's: the services stamp `created_at`, `decided_at` and the audit events with the wall
 clock, so those show when the seed ran, not the simulated day.
@@ -64,12 +65,14 @@ from escrow.demo.plan import (
     account_name,
     round_yuan,
 )
+from escrow.domain.approvals import fund_plan_chain
 from escrow.domain.money import from_fen, to_fen
 from escrow.domain.principal import SYSTEM, Principal
 from escrow.feeds import ParsedStatement, StatementLine
 from escrow.services import (
     agreements,
     deposits,
+    fund_plans,
     instructions,
     lifecycle,
     parties,
@@ -410,6 +413,28 @@ class _ProjectYear:
         for b in self.p.buildings:
             for code in b.nodes:
                 self.confirm(NodePlan(code, EPILOGUE_DAY, EPILOGUE_DAY, None), building=b.code)
+        if self.p.fund_plan:
+            self.fund_plan()
+
+    def fund_plan(self) -> None:
+        """The developer files its fund demand plan; the bureau's chain approves it."""
+        view = fund_plans.file(
+            self.ctx,
+            fund_plans.FilePlan(
+                project_id=self.project_id,
+                items=tuple(
+                    fund_plans.ItemIn(i.node_code, i.month, i.role, from_fen(i.amount_fen), i.building)
+                    for i in self.p.fund_plan
+                ),
+                note="按楼栋、节点编制的资金需求计划",
+            ),
+            self.developer,
+        )
+        for step in fund_plan_chain(self.book):
+            comments = APPROVAL_COMMENTS.get(step.role, ("同意",))
+            view = fund_plans.decide(
+                self.ctx, view.plan_id, Decision("approve", comments[0]), self.s.cast.users[step.role]
+            )
 
     # -- sales -------------------------------------------------------------------------------------------
 

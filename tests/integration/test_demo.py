@@ -31,6 +31,8 @@ from escrow.store.models import (
     Contract,
     Deposit,
     Developer,
+    FundPlan,
+    FundPlanItem,
     JournalEntry,
     NodeConfirmation,
     PaymentInstruction,
@@ -481,3 +483,28 @@ def test_epilogue_moves_one_project_to_another_bank(engine, settings, seeded, cl
     assert body["account_no"] == change.account_no and body["bank_code"] == new_bank.code
     assert body["account"]["status"] == "active"
     assert body["account"]["balance"] == str(from_fen(transfer.amount_fen))
+
+
+def test_epilogue_first_new_project_has_an_approved_fund_plan(engine, settings, seeded, client):
+    result, _ = seeded
+    plan = plan_city(SCALES["small"])
+    first = plan.epilogue.projects[0]
+    assert plan.developers[first.developer].credit_code == result.developer_code
+    with UnitOfWork(engine, readonly=True) as uow:
+        s = uow.session
+        project = uow.projects.by_permit(first.permit_no)
+        (fund_plan,) = s.scalars(select(FundPlan).where(FundPlan.project_id == project.id))
+        assert fund_plan.status == "approved" and fund_plan.version == 1
+        items = list(s.scalars(select(FundPlanItem).where(FundPlanItem.plan_id == fund_plan.id)))
+        buildings = set(s.scalars(select(Building.code).where(Building.project_id == project.id)))
+        assert {i.building_code for i in items} == buildings
+        assert {i.node_code for i in items} == {
+            n.code for n in _ctx(settings).rulebook("hengshui@2026.2").nodes
+        }
+        assert sum(i.amount_fen for i in items) == sum(i.amount_fen for i in first.fund_plan) > 0
+        steps = list(s.scalars(select(AuditEvent.action).where(AuditEvent.subject_type == "fund_plan")))
+        assert steps[0] == "fund_plan.submitted" and len(steps) >= 3
+    headers = {"Authorization": f"Bearer {result.api_keys['developer']}"}  # the developer sees its plan
+    r = client.get(f"/api/v1/projects/{project.id}/fund-plan", headers=headers)
+    assert r.status_code == 200, r.text
+    assert r.json()["status"] == "approved" and r.json()["version"] == 1

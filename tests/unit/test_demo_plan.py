@@ -88,3 +88,10 @@ def test_the_epilogue_lies_after_the_period_and_before_the_new_book():
                 assert 6000 * c.area_x100 <= c.total_fen <= 12000 * c.area_x100
                 assert sum(pay.amount_fen for pay in c.payments) <= c.total_fen
                 assert all(pay.paid_on in (None, EPILOGUE_DAY) for pay in c.payments)
+        first, *others = e.projects
+        assert first.developer == 0 and not any(p.fund_plan for p in others)
+        assert {(i.building, i.node_code) for i in first.fund_plan} == {
+            (b.code, code) for b in first.buildings for code in NODE_GAPS
+        }
+        assert all(i.amount_fen > 0 and i.amount_fen % 1_000_000 == 0 for i in first.fund_plan)
+        assert all(i.month >= f"{EPILOGUE_DAY:%Y-%m}" for i in first.fund_plan)
