@@ -262,7 +262,7 @@ class CityPlan:
     scale: Scale
     developers: tuple[Developer, ...]
     projects: tuple[Project, ...]
-    epilogue: Epilogue | None = None
+    epilogue: Epilogue  # 2026: after the period
 
 
 def plan_city(scale: Scale) -> CityPlan:

@@ -54,7 +54,9 @@ from escrow.demo.plan import (
     EPILOGUE_DAY,
     PERIOD_END,
     SETTLE_ON,
+    BankChange,
     CityPlan,
+    Closure,
     Contract,
     Epilogue,
     NodePlan,
@@ -213,7 +215,7 @@ class Seeder:
         self.uow, self.ctx, self.clock, self.plan, self.cast = uow, ctx, clock, plan, cast
         self.tally = Tally()
         self.bank_seq: dict[int, itertools.count] = {}
-        self.years: dict[int, _ProjectYear] = {}  # by the plan's project index
+        self.years: dict[int, _ProjectYear] = {}  # the epilogue's two ending projects, by plan index
 
     def bank_reference(self, bank: int, day: date) -> str:
         seq = self.bank_seq.setdefault(bank, itertools.count(1))
@@ -250,7 +252,8 @@ class Seeder:
         self.clock.day = p.opened_on
         year = _ProjectYear(self, p, *opened)
         year.run()
-        self.years[p.index] = year
+        if p.index in (self.plan.epilogue.closure.project, self.plan.epilogue.bank_change.project):
+            self.years[p.index] = year  # the epilogue carries these two on
 
     # -- the epilogue: 2026 ------------------------------------------------------------------------------
 
@@ -362,7 +365,7 @@ class _ProjectYear:
             self.s.cast.banks[bank],
         )
 
-    def change_bank(self, change: Any) -> tuple[str, str]:
+    def change_bank(self, change: BankChange) -> tuple[str, str]:
         """The bureau orders the move to the new bank; the old bank executes the transfer days later:
         (old account number, new account number)."""
         self.clock.day = max(self.clock.day, BANK_CHANGE_ON)
@@ -381,7 +384,7 @@ class _ProjectYear:
         self._execute(ordered.instruction_id, self.p.bank)
         return self.p.account_no, change.account_no
 
-    def close(self, closure: Any) -> None:
+    def close(self, closure: Closure) -> None:
         """The nodes the year did not confirm, each on its day of 2026; then the closure, ordered by the
         bureau and executed by the bank."""
         for node in closure.nodes:
