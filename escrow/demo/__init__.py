@@ -3,7 +3,9 @@
 `city` reproduces the figures the revised Hengshui measures were reported with after their first year:
 191 supervised accounts opened, 1.40 million m² of pre-sale area and ¥7.285 billion deposited, all inside the
 fixed period 2025-01-01 … 2025-12-31, so that `GET /api/v1/stats?from=2025-01-01&to=2025-12-31` reports
-them. `small` seeds four projects for a quick look.
+them. `small` seeds four projects for a quick look. Both then carry the city on into 2026 (the epilogue,
+escrow.demo.plan): one account closed, one moved to another bank, and new projects supervised by building
+under hengshui@2026.2, opened on 2026-12-07 — all outside the period, so its figures stay as they are.
 
 The package: `city` (the fixed data a city is made of), `plan` (the city drawn in memory from a seed, pure),
 `seeding` (the plan replayed through the services under a clock that walks its dates), `summary` (what is
@@ -54,6 +56,8 @@ def seed(engine: Any, settings: Settings, *, scale: str = "small", out: TextIO) 
         opened = [seeder.open(p) for p in plan.projects]  # project ids in the plan's order
         for p, project in zip(plan.projects, opened, strict=True):
             seeder.run(p, project)
+        year_counts = dict(seeder.tally.counts)  # the summary's counts are the period's
+        after = seeder.epilogue(plan.epilogue)
         uow.commit()
     with ctx.reading() as uow:
         figures = stats.city_stats(uow, PERIOD_START, PERIOD_END)
@@ -68,8 +72,9 @@ def seed(engine: Any, settings: Settings, *, scale: str = "small", out: TextIO) 
         developer_code=first.credit_code,
         bank_name=BANKS[0][1],
         developer_name=first.name,
-        counts={"projects": len(plan.projects), **seeder.tally.counts},
+        counts={"projects": len(plan.projects), **year_counts},
         seconds=time.perf_counter() - started,
+        epilogue=after,
     )
     write(result, out)
     return result

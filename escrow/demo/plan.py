@@ -13,6 +13,24 @@ deposits inside the period reach the target, which is why the figures land withi
 The order of the draws is part of the figures: the cast, the projects and the sales are drawn first and in
 the same order as ever, so the city's figures (191 accounts, 1,400,000.00 m², ¥7,285,623,257.00) stay put;
 anything new is drawn after them.
+
+The epilogue (`Epilogue`, drawn last of all) carries the city past its year to the day the rule book
+hengshui@2026.2 comes into force (EPILOGUE_DAY, 2026-12-07) and shows an account's whole life:
+
+- one 2025 project carried to its end: whatever it left open at the year's end is settled early in 2026, its
+  remaining nodes are reached and confirmed through 2026, and the bureau orders the closure (解除监管), which
+  its bank executes, paying the balance to the developer's own account: the account is closed at 0;
+- one 2025 project moved to another supervising bank: the bureau orders the change early in 2026 and the old
+  bank executes the transfer: the old account is closed, the new one at the other bank holds the balance;
+- a few new projects opened on EPILOGUE_DAY under hengshui@2026.2, each with two to four buildings (楼栋)
+  whose areas sum to the project's, a tri-party agreement number the bank confirms, a few contracts naming
+  their building with their first payments, and per-building node confirmations at different nodes. Their
+  permit is dated EPILOGUE_DAY (the book in force on the permit date is the one pinned) and a node cannot be
+  reached before the permit nor after today, so everything of theirs happens on that one day: the buildings
+  stand at the nodes they had reached when the permit was granted. The first of them (the demo developer's)
+  also files its fund demand plan (资金需求计划) for every building and node, which the bureau approves.
+
+Nothing of the epilogue falls inside the period, so the year's figures do not move.
 """
 
 from __future__ import annotations
@@ -52,6 +70,10 @@ NODE_GAPS = {  # days from the previous node (or the permit) to reaching this on
     "first_registration": (30, 80),
 }
 APPROVAL_STEPS_AT_MOST = 3  # the shipped rule book's longest chain: reviewer, approver, director
+EPILOGUE_DAY = date(2026, 12, 7)  # hengshui@2026.2 comes into force: the new projects open on this day
+SETTLE_ON = date(2026, 1, 12)  # what the two projects left open at the year's end is approved from this day
+BANK_CHANGE_ON = date(2026, 3, 2)  # the bureau orders the change of supervising bank
+CLOSURE_BY = date(2026, 11, 20)  # the last node of the project carried to its end is confirmed by this day
 
 
 @dataclass(frozen=True)
@@ -66,11 +88,12 @@ class Scale:
     permits_from: date
     permits_to: date
     seed: int
+    epilogue_projects: int = 2  # new projects opened on EPILOGUE_DAY, supervised by building
 
 
 SCALES = {
     "city": Scale(
-        "city", 191, 32, 1_400_000, 7_285_000_000, 8, 6, date(2025, 1, 3), date(2025, 12, 19), 20250101
+        "city", 191, 32, 1_400_000, 7_285_000_000, 8, 6, date(2025, 1, 3), date(2025, 12, 19), 20250101, 3
     ),
     "small": Scale("small", 4, 3, 46_000, 170_000_000, 1, 1, date(2025, 1, 6), date(2025, 4, 18), 20250102),
 }
@@ -107,6 +130,7 @@ class Contract:
     buyer_id_no: str
     payments: list[Payment]
     contract_no: str = ""
+    building: str | None = None  # the building's code, in a project supervised by building
 
     @property
     def in_period_fen(self) -> int:
@@ -178,6 +202,59 @@ class Project:
     sold_x100: int = 0
     exhausted: bool = False
     nodes: list[NodePlan] = field(default_factory=list)
+    buildings: tuple[BuildingPlan, ...] = ()  # an epilogue project's buildings (none: one building)
+    agreement_no: str | None = None  # the tri-party agreement named at opening (epilogue projects)
+    fund_plan: tuple[FundItem, ...] = ()  # the fund demand plan filed and approved on its first day
+
+
+@dataclass(frozen=True)
+class BuildingPlan:
+    code: str
+    name: str
+    area_x100: int
+    nodes: tuple[str, ...]  # the node codes confirmed on EPILOGUE_DAY, in order
+
+
+@dataclass(frozen=True)
+class FundItem:
+    """One line of a fund demand plan (资金需求计划): what the developer expects to draw for a building at a
+    node, for one payee role, in a month."""
+
+    building: str
+    node_code: str
+    month: str  # YYYY-MM
+    role: str  # construction | materials
+    amount_fen: int
+
+
+@dataclass(frozen=True)
+class Closure:
+    """A 2025 project carried to its end: its remaining nodes, then the closing payout to the developer."""
+
+    project: int  # index into CityPlan.projects
+    nodes: tuple[NodePlan, ...]  # every node, with the days of 2026 for those the year did not confirm
+    payee_name: str
+    payee_account_no: str
+    payee_bank_name: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class BankChange:
+    """A 2025 project moved to another supervising bank: ordered on BANK_CHANGE_ON, executed days later."""
+
+    project: int  # index into CityPlan.projects
+    bank: int  # the new bank, index into BANKS
+    account_no: str
+    executes_after: int  # days
+    reason: str
+
+
+@dataclass(frozen=True)
+class Epilogue:
+    closure: Closure
+    bank_change: BankChange
+    projects: tuple[Project, ...]  # opened on EPILOGUE_DAY, supervised by building
 
 
 @dataclass(frozen=True)
@@ -185,6 +262,7 @@ class CityPlan:
     scale: Scale
     developers: tuple[Developer, ...]
     projects: tuple[Project, ...]
+    epilogue: Epilogue  # 2026: after the period
 
 
 def plan_city(scale: Scale) -> CityPlan:
@@ -196,7 +274,8 @@ def plan_city(scale: Scale) -> CityPlan:
     for p in projects:  # drawn after the sales, so that the figures above do not move
         _plan_payer_accounts(rng, p)
         p.nodes = [replace(node, release=_plan_release(rng, p, node.code)) for node in p.nodes]
-    return CityPlan(scale, tuple(developers), tuple(projects))
+    epilogue = _plan_epilogue(rng, scale, developers, projects)  # last: the year above stays as it was
+    return CityPlan(scale, tuple(developers), tuple(projects), epilogue)
 
 
 def account_name(plan: CityPlan, p: Project) -> str:
@@ -476,3 +555,172 @@ def _plan_release(rng: random.Random, p: Project, node_code: str) -> ReleasePlan
 
 def _account_no(rng: random.Random) -> str:
     return f"{rng.randint(10**15, 10**16 - 1)}"
+
+
+# --- the epilogue: 2026 -----------------------------------------------------------------------------------
+
+
+def _plan_epilogue(
+    rng: random.Random, scale: Scale, developers: list[Developer], projects: list[Project]
+) -> Epilogue:
+    """Two 2025 projects (not the first, whose developer and bank the demo's logins act for, and none with
+    unidentified money) end their supervision at their bank; new projects open with buildings."""
+    ending = [p for p in projects[1:] if not p.strays][:2]
+    if len(ending) < 2:
+        raise RuntimeError("the demo city needs two projects without unidentified money for its epilogue")
+    closing, moving = ending
+    dev = developers[closing.developer]
+    closure = Closure(
+        project=closing.index,
+        nodes=_remaining_nodes(rng, closing),
+        payee_name=dev.name,
+        payee_account_no=_account_no(rng),
+        payee_bank_name=rng.choice(BANKS)[1],
+        reason="项目已完成首次登记，预售资金监管账户结清，解除监管",
+    )
+    new_bank = rng.choice([i for i in range(len(BANKS)) if i != moving.bank])
+    taken = {p.account_no for p in projects}
+    bank_change = BankChange(
+        project=moving.index,
+        bank=new_bank,
+        account_no=_new_account_no(rng, new_bank, len(projects) + 1, taken),
+        executes_after=rng.randint(1, 3),
+        reason="开发企业申请变更监管银行，经三方协商一致",
+    )
+    names = {p.name for p in projects}
+    new = [
+        _plan_new_project(rng, developers, len(projects) + k, k + 1, names, taken)
+        for k in range(scale.epilogue_projects)
+    ]
+    return Epilogue(closure, bank_change, tuple(new))
+
+
+def _new_account_no(rng: random.Random, bank: int, seq: int, taken: set[str]) -> str:
+    while True:
+        number = f"{BANKS[bank][2]}{rng.randint(1000, 9999)}{seq:05d}{rng.randint(100, 999)}"
+        if number not in taken:
+            taken.add(number)
+            return number
+
+
+def _remaining_nodes(rng: random.Random, p: Project) -> tuple[NodePlan, ...]:
+    """The project's nodes of the year, then the rest reached through 2026, each confirmed days later; the
+    last confirmed by CLOSURE_BY (the gaps are squeezed where the drawn ones would run past it)."""
+    nodes = list(p.nodes)
+    codes = list(NODE_GAPS)
+    reached = nodes[-1].reached_on if nodes else p.permit_date
+    rest = codes[len(nodes) :]
+    for k, code in enumerate(rest):
+        lo, hi = NODE_GAPS[code]
+        latest = CLOSURE_BY - timedelta(days=8 * (len(rest) - k))  # room for the nodes still to come
+        reached = max(reached + timedelta(days=1), min(reached + timedelta(days=rng.randint(lo, hi)), latest))
+        nodes.append(NodePlan(code, reached, reached + timedelta(days=rng.randint(1, 6)), release=None))
+    return tuple(nodes)
+
+
+def _plan_new_project(
+    rng: random.Random, developers: list[Developer], index: int, k: int, names: set[str], taken: set[str]
+) -> Project:
+    """A project permitted on EPILOGUE_DAY with two to four buildings, its first contracts signed that day."""
+    district = DISTRICTS[0] if k == 1 else rng.choices(DISTRICTS, weights=[d[3] for d in DISTRICTS])[0]
+    while True:
+        name = district[1] + "·" + rng.choice(PROJECT_FIRST) + rng.choice(PROJECT_SECOND)
+        if name not in names:
+            names.add(name)
+            break
+    developer = 0 if k == 1 else rng.randrange(len(developers))  # the demo's developer login sees the first
+    bank = rng.choices(range(len(BANKS)), weights=[b[3] for b in BANKS])[0]
+    floors = rng.choice(district[5])
+    lo, hi = district[4]
+    p = Project(
+        index=index,
+        district=district,
+        name=name,
+        permit_no=f"衡预售{EPILOGUE_DAY:%Y}-{k:03d}",
+        permit_date=EPILOGUE_DAY,
+        opened_on=EPILOGUE_DAY,
+        area_x100=0,
+        finish="shell",
+        price=rng.randint(lo, hi) // 10 * 10,
+        developer=developer,
+        bank=bank,
+        account_no=_new_account_no(rng, bank, index + 1, taken),
+        sales_start=EPILOGUE_DAY,
+        floors=floors,
+        agreement_no=f"衡监协{EPILOGUE_DAY:%Y}-{k:03d}",
+    )
+    count = rng.randint(2, 4)
+    progress = [2, 1] + [rng.randint(0, 2) for _ in range(count - 2)]  # at least two nodes apart
+    rng.shuffle(progress)
+    buildings, slots = [], []
+    for b in range(1, count + 1):
+        layout = _layouts(rng)
+        area = 0
+        for floor in range(2, floors + 1):
+            for stair in (1, 2):
+                for room in (1, 2):
+                    flat = layout[(stair - 1) * 2 + room - 1]
+                    slots.append((f"{b}号楼", f"{b}号楼{stair}单元{floor}{room:02d}", flat, floor))
+                    area += flat
+        code = f"{b}号楼"
+        buildings.append(BuildingPlan(code, code, area, tuple(list(NODE_GAPS)[: progress[b - 1]])))
+    p.buildings = tuple(buildings)
+    p.area_x100 = sum(b.area_x100 for b in buildings)
+    if k == 1:
+        p.fund_plan = _plan_fund_plan(rng, p)
+    for seq, (building, unit, area, floor) in enumerate(rng.sample(slots, rng.randint(4, 8)), start=1):
+        price = p.price + (floor - floors // 2) * 20 + rng.randint(-60, 60)
+        total_fen = area * min(12000, max(6000, price)) // 100 * 100  # whole yuan
+        earnest = rng.choice((20_000, 30_000, 50_000)) * 100
+        down = round_yuan(total_fen * rng.choice((20, 30, 30, 40)) // 100) - earnest
+        channel = rng.choices(("counter", "transfer", "pos"), weights=(3, 5, 2))[0]
+        due = EPILOGUE_DAY + timedelta(days=rng.randint(3, 15))
+        paid = EPILOGUE_DAY if rng.random() < 0.5 else None  # some pay the down payment at once
+        payments = [
+            Payment("earnest", earnest, EPILOGUE_DAY, EPILOGUE_DAY, EPILOGUE_DAY, channel),
+            Payment("down_payment", down, EPILOGUE_DAY, due, paid, channel),
+        ]
+        for pay in payments:
+            if pay.paid_on is not None:
+                pay.payer_account = _card_number(rng)
+        p.contracts.append(
+            Contract(
+                seq,
+                unit,
+                area,
+                total_fen,
+                EPILOGUE_DAY,
+                _person(rng),
+                _id_number(rng),
+                payments,
+                f"YS{EPILOGUE_DAY:%Y}{index + 1:03d}{seq:06d}",
+                building,
+            )
+        )
+    return p
+
+
+# Of the building's cost (¥ a m² of pre-sale area), what each node draws, and the months after the permit
+# it is expected in; a node already reached is drawn in the permit's month.
+FUND_PLAN_NODES = {
+    "half_structure": (600, 3),
+    "topped_out": (700, 7),
+    "completion_report": (500, 13),
+    "completion_filed": (200, 15),
+    "first_registration": (200, 18),
+}
+
+
+def _plan_fund_plan(rng: random.Random, p: Project) -> tuple[FundItem, ...]:
+    """Each building's draws by node: the general contractor most, materials the rest, rounded to ¥10,000."""
+    items = []
+    for b in p.buildings:
+        for code, (per_m2, months) in FUND_PLAN_NODES.items():
+            month = 0 if code in b.nodes else months + rng.randint(-1, 1)
+            year, month0 = divmod(p.permit_date.month - 1 + month, 12)
+            on = f"{p.permit_date.year + year}-{month0 + 1:02d}"
+            total = round_yuan(b.area_x100 * per_m2, 10_000)  # hundredths of m² × ¥/m² = fen
+            construction = round_yuan(total * rng.randint(65, 80) // 100, 10_000)
+            items.append(FundItem(b.code, code, on, "construction", construction))
+            items.append(FundItem(b.code, code, on, "materials", total - construction))
+    return tuple(items)

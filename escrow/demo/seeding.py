@@ -15,6 +15,16 @@ up to that day are run, so that the cap the services compute is the account's ca
 about 50,000 use cases (contracts, notices and deposits above all); nearly all of its seeding time is the
 store's work inside them (docs/BENCHMARKS.md).
 
+The epilogue (`Seeder.epilogue`, after every project's year) replays the plan's 2026: the release the two
+ending projects left with the bureau at the year's end is approved and paid from SETTLE_ON (nothing may be
+open when an account's life ends), the bureau orders the change of supervising bank (`lifecycle.change_bank`)
+and the old bank executes the transfer; the remaining nodes of the project carried to its end are confirmed,
+the bureau orders the closure (`lifecycle.close`) and the bank executes it; and on EPILOGUE_DAY the new
+projects open with their buildings and agreement number (`projects`), their bank confirms the agreement
+(`agreements`), contracts naming their building are signed and first payments arrive, the inspector
+confirms each building's nodes, and the first files its fund demand plan, which the bureau approves
+(`fund_plans`). It adds a few dozen use cases to the city's tens of thousands.
+
 Only `today` is the demo's: the services stamp `created_at`, `decided_at` and the audit events with the wall
 clock, so those show when the seed ran, not the simulated day.
 """
@@ -40,9 +50,15 @@ from escrow.demo.city import (
     LENDERS,
 )
 from escrow.demo.plan import (
+    BANK_CHANGE_ON,
+    EPILOGUE_DAY,
     PERIOD_END,
+    SETTLE_ON,
+    BankChange,
     CityPlan,
+    Closure,
     Contract,
+    Epilogue,
     NodePlan,
     Payment,
     Project,
@@ -51,10 +67,23 @@ from escrow.demo.plan import (
     account_name,
     round_yuan,
 )
+from escrow.domain.approvals import fund_plan_chain
 from escrow.domain.money import from_fen, to_fen
 from escrow.domain.principal import SYSTEM, Principal
 from escrow.feeds import ParsedStatement, StatementLine
-from escrow.services import deposits, instructions, parties, projects, reconcile, releases, sales, suspense
+from escrow.services import (
+    agreements,
+    deposits,
+    fund_plans,
+    instructions,
+    lifecycle,
+    parties,
+    projects,
+    reconcile,
+    releases,
+    sales,
+    suspense,
+)
 from escrow.services.approvals import Decision
 from escrow.services.context import Context
 
@@ -186,6 +215,7 @@ class Seeder:
         self.uow, self.ctx, self.clock, self.plan, self.cast = uow, ctx, clock, plan, cast
         self.tally = Tally()
         self.bank_seq: dict[int, itertools.count] = {}
+        self.years: dict[int, _ProjectYear] = {}  # the epilogue's two ending projects, by plan index
 
     def bank_reference(self, bank: int, day: date) -> str:
         seq = self.bank_seq.setdefault(bank, itertools.count(1))
@@ -209,6 +239,10 @@ class Seeder:
                 account_no=p.account_no,
                 account_name=account_name(self.plan, p),
                 opened_on=p.opened_on,
+                buildings=tuple(
+                    projects.NewBuilding(b.code, b.name, Decimal(b.area_x100) / 100) for b in p.buildings
+                ),
+                agreement_no=p.agreement_no,
             ),
             self.cast.users["admin"],
         )
@@ -216,7 +250,32 @@ class Seeder:
 
     def run(self, p: Project, opened: tuple[int, str]) -> None:
         self.clock.day = p.opened_on
-        _ProjectYear(self, p, *opened).run()
+        year = _ProjectYear(self, p, *opened)
+        year.run()
+        if p.index in (self.plan.epilogue.closure.project, self.plan.epilogue.bank_change.project):
+            self.years[p.index] = year  # the epilogue carries these two on
+
+    # -- the epilogue: 2026 ------------------------------------------------------------------------------
+
+    def epilogue(self, e: Epilogue) -> dict[str, Any]:
+        """The plan's 2026 (see the module's docstring); returns what it made, for the summary."""
+        closing, moving = self.years[e.closure.project], self.years[e.bank_change.project]
+        self.clock.day = max(self.clock.day, SETTLE_ON)
+        closing.settle()
+        moving.settle()
+        old_account, new_account = moving.change_bank(e.bank_change)
+        closing.close(e.closure)
+        made = []
+        for p in e.projects:
+            self.clock.day = max(self.clock.day, EPILOGUE_DAY)
+            opened = self.open(p)
+            _ProjectYear(self, p, *opened).opening_day()
+            made.append(p.name)
+        return {
+            "closed": (closing.p.name, closing.p.account_no),
+            "moved": (moving.p.name, old_account, new_account),
+            "new_projects": made,
+        }
 
 
 class _ProjectYear:
@@ -233,6 +292,8 @@ class _ProjectYear:
         self.notices: dict[int, str] = {}  # id(payment) → notice number
         self.deposit_ids: dict[int, int] = {}  # id(payment) → deposit id
         self.bank_lines: list[StatementLine] = []  # what the bank's statement will show
+        self.confirmed: set[str] = set()  # node codes confirmed (a project without buildings)
+        self.open_releases: list[tuple[int, list[Any]]] = []  # (release id, its steps) at the year's end
 
     # -- the calendar ------------------------------------------------------------------------------------
 
@@ -277,6 +338,107 @@ class _ProjectYear:
         self.advance(PERIOD_END)
         self.statement(PERIOD_END - STATEMENT_LAG)
 
+    # -- after the year ----------------------------------------------------------------------------------
+
+    def settle(self) -> None:
+        """The releases still with the bureau at the year's end: each step approves a day apart, then the
+        bank pays."""
+        for release_id, steps in self.open_releases:
+            for step in steps:
+                self.clock.day += timedelta(days=1)
+                comments = APPROVAL_COMMENTS.get(step.role, ("同意",))
+                view = releases.decide(
+                    self.ctx, release_id, Decision("approve", comments[0]), self.s.cast.users[step.role]
+                )
+            self.clock.day += timedelta(days=1)
+            self._execute(view.instruction.instruction_id, self.p.bank)
+        self.open_releases = []
+
+    def _execute(self, instruction_id: int, bank: int) -> None:
+        instructions.execute_in(
+            self.uow,
+            self.ctx,
+            instruction_id,
+            instructions.Execute(
+                bank_reference=self.s.bank_reference(bank, self.clock.day), executed_on=self.clock.day
+            ),
+            self.s.cast.banks[bank],
+        )
+
+    def change_bank(self, change: BankChange) -> tuple[str, str]:
+        """The bureau orders the move to the new bank; the old bank executes the transfer days later:
+        (old account number, new account number)."""
+        self.clock.day = max(self.clock.day, BANK_CHANGE_ON)
+        ordered = lifecycle.change_bank(
+            self.ctx,
+            lifecycle.ChangeBank(
+                project_id=self.project_id,
+                bank_code=self.s.cast.bank_codes[change.bank],
+                account_no=change.account_no,
+                account_name=account_name(self.s.plan, self.p),
+                reason=change.reason,
+            ),
+            self.s.cast.users["admin"],
+        )
+        self.clock.day += timedelta(days=change.executes_after)
+        self._execute(ordered.instruction_id, self.p.bank)
+        return self.p.account_no, change.account_no
+
+    def close(self, closure: Closure) -> None:
+        """The nodes the year did not confirm, each on its day of 2026; then the closure, ordered by the
+        bureau and executed by the bank."""
+        for node in closure.nodes:
+            if node.code not in self.confirmed:
+                self.clock.day = max(self.clock.day, node.confirmed_on)
+                self.confirm(node)
+        self.clock.day += timedelta(days=5)
+        ordered = lifecycle.close(
+            self.ctx,
+            lifecycle.CloseAccount(
+                project_id=self.project_id,
+                payee=lifecycle.Payee(closure.payee_name, closure.payee_account_no, closure.payee_bank_name),
+                reason=closure.reason,
+            ),
+            self.s.cast.users["admin"],
+        )
+        self.clock.day += timedelta(days=2)
+        self._execute(ordered.instruction_id, self.p.bank)
+
+    def opening_day(self) -> None:
+        """An epilogue project's first day: the bank confirms the agreement, the first contracts are signed
+        and paid, and the inspector confirms each building's nodes."""
+        agreements.confirm(
+            self.ctx,
+            agreements.ConfirmAgreement(self.p.account_no, self.p.agreement_no, self.p.opened_on),
+            self.bank,
+        )
+        self.advance(EPILOGUE_DAY)
+        for b in self.p.buildings:
+            for code in b.nodes:
+                self.confirm(NodePlan(code, EPILOGUE_DAY, EPILOGUE_DAY, None), building=b.code)
+        if self.p.fund_plan:
+            self.fund_plan()
+
+    def fund_plan(self) -> None:
+        """The developer files its fund demand plan; the bureau's chain approves it."""
+        view = fund_plans.file(
+            self.ctx,
+            fund_plans.FilePlan(
+                project_id=self.project_id,
+                items=tuple(
+                    fund_plans.ItemIn(i.node_code, i.month, i.role, from_fen(i.amount_fen), i.building)
+                    for i in self.p.fund_plan
+                ),
+                note="按楼栋、节点编制的资金需求计划",
+            ),
+            self.developer,
+        )
+        for step in fund_plan_chain(self.book):
+            comments = APPROVAL_COMMENTS.get(step.role, ("同意",))
+            view = fund_plans.decide(
+                self.ctx, view.plan_id, Decision("approve", comments[0]), self.s.cast.users[step.role]
+            )
+
     # -- sales -------------------------------------------------------------------------------------------
 
     def sign(self, c: Contract) -> None:
@@ -292,6 +454,7 @@ class _ProjectYear:
                 area_m2=Decimal(c.area_x100) / 100,
                 total_price=from_fen(c.total_fen),
                 signed_on=c.signed_on,
+                building=c.building,
             ),
             self.developer,
         )
@@ -376,22 +539,25 @@ class _ProjectYear:
 
     # -- nodes and releases ------------------------------------------------------------------------------
 
-    def confirm(self, node: NodePlan) -> None:
+    def confirm(self, node: NodePlan, building: str | None = None) -> None:
+        where = f"{self.p.permit_no}/{building}" if building else self.p.permit_no
         evidence = tuple(
             projects.Evidence(
                 kind=kind,
                 description=EVIDENCE.get(kind, kind),
                 filename=f"{EVIDENCE.get(kind, kind)}.pdf",
-                sha256=hashlib.sha256(f"{self.p.permit_no}/{node.code}/{kind}".encode()).hexdigest(),
+                sha256=hashlib.sha256(f"{where}/{node.code}/{kind}".encode()).hexdigest(),
             )
             for kind in self.book.node(node.code).evidence
         )
         projects.confirm_node(
             self.uow,
             self.ctx,
-            projects.ConfirmNode(self.project_id, node.code, node.reached_on, evidence),
+            projects.ConfirmNode(self.project_id, node.code, node.reached_on, evidence, building),
             self.s.cast.users["inspector"],
         )
+        if building is None:
+            self.confirmed.add(node.code)
 
     def release(self, node: NodePlan, plan: ReleasePlan, confirmed: date) -> None:
         """The developer applies for a share of what is releasable; the chain approves; the bank pays."""
@@ -435,6 +601,7 @@ class _ProjectYear:
         executed_on = day + timedelta(days=plan.executes_after)
         if executed_on > PERIOD_END:  # still with the bureau when the period ends
             self.tally.add("releases_submitted")
+            self.open_releases.append((view.release_id, steps))
             return
         for i, (step, day) in enumerate(zip(steps, days, strict=True)):
             self.advance(day)

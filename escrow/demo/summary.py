@@ -25,10 +25,25 @@ class DemoResult:
     developer_name: str = ""
     counts: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
+    epilogue: dict[str, Any] = field(default_factory=dict)  # Seeder.epilogue: the city after the period
 
 
 def _yuan(value: str) -> str:
     return f"¥{Decimal(value):,.2f}"
+
+
+def _epilogue(e: dict[str, Any]) -> list[str]:
+    if not e:
+        return []
+    name, account_no = e["closed"]
+    moved, old, new = e["moved"]
+    return [
+        "",
+        "After the period (2026; hengshui@2026.2 in force from 2026-12-07, supervision by building):",
+        f"  closed (解除监管)            {name}: account {account_no}",
+        f"  moved to another bank       {moved}: account {old} closed, now {new}",
+        f"  opened with buildings       {', '.join(e['new_projects'])}",
+    ]
 
 
 def write(r: DemoResult, out: TextIO) -> None:
@@ -45,6 +60,7 @@ def write(r: DemoResult, out: TextIO) -> None:
         f"  ({c['contracts']:,} contracts, {c['notices']:,} payment notices, {c['deposits']:,} deposits"
         f" of which {c['suspense_deposits']} via suspense, {c['vouchers']:,} vouchers,"
         f" {c['releases_executed']} releases executed and {c['releases_submitted']} awaiting review)",
+        *_epilogue(r.epilogue),
         "",
         f"Web UI and API: {URL}  (start it with: escrow serve)",
         "",

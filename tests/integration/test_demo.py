@@ -1,5 +1,6 @@
 """`escrow demo`: the seeded books hold their invariants, the printed keys and logins work, a second seed is
-refused, and the city scale reproduces the Hengshui figures."""
+refused, the city scale reproduces the Hengshui figures, and the epilogue (2026) shows an account's whole
+life: one closed, one moved to another bank, new projects with their buildings at different nodes."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from sqlalchemy import func, select
 
 from escrow import demo
 from escrow.cli import main
+from escrow.demo.plan import EPILOGUE_DAY, SCALES, plan_city
 from escrow.domain import credit_code, ledger
 from escrow.domain.money import from_fen
 from escrow.errors import CliError
@@ -24,9 +26,13 @@ from escrow.store.db import UnitOfWork
 from escrow.store.models import (
     ApprovalStep,
     AuditEvent,
+    Bank,
+    Building,
     Contract,
     Deposit,
     Developer,
+    FundPlan,
+    FundPlanItem,
     JournalEntry,
     NodeConfirmation,
     PaymentInstruction,
@@ -64,7 +70,8 @@ def test_small_seed_books_hold_per_account(engine, settings, seeded):
     ctx = _ctx(settings)
     with UnitOfWork(engine, readonly=True) as uow:
         accounts = list(uow.session.scalars(select(SupervisedAccount)))
-        assert 3 <= len(accounts) <= 5
+        # the year's four, the epilogue's two new projects and the account a change of bank opened
+        assert len(accounts) == 4 + 2 + 1
         for account in accounts:
             entries = uow.journal.entries(account.id)
             assert entries, account.account_no
@@ -73,11 +80,20 @@ def test_small_seed_books_hold_per_account(engine, settings, seeded):
             assert ledger.balance_never_negative(entries)
             assert ledger.suspense_never_negative(entries)
             project = uow.projects.get(account.project_id)
-            cap = projects.release_cap(uow, ctx, project, account)
             cash = from_fen(uow.journal.balances(account.id).cash)
-            assert cash >= cap.required_retention, (account.account_no, cash, cap.text)
-            assert PERIOD[0] <= account.opened_on <= PERIOD[1]
-            assert PERIOD[0] <= project.permit_date <= PERIOD[1]
+            if PERIOD[0] <= project.permit_date <= PERIOD[1]:
+                assert PERIOD[0] <= account.opened_on <= EPILOGUE_DAY
+            else:
+                assert project.permit_date == account.opened_on == EPILOGUE_DAY
+            if account.status == "closed":
+                assert cash == 0 and PERIOD[1] < account.closed_on < EPILOGUE_DAY
+                continue
+            cap = projects.release_cap(uow, ctx, project, account)
+            released = uow.session.scalar(
+                select(func.count()).select_from(Release).where(Release.project_id == project.id)
+            )
+            if released:  # what was released came from above the retention (a new project has not begun)
+                assert cash >= cap.required_retention, (account.account_no, cash, cap.text)
 
 
 def test_small_seed_releases_are_complete_and_within_the_cap(engine, settings, seeded):
@@ -134,11 +150,20 @@ def test_small_seed_nodes_deposits_and_vouchers(engine, settings, seeded):
         s = uow.session
         for project in s.scalars(select(Project)):
             book = ctx.rulebook(project.rulebook_id)
-            confirmations = uow.projects.confirmed_nodes(project.id)
-            assert [c.node_code for c in confirmations] == [n.code for n in book.nodes[: len(confirmations)]]
-            for c in confirmations:
-                assert set(book.node(c.node_code).evidence) <= {e["kind"] for e in c.evidence}
-                assert c.reached_on >= project.permit_date
+            rows = s.scalars(
+                select(NodeConfirmation)
+                .where(NodeConfirmation.project_id == project.id)
+                .order_by(NodeConfirmation.id)
+            )
+            by_building: dict[int | None, list[NodeConfirmation]] = {}
+            for c in rows:
+                by_building.setdefault(c.building_id, []).append(c)
+            for confirmations in by_building.values():  # in order, within each building
+                codes = [c.node_code for c in confirmations]
+                assert codes == [n.code for n in book.nodes[: len(confirmations)]], project.name
+                for c in confirmations:
+                    assert set(book.node(c.node_code).evidence) <= {e["kind"] for e in c.evidence}
+                    assert project.permit_date <= c.reached_on <= EPILOGUE_DAY
         for developer in s.scalars(select(Developer)):
             assert credit_code.is_valid(developer.credit_code), developer.credit_code
         for contract in s.scalars(select(Contract)):
@@ -350,3 +375,136 @@ def test_seed_extends_the_audit_chain(engine, seeded):
     for event in events:
         assert event.prev_hash == prev and event.hash == event_hash(prev, event), event.id
         prev = event.hash
+
+
+# --- the epilogue: 2026 -----------------------------------------------------------------------------------
+
+
+def _admin(client, result) -> dict[str, str]:
+    return {"Authorization": f"Bearer {result.api_keys['admin']}"}
+
+
+def test_epilogue_projects_have_buildings_at_different_nodes(engine, settings, seeded, client):
+    result, out = seeded
+    with UnitOfWork(engine, readonly=True) as uow:
+        s = uow.session
+        new = list(s.scalars(select(Project).where(Project.permit_date == EPILOGUE_DAY).order_by(Project.id)))
+        assert len(new) == SCALES["small"].epilogue_projects == 2
+        for project in new:
+            assert project.rulebook_id == "hengshui@2026.2" and project.name in out
+            buildings = list(s.scalars(select(Building).where(Building.project_id == project.id)))
+            assert 2 <= len(buildings) <= 4
+            assert sum(b.presale_area_x100 for b in buildings) == project.presale_area_x100
+            account = uow.projects.account_for(project.id)
+            assert account.agreement_no and account.confirmed_on == EPILOGUE_DAY
+            contracts = list(s.scalars(select(Contract).where(Contract.project_id == project.id)))
+            assert contracts and all(c.building_id in {b.id for b in buildings} for c in contracts)
+            assert uow.journal.balances(account.id).cash > 0
+    for project in new:  # as the bureau sees it: each building's own nodes, not all at one
+        r = client.get(f"/api/v1/projects/{project.id}", headers=_admin(client, result))
+        assert r.status_code == 200, r.text
+        body = r.json()
+        reached = {
+            b["code"]: tuple(n["code"] for n in b["nodes"] if n["confirmed"]) for b in body["building_nodes"]
+        }
+        assert len(reached) >= 2 and len(set(reached.values())) >= 2, reached
+        assert any(reached.values())
+        assert body["account"]["confirmed_by_bank"] is True
+        assert {b["code"] for b in body["account"]["buildings"]} == set(reached)
+
+
+def test_epilogue_closes_one_account_at_zero(engine, settings, seeded, client):
+    result, out = seeded
+    plan = plan_city(SCALES["small"])
+    planned = plan.projects[plan.epilogue.closure.project]
+    ctx = _ctx(settings)
+    with UnitOfWork(engine, readonly=True) as uow:
+        s = uow.session
+        project = uow.projects.by_permit(planned.permit_no)
+        accounts = uow.projects.accounts_of_project(project.id)
+        assert len(accounts) == 1
+        (account,) = accounts
+        assert account.status == "closed" and account.account_no == planned.account_no
+        assert uow.journal.balances(account.id).cash == 0
+        book = ctx.rulebook(project.rulebook_id)
+        confirmed = {c.node_code for c in uow.projects.confirmed_nodes(project.id)}
+        assert confirmed == {n.code for n in book.nodes}
+        closure = s.scalar(select(PaymentInstruction).where(PaymentInstruction.kind == "closure"))
+        assert closure.account_id == account.id and closure.status == "executed"
+        assert closure.executed_on == account.closed_on and closure.amount_fen > 0
+        assert closure.payee_name == plan.developers[planned.developer].name
+        entry = s.scalar(select(JournalEntry).where(JournalEntry.reference == f"closure:{closure.id}"))
+        assert entry.amount_fen == closure.amount_fen and entry.booked_on == account.closed_on
+        assert s.scalar(select(func.count()).select_from(Release).where(Release.account_id == account.id)) > 0
+        assert not s.scalar(
+            select(func.count())
+            .select_from(Release)
+            .where(Release.account_id == account.id, Release.status != "executed")
+        )
+        actions = set(s.scalars(select(AuditEvent.action).where(AuditEvent.account_id == account.id)))
+    assert {"instruction.created.closure", "instruction.executed.closure", "account.closed"} <= actions
+    assert planned.name in out and planned.account_no in out
+    r = client.get(f"/api/v1/projects/{project.id}", headers=_admin(client, result))
+    assert r.status_code == 200, r.text
+    assert r.json()["account"]["status"] == "closed"
+    assert r.json()["account"]["balance"] == "0.00"
+
+
+def test_epilogue_moves_one_project_to_another_bank(engine, settings, seeded, client):
+    result, out = seeded
+    plan = plan_city(SCALES["small"])
+    change = plan.epilogue.bank_change
+    planned = plan.projects[change.project]
+    with UnitOfWork(engine, readonly=True) as uow:
+        s = uow.session
+        project = uow.projects.by_permit(planned.permit_no)
+        old, new = sorted(uow.projects.accounts_of_project(project.id), key=lambda a: a.id)
+        assert old.account_no == planned.account_no and new.account_no == change.account_no
+        assert old.status == "closed" and old.replaced_by_id == new.id
+        assert new.status == "active" and new.opened_on == old.closed_on
+        assert uow.projects.account_for(project.id).id == new.id
+        assert uow.journal.balances(old.id).cash == 0
+        transfer = s.scalar(select(PaymentInstruction).where(PaymentInstruction.kind == "transfer"))
+        assert transfer.account_id == old.id and transfer.status == "executed"
+        assert transfer.new_account_id == new.id and transfer.amount_fen > 0
+        assert uow.journal.balances(new.id).cash == transfer.amount_fen
+        old_bank, new_bank = s.get(Bank, old.bank_id), s.get(Bank, new.bank_id)
+        assert old_bank.id != new_bank.id
+        live = s.scalar(
+            select(func.count())
+            .select_from(Contract)
+            .where(Contract.project_id == project.id, Contract.account_id == old.id)
+        )
+        assert live == 0  # the contracts moved with the account
+    assert change.account_no in out
+    r = client.get(f"/api/v1/projects/{project.id}", headers=_admin(client, result))
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["account_no"] == change.account_no and body["bank_code"] == new_bank.code
+    assert body["account"]["status"] == "active"
+    assert body["account"]["balance"] == str(from_fen(transfer.amount_fen))
+
+
+def test_epilogue_first_new_project_has_an_approved_fund_plan(engine, settings, seeded, client):
+    result, _ = seeded
+    plan = plan_city(SCALES["small"])
+    first = plan.epilogue.projects[0]
+    assert plan.developers[first.developer].credit_code == result.developer_code
+    with UnitOfWork(engine, readonly=True) as uow:
+        s = uow.session
+        project = uow.projects.by_permit(first.permit_no)
+        (fund_plan,) = s.scalars(select(FundPlan).where(FundPlan.project_id == project.id))
+        assert fund_plan.status == "approved" and fund_plan.version == 1
+        items = list(s.scalars(select(FundPlanItem).where(FundPlanItem.plan_id == fund_plan.id)))
+        buildings = set(s.scalars(select(Building.code).where(Building.project_id == project.id)))
+        assert {i.building_code for i in items} == buildings
+        assert {i.node_code for i in items} == {
+            n.code for n in _ctx(settings).rulebook("hengshui@2026.2").nodes
+        }
+        assert sum(i.amount_fen for i in items) == sum(i.amount_fen for i in first.fund_plan) > 0
+        steps = list(s.scalars(select(AuditEvent.action).where(AuditEvent.subject_type == "fund_plan")))
+        assert steps[0] == "fund_plan.submitted" and len(steps) >= 3
+    headers = {"Authorization": f"Bearer {result.api_keys['developer']}"}  # the developer sees its plan
+    r = client.get(f"/api/v1/projects/{project.id}/fund-plan", headers=headers)
+    assert r.status_code == 200, r.text
+    assert r.json()["status"] == "approved" and r.json()["version"] == 1
