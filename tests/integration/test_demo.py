@@ -348,18 +348,6 @@ def test_rows_added_after_the_seed_get_fresh_ids(engine, seeded):
         uow.commit()
 
 
-@pytest.mark.slow
-@pytest.mark.only_backend("sqlite")
-def test_city_scale_reproduces_the_hengshui_figures(engine, settings):
-    result = demo.seed(engine, settings, scale="city", out=io.StringIO())
-    with UnitOfWork(engine, readonly=True) as uow:
-        figures = stats.city_stats(uow, *PERIOD)
-    assert figures == result.figures
-    assert figures["accounts_opened"] == 191
-    assert abs(Decimal(figures["presale_area_m2"]) / Decimal("1400000") - 1) <= Decimal("0.01")
-    assert abs(Decimal(figures["deposits_total"]) / Decimal("7285000000") - 1) <= Decimal("0.01")
-
-
 def test_seed_extends_the_audit_chain(engine, seeded):
     with UnitOfWork(engine, readonly=True) as uow:
         events = list(uow.session.scalars(select(AuditEvent).order_by(AuditEvent.id)))
