@@ -478,6 +478,8 @@ class AuditEvent(SQLModel, table=True):
     """A state change, chained to the previous event by SHA-256."""
 
     __tablename__ = "audit_events"
+    # the project page's trail reads a project's own events by subject (0014)
+    __table_args__ = (Index("ix_audit_events_subject", "subject_type", "subject_id"),)
     id: int | None = Field(default=None, primary_key=True)
     occurred_at: datetime = _ts()
     actor: str = Field(max_length=80)

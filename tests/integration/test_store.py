@@ -210,3 +210,37 @@ def test_audit_events_form_a_hash_chain(engine, account_id):
     tampered = events[-1]
     tampered.actor = "someone else"
     assert audit.event_hash(tampered.prev_hash, tampered) != tampered.hash
+
+
+def test_the_audit_trail_finds_a_projects_own_events_by_index(engine, account_id):
+    """The project page's trail (store/reads/listings.py: audit_trail) reads the account's events OR the
+    project's own: each branch is an index look-up, not a scan of the whole audit table (0014)."""
+    from sqlalchemy import and_, or_, select
+
+    from escrow.store.models import AuditEvent
+
+    trail = (
+        select(AuditEvent.id)
+        .where(
+            or_(
+                AuditEvent.account_id == account_id,
+                and_(AuditEvent.subject_type == "project", AuditEvent.subject_id == "1"),
+            )
+        )
+        .order_by(AuditEvent.id.desc())
+        .limit(50)
+    )
+    sql = str(trail.compile(engine, compile_kwargs={"literal_binds": True}))
+    with engine.connect() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execute(text("SET enable_seqscan = off"))  # a tiny table: ask whether an index CAN serve it
+            plan = "\n".join(row[0] for row in conn.execute(text(f"EXPLAIN {sql}")))
+            assert "ix_audit_events_subject" in plan and "ix_audit_events_account_id" in plan, plan
+        else:
+            subject = str(
+                select(AuditEvent.id)
+                .where(AuditEvent.subject_type == "project", AuditEvent.subject_id == "1")
+                .compile(engine, compile_kwargs={"literal_binds": True})
+            )
+            plan = " ".join(str(row[-1]) for row in conn.execute(text(f"EXPLAIN QUERY PLAN {subject}")))
+            assert "ix_audit_events_subject" in plan, plan
