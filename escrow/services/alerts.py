@@ -356,10 +356,8 @@ def _fund_plans(uow: UnitOfWork, ctx: Context, today: date) -> list[Finding]:
         policy = book.fund_plan if book is not None else None
         if policy is None:
             continue
-        items = [
-            fund_plan_rules.Item(i.node_code, i.month, i.role, from_fen(i.amount_fen))
-            for i in uow.fund_plans.items(plan.id)
-        ]
+        rows = uow.fund_plans.items(plan.id)
+        items = [fund_plan_rules.Item(i.node_code, i.month, i.role, from_fen(i.amount_fen)) for i in rows]
         drawn = [
             fund_plan_rules.Drawing(node, fund_plan_rules.month_of(on), role, from_fen(fen))
             for node, role, fen, on in uow.fund_plans.drawings(project.id)
@@ -379,7 +377,7 @@ def _fund_plans(uow: UnitOfWork, ctx: Context, today: date) -> list[Finding]:
                     link=link,
                 )
             )
-        for late in _behind(uow, project.id, plan.id, items, today, policy.behind_days):
+        for late in _behind(uow, project.id, zip(rows, items, strict=True), today, policy.behind_days):
             out.append(
                 Finding(
                     "fund_plan_behind",
@@ -396,14 +394,18 @@ def _fund_plans(uow: UnitOfWork, ctx: Context, today: date) -> list[Finding]:
 
 
 def _behind(
-    uow: UnitOfWork, project_id: int, plan_id: int, items: list, today: date, days: int
+    uow: UnitOfWork,
+    project_id: int,
+    items: Iterable[tuple[Any, fund_plan_rules.Item]],
+    today: date,
+    days: int,
 ) -> list[fund_plan_rules.Behind]:
-    """The plan's nodes late: an item naming a building against that building's nodes, any other against
-    the nodes the whole project (every building) has reached."""
+    """The plan's nodes late: an item (its row, for the building it names) naming a building against that
+    building's nodes, any other against the nodes the whole project (every building) has reached."""
     progress = uow.projects.progress(project_id)
     reached = {b.code: b.confirmed for b in progress.buildings}
     groups: dict[str | None, list] = {}
-    for row, item in zip(uow.fund_plans.items(plan_id), items, strict=True):
+    for row, item in items:
         groups.setdefault(row.building_code if row.building_code in reached else None, []).append(item)
     late: dict[str, fund_plan_rules.Behind] = {}  # one alert per node, the earliest month late
     for building, group in groups.items():

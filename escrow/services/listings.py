@@ -195,6 +195,7 @@ def project_page(ctx: Context, project_id: int, *, latest: int, with_audit: bool
         deposits, deposit_count = uow.listings.deposits(account.id, latest)
         statements, statement_count = uow.listings.statements(account.id, latest)
         books = uow.journal.balances(account.id)
+        rows = uow.projects.buildings(project.id)
         return ProjectPage(
             project=project,
             account=account,
@@ -206,9 +207,7 @@ def project_page(ctx: Context, project_id: int, *, latest: int, with_audit: bool
             confirmations=(confirmed := uow.listings.confirmations(project.id))[None],
             buildings=tuple(
                 BuildingRow(figures, row.permit_no, {**confirmed[None], **confirmed.get(row.id, {})})
-                for row, figures in zip(
-                    uow.projects.buildings(project.id), building_views(uow, project, cap), strict=True
-                )
+                for row, figures in zip(rows, building_views(rows, cap), strict=True)
             ),
             deposits=tuple(deposits),
             deposit_count=deposit_count,

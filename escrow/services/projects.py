@@ -418,15 +418,14 @@ def _building_added(uow: UnitOfWork, ctx: Context, cmd: AddBuilding, actor: Prin
         )
     b = cmd.building
     area_x100 = _area_x100(b.presale_area_m2, "presale_area_m2")
-    if uow.projects.building(project.id, b.code) or (
-        b.code == "1" and not uow.projects.buildings(project.id)
-    ):
+    existing = uow.projects.buildings(project.id)
+    if any(row.code == b.code for row in existing) or (b.code == "1" and not existing):
         raise Conflict(
             f"building {b.code} already exists in project {project.id}",
             rule="buildings.code",
             errors=[FieldError.coded("code", "building_exists", building=b.code)],
         )
-    if len(uow.projects.buildings(project.id)) >= MAX_BUILDINGS:
+    if len(existing) >= MAX_BUILDINGS:
         raise InvalidInput(
             f"at most {MAX_BUILDINGS} buildings", errors=[FieldError.at_most("code", MAX_BUILDINGS)]
         )
@@ -435,7 +434,7 @@ def _building_added(uow: UnitOfWork, ctx: Context, cmd: AddBuilding, actor: Prin
     grade = rule.credit_grade_factors.get(developer.credit_grade, Decimal("1"))
     added = caps.supervised_amount(rule.cost_per_m2, b.presale_area_m2, rule.coefficient, grade)
     before = project_view(uow, ctx, project, account)
-    if not uow.projects.buildings(project.id):
+    if not existing:
         # the project so far was one building: it becomes building "1", and its nodes that building's
         first = uow.projects.add(
             Building(
@@ -716,7 +715,7 @@ def account_of(uow: UnitOfWork, ctx: Context, project: Project, account: Supervi
         rulebook=project.rulebook_id,
         non_key_releasable=non_key.releasable,
         non_key_cap=CapView.of(non_key),
-        buildings=building_views(uow, project, cap),
+        buildings=building_views(uow.projects.buildings(project.id), cap),
         agreement_no=account.agreement_no,
         confirmed_by_bank=account.confirmed_on is not None,
         confirmed_on=account.confirmed_on,
@@ -724,9 +723,9 @@ def account_of(uow: UnitOfWork, ctx: Context, project: Project, account: Supervi
     )
 
 
-def building_views(uow: UnitOfWork, project: Project, cap: caps.Cap) -> tuple[BuildingView, ...]:
-    """Each building with its figures from a live cap's retention rule."""
-    return _building_views(uow.projects.buildings(project.id), cap.inputs.supervised_amount, cap.rule)
+def building_views(rows: list[Building], cap: caps.Cap) -> tuple[BuildingView, ...]:
+    """Each building (`rows`, the project's) with its figures from a live cap's retention rule."""
+    return _building_views(rows, cap.inputs.supervised_amount, cap.rule)
 
 
 def building_figures(uow: UnitOfWork, ctx: Context, project: Project, on: date) -> tuple[BuildingView, ...]:

@@ -423,3 +423,30 @@ def test_an_admin_adds_a_building_on_the_project_page(client, world, web, engine
     assert r.status_code == 303, r.text
     assert [b["code"] for b in account(client, world, project)["buildings"]] == ["1号楼", "2号楼", "3号楼"]
     assert "衡预售2026-021" in admin.get(f"/projects/{pid}?lang=en").text
+
+
+def test_construction_behind_the_plan_is_judged_per_building(client, world, engine, settings):
+    from datetime import UTC, datetime
+
+    from escrow.app import build_context
+    from escrow.services import alerts
+    from tests.http.test_fund_plans import ITEMS, Plans
+
+    project = open_project(client, world)
+    pid = project["project_id"]
+    items = [
+        dict(ITEMS[0], node_code="half_structure", month="2026-12", building="1号楼"),
+        dict(ITEMS[0], node_code="topped_out", month="2026-12", amount="100000.00"),  # the whole project's
+    ]
+    Plans(client, world).approved(pid, items)
+    assert confirm(client, world, pid, "half_structure", "1号楼").status_code == 201
+
+    def behind(on: date) -> list[str]:
+        ctx = build_context(settings, engine, today=lambda: on)
+        alerts.run_sweep(ctx, datetime.now(UTC))
+        found = [a for a in alerts.listing(ctx, rule="fund_plan_behind") if a.state != "resolved"]
+        return sorted(a.subject.id for a in found)
+
+    # 30 days after December: 1号楼 has reached the node planned for it (2号楼 has not, and need not);
+    # topped_out, planned for the whole project, is reached by no building
+    assert behind(date(2027, 2, 1)) == [f"{pid}:topped_out"]
