@@ -112,6 +112,7 @@ def prepare(url: str, lines: int, csv_path: Path) -> None:
                     for ledger, sign in (("cash", 1), ("buyer_funds", -1))
                 ],
             )
+        uow.journal.rebuild_balances([account.id])  # journal rows written directly: their sums too
         uow.commit()
     engine.dispose()
     with csv_path.open("w", encoding="utf-8", newline="") as f:

@@ -12,7 +12,10 @@ What is checked, in the database or in an export:
 - the books (the invariants of `escrow.domain.ledger`): every entry has legs, its legs sum to zero (INV-1) and
   belong to its account, its amount is the sum of its debits, its kind moves cash the way that kind does
   (INV-2), each account's cash and suspense never go below zero in booking order (INV-3, INV-4), and no leg
-  refers to an entry that does not exist.
+  refers to an entry that does not exist;
+- the maintained sums (`account_balances`, `account_kind_totals`, see `escrow.store.repos.journal`): each
+  account's row for each ledger and entry kind equals the journal's sum, and no account with journal rows
+  lacks its row (checked in the database only: an export has no maintained rows).
 
 Problems are reported in order — the chain first, by event id, then the journal by entry id — so the first
 one is the first broken link. A trail cut off at the end still forms a valid chain: compare the head the
@@ -32,6 +35,7 @@ from escrow.domain.ledger import EntryKind, Ledger
 from escrow.store import audit
 from escrow.store.db import Engine, UnitOfWork
 from escrow.store.models import AuditEvent
+from escrow.store.repos.journal import Figures
 
 FORMAT = "escrow-audit/1"
 SHOWN = 20  # problems listed after the first
@@ -39,7 +43,8 @@ SHOWN = 20  # problems listed after the first
 
 @dataclass(frozen=True, order=True)
 class Finding:
-    order: tuple[int, int, int]  # (0 chain / 1 journal, row id, 0 hash / 1 books): first broken link first
+    # (0 chain / 1 journal / 2 maintained sums, row or account id, 0 hash / 1 books): first broken link first
+    order: tuple[int, int, int]
     where: str = field(compare=False)
     problem: str = field(compare=False)
 
@@ -54,6 +59,7 @@ class Report:
     head_hash: str = audit.GENESIS
     entries: int = 0
     legs: int = 0
+    maintained: int | None = None  # maintained sums compared with the journal (None: not checked, a file)
     findings: list[Finding] = field(default_factory=list)
 
     @property
@@ -69,12 +75,19 @@ class Report:
         counts = (
             f"{self.events} audit events (head: {head}), {self.entries} journal entries with {self.legs} legs"
         )
+        if self.maintained is not None:
+            counts += f", {self.maintained} maintained account sums"
         if self.ok:
             return [
                 f"audit trail intact: {counts}",
                 "every event links to the one before it and hashes to its stored hash; every journal entry "
                 "is recorded by exactly one event and matches the digest it recorded; every entry's legs sum "
-                "to zero and no account's cash or suspense goes below zero",
+                "to zero and no account's cash or suspense goes below zero"
+                + (
+                    "; every maintained balance and kind total equals the journal's sum"
+                    if self.maintained
+                    else ""
+                ),
             ]
         ordered = sorted(self.findings)
         out = [f"audit trail BROKEN: first broken link: {ordered[0]}", f"checked {counts}"]
@@ -300,7 +313,30 @@ def _walk(engine: Engine, verifier: Verifier, write: Callable[[dict[str, Any]], 
                 write({"type": "journal_entry", **record})
         for leg_id, entry_id in trail.orphan_legs():
             verifier.orphan_leg(leg_id, entry_id)
+        check_maintained_sums(
+            verifier, summed=uow.journal.summed_figures(), kept=uow.journal.maintained_figures()
+        )
     return verifier.finish()
+
+
+def check_maintained_sums(verifier: Verifier, *, summed: Figures, kept: Figures) -> None:
+    """Each maintained sum (an account's ledger balance or kind total) against the journal's: a row that
+    differs, is missing while the journal has rows, or has no journal rows behind it is a finding naming the
+    account and the ledger or kind."""
+    verifier.report.maintained = len(kept)
+    for key in sorted(summed.keys() | kept.keys()):
+        figure, account_id, name = key
+        journal, table = summed.get(key), kept.get(key)
+        if journal == table:
+            continue
+        what = f"the {name} ledger's balance" if figure == "ledger" else f"the {name} entries' total"
+        if table is None:
+            problem = f"{what} is missing from the maintained sums; the journal's is {journal} fen"
+        elif journal is None:
+            problem = f"{what} is {table} fen in the maintained sums, but the journal has no such rows"
+        else:
+            problem = f"{what} is {table} fen in the maintained sums, but {journal} fen in the journal"
+        verifier.report.findings.append(Finding((2, account_id, 0), f"account {account_id}", problem))
 
 
 def _dumps(obj: Mapping[str, Any]) -> str:

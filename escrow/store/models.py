@@ -246,6 +246,28 @@ class JournalLeg(SQLModel, table=True):
     amount_fen: int = _fen()
 
 
+class AccountBalance(SQLModel, table=True):
+    """Maintained (0015): per account and ledger, the signed sum of its journal legs (debit positive), kept
+    by `Journal.post` in the transaction that books the entry, so that an account's balances are one read
+    whatever its history. Equal to the journal's sums by construction; `escrow audit verify` checks it.
+    Each value is bounded as the journal it sums (escrow.domain.money: far inside 64 bits)."""
+
+    __tablename__ = "account_balances"
+    account_id: int = Field(foreign_key="supervised_accounts.id", primary_key=True)
+    ledger: str = Field(max_length=24, primary_key=True)
+    balance_fen: int = _fen()
+
+
+class AccountKindTotal(SQLModel, table=True):
+    """Maintained (0015), like AccountBalance: per account and entry kind, the sum of its entries' sizes
+    (`amount_fen`): what `received_fen` reads (escrow.domain.ledger RECEIVED_SIGN)."""
+
+    __tablename__ = "account_kind_totals"
+    account_id: int = Field(foreign_key="supervised_accounts.id", primary_key=True)
+    kind: str = Field(max_length=24, primary_key=True)
+    total_fen: int = _fen()
+
+
 class Release(SQLModel, table=True):
     __tablename__ = "releases"
     id: int | None = Field(default=None, primary_key=True)

@@ -1,17 +1,41 @@
-"""The double-entry journal: entries and their legs, never updated or deleted, and the sums over them."""
+"""The double-entry journal: entries and their legs, never updated or deleted, and the sums over them.
+
+An account's lifetime sums (each ledger's balance, each kind's total) are also kept in two maintained tables
+(`account_balances`, `account_kind_totals`, migration 0015), added to by `post` in the transaction that
+books the entry, so that reading an account costs the same whatever its history. Whoever writes journal rows
+another way (a bulk load) calls `rebuild_balances` for those accounts before committing; `escrow audit verify`
+checks the tables against the journal (`summed_figures` against `maintained_figures`).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from datetime import date
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, insert, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
 
 from escrow.domain import ledger
 from escrow.domain.ledger import Balances, Entry, EntryKind, Ledger
-from escrow.store.models import JournalEntry, JournalLeg
+from escrow.store.models import AccountBalance, AccountKindTotal, JournalEntry, JournalLeg
 from escrow.store.repos.base import Repo, chunks
 
 RECEIVED_KINDS = tuple(kind.value for kind in ledger.RECEIVED_SIGN)
+
+BALANCES = AccountBalance.__table__
+KIND_TOTALS = AccountKindTotal.__table__
+LEGS = JournalLeg.__table__
+ENTRIES = JournalEntry.__table__
+
+# (figure, account id, ledger or kind) → fen: the maintained sums or the journal's (the audit compares them)
+Figures = dict[tuple[str, int, str], int]
+
+
+def upsert_insert(session: Session) -> Callable[[Any], Any]:
+    """The dialect's INSERT, which has ON CONFLICT … DO UPDATE on both engines."""
+    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
 
 
 class Journal(Repo):
@@ -32,19 +56,92 @@ class Journal(Repo):
             for leg in entry.legs
         )
         self.session.flush()
+        self._add_to_sums(account_id, ledger.ledger_sums(entry.legs), entry.kind, row.amount_fen)
         return row
+
+    def _add_to_sums(
+        self, account_id: int, sums: dict[Ledger, int], kind: EntryKind, amount_fen: int
+    ) -> None:
+        """Add one entry to the account's maintained sums: one upsert per table (each row is locked by its
+        update, and the account's lock already orders the entries of one account)."""
+        insert_ = upsert_insert(self.session)
+        balances = insert_(BALANCES).values(
+            [
+                {"account_id": account_id, "ledger": name.value, "balance_fen": fen}
+                for name, fen in sums.items()
+            ]
+        )
+        self.session.execute(
+            balances.on_conflict_do_update(
+                index_elements=[BALANCES.c.account_id, BALANCES.c.ledger],
+                set_={"balance_fen": BALANCES.c.balance_fen + balances.excluded.balance_fen},
+            )
+        )
+        totals = insert_(KIND_TOTALS).values(account_id=account_id, kind=kind.value, total_fen=amount_fen)
+        self.session.execute(
+            totals.on_conflict_do_update(
+                index_elements=[KIND_TOTALS.c.account_id, KIND_TOTALS.c.kind],
+                set_={"total_fen": KIND_TOTALS.c.total_fen + totals.excluded.total_fen},
+            )
+        )
+
+    def rebuild_balances(self, account_ids: Iterable[int] | None = None) -> None:
+        """Recompute the maintained sums of these accounts (None: of every account) from the journal, with
+        one INSERT … SELECT … GROUP BY per table and chunk of ids: for bulk loads that write journal rows
+        directly (and the same sums as migration 0015's backfill)."""
+        scopes: list[list[int] | None] = (
+            [None] if account_ids is None else list(chunks(sorted(set(account_ids))))
+        )
+        for ids in scopes:
+            for table, source, key, value in (
+                (BALANCES, LEGS, "ledger", "balance_fen"),
+                (KIND_TOTALS, ENTRIES, "kind", "total_fen"),
+            ):
+                grouped = select(source.c.account_id, source.c[key], func.sum(source.c.amount_fen)).group_by(
+                    source.c.account_id, source.c[key]
+                )
+                cleared = delete(table)
+                if ids is not None:
+                    grouped = grouped.where(source.c.account_id.in_(ids))
+                    cleared = cleared.where(table.c.account_id.in_(ids))
+                self.session.execute(cleared)
+                self.session.execute(insert(table).from_select(["account_id", key, value], grouped))
+
+    def summed_figures(self) -> Figures:
+        """Every account's sums as the journal gives them (the whole journal: for the audit)."""
+        legs = select(LEGS.c.account_id, LEGS.c.ledger, func.sum(LEGS.c.amount_fen)).group_by(
+            LEGS.c.account_id, LEGS.c.ledger
+        )
+        kinds = select(ENTRIES.c.account_id, ENTRIES.c.kind, func.sum(ENTRIES.c.amount_fen)).group_by(
+            ENTRIES.c.account_id, ENTRIES.c.kind
+        )
+        return self._figures(legs, kinds)
+
+    def maintained_figures(self) -> Figures:
+        """Every account's sums as the maintained tables hold them."""
+        return self._figures(
+            select(BALANCES.c.account_id, BALANCES.c.ledger, BALANCES.c.balance_fen),
+            select(KIND_TOTALS.c.account_id, KIND_TOTALS.c.kind, KIND_TOTALS.c.total_fen),
+        )
+
+    def _figures(self, ledgers: Any, kinds: Any) -> Figures:
+        found: Figures = {}
+        for figure, stmt in (("ledger", ledgers), ("kind", kinds)):
+            for account_id, name, fen in self.session.execute(stmt):
+                found[(figure, account_id, name)] = int(fen)
+        return found
 
     def balances(self, account_id: int) -> Balances:
         return self.balances_of([account_id])[account_id]
 
     def balances_of(self, account_ids: list[int]) -> dict[int, Balances]:
-        """The ledger balances of each account, in one grouped query per chunk of ids."""
+        """The ledger balances of each account, from the maintained table: one query per chunk of ids."""
         sums: dict[int, dict[Ledger, int]] = {}
         for ids in chunks(account_ids):
             rows = self.session.execute(
-                select(JournalLeg.account_id, JournalLeg.ledger, func.sum(JournalLeg.amount_fen))
-                .where(JournalLeg.account_id.in_(ids))
-                .group_by(JournalLeg.account_id, JournalLeg.ledger)
+                select(BALANCES.c.account_id, BALANCES.c.ledger, BALANCES.c.balance_fen).where(
+                    BALANCES.c.account_id.in_(ids)
+                )
             )
             for account_id, name, total in rows:
                 sums.setdefault(account_id, {})[Ledger(name)] = int(total)
@@ -56,13 +153,13 @@ class Journal(Repo):
         return self.received_of([account_id])[account_id]
 
     def received_of(self, account_ids: list[int]) -> dict[int, int]:
-        """As `received_fen`, per account."""
+        """As `received_fen`, per account, from the maintained kind totals: one query per chunk of ids."""
         totals: dict[int, dict[str, int]] = {account_id: {} for account_id in account_ids}
         for ids in chunks(account_ids):
             rows = self.session.execute(
-                select(JournalEntry.account_id, JournalEntry.kind, func.sum(JournalEntry.amount_fen))
-                .where(JournalEntry.account_id.in_(ids), JournalEntry.kind.in_(RECEIVED_KINDS))
-                .group_by(JournalEntry.account_id, JournalEntry.kind)
+                select(KIND_TOTALS.c.account_id, KIND_TOTALS.c.kind, KIND_TOTALS.c.total_fen).where(
+                    KIND_TOTALS.c.account_id.in_(ids), KIND_TOTALS.c.kind.in_(RECEIVED_KINDS)
+                )
             )
             for account_id, kind, total in rows:
                 totals[account_id][kind] = int(total)
