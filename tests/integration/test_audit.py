@@ -249,6 +249,9 @@ def test_verify_passes_on_untouched_books(cli, books):
     assert first.startswith("audit trail intact: ")
     assert f"{len(books['events'])} audit events" in first
     assert "7 journal entries with 14 legs" in first
+    # 5 ledgers (cash, buyer_funds, released, suspense, deducted) and 5 kinds booked on the one account
+    assert first.endswith("14 legs, 10 maintained account sums")
+    assert "every maintained balance and kind total equals the journal's sum" in out
 
 
 def test_verify_passes_on_an_empty_database(cli):
@@ -400,6 +403,47 @@ def test_a_forged_journal_entry_is_named(engine, cli, books):
         f"({top + 2}, {forged}, {account_id}, 'buyer_funds', -100000)",
     )
     assert _first_broken(cli).startswith(f"journal entry {forged}: not recorded in the audit trail")
+
+
+def _account_and_cash(engine, books) -> tuple[int, int]:
+    with UnitOfWork(engine, readonly=True) as uow:
+        account_id = uow.projects.account_by_no(books["account_no"]).id
+        return account_id, uow.journal.summed_figures()[("ledger", account_id, "cash")]
+
+
+def test_a_maintained_balance_edited_by_sql_is_named(engine, cli, books):
+    """Someone raises an account's maintained cash balance: the caps would read it, the audit names it."""
+    account_id, cash = _account_and_cash(engine, books)
+    tamper(
+        engine,
+        "UPDATE account_balances SET balance_fen = balance_fen + 100 "
+        f"WHERE account_id = {account_id} AND ledger = 'cash'",
+    )
+    assert _first_broken(cli) == (
+        f"account {account_id}: the cash ledger's balance is {cash + 100} fen in the maintained sums, but "
+        f"{cash} fen in the journal"
+    )
+
+
+def test_a_missing_or_invented_maintained_sum_is_named(engine, cli, books):
+    account_id, _ = _account_and_cash(engine, books)
+    with UnitOfWork(engine, readonly=True) as uow:
+        deposits = uow.journal.summed_figures()[("kind", account_id, "deposit")]
+    tamper(
+        engine,
+        f"DELETE FROM account_kind_totals WHERE account_id = {account_id} AND kind = 'deposit'",
+        f"INSERT INTO account_balances (account_id, ledger, balance_fen) VALUES ({account_id}, 'fees', 5)",
+    )
+    code, out, _ = cli("audit", "verify")
+    assert code == 1
+    assert out.splitlines()[0] == (
+        f"audit trail BROKEN: first broken link: account {account_id}: the deposit entries' total is missing "
+        f"from the maintained sums; the journal's is {deposits} fen"
+    )
+    assert (
+        f"  also: account {account_id}: the fees ledger's balance is 5 fen in the maintained sums, but the "
+        "journal has no such rows"
+    ) in out.splitlines()
 
 
 def test_an_edited_audit_event_is_named(engine, cli, books):
