@@ -79,6 +79,40 @@ def test_each_bank_reference_is_booked_once_and_the_books_balance(app, world, pr
     assert ledger.balance_equals_flows(entries) and ledger.balance_never_negative(entries)
 
 
+def test_32_concurrent_deposits_on_a_few_accounts_leave_their_maintained_balances_exact(
+    app, client, world, engine
+):
+    """The maintained sums are added to by upserts on one row per account and ledger: 32 workers depositing
+    on three accounts at once lose no addition (PostgreSQL's row locks, SQLite's write lock)."""
+    accounts = []
+    for n in range(3):
+        body = project_body(permit_no=f"衡预售2025-30{n}", account_no=f"62220000333300{n}", name=f"C{n}")
+        r = client.post("/api/v1/projects", json=body, headers=world.headers("admin", f"open-{n}"))
+        assert r.status_code == 201, r.text
+        accounts.append(body["account_no"])
+    sends = [(accounts[i % 3], f"MB-{i:03d}", 100_00 + i) for i in range(96)]  # (account, reference, fen)
+    with live.serve(app) as base, ThreadPoolExecutor(WORKERS) as pool:
+
+        def send(job: tuple[str, str, int]) -> int:
+            account_no, ref, fen = job
+            with live.client(base) as c:
+                body = _deposit_body(account_no, ref, f"{fen // 100}.{fen % 100:02d}")
+                return c.post("/api/v1/deposits", json=body, headers=world.headers("bank", ref)).status_code
+
+        assert set(pool.map(send, sends)) == {201}
+    with UnitOfWork(engine, readonly=True) as uow:
+        assert uow.journal.maintained_figures() == uow.journal.summed_figures()
+        for account_no in accounts:
+            account_id = uow.projects.account_by_no(account_no).id
+            sent = sum(fen for no, _, fen in sends if no == account_no)
+            balances = uow.journal.balances(account_id)
+            assert (balances.cash, balances.suspense, uow.journal.received_fen(account_id)) == (
+                sent,
+                sent,
+                sent,
+            )
+
+
 def test_32_workers_depositing_approving_and_executing_never_break_the_books(
     app, client, world, flow, engine
 ):
@@ -160,6 +194,7 @@ def test_32_workers_depositing_approving_and_executing_never_break_the_books(
             .group_by(Deposit.bank_reference)
         ).all()
         released = uow.session.scalars(select(Release.status)).all()
+        assert uow.journal.maintained_figures() == uow.journal.summed_figures()
     assert all(n == 1 for _, n in refs)
     assert len(refs) == 1 + 20 + 1  # the funding deposit, twenty references, one repeated key
     assert sorted(released).count("executed") == 5  # exactly the 5,000,000.00 that was releasable
