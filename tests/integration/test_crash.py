@@ -1,7 +1,8 @@
 """A server process killed with SIGKILL in the middle of a burst of deposits. The client retries every request
 that got no answer, with the same Idempotency-Key, against the restarted server. Afterwards every deposit is
-booked exactly once, the books balance and the audit chain verifies. On PostgreSQL (the production
-deployment) and on SQLite (embedded: the server runs the scheduler in-process, and it dies too)."""
+booked exactly once, the books balance, the maintained balances equal the journal's sums and the audit chain
+verifies. On PostgreSQL (the production deployment) and on SQLite (embedded: the server runs the scheduler
+in-process, and it dies too)."""
 
 from __future__ import annotations
 
@@ -158,7 +159,9 @@ def test_deposits_survive_a_killed_server(db_url, engine, world, opened, tmp_pat
         account = uow.projects.account_by_no(opened["account_no"])
         deposits = list(uow.session.scalars(select(Deposit).where(Deposit.account_id == account.id)))
         entries = uow.journal.entries(account.id)
-        balances = uow.journal.balances(account.id)
+        balances = uow.journal.balances(account.id)  # read from the maintained sums
+        received = uow.journal.received_fen(account.id)
+        maintained, summed = uow.journal.maintained_figures(), uow.journal.summed_figures()
         keys = uow.session.scalar(
             select(func.count(IdempotencyRecord.id)).where(IdempotencyRecord.key.startswith("crash-key-"))
         )
@@ -167,9 +170,11 @@ def test_deposits_survive_a_killed_server(db_url, engine, world, opened, tmp_pat
     assert {d.id for d in deposits} == ids
     assert len(entries) == journal_rows == DEPOSITS  # booked exactly once each
     assert keys == DEPOSITS
-    assert balances.cash == balances.suspense == expected_fen  # no notices: every deposit is in suspense
+    assert balances.cash == balances.suspense == received == expected_fen  # no notices: all in suspense
+    assert maintained == summed  # the kill left no booking without its sums, nor sums without a booking
     assert all(ledger.legs_sum_to_zero(e.legs) for e in entries)
     assert ledger.balance_equals_flows(entries) and ledger.balance_never_negative(entries)
     report = auditing.verify(engine)
     assert report.ok, report.lines()
     assert report.entries == DEPOSITS
+    assert report.maintained == 3  # the cash and suspense balances, the deposit_suspense total

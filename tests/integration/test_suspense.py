@@ -491,6 +491,7 @@ def test_the_books_hold_after_any_sequence_of_assignments_and_returns(
                 )
 
             unassigned, assigned = total("suspense", "returning"), total("assigned")
+            assert uow.journal.maintained_figures() == uow.journal.summed_figures()
         assert invariants_hold(entries)
         assert balances.suspense == unassigned
         assert balances.buyer_funds == assigned
