@@ -52,19 +52,21 @@ messages: install-test
 # Every benchmark of bench/ (bench/README.md) at a small size, a minute or two: each still runs, checks its
 # result and prints its numbers, which mean nothing at this size. `make bench BENCH_SIZE=full` runs them at
 # the sizes of docs/BENCHMARKS.md (tens of minutes, best on an otherwise idle machine). Needs wrk, and
-# PostgreSQL on 127.0.0.1:5432 with pgbench for deposits_http.py.
+# PostgreSQL on 127.0.0.1:5432 for deposits_http.py (with pgbench) and account_cost.py.
 BENCH_SIZE ?= small
 ifeq ($(BENCH_SIZE),full)
 BENCH_RECONCILE :=
 BENCH_REPORTS :=
 BENCH_LOOKUP :=
 BENCH_DEPOSITS :=
+BENCH_ACCOUNT := --deposits 100000 --requests 1000
 else
 BENCH_RECONCILE := --lines 2000
 BENCH_REPORTS := --only voucher,monthly --deposits 50 --runs 3 --warm 1
 BENCH_LOOKUP := --vouchers 20 --rounds 1 --duration 2 --warmup 1
 BENCH_DEPOSITS := --workers 1 --duration 2 --warmup 1 --max-rate 100 --projects 2 \
 	--pgbench-scale 1 --pgbench-duration 2
+BENCH_ACCOUNT :=
 endif
 
 bench: install-test system-deps
@@ -72,6 +74,7 @@ bench: install-test system-deps
 	$(BIN)/python bench/reports_pdf.py $(BENCH_REPORTS)
 	$(BIN)/python bench/public_lookup.py $(BENCH_LOOKUP)
 	$(BIN)/python bench/deposits_http.py $(BENCH_DEPOSITS)
+	$(BIN)/python bench/account_cost.py $(BENCH_ACCOUNT)
 	$(BIN)/python bench/demo_city.py
 
 clean:

@@ -580,3 +580,14 @@ def profile_summary(
         "self": selfs.most_common(top),
         "inclusive": incl.most_common(top),
     }
+
+
+# --- verdicts -------------------------------------------------------------------------------------------
+
+
+def verdict(bench: str, figures: dict[str, Any], targets: dict[str, Any], met: bool) -> None:
+    """The benchmark's result as its last line, one JSON object (`make bench` collects these lines)."""
+    print(
+        json.dumps({"bench": bench, "figures": figures, "targets": targets, "met": met}, ensure_ascii=False),
+        flush=True,
+    )
