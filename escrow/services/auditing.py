@@ -17,9 +17,10 @@ What is checked, in the database or in an export:
   account's row for each ledger and entry kind equals the journal's sum, and no account with journal rows
   lacks its row (checked in the database only: an export has no maintained rows).
 
-Problems are reported in order — the chain first, by event id, then the journal by entry id — so the first
-one is the first broken link. A trail cut off at the end still forms a valid chain: compare the head the
-verifier prints with one you noted earlier (`--anchor`), which must still be in the chain.
+Problems are reported in order — the chain first, by event id, then the journal by entry id, then the
+maintained sums by account — so the first one is the first broken link. A trail cut off at the end still
+forms a valid chain: compare the head the verifier prints with one you noted earlier (`--anchor`), which must
+still be in the chain.
 """
 
 from __future__ import annotations

@@ -88,7 +88,8 @@ class Journal(Repo):
     def rebuild_balances(self, account_ids: Iterable[int] | None = None) -> None:
         """Recompute the maintained sums of these accounts (None: of every account) from the journal, with
         one INSERT … SELECT … GROUP BY per table and chunk of ids: for bulk loads that write journal rows
-        directly (and the same sums as migration 0015's backfill)."""
+        directly (and the same sums as migration 0015's backfill). Nothing else may book on these accounts
+        meanwhile (a bulk load owns them, or holds their locks)."""
         scopes: list[list[int] | None] = (
             [None] if account_ids is None else list(chunks(sorted(set(account_ids))))
         )
