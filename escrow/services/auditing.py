@@ -226,10 +226,11 @@ class Verifier:
             if (head_id, head_hash, length) != tuple(found):
                 self._find(
                     0,
-                    head_id or found[0],
+                    max(head_id, found[0]),  # after the events of the chain that are there
                     audit.chain_name(chain),
                     f"ends at audit event {found[0] or 'none'} after {found[2]} events, but its head was "
                     f"audit event {head_id or 'none'} after {length} events: events were cut off or added",
+                    rank=1,
                 )
 
     def entry(self, record: Mapping[str, Any]) -> None:

@@ -44,11 +44,15 @@ def test_the_period_a_run_covers():
     assert tasks.archive_month(_local(2026, 12, 1, 2, 30)) == "2026-11"
     assert tasks.archive_month(_local(2026, 12, 17, 9, 0)) == "2026-11"
     assert tasks.archive_month(_local(2027, 1, 1, 3, 0)) == "2026-12"
+    # the audit anchor of a day is published at 23:55
+    assert tasks.anchor_day(_local(2026, 11, 22, 23, 54)) == "2026-11-21"
+    assert tasks.anchor_day(_local(2026, 11, 22, 23, 55)) == "2026-11-22"
     assert [job.id for job in tasks.JOBS] == [
         "alert-sweep",
         "statement-check",
         "prune-idempotency",
         "monthly-archive",
+        "audit-anchor",
     ]
 
 
