@@ -175,8 +175,10 @@ def test_deposits_survive_a_killed_server(db_url, engine, world, opened, tmp_pat
     assert report.ok, report.lines()  # every chain: the account's, the city's
     assert report.entries == DEPOSITS
     with UnitOfWork(engine, readonly=True) as uow:  # each chain's head row counts what survived, no more
-        counted = dict(uow.session.execute(select(AuditEvent.chain, func.count()).group_by(AuditEvent.chain)))
-        kept = dict(uow.session.execute(select(AuditHead.chain, AuditHead.length)))
+        counted = dict(
+            uow.session.execute(select(AuditEvent.chain, func.count()).group_by(AuditEvent.chain)).all()
+        )
+        kept = dict(uow.session.execute(select(AuditHead.chain, AuditHead.length)).all())
         deposited = uow.session.scalar(
             select(func.count()).where(
                 AuditEvent.chain == account.id, AuditEvent.action.startswith("deposit.")
