@@ -98,6 +98,24 @@ def test_a_failed_job_is_recorded_and_retried(engine, settings, monkeypatch):
     assert calls == ["2026-11-22T10:00", "2026-11-22T10:00"]
 
 
+def test_the_daily_anchor_is_written_once_a_day_and_verifies(engine, settings, project):
+    from escrow.store.models import AuditAnchor
+
+    ctx = build_context(settings, engine)
+    evening = _local(2026, 11, 22, 23, 56)
+    assert tasks.run(tasks.BY_ID["audit-anchor"], engine, ctx, now=evening) == "done"
+    assert (
+        tasks.run(tasks.BY_ID["audit-anchor"], engine, ctx, now=evening + timedelta(minutes=1)) == "skipped"
+    )
+    with UnitOfWork(engine, readonly=True) as uow:
+        anchors = list(uow.session.scalars(select(AuditAnchor)))
+        run = uow.session.scalar(select(JobRun).where(JobRun.job_id == "audit-anchor"))
+    assert len(anchors) == 1 and anchors[0].chains == 2  # the city's chain and the project's account
+    assert run.period == "2026-11-22" and anchors[0].root in run.detail
+    report = auditing.verify(engine, anchor=anchors[0].root)
+    assert report.ok and report.anchors == 1
+
+
 def test_pruning_keeps_idempotency_records_seven_days(engine, settings, client, world):
     from escrow.store.models import IdempotencyRecord
 
