@@ -277,6 +277,15 @@ def cmd_audit_verify(args: argparse.Namespace, settings: Settings) -> int:
     return 0 if report.ok else 1
 
 
+def cmd_audit_anchor(args: argparse.Namespace, settings: Settings) -> int:
+    from escrow.services import auditing
+
+    made = auditing.anchor(open_database(settings.database_url, migrate=False), actor=OPERATOR.ref)
+    print(f"anchor {made.id} over {made.chains} chains, recorded by audit event {made.event_id}; root:")
+    print(made.root)
+    return 0
+
+
 def cmd_audit_export(args: argparse.Namespace, settings: Settings) -> int:
     from pathlib import Path
 
@@ -451,9 +460,15 @@ def build_parser() -> argparse.ArgumentParser:
     s = trail.add_parser("verify", help="verify the hash chain and the journal; exit 1 at the first break")
     s.add_argument("--file", metavar="FILE.jsonl", help="verify an export instead of the database")
     s.add_argument(
-        "--anchor", metavar="HASH", help="a head hash noted earlier: it must still be in the chain"
+        "--anchor",
+        metavar="HASH",
+        help="an anchor root (or an event hash) noted earlier: it must still be in the trail and verify",
     )
     s.set_defaults(func=cmd_audit_verify)
+    s = trail.add_parser(
+        "anchor", help="anchor every chain's head by a Merkle root, recorded on the city chain"
+    )
+    s.set_defaults(func=cmd_audit_anchor)
     s = trail.add_parser("export", help="export the trail as JSON lines for an outside auditor")
     s.add_argument("-o", "--output", required=True, metavar="FILE.jsonl")
     s.set_defaults(func=cmd_audit_export)

@@ -7,6 +7,8 @@
 | `prune-idempotency` | daily 03:15         | the day     | delete idempotency records older than 7 days     |
 |                     |                     |             | (and old look-up counters, report jobs, sessions)|
 | `monthly-archive`   | daily 02:30         | last month  | archive each account's monthly PDF statement     |
+| `audit-anchor`      | daily 23:55         | the day     | anchor every audit chain's head (a Merkle root,  |
+|                     |                     |             | recorded on the city chain): published daily     |
 
 The monthly archive is due on the 1st; it fires daily so that a month whose run failed or never happened
 (the scheduler was down on the 1st) is done the next day — once it is done the daily run finds its claim and
@@ -24,7 +26,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from escrow.jobs import runs
-from escrow.services import alerts, upkeep
+from escrow.services import alerts, auditing, upkeep
 from escrow.services.context import Context
 from escrow.services.jobruns import Engine
 
@@ -73,6 +75,10 @@ def statement_day(now: datetime) -> str:
 
 def prune_day(now: datetime) -> str:
     return _latest_daily(now, time(3, 15)).isoformat()
+
+
+def anchor_day(now: datetime) -> str:
+    return _latest_daily(now, time(23, 55)).isoformat()
 
 
 def archive_month(now: datetime) -> str:
@@ -127,6 +133,11 @@ def monthly_archive(engine: Engine, ctx: Context, period: str, now: datetime) ->
     return summary
 
 
+def audit_anchor(engine: Engine, ctx: Context, period: str, now: datetime) -> str:
+    made = auditing.anchor(engine, actor=ACTOR)
+    return f"anchor {made.id} over {made.chains} chains: root {made.root}"
+
+
 JOBS: tuple[Job, ...] = (
     Job("alert-sweep", {"minute": "*/15"}, quarter, alert_sweep),
     Job(
@@ -137,6 +148,7 @@ JOBS: tuple[Job, ...] = (
     ),
     Job("prune-idempotency", {"hour": 3, "minute": 15}, prune_day, prune_idempotency),
     Job("monthly-archive", {"hour": 2, "minute": 30}, archive_month, monthly_archive),
+    Job("audit-anchor", {"hour": 23, "minute": 55}, anchor_day, audit_anchor),
 )
 BY_ID = {job.id: job for job in JOBS}
 

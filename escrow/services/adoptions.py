@@ -285,7 +285,10 @@ def _adopted(uow: UnitOfWork, ctx: Context, adoption: RulebookAdoption, actor: P
     book = ctx.rulebook(adoption.rulebook_id)
     _pin(uow, book)
     moved = []
-    for _, project, account, _name in uow.adoptions.chosen_with_projects(adoption.id):
+    chosen = uow.adoptions.chosen_with_projects(adoption.id)
+    # events follow on every chosen account's chain and the city's: their locks first, in ascending order
+    audit.lock_chains(uow.session, [audit.CITY_CHAIN, *(audit.chain_of(a.id) for _, _, a, _ in chosen)])
+    for _, project, account, _name in chosen:
         old = project.rulebook_id
         before = release_cap(uow, ctx, project, account)
         project.rulebook_id = book.id

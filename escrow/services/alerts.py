@@ -490,6 +490,24 @@ def _record(uow: UnitOfWork, alert: Alert, actor: str, action: str, before: str 
     )
 
 
+def _lock_chains_to_record(
+    uow: UnitOfWork, findings: dict[str, Finding], current: dict[str, Alert], rules: set[str]
+) -> None:
+    """The audit chains of every alert `raise_alerts` is about to open, reopen or resolve, locked first and in
+    ascending order (escrow.store.audit): one sweep records on many accounts' chains."""
+    chains = {
+        audit.chain_of(f.account_id if key not in current else current[key].account_id)
+        for key, f in findings.items()
+        if key not in current or current[key].state == "resolved"
+    }
+    chains |= {
+        audit.chain_of(alert.account_id)
+        for key, alert in current.items()
+        if key not in findings and alert.rule in rules and alert.state != "resolved"
+    }
+    audit.lock_chains(uow.session, chains)
+
+
 def raise_alerts(
     uow: UnitOfWork,
     findings: Iterable[Finding],
@@ -508,6 +526,7 @@ def raise_alerts(
         current.update((a.dedup_key, a) for a in uow.alerts.unresolved_locked(rules))
     wanted = [k for k in findings if k not in current]
     current.update((a.dedup_key, a) for a in uow.alerts.by_dedup_keys_locked(wanted))
+    _lock_chains_to_record(uow, findings, current, rules)
     for key, f in findings.items():
         alert = current.get(key)
         if alert is None:

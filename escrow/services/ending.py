@@ -117,6 +117,8 @@ def execute(
     ins.new_account_id = new.id
     moved = _move_open_business(uow, account, new)
     uow.session.flush()
+    # events follow on both accounts' chains: their locks in ascending order (escrow.store.audit)
+    audit.lock_chains(uow.session, (audit.chain_of(account.id), audit.chain_of(new.id)))
     audit.record(
         uow.session,
         actor=actor_ref,

@@ -1,7 +1,19 @@
-"""The audit trail: every state change is an event chained by SHA-256 to the one before it.
+"""The audit trail: every state change is an event chained by SHA-256 to the one before it in its chain.
 
-The chain is extended under a lock (an advisory lock on PostgreSQL, the write transaction on SQLite), in the
-same transaction as the change it records.
+There is one chain per account (the events with that `account_id`) and the city chain (the events without an
+account), so that changes on different accounts never wait for each other. A chain is extended under its own
+lock — its row in `audit_heads`, locked with SELECT … FOR UPDATE on PostgreSQL (on SQLite the write
+transaction is exclusive already) — in the same transaction as the change it records. A transaction that
+records on several chains takes their locks in ascending chain order (`lock_chains`), so two such transactions
+cannot deadlock; two events of one chain in one transaction link to each other.
+
+The events written before revision 0016 form the legacy chain (chain -1): the single city-wide chain they were
+written in, verified as before. Every other chain starts at GENESIS. `audit_heads` keeps each chain's last
+event and length (the legacy chain's was backfilled by 0016).
+
+An anchor (`anchor`, `escrow audit anchor`, the daily `audit-anchor` job) commits to every chain's head at
+one moment by a Merkle root (`escrow.domain.merkle`); the root is stored with its leaves and recorded by an
+event of the city chain, so it is itself chained.
 
 The journal is covered by the chain too: every journal entry booked in a transaction is *claimed* by the next
 audit event of that transaction, which carries `details["journal"] = [[entry_id, entry_digest], …]`. The
@@ -16,6 +28,10 @@ The recipes, for an outside auditor (README, "Verifying the audit trail"):
                     ensure_ascii=False, separators=(",", ":")))
     event hash    = sha256_hex(prev_hash + canonical(body)), body = the event's occurred_at (UTC, ISO 8601),
                     actor, action, subject_type, subject_id, account_id, before, after, details
+    chain         = -1 for an event written before 0016 (exported as such), else account_id, or 0 without one;
+                    walking a chain's events in id order, the first one's prev_hash is GENESIS (64 zeros) and
+                    each next one's prev_hash is the hash of the one before it
+    anchor root   = escrow.domain.merkle.root over (chain, head hash) of every chain with events
     entry digest  = sha256_hex(canonical({id, account_id, kind, booked_on, reference, amount_fen,
                     legs: [{id, account_id, ledger, amount_fen}, …] in leg id order}))
 """
@@ -29,18 +45,31 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import event as sa_event
-from sqlalchemy import select
+from sqlalchemy import select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from escrow.store.locks import advisory_lock
-from escrow.store.models import AuditEvent, JournalEntry, JournalLeg, utcnow
+from escrow.domain import merkle
+from escrow.store.models import (
+    AuditAnchor,
+    AuditAnchorLeaf,
+    AuditEvent,
+    AuditHead,
+    JournalEntry,
+    JournalLeg,
+    utcnow,
+)
 
 GENESIS = "0" * 64
-AUDIT_LOCK = 0x45534352  # "ESCR"
+LEGACY_CHAIN = -1  # the single city-wide chain of the events before revision 0016
+CITY_CHAIN = 0  # the events without an account
 JOURNAL_KEY = "journal"  # details key of the journal entries an event claims
+ANCHORED = "audit.anchored"  # the action of the city-chain event that records an anchor
 
 _PENDING = "escrow.audit.unclaimed_journal"  # session.info: entries booked, not yet claimed by an event
-_HEAD = "escrow.audit.head"  # session.info: the chain head this transaction last wrote (under the lock)
+_HEADS = (
+    "escrow.audit.heads"  # session.info: chain → [head id, head hash, length], locked by this transaction
+)
 
 
 class UnauditedBooking(RuntimeError):
@@ -156,7 +185,7 @@ def _refuse_unaudited_booking(session: Session) -> None:
 @sa_event.listens_for(Session, "after_rollback")
 def _forget(session: Session) -> None:
     session.info.pop(_PENDING, None)
-    session.info.pop(_HEAD, None)
+    session.info.pop(_HEADS, None)
 
 
 @sa_event.listens_for(Session, "after_soft_rollback")
@@ -183,6 +212,46 @@ def _claims(session: Session) -> list[list[Any]]:
     ]
 
 
+def chain_of(account_id: int | None) -> int:
+    return CITY_CHAIN if account_id is None else account_id
+
+
+def chain_name(chain: int) -> str:
+    if chain == LEGACY_CHAIN:
+        return "the legacy chain (before 0016)"
+    return "the city chain" if chain == CITY_CHAIN else f"account {chain}'s chain"
+
+
+def lock_chains(session: Session, chains: Iterable[int]) -> None:
+    """Lock these chains now, in ascending order: a transaction that records on several chains calls this
+    first, so that two of them always wait in the same order and never deadlock."""
+    held = session.info.get(_HEADS, {})
+    wanted = sorted(set(chains) - set(held))
+    if held and wanted and wanted[0] < max(held):
+        raise RuntimeError(f"audit chains {wanted} locked after chain {max(held)}: lock them together, first")
+    for chain in wanted:
+        _head(session, chain)
+
+
+def _head(session: Session, chain: int) -> list[Any]:
+    """The chain's head as this transaction sees it, its lock taken on first use in the transaction."""
+    held = session.info.setdefault(_HEADS, {})
+    if chain in held:
+        return held[chain]
+    h = AuditHead.__table__.c
+    locked = select(h.head_id, h.head_hash, h.length).where(h.chain == chain).with_for_update()
+    row = session.execute(locked).first()
+    if (
+        row is None
+    ):  # the chain's first event: its head row, created once (a racing creator waits, then reads)
+        dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+        values = {"chain": chain, "head_id": 0, "head_hash": GENESIS, "length": 0}
+        session.execute(dialect.insert(AuditHead).values(values).on_conflict_do_nothing())
+        row = session.execute(locked).one()
+    held[chain] = [row.head_id, row.head_hash, row.length]
+    return held[chain]
+
+
 def record(
     session: Session,
     *,
@@ -196,11 +265,8 @@ def record(
     details: dict[str, Any] | None = None,
 ) -> AuditEvent:
     session.flush()  # journal rows still pending in the session are booked, and noticed, before the claim
-    advisory_lock(session, AUDIT_LOCK)
-    prev = session.info.get(_HEAD)
-    if prev is None:
-        last = session.scalar(select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1))
-        prev = last or GENESIS
+    chain = chain_of(account_id)
+    head = _head(session, chain)
     # hash exactly what is stored: JSON-native values (a date becomes its string, a tuple a list)
     stored = json.loads(canonical(details or {}))
     claims = _claims(session)
@@ -216,11 +282,52 @@ def record(
         before_digest=digest(before),
         after_digest=digest(after),
         details=stored,
-        prev_hash=prev,
+        prev_hash=head[1],
         hash="",
+        chain=chain,
     )
-    event.hash = event_hash(prev, event)
+    event.hash = event_hash(head[1], event)
     session.add(event)
     session.flush()
-    session.info[_HEAD] = event.hash
+    head[:] = [event.id, event.hash, head[2] + 1]
+    session.execute(
+        update(AuditHead)
+        .where(AuditHead.__table__.c.chain == chain)
+        .values(head_id=event.id, head_hash=event.hash, length=head[2])
+    )
     return event
+
+
+# --- anchors -----------------------------------------------------------------------------------------------
+
+
+def anchor(session: Session, *, actor: str) -> AuditAnchor:
+    """Commit to every chain's head as it stands (one statement, one snapshot, no lock taken on any account's
+    chain): store the Merkle root with its leaves and record it on the city chain."""
+    h = AuditHead.__table__.c
+    heads = session.execute(
+        select(h.chain, h.head_id, h.head_hash).where(h.length > 0).order_by(h.chain)
+    ).all()
+    root = merkle.root((row.chain, row.head_hash) for row in heads)
+    row = AuditAnchor(anchored_at=utcnow().replace(microsecond=0), root=root, chains=len(heads))
+    session.add(row)
+    session.flush()
+    if heads:
+        session.execute(
+            AuditAnchorLeaf.__table__.insert(),
+            [
+                {"anchor_id": row.id, "chain": r.chain, "head_id": r.head_id, "head_hash": r.head_hash}
+                for r in heads
+            ],
+        )
+    event = record(
+        session,
+        actor=actor,
+        action=ANCHORED,
+        subject_type="audit_anchor",
+        subject_id=row.id,
+        details={"root": root, "chains": len(heads)},
+    )
+    row.event_id = event.id
+    session.flush()
+    return row

@@ -1,6 +1,7 @@
 """Advisory locks. PostgreSQL has them; SQLite needs none, its write transaction being exclusive already.
 
-- `advisory_lock`: held until the transaction ends (the audit chain is extended under one);
+- `advisory_lock`: held until the transaction ends (nothing on the money path takes one: the audit chains
+  are locked by their rows in `audit_heads`, escrow.store.audit);
 - `SessionLock`: held by a connection of its own for as long as it lives, across transactions (the acting
   scheduler holds one; another scheduler that cannot take it stands by).
 """

@@ -514,6 +514,9 @@ class AuditEvent(SQLModel, table=True):
     details: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
     prev_hash: str = Field(max_length=64)
     hash: str = Field(sa_column=Column(String(64), unique=True, nullable=False))
+    # the chain it extends (0016): the account's id, CITY_CHAIN (0) without an account, LEGACY_CHAIN (-1) for
+    # the events of the single city-wide chain before 0016 (see escrow.store.audit)
+    chain: int = Field(sa_column=Column(BigInteger, nullable=False, server_default=text("-1")))
 
 
 # --- added in revision 0002: public look-ups, reports, alerts, scheduled jobs, web sessions, uploads ---
@@ -705,3 +708,38 @@ class SupervisedAmountChange(SQLModel, table=True):
     cap: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
     rulebook_id: str = Field(max_length=80)
     created_at: datetime = _ts()
+
+
+# --- added in revision 0016: the audit trail chained per account, anchored city-wide by a Merkle root ---
+
+
+class AuditHead(SQLModel, table=True):
+    """The last event of each audit chain; its row is the chain's lock (escrow.store.audit)."""
+
+    __tablename__ = "audit_heads"
+    chain: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    head_id: int = Field(sa_type=BigInteger)
+    head_hash: str = Field(max_length=64)
+    length: int = Field(sa_type=BigInteger)
+
+
+class AuditAnchor(SQLModel, table=True):
+    """A Merkle root over every audit chain's head at one moment (`escrow audit anchor`, daily job); the
+    city-chain event `event_id` records it, so the anchor is itself chained."""
+
+    __tablename__ = "audit_anchors"
+    id: int | None = Field(default=None, primary_key=True)
+    anchored_at: datetime = _ts()
+    root: str = Field(sa_column=Column(String(64), unique=True, nullable=False))
+    chains: int
+    event_id: int | None = Field(default=None, sa_type=BigInteger)
+
+
+class AuditAnchorLeaf(SQLModel, table=True):
+    """One chain's head as an anchor committed to it."""
+
+    __tablename__ = "audit_anchor_leaves"
+    anchor_id: int = Field(foreign_key="audit_anchors.id", primary_key=True)
+    chain: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    head_id: int = Field(sa_type=BigInteger)
+    head_hash: str = Field(max_length=64)

@@ -446,26 +446,65 @@ def test_a_missing_or_invented_maintained_sum_is_named(engine, cli, books):
     ) in out.splitlines()
 
 
+def _chains(engine) -> dict[int, list[int]]:
+    """chain → its events' ids in order."""
+    with UnitOfWork(engine, readonly=True) as uow:
+        rows = uow.session.execute(select(AuditEvent.id, AuditEvent.chain).order_by(AuditEvent.id)).all()
+    chains: dict[int, list[int]] = {}
+    for event_id, chain in rows:
+        chains.setdefault(chain, []).append(event_id)
+    return chains
+
+
+def _account_chain(engine, books) -> tuple[int, list[int]]:
+    with UnitOfWork(engine, readonly=True) as uow:
+        account_id = uow.projects.account_by_no(books["account_no"]).id
+    return account_id, _chains(engine)[account_id]
+
+
 def test_an_edited_audit_event_is_named(engine, cli, books):
-    target = books["events"][len(books["events"]) // 2]
+    """The finding names the event and the chain it is on."""
+    account_id, chain = _account_chain(engine, books)
+    target = chain[len(chain) // 2]
     tamper(engine, f"UPDATE audit_events SET actor = 'user:999' WHERE id = {target}")
     assert (
         _first_broken(cli)
-        == f"audit event {target}: altered: its content no longer hashes to its stored hash"
+        == f"audit event {target} on account {account_id}'s chain: altered: its content no "
+        "longer hashes to its stored hash"
     )
 
 
+def test_an_edited_event_of_the_city_chain_is_named(engine, cli, books):
+    target = _chains(engine)[audit.CITY_CHAIN][1]
+    tamper(engine, f"UPDATE audit_events SET action = 'x.y' WHERE id = {target}")
+    assert _first_broken(cli).startswith(f"audit event {target} on the city chain: altered")
+
+
 def test_a_deleted_audit_event_is_named(engine, cli, books):
-    target = books["events"][len(books["events"]) // 2]
+    """The next event of the same chain no longer links; other chains are untouched."""
+    account_id, chain = _account_chain(engine, books)
+    target = chain[len(chain) // 2]
     tamper(engine, f"DELETE FROM audit_events WHERE id = {target}")
-    after = books["events"][books["events"].index(target) + 1]
-    assert _first_broken(cli).startswith(f"audit event {after}: its prev_hash is not the hash of audit event")
+    after = chain[chain.index(target) + 1]
+    assert _first_broken(cli).startswith(
+        f"audit event {after} on account {account_id}'s chain: its prev_hash is not the hash of audit event "
+    )
+
+
+def test_an_event_moved_to_another_chain_is_named(engine, cli, books):
+    _, chain = _account_chain(engine, books)
+    target = chain[2]
+    tamper(engine, f"UPDATE audit_events SET chain = 0 WHERE id = {target}")
+    assert _first_broken(cli).startswith(f"audit event {target} on the city chain: misfiled")
 
 
 def test_reordered_audit_events_are_named(engine, cli, books):
-    a, b = books["events"][3], books["events"][4]
+    account_id, chain = _account_chain(engine, books)
+    a, b = chain[3], chain[4]
     tamper(engine, *_swap("audit_events", a, b))
-    assert _first_broken(cli).startswith(f"audit event {a}: its prev_hash is not the hash")
+    assert _first_broken(cli).startswith(
+        f"audit event {a} on account {account_id}'s chain: its prev_hash is not"
+    )
 
 
 def test_an_altered_claim_is_named_even_with_a_matching_journal_edit(engine, cli, books):
@@ -491,22 +530,113 @@ def test_an_altered_claim_is_named_even_with_a_matching_journal_edit(engine, cli
         f"UPDATE audit_events SET details = '{json.dumps(details)}' WHERE id = {event.id}",
     )
     assert (
-        _first_broken(cli)
-        == f"audit event {event.id}: altered: its content no longer hashes to its stored hash"
+        _first_broken(cli) == f"audit event {event.id} on account {event.account_id}'s chain: altered: its "
+        "content no longer hashes to its stored hash"
+    )
+
+
+def test_a_chain_cut_off_at_its_end_is_named_by_its_head(engine, cli, books):
+    account_id, chain = _account_chain(engine, books)
+    tamper(engine, f"DELETE FROM audit_events WHERE id = {chain[-1]}")  # the statement's event claims nothing
+    assert _first_broken(cli) == (
+        f"account {account_id}'s chain: ends at audit event {chain[-2]} after {len(chain) - 1} events, but "
+        f"its head was audit event {chain[-1]} after {len(chain)} events: events were cut off or added"
     )
 
 
 def test_a_rewritten_or_cut_off_chain_is_caught_by_an_anchor(engine, cli, books):
-    """A tail cut off still forms a chain; a head noted earlier (printed by verify, or the export's last
-    event) must still be in it."""
+    """A tail cut off together with its head row still forms a chain; a head noted earlier (printed by
+    verify, or the export's last event) must still be in it."""
     code, out, _ = cli("audit", "verify")
     head = re.search(r"head: event \d+ ([0-9a-f]{64})", out).group(1)
     assert cli("audit", "verify", "--anchor", head)[0] == 0
-    last = books["events"][-1]
-    tamper(engine, f"DELETE FROM audit_events WHERE id = {last}")  # the statement's event claims no booking
+    account_id, chain = _account_chain(engine, books)
+    assert chain[-1] == books["events"][-1]
+    with UnitOfWork(engine, readonly=True) as uow:
+        before = uow.session.get(AuditEvent, chain[-2])
+    tamper(
+        engine,
+        f"DELETE FROM audit_events WHERE id = {chain[-1]}",  # the statement's event claims no booking
+        f"UPDATE audit_heads SET head_id = {before.id}, head_hash = '{before.hash}', length = length - 1 "
+        f"WHERE chain = {account_id}",
+    )
     assert cli("audit", "verify")[0] == 0
     code, out, _ = cli("audit", "verify", "--anchor", head)
     assert code == 1 and f"the anchor {head} is not in it" in out
+
+
+# --- anchors -----------------------------------------------------------------------------------------------
+
+
+def _anchor(cli) -> str:
+    code, out, _ = cli("audit", "anchor")
+    assert code == 0, out
+    root = out.splitlines()[-1]
+    assert re.fullmatch(r"[0-9a-f]{64}", root), out
+    return root
+
+
+def test_an_anchor_commits_to_every_chains_head_and_is_itself_chained(engine, cli, books):
+    from escrow.domain import merkle
+    from escrow.store.models import AuditAnchor, AuditAnchorLeaf, AuditHead
+
+    root = _anchor(cli)
+    with UnitOfWork(engine, readonly=True) as uow:
+        anchor = uow.session.scalars(select(AuditAnchor)).one()
+        leaves = list(uow.session.scalars(select(AuditAnchorLeaf).order_by(AuditAnchorLeaf.chain)))
+        heads = {h.chain: h for h in uow.session.scalars(select(AuditHead))}
+        event = uow.session.get(AuditEvent, anchor.event_id)
+    chains = _chains(engine)
+    assert anchor.root == root and anchor.chains == len(leaves) == 2  # the city's and the account's
+    for leaf in leaves:  # the heads as they stood: the city chain's then got the anchor's own event
+        assert leaf.head_id == [i for i in chains[leaf.chain] if i < event.id][-1]
+    assert merkle.root((leaf.chain, leaf.head_hash) for leaf in leaves) == root
+    assert (
+        event.chain == audit.CITY_CHAIN and event.action == audit.ANCHORED and event.details["root"] == root
+    )
+    assert heads[audit.CITY_CHAIN].head_id == event.id
+    code, out, _ = cli("audit", "verify", "--anchor", root)
+    assert code == 0 and "1 anchors (latest root " + root in out
+    code, out, _ = cli("audit", "verify", "--anchor", "f" * 64)
+    assert code == 1 and f"the anchor {'f' * 64} is not in it" in out
+
+
+def test_a_changed_anchor_leaf_or_root_is_named(engine, cli, books):
+    account_id, chain = _account_chain(engine, books)
+    _anchor(cli)
+    tamper(engine, f"UPDATE audit_anchor_leaves SET head_hash = '{'0' * 64}' WHERE chain = {account_id}")
+    first = _first_broken(cli)
+    assert first.startswith("audit anchor 1: its root ") and "is not the Merkle root of its leaves" in first
+    out = cli("audit", "verify")[1]
+    assert f"audit anchor 1: its leaf for account {account_id}'s chain names audit event {chain[-1]}" in out
+
+
+def test_a_changed_anchor_root_is_named(engine, cli, books):
+    _anchor(cli)
+    tamper(engine, f"UPDATE audit_anchors SET root = '{'a' * 64}'")
+    first = _first_broken(cli)
+    assert first.startswith(f"audit anchor 1: its root {'a' * 64} is not the Merkle root of its leaves")
+
+
+def test_a_chain_rewritten_after_an_anchor_is_named_by_it(engine, cli, books):
+    """Someone rewrites an account's last event and re-hashes it, its head row too: the chain verifies on its
+    own, the anchor taken before does not."""
+    account_id, chain = _account_chain(engine, books)
+    _anchor(cli)
+    with UnitOfWork(engine, readonly=True) as uow:
+        last = uow.session.get(AuditEvent, chain[-1])
+        uow.session.expunge(last)
+    last.actor = "user:999"
+    forged = audit.event_hash(last.prev_hash, last)
+    tamper(
+        engine,
+        f"UPDATE audit_events SET actor = 'user:999', hash = '{forged}' WHERE id = {last.id}",
+        f"UPDATE audit_heads SET head_hash = '{forged}' WHERE chain = {account_id}",
+    )
+    assert _first_broken(cli).startswith(
+        f"audit anchor 1: its leaf for account {account_id}'s chain names audit event {last.id}, which is on "
+        f"account {account_id}'s chain with another hash"
+    )
 
 
 # --- the export --------------------------------------------------------------------------------------------
@@ -527,7 +657,8 @@ def test_export_verifies_on_its_own_and_by_the_readme_recipe(engine, cli, books,
     recipe = _readme_recipe()
     namespace = {"__name__": "recipe"}
     exec(compile(recipe, "README recipe", "exec"), namespace)
-    assert namespace["verify"](str(path)) == lines[len(books["events"]) - 1]["hash"]
+    last = lines[len(books["events"]) - 1]
+    assert namespace["verify"](str(path))[last["chain"]] == last["hash"]
 
     # an edited amount in the file is caught by both
     tampered = tmp_path / "tampered.jsonl"
@@ -541,6 +672,27 @@ def test_export_verifies_on_its_own_and_by_the_readme_recipe(engine, cli, books,
     code, out, _ = cli("audit", "verify", "--file", str(tampered))
     assert code == 1 and f"first broken link: journal entry {release['id']}: altered" in out
     with pytest.raises(AssertionError, match=f"journal entry {release['id']}"):
+        namespace["verify"](str(tampered))
+
+
+def test_an_export_carries_the_anchors_and_verifies_them_on_its_own(engine, cli, books, tmp_path):
+    root = _anchor(cli)
+    path = tmp_path / "trail.jsonl"
+    assert cli("audit", "export", "-o", str(path))[0] == 0
+    lines = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    assert lines[-1]["type"] == "audit_anchor" and lines[-1]["root"] == root
+    code, out, _ = cli("audit", "verify", "--file", str(path), "--anchor", root)
+    assert code == 0, out
+    namespace = {"__name__": "recipe"}
+    exec(compile(_readme_recipe(), "README recipe", "exec"), namespace)
+    namespace["verify"](str(path))
+
+    leaf = lines[-1]["leaves"][-1]
+    tampered = tmp_path / "tampered.jsonl"
+    tampered.write_text(path.read_text(encoding="utf-8").replace(f'"{leaf[2]}"]', f'"{"1" * 64}"]'), "utf-8")
+    code, out, _ = cli("audit", "verify", "--file", str(tampered))
+    assert code == 1 and "first broken link: audit anchor 1: its root" in out
+    with pytest.raises(AssertionError, match="audit anchor 1"):
         namespace["verify"](str(tampered))
 
 

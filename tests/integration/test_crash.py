@@ -1,8 +1,8 @@
 """A server process killed with SIGKILL in the middle of a burst of deposits. The client retries every request
 that got no answer, with the same Idempotency-Key, against the restarted server. Afterwards every deposit is
-booked exactly once, the books balance, the maintained balances equal the journal's sums and the audit chain
-verifies. On PostgreSQL (the production deployment) and on SQLite (embedded: the server runs the scheduler
-in-process, and it dies too)."""
+booked exactly once, the books balance, the maintained balances equal the journal's sums and every
+audit chain verifies. On PostgreSQL (the production deployment) and on SQLite (embedded: the server runs
+the scheduler in-process, and it dies too)."""
 
 from __future__ import annotations
 
@@ -22,8 +22,9 @@ from sqlalchemy import func, select
 
 from escrow.domain import ledger
 from escrow.services import auditing
+from escrow.store import audit
 from escrow.store.db import UnitOfWork
-from escrow.store.models import Deposit, IdempotencyRecord, JournalEntry
+from escrow.store.models import AuditEvent, AuditHead, Deposit, IdempotencyRecord, JournalEntry
 from tests import live
 from tests.conftest import REPO, project_body
 
@@ -175,6 +176,18 @@ def test_deposits_survive_a_killed_server(db_url, engine, world, opened, tmp_pat
     assert all(ledger.legs_sum_to_zero(e.legs) for e in entries)
     assert ledger.balance_equals_flows(entries) and ledger.balance_never_negative(entries)
     report = auditing.verify(engine)
-    assert report.ok, report.lines()
+    assert report.ok, report.lines()  # every chain: the account's, the city's
     assert report.entries == DEPOSITS
     assert report.maintained == 3  # the cash and suspense balances, the deposit_suspense total
+    with UnitOfWork(engine, readonly=True) as uow:  # each chain's head row counts what survived, no more
+        counted = dict(
+            uow.session.execute(select(AuditEvent.chain, func.count()).group_by(AuditEvent.chain)).all()
+        )
+        kept = dict(uow.session.execute(select(AuditHead.chain, AuditHead.length)).all())
+        deposited = uow.session.scalar(
+            select(func.count()).where(
+                AuditEvent.chain == account.id, AuditEvent.action.startswith("deposit.")
+            )
+        )
+    assert counted == kept and set(counted) == {audit.CITY_CHAIN, account.id}
+    assert deposited == DEPOSITS  # one event per deposit on the account's chain

@@ -359,10 +359,11 @@ def test_seed_extends_the_audit_chain(engine, seeded):
         "release.step_approved",
         "release.executed",
     } <= actions
-    prev = GENESIS
+    heads: dict[int, str] = {}  # each chain (an account's, the city's) links its own events
     for event in events:
+        prev = heads.get(event.chain, GENESIS)
         assert event.prev_hash == prev and event.hash == event_hash(prev, event), event.id
-        prev = event.hash
+        heads[event.chain] = event.hash
 
 
 # --- the epilogue: 2026 -----------------------------------------------------------------------------------

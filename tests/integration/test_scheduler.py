@@ -44,11 +44,15 @@ def test_the_period_a_run_covers():
     assert tasks.archive_month(_local(2026, 12, 1, 2, 30)) == "2026-11"
     assert tasks.archive_month(_local(2026, 12, 17, 9, 0)) == "2026-11"
     assert tasks.archive_month(_local(2027, 1, 1, 3, 0)) == "2026-12"
+    # the audit anchor of a day is published at 23:55
+    assert tasks.anchor_day(_local(2026, 11, 22, 23, 54)) == "2026-11-21"
+    assert tasks.anchor_day(_local(2026, 11, 22, 23, 55)) == "2026-11-22"
     assert [job.id for job in tasks.JOBS] == [
         "alert-sweep",
         "statement-check",
         "prune-idempotency",
         "monthly-archive",
+        "audit-anchor",
     ]
 
 
@@ -92,6 +96,24 @@ def test_a_failed_job_is_recorded_and_retried(engine, settings, monkeypatch):
     assert tasks.run(job, engine, ctx, now=now) == "done"
     assert tasks.run(job, engine, ctx, now=now) == "skipped"
     assert calls == ["2026-11-22T10:00", "2026-11-22T10:00"]
+
+
+def test_the_daily_anchor_is_written_once_a_day_and_verifies(engine, settings, project):
+    from escrow.store.models import AuditAnchor
+
+    ctx = build_context(settings, engine)
+    evening = _local(2026, 11, 22, 23, 56)
+    assert tasks.run(tasks.BY_ID["audit-anchor"], engine, ctx, now=evening) == "done"
+    assert (
+        tasks.run(tasks.BY_ID["audit-anchor"], engine, ctx, now=evening + timedelta(minutes=1)) == "skipped"
+    )
+    with UnitOfWork(engine, readonly=True) as uow:
+        anchors = list(uow.session.scalars(select(AuditAnchor)))
+        run = uow.session.scalar(select(JobRun).where(JobRun.job_id == "audit-anchor"))
+    assert len(anchors) == 1 and anchors[0].chains == 2  # the city's chain and the project's account
+    assert run.period == "2026-11-22" and anchors[0].root in run.detail
+    report = auditing.verify(engine, anchor=anchors[0].root)
+    assert report.ok and report.anchors == 1
 
 
 def test_pruning_keeps_idempotency_records_seven_days(engine, settings, client, world):

@@ -202,11 +202,17 @@ def test_audit_events_form_a_hash_chain(engine, account_id):
     with UnitOfWork(engine, readonly=True) as uow:
         events = list(uow.session.scalars(select(AuditEvent).order_by(AuditEvent.id)))
     assert len(events) >= 5  # the world's parties, the project and this event
-    prev = audit.GENESIS
+    assert {e.chain for e in events} == {
+        audit.CITY_CHAIN,
+        account_id,
+    }  # one chain per account, and the city's
+    heads: dict[int, str] = {}
     for event in events:
+        prev = heads.get(event.chain, audit.GENESIS)
+        assert event.chain == audit.chain_of(event.account_id)
         assert event.prev_hash == prev
         assert event.hash == audit.event_hash(prev, event)
-        prev = event.hash
+        heads[event.chain] = event.hash
     tampered = events[-1]
     tampered.actor = "someone else"
     assert audit.event_hash(tampered.prev_hash, tampered) != tampered.hash

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import exists, select
 
 from escrow.store import audit
-from escrow.store.models import AuditEvent, JournalEntry, JournalLeg
+from escrow.store.models import AuditAnchor, AuditAnchorLeaf, AuditEvent, AuditHead, JournalEntry, JournalLeg
 from escrow.store.repos.base import Reads
 
 BATCH = 5_000
@@ -54,6 +54,34 @@ class AuditTrail(Reads):
             for row in entries:
                 yield audit.entry_record(row._mapping, legs.get(row.id, ()))
             last = entries[-1].id
+
+    def heads(self) -> dict[int, tuple[int, str, int]]:
+        """chain → (head event id, head hash, length), as `audit_heads` keeps them."""
+        h = AuditHead.__table__.c
+        return {
+            row.chain: (row.head_id, row.head_hash, row.length)
+            for row in self.session.execute(select(h.chain, h.head_id, h.head_hash, h.length))
+        }
+
+    def anchors(self) -> Iterator[dict[str, Any]]:
+        """Every anchor in id order with its leaves in chain order, as an export carries them."""
+        a, f = AuditAnchor.__table__.c, AuditAnchorLeaf.__table__.c
+        leaves: dict[int, list[list[Any]]] = {}
+        for row in self.session.execute(
+            select(f.anchor_id, f.chain, f.head_id, f.head_hash).order_by(f.anchor_id, f.chain)
+        ):
+            leaves.setdefault(row.anchor_id, []).append([row.chain, row.head_id, row.head_hash])
+        for row in self.session.execute(
+            select(a.id, a.anchored_at, a.root, a.chains, a.event_id).order_by(a.id)
+        ):
+            yield {
+                "id": row.id,
+                "anchored_at": audit.utc_iso(row.anchored_at),
+                "root": row.root,
+                "chains": row.chains,
+                "event_id": row.event_id,
+                "leaves": leaves.get(row.id, []),
+            }
 
     def orphan_legs(self) -> list[tuple[int, int]]:
         """(leg id, entry id) of the journal legs whose entry does not exist."""
