@@ -301,8 +301,8 @@ def cmd_audit_export(args: argparse.Namespace, settings: Settings) -> int:
         raise CliError(f"cannot write {path}: {exc.strerror}") from None
     partial.replace(path)
     print(
-        f"exported {report.events} audit events and {report.entries} journal entries to {path}; "
-        f"head: event {report.head_id} {report.head_hash}"
+        f"exported {report.events} audit events in {report.chains} chains, {report.entries} journal entries "
+        f"and {report.anchors} anchors to {path}; head: event {report.head_id} {report.head_hash}"
     )
     if not report.ok:
         print(f"warning: the exported trail does not verify: {report.first}", file=sys.stderr)
