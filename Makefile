@@ -59,12 +59,14 @@ BENCH_RECONCILE :=
 BENCH_REPORTS :=
 BENCH_LOOKUP :=
 BENCH_DEPOSITS :=
+BENCH_PAGES :=
 else
 BENCH_RECONCILE := --lines 2000
 BENCH_REPORTS := --only voucher,monthly --deposits 50 --runs 3 --warm 1
 BENCH_LOOKUP := --vouchers 20 --rounds 1 --duration 2 --warmup 1
 BENCH_DEPOSITS := --workers 1 --duration 2 --warmup 1 --max-rate 100 --projects 2 \
 	--pgbench-scale 1 --pgbench-duration 2
+BENCH_PAGES := --quick
 endif
 
 bench: install-test system-deps
@@ -73,6 +75,7 @@ bench: install-test system-deps
 	$(BIN)/python bench/public_lookup.py $(BENCH_LOOKUP)
 	$(BIN)/python bench/deposits_http.py $(BENCH_DEPOSITS)
 	$(BIN)/python bench/demo_city.py
+	$(BIN)/python bench/city_pages.py $(BENCH_PAGES)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis test-artefacts

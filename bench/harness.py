@@ -580,3 +580,11 @@ def profile_summary(
         "self": selfs.most_common(top),
         "inclusive": incl.most_common(top),
     }
+
+
+# --- the verdict ----------------------------------------------------------------------------------------
+
+
+def verdict(bench: str, figures: dict[str, Any], targets: dict[str, Any], met: bool) -> None:
+    """The benchmark's last line: one JSON object `make bench` collects."""
+    print(json.dumps({"bench": bench, "figures": figures, "targets": targets, "met": met}), flush=True)
