@@ -173,3 +173,37 @@ def test_the_city_report_reads_with_a_number_of_statements_that_does_not_grow(
     large = count()
     assert report()["accounts_total"] == LARGE
     assert large <= small, (small, large)
+
+
+def test_the_cash_at_a_periods_end_equals_the_sum_of_the_cash_booked_by_then(growing, engine):
+    """The dashboard's and the city report's cash at a period's end (today's balance less what was booked
+    later) equals the plain sum of every cash leg booked by that day."""
+    from datetime import date
+
+    from sqlalchemy import func, select
+
+    from escrow.domain.ledger import Ledger
+    from escrow.store.models import JournalEntry, JournalLeg
+    from escrow.store.repos.journal import Journal
+
+    growing.grow_to(SMALL)
+    with UnitOfWork(engine, readonly=True) as uow:
+        journal = Journal(uow.session)
+        ids = journal.account_ids()
+        for end in (
+            date(2025, 1, 1),
+            date(2026, 11, 20),
+            date(2026, 11, 21),
+            date(2026, 11, 22),
+            date(2027, 1, 1),
+        ):
+            rows = uow.session.execute(
+                select(JournalLeg.account_id, func.sum(JournalLeg.amount_fen))
+                .join(JournalEntry, JournalEntry.id == JournalLeg.entry_id)
+                .where(JournalLeg.ledger == Ledger.CASH.value, JournalEntry.booked_on <= end)
+                .group_by(JournalLeg.account_id)
+            )
+            expected = {a: 0 for a in ids} | {a: int(total) for a, total in rows}
+            assert journal.cash_of_until(ids, end) == expected, end
+            assert journal.cash_total_until(end) == sum(expected.values()), end
+    assert sum(expected.values()) > 0
