@@ -60,6 +60,7 @@ BENCH_REPORTS :=
 BENCH_LOOKUP :=
 BENCH_DEPOSITS :=
 BENCH_ACCOUNT := --deposits 100000 --requests 1000
+BENCH_PAGES :=
 else
 BENCH_RECONCILE := --lines 2000
 BENCH_REPORTS := --only voucher,monthly --deposits 50 --runs 3 --warm 1
@@ -67,6 +68,7 @@ BENCH_LOOKUP := --vouchers 20 --rounds 1 --duration 2 --warmup 1
 BENCH_DEPOSITS := --workers 1 --duration 2 --warmup 1 --max-rate 100 --projects 2 \
 	--pgbench-scale 1 --pgbench-duration 2
 BENCH_ACCOUNT :=
+BENCH_PAGES := --quick
 endif
 
 bench: install-test system-deps
@@ -76,6 +78,7 @@ bench: install-test system-deps
 	$(BIN)/python bench/deposits_http.py $(BENCH_DEPOSITS)
 	$(BIN)/python bench/account_cost.py $(BENCH_ACCOUNT)
 	$(BIN)/python bench/demo_city.py
+	$(BIN)/python bench/city_pages.py $(BENCH_PAGES)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis test-artefacts

@@ -541,7 +541,7 @@ def city(uow: UnitOfWork, ctx: Context, start: date, end: date) -> dict[str, Any
     q = ReportQueries(uow.session)
     accounts = q.accounts_opened_by(until)
     flows = q.flows_by_account(start, until)
-    balances = q.cash_by_account_until(until)
+    balances = q.cash_by_account_until(until, [account.id for account, *_ in accounts])
 
     totals = {"opened": 0, "area": 0, "supervised": 0, "deposits": 0, "releases": 0, "refunds": 0,
               "deductions": 0, "balance": 0}  # fmt: skip

@@ -9,10 +9,10 @@ from typing import Any, Literal
 from escrow.domain.principal import Principal
 from escrow.services.context import Context
 from escrow.services.deposits import bank_account
-from escrow.services.projects import AccountView, account_of
+from escrow.services.projects import AccountView, accounts_of
 from escrow.services.views import wire
 from escrow.store.db import UnitOfWork
-from escrow.store.models import SupervisedAccount
+from escrow.store.models import Project, Statement, SupervisedAccount
 
 
 @dataclass(frozen=True)
@@ -42,25 +42,40 @@ def reconciliation(uow: UnitOfWork, account_id: int) -> dict[str, Any]:
 
 
 def reconciliation_state(uow: UnitOfWork, account_id: int) -> Reconciliation:
-    latest = uow.statements.latest(account_id)
+    return _reconciliation(uow.statements.latest(account_id))
+
+
+def _reconciliation(latest: Statement | None) -> Reconciliation:
     if latest is None:
         return Reconciliation(last_statement_on=None, status="pending")
     return Reconciliation(last_statement_on=latest.statement_date, status=latest.status)
 
 
 def bank_view(uow: UnitOfWork, ctx: Context, account: SupervisedAccount) -> BankAccountView:
-    project = uow.projects.get(account.project_id)
-    return BankAccountView(
-        **vars(account_of(uow, ctx, project, account)),
-        project=AccountProject(project.id, project.name, project.permit_no),
-        reconciliation=reconciliation_state(uow, account.id),
-    )
+    return bank_views(uow, ctx, [(uow.projects.get(account.project_id), account)])[0]
+
+
+def bank_views(
+    uow: UnitOfWork, ctx: Context, pairs: list[tuple[Project, SupervisedAccount]]
+) -> list[BankAccountView]:
+    """The views of many accounts, read together: a fixed number of queries however many there are."""
+    views = accounts_of(uow, ctx, pairs)
+    latest = uow.statements.latest_of([account.id for _, account in pairs])
+    return [
+        BankAccountView(
+            **vars(views[account.id]),
+            project=AccountProject(project.id, project.name, project.permit_no),
+            reconciliation=_reconciliation(latest.get(account.id)),
+        )
+        for project, account in pairs
+    ]
 
 
 def of_bank(ctx: Context, actor: Principal) -> list[BankAccountView]:
     """The supervised accounts this bank holds."""
     with ctx.reading() as uow:
-        return [bank_view(uow, ctx, a) for a in uow.projects.accounts_of_bank(actor.bank_id)]
+        pairs = [(project, account) for account, project in uow.projects.accounts_of_bank(actor.bank_id)]
+        return bank_views(uow, ctx, pairs)
 
 
 def get(ctx: Context, account_no: str, actor: Principal) -> BankAccountView:

@@ -203,7 +203,7 @@ def project_page(ctx: Context, project_id: int, *, latest: int, with_audit: bool
             developer=developer,
             book=ctx.rulebook(project.rulebook_id),
             cap=(cap := release_cap(uow, ctx, project, account)),
-            guarantee=from_fen(uow.holds.guarantee_fen(account.id, ctx.today())),
+            guarantee=cap.inputs.guarantee,  # in force today: the cap's own reading of it
             confirmations=(confirmed := uow.listings.confirmations(project.id))[None],
             buildings=tuple(
                 BuildingRow(figures, row.permit_no, {**confirmed[None], **confirmed.get(row.id, {})})

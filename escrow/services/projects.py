@@ -697,7 +697,30 @@ def _cap_basis(
 
 
 def account_of(uow: UnitOfWork, ctx: Context, project: Project, account: SupervisedAccount) -> AccountView:
-    cap, non_key = both_caps(uow, ctx, project, account)
+    return accounts_of(uow, ctx, [(project, account)])[account.id]
+
+
+def accounts_of(
+    uow: UnitOfWork, ctx: Context, pairs: list[tuple[Project, SupervisedAccount]]
+) -> dict[int, AccountView]:
+    """account id → its view, for many (project, account) pairs with a fixed number of queries: the cap
+    figures, the nodes reached and the buildings are each read for all of them at once."""
+    project_ids = [project.id for project, _ in pairs]
+    progress = uow.projects.progress_of(project_ids)
+    inputs = uow.cap_figures.inputs(pairs, ctx.today())
+    buildings = uow.projects.buildings_of(project_ids)
+    views = {}
+    for project, account in pairs:
+        rule = caps.rule_for(ctx.rulebook(project.rulebook_id), progress[project.id], project.finish)
+        cap = caps.release_cap(inputs[account.id], rule)
+        non_key = caps.non_key_cap(inputs[account.id], rule)
+        views[account.id] = _account_view(project, account, cap, non_key, buildings[project.id])
+    return views
+
+
+def _account_view(
+    project: Project, account: SupervisedAccount, cap: caps.Cap, non_key: caps.Cap, buildings: list[Building]
+) -> AccountView:
     balance = cap.inputs.balance
     frozen = cap.inputs.frozen_held  # all that the freezes hold, whatever a node release is held against
     view = CapView.of(cap)
@@ -715,7 +738,7 @@ def account_of(uow: UnitOfWork, ctx: Context, project: Project, account: Supervi
         rulebook=project.rulebook_id,
         non_key_releasable=non_key.releasable,
         non_key_cap=CapView.of(non_key),
-        buildings=building_views(uow.projects.buildings(project.id), cap),
+        buildings=building_views(buildings, cap),
         agreement_no=account.agreement_no,
         confirmed_by_bank=account.confirmed_on is not None,
         confirmed_on=account.confirmed_on,

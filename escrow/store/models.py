@@ -224,7 +224,10 @@ class JournalEntry(SQLModel, table=True):
     """Append-only: a database trigger refuses UPDATE and DELETE (see the initial migration)."""
 
     __tablename__ = "journal_entries"
-    __table_args__ = (Index("ix_journal_entries_account_booked", "account_id", "booked_on"),)
+    __table_args__ = (
+        Index("ix_journal_entries_account_booked", "account_id", "booked_on"),
+        Index("ix_journal_entries_booked", "booked_on"),  # the city's period sums (migration 0017)
+    )
     id: int | None = Field(default=None, primary_key=True)
     account_id: int = Field(foreign_key="supervised_accounts.id")
     kind: str = Field(max_length=24)

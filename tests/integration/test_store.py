@@ -8,7 +8,7 @@ from datetime import date
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlmodel import SQLModel
 
@@ -250,3 +250,22 @@ def test_the_audit_trail_finds_a_projects_own_events_by_index(engine, account_id
             )
             plan = " ".join(str(row[-1]) for row in conn.execute(text(f"EXPLAIN QUERY PLAN {subject}")))
             assert "ix_audit_events_subject" in plan, plan
+
+
+def test_the_citys_period_sums_find_their_entries_by_index(engine, account_id):
+    """The city's figures for a period (`Journal.totals_by_kind`) and the cash booked after a period's end
+    (`Journal.cash_of_until`) are date-bounded: an index on the booking day serves them (0017), not a scan of
+    the whole journal."""
+    period = (
+        select(JournalEntry.kind, func.sum(JournalEntry.amount_fen))
+        .where(JournalEntry.booked_on >= date(2026, 11, 1), JournalEntry.booked_on <= date(2026, 11, 30))
+        .group_by(JournalEntry.account_id, JournalEntry.kind)
+    )
+    sql = str(period.compile(engine, compile_kwargs={"literal_binds": True}))
+    with engine.connect() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execute(text("SET enable_seqscan = off"))  # a tiny table: ask whether an index CAN serve it
+            plan = "\n".join(row[0] for row in conn.execute(text(f"EXPLAIN {sql}")))
+        else:
+            plan = " ".join(str(row[-1]) for row in conn.execute(text(f"EXPLAIN QUERY PLAN {sql}")))
+    assert "ix_journal_entries_booked" in plan, plan

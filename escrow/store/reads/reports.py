@@ -199,11 +199,7 @@ class ReportQueries(Reads):
             flows.setdefault(account_id, {})[kind] = int(total or 0)
         return flows
 
-    def cash_by_account_until(self, end: date) -> dict[int, int]:
-        rows = self.session.execute(
-            select(JournalLeg.account_id, func.sum(JournalLeg.amount_fen))
-            .join(JournalEntry, JournalEntry.id == JournalLeg.entry_id)
-            .where(JournalLeg.ledger == Ledger.CASH.value, JournalEntry.booked_on <= end)
-            .group_by(JournalLeg.account_id)
-        )
-        return {account_id: int(total or 0) for account_id, total in rows}
+    def cash_by_account_until(self, end: date, account_ids: list[int]) -> dict[int, int]:
+        """account id → its cash at the end of `end` (`Journal.cash_of_until`: the balance now less what was
+        booked later, never the whole history)."""
+        return Journal(self.session).cash_of_until(account_ids, end)

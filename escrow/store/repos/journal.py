@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from escrow.domain import ledger
 from escrow.domain.ledger import Balances, Entry, EntryKind, Ledger
-from escrow.store.models import AccountBalance, AccountKindTotal, JournalEntry, JournalLeg
+from escrow.store.models import AccountBalance, AccountKindTotal, JournalEntry, JournalLeg, SupervisedAccount
 from escrow.store.repos.base import Repo, chunks
 
 RECEIVED_KINDS = tuple(kind.value for kind in ledger.RECEIVED_SIGN)
@@ -215,15 +215,33 @@ class Journal(Repo):
         return int(total or 0)
 
     def cash_total_until(self, end: date) -> int:
-        """The city's cash at the end of `end`: summed per account in SQL, across accounts in Python (as
+        """The city's cash at the end of `end`: summed per account, across accounts in Python (as
         `totals_by_kind`)."""
-        rows = self.session.scalars(
-            select(func.sum(JournalLeg.amount_fen))
-            .join(JournalEntry, JournalEntry.id == JournalLeg.entry_id)
-            .where(JournalLeg.ledger == Ledger.CASH.value, JournalEntry.booked_on <= end)
-            .group_by(JournalLeg.account_id)
-        )
-        return sum(int(total or 0) for total in rows)
+        return sum(self.cash_of_until(self.account_ids(), end).values())
+
+    def cash_of_until(self, account_ids: list[int], end: date) -> dict[int, int]:
+        """account id → its cash balance at the end of `end`: its balance now (`balances_of`, which the
+        maintained balances answer without summing the history) less the cash booked after `end` — a
+        date-bounded sum, nothing at all for a period that ends today."""
+        now = self.balances_of(account_ids)
+        later: dict[int, int] = {}
+        for ids in chunks(account_ids):
+            rows = self.session.execute(
+                select(JournalLeg.account_id, func.sum(JournalLeg.amount_fen))
+                .join(JournalEntry, JournalEntry.id == JournalLeg.entry_id)
+                .where(
+                    JournalEntry.booked_on > end,
+                    JournalEntry.account_id.in_(ids),
+                    JournalLeg.ledger == Ledger.CASH.value,
+                )
+                .group_by(JournalLeg.account_id)
+            )
+            later.update((account_id, int(total or 0)) for account_id, total in rows)
+        return {a: now[a].cash - later.get(a, 0) for a in account_ids}
+
+    def account_ids(self) -> list[int]:
+        """Every supervised account's id, closed ones included (their cash is part of the city's past)."""
+        return list(self.session.scalars(select(SupervisedAccount.id).order_by(SupervisedAccount.id)))
 
     def cash_by_day(self, account_id: int) -> list[tuple[date, int]]:
         """(booking day, net cash movement in fen) of the account, by day: its cash read in date order."""

@@ -71,10 +71,15 @@ class Projects(Repo):
             stmt = stmt.with_for_update()
         return self.session.scalar(stmt)
 
-    def accounts_of_bank(self, bank_id: int) -> list[SupervisedAccount]:
-        return self.all_of(
-            SupervisedAccount, SupervisedAccount.bank_id == bank_id, order_by=SupervisedAccount.id
+    def accounts_of_bank(self, bank_id: int) -> list[tuple[SupervisedAccount, Project]]:
+        """The bank's accounts with their projects, in account id order (one query)."""
+        rows = self.session.execute(
+            select(SupervisedAccount, Project)
+            .join(Project, Project.id == SupervisedAccount.project_id)
+            .where(SupervisedAccount.bank_id == bank_id)
+            .order_by(SupervisedAccount.id)
         )
+        return [(account, project) for account, project in rows]
 
     def accounts_opened_by(self, day: date) -> list[SupervisedAccount]:
         """Every account opened on or before `day`, closed ones included, in id order."""
@@ -90,6 +95,16 @@ class Projects(Repo):
 
     def buildings(self, project_id: int) -> list[Building]:
         return self.all_of(Building, Building.project_id == project_id, order_by=Building.id)
+
+    def buildings_of(self, project_ids: list[int]) -> dict[int, list[Building]]:
+        """project id → its buildings in id order, one query per chunk of ids."""
+        found: dict[int, list[Building]] = {i: [] for i in project_ids}
+        for ids in chunks(project_ids):
+            for b in self.session.scalars(
+                select(Building).where(Building.project_id.in_(ids)).order_by(Building.id)
+            ):
+                found[b.project_id].append(b)
+        return found
 
     def building(self, project_id: int, code: str) -> Building | None:
         return self.one_of(Building, Building.project_id == project_id, Building.code == code)
