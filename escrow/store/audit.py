@@ -24,12 +24,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import event as sa_event
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from escrow.store.locks import advisory_lock
@@ -41,6 +42,7 @@ JOURNAL_KEY = "journal"  # details key of the journal entries an event claims
 
 _PENDING = "escrow.audit.unclaimed_journal"  # session.info: entries booked, not yet claimed by an event
 _HEAD = "escrow.audit.head"  # session.info: the chain head this transaction last wrote (under the lock)
+_BATCH = "escrow.audit.batch"  # session.info: inside `batched`, the events recorded and not yet written
 
 
 class UnauditedBooking(RuntimeError):
@@ -183,6 +185,26 @@ def _claims(session: Session) -> list[list[Any]]:
     ]
 
 
+@contextmanager
+def batched(session: Session) -> Iterator[None]:
+    """The events `record`ed inside are written together when the block ends (one bulk INSERT, without
+    RETURNING: SQLite would otherwise insert row by row) instead of one round trip each: for a job that
+    records many events at once (the alert sweep). Changes pending before the block are flushed (and journal
+    rows claimed) as `record` would; nothing may be booked in the journal inside the block, and the events
+    `record` returns inside it get no id."""
+    session.flush()
+    advisory_lock(session, AUDIT_LOCK)
+    events: list[AuditEvent] = []
+    session.info[_BATCH] = events
+    try:
+        yield
+    finally:
+        session.info.pop(_BATCH, None)
+    if events:
+        columns = [c.key for c in AuditEvent.__table__.columns if c.key != "id"]
+        session.execute(insert(AuditEvent), [{c: getattr(e, c) for c in columns} for e in events])
+
+
 def record(
     session: Session,
     *,
@@ -195,8 +217,11 @@ def record(
     after: Any = None,
     details: dict[str, Any] | None = None,
 ) -> AuditEvent:
-    session.flush()  # journal rows still pending in the session are booked, and noticed, before the claim
-    advisory_lock(session, AUDIT_LOCK)
+    batch = session.info.get(_BATCH)  # flushed and locked once by `batched`, written when it ends
+    in_batch = batch is not None
+    if not in_batch:
+        session.flush()  # journal rows still pending in the session are booked, and noticed, before the claim
+        advisory_lock(session, AUDIT_LOCK)
     prev = session.info.get(_HEAD)
     if prev is None:
         last = session.scalar(select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1))
@@ -220,7 +245,10 @@ def record(
         hash="",
     )
     event.hash = event_hash(prev, event)
-    session.add(event)
-    session.flush()
+    if in_batch:
+        batch.append(event)
+    else:
+        session.add(event)
+        session.flush()
     session.info[_HEAD] = event.hash
     return event
