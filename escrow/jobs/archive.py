@@ -36,10 +36,10 @@ def _start(settings: Settings, today: str) -> None:
     """A worker's start: its own engine and context, its clock fixed at the run's day."""
     global _worker_ctx
     from escrow.app import build_context  # the wiring of an engine and the rule books, as in the parent
-    from escrow.store.db import make_engine
+    from escrow.services.database import open_database
 
     day = date.fromisoformat(today)
-    _worker_ctx = build_context(settings, make_engine(settings.database_url), lambda: day)
+    _worker_ctx = build_context(settings, open_database(settings.database_url, migrate=False), lambda: day)
 
 
 def _archive(account_id: int, account_no: str, year: int, month: int, actor: str) -> bool:
@@ -50,7 +50,7 @@ def _archive(account_id: int, account_no: str, year: int, month: int, actor: str
 def archive_all(
     ctx: Context, accounts: tuple[tuple[int, str], ...], year: int, month: int, actor: str, processes: int
 ) -> Outcome:
-    """Render and keep each account's monthly statement, in `processes` worker processes (in this one if 1)."""
+    """Render and keep each account's monthly statement in `processes` worker processes (here if 1)."""
     out = Outcome()
     if processes <= 1 or len(accounts) <= 1:
         for account_id, account_no in accounts:
