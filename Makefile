@@ -52,19 +52,21 @@ messages: install-test
 # Every benchmark of bench/ (bench/README.md) at a small size, a minute or two: each still runs, checks its
 # result and prints its numbers, which mean nothing at this size. `make bench BENCH_SIZE=full` runs them at
 # the sizes of docs/BENCHMARKS.md (tens of minutes, best on an otherwise idle machine). Needs wrk, and
-# PostgreSQL on 127.0.0.1:5432 with pgbench for deposits_http.py.
+# PostgreSQL on 127.0.0.1:5432 with pgbench for deposits_http.py (and for city_jobs.py).
 BENCH_SIZE ?= small
 ifeq ($(BENCH_SIZE),full)
 BENCH_RECONCILE :=
 BENCH_REPORTS :=
 BENCH_LOOKUP :=
 BENCH_DEPOSITS :=
+BENCH_CITY_JOBS :=
 else
 BENCH_RECONCILE := --lines 2000
 BENCH_REPORTS := --only voucher,monthly --deposits 50 --runs 3 --warm 1
 BENCH_LOOKUP := --vouchers 20 --rounds 1 --duration 2 --warmup 1
 BENCH_DEPOSITS := --workers 1 --duration 2 --warmup 1 --max-rate 100 --projects 2 \
 	--pgbench-scale 1 --pgbench-duration 2
+BENCH_CITY_JOBS := --quick
 endif
 
 bench: install-test system-deps
@@ -73,6 +75,7 @@ bench: install-test system-deps
 	$(BIN)/python bench/public_lookup.py $(BENCH_LOOKUP)
 	$(BIN)/python bench/deposits_http.py $(BENCH_DEPOSITS)
 	$(BIN)/python bench/demo_city.py
+	$(BIN)/python bench/city_jobs.py $(BENCH_CITY_JOBS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis test-artefacts

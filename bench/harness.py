@@ -580,3 +580,8 @@ def profile_summary(
         "self": selfs.most_common(top),
         "inclusive": incl.most_common(top),
     }
+
+
+def verdict(bench: str, figures: dict[str, Any], targets: dict[str, Any], met: bool) -> None:
+    """The last line of a benchmark: its figures and targets as one JSON object, for whoever collects them."""
+    print(json.dumps({"bench": bench, "figures": figures, "targets": targets, "met": met}, default=str))
