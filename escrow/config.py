@@ -6,6 +6,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from escrow.errors import CliError
+
 PACKAGE_DIR = Path(__file__).resolve().parent
 
 
@@ -17,7 +19,7 @@ def _shipped(name: str) -> Path:
 
 def _count(value: str, name: str) -> int:
     if not value.isdigit():
-        raise ValueError(f"{name} must be a whole number (0: one per CPU), not {value!r}")
+        raise CliError(f"{name} must be a whole number (0: one per CPU), not {value!r}")
     return int(value)
 
 

@@ -162,3 +162,17 @@ def test_the_web_process_never_schedules_the_monthly_archive(engine, settings, w
     assert ran == {job.id: "done" for job in tasks.JOBS if job.id != "monthly-archive"}
     with UnitOfWork(engine, readonly=True) as uow:
         assert list(uow.session.scalars(select(QuietAccountMonth))) == []
+
+
+def test_the_number_of_archive_processes_is_checked(db_url, monkeypatch, capsys):
+    from escrow.cli import main
+
+    monkeypatch.setenv("ESCROW_DATABASE_URL", db_url)
+    monkeypatch.setenv("ESCROW_ARCHIVE_WORKERS", "two")
+    assert main(["scheduler", "--once"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["escrow: error: ESCROW_ARCHIVE_WORKERS must be a whole number (0: one per CPU), not 'two'"]
+    with pytest.raises(SystemExit) as refused:
+        main(["scheduler", "--once", "--archive-workers", "0"])
+    assert refused.value.code == 2
+    assert "a whole number of at least 1" in capsys.readouterr().err
