@@ -52,7 +52,7 @@ messages: install-test
 # Every benchmark of bench/ (bench/README.md) at a small size, a minute or two: each still runs, checks its
 # result and prints its numbers, which mean nothing at this size. `make bench BENCH_SIZE=full` runs them at
 # the sizes of docs/BENCHMARKS.md (tens of minutes, best on an otherwise idle machine). Needs wrk, and
-# PostgreSQL on 127.0.0.1:5432 for deposits_http.py (with pgbench) and account_cost.py.
+# PostgreSQL on 127.0.0.1:5432 for deposits_http.py (with pgbench), account_cost.py and city_jobs.py.
 BENCH_SIZE ?= small
 ifeq ($(BENCH_SIZE),full)
 BENCH_RECONCILE :=
@@ -61,6 +61,7 @@ BENCH_LOOKUP :=
 BENCH_DEPOSITS :=
 BENCH_ACCOUNT := --deposits 100000 --requests 1000
 BENCH_PAGES :=
+BENCH_CITY_JOBS :=
 else
 BENCH_RECONCILE := --lines 2000
 BENCH_REPORTS := --only voucher,monthly --deposits 50 --runs 3 --warm 1
@@ -69,6 +70,7 @@ BENCH_DEPOSITS := --workers 1 --duration 2 --warmup 1 --max-rate 100 --projects 
 	--pgbench-scale 1 --pgbench-duration 2
 BENCH_ACCOUNT :=
 BENCH_PAGES := --quick
+BENCH_CITY_JOBS := --quick
 endif
 
 bench: install-test system-deps
@@ -79,6 +81,7 @@ bench: install-test system-deps
 	$(BIN)/python bench/account_cost.py $(BENCH_ACCOUNT)
 	$(BIN)/python bench/demo_city.py
 	$(BIN)/python bench/city_pages.py $(BENCH_PAGES)
+	$(BIN)/python bench/city_jobs.py $(BENCH_CITY_JOBS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis test-artefacts

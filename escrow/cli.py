@@ -10,6 +10,7 @@ import argparse
 import json
 import sys
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import Any
 
 from escrow.config import Settings
@@ -238,6 +239,12 @@ def cmd_import_statement(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _positive(value: str) -> int:
+    if not value.isdigit() or int(value) < 1:
+        raise argparse.ArgumentTypeError(f"a whole number of at least 1, not {value!r}")
+    return int(value)
+
+
 def cmd_scheduler(args: argparse.Namespace, settings: Settings) -> int:
     import logging
 
@@ -247,6 +254,8 @@ def cmd_scheduler(args: argparse.Namespace, settings: Settings) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s", stream=sys.stderr)
     for noisy in ("alembic", "apscheduler"):  # every run is logged by escrow.jobs
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    if args.archive_workers is not None:
+        settings = replace(settings, archive_workers=args.archive_workers)
     engine = open_database(settings.database_url)
     ctx = build_context(settings, engine)
     if args.once:
@@ -454,6 +463,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("scheduler", help="run the scheduled jobs in the foreground")
     s.add_argument("--once", action="store_true", help="run each job once for its latest due period and exit")
+    s.add_argument(
+        "--archive-workers",
+        type=_positive,
+        metavar="N",
+        help="processes rendering the monthly archive (default ESCROW_ARCHIVE_WORKERS, else one per CPU)",
+    )
     s.set_defaults(func=cmd_scheduler)
 
     trail = sub.add_parser("audit", help="the audit trail").add_subparsers(dest="sub", required=True)

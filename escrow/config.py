@@ -6,6 +6,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from escrow.errors import CliError
+
 PACKAGE_DIR = Path(__file__).resolve().parent
 
 
@@ -13,6 +15,12 @@ def _shipped(name: str) -> Path:
     """A top-level folder of the repository, or its copy inside an installed wheel."""
     installed = PACKAGE_DIR / "_shipped" / name
     return installed if installed.is_dir() else PACKAGE_DIR.parent / name
+
+
+def _count(value: str, name: str) -> int:
+    if not value.isdigit():
+        raise CliError(f"{name} must be a whole number (0: one per CPU), not {value!r}")
+    return int(value)
 
 
 @dataclass(frozen=True)
@@ -23,6 +31,7 @@ class Settings:
     reports_dir: Path
     jurisdiction: str
     public_base_url: str
+    archive_workers: int = 0  # processes rendering the monthly archive; 0: one per CPU (escrow.jobs.archive)
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -34,4 +43,5 @@ class Settings:
             reports_dir=_shipped("reports"),
             jurisdiction=env.get("ESCROW_JURISDICTION") or "hengshui",
             public_base_url=(env.get("ESCROW_PUBLIC_URL") or "http://127.0.0.1:8000").rstrip("/"),
+            archive_workers=_count(env.get("ESCROW_ARCHIVE_WORKERS") or "0", "ESCROW_ARCHIVE_WORKERS"),
         )

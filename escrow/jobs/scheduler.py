@@ -1,5 +1,6 @@
 """The scheduler: `escrow scheduler` (a blocking scheduler in its own process) or, in the embedded SQLite
-deployment, a background scheduler inside `escrow serve` started and stopped with the application.
+deployment, a background scheduler inside `escrow serve` started and stopped with the application — which
+runs every job but the monthly archive (`Job.in_web`).
 
 Jobs live in a memory job store under fixed ids (`replace_existing`): nothing is shared between processes
 but the database, where each run is claimed (see `escrow.jobs.runs`).
@@ -30,10 +31,13 @@ log = logging.getLogger("escrow.jobs")
 STARTUP_DELAY = timedelta(seconds=1)
 
 
-def configure(scheduler: BaseScheduler, engine: Engine, ctx: Context, leadership: runs.Leadership) -> None:
-    """Each job on its cron schedule, plus once shortly after start for the latest period that is due."""
+def configure(
+    scheduler: BaseScheduler, engine: Engine, ctx: Context, leadership: runs.Leadership, *, web: bool = False
+) -> None:
+    """Each job on its cron schedule, plus once shortly after start for the latest period that is due; in the
+    web process (`web`) only the jobs meant for it (not the monthly archive)."""
     start = runs.local_now() + STARTUP_DELAY
-    for i, job in enumerate(tasks.JOBS):
+    for i, job in enumerate(j for j in tasks.JOBS if j.in_web or not web):
         args = (job, engine, ctx, leadership)
         scheduler.add_job(
             tasks.run, CronTrigger(**job.cron), args=args, id=job.id, name=job.id, replace_existing=True
@@ -92,10 +96,11 @@ def embedded(engine: Engine, ctx: Context) -> Callable[[Any], AbstractAsyncConte
     """A Litestar lifespan hook running the scheduler in the background while the application runs."""
 
     @asynccontextmanager
-    async def lifespan(_app: Any) -> AsyncIterator[None]:
+    async def lifespan(app: Any) -> AsyncIterator[None]:
         leadership = runs.Leadership(engine)
         scheduler = BackgroundScheduler(**_options())
-        configure(scheduler, engine, ctx, leadership)
+        configure(scheduler, engine, ctx, leadership, web=True)
+        app.state.scheduler = scheduler  # what it runs can be asked (the tests do)
         scheduler.start()
         log.info("in-process scheduler started")
         try:

@@ -12,7 +12,9 @@
 
 The monthly archive is due on the 1st; it fires daily so that a month whose run failed or never happened
 (the scheduler was down on the 1st) is done the next day — once it is done the daily run finds its claim and
-does nothing. Every scheduler also runs each job once when it starts, for the latest period that is due.
+does nothing. It runs only in `escrow scheduler` (or `escrow scheduler --once`), never in the scheduler
+embedded in `escrow serve`: rendering a city's PDFs has no place in the web process. Every scheduler also
+runs each of its jobs once when it starts, for the latest period that is due.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from escrow.jobs import runs
+from escrow.jobs import archive, runs
 from escrow.services import alerts, auditing, upkeep
 from escrow.services.context import Context
 from escrow.services.jobruns import Engine
@@ -45,6 +47,7 @@ class Job:
     cron: dict[str, Any]  # APScheduler CronTrigger fields
     due: Callable[[datetime], str]  # the period of the latest scheduled run at or before `now`
     work: Callable[[Engine, Context, str, datetime], str]  # does the job for a period; returns a summary
+    in_web: bool = True  # also run by the scheduler embedded in `escrow serve` (SQLite)
 
 
 # --- periods -----------------------------------------------------------------------------------------------
@@ -116,19 +119,19 @@ def prune_idempotency(engine: Engine, ctx: Context, period: str, now: datetime) 
 
 
 def monthly_archive(engine: Engine, ctx: Context, period: str, now: datetime) -> str:
+    """A PDF for each account with movements in the month (in parallel processes, escrow.jobs.archive), a
+    line of the month's city-level record for each without; resumable, every account done once."""
     year, month = map(int, period.split("-"))
     last_day = date(year, month, calendar.monthrange(year, month)[1])
     todo = upkeep.monthly_to_archive(ctx, period, last_day)
-    archived, failed = 0, []
-    for account_id, account_no in todo.accounts:
-        try:
-            if upkeep.archive_monthly(ctx, account_id, account_no, year, month, ACTOR):
-                archived += 1
-        except Exception as exc:
-            log.warning("monthly-archive %s: account %s failed: %s", period, account_no, exc)
-            failed.append(account_no)
-    summary = f"{archived} monthly statements for {period} archived, {todo.done} already archived"
-    if failed:
+    quiet = upkeep.list_quiet(ctx, period, todo.quiet, ACTOR)
+    outcome = archive.archive_all(ctx, todo.accounts, year, month, ACTOR, archive.workers(ctx.settings))
+    summary = (
+        f"{outcome.archived} monthly statements for {period} archived, {quiet} accounts without movement "
+        f"listed, {todo.done} done before"
+    )
+    if outcome.failed:
+        failed = sorted(outcome.failed)
         raise RuntimeError(f"{summary}; failed for {len(failed)} accounts: {', '.join(failed[:10])}")
     return summary
 
@@ -147,7 +150,8 @@ JOBS: tuple[Job, ...] = (
         statement_check,
     ),
     Job("prune-idempotency", {"hour": 3, "minute": 15}, prune_day, prune_idempotency),
-    Job("monthly-archive", {"hour": 2, "minute": 30}, archive_month, monthly_archive),
+    # heavy (a PDF per account, in worker processes): only `escrow scheduler`, never inside the web process
+    Job("monthly-archive", {"hour": 2, "minute": 30}, archive_month, monthly_archive, in_web=False),
     Job("audit-anchor", {"hour": 23, "minute": 55}, anchor_day, audit_anchor),
 )
 BY_ID = {job.id: job for job in JOBS}

@@ -44,6 +44,7 @@ from typing import Any, Literal
 
 from escrow.domain import caps
 from escrow.domain import fund_plan as fund_plan_rules
+from escrow.domain.buildings import Progress
 from escrow.domain.caps import rule_for
 from escrow.domain.errors import Conflict, FieldError, InvalidInput, NotFound
 from escrow.domain.guarantees import EXPIRY_WARNING_DAYS
@@ -347,20 +348,26 @@ def _guarantees(uow: UnitOfWork, today: date) -> list[Finding]:
 
 def _fund_plans(uow: UnitOfWork, ctx: Context, today: date) -> list[Finding]:
     """Each project's plan in force against what was drawn and what was confirmed
-    (escrow.domain.fund_plan)."""
+    (escrow.domain.fund_plan). The plans, their items, the drawings and the progress of every project are
+    read at once, whatever the number of plans."""
     out = []
     month = fund_plan_rules.month_of(today)
-    for plan in uow.fund_plans.approved_in_force():
-        project = uow.projects.get(plan.project_id)
-        book = ctx.rulebooks.get(project.rulebook_id)
-        policy = book.fund_plan if book is not None else None
-        if policy is None:
-            continue
-        rows = uow.fund_plans.items(plan.id)
+    plans = [
+        (plan, project, book)
+        for plan, project in uow.fund_plans.approved_in_force_with_projects()
+        if (book := ctx.rulebooks.get(project.rulebook_id)) is not None and book.fund_plan is not None
+    ]
+    project_ids = [project.id for _, project, _ in plans]
+    items_of = uow.fund_plans.items_of([plan.id for plan, _, _ in plans])
+    drawings_of = uow.fund_plans.drawings_of(project_ids)
+    progress_of = uow.projects.progress_of(project_ids)
+    for plan, project, book in plans:
+        policy = book.fund_plan
+        rows = items_of[plan.id]
         items = [fund_plan_rules.Item(i.node_code, i.month, i.role, from_fen(i.amount_fen)) for i in rows]
         drawn = [
             fund_plan_rules.Drawing(node, fund_plan_rules.month_of(on), role, from_fen(fen))
-            for node, role, fen, on in uow.fund_plans.drawings(project.id)
+            for node, role, fen, on in drawings_of[project.id]
         ]
         link = f"/projects/{project.id}#fund-plan"
         ahead = fund_plan_rules.ahead_of_plan(items, drawn, month, policy.ahead_tolerance)
@@ -377,7 +384,10 @@ def _fund_plans(uow: UnitOfWork, ctx: Context, today: date) -> list[Finding]:
                     link=link,
                 )
             )
-        for late in _behind(uow, project.id, zip(rows, items, strict=True), today, policy.behind_days):
+        late_nodes = _behind(
+            progress_of[project.id], zip(rows, items, strict=True), today, policy.behind_days
+        )
+        for late in late_nodes:
             out.append(
                 Finding(
                     "fund_plan_behind",
@@ -394,15 +404,13 @@ def _fund_plans(uow: UnitOfWork, ctx: Context, today: date) -> list[Finding]:
 
 
 def _behind(
-    uow: UnitOfWork,
-    project_id: int,
+    progress: Progress,
     items: Iterable[tuple[Any, fund_plan_rules.Item]],
     today: date,
     days: int,
 ) -> list[fund_plan_rules.Behind]:
     """The plan's nodes late: an item (its row, for the building it names) naming a building against that
     building's nodes, any other against the nodes the whole project (every building) has reached."""
-    progress = uow.projects.progress(project_id)
     reached = {b.code: b.confirmed for b in progress.buildings}
     groups: dict[str | None, list] = {}
     for row, item in items:
@@ -516,7 +524,9 @@ def raise_alerts(
     actor: str = SCHEDULER,
 ) -> SyncResult:
     """Open (or reopen, or refresh) one alert per finding; resolve the unresolved alerts of the rules in
-    `resolve_others_of` that no finding names any more."""
+    `resolve_others_of` that no finding names any more. In bulk: the alerts concerned are read at once, the
+    new ones inserted together, the changed ones updated together, and their audit events (one per alert
+    opened, reopened or resolved) written together — a fixed number of statements however many alerts."""
     result = SyncResult()
     findings = {f.dedup_key: f for f in findings}
     rules = set(resolve_others_of)
@@ -527,6 +537,8 @@ def raise_alerts(
     wanted = [k for k in findings if k not in current]
     current.update((a.dedup_key, a) for a in uow.alerts.by_dedup_keys_locked(wanted))
     _lock_chains_to_record(uow, findings, current, rules)
+    opened: list[Alert] = []
+    changed: list[tuple[Alert, str, str | None]] = []  # (alert, what happened, its state before), in order
     for key, f in findings.items():
         alert = current.get(key)
         if alert is None:
@@ -545,15 +557,12 @@ def raise_alerts(
                 created_at=now,
                 updated_at=now,
             )
-            uow.alerts.add(alert)
-            _record(uow, alert, actor, "opened", None)
-            result.opened += 1
+            opened.append(alert)
+            changed.append((alert, "opened", None))
         elif alert.state == "resolved":
-            before = alert.state
             alert.state, alert.resolved_at, alert.acknowledged_by = "open", None, None
             alert.message, alert.updated_at = f.message, now
-            uow.session.flush()
-            _record(uow, alert, actor, "reopened", before)
+            changed.append((alert, "reopened", "resolved"))
             result.reopened += 1
         elif alert.message != f.message or alert.link != f.link:
             alert.message, alert.link, alert.updated_at = f.message, f.link, now
@@ -563,10 +572,17 @@ def raise_alerts(
             continue
         before = alert.state
         alert.state, alert.resolved_at, alert.updated_at = "resolved", now, now
-        uow.session.flush()
-        _record(uow, alert, actor, "resolved", before, cleared=True)
+        changed.append((alert, "resolved", before))
         result.resolved += 1
-    uow.session.flush()
+    uow.session.flush()  # the changed alerts are written (one UPDATE per kind of change)
+    inserted = {a.dedup_key: a for a in uow.alerts.add_many(opened)}  # the new ones, with their ids
+    changed = [
+        (inserted.get(a.dedup_key, a) if action == "opened" else a, action, b) for a, action, b in changed
+    ]
+    result.opened = len(opened)
+    with audit.batched(uow.session):
+        for alert, action, before in changed:
+            _record(uow, alert, actor, action, before, **({"cleared": True} if action == "resolved" else {}))
     result.open_now = uow.alerts.count_unresolved()
     return result
 

@@ -58,18 +58,45 @@ def purge_expired(ctx: Context, *, windows_before: datetime, jobs_before: dateti
 
 @dataclass(frozen=True)
 class ToArchive:
-    done: int  # accounts whose statement for the period is archived already
-    accounts: tuple[tuple[int, str], ...]  # (account id, account no) still to archive
+    done: int  # accounts whose statement for the period is archived already (or listed as quiet)
+    accounts: tuple[tuple[int, str], ...]  # (account id, account no) with movements, still to archive
+    quiet: tuple[tuple[int, str], ...]  # (account id, account no) without movements, not yet listed
 
 
 def monthly_to_archive(ctx: Context, period: str, last_day: date) -> ToArchive:
-    """The accounts opened by the month's last day whose monthly statement for `period` is not archived."""
+    """The accounts opened by the month's last day whose monthly statement for `period` is neither archived
+    nor stood in for by a line of the month's city-level record: those with a journal entry booked in the
+    month (a PDF each) and those without (a line each)."""
     with ctx.reading() as uow:
         done = uow.archived_reports.accounts_done("monthly", period)
-        accounts = tuple(
-            (a.id, a.account_no) for a in uow.projects.accounts_opened_by(last_day) if a.id not in done
+        done |= uow.archived_reports.accounts_quiet("monthly", period)
+        moved = uow.journal.moved_between(last_day.replace(day=1), last_day)
+        todo = [(a.id, a.account_no) for a in uow.projects.accounts_opened_by(last_day) if a.id not in done]
+    return ToArchive(
+        len(done),
+        tuple(a for a in todo if a[0] in moved),
+        tuple(a for a in todo if a[0] not in moved),
+    )
+
+
+def list_quiet(ctx: Context, period: str, accounts: tuple[tuple[int, str], ...], actor: str) -> int:
+    """Add the accounts without movement to the month's city-level record, with one audit event for the lot
+    (no PDF is rendered for them); returns how many were listed."""
+    if not accounts:
+        return 0
+    with ctx.writing() as uow:
+        listed = uow.archived_reports.accounts_quiet("monthly", period)  # by a run meanwhile
+        new = [(i, no) for i, no in accounts if i not in listed]
+        uow.archived_reports.add_quiet("monthly", period, new)
+        audit.record(
+            uow.session,
+            actor=actor,
+            action="report.quiet_listed",
+            subject_type="monthly_archive",
+            subject_id=period,
+            details={"kind": "monthly", "period": period, "accounts": sorted(no for _, no in new)},
         )
-    return ToArchive(len(done), accounts)
+        return ctx.commit(uow, len(new))
 
 
 def archive_monthly(

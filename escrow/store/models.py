@@ -568,6 +568,20 @@ class ArchivedReport(SQLModel, table=True):
     created_at: datetime = _ts()
 
 
+class QuietAccountMonth(SQLModel, table=True):
+    """A line of a month's city-level archive record (0018): an account that had no movement in the month
+    (no journal entry booked in it) is listed here instead of getting a monthly statement PDF."""
+
+    __tablename__ = "quiet_account_months"
+    __table_args__ = (UniqueConstraint("account_id", "kind", "period"),)
+    id: int | None = Field(default=None, primary_key=True)
+    account_id: int = Field(foreign_key="supervised_accounts.id")
+    account_no: str = Field(max_length=40)
+    kind: str = Field(max_length=16)  # the report it stands in for: "monthly"
+    period: str = Field(max_length=16, index=True)  # e.g. "2026-10"
+    created_at: datetime = _ts()
+
+
 class Alert(SQLModel, table=True):
     __tablename__ = "alerts"
     __table_args__ = (UniqueConstraint("dedup_key"), Index("ix_alerts_state_severity", "state", "severity"))

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 
 from escrow.store.models import Alert
 from escrow.store.repos.base import Repo, chunks, valid_id
@@ -27,6 +27,21 @@ class Alerts(Repo):
         for chunk in chunks(keys):
             found.extend(self._locked(select(Alert).where(Alert.dedup_key.in_(chunk))))
         return found
+
+    def add_many(self, alerts: list[Alert]) -> list[Alert]:
+        """Insert new alerts together (one bulk INSERT without RETURNING, which SQLite would do row by row)
+        and read them back by their unique dedup keys, a chunk at a time, to learn their ids."""
+        if not alerts:
+            return []
+        columns = [c.key for c in Alert.__table__.columns if c.key != "id"]
+        self.session.execute(insert(Alert), [{c: getattr(a, c) for c in columns} for a in alerts])
+        keys = [a.dedup_key for a in alerts]
+        found = {
+            a.dedup_key: a
+            for chunk in chunks(keys)
+            for a in self.session.scalars(select(Alert).where(Alert.dedup_key.in_(chunk)))
+        }
+        return [found[key] for key in keys]
 
     def count_unresolved(self) -> int:
         return self.session.scalar(select(func.count(Alert.id)).where(Alert.state != "resolved")) or 0

@@ -16,7 +16,7 @@ from escrow.store.models import (
     Release,
     ReleasePayee,
 )
-from escrow.store.repos.base import Repo, valid_id
+from escrow.store.repos.base import Repo, chunks, valid_id
 
 DRAWN = ("approved", "executed")  # the releases that drew money against the plan
 
@@ -56,6 +56,25 @@ class FundPlans(Repo):
         """The plan in force of every project that has one (for the alerts)."""
         return self.all_of(FundPlan, FundPlan.status == "approved", order_by=FundPlan.project_id)
 
+    def approved_in_force_with_projects(self) -> list[tuple[FundPlan, Project]]:
+        """As `approved_in_force`, each plan with its project, in one query (the alert sweep)."""
+        rows = self.session.execute(
+            select(FundPlan, Project)
+            .join(Project, Project.id == FundPlan.project_id)
+            .where(FundPlan.status == "approved")
+            .order_by(FundPlan.project_id, FundPlan.id)
+        )
+        return [(plan, project) for plan, project in rows]
+
+    def items_of(self, plan_ids: list[int]) -> dict[int, list[FundPlanItem]]:
+        """plan id → its items in line order, one query per chunk of ids."""
+        found: dict[int, list[FundPlanItem]] = {i: [] for i in plan_ids}
+        for ids in chunks(sorted(set(plan_ids))):
+            stmt = select(FundPlanItem).where(FundPlanItem.plan_id.in_(ids))
+            for item in self.session.scalars(stmt.order_by(FundPlanItem.plan_id, FundPlanItem.line_no)):
+                found[item.plan_id].append(item)
+        return found
+
     def submitted(self, limit: int = 200) -> list[tuple[FundPlan, str, str]]:
         """Plans waiting for a decision, oldest first, with the project's and the developer's names."""
         rows = self.session.execute(
@@ -72,24 +91,33 @@ class FundPlans(Repo):
         """(node code, payee role, amount in fen, the day it was approved) of every payee of the project's
         node releases approved or executed. A release approved before 0012 recorded no approval day: the day
         it was applied for stands in."""
-        rows = self.session.execute(
-            select(
-                Release.node_code,
-                ReleasePayee.role,
-                ReleasePayee.amount_fen,
-                Release.approved_on,
-                Release.created_at,
+        return self.drawings_of([project_id])[project_id]
+
+    def drawings_of(self, project_ids: list[int]) -> dict[int, list[tuple[str, str, int, date]]]:
+        """project id → its `drawings`, one query per chunk of ids."""
+        found: dict[int, list[tuple[str, str, int, date]]] = {i: [] for i in project_ids}
+        for ids in chunks(sorted(set(project_ids))):
+            rows = self.session.execute(
+                select(
+                    Release.project_id,
+                    Release.node_code,
+                    ReleasePayee.role,
+                    ReleasePayee.amount_fen,
+                    Release.approved_on,
+                    Release.created_at,
+                )
+                .join(ReleasePayee, ReleasePayee.release_id == Release.id)
+                .where(
+                    Release.project_id.in_(ids),
+                    Release.kind == "node",
+                    Release.status.in_(DRAWN),
+                    Release.node_code.is_not(None),
+                )
+                .order_by(Release.id, ReleasePayee.id)
             )
-            .join(ReleasePayee, ReleasePayee.release_id == Release.id)
-            .where(
-                Release.project_id == project_id,
-                Release.kind == "node",
-                Release.status.in_(DRAWN),
-                Release.node_code.is_not(None),
-            )
-            .order_by(Release.id, ReleasePayee.id)
-        ).all()
-        return [(n, r, a, on or _day(created)) for n, r, a, on, created in rows]
+            for project_id, n, r, a, on, created in rows:
+                found[project_id].append((n, r, a, on or _day(created)))
+        return found
 
 
 def _day(value: datetime) -> date:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, insert, or_, select, update
 
-from escrow.store.models import ArchivedReport, JobRun
+from escrow.store.models import ArchivedReport, JobRun, QuietAccountMonth
 from escrow.store.repos.base import Repo
 
 
@@ -43,4 +43,31 @@ class ArchivedReports(Repo):
                     ArchivedReport.kind == kind, ArchivedReport.period == period
                 )
             )
+        )
+
+    def accounts_quiet(self, kind: str, period: str) -> set[int]:
+        """The accounts listed in the period's city-level record as without movement (no report of theirs)."""
+        return set(
+            self.session.scalars(
+                select(QuietAccountMonth.account_id).where(
+                    QuietAccountMonth.kind == kind, QuietAccountMonth.period == period
+                )
+            )
+        )
+
+    def add_quiet(self, kind: str, period: str, accounts: list[tuple[int, str]]) -> None:
+        """List (account id, account no) pairs in the period's city-level record, in one INSERT."""
+        if accounts:
+            self.session.execute(
+                insert(QuietAccountMonth),
+                [{"account_id": i, "account_no": no, "kind": kind, "period": period} for i, no in accounts],
+            )
+
+    def quiet(self, kind: str, period: str) -> list[QuietAccountMonth]:
+        """The period's city-level record, in account number order."""
+        return self.all_of(
+            QuietAccountMonth,
+            QuietAccountMonth.kind == kind,
+            QuietAccountMonth.period == period,
+            order_by=QuietAccountMonth.account_no,
         )

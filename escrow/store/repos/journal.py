@@ -148,6 +148,12 @@ class Journal(Repo):
                 sums.setdefault(account_id, {})[Ledger(name)] = int(total)
         return {a: Balances.from_ledger_sums(sums.get(a, {})) for a in account_ids}
 
+    def moved_between(self, start: date, end: date) -> set[int]:
+        """The accounts with a journal entry booked from `start` to `end` (the monthly archive's test of
+        movement), in one query."""
+        stmt = select(JournalEntry.account_id).where(JournalEntry.booked_on.between(start, end)).distinct()
+        return set(self.session.scalars(stmt))
+
     def received_fen(self, account_id: int) -> int:
         """Money received for the project: deposits net of reversals and of unidentified money returned to
         its payer (for the guarantee precondition)."""
