@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import replace
@@ -251,6 +252,8 @@ def cmd_scheduler(args: argparse.Namespace, settings: Settings) -> int:
     from escrow.app import build_context
     from escrow.jobs import scheduler
 
+    # stopped while still starting (migrating, the first runs): leave quietly; run_blocking then takes over
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s", stream=sys.stderr)
     for noisy in ("alembic", "apscheduler"):  # every run is logged by escrow.jobs
         logging.getLogger(noisy).setLevel(logging.WARNING)
