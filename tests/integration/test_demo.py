@@ -72,6 +72,7 @@ def test_small_seed_books_hold_per_account(engine, settings, seeded):
         accounts = list(uow.session.scalars(select(SupervisedAccount)))
         # the year's four, the epilogue's two new projects and the account a change of bank opened
         assert len(accounts) == 4 + 2 + 1
+        assert uow.journal.maintained_figures() == uow.journal.summed_figures()  # kept by every booking
         for account in accounts:
             entries = uow.journal.entries(account.id)
             assert entries, account.account_no
