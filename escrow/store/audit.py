@@ -4,8 +4,9 @@ There is one chain per account (the events with that `account_id`) and the city 
 account), so that changes on different accounts never wait for each other. A chain is extended under its own
 lock — its row in `audit_heads`, locked with SELECT … FOR UPDATE on PostgreSQL (on SQLite the write
 transaction is exclusive already) — in the same transaction as the change it records. A transaction that
-records on several chains takes their locks in ascending chain order (`lock_chains`), so two such transactions
-cannot deadlock; two events of one chain in one transaction link to each other.
+records on several chains locks them together first, in ascending chain order (`lock_chains`: a change of
+bank, a rule book adoption, the alert sweep), so two such transactions cannot deadlock; two events of one
+chain in one transaction link to each other.
 
 The events written before revision 0016 form the legacy chain (chain -1): the single city-wide chain they were
 written in, verified as before. Every other chain starts at GENESIS. `audit_heads` keeps each chain's last
@@ -15,7 +16,7 @@ An anchor (`anchor`, `escrow audit anchor`, the daily `audit-anchor` job) commit
 one moment by a Merkle root (`escrow.domain.merkle`); the root is stored with its leaves and recorded by an
 event of the city chain, so it is itself chained.
 
-The journal is covered by the chain too: every journal entry booked in a transaction is *claimed* by the next
+The journal is covered by the chains too: every journal entry booked in a transaction is *claimed* by the next
 audit event of that transaction, which carries `details["journal"] = [[entry_id, entry_digest], …]`. The
 digest covers the entry and all its legs (ids included), so editing, deleting, re-numbering or adding a
 journal row breaks either a digest or a claim, and the claim itself cannot be changed without breaking the
