@@ -529,19 +529,18 @@ def _reconcile(
     # their deposits looked up with one query, the lines written through the driver's executemany, vouchers
     # through Core statements, neither through ORM bulk persistence
     booked: dict[str, tuple[int, int, str]] = {}
-    done = 0
+    done = vouchers_confirmed = 0
 
     def batch(lines: list[StatementLine]) -> None:
-        nonlocal booked, done
+        nonlocal booked, done, vouchers_confirmed
         booked = booked_for(lines)
         uow.statements.insert_lines([row_of(line) for line in lines])
+        vouchers_confirmed += uow.deposits.confirm_vouchers(confirmed) if confirmed else 0
+        confirmed.clear()
         done += len(lines)
         step(done)
 
     src.each(CHUNK, batch)
-    vouchers_confirmed = 0
-    for chunk in _chunks(iter(confirmed), CHUNK):
-        vouchers_confirmed += uow.deposits.confirm_vouchers(chunk)
 
     books_only = difference = 0
     if not notification:  # a notification shows single movements: what it does not show is not missing
