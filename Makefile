@@ -52,7 +52,8 @@ messages: install-test
 # Every benchmark of bench/ (bench/README.md) in its quick mode, a few minutes at most each, measured beside
 # its anchor where it has one (pgbench, a bare Litestar endpoint, a bare csv.reader pass). `make bench
 # BENCH_SIZE=full` runs them at the sizes of docs/BENCHMARKS.md (tens of minutes, best on an otherwise idle
-# machine). Needs wrk, and PostgreSQL on 127.0.0.1:5432 with pgbench for deposits_http.py. Each script calls
+# machine). wrk and pgbench come with `scripts/system-deps.sh bench`; deposits_http.py needs PostgreSQL on
+# 127.0.0.1:5432. Each script calls
 # harness.verdict, which appends its JSON line to $(BENCH_VERDICTS); the last lines `make bench` prints are
 # those lines, one a benchmark (a script that fails before its verdict gets `"met": false` here). It exits 0
 # even then, so that make's own error line does not follow them: read "met".
@@ -77,7 +78,8 @@ BENCHES := "reconcile_csv $(BENCH_RECONCILE)" "reports_pdf $(BENCH_REPORTS)" "pu
 	"deposits_http $(BENCH_DEPOSITS)" "demo_city $(BENCH_DEMO)" "account_cost $(BENCH_ACCOUNT_COST)" \
 	"city_pages $(BENCH_CITY_PAGES)" "city_jobs $(BENCH_CITY_JOBS)"
 
-bench: install-test system-deps
+bench: install-test
+	@bash scripts/system-deps.sh bench
 	@rm -f $(BENCH_VERDICTS); \
 	for run in $(BENCHES); do \
 		set -- $$run; name=$$1; shift; \
