@@ -53,10 +53,10 @@ messages: install-test
 # its anchor where it has one (pgbench, a bare Litestar endpoint, a bare csv.reader pass). `make bench
 # BENCH_SIZE=full` runs them at the sizes of docs/BENCHMARKS.md (tens of minutes, best on an otherwise idle
 # machine). wrk and pgbench come with `scripts/system-deps.sh bench`; deposits_http.py needs PostgreSQL on
-# 127.0.0.1:5432. Each script calls
-# harness.verdict, which appends its JSON line to $(BENCH_VERDICTS); the last lines `make bench` prints are
-# those lines, one a benchmark (a script that fails before its verdict gets `"met": false` here). It exits 0
-# even then, so that make's own error line does not follow them: read "met".
+# 127.0.0.1:5432. Each script calls harness.verdict, which appends its JSON line to $(BENCH_VERDICTS); the
+# last lines `make bench` prints are those lines, one a benchmark (a script that fails before its verdict
+# gets `"met": false` here). It exits 0 even then, so that make's own error line does not follow them: read
+# "met".
 BENCH_SIZE ?= quick
 BENCH_VERDICTS ?= $(CURDIR)/bench-verdicts.jsonl
 ifeq ($(BENCH_SIZE),full)
