@@ -55,6 +55,7 @@ from harness import BenchError, loadavg, log
 
 LUA = harness.BENCH / "deposits_http.lua"
 TARGET_RATIO = 0.5
+TARGET_P99_MS = 50.0  # issue 13
 
 
 # --- the server and the load -------------------------------------------------------------------------------
@@ -497,6 +498,30 @@ def main(argv: list[str] | None = None) -> int:
         )
     if args.json:
         harness.write_json(args.json, results)
+    runs = results["runs"]
+    best = max(runs, key=lambda r: r["deposits_per_s"]) if runs else None
+    figures: dict = {"pgbench_tps": round(tps, 1) if tps else None, "pgbench_scale": args.pgbench_scale}
+    for r in runs:
+        figures[f"{r['workers']}w"] = {
+            "deposits_per_s": round(r["deposits_per_s"], 1),
+            "p50_ms": round(r["latency_ms"]["p50"], 1),
+            "p99_ms": round(r["latency_ms"]["p99"], 1),
+            "ratio": round(r["ratio"], 3) if r["ratio"] is not None else None,
+        }
+    harness.verdict(
+        "deposits_http",
+        figures,
+        {"ratio_min": TARGET_RATIO, "p99_ms_max": TARGET_P99_MS, "clients": 8, "pgbench_scale": 10},
+        bool(
+            best
+            and not errors
+            and best["ratio"] is not None
+            and best["ratio"] >= TARGET_RATIO
+            and best["latency_ms"]["p99"] <= TARGET_P99_MS
+            and args.pgbench_scale == 10
+            and args.clients == 8
+        ),
+    )
     for e in errors:
         print(f"error: {e}", file=sys.stderr)
     return 1 if errors else 0

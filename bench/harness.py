@@ -54,6 +54,27 @@ def write_json(path: Path, results: dict[str, Any]) -> None:
     path.write_text(json.dumps(results, indent=1, ensure_ascii=False))
 
 
+# `make bench` names a file here; each benchmark appends its verdict line to it, and the Makefile prints the
+# file last, so that the last lines of `make bench` are the verdicts, one a benchmark.
+VERDICTS_ENV = "BENCH_VERDICTS"
+
+
+def verdict(bench: str, figures: dict, targets: dict, met: bool) -> None:
+    """A benchmark's one-line result: `{"bench": name, "figures": {...}, "targets": {...}, "met": bool}`,
+    printed, and appended to the file $BENCH_VERDICTS names (when set). Figures are what it measured (with its
+    anchor's, where it has one, measured in the same run); targets say what they are held to."""
+    line = json.dumps(
+        {"bench": bench, "figures": figures, "targets": targets, "met": bool(met)},
+        ensure_ascii=False,
+        default=str,
+    )
+    print(line, flush=True)
+    gathered = os.environ.get(VERDICTS_ENV)
+    if gathered:
+        with open(gathered, "a", encoding="utf-8") as f:
+            f.write(line + "\n")
+
+
 # --- the machine ----------------------------------------------------------------------------------------
 
 
@@ -580,14 +601,3 @@ def profile_summary(
         "self": selfs.most_common(top),
         "inclusive": incl.most_common(top),
     }
-
-
-# --- verdicts -------------------------------------------------------------------------------------------
-
-
-def verdict(bench: str, figures: dict[str, Any], targets: dict[str, Any], met: bool) -> None:
-    """The benchmark's result as its last line, one JSON object (`make bench` collects these lines)."""
-    print(
-        json.dumps({"bench": bench, "figures": figures, "targets": targets, "met": met}, ensure_ascii=False),
-        flush=True,
-    )

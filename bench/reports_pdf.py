@@ -40,6 +40,7 @@ from harness import describe_times, loadavg, log, timed
 from public_lookup import seed
 
 TARGETS = {"voucher": 0.3, "monthly": 5.0, "city": 10.0}
+FIGURES: dict[str, float] = {}  # what `verdict` reports: the medians, in seconds
 
 
 def check_pdf(content: bytes, *words: str) -> int:
@@ -95,6 +96,7 @@ def measure_account(args: argparse.Namespace, only: set[str], tmp: Path, results
         times, _ = timed(lambda: render("voucher", voucher_no=vouchers[next(n) % len(vouchers)]), args.runs)
         log(f"voucher, render(): {describe_times(times)}")
         results["voucher"] = f"{statistics.median(times):.3f} s (render), "
+        FIGURES["voucher_render_s"] = round(statistics.median(times), 3)
         app = create_app(settings, engine=engine)
         from escrow.domain.principal import SYSTEM
         from escrow.services import parties
@@ -114,6 +116,7 @@ def measure_account(args: argparse.Namespace, only: set[str], tmp: Path, results
             times, _ = timed(download, args.runs)
         log(f"voucher, GET /api/v1/vouchers/…/pdf: {describe_times(times)}")
         results["voucher"] += f"{statistics.median(times):.3f} s (HTTP download)"
+        FIGURES["voucher_http_s"] = round(statistics.median(times), 3)
     if "monthly" in only:
         today = date.today()
         render("voucher", voucher_no=vouchers[0])  # warm
@@ -126,6 +129,8 @@ def measure_account(args: argparse.Namespace, only: set[str], tmp: Path, results
         )
         log(f"monthly, {args.deposits} deposits, {pages} pages: {describe_times(times)}")
         results["monthly"] = f"{statistics.median(times):.2f} s ({pages} pages)"
+        FIGURES["monthly_s"] = round(statistics.median(times), 2)
+        FIGURES["monthly_deposits"] = args.deposits
     engine.dispose()
 
 
@@ -165,6 +170,7 @@ def measure_city(args: argparse.Namespace, tmp: Path, results: dict[str, str]) -
     pages = check_pdf(content, "商品房预售资金监管情况", "全市新开商品房预售资金监管账户191个")
     log(f"city, 191 accounts, {pages} pages: {describe_times(times)}")
     results["city"] = f"{statistics.median(times):.2f} s ({pages} pages)"
+    FIGURES["city_s"] = round(statistics.median(times), 2)
 
     with UnitOfWork(engine) as uow:
         parties.create_user(uow, username="bench-admin", role="admin", password=None, actor=SYSTEM)
@@ -219,6 +225,19 @@ def main() -> int:
     for kind, text in results.items():
         log(f"{kind:8} {text}   target ≤ {TARGETS[kind]} s")
     log(f"load average at the end: {loadavg()}")
+    limits = {
+        "voucher_render_s": "voucher",
+        "voucher_http_s": "voucher",
+        "monthly_s": "monthly",
+        "city_s": "city",
+    }
+    held = {name: TARGETS[kind] for name, kind in limits.items() if name in FIGURES}
+    harness.verdict(
+        "reports_pdf",
+        FIGURES,
+        {f"{name}_max": limit for name, limit in held.items()},
+        all(FIGURES[name] <= limit for name, limit in held.items()),
+    )
     return 0
 
 

@@ -215,14 +215,13 @@ def cmd_import_statement(args: argparse.Namespace, settings: Settings) -> int:
     actor = parties.bank_principal(ctx, args.bank)
     if actor is None:
         raise CliError(f"no bank with code {args.bank}")
-    data = path.read_bytes()
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=None, transient=True, disable=not sys.stderr.isatty()) as bar:
         task = bar.add_task(f"reconciling {path.name}", total=None)
         try:
             result = reconcile.import_file(
                 ctx,
-                data,
+                path,  # read in batches (a CSV is never held whole), not read into memory here
                 actor,
                 fmt=args.format,
                 filename=path.name,

@@ -4,6 +4,8 @@
 # apt it installs what is missing; otherwise it prints one instruction.
 set -euo pipefail
 packages=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-noto-cjk poppler-utils chromium)
+# `system-deps.sh bench` (make bench) adds the load generator and pgbench the benchmarks drive.
+[ "${1:-}" = "bench" ] && packages+=(wrk postgresql-client)
 missing=()
 if command -v dpkg-query >/dev/null 2>&1; then
   for p in "${packages[@]}"; do

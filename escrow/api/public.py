@@ -18,6 +18,7 @@ import re
 from typing import Annotated
 
 from litestar import Controller, Request, Response, get
+from litestar.concurrency import sync_to_thread
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, QueryParameter
 
@@ -91,6 +92,19 @@ def run_lookup(request: Request, voucher_no: str | None, code: str | None) -> vo
     return vouchers.verify(ctx, voucher_no, code, client_address(request), lookup_limit(request))
 
 
+async def look_up_voucher(request: Request, voucher_no: str | None, code: str | None) -> vouchers.Lookup:
+    """`run_lookup`, where it costs least. On SQLite the look-up and its count are two statements in this
+    process, well under a millisecond: they run on the event loop (`verify_at_once`), sparing the hop to a
+    worker thread and back, unless another writer holds the file. PostgreSQL's round trips, and a SQLite
+    file that is busy, wait in a worker thread, so that the loop serves other requests meanwhile."""
+    ctx = runtime(request).ctx
+    if ctx.engine is not None and ctx.engine.dialect.name == "sqlite":
+        found = vouchers.verify_at_once(ctx, voucher_no, code, client_address(request), lookup_limit(request))
+        if found is not None:
+            return found
+    return await sync_to_thread(run_lookup, request, voucher_no, code)
+
+
 def language(lang: str | None) -> str:
     return "en" if (lang or "").strip().lower().startswith("en") else "zh"
 
@@ -129,7 +143,6 @@ class PublicController(Controller):
 
     @get(
         "/vouchers/{voucher_no:str}",
-        sync_to_thread=True,
         summary="Verify a payment voucher (缴款凭证) by its number and verification code; no key needed",
         description="Answers the same 404 for an unknown voucher, a wrong code and malformed input. Every "
         "look-up counts against the client's limit (default 60 a minute, 10 of them failed); over it: 429 "
@@ -140,7 +153,7 @@ class PublicController(Controller):
             429: RATE_LIMITED,
         },
     )
-    def voucher(
+    async def voucher(
         self,
         request: Request,
         voucher_no: FromPath[str],
@@ -149,7 +162,7 @@ class PublicController(Controller):
         ] = None,
         lang: Annotated[str | None, QueryParameter(description="zh (default) or en")] = None,
     ) -> Response:
-        result = run_lookup(request, voucher_no, code)
+        result = await look_up_voucher(request, voucher_no, code)
         if result.limited:
             return problem(
                 429,

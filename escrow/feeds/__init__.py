@@ -17,9 +17,11 @@ line), the position of the line in its statement for camt and JSON (JSON ``lines
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from typing import BinaryIO
 
 from escrow.feeds.camt import parse_camt, sniff_kind
-from escrow.feeds.csvfeed import parse_csv, parse_csv_stream
+from escrow.feeds.csvfeed import CsvFile, parse_csv, parse_csv_stream
 from escrow.feeds.jsonfeed import parse_json
 from escrow.feeds.model import FORMATS, KINDS, FeedError, ParsedStatement, StatementLine, UnsupportedMedia
 from escrow.feeds.swift import parse_mt940
@@ -29,10 +31,12 @@ from escrow.feeds.zipfeed import looks_like_zip, parse_zip
 __all__ = [
     "FORMATS",
     "KINDS",
+    "CsvFile",
     "FeedError",
     "ParsedStatement",
     "StatementLine",
     "UnsupportedMedia",
+    "csv_file",
     "detect_format",
     "parse",
     "parse_csv_stream",
@@ -172,3 +176,26 @@ def parse(
     if kind == "csv":
         return parse_csv(data, charset)
     return parse_json(data)
+
+
+def csv_file(
+    open_binary: Callable[[], BinaryIO],
+    head: bytes,
+    fmt: str | None = None,
+    *,
+    content_type: str | None = None,
+    filename: str | None = None,
+) -> CsvFile | None:
+    """The file as a `CsvFile`, read in batches of lines, when it is a statement CSV (by ``fmt``, else as its
+    first bytes ``head`` say); None for any other format, which `parse` reads whole (so also when the head
+    alone cannot tell: `parse` then decides, or names the problem)."""
+    if not head or head.isspace():
+        raise FeedError("the file is empty")
+    if fmt is None:
+        try:
+            fmt = detect_format(head, content_type, filename)
+        except FeedError:
+            return None
+    if _ALIASES.get(fmt.strip().lower()) != "csv":
+        return None
+    return CsvFile(open_binary, charset_of(content_type))

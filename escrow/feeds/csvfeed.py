@@ -15,12 +15,12 @@ import csv
 import gc
 import io
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import date
 from decimal import Decimal
 from itertools import islice, repeat
 from operator import itemgetter
-from typing import TextIO
+from typing import BinaryIO, TextIO
 
 from escrow.feeds.model import (
     CREDIT,
@@ -195,16 +195,31 @@ def _describe(value: str) -> str:
 
 
 class _Account:
-    __slots__ = ("closing", "closing_on", "currency", "first_line", "lines", "opening", "opening_on")
+    __slots__ = (
+        "closing",
+        "closing_on",
+        "count",
+        "currency",
+        "first_line",
+        "last_booked",
+        "lines",
+        "opening",
+        "opening_on",
+    )
 
     def __init__(self, first_line: int) -> None:
         self.first_line = first_line
-        self.lines: list[StatementLine] = []
+        self.lines: list[StatementLine] = []  # when streamed: the lines not yet handed on
+        self.count = 0  # lines handed on (streamed)
+        self.last_booked: date | None = None  # the latest booked_on of the lines handed on
         self.opening: Decimal | None = None
         self.opening_on: date | None = None
         self.closing: Decimal | None = None
         self.closing_on: date | None = None
         self.currency: str | None = None
+
+
+Sink = Callable[[str, list[StatementLine]], None]
 
 
 def parse_csv_stream(stream: TextIO | Iterable[str]) -> list[ParsedStatement]:
@@ -213,6 +228,15 @@ def parse_csv_stream(stream: TextIO | Iterable[str]) -> list[ParsedStatement]:
     Raises FeedError naming the physical line (the header is line 1) of the first malformed row; nothing is
     returned then.
     """
+    return _parse_rows(stream)
+
+
+def _parse_rows(
+    stream: TextIO | Iterable[str], sink: Sink | None = None, batch: int = 0, rescan=None
+) -> list[ParsedStatement]:
+    """The statements of the stream; with a `sink`, their lines are handed to it in batches of about `batch`
+    lines in file order (account by account within a batch) and not kept: the statements come back without
+    lines. `rescan(ref)` finds the first line of a reference whose lines were handed on."""
     reader = csv.reader(stream)
     line_end = 0
     header: list[str] | None = None
@@ -249,13 +273,28 @@ def parse_csv_stream(stream: TextIO | Iterable[str]) -> list[ParsedStatement]:
     paused = gc.isenabled()
     gc.disable()
     try:
-        accounts = _Rows(ncols, columns).read(reader, line_end)
+        rows = _Rows(ncols, columns)
+        rows.rescan = rescan
+        accounts = rows.read(reader, line_end, sink, batch)
     finally:
         if paused:
             gc.enable()
     if not accounts:
         raise FeedError("the file has a header but no rows", line=header_line)
     return _statements(accounts)
+
+
+def _hand_on(accounts: dict[str, _Account], sink: Sink) -> None:
+    for account_no, acc in accounts.items():
+        lines = acc.lines
+        if not lines:
+            continue
+        acc.lines = []
+        acc.count += len(lines)
+        latest = max(line.booked_on for line in lines)
+        if acc.last_booked is None or latest > acc.last_booked:
+            acc.last_booked = latest
+        sink(account_no, lines)
 
 
 _CHUNK = 512
@@ -284,16 +323,34 @@ class _Rows:
         self.accounts: dict[str, _Account] = {}
         self.seen: set[str] = set()
         self.dates: dict[str, date] = {}
+        self.rescan: Callable[[str], int | None] | None = None
 
-    def read(self, reader, line_end: int) -> dict[str, _Account]:
+    def read(self, reader, line_end: int, sink: Sink | None = None, batch: int = 0) -> dict[str, _Account]:
+        pending = 0
         while True:
             chunk = list(islice(reader, _CHUNK))
             if not chunk:
+                if sink is not None:
+                    _hand_on(self.accounts, sink)
                 return self.accounts
             end = reader.line_num
             if end - line_end != len(chunk) or not self._fast(chunk, line_end + 1):
                 self._slow(chunk, _line_numbers(chunk, line_end))
             line_end = end
+            pending += len(chunk)
+            if sink is not None and pending >= batch:
+                _hand_on(self.accounts, sink)
+                pending = 0
+
+    def first_line_of(self, ref: str) -> int | None:
+        """The line a reference first appeared on: among the lines kept, else (streamed) by reading again."""
+        found = next(
+            (ln.line_no for acc in self.accounts.values() for ln in acc.lines if ln.bank_reference == ref),
+            None,
+        )
+        if found is None and self.rescan is not None:
+            return self.rescan(ref)
+        return found
 
     def _column(self, chunk: list[list[str]], name: str):
         """One column of the chunk, lazily (a ``map``); "" for an optional column the file does not have."""
@@ -480,7 +537,7 @@ class _Rows:
                 count = len(seen)
                 seen_add(ref)  # one probe of a table of a million references, instead of "in" and then add()
                 if len(seen) == count:
-                    raise _duplicate(ref, line, accounts)
+                    raise _duplicate(ref, line, self.first_line_of(ref))
                 remittance = remittance.strip()
                 kind = line_kind(row[i_kind] if i_kind >= 0 else "", direction, remittance, line)
                 append(
@@ -519,6 +576,8 @@ def _statements(accounts: dict[str, _Account]) -> list[ParsedStatement]:
         statement_date = acc.closing_on
         if statement_date is None and acc.lines:
             statement_date = max(line.booked_on for line in acc.lines)
+        if statement_date is None:
+            statement_date = acc.last_booked  # streamed: the lines were handed on
         if statement_date is None:
             statement_date = acc.opening_on
         if statement_date is None:
@@ -599,12 +658,11 @@ def _bad_amount(text: str, amount: Decimal | None, line: int) -> FeedError:
     return FeedError(f"amount {_describe(text)} is not a decimal amount such as 1234.50", line=line)
 
 
-def _duplicate(ref: str, line: int, accounts: dict[str, _Account]) -> FeedError:
-    first = next(
-        (ln.line_no for acc in accounts.values() for ln in acc.lines if ln.bank_reference == ref), None
-    )
+def _duplicate(ref: str, line: int, first: int | None) -> FeedError:
     where = f" (first on line {first})" if first is not None else ""
-    return FeedError(f"bank_reference {ref!r} appears twice in the file{where}", line=line)
+    error = FeedError(f"bank_reference {ref!r} appears twice in the file{where}", line=line)
+    error.first_line = first  # type: ignore[attr-defined]  # for CsvFile's reading again
+    return error
 
 
 def parse_csv(data: bytes, charset: str | None = None) -> list[ParsedStatement]:
@@ -632,3 +690,82 @@ def _parse_bytes(data: bytes, start: int, encoding: str) -> list[ParsedStatement
     raw.seek(start)
     with io.TextIOWrapper(raw, encoding=encoding, newline="") as stream:
         return parse_csv_stream(stream)
+
+
+class _Found(Exception):
+    def __init__(self, line: int | None) -> None:
+        self.line = line
+
+
+class CsvFile:
+    """A statement CSV read from a file (or bytes) in batches of lines, never whole: `scan` checks every row
+    as `parse_csv` does and returns the statements without their lines, handing the lines to a sink; `each`
+    reads one account's lines again, batch by batch. A file of a million lines never has them all in memory.
+    """
+
+    def __init__(self, open_binary: Callable[[], BinaryIO], charset: str | None = None) -> None:
+        self.open_binary = open_binary
+        self.encoding, self.start = self._encoding(charset)
+
+    def _encoding(self, charset: str | None) -> tuple[str, int]:
+        """The file's encoding, decoded once through without keeping it: UTF-8 (a BOM, or by default), the
+        declared charset, or GB18030 where the bytes read as Chinese (what `parse_csv` accepts)."""
+        with self.open_binary() as f:
+            head = f.read(3)
+        if head == codecs.BOM_UTF8:
+            return "utf-8", 3
+        encoding = charset or "utf-8"
+        if self._decodes(encoding):
+            return encoding, 0
+        if encoding not in ("utf-8", "utf_8"):
+            raise FeedError(f"the file is not {encoding} text")
+        with self.open_binary() as f:
+            sample = f.read(2 << 20)
+        if looks_chinese(sample) and self._decodes("gb18030"):
+            return "gb18030", 0
+        with self.open_binary() as f:  # the error names the line of the first bad byte
+            raise not_utf8(f.read())
+
+    def _decodes(self, encoding: str) -> bool:
+        decoder = codecs.getincrementaldecoder(encoding)()
+        with self.open_binary() as f:
+            try:
+                while block := f.read(1 << 20):
+                    decoder.decode(block)
+                decoder.decode(b"", final=True)
+            except UnicodeDecodeError:
+                return False
+        return True
+
+    def _read(self, sink: Sink, batch: int, rescan=None) -> list[ParsedStatement]:
+        raw = self.open_binary()
+        raw.seek(self.start)
+        with io.TextIOWrapper(raw, encoding=self.encoding, newline="") as stream:
+            return _parse_rows(stream, sink, batch, rescan)
+
+    def scan(self, sink: Sink, batch: int = 10_000) -> list[ParsedStatement]:
+        """Every row checked (FeedError names the first malformed one); the statements, with no lines."""
+        return self._read(sink, batch, self._first_line)
+
+    def each(self, account_no: str, batch: int, use: Callable[[list[StatementLine]], None]) -> None:
+        """`use` on each batch of one account's lines, in file order."""
+
+        def sink(account: str, lines: list[StatementLine]) -> None:
+            if account == account_no:
+                use(lines)
+
+        self._read(sink, batch)
+
+    def _first_line(self, ref: str) -> int | None:
+        def sink(account: str, lines: list[StatementLine]) -> None:
+            for line in lines:
+                if line.bank_reference == ref:
+                    raise _Found(line.line_no)
+
+        try:  # lines are handed on after every chunk, so the first is seen before the repeat raises
+            self._read(sink, 1)
+        except _Found as found:
+            return found.line
+        except FeedError as exc:  # both in one chunk: the repeat named the first from the lines kept
+            return getattr(exc, "first_line", None)
+        return None  # pragma: no cover

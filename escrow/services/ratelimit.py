@@ -13,6 +13,7 @@ Keys are `<purpose>:<client>`, e.g. `voucher-lookup:203.0.113.7`; the alert rule
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import os
 from dataclasses import dataclass
@@ -63,6 +64,7 @@ class Hit:
     limited: bool
 
 
+@functools.lru_cache(maxsize=4096)  # the look-up's hot path: parsing an address costs more than its count
 def client_key(purpose: str, address: str | None) -> str:
     """`purpose:address`; an IPv6 client counts by its /64 (one subscriber's network), so that it cannot
     dodge the limit by walking through its own addresses."""

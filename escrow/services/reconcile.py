@@ -24,12 +24,15 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import InitVar, dataclass, field
 from datetime import date
+from functools import partial
 from itertools import islice
-from typing import Any, Literal
+from pathlib import Path
+from typing import Any, BinaryIO, Literal
 
 from escrow.domain import checks, ledger, money
 from escrow.domain.errors import Conflict, FieldError, InvalidInput
@@ -46,7 +49,7 @@ from escrow.store.models import Deposit, Project, Statement, SupervisedAccount
 from escrow.store.repos.statements import BANK_REFERENCE_MAX as REFERENCE_MAX
 
 TOKEN = re.compile(r"\b((?:PZ|TZ)\d{15})\b")
-CHUNK = 20_000
+CHUNK = 10_000  # lines a batch: matched with one look-up of their deposits, written at once
 Progress = Callable[[int, int], None]
 
 
@@ -54,13 +57,118 @@ class StatementRefused(InvalidInput):
     """The file cannot be reconciled against our books (unknown account, wrong currency)."""
 
 
-def _digest(s: ParsedStatement) -> str:
-    h = hashlib.sha256()
-    h.update(f"{s.account_no}|{s.statement_date}|{s.opening_balance}|{s.closing_balance}\n".encode())
-    for line in s.lines:
-        kind = "" if line.kind == PAYMENT else f"|{line.kind}"  # a payment's digest is as it always was
-        h.update(f"{line.bank_reference}|{line.booked_on}|{line.amount}|{line.direction}{kind}\n".encode())
-    return h.hexdigest()
+class _Lines:
+    """What is checked of a statement's lines before anything changes, gathered batch by batch as they are
+    read: their count, the text of their digest, the first line the books cannot keep, their currencies and
+    the earliest booking."""
+
+    __slots__ = ("count", "currencies", "digested", "earliest", "problem")
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.digested = bytearray()
+        self.problem: tuple[str, StatementLine, str] | None = None
+        self.currencies: set[str | None] = set()
+        self.earliest: StatementLine | None = None
+
+    def add(self, lines: list[StatementLine]) -> None:
+        if not lines:
+            return
+        self.count += len(lines)
+        out = self.digested
+        for line in lines:
+            kind = "" if line.kind == PAYMENT else f"|{line.kind}"  # a payment's digest is as it always was
+            out += f"{line.bank_reference}|{line.booked_on}|{line.amount}|{line.direction}{kind}\n".encode()
+        if self.problem is None:
+            self.problem = next(filter(None, map(_line_problem, lines)), None)
+        self.currencies.update({line.currency for line in lines})
+        first = min(lines, key=_booked)  # the first of the earliest, as min() over all lines would give
+        if self.earliest is None or first.booked_on < self.earliest.booked_on:
+            self.earliest = first
+
+    def digest(self, s: ParsedStatement) -> str:
+        h = hashlib.sha256()
+        h.update(f"{s.account_no}|{s.statement_date}|{s.opening_balance}|{s.closing_balance}\n".encode())
+        h.update(self.digested)
+        return h.hexdigest()
+
+
+Batches = Callable[[int, Callable[[list[StatementLine]], None]], None]
+
+
+@dataclass(frozen=True)
+class Source:
+    """One statement of a file, read and checked: its head (without lines when the file is read in batches),
+    what was gathered of its lines, and `each(size, use)`, which hands its lines to `use` in batches of about
+    `size`, in file order (reading the file again when it is not held)."""
+
+    head: ParsedStatement
+    lines: _Lines
+    each: Batches
+
+
+def _held(s: ParsedStatement) -> Source:
+    """A statement parsed whole (every format but CSV, whose files are the large ones)."""
+
+    def each(size: int, use: Callable[[list[StatementLine]], None]) -> None:
+        for start in range(0, len(s.lines), size):
+            use(s.lines[start : start + size])
+
+    gathered = _Lines()
+    each(CHUNK, gathered.add)
+    return Source(s, gathered, each)
+
+
+def read_file(
+    data: bytes | Path,
+    *,
+    content_type: str | None = None,
+    fmt: str | None = None,
+    filename: str | None = None,
+) -> tuple[list[Source], str]:
+    """Parse and check a statement file before any transaction (FeedError names a malformed line): its
+    statements and its format. A CSV (bytes or a file) is read in batches and never held as lines: every row
+    is checked in one pass that keeps only each statement's head and digest; its lines are read again as
+    they are reconciled. Other formats are parsed whole."""
+    from escrow import feeds
+
+    if isinstance(data, Path):
+        path = data
+        with path.open("rb") as f:
+            head = f.read(1 << 20)
+
+        def open_binary() -> BinaryIO:
+            return path.open("rb")
+    else:
+        data = bytes(data)  # no copy of bytes
+        head = data
+
+        def open_binary() -> BinaryIO:
+            return io.BytesIO(data)
+
+    csv_file = feeds.csv_file(open_binary, head, fmt, content_type=content_type, filename=filename)
+    if csv_file is None:
+        whole = data.read_bytes() if isinstance(data, Path) else data
+        kind = fmt or feeds.detect_format(whole, content_type, filename)
+        statements = feeds.parse(whole, kind, content_type=content_type, filename=filename)
+        return [_held(s) for s in statements], statements[0].format if statements else kind
+    gathered: dict[str, _Lines] = {}
+
+    def gather(account_no: str, lines: list[StatementLine]) -> None:
+        found = gathered.get(account_no)
+        if found is None:
+            found = gathered[account_no] = _Lines()
+        found.add(lines)
+
+    heads = csv_file.scan(gather, CHUNK)
+    return [
+        Source(h, gathered.get(h.account_no) or _Lines(), partial(_each_of, csv_file, h.account_no))
+        for h in heads
+    ], "csv"
+
+
+def _each_of(csv_file: Any, account_no: str, size: int, use: Callable[[list[StatementLine]], None]) -> None:
+    csv_file.each(account_no, size, use)
 
 
 @dataclass(frozen=True)
@@ -107,16 +215,27 @@ def statement_view(account_no: str, row: Statement) -> StatementResult:
     )
 
 
-def import_file(ctx: Context, data: bytes, actor: Principal, **options: Any) -> StatementImport:
-    """Parse and reconcile one statement file in one transaction (FeedError and refusals propagate); the
-    options are `import_file_in`'s."""
-    return ctx.run(import_file_in, data, actor, **options)
+def import_file(
+    ctx: Context,
+    data: bytes | Path,
+    actor: Principal,
+    *,
+    content_type: str | None = None,
+    fmt: str | None = None,
+    filename: str | None = None,
+    progress: Progress | None = None,
+) -> StatementImport:
+    """Parse and check one statement file (its bytes, or the file: a CSV is then read in batches, never
+    whole), then reconcile it in one transaction (FeedError and refusals propagate). The parsing happens
+    before the transaction, so that a large file does not hold the database's write lock while it is read."""
+    sources, kind = read_file(data, content_type=content_type, fmt=fmt, filename=filename)
+    return ctx.run(_import_read, sources, kind, actor, progress)
 
 
 def import_file_in(
     uow: UnitOfWork,
     ctx: Context,
-    data: bytes,
+    data: bytes | Path,
     actor: Principal,
     *,
     content_type: str | None = None,
@@ -125,23 +244,30 @@ def import_file_in(
     progress: Progress | None = None,
 ) -> StatementImport:
     """`import_file` in the caller's unit of work."""
-    from escrow import feeds
+    sources, kind = read_file(data, content_type=content_type, fmt=fmt, filename=filename)
+    return _import_read(uow, ctx, sources, kind, actor, progress)
 
-    kind = fmt or feeds.detect_format(data, content_type, filename)
-    statements = feeds.parse(data, kind, content_type=content_type, filename=filename)
-    fresh, results = _import(
-        uow, ctx, statements, statements[0].format if statements else kind, actor, progress
-    )
+
+def _import_read(
+    uow: UnitOfWork,
+    ctx: Context,
+    sources: list[Source],
+    kind: str,
+    actor: Principal,
+    progress: Progress | None = None,
+) -> StatementImport:
+    fresh, results = _import(uow, ctx, sources, kind, actor, progress)
     if len(results) > 1:
         return StatementsImport(**vars(results[0]), statements=results, fresh=fresh)
     return StatementImport(**vars(results[0]), fresh=fresh)
 
 
-def resolve_account(uow: UnitOfWork, s: ParsedStatement, actor: Principal) -> SupervisedAccount:
+def resolve_account(uow: UnitOfWork, src: Source, actor: Principal) -> SupervisedAccount:
+    s = src.head
     account = uow.projects.account_by_no(s.account_no)
     if account is None or account.bank_id != actor.bank_id:
         raise StatementRefused(f"unknown account {s.account_no}: not an account this bank supervises")
-    currencies = {s.currency} | {line.currency for line in s.lines}
+    currencies = {s.currency} | src.lines.currencies
     foreign = sorted(c for c in currencies if c and c != account.currency)
     if foreign:
         raise StatementRefused(f"currency {', '.join(foreign)}, account is {account.currency}")
@@ -154,7 +280,9 @@ def resolve_account(uow: UnitOfWork, s: ParsedStatement, actor: Principal) -> Su
         refused.status, refused.kind, refused.title = Conflict.status, Conflict.kind, Conflict.title
         raise refused
     early = s.statement_date < account.opened_on
-    first = min((line for line in s.lines if line.booked_on < account.opened_on), key=_booked, default=None)
+    first = src.lines.earliest
+    if first is not None and first.booked_on >= account.opened_on:
+        first = None
     if early or first is not None:
         what = f"the statement date {s.statement_date}" if early else f"a line booked on {first.booked_on}"
         field = "statement_date" if early else _where(s, first)
@@ -182,28 +310,32 @@ def _unstorable(s: ParsedStatement) -> tuple[str, StatementLine | None, str] | N
         value = getattr(s, member)
         if value is not None and (problem := money.statement_amount_problem(value, balance=True)):
             return problem, None, member
-    for line in s.lines:
-        if problem := money.statement_amount_problem(line.amount):
-            return problem, line, "amount"
-        for member in ("bank_reference", "counterparty_name", "counterparty_account", "remittance"):
-            if "\x00" in (getattr(line, member) or ""):
-                return f"{member} contains the NUL character (U+0000)", line, member
-        if len(line.bank_reference) > REFERENCE_MAX:
-            return f"the bank reference is longer than {REFERENCE_MAX} characters", line, "bank_reference"
     return None
 
 
-def refuse_unstorable(statements: list[ParsedStatement]) -> None:
+def _line_problem(line: StatementLine) -> tuple[str, StatementLine, str] | None:
+    if problem := money.statement_amount_problem(line.amount):
+        return problem, line, "amount"
+    for member in ("bank_reference", "counterparty_name", "counterparty_account", "remittance"):
+        if "\x00" in (getattr(line, member) or ""):
+            return f"{member} contains the NUL character (U+0000)", line, member
+    if len(line.bank_reference) > REFERENCE_MAX:
+        return f"the bank reference is longer than {REFERENCE_MAX} characters", line, "bank_reference"
+    return None
+
+
+def refuse_unstorable(sources: list[Source]) -> None:
     """What the books cannot keep is refused before anything changes, alike on both engines: PostgreSQL
     refuses the NUL character in any text and a bank reference longer than its column (SQLite keeps both)."""
-    for i, s in enumerate(statements):
-        found = _unstorable(s)
+    for i, src in enumerate(sources):
+        s = src.head
+        found = _unstorable(s) or src.lines.problem
         if found is None:
             continue
         detail, line, member = found
         if s.format == "json":  # JSON names the member; a JSON line_no is the position in `lines`, from 1
             where = f"lines[{line.line_no - 1}].{member}" if line else member
-            raise FeedError(detail, field=(f"[{i}]." if len(statements) > 1 else "") + where)
+            raise FeedError(detail, field=(f"[{i}]." if len(sources) > 1 else "") + where)
         raise FeedError(detail, line=line.line_no if line else None)
 
 
@@ -217,30 +349,31 @@ def import_statements(
 ) -> list[StatementResult]:
     """Reconcile every statement of one file in the caller's transaction (the demo's batch): a refused file
     keeps nothing. Each statement's result (the earlier ones when the file was imported before)."""
-    return _import(uow, ctx, statements, fmt, actor, progress)[1]
+    return _import(uow, ctx, [_held(s) for s in statements], fmt, actor, progress)[1]
 
 
 def _import(
     uow: UnitOfWork,
     ctx: Context,
-    statements: list[ParsedStatement],
+    sources: list[Source],
     fmt: str,
     actor: Principal,
     progress: Progress | None = None,
 ) -> tuple[bool, list[StatementResult]]:
     """Whether any statement was new, and each statement's result."""
-    refuse_unstorable(statements)
-    accounts = [resolve_account(uow, s, actor) for s in statements]  # refuse before changing anything
-    total = sum(len(s.lines) for s in statements)
+    refuse_unstorable(sources)
+    accounts = [resolve_account(uow, src, actor) for src in sources]  # refuse before changing anything
+    total = sum(src.lines.count for src in sources)
     done = 0
     results, fresh = [], False
-    for s, account in zip(statements, accounts, strict=True):
+    for src, account in zip(sources, accounts, strict=True):
+        s = src.head
         uow.projects.lock_account(account.id)
-        digest = _digest(s)
+        digest = src.lines.digest(s)
         existing = uow.statements.by_digest(account.id, digest)
         if existing is not None:
             results.append(statement_view(account.account_no, existing))
-            done += len(s.lines)
+            done += src.lines.count
             continue
         fresh = True
 
@@ -248,20 +381,21 @@ def _import(
             if progress:
                 progress(base + n, total)
 
-        results.append(_reconcile(uow, s, digest, s.format or fmt, account, actor, step))
-        done += len(s.lines)
+        results.append(_reconcile(uow, src, digest, s.format or fmt, account, actor, step))
+        done += src.lines.count
     return fresh, results
 
 
 def _reconcile(
     uow: UnitOfWork,
-    s: ParsedStatement,
+    src: Source,
     digest: str,
     fmt: str,
     account: SupervisedAccount,
     actor: Principal,
     step: Callable[[int], None],
 ) -> StatementResult:
+    s = src.head
     project = uow.projects.get(account.project_id)
     notification = s.format == "camt054"
     # Deposits shown before: by any statement (for books only), and those a line may no longer match - one an
@@ -391,17 +525,22 @@ def _reconcile(
             deposit_id,
         )
 
-    # A million-line statement spends its time here: lines go through the driver's executemany, vouchers
+    # A million-line statement spends its time here, a batch of lines at a time (never all of them held):
+    # their deposits looked up with one query, the lines written through the driver's executemany, vouchers
     # through Core statements, neither through ORM bulk persistence
     booked: dict[str, tuple[int, int, str]] = {}
-    for start in range(0, len(s.lines), CHUNK):
-        lines = s.lines[start : start + CHUNK]
+    done = vouchers_confirmed = 0
+
+    def batch(lines: list[StatementLine]) -> None:
+        nonlocal booked, done, vouchers_confirmed
         booked = booked_for(lines)
         uow.statements.insert_lines([row_of(line) for line in lines])
-        step(start + len(lines))
-    vouchers_confirmed = 0
-    for chunk in _chunks(iter(confirmed), CHUNK):
-        vouchers_confirmed += uow.deposits.confirm_vouchers(chunk)
+        vouchers_confirmed += uow.deposits.confirm_vouchers(confirmed) if confirmed else 0
+        confirmed.clear()
+        done += len(lines)
+        step(done)
+
+    src.each(CHUNK, batch)
 
     books_only = difference = 0
     if not notification:  # a notification shows single movements: what it does not show is not missing

@@ -19,7 +19,7 @@ from escrow.domain.money import Money, from_fen
 from escrow.services import ratelimit
 from escrow.services.context import Context
 from escrow.store.db import Connection
-from escrow.store.driver import DriverSQL, counting_transaction
+from escrow.store.driver import Busy, DriverSQL, counting_at_once, counting_transaction
 from escrow.store.reads.pages import DatabaseUnavailable  # noqa: F401 (the look-up page answers 503 on it)
 from escrow.store.reads.vouchers import voucher_for_lookup
 
@@ -138,6 +138,21 @@ def verify(
         raise RuntimeError("the public look-up needs the database")
     with counting_transaction(ctx.engine) as sql:
         return lookup(sql, voucher_no, code, client, limit)
+
+
+def verify_at_once(
+    ctx: Context, voucher_no: str | None, code: str | None, client: str | None, limit: ratelimit.Limit
+) -> Lookup | None:
+    """`verify` without waiting, for the event loop on SQLite: each statement commits on its own, on a
+    connection that never waits for a lock. None when another writer holds the database (nothing was
+    counted): then `verify` in a worker thread."""
+    if ctx.engine is None:
+        raise RuntimeError("the public look-up needs the database")
+    try:
+        with counting_at_once(ctx.engine) as sql:
+            return lookup(sql, voucher_no, code, client, limit)
+    except Busy:
+        return None
 
 
 def lookup(

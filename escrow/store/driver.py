@@ -4,7 +4,10 @@ count it updates (docs/BENCHMARKS.md)."""
 
 from __future__ import annotations
 
+import functools
+import sqlite3
 import threading
+import weakref
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import UTC, datetime
@@ -35,7 +38,43 @@ class DriverSQL:
 
     def timestamp(self, moment: datetime) -> Any:
         """As the column stores it: SQLAlchemy keeps SQLite DateTime values as naive UTC text."""
-        return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f") if self.sqlite else moment
+        return _sqlite_text(moment) if self.sqlite else moment
+
+
+@functools.lru_cache(maxsize=64)  # a rate-limit window start: the same one for a minute of look-ups
+def _sqlite_text(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+class Busy(Exception):
+    """`counting_at_once` found the SQLite file locked by another writer: nothing was counted; do it again
+    where waiting costs nothing (`counting_transaction`, in a worker thread)."""
+
+
+# One connection per engine for `counting_at_once`, used by the event loop's thread only.
+_AT_ONCE: weakref.WeakKeyDictionary[Engine, Any] = weakref.WeakKeyDictionary()
+
+
+@contextmanager
+def counting_at_once(engine: Engine) -> Iterator[DriverSQL]:
+    """SQLite only, for a caller on the event loop: statements that each commit on their own (the count is
+    one upsert, atomic by itself), on a connection of its own that never waits for a lock: when another
+    writer holds the file (a long statement import, another process) it raises Busy at once instead of
+    stalling the loop, and the caller goes through `counting_transaction` in a thread. No pool checkout,
+    no BEGIN and COMMIT: a third of the look-up's database cost (docs/BENCHMARKS.md)."""
+    raw = _AT_ONCE.get(engine)
+    if raw is None:
+        raw = _AT_ONCE[engine] = engine.raw_connection()  # kept: checked out for the engine's life
+        raw.cursor().execute("PRAGMA busy_timeout=0")
+    cursor = raw.cursor()
+    try:
+        yield DriverSQL(cursor, "sqlite")
+    except sqlite3.OperationalError as exc:
+        if "locked" in str(exc) or "busy" in str(exc):
+            raise Busy from exc
+        raise
+    finally:
+        cursor.close()
 
 
 _SQLITE_WRITERS: dict[int, threading.Lock] = {}

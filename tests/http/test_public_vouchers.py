@@ -378,3 +378,37 @@ def test_the_public_endpoint_is_documented_without_a_key(client):
     assert not operation.get("security")  # no key
     assert {"200", "404", "429"} <= set(operation["responses"])
     assert not any(path.startswith("/verify") for path in doc["paths"])
+
+
+def test_a_look_up_while_another_writer_holds_the_sqlite_file_waits_for_it_and_counts_once(
+    client, engine, db_url, voucher, monkeypatch
+):
+    """On SQLite the look-up runs on the event loop with a connection that never waits for a lock; when a
+    long write (a statement import, another process) holds the file, it is done again in a worker thread,
+    which waits for the writer: the buyer gets the voucher, counted once, and the loop was never stalled."""
+    if not db_url.startswith("sqlite"):
+        pytest.skip("PostgreSQL look-ups always run in a worker thread")
+    import sqlite3
+    import threading
+
+    from escrow.services import vouchers
+
+    waited = []  # look-ups that went through the worker thread's waiting transaction
+    verify = vouchers.verify
+    monkeypatch.setattr(vouchers, "verify", lambda *a, **kw: waited.append(a) or verify(*a, **kw))
+    params = {"code": voucher["verification_code"]}
+    assert client.get(f"{API}/{voucher['voucher_no']}", params=params).status_code == 200
+    assert _bucket(engine) == (1, 0) and not waited  # on the loop, at once
+    path = db_url.removeprefix("sqlite:///")
+    writer = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    writer.execute("BEGIN IMMEDIATE")
+    release = threading.Timer(0.5, writer.execute, ("COMMIT",))
+    release.start()
+    try:
+        r = client.get(f"{API}/{voucher['voucher_no']}", params=params)
+    finally:
+        release.join()
+        writer.close()
+    assert r.status_code == 200, r.text
+    assert r.json()["voucher_no"] == voucher["voucher_no"]
+    assert _bucket(engine) == (2, 0) and len(waited) == 1

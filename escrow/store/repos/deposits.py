@@ -39,14 +39,25 @@ class Deposits(Repo):
         self, bank_id: int, account_id: int, references: list[str]
     ) -> Iterator[tuple[int, str, int, str]]:
         """(deposit id, bank reference, amount in fen, status) of the account's deposits with these
-        references, through the unique (bank, reference) index."""
-        yield from self.session.execute(
-            select(Deposit.id, Deposit.bank_reference, Deposit.amount_fen, Deposit.status).where(
-                Deposit.bank_id == bank_id,
-                Deposit.bank_reference.in_(references),
-                Deposit.account_id == account_id,
-            )
+        references, through the unique (bank, reference) index. Sent to the driver as it is: a batch of
+        10,000 references costs SQLAlchemy more in parameter processing than the query itself."""
+        self.session.flush()  # what the unit of work added (suspense deposits) is found too
+        connection = self.session.connection()
+        if connection.dialect.name == "sqlite":
+            where, params = f"bank_reference IN ({', '.join('?' * len(references))})", (*references,)
+            mark = "?"
+        else:
+            where, params, mark = "bank_reference = ANY(%s)", (list(references),), "%s"
+        sql = (
+            "SELECT id, bank_reference, amount_fen, status FROM deposits "
+            f"WHERE bank_id = {mark} AND account_id = {mark} AND {where}"
         )
+        cursor = connection.connection.cursor()
+        try:
+            cursor.execute(sql, (bank_id, account_id, *params))
+            yield from cursor.fetchall()
+        finally:
+            cursor.close()
 
     def unreversed_by_voucher_no(self, account_id: int, voucher_no: str, amount_fen: int) -> int | None:
         """The id of the account's unreversed deposit of this amount whose voucher has this number."""
