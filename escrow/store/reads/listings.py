@@ -1,7 +1,7 @@
 """Read-only queries behind the bureau's pages: the dashboard, the alert list, the project list and the
 project page. Lists are built with a fixed number of grouped queries, never one query per row: the
-project list reads its accounts' balances with `Journal.balances_of` (the figures `Journal.balances` gives
-one account), so the figure shown equals the books.
+project list joins each account's maintained cash balance (`account_balances`, the figure `Journal.balances`
+gives), so the figure shown equals the books.
 """
 
 from __future__ import annotations
@@ -11,7 +11,9 @@ from datetime import date
 
 from sqlalchemy import and_, false, func, or_, select
 
+from escrow.domain.ledger import Ledger
 from escrow.store.models import (
+    AccountBalance,
     Alert,
     ApprovalStep,
     AuditEvent,
@@ -31,7 +33,6 @@ from escrow.store.models import (
 )
 from escrow.store.reads.alerts import severity_rank
 from escrow.store.repos.base import Reads
-from escrow.store.repos.journal import Journal
 from escrow.store.repos.projects import current_account_of_project
 
 SORTS = ("name", "-name", "balance", "-balance", "opened", "-opened")
@@ -99,10 +100,12 @@ class Listings(Reads):
     # --- the project list ---------------------------------------------------------------------------------
 
     def projects(self, f: ProjectFilter, *, limit: int, offset: int) -> tuple[list[ProjectRow], int]:
-        """One page of projects matching the filter, and how many match in all. The balances are the books'
-        (`Journal.balances_of`), read for the page's accounts only — or, sorted by balance, for every
-        matching account, whose order is then the balances'."""
+        """One page of projects matching the filter, and how many match in all. The balance is the account's
+        maintained cash balance (`account_balances`, the figure `Journal.balances` gives), so sorting by it
+        is one indexed join, whatever the account's history."""
         nodes = _nodes_by_project()
+        cash = AccountBalance.__table__.c
+        balance = func.coalesce(cash.balance_fen, 0)
         confirmed = func.coalesce(nodes.c.n, 0)
         recon = _latest_status()
         where = []
@@ -130,6 +133,7 @@ class Listings(Reads):
             .join(SupervisedAccount, current_account_of_project())
             .join(Developer, Developer.id == Project.developer_id)
             .outerjoin(nodes, nodes.c.project_id == Project.id)
+            .outerjoin(cash, and_(cash.account_id == SupervisedAccount.id, cash.ledger == Ledger.CASH.value))
             .where(*where)
         )
         columns = base.with_only_columns(
@@ -142,34 +146,21 @@ class Listings(Reads):
             SupervisedAccount.account_no,
             SupervisedAccount.status,
             SupervisedAccount.opened_on,
-            SupervisedAccount.id,
+            balance,
             recon,
             confirmed,
         )
-        journal = Journal(self.session)
-        sort = f.sort if f.sort in SORTS else "name"
-        if sort.endswith("balance"):
-            matching = self.session.execute(base.with_only_columns(Project.id, SupervisedAccount.id)).all()
-            cash = {a: b.cash for a, b in journal.balances_of([a for _, a in matching]).items()}
-            sign = -1 if sort.startswith("-") else 1
-            ranked = sorted(matching, key=lambda r: (sign * cash[r[1]], r[0]))[offset : offset + limit]
-            found = {
-                r[0]: r for r in self.session.execute(columns.where(Project.id.in_([p for p, _ in ranked])))
-            }
-            rows, total = [found[p] for p, _ in ranked], len(matching)
-        else:
-            total = self.session.scalar(select(func.count()).select_from(base.subquery())) or 0
-            order = {
-                "name": (Project.name.asc(),),
-                "-name": (Project.name.desc(),),
-                "opened": (SupervisedAccount.opened_on.asc(),),
-                "-opened": (SupervisedAccount.opened_on.desc(),),
-            }[sort]
-            rows = self.session.execute(
-                columns.order_by(*order, Project.id.asc()).limit(limit).offset(offset)
-            ).all()
-            cash = {a: b.cash for a, b in journal.balances_of([r[9] for r in rows]).items()}
-        return [ProjectRow(*(r[:9]), cash[r[9]], r[10], int(r[11])) for r in rows], int(total)
+        total = self.session.scalar(select(func.count()).select_from(base.subquery())) or 0
+        order = {
+            "name": (Project.name.asc(),),
+            "-name": (Project.name.desc(),),
+            "balance": (balance.asc(),),
+            "-balance": (balance.desc(),),
+            "opened": (SupervisedAccount.opened_on.asc(),),
+            "-opened": (SupervisedAccount.opened_on.desc(),),
+        }[f.sort if f.sort in SORTS else "name"]
+        rows = self.session.execute(columns.order_by(*order, Project.id.asc()).limit(limit).offset(offset))
+        return [ProjectRow(*(r[:9]), int(r[9]), r[10], int(r[11])) for r in rows], int(total)
 
     # --- the dashboard ------------------------------------------------------------------------------------
 
