@@ -104,7 +104,8 @@ class Listings(Reads):
         maintained cash balance (`account_balances`, the figure `Journal.balances` gives), so sorting by it
         is one indexed join, whatever the account's history."""
         nodes = _nodes_by_project()
-        cash = AccountBalance.__table__.c
+        balances = AccountBalance.__table__
+        cash = balances.c
         balance = func.coalesce(cash.balance_fen, 0)
         confirmed = func.coalesce(nodes.c.n, 0)
         recon = _latest_status()
@@ -133,7 +134,9 @@ class Listings(Reads):
             .join(SupervisedAccount, current_account_of_project())
             .join(Developer, Developer.id == Project.developer_id)
             .outerjoin(nodes, nodes.c.project_id == Project.id)
-            .outerjoin(cash, and_(cash.account_id == SupervisedAccount.id, cash.ledger == Ledger.CASH.value))
+            .outerjoin(
+                balances, and_(cash.account_id == SupervisedAccount.id, cash.ledger == Ledger.CASH.value)
+            )
             .where(*where)
         )
         columns = base.with_only_columns(
