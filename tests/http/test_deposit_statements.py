@@ -14,7 +14,7 @@ from escrow.store.models import ApiKey, Deposit
 # Statements of one POST /api/v1/deposits with an Idempotency-Key that pays a notice in full, the key's
 # principal already known to the process; transaction control (BEGIN, COMMIT) not counted. Before issue 13:
 # 30 on SQLite.
-DEPOSIT_BUDGET = {"sqlite": 17, "postgresql": 15}
+DEPOSIT_BUDGET = {"sqlite": 14, "postgresql": 13}
 
 
 @contextmanager

@@ -11,10 +11,12 @@ from sqlalchemy.orm import aliased
 
 from escrow.domain.ledger import RECEIVED_SIGN, Ledger
 from escrow.domain.lifecycle import ENDING_KINDS
+from escrow.store import audit
 from escrow.store.models import (
     AccountBalance,
     AccountKindTotal,
     ApiKey,
+    AuditHead,
     Contract,
     Deposit,
     PaymentInstruction,
@@ -86,8 +88,13 @@ class Deposits(Repo):
         key_active = (
             exists().where(ApiKey.id == key_id, ApiKey.revoked_at.is_(None)) if key_id else literal(True)
         )
+        # the voucher's id drawn now, so that it is written numbered in one INSERT: from the sequence on
+        # PostgreSQL (an unused one leaves a gap, as a rolled-back INSERT would); the next id on SQLite, whose
+        # write transaction excludes every other writer
         voucher_id = (
-            func.nextval(func.pg_get_serial_sequence("vouchers", "id")) if postgres else literal(None)
+            func.nextval(func.pg_get_serial_sequence("vouchers", "id"))
+            if postgres
+            else select(func.coalesce(func.max(Voucher.id), 0) + 1).scalar_subquery()
         )
         stmt = (
             select(a, Project.rulebook_id, key_active, before, ending, cash, received, voucher_id)
@@ -95,12 +102,21 @@ class Deposits(Repo):
             .where(a.account_no == account_no)
             .execution_options(populate_existing=True)
         )
+        # the account's audit chain head locked with the account (one statement); an account whose chain
+        # has no head row yet is read without it, and `audit.record` creates the row
+        heads = AuditHead.__table__
+        with_head = stmt.add_columns(*audit.head_columns()).join(heads, heads.c.chain == a.id)
         if postgres:
+            with_head = with_head.with_for_update(of=[a, heads])
             stmt = stmt.with_for_update(of=a)
-        row = self.session.execute(stmt).first()
+        row = self.session.execute(with_head).first()
+        if row is not None:
+            audit.hold(self.session, row[0].id, *row[-3:])
+        else:
+            row = self.session.execute(stmt).first()
         if row is None:
             return None
-        account, rulebook_id, active, booked, pending, cash, got, drawn = row
+        account, rulebook_id, active, booked, pending, cash, got, drawn = row[:8]
         return Target(account, rulebook_id, bool(active), booked, bool(pending), cash or 0, got or 0, drawn)
 
     def notice_facts(self, notice_no: str) -> NoticeFacts | None:
