@@ -15,14 +15,15 @@ What it does, all on 127.0.0.1:
    same column values. Every notice is paid exactly once, by the buyer (or, for mortgage notices, by the
    lending bank through the mortgage channel), for its exact amount: every posted deposit passes every
    blocking check of the rule book and gets a voucher, the realistic path (bench/deposits_seed.py);
-2. for each --workers count: starts the server (`escrow serve` for 1 worker, as production runs each
-   worker; `uvicorn escrow.app:create_app --factory --workers N` for N > 1), warms it up for --warmup
+2. for each --workers count: starts the server (`escrow serve --workers N`), warms it up for --warmup
    seconds, then drives it for --duration seconds with wrk (--clients connections, --wrk-threads threads,
    bench/deposits_http.lua), each request a different notice with a unique bank reference and
    Idempotency-Key. Records deposits/s, p50/p99 latency, non-201 answers (must be 0) and 201s without a
    voucher (must be 0), checks the database agrees, and accounts the CPU time of the server, its
    PostgreSQL backends, wrk itself and the rest of the machine over the window; samples pg_stat_activity
-   to show what the server's connections wait on;
+   to show what the server's connections wait on, and pg_locks every 50 ms for the share of samples in
+   which a deposit waited for a lock other than its own account's row (another account's: must be 0);
+   after the last run, `escrow audit verify` must pass on the database;
 3. runs `pgbench -i -s 10` and `pgbench -c 8 -j 2 -T 30` against another fresh database on the same server;
 4. prints the ratio deposits/s ÷ pgbench TPS per worker count and drops both databases.
 
@@ -62,14 +63,11 @@ TARGET_P99_MS = 50.0  # issue 13
 
 
 def start_server(url: str, workers: int, port: int, workdir: Path) -> subprocess.Popen:
-    """`escrow serve` for one worker, as production runs each worker; uvicorn with `workers` processes
-    otherwise. The server imports the same escrow package as this script."""
-    if workers == 1:
-        cmd = harness.escrow_command("serve", "--host", "127.0.0.1", "--port", str(port))
-    else:
-        cmd = harness.uvicorn_command(
-            "escrow.app:create_app", port, workers=workers, factory=True, log_level="info"
-        )
+    """`escrow serve --workers N`, as production runs it. The server imports the same escrow package as this
+    script."""
+    cmd = harness.escrow_command(
+        "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)
+    )
     return harness.start_server(
         cmd,
         env=harness.escrow_env(url),
@@ -229,6 +227,10 @@ def run_workers(
         },
         "pg_activity": sampler.summary(),
         "audit_lock_held": sampler.lock_held / max(sampler.samples, 1),
+        "lock_samples": sampler.samples,
+        "lock_wait_own_account": sampler.waits_own / max(sampler.samples, 1),
+        "lock_wait_other": sampler.waits_other / max(sampler.samples, 1),
+        "other_waits": dict(sampler.other_waits.most_common(5)),
         "load_after": loadavg(),
     }
     if args.profile:
@@ -273,6 +275,12 @@ def report_run(r: dict[str, Any]) -> None:
         f"in {100 * r['audit_lock_held']:.0f}% of the samples"
     )
     log(
+        f"pg_locks every 50 ms ({r['lock_samples']} samples): a deposit waited for its own account's row "
+        f"(another deposit on that account) in {100 * r['lock_wait_own_account']:.1f}% of them, for anything "
+        f"else (another account's lock) in {100 * r['lock_wait_other']:.2f}%"
+        + (f": {r['other_waits']}" if r["other_waits"] else "")
+    )
+    log(
         "server connections in PostgreSQL (average count): "
         + ", ".join(f"{k} {v:.2f}" for k, v in r["pg_activity"].items())
     )
@@ -286,6 +294,22 @@ def report_run(r: dict[str, Any]) -> None:
             + ", ".join(f"{lib} {n * 100 / max(p['samples'], 1):.0f}%" for lib, n in p["libraries"])
         )
     log(f"load average after: {r['load_after']}")
+
+
+def verify_audit(url: str, workdir: Path) -> bool:
+    """`escrow audit verify` over the database after the runs: every chain, every journal claim and the
+    maintained balances intact."""
+    started = time.perf_counter()
+    run = subprocess.run(
+        harness.escrow_command("audit", "verify"), env=harness.escrow_env(url), cwd=workdir,
+        capture_output=True, text=True, timeout=1800,
+    )  # fmt: skip
+    out = (run.stdout + run.stderr).strip().splitlines()
+    log(
+        f"\nescrow audit verify: exit {run.returncode} in {time.perf_counter() - started:.1f} s"
+        + (f"; {out[-1]}" if out else "")
+    )
+    return run.returncode == 0
 
 
 def run_pgbench(admin_url: str, dbname: str, args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
@@ -449,6 +473,7 @@ def main(argv: list[str] | None = None) -> int:
                     workdir=workdir,
                 )
                 results["runs"].append(run)
+            results["audit_verify"] = verify_audit(url, workdir)
             harness.drop_database(args.pg_url, app_db)
             created.remove(app_db)
             if not args.skip_pgbench:
@@ -491,6 +516,8 @@ def main(argv: list[str] | None = None) -> int:
             errors.append(f"{r['workers']} worker(s): the notice pool ran out; raise --max-rate")
         if r["database"]["suspense"] or r["database"]["issued"] < r["accepted"]:
             errors.append(f"{r['workers']} worker(s): the database disagrees: {r['database']}")
+    if not results.get("audit_verify", True):
+        errors.append("escrow audit verify failed after the runs")
     if tps:
         log(
             f"pgbench TPC-B: {tps:.1f} TPS (p50 {results['pgbench']['latency_ms']['p50']:.2f} ms, "
@@ -507,17 +534,27 @@ def main(argv: list[str] | None = None) -> int:
             "p50_ms": round(r["latency_ms"]["p50"], 1),
             "p99_ms": round(r["latency_ms"]["p99"], 1),
             "ratio": round(r["ratio"], 3) if r["ratio"] is not None else None,
+            "lock_wait_other_share": round(r["lock_wait_other"], 4),
+            "lock_wait_own_account_share": round(r["lock_wait_own_account"], 4),
         }
+    figures["audit_verify"] = results.get("audit_verify")
     harness.verdict(
         "deposits_http",
         figures,
-        {"ratio_min": TARGET_RATIO, "p99_ms_max": TARGET_P99_MS, "clients": 8, "pgbench_scale": 10},
+        {
+            "ratio_min": TARGET_RATIO,
+            "p99_ms_max": TARGET_P99_MS,
+            "lock_wait_other_share": 0,
+            "clients": 8,
+            "pgbench_scale": 10,
+        },
         bool(
             best
             and not errors
             and best["ratio"] is not None
             and best["ratio"] >= TARGET_RATIO
             and best["latency_ms"]["p99"] <= TARGET_P99_MS
+            and best["lock_wait_other"] == 0
             and args.pgbench_scale == 10
             and args.clients == 8
         ),

@@ -385,7 +385,10 @@ def postgres_server(admin_url: str) -> tuple[str, dict[str, str]]:
 class ActivitySampler(threading.Thread):
     """Samples pg_stat_activity of a database every `interval` seconds: what the client connections are
     doing (active and running, waiting on a lock, on WAL flush, idle in transaction, idle); and pg_locks: how
-    often a transaction holds an advisory lock, i.e. how busy that serialisation point is."""
+    often a transaction holds an advisory lock, i.e. how busy that serialisation point is; and the locks the
+    connections wait for (`granted = false`), split into waits for a supervised account's row — the row the
+    waiting transaction locks itself, so another transaction on the same account holds it — and any other
+    wait (`waits_other`: a transaction held up by one on another account; issue 13 wants none)."""
 
     def __init__(self, url: str, dbname: str, interval: float = 0.05):
         super().__init__(daemon=True)
@@ -393,6 +396,9 @@ class ActivitySampler(threading.Thread):
         self.counts: Counter[str] = Counter()
         self.samples = 0
         self.lock_held = 0
+        self.waits_own = 0  # samples with a connection waiting for its own account's row lock
+        self.waits_other = 0  # samples with a connection waiting for anything else
+        self.other_waits: Counter[str] = Counter()  # what those other waits were for
         self.stop = threading.Event()
 
     def run(self) -> None:
@@ -417,6 +423,21 @@ class ActivitySampler(threading.Thread):
                     (self.dbname,),
                 ).fetchone()[0]
                 self.lock_held += 1 if held else 0
+                # a row lock wait holds (or queues for) the heavyweight tuple lock of the row it waits for
+                waits = conn.execute(
+                    "SELECT w.locktype, coalesce(w.relation::regclass::text, ''), w.mode, "
+                    "  w.relation = 'supervised_accounts'::regclass OR EXISTS (SELECT 1 FROM pg_locks t "
+                    "    WHERE t.pid = w.pid AND t.locktype = 'tuple' "
+                    "    AND t.relation = 'supervised_accounts'::regclass) "
+                    "FROM pg_locks w JOIN pg_stat_activity a ON a.pid = w.pid "
+                    "WHERE NOT w.granted AND a.datname = %s AND a.backend_type = 'client backend'",
+                    (self.dbname,),
+                ).fetchall()
+                own = [w for w in waits if w[3]]
+                other = [w for w in waits if not w[3]]
+                self.waits_own += 1 if own else 0
+                self.waits_other += 1 if other else 0
+                self.other_waits.update(" ".join(filter(None, w[:3])) for w in other)
                 self.samples += 1
                 self.stop.wait(self.interval)
 

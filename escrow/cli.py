@@ -53,7 +53,22 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
     from escrow.app import create_app
 
+    if args.workers < 1:
+        raise CliError("--workers must be at least 1")
+    if args.workers > 1 and is_embedded(settings.database_url):
+        raise CliError("--workers above 1 needs PostgreSQL (SQLite has one writer; its jobs run in-process)")
     engine = migrated(settings.database_url)
+    if args.workers > 1:  # each worker process builds its app from the environment, as `escrow serve` would
+        engine.dispose()
+        uvicorn.run(
+            "escrow.app:create_app",
+            factory=True,
+            host=args.host,
+            port=args.port,
+            log_level="info",
+            workers=args.workers,
+        )
+        return 0
     # the embedded deployment runs the scheduled jobs in-process; with PostgreSQL run `escrow scheduler`
     app = create_app(settings, engine=engine, scheduler=is_embedded(settings.database_url))
     uvicorn.run(app, host=args.host, port=args.port, log_level="info", workers=1)
@@ -389,6 +404,9 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("serve", help="migrate if needed, then serve the API and web UI")
     s.add_argument("--host", default="127.0.0.1")
     s.add_argument("--port", type=int, default=8000)
+    s.add_argument(
+        "--workers", type=int, default=1, help="server processes (PostgreSQL only above 1; default 1)"
+    )
     s.set_defaults(func=cmd_serve)
 
     s = sub.add_parser("demo", help="seed the demo city and print logins and API keys")

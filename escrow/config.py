@@ -23,6 +23,12 @@ def _count(value: str, name: str) -> int:
     return int(value)
 
 
+def _seconds(value: str, name: str) -> int:
+    if not value.isdigit():
+        raise CliError(f"{name} must be a whole number of seconds, not {value!r}")
+    return int(value)
+
+
 @dataclass(frozen=True)
 class Settings:
     database_url: str
@@ -32,6 +38,7 @@ class Settings:
     jurisdiction: str
     public_base_url: str
     archive_workers: int = 0  # processes rendering the monthly archive; 0: one per CPU (escrow.jobs.archive)
+    key_cache_seconds: int = 5  # how long a process keeps an API key's principal (0: never)
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -44,4 +51,7 @@ class Settings:
             jurisdiction=env.get("ESCROW_JURISDICTION") or "hengshui",
             public_base_url=(env.get("ESCROW_PUBLIC_URL") or "http://127.0.0.1:8000").rstrip("/"),
             archive_workers=_count(env.get("ESCROW_ARCHIVE_WORKERS") or "0", "ESCROW_ARCHIVE_WORKERS"),
+            key_cache_seconds=_seconds(
+                env.get("ESCROW_KEY_CACHE_SECONDS") or "5", "ESCROW_KEY_CACHE_SECONDS"
+            ),
         )

@@ -146,6 +146,14 @@ class Conflict(DomainError):
     title = "Conflict"
 
 
+class NotAuthenticated(DomainError):
+    """The credentials presented are not (or no longer) valid."""
+
+    status = 401
+    kind = "unauthorized"
+    title = "Authentication required"
+
+
 class Forbidden(DomainError):
     status = 403
     kind = "forbidden"

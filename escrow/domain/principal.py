@@ -16,6 +16,7 @@ class Principal:
     bank_id: int | None = None
     developer_id: int | None = None
     user_id: int | None = None
+    key_id: int | None = None  # the API key authenticated by, if any: a deposit re-checks it is unrevoked
 
     @property
     def ref(self) -> str:

@@ -17,11 +17,12 @@ exactly one effect. Use cases know nothing of how the edge encodes that answer.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import date
-from typing import Concatenate, ParamSpec, Protocol, TypeVar
+from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
 
 from escrow.config import Settings
 from escrow.rulebooks import RuleBook, RuleBooks
@@ -43,6 +44,34 @@ class WriteGuard(Protocol):
     def keep(self, uow: UnitOfWork, view: object) -> None: ...
 
 
+class Expiring:
+    """A small per-process map whose entries live `seconds` (0: nothing is kept), for what may be read a
+    little stale: the principal of an API key (escrow.services.parties.principal_of_key)."""
+
+    def __init__(self, seconds: float, limit: int = 10_000) -> None:
+        self.seconds, self.limit = seconds, limit
+        self._items: dict[str, tuple[float, object]] = {}
+
+    def get(self, key: str) -> Any:
+        found = self._items.get(key)
+        if found is None:
+            return None
+        if found[0] <= time.monotonic():
+            self._items.pop(key, None)
+            return None
+        return found[1]
+
+    def put(self, key: str, value: object) -> None:
+        if self.seconds <= 0:
+            return
+        if len(self._items) >= self.limit:  # many keys: start again rather than grow without bound
+            self._items.clear()
+        self._items[key] = (time.monotonic() + self.seconds, value)
+
+    def clear(self) -> None:
+        self._items.clear()
+
+
 @dataclass
 class Context:
     settings: Settings
@@ -50,6 +79,11 @@ class Context:
     today: Callable[[], date] = field(default=_today)
     engine: Engine | None = None
     guard: WriteGuard | None = None
+    principals: Expiring | None = None  # API keys' principals; shared by every guarded copy
+
+    def __post_init__(self) -> None:
+        if self.principals is None:
+            self.principals = Expiring(getattr(self.settings, "key_cache_seconds", 0))
 
     def rulebook(self, rulebook_id: str) -> RuleBook:
         book = self.rulebooks.get(rulebook_id)

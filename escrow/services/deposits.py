@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Literal
 
 from escrow.domain import checks, dates, ledger, money
-from escrow.domain.errors import Conflict, InvalidInput, NotFound
+from escrow.domain.errors import Conflict, InvalidInput, NotAuthenticated, NotFound
 from escrow.domain.identity import mask_name
 from escrow.domain.money import Money, from_fen, to_fen
 from escrow.domain.principal import Principal
@@ -180,6 +180,7 @@ class Judgement:
     blocked: bool
     notice: PaymentNotice | None
     contract: Contract | None
+    notice_paid_fen: int = 0  # accepted deposits against the notice before this payment
 
 
 def judge(
@@ -188,14 +189,22 @@ def judge(
     account: SupervisedAccount,
     payment: Payment,
     contract: Contract | None = None,
+    *,
+    book: RuleBook | None = None,
 ) -> Judgement:
     """The account's rule book's deposit checks run against a payment. The contract is the notice's;
     `contract` stands in when no notice names one (assigning suspense money to a contract chosen by hand).
-    Every caller judges a payment whose bank reference is booked at most once: its own."""
-    _, book = _book_for(uow, ctx, account)
-    notice = uow.contracts.notice_by_no(payment.notice_no) if payment.notice_no else None
-    contract = uow.session.get(Contract, notice.contract_id) if notice else contract
-    notice_account = uow.session.get(SupervisedAccount, notice.account_id) if notice else None
+    Every caller judges a payment whose bank reference is booked at most once: its own. `book`: the
+    account's rule book when the caller has it already."""
+    if book is None:
+        _, book = _book_for(uow, ctx, account)
+    # the notice, its contract and account, and what both have been paid: one statement (issue 13)
+    found = uow.deposits.notice_facts(payment.notice_no) if payment.notice_no else None
+    notice = found.notice if found else None
+    if found is not None:
+        contract, paid_fen, notice_paid_fen = found.contract, found.contract_paid_fen, found.notice_paid_fen
+    else:
+        paid_fen, notice_paid_fen = (uow.contracts.paid_fen(contract.id) if contract else 0), 0
     facts = checks.DepositFacts(
         account_no=account.account_no,
         amount=payment.amount,
@@ -203,21 +212,21 @@ def judge(
         value_date=payment.value_date,
         today=ctx.today(),
         notice_given=bool(payment.notice_no),
-        notice_account_no=notice_account.account_no if notice_account else None,
+        notice_account_no=found.notice_account_no if found else None,
         notice_status=notice.status if notice else None,
         notice_amount=from_fen(notice.amount_fen) if notice else None,
         notice_kind=notice.kind if notice else None,
         buyer_name=contract.buyer_name if contract else None,
         contract_status=contract.status if contract else None,
         contract_price=from_fen(contract.total_price_fen) if contract else None,
-        paid_so_far=from_fen(uow.contracts.paid_fen(contract.id)) if contract else Decimal("0.00"),
+        paid_so_far=from_fen(paid_fen),
         bank_reference_seen=False,
         payer_is_lender=payment.by_lender,
         payer_is_fund_centre=payment.by_fund_centre,
-        notice_paid=from_fen(uow.contracts.notice_paid_fen(notice.id)) if notice else Decimal("0.00"),
+        notice_paid=from_fen(notice_paid_fen),
     )
     results, blocked = run_checks(book, facts)
-    return Judgement(book, results, blocked, notice, contract)
+    return Judgement(book, results, blocked, notice, contract, notice_paid_fen)
 
 
 def run_checks(book: RuleBook, facts: checks.DepositFacts) -> tuple[list[dict[str, str]], bool]:
@@ -297,17 +306,32 @@ def _verify(uow: UnitOfWork, ctx: Context, cmd: VerifyDeposit, actor: Principal)
     )
 
 
-def settle_notice(uow: UnitOfWork, notice: PaymentNotice) -> None:
+def settle_notice(uow: UnitOfWork, notice: PaymentNotice, paid_fen: int | None = None) -> None:
     """After a payment against it is booked: the notice is paid (a combination loan's once its parts, this
-    one included, reach its amount)."""
-    uow.session.flush()
-    paid = from_fen(uow.contracts.notice_paid_fen(notice.id))
+    one included, reach its amount). `paid_fen`: what has been paid against it now, when the caller knows
+    it (read under the account's lock before this payment, plus this payment); else it is summed again."""
+    if paid_fen is None:
+        uow.session.flush()
+        paid_fen = uow.contracts.notice_paid_fen(notice.id)
+    paid = from_fen(paid_fen)
     if checks.notice_settled(notice.kind, from_fen(notice.amount_fen), paid):
         notice.status = "paid"
 
 
-def issue_voucher(uow: UnitOfWork, deposit: Deposit, on: date) -> Voucher:
-    """The buyer's voucher for money booked to their contract, numbered PZ<date of issue><id>."""
+def issue_voucher(uow: UnitOfWork, deposit: Deposit, on: date, voucher_id: int | None = None) -> Voucher:
+    """The buyer's voucher for money booked to their contract, numbered PZ<date of issue><id>. `voucher_id`:
+    an id drawn from the vouchers' sequence beforehand (PostgreSQL), so that it is written numbered in one
+    INSERT; without it the number follows the id the INSERT gave."""
+    if voucher_id is not None:
+        return uow.deposits.add(
+            Voucher(
+                id=voucher_id,
+                voucher_no=voucher_number(on, voucher_id),
+                deposit_id=deposit.id,
+                account_id=deposit.account_id,
+                verification_code=new_verification_code(),
+            )
+        )
     voucher = uow.deposits.add(
         Voucher(
             voucher_no=f"pending-{uuid.uuid4().hex}",
@@ -316,17 +340,26 @@ def issue_voucher(uow: UnitOfWork, deposit: Deposit, on: date) -> Voucher:
             verification_code=new_verification_code(),
         )
     )
-    voucher.voucher_no = f"PZ{on:%Y%m%d}{voucher.id:07d}"
+    voucher.voucher_no = voucher_number(on, voucher.id)
     uow.session.flush()
     return voucher
+
+
+def voucher_number(on: date, voucher_id: int) -> str:
+    return f"PZ{on:%Y%m%d}{voucher_id:07d}"
 
 
 def deposit_view(uow: UnitOfWork, deposit: Deposit) -> DepositView:
     voucher = uow.deposits.voucher_for(deposit.id)
     account = uow.session.get(SupervisedAccount, deposit.account_id)
+    return view_of(deposit, account.account_no, voucher)
+
+
+def view_of(deposit: Deposit, account_no: str, voucher: Voucher | None) -> DepositView:
+    """A deposit's view from rows the caller holds (no query)."""
     return DepositView(
         deposit_id=deposit.id,
-        account_no=account.account_no,
+        account_no=account_no,
         bank_reference=deposit.bank_reference,
         amount=from_fen(deposit.amount_fen),
         value_date=deposit.value_date,
@@ -366,9 +399,15 @@ def post(uow: UnitOfWork, ctx: Context, cmd: PostDeposit, actor: Principal) -> D
 
 
 def _book(uow: UnitOfWork, ctx: Context, cmd: PostDeposit, actor: Principal) -> DepositView:
-    account = bank_account(uow, actor, cmd.account_no, lock=True)
-    existing = uow.deposits.by_reference(actor.bank_id, cmd.bank_reference)
-    if existing is not None:
+    # the account, locked, with what the checks below need of it: one statement (issue 13)
+    target = uow.deposits.target(cmd.account_no, actor.bank_id, cmd.bank_reference, actor.key_id)
+    if target is None or actor.bank_id != target.account.bank_id:
+        raise NotFound(f"no supervised account {cmd.account_no}")
+    if not target.key_active:  # revoked since this process cached the key's principal: no money booked
+        raise NotAuthenticated("the API key is not valid")
+    account = target.account
+    if target.booked_before is not None:
+        existing = uow.deposits.get(target.booked_before)
         if existing.account_id != account.id or existing.amount_fen != to_fen(cmd.amount):
             raise Conflict(
                 f"bank reference {cmd.bank_reference} was already booked for another payment",
@@ -377,14 +416,17 @@ def _book(uow: UnitOfWork, ctx: Context, cmd: PostDeposit, actor: Principal) -> 
         return BookedBefore(**vars(deposit_view(uow, existing)))
     if account.status == "closed":  # supervision has ended here (closure or a change of bank): 409
         raise Conflict(f"account {account.account_no} is closed", rule="account_open")
-    ending.refuse_while_ending(uow, account, "a deposit")
+    if target.ending_pending:
+        ending.refuse_while_ending(uow, account, "a deposit")
     dates.check_within_account_life("value_date", cmd.value_date, account.opened_on, ctx.today())
     if cmd.kind not in KINDS or cmd.channel not in CHANNELS:
         raise InvalidInput("unknown kind or channel")
     money.check_amount(cmd.amount)
-    check_room(uow, account, to_fen(cmd.amount))
+    room = Room(uow, account)
+    room.sums = (target.cash_fen, target.received_fen)
+    room.take(to_fen(cmd.amount))
     payment = payment_of(cmd.notice_no, cmd.amount, cmd.payer_name, cmd.value_date, cmd.channel)
-    judged = judge(uow, ctx, account, payment)
+    judged = judge(uow, ctx, account, payment, book=ctx.rulebook(target.rulebook_id))
     notice, contract = judged.notice, judged.contract
     accepted = not judged.blocked
     deposit = uow.deposits.add(
@@ -409,11 +451,12 @@ def _book(uow: UnitOfWork, ctx: Context, cmd: PostDeposit, actor: Principal) -> 
         deposit.amount_fen, suspense=not accepted, booked_on=cmd.value_date, reference=f"deposit:{deposit.id}"
     )
     uow.journal.post(account.id, entry)
+    voucher = None
     if accepted:
-        if notice is not None:
-            settle_notice(uow, notice)
-        issue_voucher(uow, deposit, cmd.value_date)
-    view = deposit_view(uow, deposit)
+        if notice is not None:  # paid before (read under the account's lock) and this payment
+            settle_notice(uow, notice, judged.notice_paid_fen + deposit.amount_fen)
+        voucher = issue_voucher(uow, deposit, cmd.value_date, target.voucher_id)
+    view = view_of(deposit, account.account_no, voucher)
     audit.record(
         uow.session,
         actor=actor.ref,

@@ -16,7 +16,6 @@ from dataclasses import dataclass
 
 from escrow.domain.errors import DomainError
 from escrow.store.db import UnitOfWork
-from escrow.store.models import IdempotencyRecord
 
 
 class KeyReused(DomainError):
@@ -45,28 +44,22 @@ class IdempotencyGuard:
     request_hash: str
     answer: Callable[[object], tuple[int, bytes]]  # a view → (the edge's answer code, its body)
     answered: tuple[int, bytes] | None = None
-    _record: IdempotencyRecord | None = None
+    _record_id: int | None = None
 
     def claim(self, uow: UnitOfWork) -> None:
+        # the record inserted first, in one statement; looked at only when the key already has one
+        self._record_id = uow.idempotency.insert_unless_held(self.principal_ref, self.key, self.request_hash)
+        if self._record_id is not None:
+            return
         existing = uow.idempotency.get(self.principal_ref, self.key)
-        if existing is not None:
-            if existing.request_hash != self.request_hash:
-                raise KeyReused("this Idempotency-Key was used with a different request body")
-            raise Replay(existing.status_code, existing.response_body.encode())
-        record = IdempotencyRecord(
-            principal=self.principal_ref,
-            key=self.key,
-            request_hash=self.request_hash,
-            status_code=0,
-            response_body="",
-        )
-        if not uow.idempotency.claim(record):
+        if existing is None:  # gone between the two statements (pruned): start again
             raise ClaimLost
-        self._record = record
+        if existing.request_hash != self.request_hash:
+            raise KeyReused("this Idempotency-Key was used with a different request body")
+        raise Replay(existing.status_code, existing.response_body.encode())
 
     def keep(self, uow: UnitOfWork, view: object) -> None:
-        assert self._record is not None, "keep() without claim()"
+        assert self._record_id is not None, "keep() without claim()"
         code, body = self.answer(view)
-        self._record.status_code, self._record.response_body = code, body.decode()
-        uow.session.flush()
+        uow.idempotency.answer(self._record_id, code, body.decode())
         self.answered = (code, body)

@@ -198,9 +198,19 @@ def bank_principal(ctx: Context, code: str) -> Principal | None:
 
 
 def principal_of_key(ctx: Context, presented: str) -> Principal | None:
-    """The principal a presented API key acts as, or None: how the API authenticates a request."""
+    """The principal a presented API key acts as, or None: how the API authenticates a request. Kept per
+    process for `settings.key_cache_seconds` by the key's hash (a valid key only), so that most requests make
+    no query for it; a revoked key may thus pass authentication for those seconds, but a deposit re-checks
+    its key in its own transaction (escrow.store.repos.deposits `target`), so it never books money."""
+    digest = _key_hash(presented)
+    known = ctx.principals.get(digest)
+    if known is not None:
+        return known
     with ctx.reading() as uow:
-        return principal_for_key(uow, presented)
+        principal = principal_for_key(uow, presented)
+    if principal is not None:
+        ctx.principals.put(digest, principal)
+    return principal
 
 
 def principal_for_key(uow: UnitOfWork, presented: str) -> Principal | None:
@@ -214,13 +224,19 @@ def principal_for_key(uow: UnitOfWork, presented: str) -> Principal | None:
     session = uow.session
     if key.principal_kind == "bank":
         bank = session.get(Bank, key.bank_id)
-        return Principal("bank", bank.id, bank.name, bank_id=bank.id) if bank else None
+        return Principal("bank", bank.id, bank.name, bank_id=bank.id, key_id=key.id) if bank else None
     if key.principal_kind == "developer":
         dev = session.get(Developer, key.developer_id)
-        return Principal("developer", dev.id, dev.name, developer_id=dev.id) if dev else None
+        return Principal("developer", dev.id, dev.name, developer_id=dev.id, key_id=key.id) if dev else None
     user = session.get(User, key.user_id)
     if user is None or not user.active:
         return None
     return Principal(
-        "user", user.id, user.username, role=user.role, user_id=user.id, developer_id=user.developer_id
+        "user",
+        user.id,
+        user.username,
+        role=user.role,
+        user_id=user.id,
+        developer_id=user.developer_id,
+        key_id=key.id,
     )

@@ -248,6 +248,18 @@ def lock_chains(session: Session, chains: Iterable[int]) -> None:
             held[row.chain] = [row.head_id, row.head_hash, row.length]
 
 
+def head_columns() -> tuple[Any, ...]:
+    """The columns of a chain's head, for a caller that locks it in a statement of its own (`hold`)."""
+    h = AuditHead.__table__.c
+    return h.head_id, h.head_hash, h.length
+
+
+def hold(session: Session, chain: int, head_id: int, head_hash: str, length: int) -> None:
+    """The chain's head, read and locked by the caller's own statement (a deposit locks its account and its
+    account's chain together): `record` then extends it without reading it again."""
+    session.info.setdefault(_HEADS, {}).setdefault(chain, [head_id, head_hash, length])
+
+
 def _head(session: Session, chain: int) -> list[Any]:
     """The chain's head as this transaction sees it, its lock taken on first use in the transaction."""
     held = session.info.setdefault(_HEADS, {})

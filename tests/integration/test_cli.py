@@ -314,3 +314,13 @@ def test_guarantee_register_and_release(cli, client, world, flow, db_url):
     code, _out, err = cli("guarantee", "release", guarantee_id)
     assert code == 1
     _one_line_error(err, "already released")
+
+
+def test_serve_refuses_bad_worker_counts(cli, db_url):
+    code, _, err = cli("serve", "--workers", "0")
+    assert code == 1
+    _one_line_error(err, "--workers must be at least 1")
+    if db_url.startswith("sqlite"):  # one writer: the embedded deployment serves from one process
+        code, _, err = cli("serve", "--workers", "2")
+        assert code == 1
+        _one_line_error(err, "needs PostgreSQL")
