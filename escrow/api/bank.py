@@ -5,10 +5,10 @@ from __future__ import annotations
 from decimal import Decimal
 
 from litestar import Request
-from litestar.di import NamedDependency
+from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, JSONBody
 
-from escrow.api.deps import require_kind, services
+from escrow.api.deps import authenticate_cached, require_kind, services
 from escrow.api.idempotency import idempotent
 from escrow.api.routes import KeyedController, read_route, write_route
 from escrow.api.schemas import AgreementConfirmationIn, DepositIn, DepositVerifyIn, ReversalIn
@@ -86,6 +86,8 @@ class BankController(KeyedController):
             201: (deposits.DepositView, "Booked: accepted with a voucher, or to suspense without one"),
             200: (deposits.DepositView, "This bank reference was booked before: the original deposit"),
         },
+        # the hot path: the key's principal from the cache; the booking re-checks the key itself
+        dependencies={"principal": Provide(authenticate_cached, sync_to_thread=True)},
     )
     @idempotent(status=_deposit_status)
     def post_deposit(

@@ -39,10 +39,21 @@ def services(request: Request) -> Context:
 
 
 def authenticate(request: Request) -> Principal:
+    """The principal of the request's API key, read afresh: a revoked key is refused at once."""
+    return _principal(request, cached=False)
+
+
+def authenticate_cached(request: Request) -> Principal:
+    """As `authenticate`, from the per-process cache of principals: only for a use case that re-checks its
+    key in its own transaction (posting a deposit: escrow.store.repos.deposits `target`)."""
+    return _principal(request, cached=True)
+
+
+def _principal(request: Request, *, cached: bool) -> Principal:
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise NotAuthorizedException("an API key is required: Authorization: Bearer <key>")
-    principal = principal_of_key(runtime(request).ctx, token.strip())
+    principal = principal_of_key(runtime(request).ctx, token.strip(), cached=cached)
     if principal is None:
         raise NotAuthorizedException("the API key is not valid")
     return principal

@@ -197,14 +197,14 @@ def bank_principal(ctx: Context, code: str) -> Principal | None:
         return Principal(kind="bank", id=bank.id, name=bank.name, bank_id=bank.id) if bank else None
 
 
-def principal_of_key(ctx: Context, presented: str) -> Principal | None:
-    """The principal a presented API key acts as, or None: how the API authenticates a request. Kept per
-    process for `settings.key_cache_seconds` by the key's hash (a valid key only), so that most requests make
-    no query for it; a revoked key may thus pass authentication for those seconds, but a deposit re-checks
-    its key in its own transaction (escrow.store.repos.deposits `target`), so it never books money."""
+def principal_of_key(ctx: Context, presented: str, *, cached: bool = False) -> Principal | None:
+    """The principal a presented API key acts as, or None: how the API authenticates a request. With
+    `cached`, kept per process for `settings.key_cache_seconds` by the key's hash (a valid key only): a
+    revoked key may then pass for those seconds, so only a use case that re-checks its key in its own
+    transaction asks for it (posting a deposit: escrow.store.repos.deposits `target`, which never books
+    money on a revoked key). Every other request reads the key afresh."""
     digest = _key_hash(presented)
-    known = ctx.principals.get(digest)
-    if known is not None:
+    if cached and (known := ctx.principals.get(digest)) is not None:
         return known
     with ctx.reading() as uow:
         principal = principal_for_key(uow, presented)

@@ -80,3 +80,19 @@ def test_a_key_revoked_after_a_request_books_no_money(client, world, engine, pro
     assert r.headers["content-type"].startswith("application/problem+json")
     with UnitOfWork(engine, readonly=True) as uow:
         assert uow.session.scalar(select(Deposit).where(Deposit.bank_reference == "REF-2")) is None
+
+
+def test_a_revoked_key_is_refused_at_once_outside_the_deposit_path(client, world, engine, project, flow):
+    """Only the deposit posting reads its principal from the cache (it re-checks the key when booking);
+    every other request reads the key afresh, so a key revoked a moment ago gets nothing."""
+    first, _ = _two_notices(flow)
+    ok = client.post("/api/v1/deposits", json=_body(first, "REF-1"), headers=world.headers("bank", "k1"))
+    assert ok.status_code == 201, ok.text  # the key's principal is now cached by this process
+    account_no = ok.json()["account_no"]
+    with UnitOfWork(engine) as uow:
+        for key in uow.session.scalars(select(ApiKey).where(ApiKey.bank_id.is_not(None))):
+            key.revoked_at = datetime.now(UTC)
+        uow.commit()
+    for path in (f"/api/v1/accounts/{account_no}", "/api/v1/deposits/REF-1", "/api/v1/accounts"):
+        r = client.get(path, headers=world.headers("bank"))
+        assert r.status_code == 401, (path, r.text)
