@@ -409,20 +409,19 @@ class HistoryEntry:
     created_at: str | None
 
 
-def history(ctx: Context, project_id: int) -> tuple[HistoryEntry, ...]:
+def history(uow: UnitOfWork, project_id: int) -> tuple[HistoryEntry, ...]:
     """Every adoption that chose the project, newest first."""
-    with ctx.reading() as uow:
-        return tuple(
-            HistoryEntry(
-                adoption_id=adoption.id,
-                from_rulebook=chosen.from_rulebook_id,
-                rulebook=adoption.rulebook_id,
-                status=adoption.status,
-                reason=adoption.reason,
-                created_at=approvals.timestamp(adoption.created_at),
-            )
-            for adoption, chosen in uow.adoptions.of_project(project_id)
+    return tuple(
+        HistoryEntry(
+            adoption_id=adoption.id,
+            from_rulebook=chosen.from_rulebook_id,
+            rulebook=adoption.rulebook_id,
+            status=adoption.status,
+            reason=adoption.reason,
+            created_at=approvals.timestamp(adoption.created_at),
         )
+        for adoption, chosen in uow.adoptions.of_project(project_id)
+    )
 
 
 @dataclass(frozen=True)

@@ -339,12 +339,11 @@ class Review:
     decision: MayDecide
 
 
-def history(ctx: Context, project_id: int) -> tuple[ChangeView, ...]:
+def history(uow: UnitOfWork, ctx: Context, project_id: int) -> tuple[ChangeView, ...]:
     """Every change of the project with its steps, newest first (the project page's list)."""
-    with ctx.reading() as uow:
-        found = uow.amount_changes.of_project(project_id) if valid_id(project_id) else []
-        steps = uow.amount_changes.steps_of([c.id for c in found])
-        return tuple(change_view(uow, ctx, c, steps[c.id]) for c in found)
+    found = uow.amount_changes.of_project(project_id) if valid_id(project_id) else []
+    steps = uow.amount_changes.steps_of([c.id for c in found])
+    return tuple(change_view(uow, ctx, c, steps[c.id]) for c in found)
 
 
 def review(ctx: Context, change_id: int, actor: Principal) -> Review:

@@ -464,11 +464,15 @@ class PlanTable:
 def project_table(ctx: Context, project_id: int, book: RuleBook) -> PlanTable:
     """`book`: the project's rule book, which the page read already (the caller checked the project)."""
     with ctx.reading() as uow:
-        every = uow.fund_plans.of_project(project_id)
-        approved = next((p for p in every if p.status == "approved"), None)
-        pending = next((p for p in every if p.status == "submitted"), None)
-        items = plan_items(uow.fund_plans.items(approved.id)) if approved else []
-        drawn = drawings(uow, project_id) if approved else []
+        return project_table_in(uow, project_id, book)
+
+
+def project_table_in(uow: UnitOfWork, project_id: int, book: RuleBook) -> PlanTable:
+    every = uow.fund_plans.of_project(project_id)
+    approved = next((p for p in every if p.status == "approved"), None)
+    pending = next((p for p in every if p.status == "submitted"), None)
+    items = plan_items(uow.fund_plans.items(approved.id)) if approved else []
+    drawn = drawings(uow, project_id) if approved else []
     cells = plan_rules.table(items, drawn, [n.code for n in book.nodes])
     return PlanTable(
         required=book.fund_plan is not None,

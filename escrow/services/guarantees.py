@@ -288,28 +288,35 @@ def overview(
         project, account = _project(uow, project_id)
         if actor is not None and not _visible(actor, project):
             raise NotFound(f"no project {project_id}")
-        book = ctx.rulebook(project.rulebook_id)
-        if cap is None or cap.inputs is None or cap.rule is None:
-            cap = release_cap(uow, ctx, project, account)
-        today = ctx.today()
-        rows = uow.guarantees.of_account(account.id)
-        counted = _counted(rows, cap, today)
-        figures = caps.retention(cap.inputs, cap.rule)
-        items = tuple(_view(g, project.id, account, counted.get(g.id, ZERO), today) for g in rows)
-        return GuaranteesOverview(
-            project_id=project.id,
-            rulebook=book.id,
-            items=items,
-            in_force=quantize(cap.inputs.guarantee),
-            counted=quantize(figures.guarantee),
-            limit=caps.guarantee_limit(cap.inputs.supervised_amount, figures.gross, cap.rule),
-            max_share=book.guarantee_max_share,
-            share_of=book.guarantee_share_of,
-            balance=quantize(cap.inputs.balance),
-            supervised_amount=quantize(cap.inputs.supervised_amount),
-            requires_full_amount=book.guarantee_requires_full_amount,
-            account_open=account.status != "closed",
-        )
+        return overview_in(uow, ctx, project, account, cap)
+
+
+def overview_in(
+    uow: UnitOfWork, ctx: Context, project: Project, account: SupervisedAccount, cap: caps.Cap | None = None
+) -> GuaranteesOverview:
+    """`overview` inside a unit of work the caller holds, for a project it has read and may show."""
+    book = ctx.rulebook(project.rulebook_id)
+    if cap is None or cap.inputs is None or cap.rule is None:
+        cap = release_cap(uow, ctx, project, account)
+    today = ctx.today()
+    rows = uow.guarantees.of_account(account.id)
+    counted = _counted(rows, cap, today)
+    figures = caps.retention(cap.inputs, cap.rule)
+    items = tuple(_view(g, project.id, account, counted.get(g.id, ZERO), today) for g in rows)
+    return GuaranteesOverview(
+        project_id=project.id,
+        rulebook=book.id,
+        items=items,
+        in_force=quantize(cap.inputs.guarantee),
+        counted=quantize(figures.guarantee),
+        limit=caps.guarantee_limit(cap.inputs.supervised_amount, figures.gross, cap.rule),
+        max_share=book.guarantee_max_share,
+        share_of=book.guarantee_share_of,
+        balance=quantize(cap.inputs.balance),
+        supervised_amount=quantize(cap.inputs.supervised_amount),
+        requires_full_amount=book.guarantee_requires_full_amount,
+        account_open=account.status != "closed",
+    )
 
 
 def listing(ctx: Context, project_id: int, actor: Principal) -> tuple[GuaranteeView, ...]:

@@ -196,40 +196,36 @@ class LifecycleOverview:
     earlier: tuple[EarlierAccount, ...]
 
 
-def overview(ctx: Context, project_id: int) -> LifecycleOverview:
-    with ctx.reading() as uow:
-        project = uow.projects.get(project_id) if valid_id(project_id) else None
-        if project is None:
-            raise NotFound(f"no project {project_id}")
-        account = uow.projects.account_for(project.id)
-        items = ending.open_items(uow, account, ctx.today())
-        book = ctx.rulebook(project.rulebook_id)
-        pending = uow.instructions.ending_of(account.id)
-        earlier = []
-        for row in uow.projects.accounts_of_project(project.id):
-            if row.id != account.id:
-                bank = uow.parties.bank(row.bank_id)
-                earlier.append(
-                    EarlierAccount(row.account_no, bank.code, bank.name, row.opened_on, row.closed_on)
-                )
-        return LifecycleOverview(
-            project_id=project.id,
-            account_no=account.account_no,
-            status=account.status,
-            closed_on=account.closed_on,
-            pending=PendingEnd(
-                instruction_id=pending.id,
-                kind=pending.kind,
-                amount=from_fen(pending.amount_fen),
-                payee_name=pending.payee_name or "",
-                payee_account_no=pending.payee_account_no or "",
-                payee_bank_name=pending.payee_bank_name or "",
-            )
-            if pending is not None
-            else None,
-            closure_blockers=tuple(
-                lifecycle.closure_blockers(book, ending.confirmed_by_building(uow, project.id), items)
-            ),
-            bank_change_blockers=tuple(lifecycle.bank_change_blockers(items)),
-            earlier=tuple(earlier),
+def overview(uow: UnitOfWork, ctx: Context, project: Project) -> LifecycleOverview:
+    """Where the project's account stands in its life: a closure or change of bank pending, what blocks
+    either, the accounts it had before."""
+    account = uow.projects.account_for(project.id)
+    items = ending.open_items(uow, account, ctx.today())
+    book = ctx.rulebook(project.rulebook_id)
+    pending = uow.instructions.ending_of(account.id)
+    earlier = []
+    for row in uow.projects.accounts_of_project(project.id):
+        if row.id != account.id:
+            bank = uow.parties.bank(row.bank_id)
+            earlier.append(EarlierAccount(row.account_no, bank.code, bank.name, row.opened_on, row.closed_on))
+    return LifecycleOverview(
+        project_id=project.id,
+        account_no=account.account_no,
+        status=account.status,
+        closed_on=account.closed_on,
+        pending=PendingEnd(
+            instruction_id=pending.id,
+            kind=pending.kind,
+            amount=from_fen(pending.amount_fen),
+            payee_name=pending.payee_name or "",
+            payee_account_no=pending.payee_account_no or "",
+            payee_bank_name=pending.payee_bank_name or "",
         )
+        if pending is not None
+        else None,
+        closure_blockers=tuple(
+            lifecycle.closure_blockers(book, ending.confirmed_by_building(uow, project.id), items)
+        ),
+        bank_change_blockers=tuple(lifecycle.bank_change_blockers(items)),
+        earlier=tuple(earlier),
+    )

@@ -18,7 +18,16 @@ from escrow.domain.errors import NotFound
 from escrow.domain.ids import valid_id
 from escrow.domain.money import from_fen
 from escrow.rulebooks import RuleBook
-from escrow.services import refunds, releases, stats
+from escrow.services import (
+    adoptions,
+    amount_changes,
+    fund_plans,
+    guarantees,
+    lifecycle,
+    refunds,
+    releases,
+    stats,
+)
 from escrow.services.context import Context
 from escrow.services.projects import BuildingView, building_views, release_cap
 from escrow.store.db import UnitOfWork
@@ -180,12 +189,18 @@ class ProjectPage:
     statements: tuple[Any, ...]  # the latest first
     statement_count: int
     audit: tuple[Any, ...]  # empty unless asked for
-    interest: Decimal = Decimal("0.00")  # 结息 the bank has credited, booked from its statements
-    fees: Decimal = Decimal("0.00")  # 手续费 the bank has debited
+    interest: Decimal  # 结息 the bank has credited, booked from its statements
+    fees: Decimal  # 手续费 the bank has debited
+    guarantees: guarantees.GuaranteesOverview
+    ending: lifecycle.LifecycleOverview  # closure, change of bank, the earlier accounts
+    adoptions: tuple[adoptions.HistoryEntry, ...]  # the rule book versions adopted for it (or refused)
+    amount_changes: tuple[amount_changes.ChangeView, ...]  # key supervised amount changes
+    fund_plan: fund_plans.PlanTable  # plan against actual, node × role
 
 
 def project_page(ctx: Context, project_id: int, *, latest: int, with_audit: bool) -> ProjectPage:
-    """A project's page: the account, its cap, and the latest of what moved on it. NotFound if none."""
+    """A project's page: the account, its cap, and the latest of what moved on it, read in one unit of
+    work. NotFound if none."""
     with ctx.reading() as uow:
         project = uow.projects.get(project_id) if valid_id(project_id) else None
         account = uow.projects.account_for(project.id) if project else None
@@ -196,13 +211,15 @@ def project_page(ctx: Context, project_id: int, *, latest: int, with_audit: bool
         statements, statement_count = uow.listings.statements(account.id, latest)
         books = uow.journal.balances(account.id)
         rows = uow.projects.buildings(project.id)
+        book = ctx.rulebook(project.rulebook_id)
+        cap = release_cap(uow, ctx, project, account)
         return ProjectPage(
             project=project,
             account=account,
             bank=bank,
             developer=developer,
-            book=ctx.rulebook(project.rulebook_id),
-            cap=(cap := release_cap(uow, ctx, project, account)),
+            book=book,
+            cap=cap,
             guarantee=cap.inputs.guarantee,  # in force today: the cap's own reading of it
             confirmations=(confirmed := uow.listings.confirmations(project.id))[None],
             buildings=tuple(
@@ -220,4 +237,9 @@ def project_page(ctx: Context, project_id: int, *, latest: int, with_audit: bool
             audit=tuple(uow.listings.audit_trail(account.id, project.id, latest)) if with_audit else (),
             interest=from_fen(books.interest),
             fees=from_fen(books.fees),
+            guarantees=guarantees.overview_in(uow, ctx, project, account, cap),
+            ending=lifecycle.overview(uow, ctx, project),
+            adoptions=adoptions.history(uow, project.id),
+            amount_changes=amount_changes.history(uow, ctx, project.id),
+            fund_plan=fund_plans.project_table_in(uow, project.id, book),
         )

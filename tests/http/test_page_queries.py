@@ -207,3 +207,20 @@ def test_the_cash_at_a_periods_end_equals_the_sum_of_the_cash_booked_by_then(gro
             assert journal.cash_of_until(ids, end) == expected, end
             assert journal.cash_total_until(end) == sum(expected.values()), end
     assert sum(expected.values()) > 0
+
+
+def test_the_project_page_reads_in_one_unit_of_work(web, world, client, growing, engine):
+    """Its account, cap, guarantees, life, adoptions, amount changes and fund plan are read together: one
+    connection taken from the pool for the page (the other is the signed-in session's look-up), not one
+    for each part."""
+    growing.grow_to(1)
+    fetch = _pages(web, world, client, growing)["project page"]
+    fetch()
+    taken: list[object] = []
+    listener = lambda *args: taken.append(args[0])  # noqa: E731 - (dbapi connection, record, proxy)
+    event.listen(engine, "checkout", listener)
+    try:
+        fetch()
+    finally:
+        event.remove(engine, "checkout", listener)
+    assert len(taken) == 2

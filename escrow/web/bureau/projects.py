@@ -34,7 +34,7 @@ from escrow.domain.caps import Cap
 from escrow.domain.errors import DomainError, Forbidden, NotFound
 from escrow.domain.money import MoneyError, from_fen, parse_wire
 from escrow.rulebooks import RuleBook
-from escrow.services import adoptions, amount_changes, fund_plans, guarantees, lifecycle, listings, projects
+from escrow.services import guarantees, lifecycle, listings, projects
 from escrow.services.context import Context
 from escrow.services.listings import ProjectFilter
 from escrow.web.bureau.common import KIND_NAMES
@@ -227,7 +227,7 @@ def _project_page(ctx: Context, project_id: int, lang: str, with_audit: bool, _)
         for n in book.nodes
     ]
     node_names = {n["code"]: n["name"] for n in nodes}
-    held = guarantees.overview(ctx, project_id, cap=cap)
+    held = found.guarantees
     buildings = [
         {
             "figures": b.figures,
@@ -245,7 +245,7 @@ def _project_page(ctx: Context, project_id: int, lang: str, with_audit: bool, _)
         }
         for b in found.buildings
     ]
-    ending = lifecycle.overview(ctx, project_id)
+    ending = found.ending
     return {
         "project": project,
         "account": found.account,
@@ -288,11 +288,11 @@ def _project_page(ctx: Context, project_id: int, lang: str, with_audit: bool, _)
         "fees": found.fees,
         "reconciliation": latest.status if latest else "pending",
         "audit": found.audit,
-        "adoptions": adoptions.history(ctx, project.id),  # the versions adopted for it (or refused)
-        "amount_changes": amount_changes.history(ctx, project.id),  # key supervised amount changes
+        "adoptions": found.adoptions,
+        "amount_changes": found.amount_changes,
         "guarantees": held,
         "guarantee_share": percent(held.max_share),
-        "fund_plan": fund_plans.project_table(ctx, project.id, book),  # plan against actual, node × role
+        "fund_plan": found.fund_plan,
         "node_label": lambda code: node_names.get(code, code),
         "role_label": lambda code: named(_, PAYEE_ROLES, code),
         "ending": ending,
