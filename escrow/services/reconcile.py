@@ -398,11 +398,10 @@ def _reconcile(
     s = src.head
     project = uow.projects.get(account.project_id)
     notification = s.format == "camt054"
-    # Deposits shown before: by any statement (for books only), and those a line may no longer match - one an
-    # end-of-day statement showed. A notification and the day's statement both show the same movement.
-    shown = uow.statements.deposits_shown(account.id)
+    # Deposits a line may no longer match: one an end-of-day statement showed. A notification and the day's
+    # statement both show the same movement.
     room = deposits.Room(uow, account)  # the largest account total, for the credits booked below
-    taken = set() if notification else uow.statements.deposits_shown(account.id, notifications=False)
+    taken = set() if notification else uow.statements.deposits_shown(account.id)
     executed = uow.instructions.executed_amounts(account.id)
     # the balance moved in from the previous supervising bank (a change of bank): matched, never new money
     transferred_in = uow.instructions.transferred_into(account.id)
@@ -500,7 +499,6 @@ def _reconcile(
             else:
                 confirmed.append(deposit_id)
             if deposit_id is not None:
-                shown.add(deposit_id)
                 taken.add(deposit_id)
         elif executed.get(line.bank_reference) != fen and not reverses_a_deposit(line, fen):
             match = "unexplained"
@@ -544,11 +542,7 @@ def _reconcile(
 
     books_only = difference = 0
     if not notification:  # a notification shows single movements: what it does not show is not missing
-        books_only = sum(
-            1
-            for dep_id in uow.deposits.unreversed_ids_until(account.id, s.statement_date)
-            if dep_id not in shown
-        )
+        books_only = uow.deposits.unshown_until(account.id, s.statement_date)  # after this one's lines
         if s.closing_balance is not None:
             difference = to_fen(s.closing_balance) - uow.journal.cash_until(account.id, s.statement_date)
     row.matched, row.bank_only, row.books_only = matched, bank_only + unexplained_debits, books_only

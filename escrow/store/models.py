@@ -453,7 +453,7 @@ class StatementLine(SQLModel, table=True):
     counterparty_account: str = Field(default="", max_length=64)
     remittance: str = Field(default="", sa_type=Text)
     match: str = Field(default="unmatched", max_length=16)  # matched | bank_only
-    deposit_id: int | None = Field(default=None, foreign_key="deposits.id")
+    deposit_id: int | None = Field(default=None, foreign_key="deposits.id", index=True)  # migration 0019
 
 
 class User(SQLModel, table=True):

@@ -269,3 +269,18 @@ def test_the_citys_period_sums_find_their_entries_by_index(engine, account_id):
         else:
             plan = " ".join(str(row[-1]) for row in conn.execute(text(f"EXPLAIN QUERY PLAN {sql}")))
     assert "ix_journal_entries_booked" in plan, plan
+
+
+@pytest.mark.only_backend("sqlite")
+def test_a_statements_deposit_look_up_goes_through_the_unique_reference_index(engine):
+    """A reconciliation looks up a batch of 10,000 references at a time. Were the account's (account, date)
+    index taken instead, as SQLite's planner did for a long IN list, each batch would read the account's
+    every deposit, and a million-line statement would take minutes instead of seconds."""
+    from escrow.store.repos.deposits import by_references_sql
+
+    sql, params = by_references_sql("sqlite", 1, 1, [f"B{i:09d}" for i in range(10_000)])
+    with engine.connect() as conn:
+        plan = conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}", params).fetchall()
+    details = " ".join(row[-1] for row in plan)
+    assert "(bank_id=? AND bank_reference=?)" in details, details
+    assert "ix_deposits_account_date" not in details

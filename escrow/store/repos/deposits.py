@@ -22,10 +22,27 @@ from escrow.store.models import (
     PaymentInstruction,
     PaymentNotice,
     Project,
+    StatementLine,
     SupervisedAccount,
     Voucher,
 )
 from escrow.store.repos.base import Repo, valid_id
+
+
+def by_references_sql(
+    dialect: str, bank_id: int, account_id: int, references: list[str]
+) -> tuple[str, tuple]:
+    """`DepositRepo.by_references`'s driver SQL and parameters."""
+    if dialect == "sqlite":
+        where, params, mark = f"bank_reference IN ({', '.join('?' * len(references))})", (*references,), "?"
+    else:
+        where, params, mark = "bank_reference = ANY(%s)", (list(references),), "%s"
+    sql = (
+        "SELECT id, bank_reference, amount_fen, status FROM deposits "
+        f"WHERE bank_id = {mark} AND +account_id = {mark} AND {where}"
+    )
+    return sql, (bank_id, account_id, *params)
+
 
 PAID = ("accepted", "assigned")  # as escrow.store.repos.contracts: booked and not reversed
 
@@ -173,21 +190,16 @@ class Deposits(Repo):
     ) -> Iterator[tuple[int, str, int, str]]:
         """(deposit id, bank reference, amount in fen, status) of the account's deposits with these
         references, through the unique (bank, reference) index. Sent to the driver as it is: a batch of
-        10,000 references costs SQLAlchemy more in parameter processing than the query itself."""
+        10,000 references costs SQLAlchemy more in parameter processing than the query itself. The account
+        is compared as `+account_id`, an expression, so that no planner takes the (account, date) index
+        instead: SQLite did for a long IN list, and then read the account's every deposit for each batch
+        (a million-deposit account: 0.26 s a batch of 10,000, against 0.02 s through the unique index)."""
         self.session.flush()  # what the unit of work added (suspense deposits) is found too
         connection = self.session.connection()
-        if connection.dialect.name == "sqlite":
-            where, params = f"bank_reference IN ({', '.join('?' * len(references))})", (*references,)
-            mark = "?"
-        else:
-            where, params, mark = "bank_reference = ANY(%s)", (list(references),), "%s"
-        sql = (
-            "SELECT id, bank_reference, amount_fen, status FROM deposits "
-            f"WHERE bank_id = {mark} AND account_id = {mark} AND {where}"
-        )
+        sql, params = by_references_sql(connection.dialect.name, bank_id, account_id, references)
         cursor = connection.connection.cursor()
         try:
-            cursor.execute(sql, (bank_id, account_id, *params))
+            cursor.execute(sql, params)
             yield from cursor.fetchall()
         finally:
             cursor.close()
@@ -216,11 +228,19 @@ class Deposits(Repo):
         )
         return self.session.scalar(stmt.limit(1))
 
-    def unreversed_ids_until(self, account_id: int, day: date) -> Iterator[int]:
-        """Ids of the account's deposits with a value date up to `day` that were not reversed."""
-        yield from self.session.scalars(
-            select(Deposit.id).where(
-                Deposit.account_id == account_id, Deposit.value_date <= day, Deposit.status != "reversed"
+    def unshown_until(self, account_id: int, day: date) -> int:
+        """How many of the account's deposits with a value date up to `day`, not reversed, no statement line
+        has shown (a reconciliation's "books only"): one anti-join, whatever the account's history."""
+        self.session.flush()
+        shown = select(StatementLine.id).where(StatementLine.deposit_id == Deposit.id)
+        return self.session.scalar(
+            select(func.count())
+            .select_from(Deposit)
+            .where(
+                Deposit.account_id == account_id,
+                Deposit.value_date <= day,
+                Deposit.status != "reversed",
+                ~shown.exists(),
             )
         )
 

@@ -75,14 +75,16 @@ class Statements(Repo):
         """The account's statement imported earlier with the same content."""
         return self.one_of(Statement, Statement.account_id == account_id, Statement.digest == digest)
 
-    def deposits_shown(self, account_id: int, *, notifications: bool = True) -> set[int]:
-        """Ids of the account's deposits that a statement line has shown already (`notifications=False`: a
-        line of an end-of-day statement, not of a camt.054 notification)."""
-        query = select(StatementLine.deposit_id).where(
-            StatementLine.account_id == account_id, StatementLine.deposit_id.is_not(None)
-        )
-        if not notifications:
-            query = query.join(Statement, Statement.id == StatementLine.statement_id).where(
-                Statement.format != "camt054"
+    def deposits_shown(self, account_id: int) -> set[int]:
+        """Ids of the account's deposits that a line of an end-of-day statement (not of a camt.054
+        notification) has shown already."""
+        query = (
+            select(StatementLine.deposit_id)
+            .join(Statement, Statement.id == StatementLine.statement_id)
+            .where(
+                StatementLine.account_id == account_id,
+                StatementLine.deposit_id.is_not(None),
+                Statement.format != "camt054",
             )
+        )
         return set(self.session.scalars(query))
