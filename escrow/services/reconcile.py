@@ -79,7 +79,7 @@ class _Lines:
         for line in lines:
             kind = "" if line.kind == PAYMENT else f"|{line.kind}"  # a payment's digest is as it always was
             out += f"{line.bank_reference}|{line.booked_on}|{line.amount}|{line.direction}{kind}\n".encode()
-        if self.problem is None:
+        if self.problem is None and _may_have_a_problem(lines):
             self.problem = next(filter(None, map(_line_problem, lines)), None)
         self.currencies.update({line.currency for line in lines})
         first = min(lines, key=_booked)  # the first of the earliest, as min() over all lines would give
@@ -313,6 +313,21 @@ def _unstorable(s: ParsedStatement) -> tuple[str, StatementLine | None, str] | N
     return None
 
 
+def _may_have_a_problem(lines: list[StatementLine]) -> bool:
+    """Whether some line of a batch may be one the books cannot keep: the batch looked at whole (its largest
+    amount, its longest reference, a NUL anywhere), so that a million good lines are not checked one by
+    one."""
+    texts = "".join(
+        f"{line.bank_reference}{line.counterparty_name}{line.counterparty_account}{line.remittance or ''}"
+        for line in lines
+    )
+    return (
+        "\x00" in texts
+        or money.statement_amount_problem(max(line.amount for line in lines)) is not None
+        or max(len(line.bank_reference) for line in lines) > REFERENCE_MAX
+    )
+
+
 def _line_problem(line: StatementLine) -> tuple[str, StatementLine, str] | None:
     if problem := money.statement_amount_problem(line.amount):
         return problem, line, "amount"
@@ -513,7 +528,7 @@ def _reconcile(
             account.id,
             line.line_no,
             line.bank_reference,
-            line.booked_on,
+            stored_date(line.booked_on),
             fen,
             line.direction,
             line.counterparty_name[:200],
@@ -528,6 +543,7 @@ def _reconcile(
     # through Core statements, neither through ORM bulk persistence
     booked: dict[str, tuple[int, int, str]] = {}
     done = vouchers_confirmed = 0
+    stored_date = uow.statements.driver_date()
 
     def batch(lines: list[StatementLine]) -> None:
         nonlocal booked, done, vouchers_confirmed

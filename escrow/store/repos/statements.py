@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import date
+from typing import Any
+
 from sqlalchemy import func, select
 
 from escrow.store.models import Statement, StatementLine
@@ -24,19 +28,26 @@ STATEMENT_LINE_COLUMNS = (
 BANK_REFERENCE_MAX = StatementLine.__table__.c.bank_reference.type.length  # and Deposit.bank_reference's
 
 
+def _same(value: Any) -> Any:
+    return value
+
+
 class Statements(Repo):
+    def driver_date(self) -> Callable[[date], Any]:
+        """How `insert_lines` wants a line's date: ISO text on SQLite (as SQLAlchemy keeps dates there), the
+        date itself on PostgreSQL. Applied as each row is built, so that a row is never built twice."""
+        return date.isoformat if self.session.connection().dialect.name == "sqlite" else _same
+
     def insert_lines(self, rows: list[tuple]) -> None:
-        """Insert statement lines (tuples in STATEMENT_LINE_COLUMNS order) with the driver's executemany:
-        SQLAlchemy's per-row parameter processing would cost more than the insert itself."""
+        """Insert statement lines (tuples in STATEMENT_LINE_COLUMNS order, their date as `driver_date`
+        gives it) with the driver's executemany: SQLAlchemy's per-row parameter processing would cost more
+        than the insert itself."""
         connection = self.session.connection()
-        sqlite = connection.dialect.name == "sqlite"
-        mark = "?" if sqlite else "%s"
+        mark = "?" if connection.dialect.name == "sqlite" else "%s"
         sql = (
             f"INSERT INTO statement_lines ({', '.join(STATEMENT_LINE_COLUMNS)}) "
             f"VALUES ({', '.join([mark] * len(STATEMENT_LINE_COLUMNS))})"
         )
-        if sqlite:  # SQLAlchemy keeps dates in SQLite as ISO text; do the same
-            rows = [(*r[:4], r[4].isoformat(), *r[5:]) for r in rows]
         cursor = connection.connection.cursor()
         try:
             cursor.executemany(sql, rows)
