@@ -29,18 +29,28 @@ from escrow.rulebooks import load_dir
 from escrow.services import stats
 from escrow.services.context import Context
 
-__all__ = ["PERIOD_END", "PERIOD_START", "SCALES", "DemoResult", "Login", "Scale", "seed"]
+__all__ = ["PERIOD_END", "PERIOD_START", "SCALES", "DemoResult", "Login", "Scale", "check_scale", "seed"]
 
 EMPTY_ONLY = "the demo seeds only an empty database (point ESCROW_DATABASE_URL at a new one"
 
 
-def seed(engine: Any, settings: Settings, *, scale: str = "small", out: TextIO) -> DemoResult:
-    """Seed the demo city into an empty database, print what it made and how to log in, and return it.
-    `engine` is the database's, as `services.database.open_database` gives it."""
+def check_scale(scale: str) -> Scale:
+    """The scale by its name, or the one line that says which there are."""
     if scale not in SCALES:
         raise CliError(f"unknown demo scale {scale!r} (known: {', '.join(SCALES)})")
+    return SCALES[scale]
+
+
+def seed(
+    engine: Any, settings: Settings, *, scale: str | Scale = "small", out: TextIO, bulk: bool | None = None
+) -> DemoResult:
+    """Seed the demo city into an empty database, print what it made and how to log in, and return it.
+    `engine` is the database's, as `services.database.open_database` gives it. `scale`: a name of SCALES
+    (or a Scale itself, for tests); `bulk`: the sales through the bulk path (None: as the scale says)."""
+    chosen = check_scale(scale) if isinstance(scale, str) else scale
+    in_bulk = chosen.bulk if bulk is None else bulk
     started = time.perf_counter()
-    plan = plan_city(SCALES[scale])
+    plan = plan_city(chosen)
     clock = Clock(PERIOD_START)
     ctx = Context(settings=settings, rulebooks=load_dir(settings.rules_dir), today=clock, engine=engine)
     with ctx.writing() as uow:
@@ -52,18 +62,19 @@ def seed(engine: Any, settings: Settings, *, scale: str = "small", out: TextIO) 
             cast = create_cast(uow, plan)
         except Conflict as exc:
             raise CliError(f"the database already has what the demo makes ({exc}); {EMPTY_ONLY})") from None
-        seeder = Seeder(uow, batch, clock, plan, cast)
+        seeder = Seeder(uow, batch, clock, plan, cast, in_bulk=in_bulk)
         opened = [seeder.open(p) for p in plan.projects]  # project ids in the plan's order
         for p, project in zip(plan.projects, opened, strict=True):
             seeder.run(p, project)
         year_counts = dict(seeder.tally.counts)  # the summary's counts are the period's
         after = seeder.epilogue(plan.epilogue)
+        seeder.sync()
         uow.commit()
     with ctx.reading() as uow:
         figures = stats.city_stats(uow, PERIOD_START, PERIOD_END)
     first = plan.developers[0]
     result = DemoResult(
-        scale=scale,
+        scale=chosen.name,
         period=(PERIOD_START, PERIOD_END),
         figures=figures,
         logins=cast.logins,

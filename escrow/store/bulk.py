@@ -1,0 +1,208 @@
+"""Bulk loads: rows written in batches instead of one use case a row (the big demo cities).
+
+`BulkRows` buffers rows of the high-volume tables (contracts, payment notices, deposits, journal entries and
+legs, vouchers, audit events) as plain dicts and writes them when `flush` is called: on PostgreSQL with COPY
+(psycopg's `cursor.copy`, on the driver connection under the session's own transaction), on SQLite with one
+executemany per table. The caller builds each row exactly as its use case would (escrow.services.bulk); this
+module only knows the tables.
+
+What the use cases keep besides the rows is kept here too, so that the books after a flush are those the use
+cases would have left:
+
+- ids are drawn before the rows are written (a notice's or a voucher's number and a journal entry's digest
+  carry them) and in the order the rows are buffered: the first id of a table after a flush is the next value
+  of its sequence on PostgreSQL (`nextval`), max(id) + 1 on SQLite; the following ones are counted here, and
+  the flush sets the sequence to the last one (`setval`). So ids grow with time across bulk rows and the rows
+  the services write between flushes (a chain is walked, and an account's journal read, in id order). The
+  load must be the database's only writer meanwhile (the demo seeds an empty database).
+- each audit event extends its chain's head as this transaction holds it (`audit.held_head`, the list
+  `audit.record` extends), its hash computed by `audit.chain_hash` over `audit.hashed_body`; the flush writes
+  the heads' rows as `record` does.
+- the maintained sums (`account_balances`, `account_kind_totals`) are added to by the flush, one upsert per
+  (account, ledger) and (account, kind), as `Journal.post` adds each entry.
+- a notice a later payment settles is marked paid by the flush (or in the buffer, before it is written).
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from typing import Any
+
+from sqlalchemy import bindparam, func, insert, select, text, update
+from sqlalchemy.orm import Session
+
+from escrow.store import audit
+from escrow.store.models import (
+    AccountBalance,
+    AccountKindTotal,
+    AuditEvent,
+    AuditHead,
+    Contract,
+    Deposit,
+    JournalEntry,
+    JournalLeg,
+    PaymentNotice,
+    Voucher,
+)
+from escrow.store.repos.journal import upsert_insert
+
+# in the order they are written (each refers only to tables before it)
+TABLES = {
+    "contracts": Contract.__table__,
+    "payment_notices": PaymentNotice.__table__,
+    "deposits": Deposit.__table__,
+    "journal_entries": JournalEntry.__table__,
+    "journal_legs": JournalLeg.__table__,
+    "vouchers": Voucher.__table__,
+    "audit_events": AuditEvent.__table__,
+}
+JSON_COLUMNS = {("deposits", "checks"), ("audit_events", "details")}
+
+
+class BulkRows:
+    """Rows buffered for one transaction's session, written by `flush` (see the module's docstring)."""
+
+    def __init__(self, session: Session):
+        self.session = session
+        self.postgres = session.get_bind().dialect.name == "postgresql"
+        self.rows: dict[str, list[dict[str, Any]]] = {name: [] for name in TABLES}
+        self.last_id: dict[str, int] = {}  # table → the last id drawn since the last flush
+        self.paid_notices: set[int] = set()  # written notices a buffered payment settled
+        self.balances: dict[tuple[int, str], int] = defaultdict(int)  # (account, ledger) → fen to add
+        self.kind_totals: dict[tuple[int, str], int] = defaultdict(int)  # (account, kind) → fen to add
+        self.heads: dict[int, list[Any]] = {}  # chains extended since the last flush
+        self.pending_notices: dict[int, dict[str, Any]] = {}  # notice id → its buffered row
+
+    # -- ids ---------------------------------------------------------------------------------------------
+
+    def next_id(self, table: str) -> int:
+        last = self.last_id.get(table)
+        if last is None:
+            if self.postgres:
+                drawn = self.session.execute(
+                    select(func.nextval(func.pg_get_serial_sequence(table, "id")))
+                ).scalar_one()
+            else:
+                column = TABLES[table].c.id
+                drawn = self.session.execute(select(func.coalesce(func.max(column), 0) + 1)).scalar_one()
+            self.last_id[table] = int(drawn)
+            return int(drawn)
+        self.last_id[table] = last + 1
+        return last + 1
+
+    # -- rows --------------------------------------------------------------------------------------------
+
+    def add(self, table: str, row: dict[str, Any]) -> dict[str, Any]:
+        self.rows[table].append(row)
+        if table == "payment_notices":
+            self.pending_notices[row["id"]] = row
+        return row
+
+    def notice_paid(self, notice_id: int) -> None:
+        """A payment booked now settles this notice."""
+        row = self.pending_notices.get(notice_id)
+        if row is not None:
+            row["status"] = "paid"
+        else:
+            self.paid_notices.add(notice_id)
+
+    def add_to_sums(self, account_id: int, ledger_sums: dict[str, int], kind: str, amount_fen: int) -> None:
+        for name, fen in ledger_sums.items():
+            self.balances[(account_id, name)] += fen
+        self.kind_totals[(account_id, kind)] += amount_fen
+
+    def event(self, row: dict[str, Any]) -> dict[str, Any]:
+        """An audit event (its columns but id, prev_hash, hash and chain): chained to its chain's head as
+        `audit.record` chains it, given its id, and buffered. The head moves on at once."""
+        chain = audit.chain_of(row["account_id"])
+        head = audit.held_head(self.session, chain)
+        row["prev_hash"] = head[1]
+        row["hash"] = audit.chain_hash(head[1], audit.hashed_body(row))
+        row["chain"] = chain
+        row["id"] = self.next_id("audit_events")
+        head[:] = [row["id"], row["hash"], head[2] + 1]
+        self.heads[chain] = head
+        return self.add("audit_events", row)
+
+    # -- writing -----------------------------------------------------------------------------------------
+
+    def flush(self) -> int:
+        """Write everything buffered, then the notices settled, the maintained sums, the chains' heads and
+        the sequences; returns how many rows were written."""
+        self.session.flush()
+        written = 0
+        for name, table in TABLES.items():
+            rows = self.rows[name]
+            if not rows:
+                continue
+            columns = list(rows[0])
+            if self.postgres:
+                self._copy(name, columns, rows)
+            else:
+                self.session.execute(insert(table), rows)
+            written += len(rows)
+            self.rows[name] = []
+        self.pending_notices = {}
+        if self.paid_notices:
+            notices = PaymentNotice.__table__
+            self.session.execute(
+                update(notices).where(notices.c.id == bindparam("id_")).values(status="paid"),
+                [{"id_": i} for i in sorted(self.paid_notices)],
+            )
+            self.paid_notices = set()
+        self._write_sums()
+        if self.heads:
+            h = AuditHead.__table__
+            self.session.execute(
+                update(h)
+                .where(h.c.chain == bindparam("chain_"))
+                .values(head_id=bindparam("id_"), head_hash=bindparam("hash_"), length=bindparam("length_")),
+                [
+                    {"chain_": chain, "id_": head[0], "hash_": head[1], "length_": head[2]}
+                    for chain, head in sorted(self.heads.items())
+                ],
+            )
+            self.heads = {}
+        if self.postgres:
+            for name, last in self.last_id.items():
+                self.session.execute(
+                    text("SELECT setval(pg_get_serial_sequence(:t, 'id'), :v)"), {"t": name, "v": last}
+                )
+        self.last_id = {}
+        return written
+
+    def _copy(self, name: str, columns: list[str], rows: list[dict[str, Any]]) -> None:
+        json_at = [i for i, c in enumerate(columns) if (name, c) in JSON_COLUMNS]
+        driver = self.session.connection().connection.driver_connection
+        with driver.cursor() as cursor, cursor.copy(f"COPY {name} ({', '.join(columns)}) FROM STDIN") as copy:
+            for row in rows:
+                values = [row[c] for c in columns]
+                for i in json_at:
+                    values[i] = json.dumps(values[i])
+                copy.write_row(values)
+
+    def _write_sums(self) -> None:
+        insert_ = upsert_insert(self.session)
+        for table, key, value, sums in (
+            (AccountBalance.__table__, "ledger", "balance_fen", self.balances),
+            (AccountKindTotal.__table__, "kind", "total_fen", self.kind_totals),
+        ):
+            if not sums:
+                continue
+            stmt = insert_(table)
+            stmt = stmt.on_conflict_do_update(
+                index_elements=[table.c.account_id, table.c[key]],
+                set_={value: table.c[value] + stmt.excluded[value]},
+            )
+            self.session.execute(
+                stmt, [{"account_id": a, key: k, value: fen} for (a, k), fen in sorted(sums.items())]
+            )
+            sums.clear()
+
+    def forget_loaded(self, models: tuple[type, ...]) -> None:
+        """Expire the session's copies of rows of these models: a flush may have changed them underneath
+        (a notice marked paid)."""
+        for obj in list(self.session.identity_map.values()):
+            if isinstance(obj, models):
+                self.session.expire(obj)
