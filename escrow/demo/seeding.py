@@ -518,7 +518,7 @@ class _ProjectYear:
             self.s.cast.users["reviewer"],
         )
         if self.s.bulk is not None:  # the notice and its contract are paid now: read afresh
-            self.s.bulk.forget(self.notices[id(pay)])
+            self.s.bulk.forget(self.notices[id(pay)], c.contract_no)
         self.tally.add("vouchers")
         self.tally.add("journal_entries")
 

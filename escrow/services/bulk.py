@@ -147,11 +147,14 @@ class BulkSales:
             self.notices[notice_no] = found
         return found
 
-    def forget(self, notice_no: str) -> None:
-        """Another use case has booked against this notice (and its contract): read them afresh."""
-        notice = self.notices.pop(notice_no, None)
-        if notice is not None:
-            self.contracts.pop(notice.contract.contract_no, None)
+    def forget(self, notice_no: str, contract_no: str) -> None:
+        """Another use case has booked against this notice and its contract (suspense money assigned): the
+        notice is read afresh when next paid, the contract's sums at once (its other notices share it)."""
+        self.notices.pop(notice_no, None)
+        contract = self.contracts.get(contract_no)
+        if contract is not None:
+            contract.asked_fen = self.uow.contracts.notices_total_fen(contract.id)
+            contract.paid_fen = self.uow.contracts.paid_fen(contract.id)
 
     def flush(self) -> None:
         """Write what is buffered (escrow.store.bulk); the accounts' sums are read afresh after it."""

@@ -151,6 +151,7 @@ class BulkRows:
                 [{"id_": i} for i in sorted(self.paid_notices)],
             )
             self.paid_notices = set()
+            self.forget_loaded((PaymentNotice,))
         self._write_sums()
         if self.heads:
             h = AuditHead.__table__
