@@ -3,13 +3,19 @@
 `city` reproduces the figures the revised Hengshui measures were reported with after their first year:
 191 supervised accounts opened, 1.40 million m² of pre-sale area and ¥7.285 billion deposited, all inside the
 fixed period 2025-01-01 … 2025-12-31, so that `GET /api/v1/stats?from=2025-01-01&to=2025-12-31` reports
-them. `small` seeds four projects for a quick look. Both then carry the city on into 2026 (the epilogue,
+them. `small` seeds four projects for a quick look. `10x` is ten times the city (1,910 accounts, 14.0 million
+m², ¥72.85 billion, its own seed) and `province` a province of 20,000 projects (area and deposits scaled by
+20000/191: about 2 million deposits): their sales — contracts, payment notices, deposits with their journal
+entries, vouchers and audit events — are written in batches (`escrow.services.bulk`: COPY on PostgreSQL,
+executemany on SQLite) while everything else goes through the use cases as for the city; `city` and `small`
+seed every sale through the use cases (`seed(..., bulk=True)` seeds them in bulk too, and the tests prove
+both ways write the same rows). Every scale then carries the city on into 2026 (the epilogue,
 escrow.demo.plan): one account closed, one moved to another bank, and new projects supervised by building
 under hengshui@2026.2, opened on 2026-12-07 — all outside the period, so its figures stay as they are.
 
 The package: `city` (the fixed data a city is made of), `plan` (the city drawn in memory from a seed, pure),
-`seeding` (the plan replayed through the services under a clock that walks its dates), `summary` (what is
-printed).
+`seeding` (the plan replayed through the services under a clock that walks its dates, the sales in bulk for
+the big scales), `summary` (what is printed).
 """
 
 from __future__ import annotations

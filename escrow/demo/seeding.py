@@ -25,6 +25,12 @@ projects open with their buildings and agreement number (`projects`), their bank
 confirms each building's nodes, and the first files its fund demand plan, which the bureau approves
 (`fund_plans`). It adds a few dozen use cases to the city's tens of thousands.
 
+In bulk (`Seeder(..., in_bulk=True)`, the scales 10x and province) the sales — contracts, payment notices and
+deposits — go to `escrow.services.bulk.BulkSales`, which builds the very rows their use cases write and writes
+them in batches; before any other use case (opening an account, a node, a release and its steps, an
+instruction executed, suspense money assigned, a statement, the epilogue) `Seeder.sync` writes what is
+buffered, so that use case sees the books as if every sale had gone through its own.
+
 Only `today` is the demo's: the services stamp `created_at`, `decided_at` and the audit events with the wall
 clock, so those show when the seed ran, not the simulated day.
 """
@@ -219,6 +225,13 @@ class Seeder:
         self.uow, self.ctx, self.clock, self.plan, self.cast = uow, ctx, clock, plan, cast
         # the sales (contracts, notices, deposits) buffered, written in batches; None: through the use cases
         self.bulk = bulk.BulkSales(uow, ctx) if in_bulk else None
+        if self.bulk is not None:
+            sold = [c for p in (*plan.projects, *plan.epilogue.projects) for c in p.contracts]
+            paid = sum(1 for c in sold for pay in c.payments if pay.paid_on is not None)
+            strays = sum(len(p.strays) for p in plan.projects)
+            self.bulk.reserve(
+                contracts=len(sold), notices=sum(len(c.payments) for c in sold), deposits=paid + strays
+            )
         self.tally = Tally()
         self.bank_seq: dict[int, itertools.count] = {}
         self.years: dict[int, _ProjectYear] = {}  # the epilogue's two ending projects, by plan index

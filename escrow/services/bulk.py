@@ -85,6 +85,18 @@ class BulkSales:
         self.notices: dict[str, _Notice] = {}
         self.written = 0
 
+    def reserve(self, *, contracts: int, notices: int, deposits: int) -> None:
+        """Ids for at most this many sales, reserved at once where the engine allows (escrow.store.bulk)."""
+        self.rows.reserve(
+            {
+                "contracts": max(1, contracts),
+                "payment_notices": max(1, notices),
+                "deposits": max(1, deposits),
+                "vouchers": max(1, deposits),
+                "journal_legs": max(1, 2 * deposits),  # a deposit's entry has two legs
+            }
+        )
+
     # -- what the use cases would read -------------------------------------------------------------------
 
     def _account_of_project(self, permit_no: str) -> _Account:
