@@ -236,11 +236,13 @@ class Seeder:
         self.bank_seq: dict[int, itertools.count] = {}
         self.years: dict[int, _ProjectYear] = {}  # the epilogue's two ending projects, by plan index
 
-    def sync(self) -> None:
+    def sync(self, *, caps_only: bool = False) -> None:
         """Before any other use case: the sales buffered so far are written, so that it sees the books as
-        if each had gone through its use case."""
+        if each had gone through its use case. `caps_only`: the use case reads of the sales only what a cap
+        is computed from (a node confirmed, a release applied for or approved): the maintained sums are
+        written, the rest may wait (escrow.services.bulk)."""
         if self.bulk is not None:
-            self.bulk.flush()
+            self.bulk.flush(caps_only=caps_only)
 
     def bank_reference(self, bank: int, day: date) -> str:
         seq = self.bank_seq.setdefault(bank, itertools.count(1))
@@ -585,7 +587,7 @@ class _ProjectYear:
             )
             for kind in self.book.node(node.code).evidence
         )
-        self.s.sync()
+        self.s.sync(caps_only=True)
         projects.confirm_node(
             self.uow,
             self.ctx,
@@ -601,7 +603,7 @@ class _ProjectYear:
         if applied > PERIOD_END:
             return
         self.advance(applied)
-        self.s.sync()
+        self.s.sync(caps_only=True)
         amount_fen = round_yuan(to_fen(self._releasable()) * plan.share_permille // 1000, 10_000)
         if amount_fen < RELEASE_AT_LEAST_FEN:
             return
@@ -642,7 +644,7 @@ class _ProjectYear:
             return
         for i, (step, day) in enumerate(zip(steps, days, strict=True)):
             self.advance(day)
-            self.s.sync()
+            self.s.sync(caps_only=True)
             comments = APPROVAL_COMMENTS.get(step.role, ("同意",))
             view = releases.decide(
                 self.ctx,

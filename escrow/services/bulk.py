@@ -168,8 +168,13 @@ class BulkSales:
             contract.asked_fen = self.uow.contracts.notices_total_fen(contract.id)
             contract.paid_fen = self.uow.contracts.paid_fen(contract.id)
 
-    def flush(self) -> None:
-        """Write what is buffered (escrow.store.bulk); the accounts' sums are read afresh after it."""
+    def flush(self, *, caps_only: bool = False) -> None:
+        """Write what is buffered (escrow.store.bulk); the accounts' sums are read afresh after it.
+        `caps_only`: before a use case that reads of the sales only the maintained sums (a cap: node
+        confirmations, release applications and approvals, which move no money): only the sums are written
+        where the engine allows (`BulkRows.flush_sums`), the rows wait for the next full flush."""
+        if caps_only and self.rows.flush_sums():
+            return
         self.written += self.rows.flush()
         for state in self.by_account_no.values():
             state.cash_fen = None

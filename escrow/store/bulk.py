@@ -205,6 +205,24 @@ class BulkRows:
         self.last_id, self.drawn = {}, {}
         return written
 
+    def flush_sums(self) -> bool:
+        """On PostgreSQL: write only the maintained sums and move the sequences past the ids drawn since the
+        last flush (a block's tables have nothing to move), so that a use case that reads nothing else of
+        the buffered rows (a cap) sees the books as they are and its own events and entries take later ids;
+        the rows stay buffered. False on SQLite, whose next id is max(id) + 1: there the rows must be
+        written first (`flush`)."""
+        if not self.postgres:
+            return False
+        self.session.flush()
+        self._write_sums()
+        moved = {t: max(last, self.drawn.get(t, last)) for t, last in self.last_id.items()}
+        if moved:
+            self.session.execute(
+                select(*(func.setval(func.pg_get_serial_sequence(t, "id"), v) for t, v in moved.items()))
+            )
+            self.last_id, self.drawn = {}, {}  # the next ids are drawn afresh, after the use case's
+        return True
+
     def _copy(self, name: str, columns: list[str], rows: list[dict[str, Any]]) -> None:
         json_at = [i for i, c in enumerate(columns) if (name, c) in JSON_COLUMNS]
         driver = self.session.connection().connection.driver_connection
