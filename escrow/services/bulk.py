@@ -247,7 +247,7 @@ class BulkSales:
             )
         contract.asked_fen += amount_fen
         notice_id = self.rows.next_id("payment_notices")
-        notice_no = f"TZ{self.ctx.today():%Y%m%d}{notice_id:07d}"
+        notice_no = sales.notice_number(self.ctx.today(), notice_id)
         self.rows.add(
             "payment_notices",
             {
