@@ -76,8 +76,9 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
-    from escrow.demo import seed
+    from escrow.demo import check_scale, seed
 
+    check_scale(args.scale)  # before the database is opened: one line naming the scales there are
     seed(open_database(settings.database_url), settings, scale=args.scale, out=sys.stdout)
     return 0
 
@@ -410,7 +411,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_serve)
 
     s = sub.add_parser("demo", help="seed the demo city and print logins and API keys")
-    s.add_argument("--scale", choices=("small", "city"), default="small")
+    s.add_argument("--scale", default="small", help="small, city, 10x or province (default small)")
     s.set_defaults(func=cmd_demo)
 
     db = sub.add_parser("db", help="database maintenance").add_subparsers(dest="db_command", required=True)

@@ -3,13 +3,19 @@
 `city` reproduces the figures the revised Hengshui measures were reported with after their first year:
 191 supervised accounts opened, 1.40 million m² of pre-sale area and ¥7.285 billion deposited, all inside the
 fixed period 2025-01-01 … 2025-12-31, so that `GET /api/v1/stats?from=2025-01-01&to=2025-12-31` reports
-them. `small` seeds four projects for a quick look. Both then carry the city on into 2026 (the epilogue,
+them. `small` seeds four projects for a quick look. `10x` is ten times the city (1,910 accounts, 14.0 million
+m², ¥72.85 billion, its own seed) and `province` a province of 20,000 projects (area and deposits scaled by
+20000/191: about 2 million deposits): their sales — contracts, payment notices, deposits with their journal
+entries, vouchers and audit events — are written in batches (`escrow.services.bulk`: COPY on PostgreSQL,
+executemany on SQLite) while everything else goes through the use cases as for the city; `city` and `small`
+seed every sale through the use cases (`seed(..., bulk=True)` seeds them in bulk too, and the tests prove
+both ways write the same rows). Every scale then carries the city on into 2026 (the epilogue,
 escrow.demo.plan): one account closed, one moved to another bank, and new projects supervised by building
 under hengshui@2026.2, opened on 2026-12-07 — all outside the period, so its figures stay as they are.
 
 The package: `city` (the fixed data a city is made of), `plan` (the city drawn in memory from a seed, pure),
-`seeding` (the plan replayed through the services under a clock that walks its dates), `summary` (what is
-printed).
+`seeding` (the plan replayed through the services under a clock that walks its dates, the sales in bulk for
+the big scales), `summary` (what is printed).
 """
 
 from __future__ import annotations
@@ -29,18 +35,28 @@ from escrow.rulebooks import load_dir
 from escrow.services import stats
 from escrow.services.context import Context
 
-__all__ = ["PERIOD_END", "PERIOD_START", "SCALES", "DemoResult", "Login", "Scale", "seed"]
+__all__ = ["PERIOD_END", "PERIOD_START", "SCALES", "DemoResult", "Login", "Scale", "check_scale", "seed"]
 
 EMPTY_ONLY = "the demo seeds only an empty database (point ESCROW_DATABASE_URL at a new one"
 
 
-def seed(engine: Any, settings: Settings, *, scale: str = "small", out: TextIO) -> DemoResult:
-    """Seed the demo city into an empty database, print what it made and how to log in, and return it.
-    `engine` is the database's, as `services.database.open_database` gives it."""
+def check_scale(scale: str) -> Scale:
+    """The scale by its name, or the one line that says which there are."""
     if scale not in SCALES:
         raise CliError(f"unknown demo scale {scale!r} (known: {', '.join(SCALES)})")
+    return SCALES[scale]
+
+
+def seed(
+    engine: Any, settings: Settings, *, scale: str | Scale = "small", out: TextIO, bulk: bool | None = None
+) -> DemoResult:
+    """Seed the demo city into an empty database, print what it made and how to log in, and return it.
+    `engine` is the database's, as `services.database.open_database` gives it. `scale`: a name of SCALES
+    (or a Scale itself, for tests); `bulk`: the sales through the bulk path (None: as the scale says)."""
+    chosen = check_scale(scale) if isinstance(scale, str) else scale
+    in_bulk = chosen.bulk if bulk is None else bulk
     started = time.perf_counter()
-    plan = plan_city(SCALES[scale])
+    plan = plan_city(chosen)
     clock = Clock(PERIOD_START)
     ctx = Context(settings=settings, rulebooks=load_dir(settings.rules_dir), today=clock, engine=engine)
     with ctx.writing() as uow:
@@ -52,18 +68,19 @@ def seed(engine: Any, settings: Settings, *, scale: str = "small", out: TextIO) 
             cast = create_cast(uow, plan)
         except Conflict as exc:
             raise CliError(f"the database already has what the demo makes ({exc}); {EMPTY_ONLY})") from None
-        seeder = Seeder(uow, batch, clock, plan, cast)
+        seeder = Seeder(uow, batch, clock, plan, cast, in_bulk=in_bulk)
         opened = [seeder.open(p) for p in plan.projects]  # project ids in the plan's order
         for p, project in zip(plan.projects, opened, strict=True):
             seeder.run(p, project)
         year_counts = dict(seeder.tally.counts)  # the summary's counts are the period's
         after = seeder.epilogue(plan.epilogue)
+        seeder.sync()
         uow.commit()
     with ctx.reading() as uow:
         figures = stats.city_stats(uow, PERIOD_START, PERIOD_END)
     first = plan.developers[0]
     result = DemoResult(
-        scale=scale,
+        scale=chosen.name,
         period=(PERIOD_START, PERIOD_END),
         figures=figures,
         logins=cast.logins,

@@ -89,6 +89,7 @@ class Scale:
     permits_to: date
     seed: int
     epilogue_projects: int = 2  # new projects opened on EPILOGUE_DAY, supervised by building
+    bulk: bool = False  # seeded through the bulk path (escrow.services.bulk), not one use case a sale
 
 
 SCALES = {
@@ -96,7 +97,18 @@ SCALES = {
         "city", 191, 32, 1_400_000, 7_285_000_000, 8, 6, date(2025, 1, 3), date(2025, 12, 19), 20250101, 3
     ),
     "small": Scale("small", 4, 3, 46_000, 170_000_000, 1, 1, date(2025, 1, 6), date(2025, 4, 18), 20250102),
-}
+    # ten times the city, and a province of 20,000 projects (area, deposits and counts scaled by 20000/191)
+    "10x": Scale(
+        "10x", 1910, 320, 14_000_000, 72_850_000_000, 80, 60,
+        date(2025, 1, 3), date(2025, 12, 19), 20250110, 3, bulk=True,
+    ),
+    "province": Scale(
+        "province", 20_000, 3351, 146_596_859, 762_827_225_131, 838, 628,
+        date(2025, 1, 3), date(2025, 12, 19), 20250120, 3, bulk=True,
+    ),
+}  # fmt: skip
+FENWICK_FROM = 2000  # projects: from here a sale's project is drawn from a Fenwick tree, not a prefix sum
+NAME_TRIES = 50  # draws of a project's name before a numbered phase is added (a big city runs out of names)
 
 
 @dataclass(frozen=True)
@@ -297,7 +309,13 @@ def _credit_code(rng: random.Random, division: str, taken: set[str]) -> str:
 def _plan_developers(rng: random.Random, scale: Scale) -> list[Developer]:
     """The first developer (安居, grade B, in 桃城) is the one the demo's developer login and key act for."""
     taken: set[str] = set()
-    words = rng.sample(DEVELOPER_WORDS, scale.developers)
+    if scale.developers <= len(DEVELOPER_WORDS):
+        words = rng.sample(DEVELOPER_WORDS, scale.developers)
+    else:  # a province: two words, then three
+        pairs = [a + b for a in DEVELOPER_WORDS for b in DEVELOPER_WORDS if a != b]
+        if scale.developers > len(pairs):
+            pairs += [a + b for a in pairs for b in DEVELOPER_WORDS if b not in a][: scale.developers]
+        words = rng.sample(pairs, scale.developers)
     words[0] = "安居"
     developers = []
     for i, word in enumerate(words):
@@ -369,9 +387,11 @@ def _plan_projects(rng: random.Random, scale: Scale, developer_count: int) -> li
     result = []
     for i in range(n):
         district = rng.choices(DISTRICTS, weights=[d[3] for d in DISTRICTS])[0]
-        while True:
+        for tries in itertools.count(1):
             name = district[1] + "·" + rng.choice(PROJECT_FIRST) + rng.choice(PROJECT_SECOND)
             name += rng.choice(PHASES)
+            if tries > NAME_TRIES:  # never in the city (whose names stay as they were drawn)
+                name += f"{tries}期"
             if name not in names:
                 names.add(name)
                 break
@@ -494,12 +514,18 @@ def _plan_sales(rng: random.Random, scale: Scale, plan: list[Project]) -> None:
         return 0.0 if p.exhausted else p.area_x100 * p.price * on_sale**0.8 * max(0.0, left) ** 1.2
 
     weights = [weight(p) for p in plan]
+    tree = _Fenwick(weights) if len(plan) >= FENWICK_FROM else None
     seq = itertools.count(1)
     while total < target:
-        cumulative = list(itertools.accumulate(weights))
-        if cumulative[-1] <= 0:
-            raise RuntimeError("the demo city sold out before reaching its deposit figure")
-        i = bisect.bisect(cumulative, rng.random() * cumulative[-1])
+        if tree is None:  # the city's own draws, as they always were
+            cumulative = list(itertools.accumulate(weights))
+            if cumulative[-1] <= 0:
+                raise RuntimeError("the demo city sold out before reaching its deposit figure")
+            i = bisect.bisect(cumulative, rng.random() * cumulative[-1])
+        else:
+            if tree.total() <= 0:
+                raise RuntimeError("the demo city sold out before reaching its deposit figure")
+            i = tree.find(rng.random() * tree.total())
         p = plan[min(i, len(plan) - 1)]
         contract = _plan_contract(rng, p, next(seq))
         if contract is None:
@@ -508,6 +534,8 @@ def _plan_sales(rng: random.Random, scale: Scale, plan: list[Project]) -> None:
             p.contracts.append(contract)
             total += contract.in_period_fen
         weights[p.index] = weight(p)
+        if tree is not None:
+            tree.set(p.index, weights[p.index])
 
     # A few buyers paid their earnest without the notice number: suspense first, traced within days.
     candidates = [
@@ -520,6 +548,48 @@ def _plan_sales(rng: random.Random, scale: Scale, plan: list[Project]) -> None:
         c.payments[0].assigned_on = c.payments[0].paid_on + timedelta(days=rng.randint(1, 3))
     for p in plan:
         p.contracts.sort(key=lambda c: (c.signed_on, c.seq))
+
+
+class _Fenwick:
+    """Weights with prefix sums in O(log n): a province's projects are drawn from it, where a fresh prefix
+    sum for each of its ~800,000 contracts would cost minutes."""
+
+    def __init__(self, weights: list[float]):
+        self.n = len(weights)
+        self.values = list(weights)
+        self.tree = [0.0] * (self.n + 1)
+        for i, w in enumerate(weights):
+            self._add(i, w)
+
+    def _add(self, i: int, delta: float) -> None:
+        i += 1
+        while i <= self.n:
+            self.tree[i] += delta
+            i += i & -i
+
+    def set(self, i: int, weight: float) -> None:
+        self._add(i, weight - self.values[i])
+        self.values[i] = weight
+
+    def total(self) -> float:
+        i, s = self.n, 0.0
+        while i > 0:
+            s += self.tree[i]
+            i -= i & -i
+        return s
+
+    def find(self, x: float) -> int:
+        """The first index whose prefix sum exceeds `x` (bisect.bisect over the prefix sums)."""
+        pos, step = 0, 1 << self.n.bit_length()
+        while step:
+            nxt = pos + step
+            if nxt <= self.n and self.tree[nxt] <= x:
+                pos = nxt
+                x -= self.tree[nxt]
+            step >>= 1
+        while pos < self.n - 1 and self.values[pos] <= 0:  # float dust must not pick a sold-out project
+            pos += 1
+        return pos
 
 
 def _plan_payer_accounts(rng: random.Random, p: Project) -> None:
@@ -623,8 +693,10 @@ def _plan_new_project(
 ) -> Project:
     """A project permitted on EPILOGUE_DAY with two to four buildings, its first contracts signed that day."""
     district = DISTRICTS[0] if k == 1 else rng.choices(DISTRICTS, weights=[d[3] for d in DISTRICTS])[0]
-    while True:
+    for tries in itertools.count(1):
         name = district[1] + "·" + rng.choice(PROJECT_FIRST) + rng.choice(PROJECT_SECOND)
+        if tries > NAME_TRIES:
+            name += f"{tries}期"
         if name not in names:
             names.add(name)
             break

@@ -25,6 +25,12 @@ projects open with their buildings and agreement number (`projects`), their bank
 confirms each building's nodes, and the first files its fund demand plan, which the bureau approves
 (`fund_plans`). It adds a few dozen use cases to the city's tens of thousands.
 
+In bulk (`Seeder(..., in_bulk=True)`, the scales 10x and province) the sales — contracts, payment notices and
+deposits — go to `escrow.services.bulk.BulkSales`, which builds the very rows their use cases write and writes
+them in batches; before any other use case (opening an account, a node, a release and its steps, an
+instruction executed, suspense money assigned, a statement, the epilogue) `Seeder.sync` writes what is
+buffered, so that use case sees the books as if every sale had gone through its own.
+
 Only `today` is the demo's: the services stamp `created_at`, `decided_at` and the audit events with the wall
 clock, so those show when the seed ran, not the simulated day.
 """
@@ -38,6 +44,7 @@ from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 from escrow.demo.city import (
@@ -73,6 +80,7 @@ from escrow.domain.principal import SYSTEM, Principal
 from escrow.feeds import ParsedStatement, StatementLine
 from escrow.services import (
     agreements,
+    bulk,
     deposits,
     fund_plans,
     instructions,
@@ -211,11 +219,30 @@ def create_cast(uow: Any, plan: CityPlan) -> Cast:
 class Seeder:
     """Replays the plan through the services, one project at a time."""
 
-    def __init__(self, uow: Any, ctx: BatchContext, clock: Clock, plan: CityPlan, cast: Cast):
+    def __init__(
+        self, uow: Any, ctx: BatchContext, clock: Clock, plan: CityPlan, cast: Cast, *, in_bulk: bool = False
+    ):
         self.uow, self.ctx, self.clock, self.plan, self.cast = uow, ctx, clock, plan, cast
+        # the sales (contracts, notices, deposits) buffered, written in batches; None: through the use cases
+        self.bulk = bulk.BulkSales(uow, ctx) if in_bulk else None
+        if self.bulk is not None:
+            sold = [c for p in (*plan.projects, *plan.epilogue.projects) for c in p.contracts]
+            paid = sum(1 for c in sold for pay in c.payments if pay.paid_on is not None)
+            strays = sum(len(p.strays) for p in plan.projects)
+            self.bulk.reserve(
+                contracts=len(sold), notices=sum(len(c.payments) for c in sold), deposits=paid + strays
+            )
         self.tally = Tally()
         self.bank_seq: dict[int, itertools.count] = {}
         self.years: dict[int, _ProjectYear] = {}  # the epilogue's two ending projects, by plan index
+
+    def sync(self, *, caps_only: bool = False) -> None:
+        """Before any other use case: the sales buffered so far are written, so that it sees the books as
+        if each had gone through its use case. `caps_only`: the use case reads of the sales only what a cap
+        is computed from (a node confirmed, a release applied for or approved): the maintained sums are
+        written, the rest may wait (escrow.services.bulk)."""
+        if self.bulk is not None:
+            self.bulk.flush(caps_only=caps_only)
 
     def bank_reference(self, bank: int, day: date) -> str:
         seq = self.bank_seq.setdefault(bank, itertools.count(1))
@@ -225,6 +252,7 @@ class Seeder:
         """The project with its supervised account, pinned to the rule book in force on its permit date:
         (project id, rule book id)."""
         self.clock.day = p.opened_on
+        self.sync()
         view = projects.open_project(
             self.uow,
             self.ctx,
@@ -260,6 +288,7 @@ class Seeder:
     def epilogue(self, e: Epilogue) -> dict[str, Any]:
         """The plan's 2026 (see the module's docstring); returns what it made, for the summary."""
         closing, moving = self.years[e.closure.project], self.years[e.bank_change.project]
+        self.sync()
         self.clock.day = max(self.clock.day, SETTLE_ON)
         closing.settle()
         moving.settle()
@@ -347,6 +376,7 @@ class _ProjectYear:
             for step in steps:
                 self.clock.day += timedelta(days=1)
                 comments = APPROVAL_COMMENTS.get(step.role, ("同意",))
+                self.s.sync()
                 view = releases.decide(
                     self.ctx, release_id, Decision("approve", comments[0]), self.s.cast.users[step.role]
                 )
@@ -355,6 +385,7 @@ class _ProjectYear:
         self.open_releases = []
 
     def _execute(self, instruction_id: int, bank: int) -> None:
+        self.s.sync()
         instructions.execute_in(
             self.uow,
             self.ctx,
@@ -369,6 +400,7 @@ class _ProjectYear:
         """The bureau orders the move to the new bank; the old bank executes the transfer days later:
         (old account number, new account number)."""
         self.clock.day = max(self.clock.day, BANK_CHANGE_ON)
+        self.s.sync()
         ordered = lifecycle.change_bank(
             self.ctx,
             lifecycle.ChangeBank(
@@ -392,6 +424,7 @@ class _ProjectYear:
                 self.clock.day = max(self.clock.day, node.confirmed_on)
                 self.confirm(node)
         self.clock.day += timedelta(days=5)
+        self.s.sync()
         ordered = lifecycle.close(
             self.ctx,
             lifecycle.CloseAccount(
@@ -407,6 +440,7 @@ class _ProjectYear:
     def opening_day(self) -> None:
         """An epilogue project's first day: the bank confirms the agreement, the first contracts are signed
         and paid, and the inspector confirms each building's nodes."""
+        self.s.sync()
         agreements.confirm(
             self.ctx,
             agreements.ConfirmAgreement(self.p.account_no, self.p.agreement_no, self.p.opened_on),
@@ -421,6 +455,7 @@ class _ProjectYear:
 
     def fund_plan(self) -> None:
         """The developer files its fund demand plan; the bureau's chain approves it."""
+        self.s.sync()
         view = fund_plans.file(
             self.ctx,
             fund_plans.FilePlan(
@@ -442,9 +477,10 @@ class _ProjectYear:
     # -- sales -------------------------------------------------------------------------------------------
 
     def sign(self, c: Contract) -> None:
-        sales.register_contract(
-            self.uow,
-            self.ctx,
+        register = (
+            self.s.bulk.register if self.s.bulk else partial(sales.register_contract, self.uow, self.ctx)
+        )
+        register(
             sales.RegisterContract(
                 permit_no=self.p.permit_no,
                 contract_no=c.contract_no,
@@ -461,9 +497,8 @@ class _ProjectYear:
         self.tally.add("contracts")
 
     def notice(self, c: Contract, pay: Payment) -> None:
-        view = sales.issue_notice(
-            self.uow,
-            self.ctx,
+        issue = self.s.bulk.issue if self.s.bulk else partial(sales.issue_notice, self.uow, self.ctx)
+        view = issue(
             sales.IssueNotice(c.contract_no, pay.kind, from_fen(pay.amount_fen), pay.due_on),
             self.developer,
         )
@@ -489,6 +524,7 @@ class _ProjectYear:
 
     def assign(self, c: Contract, pay: Payment) -> None:
         """A reviewer traces the suspense money to its contract; the checks pass and a voucher is issued."""
+        self.s.sync()
         suspense.assign(
             self.uow,
             self.ctx,
@@ -496,6 +532,8 @@ class _ProjectYear:
             suspense.AssignToContract(c.contract_no, self.notices[id(pay)]),
             self.s.cast.users["reviewer"],
         )
+        if self.s.bulk is not None:  # the notice and its contract are paid now: read afresh
+            self.s.bulk.forget(self.notices[id(pay)], c.contract_no)
         self.tally.add("vouchers")
         self.tally.add("journal_entries")
 
@@ -515,9 +553,8 @@ class _ProjectYear:
         channel: str,
     ) -> deposits.DepositView:
         reference = self.s.bank_reference(self.p.bank, day)
-        view = deposits.post(
-            self.uow,
-            self.ctx,
+        post = self.s.bulk.post if self.s.bulk else partial(deposits.post, self.uow, self.ctx)
+        view = post(
             deposits.PostDeposit(
                 account_no=self.p.account_no,
                 bank_reference=reference,
@@ -550,6 +587,7 @@ class _ProjectYear:
             )
             for kind in self.book.node(node.code).evidence
         )
+        self.s.sync(caps_only=True)
         projects.confirm_node(
             self.uow,
             self.ctx,
@@ -565,6 +603,7 @@ class _ProjectYear:
         if applied > PERIOD_END:
             return
         self.advance(applied)
+        self.s.sync(caps_only=True)
         amount_fen = round_yuan(to_fen(self._releasable()) * plan.share_permille // 1000, 10_000)
         if amount_fen < RELEASE_AT_LEAST_FEN:
             return
@@ -605,6 +644,7 @@ class _ProjectYear:
             return
         for i, (step, day) in enumerate(zip(steps, days, strict=True)):
             self.advance(day)
+            self.s.sync(caps_only=True)
             comments = APPROVAL_COMMENTS.get(step.role, ("同意",))
             view = releases.decide(
                 self.ctx,
@@ -613,6 +653,7 @@ class _ProjectYear:
                 self.s.cast.users[step.role],
             )
         self.advance(executed_on)
+        self.s.sync()
         reference = self.s.bank_reference(self.p.bank, executed_on)
         instructions.execute_in(
             self.uow,
@@ -638,6 +679,7 @@ class _ProjectYear:
         )
         lines = [replace(line, line_no=i) for i, line in enumerate(shown, start=1)]
         closing = sum((line.signed_amount for line in lines), Decimal("0.00"))
+        self.s.sync()
         reconcile.import_statements(
             self.uow,
             self.ctx,

@@ -261,7 +261,7 @@ def _issue(uow: UnitOfWork, ctx: Context, cmd: IssueNotice, actor: Principal) ->
         due_on=cmd.due_on,
     )
     uow.contracts.add(notice)
-    notice.notice_no = f"TZ{ctx.today():%Y%m%d}{notice.id:07d}"  # unique: the id is
+    notice.notice_no = notice_number(ctx.today(), notice.id)
     uow.session.flush()
     view = notice_view(uow, notice, contract)
     audit.record(
@@ -355,3 +355,8 @@ def notice_pdf(ctx: Context, notice_no: str, actor: Principal) -> tuple[str, byt
             raise NotFound(f"no payment notice {notice_no}") from None
         reportjobs.check_access(uow, actor, "notice", params)
         return reports.render("notice", uow, ctx, **params)
+
+
+def notice_number(on: date, notice_id: int) -> str:
+    """A payment notice's number: the day it is issued and its id (unique because the id is)."""
+    return f"TZ{on:%Y%m%d}{notice_id:07d}"

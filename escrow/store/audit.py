@@ -96,18 +96,20 @@ def utc_iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat()
 
 
-def hashed_body(event: AuditEvent) -> dict[str, Any]:
-    """What an event's hash covers besides the previous hash (also the body of an exported event)."""
+def hashed_body(event: AuditEvent | Mapping[str, Any]) -> dict[str, Any]:
+    """What an event's hash covers besides the previous hash (also the body of an exported event). `event`:
+    a row, or its columns as a dict (a bulk load's row before it is written)."""
+    get = event.__getitem__ if isinstance(event, Mapping) else event.__getattribute__
     return {
-        "occurred_at": utc_iso(event.occurred_at),
-        "actor": event.actor,
-        "action": event.action,
-        "subject_type": event.subject_type,
-        "subject_id": event.subject_id,
-        "account_id": event.account_id,
-        "before": event.before_digest,
-        "after": event.after_digest,
-        "details": event.details,
+        "occurred_at": utc_iso(get("occurred_at")),
+        "actor": get("actor"),
+        "action": get("action"),
+        "subject_type": get("subject_type"),
+        "subject_id": get("subject_id"),
+        "account_id": get("account_id"),
+        "before": get("before_digest"),
+        "after": get("after_digest"),
+        "details": get("details"),
     }
 
 
@@ -258,6 +260,13 @@ def hold(session: Session, chain: int, head_id: int, head_hash: str, length: int
     """The chain's head, read and locked by the caller's own statement (a deposit locks its account and its
     account's chain together): `record` then extends it without reading it again."""
     session.info.setdefault(_HEADS, {}).setdefault(chain, [head_id, head_hash, length])
+
+
+def held_head(session: Session, chain: int) -> list[Any]:
+    """The chain's head as this transaction holds it, [head id, head hash, length], locked on first use (as
+    `record` takes it): a bulk load that writes a chain's events itself extends this list in place, as
+    `record` does, and writes the head row (escrow.store.bulk)."""
+    return _head(session, chain)
 
 
 def _head(session: Session, chain: int) -> list[Any]:

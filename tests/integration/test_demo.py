@@ -283,7 +283,7 @@ def test_refuses_to_seed_twice(engine, settings, seeded, db_url, monkeypatch, ca
 
 def test_unknown_scale_is_refused(engine, settings):
     with pytest.raises(CliError, match="unknown demo scale"):
-        demo.seed(engine, settings, scale="province", out=io.StringIO())
+        demo.seed(engine, settings, scale="county", out=io.StringIO())
 
 
 def test_rows_added_after_the_seed_get_fresh_ids(engine, seeded):
