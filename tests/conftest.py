@@ -9,6 +9,7 @@ import shutil
 import sqlite3
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -81,10 +82,17 @@ def pg_template() -> Iterator[str]:
 
 @pytest.fixture(params=BACKENDS)
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        path = tmp_path / "escrow.db"
-        shutil.copy(request.getfixturevalue("sqlite_template"), path)
-        yield f"sqlite:///{path}"
+    with fresh_database(request, request.param, tmp_path / "escrow.db") as url:
+        yield url
+
+
+@contextmanager
+def fresh_database(request: pytest.FixtureRequest, backend: str, sqlite_path: Path) -> Iterator[str]:
+    """A migrated, empty database of `backend` ("sqlite": a copy of the template at `sqlite_path`;
+    "postgresql": a new database from the template, dropped afterwards); its URL."""
+    if backend == "sqlite":
+        shutil.copy(request.getfixturevalue("sqlite_template"), sqlite_path)
+        yield f"sqlite:///{sqlite_path}"
         return
     template = request.getfixturevalue("pg_template")
     name = f"escrow_t_{uuid.uuid4().hex[:10]}"

@@ -115,6 +115,11 @@ class Entry:
             raise LedgerError("the legs of an entry must sum to zero")
 
     @property
+    def amount_fen(self) -> int:
+        """What the entry moves: the sum of its positive legs (the journal row's amount)."""
+        return sum(leg.amount_fen for leg in self.legs if leg.amount_fen > 0)
+
+    @property
     def cash_effect_fen(self) -> int:
         return sum(leg.amount_fen for leg in self.legs if leg.ledger is Ledger.CASH)
 

@@ -13,8 +13,6 @@ from __future__ import annotations
 import io
 import json
 import re
-import shutil
-import uuid
 from collections import Counter
 from collections.abc import Iterator
 from datetime import date, datetime
@@ -22,7 +20,6 @@ from typing import Any
 
 import pytest
 from sqlalchemy import Engine, select, text
-from sqlalchemy.engine import make_url
 from sqlmodel import SQLModel
 
 from escrow import demo
@@ -32,7 +29,7 @@ from escrow.domain import ledger
 from escrow.services import auditing, stats
 from escrow.store.db import UnitOfWork, make_engine
 from escrow.store.models import JournalEntry, SupervisedAccount
-from tests.conftest import PG_URL, REPO, _pg_admin
+from tests.conftest import REPO, fresh_database
 
 PERIOD = (date(2025, 1, 1), date(2025, 12, 31))
 # columns whose values are made afresh by each seed: ids, timestamps, hashes, random codes and secrets
@@ -59,24 +56,11 @@ REFERENCE = re.compile(r"^([a-z_]+):\d+$")  # a journal entry's reference: depos
 @pytest.fixture
 def other_engine(db_url: str, tmp_path, request) -> Iterator[Engine]:
     """A second fresh database on the same engine as `engine`."""
-    if db_url.startswith("sqlite"):
-        path = tmp_path / "other.db"
-        shutil.copy(request.getfixturevalue("sqlite_template"), path)
-        engine = make_engine(f"sqlite:///{path}")
+    backend = "sqlite" if db_url.startswith("sqlite") else "postgresql"
+    with fresh_database(request, backend, tmp_path / "other.db") as url:
+        engine = make_engine(url)
         yield engine
         engine.dispose()
-        return
-    template = request.getfixturevalue("pg_template")
-    name = f"escrow_t_{uuid.uuid4().hex[:10]}"
-    admin = _pg_admin()
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
-    engine = make_engine(make_url(PG_URL).set(database=name).render_as_string(hide_password=False))
-    yield engine
-    engine.dispose()
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
 
 
 def _plain(value: Any, key: str = "") -> Any:

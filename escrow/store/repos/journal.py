@@ -46,7 +46,7 @@ class Journal(Repo):
             kind=entry.kind.value,
             booked_on=entry.booked_on,
             reference=entry.reference,
-            amount_fen=sum(leg.amount_fen for leg in entry.legs if leg.amount_fen > 0),
+            amount_fen=entry.amount_fen,
         )
         self.add(row)
         self.session.add_all(
