@@ -496,21 +496,30 @@ def required_retention(inputs: CapInputs, rule: RetentionRule) -> tuple[Decimal,
     return amount, term
 
 
+def frozen_held_back(inputs: CapInputs, rule: RetentionRule, outflow: str, retained: Decimal) -> Decimal:
+    """What the freezes hold back from `outflow` ("node_release" or "refund"): nothing where the rule book
+    exempts it (法〔2022〕12号 art. 2); else, for a node release, only what is frozen beyond the retention
+    (that money is held already); for a refund, all of it."""
+    if outflow in rule.freeze_exempt:
+        return ZERO
+    if outflow == "node_release":
+        return max(ZERO, inputs.frozen_held - retained)
+    return inputs.frozen_held
+
+
 def _frozen_term(inputs: CapInputs, rule: RetentionRule, outflow: str, retained: Decimal) -> Term:
-    """The term `frozen` of a cap for `outflow` ("node_release" or "refund"): exempt where the rule book
-    says so (法〔2022〕12号 art. 2); else, for a node release, only what is frozen beyond the retention (that
-    money is held already); for a refund, all of it."""
+    """The term `frozen` of a cap for `outflow`: `frozen_held_back`, with its words."""
     held = inputs.frozen_held
+    value = frozen_held_back(inputs, rule, outflow, retained)
     params = {"frozen": to_wire(held), "full": "true" if inputs.full_freeze else "false"}
     if outflow in rule.freeze_exempt:
         detail = f"frozen {to_wire(held)} does not hold back this payment (法〔2022〕12号 art. 2)"
-        return Term("frozen", ZERO, f"{rule.rulebook_id} freeze.exempt", detail, FROZEN_EXEMPT, params)
+        return Term("frozen", value, f"{rule.rulebook_id} freeze.exempt", detail, FROZEN_EXEMPT, params)
     if outflow == "node_release":
-        value = max(ZERO, held - retained)
         detail = f"frozen {to_wire(held)} beyond the retention {to_wire(retained)} held already"
         params["retention"] = to_wire(retained)
         return Term("frozen", value, "freezes", detail, FROZEN_BEYOND_RETENTION, params)
-    return Term("frozen", held, "freezes", "amounts held by court orders in force", FROZEN_IN_FULL, params)
+    return Term("frozen", value, "freezes", "amounts held by court orders in force", FROZEN_IN_FULL, params)
 
 
 def _books_terms(inputs: CapInputs) -> tuple[Term, Term]:
@@ -526,14 +535,28 @@ def _pending_term(inputs: CapInputs) -> Term:
     )
 
 
+def _node_room(inputs: CapInputs, retained: Decimal, frozen: Decimal) -> Decimal:
+    """A node release's room before flooring: balance − suspense − cash retention − frozen held back −
+    pending_out."""
+    return inputs.balance - inputs.suspense - retained - frozen - inputs.pending_out
+
+
+def node_release_figures(inputs: CapInputs, rule: RetentionRule) -> tuple[Decimal, Decimal]:
+    """(cash retention, releasable) of a node release: `release_cap`'s two figures without its words and
+    unlocks, for the views that compute every account at once (the what-if, the retention alert)."""
+    figures = retention(inputs, rule)
+    retained = figures.gross - figures.guarantee
+    frozen = frozen_held_back(inputs, rule, "node_release", retained)
+    return retained, max(ZERO, _node_room(inputs, retained, frozen))
+
+
 def release_cap(inputs: CapInputs, rule: RetentionRule) -> Cap:
     """What a node release may take now: balance − suspense − cash retention − frozen held − pending_out."""
     amount, retention_term = required_retention(inputs, rule)
     frozen = _frozen_term(inputs, rule, "node_release", amount)
     terms = (*_books_terms(inputs), retention_term, frozen, _pending_term(inputs))
-    raw = inputs.balance - inputs.suspense - amount - frozen.value - inputs.pending_out
     return Cap(
-        max(ZERO, raw),
+        max(ZERO, _node_room(inputs, amount, frozen.value)),
         amount,
         rule.rulebook_id,
         terms,
@@ -556,7 +579,7 @@ def unlocks(inputs: CapInputs, rule: RetentionRule) -> tuple[Unlock, ...]:
                 building=following.building,
                 node_code=following.node_code,
                 retention_drop=gross - retention(inputs, after).gross,
-                releasable_after=release_cap(inputs, after).releasable,
+                releasable_after=node_release_figures(inputs, after)[1],
                 evidence=following.evidence,
             )
         )
@@ -654,7 +677,7 @@ def free_money(cap: Cap) -> Decimal:
     refunds) − pending_out; below 0 when the account owes more than it holds (an instruction already counted
     in pending_out may then no longer be paid)."""
     inputs, rule = _live(cap)
-    frozen = _frozen_term(inputs, rule, "refund", ZERO).value
+    frozen = frozen_held_back(inputs, rule, "refund", ZERO)
     return inputs.balance - inputs.suspense - frozen - inputs.pending_out
 
 
@@ -671,7 +694,7 @@ def release_headroom(cap: Cap) -> Decimal:
         return min(value for _, value in cap.parts)
     inputs, _ = _live(cap)
     frozen = next(t.value for t in cap.terms if t.term == "frozen")
-    return inputs.balance - inputs.suspense - cap.required_retention - frozen - inputs.pending_out
+    return _node_room(inputs, cap.required_retention, frozen)
 
 
 def return_headroom(cap: Cap, amount: Decimal) -> Decimal:

@@ -246,15 +246,15 @@ def _accounts(uow: UnitOfWork, ctx: Context) -> list[Finding]:
         if account.id in inputs:
             book = ctx.rulebook(project.rulebook_id)
             rule = rule_for(book, progress[project.id], project.finish)
-            cap = caps.release_cap(inputs[account.id], rule)
-            if from_fen(balances.cash) < cap.required_retention:
+            retained, _ = caps.node_release_figures(inputs[account.id], rule)
+            if from_fen(balances.cash) < retained:
                 out.append(
                     Finding(
                         "retention_breach",
                         "account",
                         account.account_no,
                         f"account {account.account_no}: balance {_money(balances.cash)} is below the "
-                        f"required retention {to_wire(cap.required_retention)} ({cap.rulebook_id}); "
+                        f"required retention {to_wire(retained)} ({rule.rulebook_id}); "
                         f"{_money(balances.released)} released, {_money(balances.deducted)} deducted",
                         account_id=account.id,
                         link=link,

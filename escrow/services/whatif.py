@@ -1,10 +1,10 @@
 """What if the live projects of a jurisdiction were under another version of their rule book?
 
 Read-only: the same cap inputs (books, freezes, pending instructions, guarantees) are run through the pure
-domain (`caps.release_cap`) twice, once with the retention rule of the project's pinned version and once
-with the chosen version's. Nothing is pinned, recorded or written. The inputs of every account are read in
-a fixed number of queries (`uow.cap_figures`, the same read the project's own cap makes for one account),
-not a few per project.
+domain (`caps.node_release_figures`, the figures of `caps.release_cap` without its words) twice, once with
+the retention rule of the project's pinned version and once with the chosen version's. Nothing is pinned,
+recorded or written. The inputs of every account are read in a fixed number of queries (`uow.cap_figures`,
+the same read the project's own cap makes for one account), not a few per project.
 """
 
 from __future__ import annotations
@@ -122,8 +122,10 @@ def compare(uow: UnitOfWork, ctx: Context, book: RuleBook) -> Comparison:
         inputs = inputs_of[account.id]
         progress = progress_of[project.id]
         supervised = key_amount_under(project, grades.get(project.id, ""), current, book)
-        now = caps.release_cap(inputs, rule_for(current, progress, project.finish))
-        then = caps.release_cap(
+        retention_now, releasable_now = caps.node_release_figures(
+            inputs, rule_for(current, progress, project.finish)
+        )
+        retention_then, releasable_then = caps.node_release_figures(
             replace(inputs, supervised_amount=supervised), rule_for(book, progress, project.finish)
         )
         highest = current.highest_node(progress.everywhere)
@@ -136,10 +138,10 @@ def compare(uow: UnitOfWork, ctx: Context, book: RuleBook) -> Comparison:
                 node_code=highest.code if highest else None,
                 supervised_now=inputs.supervised_amount,
                 supervised_then=supervised,
-                retention_now=now.required_retention,
-                retention_then=then.required_retention,
-                releasable_now=now.releasable,
-                releasable_then=then.releasable,
+                retention_now=retention_now,
+                retention_then=retention_then,
+                releasable_now=releasable_now,
+                releasable_then=releasable_then,
             )
         )
     rows.sort(key=lambda r: (-abs(r.releasable_delta), -abs(r.retention_delta), r.project_id))

@@ -61,7 +61,7 @@ from escrow.store.models import (
     JournalLeg,
     utcnow,
 )
-from escrow.store.repos.base import chunks
+from escrow.store.repos.base import among, chunks
 
 GENESIS = "0" * 64
 LEGACY_CHAIN = -1  # the single city-wide chain of the events before revision 0016
@@ -238,16 +238,16 @@ def lock_chains(session: Session, chains: Iterable[int]) -> None:
     if len(wanted) == 1:
         _head(session, wanted[0])
         return
-    # many (the alert sweep): missing head rows created, then every row locked in ascending order, by chunk
+    # many (the alert sweep): missing head rows created, then every row locked in ascending order
     held = session.info.setdefault(_HEADS, {})
     h = AuditHead.__table__.c
-    for part in chunks(wanted):
-        dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    for part in chunks(wanted):  # the multi-row insert spells every value out
         fresh = [{"chain": c, "head_id": 0, "head_hash": GENESIS, "length": 0} for c in part]
         session.execute(dialect.insert(AuditHead).values(fresh).on_conflict_do_nothing())
-        locked = select(h.chain, h.head_id, h.head_hash, h.length).where(h.chain.in_(part))
-        for row in session.execute(locked.order_by(h.chain).with_for_update()):
-            held[row.chain] = [row.head_id, row.head_hash, row.length]
+    locked = select(h.chain, h.head_id, h.head_hash, h.length).where(among(session, h.chain, wanted))
+    for row in session.execute(locked.order_by(h.chain).with_for_update()):
+        held[row.chain] = [row.head_id, row.head_hash, row.length]
 
 
 def head_columns() -> tuple[Any, ...]:
@@ -362,11 +362,12 @@ def _write_batch(session: Session, events: list[AuditEvent]) -> None:
     columns = [c.key for c in AuditEvent.__table__.columns if c.key != "id"]
     # without RETURNING: SQLite would insert row by row to return ids in order; the hashes are unique
     session.execute(insert(AuditEvent), [{c: getattr(e, c) for c in columns} for e in events])
-    ids: dict[str, int] = {}
-    for part in chunks([e.hash for e in events]):
-        ids.update(
-            session.execute(select(AuditEvent.hash, AuditEvent.id).where(AuditEvent.hash.in_(part))).all()
-        )
+    hashes = [e.hash for e in events]
+    ids = dict(
+        session.execute(
+            select(AuditEvent.hash, AuditEvent.id).where(among(session, AuditEvent.hash, hashes))
+        ).all()
+    )
     heads = session.info[_HEADS]
     for event in events:
         event.id = ids[event.hash]

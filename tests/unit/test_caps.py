@@ -10,9 +10,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from escrow.domain.buildings import BuildingProgress
 from escrow.domain.caps import (
     CapInputs,
     RetentionRule,
+    _advanced,
+    node_release_figures,
     release_cap,
     required_retention,
     rule_of,
@@ -238,3 +241,44 @@ def test_supervised_amount_formula() -> None:
     ) == Decimal("353067.00")
     # rounded half up to fen
     assert supervised_amount(Decimal("0.01"), Decimal("0.5"), Decimal("1"), Decimal("1")) == Decimal("0.01")
+
+
+BOOKS = tuple(load_dir(RULES))
+buildings = st.lists(
+    st.builds(
+        BuildingProgress,
+        code=st.sampled_from(("1", "2", "3", "4")),
+        area=st.integers(min_value=1, max_value=10**7).map(lambda x: Decimal(x) / 100),
+        confirmed=confirmed_sets,
+    ),
+    max_size=3,
+    unique_by=lambda b: b.code,
+)
+
+
+@settings(max_examples=300)
+@given(
+    cap_inputs,
+    st.booleans(),
+    st.sampled_from(BOOKS),
+    confirmed_sets,
+    buildings,
+    finishes,
+)
+def test_the_lean_figures_are_the_caps_own(
+    inputs: CapInputs,
+    full_freeze: bool,
+    book: RuleBook,
+    confirmed: frozenset[str],
+    parts: list[BuildingProgress],
+    finish: str,
+) -> None:
+    """`node_release_figures` (what the city-wide views compute for every account) gives exactly the
+    retention and the releasable amount of `release_cap`, under every shipped rule book, with or without
+    buildings and freezes; each unlock's amount is the cap of the rule with that node confirmed."""
+    inputs = dataclasses.replace(inputs, full_freeze=full_freeze)
+    rule = rule_of(book, confirmed, finish, parts)
+    cap = release_cap(inputs, rule)
+    assert node_release_figures(inputs, rule) == (cap.required_retention, cap.releasable)
+    for unlock, following in zip(cap.unlocks, rule.next_nodes, strict=True):
+        assert unlock.releasable_after == release_cap(inputs, _advanced(rule, following)).releasable

@@ -19,7 +19,7 @@ from escrow.store.models import (
     SupervisedAccount,
     User,
 )
-from escrow.store.repos.base import Reads, chunks
+from escrow.store.repos.base import Reads
 
 SEVERITY_ORDER = ("critical", "warning", "info")  # most severe first
 
@@ -65,15 +65,15 @@ class AlertReads(Reads):
     def statements_dated(self, wanted: set[tuple[int, date]]) -> set[tuple[int, date]]:
         """Which of the (account id, statement date) pairs have a statement."""
         days = sorted({day for _, day in wanted})
-        found: set[tuple[int, date]] = set()
-        for ids in chunks(sorted({account_id for account_id, _ in wanted})):
-            rows = self.session.execute(
-                select(Statement.account_id, Statement.statement_date)
-                .where(Statement.account_id.in_(ids), Statement.statement_date.in_(days))
-                .distinct()
+        rows = self.session.execute(
+            select(Statement.account_id, Statement.statement_date)
+            .where(
+                self.among(Statement.account_id, {account_id for account_id, _ in wanted}),
+                Statement.statement_date.in_(days),
             )
-            found.update((account_id, day) for account_id, day in rows if (account_id, day) in wanted)
-        return found
+            .distinct()
+        )
+        return {(account_id, day) for account_id, day in rows if (account_id, day) in wanted}
 
     def suspense_deposits(self) -> list[tuple[Deposit, str, int]]:
         """(deposit, account no, project id) of every deposit in suspense, in id order."""

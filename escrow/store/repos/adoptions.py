@@ -13,7 +13,7 @@ from escrow.store.models import (
     RulebookAdoptionProject,
     SupervisedAccount,
 )
-from escrow.store.repos.base import Repo, chunks, valid_id
+from escrow.store.repos.base import Repo, valid_id
 from escrow.store.repos.projects import current_account_of_project
 
 
@@ -81,25 +81,26 @@ class Adoptions(Repo):
     def credit_grades(self, project_ids: list[int]) -> dict[int, str]:
         """project id → its developer's credit grade (for the key supervised amount's formula)."""
         found: dict[int, str] = {}
-        for ids in chunks(project_ids):
-            rows = self.session.execute(
-                select(Project.id, Developer.credit_grade)
-                .join(Developer, Developer.id == Project.developer_id)
-                .where(Project.id.in_(ids))
-            )
-            found.update((project_id, grade) for project_id, grade in rows)
+        rows = self.session.execute(
+            select(Project.id, Developer.credit_grade)
+            .join(Developer, Developer.id == Project.developer_id)
+            .where(self.among(Project.id, project_ids))
+        )
+        found.update((project_id, grade) for project_id, grade in rows)
         return found
 
     def open_for_projects(self, project_ids: list[int]) -> dict[int, int]:
         """project id → the id of a submitted (still open) adoption that chose it."""
         found: dict[int, int] = {}
-        for ids in chunks(project_ids):
-            rows = self.session.execute(
-                select(RulebookAdoptionProject.project_id, RulebookAdoption.id)
-                .join(RulebookAdoption, RulebookAdoption.id == RulebookAdoptionProject.adoption_id)
-                .where(RulebookAdoptionProject.project_id.in_(ids), RulebookAdoption.status == "submitted")
+        rows = self.session.execute(
+            select(RulebookAdoptionProject.project_id, RulebookAdoption.id)
+            .join(RulebookAdoption, RulebookAdoption.id == RulebookAdoptionProject.adoption_id)
+            .where(
+                self.among(RulebookAdoptionProject.project_id, project_ids),
+                RulebookAdoption.status == "submitted",
             )
-            found.update((project_id, adoption_id) for project_id, adoption_id in rows)
+        )
+        found.update((project_id, adoption_id) for project_id, adoption_id in rows)
         return found
 
     def pending_count(self) -> int:

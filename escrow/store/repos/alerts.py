@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from sqlalchemy import func, insert, select
 
 from escrow.store.models import Alert
-from escrow.store.repos.base import Repo, chunks, valid_id
+from escrow.store.repos.base import Repo, valid_id
 
 
 class Alerts(Repo):
@@ -23,14 +23,11 @@ class Alerts(Repo):
         return self._locked(select(Alert).where(Alert.rule.in_(list(rules)), Alert.state != "resolved"))
 
     def by_dedup_keys_locked(self, keys: list[str]) -> list[Alert]:
-        found: list[Alert] = []
-        for chunk in chunks(keys):
-            found.extend(self._locked(select(Alert).where(Alert.dedup_key.in_(chunk))))
-        return found
+        return self._locked(select(Alert).where(self.among(Alert.dedup_key, keys)))
 
     def add_many(self, alerts: list[Alert]) -> list[Alert]:
         """Insert new alerts together (one bulk INSERT without RETURNING, which SQLite would do row by row)
-        and read them back by their unique dedup keys, a chunk at a time, to learn their ids."""
+        and read them back by their unique dedup keys, to learn their ids."""
         if not alerts:
             return []
         columns = [c.key for c in Alert.__table__.columns if c.key != "id"]
@@ -38,8 +35,7 @@ class Alerts(Repo):
         keys = [a.dedup_key for a in alerts]
         found = {
             a.dedup_key: a
-            for chunk in chunks(keys)
-            for a in self.session.scalars(select(Alert).where(Alert.dedup_key.in_(chunk)))
+            for a in self.session.scalars(select(Alert).where(self.among(Alert.dedup_key, keys)))
         }
         return [found[key] for key in keys]
 

@@ -1,24 +1,43 @@
-"""What every repository and read model shares: the session, the limits of an id, chunked IN lists."""
+"""What every repository and read model shares: the session, the limits of an id, a list of values as one
+parameter (`among`)."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Iterator
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import BigInteger, ColumnElement, Select, Text, any_, func, literal, select
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
 from escrow.domain.ids import MAX_ID, valid_id  # noqa: F401  (re-exported for the repositories)
 
 T = TypeVar("T")
 
-CHUNK = 500  # values per IN (…) list: well inside every engine's parameter limit
+CHUNK = 500  # rows per multi-row write, and values per IN (…) list where a list is spelled out
 
 
 def chunks(values: Iterable[T], size: int = CHUNK) -> Iterator[list[T]]:
     items = list(values)
     for i in range(0, len(items), size):
         yield items[i : i + size]
+
+
+def among(session: Session, column: Any, values: Iterable[int] | Iterable[str]) -> ColumnElement[bool]:
+    """`column` is one of `values` — however many, in one statement with one bound parameter: an array on
+    PostgreSQL (`= ANY(…)`), a JSON array read by `json_each` on SQLite. A city-wide read then costs the
+    same number of statements at 191 accounts as at 20,000 (an IN list would need a chunk per 500 ids, under
+    the engines' limits on parameters), and the statement's text, hence its cached plan, never depends on
+    how many values there are."""
+    items = sorted(set(values))
+    if not items:
+        return column.in_([])
+    if session.get_bind().dialect.name == "postgresql":
+        kind = BigInteger() if isinstance(items[0], int) else Text()
+        return column == any_(literal(items, postgresql.ARRAY(kind)))
+    listed = func.json_each(literal(json.dumps(items), Text())).table_valued("value")
+    return column.in_(select(listed.c.value))
 
 
 class Reads:
@@ -42,20 +61,19 @@ class Reads:
 
     def count_by(self, key: Any, values: Iterable[Any]) -> dict[Any, int]:
         """How many rows have each of `values` in the column `key` (values without rows are left out)."""
-        found: dict[Any, int] = {}
-        for chunk in chunks(sorted(set(values))):
-            rows = self.session.execute(select(key, func.count()).where(key.in_(chunk)).group_by(key))
-            found.update((value, n) for value, n in rows)
-        return found
+        rows = self.session.execute(select(key, func.count()).where(self.among(key, values)).group_by(key))
+        return {value: n for value, n in rows}
 
     def by_ids(self, ids: Iterable[int], stmt: Select, id_column: Any) -> dict[int, Any]:
-        """The rows of `stmt` whose `id_column` is one of `ids`, a chunk of ids at a time, keyed by the id of
-        the row's first entity: that entity, or the whole row as a tuple when it has more columns."""
-        found: dict[int, Any] = {}
-        for chunk in chunks(sorted(set(ids))):
-            for row in self.session.execute(stmt.where(id_column.in_(chunk))):
-                found[row[0].id] = row[0] if len(row) == 1 else tuple(row)
-        return found
+        """The rows of `stmt` whose `id_column` is one of `ids`, keyed by the id of the row's first entity:
+        that entity, or the whole row as a tuple when it has more columns."""
+        return {
+            row[0].id: row[0] if len(row) == 1 else tuple(row)
+            for row in self.session.execute(stmt.where(self.among(id_column, ids)))
+        }
+
+    def among(self, column: Any, values: Iterable[int] | Iterable[str]) -> ColumnElement[bool]:
+        return among(self.session, column, values)
 
 
 class Repo(Reads):

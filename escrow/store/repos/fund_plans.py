@@ -16,7 +16,7 @@ from escrow.store.models import (
     Release,
     ReleasePayee,
 )
-from escrow.store.repos.base import Repo, chunks, valid_id
+from escrow.store.repos.base import Repo, valid_id
 
 DRAWN = ("approved", "executed")  # the releases that drew money against the plan
 
@@ -67,12 +67,11 @@ class FundPlans(Repo):
         return [(plan, project) for plan, project in rows]
 
     def items_of(self, plan_ids: list[int]) -> dict[int, list[FundPlanItem]]:
-        """plan id → its items in line order, one query per chunk of ids."""
+        """plan id → its items in line order, in one query."""
         found: dict[int, list[FundPlanItem]] = {i: [] for i in plan_ids}
-        for ids in chunks(sorted(set(plan_ids))):
-            stmt = select(FundPlanItem).where(FundPlanItem.plan_id.in_(ids))
-            for item in self.session.scalars(stmt.order_by(FundPlanItem.plan_id, FundPlanItem.line_no)):
-                found[item.plan_id].append(item)
+        stmt = select(FundPlanItem).where(self.among(FundPlanItem.plan_id, plan_ids))
+        for item in self.session.scalars(stmt.order_by(FundPlanItem.plan_id, FundPlanItem.line_no)):
+            found[item.plan_id].append(item)
         return found
 
     def submitted(self, limit: int = 200) -> list[tuple[FundPlan, str, str]]:
@@ -94,29 +93,28 @@ class FundPlans(Repo):
         return self.drawings_of([project_id])[project_id]
 
     def drawings_of(self, project_ids: list[int]) -> dict[int, list[tuple[str, str, int, date]]]:
-        """project id → its `drawings`, one query per chunk of ids."""
+        """project id → its `drawings`, in one query."""
         found: dict[int, list[tuple[str, str, int, date]]] = {i: [] for i in project_ids}
-        for ids in chunks(sorted(set(project_ids))):
-            rows = self.session.execute(
-                select(
-                    Release.project_id,
-                    Release.node_code,
-                    ReleasePayee.role,
-                    ReleasePayee.amount_fen,
-                    Release.approved_on,
-                    Release.created_at,
-                )
-                .join(ReleasePayee, ReleasePayee.release_id == Release.id)
-                .where(
-                    Release.project_id.in_(ids),
-                    Release.kind == "node",
-                    Release.status.in_(DRAWN),
-                    Release.node_code.is_not(None),
-                )
-                .order_by(Release.id, ReleasePayee.id)
+        rows = self.session.execute(
+            select(
+                Release.project_id,
+                Release.node_code,
+                ReleasePayee.role,
+                ReleasePayee.amount_fen,
+                Release.approved_on,
+                Release.created_at,
             )
-            for project_id, n, r, a, on, created in rows:
-                found[project_id].append((n, r, a, on or _day(created)))
+            .join(ReleasePayee, ReleasePayee.release_id == Release.id)
+            .where(
+                self.among(Release.project_id, project_ids),
+                Release.kind == "node",
+                Release.status.in_(DRAWN),
+                Release.node_code.is_not(None),
+            )
+            .order_by(Release.id, ReleasePayee.id)
+        )
+        for project_id, n, r, a, on, created in rows:
+            found[project_id].append((n, r, a, on or _day(created)))
         return found
 
 

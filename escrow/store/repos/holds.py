@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from escrow.domain.caps import PENDING_OUTFLOW_KINDS
 from escrow.store.models import Freeze, Guarantee, PaymentInstruction, Release
-from escrow.store.repos.base import Repo, chunks
+from escrow.store.repos.base import Repo
 
 
 class Holds(Repo):
@@ -29,16 +29,15 @@ class Holds(Repo):
 
     def fully_frozen(self, account_ids: list[int]) -> set[int]:
         """The accounts with a `full` freeze in force."""
-        found: set[int] = set()
-        for ids in chunks(account_ids):
-            found.update(
-                self.session.scalars(
-                    select(Freeze.account_id).where(
-                        Freeze.account_id.in_(ids), Freeze.status == "active", Freeze.kind == "full"
-                    )
+        return set(
+            self.session.scalars(
+                select(Freeze.account_id).where(
+                    self.among(Freeze.account_id, account_ids),
+                    Freeze.status == "active",
+                    Freeze.kind == "full",
                 )
             )
-        return found
+        )
 
     def freeze_in_force(self, account_id: int) -> bool:
         """Whether any freeze is in force on the account (its payments are reported to the court)."""
@@ -82,27 +81,25 @@ class Holds(Repo):
     def guarantee_nos_of(self, account_ids: list[int], on: date) -> dict[int, tuple[str, ...]]:
         """The numbers of the guarantees in force on `on` (as `guarantee_of` sums them), oldest first."""
         found: dict[int, list[str]] = {account_id: [] for account_id in account_ids}
-        for ids in chunks(account_ids):
-            rows = self.session.execute(
-                select(Guarantee.account_id, Guarantee.guarantee_no)
-                .where(
-                    Guarantee.account_id.in_(ids),
-                    Guarantee.status == "active",
-                    Guarantee.accepted_on <= on,
-                    Guarantee.expires_on >= on,
-                )
-                .order_by(Guarantee.id)
+        rows = self.session.execute(
+            select(Guarantee.account_id, Guarantee.guarantee_no)
+            .where(
+                self.among(Guarantee.account_id, account_ids),
+                Guarantee.status == "active",
+                Guarantee.accepted_on <= on,
+                Guarantee.expires_on >= on,
             )
-            for account_id, number in rows:
-                found[account_id].append(number)
+            .order_by(Guarantee.id)
+        )
+        for account_id, number in rows:
+            found[account_id].append(number)
         return {account_id: tuple(numbers) for account_id, numbers in found.items()}
 
     def _sums(self, account_ids: list[int], key, column, *where) -> dict[int, int]:
         found = dict.fromkeys(account_ids, 0)
-        for ids in chunks(account_ids):
-            rows = self.session.execute(
-                select(key, func.sum(column)).where(key.in_(ids), *where).group_by(key)
-            )
-            for account_id, total in rows:
-                found[account_id] = int(total or 0)
+        rows = self.session.execute(
+            select(key, func.sum(column)).where(self.among(key, account_ids), *where).group_by(key)
+        )
+        for account_id, total in rows:
+            found[account_id] = int(total or 0)
         return found

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from escrow.domain import ledger
 from escrow.domain.ledger import Balances, Entry, EntryKind, Ledger
 from escrow.store.models import AccountBalance, AccountKindTotal, JournalEntry, JournalLeg, SupervisedAccount
-from escrow.store.repos.base import Repo, chunks
+from escrow.store.repos.base import Repo
 
 RECEIVED_KINDS = tuple(kind.value for kind in ledger.RECEIVED_SIGN)
 
@@ -87,26 +87,23 @@ class Journal(Repo):
 
     def rebuild_balances(self, account_ids: Iterable[int] | None = None) -> None:
         """Recompute the maintained sums of these accounts (None: of every account) from the journal, with
-        one INSERT … SELECT … GROUP BY per table and chunk of ids: for bulk loads that write journal rows
-        directly (and the same sums as migration 0015's backfill). Nothing else may book on these accounts
+        one INSERT … SELECT … GROUP BY per table: for bulk loads that write journal rows directly (and the
+        same sums as migration 0015's backfill). Nothing else may book on these accounts
         meanwhile (a bulk load owns them, or holds their locks)."""
-        scopes: list[list[int] | None] = (
-            [None] if account_ids is None else list(chunks(sorted(set(account_ids))))
-        )
-        for ids in scopes:
-            for table, source, key, value in (
-                (BALANCES, LEGS, "ledger", "balance_fen"),
-                (KIND_TOTALS, ENTRIES, "kind", "total_fen"),
-            ):
-                grouped = select(source.c.account_id, source.c[key], func.sum(source.c.amount_fen)).group_by(
-                    source.c.account_id, source.c[key]
-                )
-                cleared = delete(table)
-                if ids is not None:
-                    grouped = grouped.where(source.c.account_id.in_(ids))
-                    cleared = cleared.where(table.c.account_id.in_(ids))
-                self.session.execute(cleared)
-                self.session.execute(insert(table).from_select(["account_id", key, value], grouped))
+        ids = None if account_ids is None else list(account_ids)
+        for table, source, key, value in (
+            (BALANCES, LEGS, "ledger", "balance_fen"),
+            (KIND_TOTALS, ENTRIES, "kind", "total_fen"),
+        ):
+            grouped = select(source.c.account_id, source.c[key], func.sum(source.c.amount_fen)).group_by(
+                source.c.account_id, source.c[key]
+            )
+            cleared = delete(table)
+            if ids is not None:
+                grouped = grouped.where(self.among(source.c.account_id, ids))
+                cleared = cleared.where(self.among(table.c.account_id, ids))
+            self.session.execute(cleared)
+            self.session.execute(insert(table).from_select(["account_id", key, value], grouped))
 
     def summed_figures(self) -> Figures:
         """Every account's sums as the journal gives them (the whole journal: for the audit)."""
@@ -136,16 +133,15 @@ class Journal(Repo):
         return self.balances_of([account_id])[account_id]
 
     def balances_of(self, account_ids: list[int]) -> dict[int, Balances]:
-        """The ledger balances of each account, from the maintained table: one query per chunk of ids."""
+        """The ledger balances of each account, from the maintained table, in one query."""
         sums: dict[int, dict[Ledger, int]] = {}
-        for ids in chunks(account_ids):
-            rows = self.session.execute(
-                select(BALANCES.c.account_id, BALANCES.c.ledger, BALANCES.c.balance_fen).where(
-                    BALANCES.c.account_id.in_(ids)
-                )
+        rows = self.session.execute(
+            select(BALANCES.c.account_id, BALANCES.c.ledger, BALANCES.c.balance_fen).where(
+                self.among(BALANCES.c.account_id, account_ids)
             )
-            for account_id, name, total in rows:
-                sums.setdefault(account_id, {})[Ledger(name)] = int(total)
+        )
+        for account_id, name, total in rows:
+            sums.setdefault(account_id, {})[Ledger(name)] = int(total)
         return {a: Balances.from_ledger_sums(sums.get(a, {})) for a in account_ids}
 
     def moved_between(self, start: date, end: date) -> set[int]:
@@ -160,16 +156,15 @@ class Journal(Repo):
         return self.received_of([account_id])[account_id]
 
     def received_of(self, account_ids: list[int]) -> dict[int, int]:
-        """As `received_fen`, per account, from the maintained kind totals: one query per chunk of ids."""
+        """As `received_fen`, per account, from the maintained kind totals, in one query."""
         totals: dict[int, dict[str, int]] = {account_id: {} for account_id in account_ids}
-        for ids in chunks(account_ids):
-            rows = self.session.execute(
-                select(KIND_TOTALS.c.account_id, KIND_TOTALS.c.kind, KIND_TOTALS.c.total_fen).where(
-                    KIND_TOTALS.c.account_id.in_(ids), KIND_TOTALS.c.kind.in_(RECEIVED_KINDS)
-                )
+        rows = self.session.execute(
+            select(KIND_TOTALS.c.account_id, KIND_TOTALS.c.kind, KIND_TOTALS.c.total_fen).where(
+                self.among(KIND_TOTALS.c.account_id, account_ids), KIND_TOTALS.c.kind.in_(RECEIVED_KINDS)
             )
-            for account_id, kind, total in rows:
-                totals[account_id][kind] = int(total)
+        )
+        for account_id, kind, total in rows:
+            totals[account_id][kind] = int(total)
         return {account_id: ledger.received_fen(by_kind) for account_id, by_kind in totals.items()}
 
     def entries(self, account_id: int) -> list[Entry]:
@@ -230,19 +225,17 @@ class Journal(Repo):
         maintained balances answer without summing the history) less the cash booked after `end` — a
         date-bounded sum, nothing at all for a period that ends today."""
         now = self.balances_of(account_ids)
-        later: dict[int, int] = {}
-        for ids in chunks(account_ids):
-            rows = self.session.execute(
-                select(JournalLeg.account_id, func.sum(JournalLeg.amount_fen))
-                .join(JournalEntry, JournalEntry.id == JournalLeg.entry_id)
-                .where(
-                    JournalEntry.booked_on > end,
-                    JournalEntry.account_id.in_(ids),
-                    JournalLeg.ledger == Ledger.CASH.value,
-                )
-                .group_by(JournalLeg.account_id)
+        rows = self.session.execute(
+            select(JournalLeg.account_id, func.sum(JournalLeg.amount_fen))
+            .join(JournalEntry, JournalEntry.id == JournalLeg.entry_id)
+            .where(
+                JournalEntry.booked_on > end,
+                self.among(JournalEntry.account_id, account_ids),
+                JournalLeg.ledger == Ledger.CASH.value,
             )
-            later.update((account_id, int(total or 0)) for account_id, total in rows)
+            .group_by(JournalLeg.account_id)
+        )
+        later = {account_id: int(total or 0) for account_id, total in rows}
         return {a: now[a].cash - later.get(a, 0) for a in account_ids}
 
     def account_ids(self) -> list[int]:

@@ -10,7 +10,7 @@ from sqlalchemy.orm import aliased
 
 from escrow.domain.buildings import BuildingProgress, Progress
 from escrow.store.models import Building, NodeConfirmation, PaymentNotice, Project, SupervisedAccount
-from escrow.store.repos.base import Repo, chunks
+from escrow.store.repos.base import Repo
 
 
 def _utc(value: datetime) -> datetime:
@@ -97,13 +97,12 @@ class Projects(Repo):
         return self.all_of(Building, Building.project_id == project_id, order_by=Building.id)
 
     def buildings_of(self, project_ids: list[int]) -> dict[int, list[Building]]:
-        """project id → its buildings in id order, one query per chunk of ids."""
+        """project id → its buildings in id order, in one query."""
         found: dict[int, list[Building]] = {i: [] for i in project_ids}
-        for ids in chunks(project_ids):
-            for b in self.session.scalars(
-                select(Building).where(Building.project_id.in_(ids)).order_by(Building.id)
-            ):
-                found[b.project_id].append(b)
+        for b in self.session.scalars(
+            select(Building).where(self.among(Building.project_id, project_ids)).order_by(Building.id)
+        ):
+            found[b.project_id].append(b)
         return found
 
     def building(self, project_id: int, code: str) -> Building | None:
@@ -114,26 +113,20 @@ class Projects(Repo):
 
     def progress_of(self, project_ids: list[int], until: date | None = None) -> dict[int, Progress]:
         """project id → its progress: the nodes confirmed for the whole project and each building's (a
-        confirmation of the whole project counts for each building), in two queries per chunk."""
+        confirmation of the whole project counts for each building), in two queries."""
         whole: dict[int, set[str]] = {i: set() for i in project_ids}
         own: dict[int, set[str]] = {}
-        buildings: dict[int, list[Building]] = {i: [] for i in project_ids}
-        for ids in chunks(project_ids):
-            query = select(
-                NodeConfirmation.project_id, NodeConfirmation.building_id, NodeConfirmation.node_code
-            ).where(NodeConfirmation.project_id.in_(ids))
-            if until is not None:  # the nodes reached by the end of that day
-                query = query.where(NodeConfirmation.reached_on <= until)
-            rows = self.session.execute(query)
-            for project_id, building_id, code in rows:
-                if building_id is None:
-                    whole[project_id].add(code)
-                else:
-                    own.setdefault(building_id, set()).add(code)
-            for b in self.session.scalars(
-                select(Building).where(Building.project_id.in_(ids)).order_by(Building.id)
-            ):
-                buildings[b.project_id].append(b)
+        query = select(
+            NodeConfirmation.project_id, NodeConfirmation.building_id, NodeConfirmation.node_code
+        ).where(self.among(NodeConfirmation.project_id, project_ids))
+        if until is not None:  # the nodes reached by the end of that day
+            query = query.where(NodeConfirmation.reached_on <= until)
+        for project_id, building_id, code in self.session.execute(query):
+            if building_id is None:
+                whole[project_id].add(code)
+            else:
+                own.setdefault(building_id, set()).add(code)
+        buildings = self.buildings_of(project_ids)
         return {
             i: Progress(
                 frozenset(whole[i]),

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from escrow.store.models import Statement, StatementLine
-from escrow.store.repos.base import Repo, chunks
+from escrow.store.repos.base import Repo
 
 STATEMENT_LINE_COLUMNS = (
     "statement_id",
@@ -63,23 +63,22 @@ class Statements(Repo):
         )
 
     def latest_of(self, account_ids: list[int]) -> dict[int, Statement]:
-        """account id → its latest statement (as `latest`), for the accounts that have one: one query per
-        chunk of ids."""
+        """account id → its latest statement (as `latest`), for the accounts that have one, in one
+        query."""
         found: dict[int, Statement] = {}
-        for ids in chunks(account_ids):
-            rank = (
-                func.row_number()
-                .over(
-                    partition_by=Statement.account_id,
-                    order_by=(Statement.statement_date.desc(), Statement.id.desc()),
-                )
-                .label("rank")
+        rank = (
+            func.row_number()
+            .over(
+                partition_by=Statement.account_id,
+                order_by=(Statement.statement_date.desc(), Statement.id.desc()),
             )
-            ranked = select(Statement.id, rank).where(Statement.account_id.in_(ids)).subquery()
-            for row in self.session.scalars(
-                select(Statement).join(ranked, ranked.c.id == Statement.id).where(ranked.c.rank == 1)
-            ):
-                found[row.account_id] = row
+            .label("rank")
+        )
+        ranked = select(Statement.id, rank).where(self.among(Statement.account_id, account_ids)).subquery()
+        for row in self.session.scalars(
+            select(Statement).join(ranked, ranked.c.id == Statement.id).where(ranked.c.rank == 1)
+        ):
+            found[row.account_id] = row
         return found
 
     def by_digest(self, account_id: int, digest: str) -> Statement | None:
