@@ -128,6 +128,21 @@ def rule_for(book: RuleBook, progress: Progress, finish: str) -> RetentionRule:
     return rule_of(book, progress.confirmed, finish, progress.buildings)
 
 
+class RuleMemo:
+    """`rule_for`, remembered per (rule book, progress, finish): a city-wide view asks it for thousands of
+    projects that share a few dozen combinations."""
+
+    def __init__(self) -> None:
+        self._rules: dict[tuple[str, Progress, str], RetentionRule] = {}
+
+    def __call__(self, book: RuleBook, progress: Progress, finish: str) -> RetentionRule:
+        key = (book.id, progress, finish)
+        rule = self._rules.get(key)
+        if rule is None:
+            rule = self._rules[key] = rule_for(book, progress, finish)
+        return rule
+
+
 def rule_of(
     book: RuleBook, confirmed: Collection[str], finish: str, buildings: Sequence[BuildingProgress] = ()
 ) -> RetentionRule:

@@ -45,7 +45,6 @@ from typing import Any, Literal
 from escrow.domain import caps
 from escrow.domain import fund_plan as fund_plan_rules
 from escrow.domain.buildings import Progress
-from escrow.domain.caps import rule_for
 from escrow.domain.errors import Conflict, FieldError, InvalidInput, NotFound
 from escrow.domain.guarantees import EXPIRY_WARNING_DAYS
 from escrow.domain.money import from_fen, to_wire
@@ -238,8 +237,9 @@ def _accounts(uow: UnitOfWork, ctx: Context) -> list[Finding]:
     live = uow.alert_reads.live_accounts()
     books = uow.journal.balances_of([account.id for account, _ in live])
     paid_out = [(p, a) for a, p in live if books[a.id].released + books[a.id].deducted > 0]
-    inputs = uow.cap_figures.inputs(paid_out, ctx.today())
+    inputs = uow.cap_figures.inputs(((a.id, p.supervised_amount_fen) for p, a in paid_out), ctx.today())
     progress = uow.cap_figures.progress_of([p.id for p, _ in paid_out])
+    rule_for = caps.RuleMemo()
     for account, project in live:
         link = f"/projects/{project.id}"
         balances = books[account.id]

@@ -693,7 +693,9 @@ def _cap_basis(
 ) -> tuple[caps.CapInputs, caps.RetentionRule]:
     book = book or ctx.rulebook(project.rulebook_id)
     rule = caps.rule_for(book, uow.projects.progress(project.id), project.finish)
-    return uow.cap_figures.inputs([(project, account)], ctx.today())[account.id], rule
+    return uow.cap_figures.inputs([(account.id, project.supervised_amount_fen)], ctx.today())[
+        account.id
+    ], rule
 
 
 def account_of(uow: UnitOfWork, ctx: Context, project: Project, account: SupervisedAccount) -> AccountView:
@@ -707,11 +709,12 @@ def accounts_of(
     figures, the nodes reached and the buildings are each read for all of them at once."""
     project_ids = [project.id for project, _ in pairs]
     progress = uow.projects.progress_of(project_ids)
-    inputs = uow.cap_figures.inputs(pairs, ctx.today())
+    inputs = uow.cap_figures.inputs(((a.id, p.supervised_amount_fen) for p, a in pairs), ctx.today())
     buildings = uow.projects.buildings_of(project_ids)
     views = {}
+    rule_for = caps.RuleMemo()
     for project, account in pairs:
-        rule = caps.rule_for(ctx.rulebook(project.rulebook_id), progress[project.id], project.finish)
+        rule = rule_for(ctx.rulebook(project.rulebook_id), progress[project.id], project.finish)
         cap = caps.release_cap(inputs[account.id], rule)
         non_key = caps.non_key_cap(inputs[account.id], rule)
         views[account.id] = _account_view(project, account, cap, non_key, buildings[project.id])

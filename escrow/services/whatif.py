@@ -13,14 +13,13 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
 from escrow.domain import caps
-from escrow.domain.caps import rule_for
 from escrow.domain.errors import FieldError, InvalidInput
 from escrow.domain.money import ZERO, from_fen
 from escrow.domain.rulebook import SupervisedAmountRule
 from escrow.rulebooks import RuleBook, version_key
 from escrow.services.context import Context
 from escrow.store.db import UnitOfWork
-from escrow.store.models import Project
+from escrow.store.reads.caps import LiveProject
 
 
 @dataclass(frozen=True)
@@ -110,16 +109,17 @@ def compare(uow: UnitOfWork, ctx: Context, book: RuleBook) -> Comparison:
     figures = uow.cap_figures
     live = figures.live_projects(book.jurisdiction)
     pinned: dict[str, int] = {}
-    for project, _, _ in live:
+    for project in live:
         pinned[project.rulebook_id] = pinned.get(project.rulebook_id, 0) + 1
-    others = [(p, a, d) for p, a, d in live if p.rulebook_id != book.id]
-    progress_of = figures.progress_of([p.id for p, _, _ in others])
-    inputs_of = figures.inputs(((p, a) for p, a, _ in others), ctx.today())
-    grades = uow.adoptions.credit_grades([p.id for p, _, _ in others])
+    others = [p for p in live if p.rulebook_id != book.id]
+    progress_of = figures.progress_of([p.id for p in others])
+    inputs_of = figures.inputs(((p.account_id, p.supervised_amount_fen) for p in others), ctx.today())
+    grades = uow.adoptions.credit_grades([p.id for p in others])
+    rule_for = caps.RuleMemo()
     rows = []
-    for project, account, developer_name in others:
+    for project in others:
         current = ctx.rulebook(project.rulebook_id)
-        inputs = inputs_of[account.id]
+        inputs = inputs_of[project.account_id]
         progress = progress_of[project.id]
         supervised = key_amount_under(project, grades.get(project.id, ""), current, book)
         retention_now, releasable_now = caps.node_release_figures(
@@ -133,7 +133,7 @@ def compare(uow: UnitOfWork, ctx: Context, book: RuleBook) -> Comparison:
             Row(
                 project_id=project.id,
                 name=project.name,
-                developer_name=developer_name,
+                developer_name=project.developer_name,
                 pinned=project.rulebook_id,
                 node_code=highest.code if highest else None,
                 supervised_now=inputs.supervised_amount,
@@ -160,7 +160,7 @@ def grade_factor(rule: SupervisedAmountRule, grade: str) -> Decimal:
     return rule.credit_grade_factors.get(grade, Decimal("1"))
 
 
-def key_amount_under(project: Project, grade: str, current: RuleBook, book: RuleBook) -> Decimal:
+def key_amount_under(project: LiveProject, grade: str, current: RuleBook, book: RuleBook) -> Decimal:
     """The key supervised amount of `project` under `book`: its own where `book`'s formula gives this
     project what its pinned version's does, else what `book`'s formula gives
     (escrow.domain.caps.supervised_amount)."""

@@ -5,6 +5,7 @@ get the same figures from the same queries (`Journal` and `Holds` sums)."""
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import select
@@ -19,43 +20,68 @@ from escrow.store.repos.journal import Journal
 from escrow.store.repos.projects import Projects, current_account_of_project
 
 
+@dataclass(frozen=True, slots=True)
+class LiveProject:
+    """A live project as the city-wide views need it: its own figures, its account's id, its developer's
+    name (columns, not entities: thousands are read at once)."""
+
+    id: int
+    name: str
+    rulebook_id: str
+    finish: str
+    supervised_amount_fen: int
+    presale_area_x100: int
+    account_id: int
+    developer_name: str
+
+
 class CapFigures(Reads):
-    def inputs(self, projects: Iterable[tuple[Project, SupervisedAccount]], on: date) -> dict[int, CapInputs]:
-        """account id → the cap inputs of each (project, account) pair, guarantees as valid on `on`."""
-        pairs = list(projects)
-        ids = [account.id for _, account in pairs]
+    def inputs(self, accounts: Iterable[tuple[int, int]], on: date) -> dict[int, CapInputs]:
+        """account id → the cap inputs of each (account id, key supervised amount in fen), guarantees as
+        valid on `on`."""
+        supervised = dict(accounts)
+        ids = list(supervised)
         journal, holds = Journal(self.session), Holds(self.session)
         balances, received = journal.balances_of(ids), journal.received_of(ids)
         frozen, pending = holds.frozen_of(ids), holds.pending_out_of(ids)
         guarantees, full = holds.guarantee_of(ids, on), holds.fully_frozen(ids)
         taken, numbers = holds.non_key_taken_of(ids), holds.guarantee_nos_of(ids, on)
         return {
-            account.id: CapInputs(
-                balance=from_fen(balances[account.id].cash),
-                suspense=from_fen(balances[account.id].suspense),
-                supervised_amount=from_fen(project.supervised_amount_fen),
-                frozen=from_fen(frozen[account.id]),
-                pending_out=from_fen(pending[account.id]),
-                guarantee=from_fen(guarantees[account.id]),
-                deposits_total=from_fen(received[account.id]),
-                full_freeze=account.id in full,
-                refunded=from_fen(balances[account.id].refunded),
-                non_key_taken=from_fen(taken[account.id]),
-                guarantee_nos=numbers[account.id],
+            account_id: CapInputs(
+                balance=from_fen(balances[account_id].cash),
+                suspense=from_fen(balances[account_id].suspense),
+                supervised_amount=from_fen(supervised_fen),
+                frozen=from_fen(frozen[account_id]),
+                pending_out=from_fen(pending[account_id]),
+                guarantee=from_fen(guarantees[account_id]),
+                deposits_total=from_fen(received[account_id]),
+                full_freeze=account_id in full,
+                refunded=from_fen(balances[account_id].refunded),
+                non_key_taken=from_fen(taken[account_id]),
+                guarantee_nos=numbers[account_id],
             )
-            for project, account in pairs
+            for account_id, supervised_fen in supervised.items()
         }
 
-    def live_projects(self, jurisdiction: str) -> list[tuple[Project, SupervisedAccount, str]]:
-        """(project, account, developer name) of every project of the jurisdiction whose account is open."""
+    def live_projects(self, jurisdiction: str) -> list[LiveProject]:
+        """Every project of the jurisdiction whose account is open, in id order."""
         rows = self.session.execute(
-            select(Project, SupervisedAccount, Developer.name)
+            select(
+                Project.id,
+                Project.name,
+                Project.rulebook_id,
+                Project.finish,
+                Project.supervised_amount_fen,
+                Project.presale_area_x100,
+                SupervisedAccount.id,
+                Developer.name,
+            )
             .join(SupervisedAccount, current_account_of_project())
             .join(Developer, Developer.id == Project.developer_id)
             .where(Project.jurisdiction == jurisdiction, SupervisedAccount.status != "closed")
             .order_by(Project.id)
         )
-        return [(p, a, name) for p, a, name in rows]
+        return [LiveProject(*row) for row in rows]
 
     def progress_of(self, project_ids: list[int]) -> dict[int, Progress]:
         """project id → its nodes confirmed, the whole project's and each building's."""
