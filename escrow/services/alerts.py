@@ -197,9 +197,10 @@ def _still_missing(uow: UnitOfWork) -> list[Finding]:
 
 def _suspense(uow: UnitOfWork, ctx: Context, today: date) -> list[Finding]:
     out = []
-    for deposit, account_no, project_id in uow.alert_reads.suspense_deposits():
-        link = f"/projects/{project_id}"
-        what = f"deposit {deposit.bank_reference} of {_money(deposit.amount_fen)} on account {account_no}"
+    for deposit in uow.alert_reads.suspense_deposits():
+        link = f"/projects/{deposit.project_id}"
+        amount = _money(deposit.amount_fen)
+        what = f"deposit {deposit.bank_reference} of {amount} on account {deposit.account_no}"
         limit = _limit(ctx, deposit.rulebook_id, "suspense_max_days")
         age = (today - deposit.value_date).days
         if limit is not None and age > limit:
@@ -235,17 +236,19 @@ def _accounts(uow: UnitOfWork, ctx: Context) -> list[Finding]:
     out = []
     pending = uow.alert_reads.unpaid_releases()
     live = uow.alert_reads.live_accounts()
-    books = uow.journal.balances_of([account.id for account, _ in live])
-    paid_out = [(p, a) for a, p in live if books[a.id].released + books[a.id].deducted > 0]
-    inputs = uow.cap_figures.inputs(((a.id, p.supervised_amount_fen) for p, a in paid_out), ctx.today())
-    progress = uow.cap_figures.progress_of([p.id for p, _ in paid_out])
+    books = uow.journal.balances_of([account.id for account in live])
+    paid_out = [a for a in live if books[a.id].released + books[a.id].deducted > 0]
+    inputs = uow.cap_figures.inputs(
+        ((a.id, a.supervised_amount_fen) for a in paid_out), ctx.today(), balances=books
+    )
+    progress = uow.cap_figures.progress_of([a.project_id for a in paid_out])
     rule_for = caps.RuleMemo()
-    for account, project in live:
-        link = f"/projects/{project.id}"
+    for account in live:
+        link = f"/projects/{account.project_id}"
         balances = books[account.id]
         if account.id in inputs:
-            book = ctx.rulebook(project.rulebook_id)
-            rule = rule_for(book, progress[project.id], project.finish)
+            book = ctx.rulebook(account.rulebook_id)
+            rule = rule_for(book, progress[account.project_id], account.finish)
             retained, _ = caps.node_release_figures(inputs[account.id], rule)
             if from_fen(balances.cash) < retained:
                 out.append(
@@ -304,7 +307,8 @@ def _instructions(uow: UnitOfWork, ctx: Context, today: date) -> list[Finding]:
 
 def _notices(uow: UnitOfWork, ctx: Context, today: date) -> list[Finding]:
     out = []
-    for notice, book, project_id, account_no in uow.alert_reads.open_notices_due_before(today):
+    for notice in uow.alert_reads.open_notices_due_before(today):
+        book, account_no = notice.rulebook_id, notice.account_no
         limit = _limit(ctx, book, "notice_overdue_days")
         late = (today - notice.due_on).days
         if limit is None or late <= limit:
@@ -318,7 +322,7 @@ def _notices(uow: UnitOfWork, ctx: Context, today: date) -> list[Finding]:
                 f"{account_no} was due on {notice.due_on} and is unpaid {late} days later (limit {limit}, "
                 f"{book} limits.notice_overdue_days)",
                 account_id=notice.account_id,
-                link=f"/projects/{project_id}",
+                link=f"/projects/{notice.project_id}",
             )
         )
     return out
@@ -427,7 +431,8 @@ def _behind(
 def _agreements(uow: UnitOfWork, ctx: Context, today: date) -> list[Finding]:
     """Accounts whose bank has not confirmed the tri-party agreement within the rule book's days."""
     out = []
-    for account, rulebook_id in uow.alert_reads.unconfirmed_accounts():
+    for account in uow.alert_reads.unconfirmed_accounts():
+        rulebook_id = account.rulebook_id
         book = ctx.rulebooks.get(rulebook_id)
         limit = confirmation_days(book.limits if book else {})
         stated = book is not None and "bank_confirmation_days" in book.limits

@@ -169,8 +169,14 @@ class Contract(SQLModel, table=True):
     created_at: datetime = _ts()
 
 
+def _only(condition: str) -> dict[str, object]:
+    """A partial index's condition on both engines: the alert sweep's few rows among millions."""
+    return {"postgresql_where": text(condition), "sqlite_where": text(condition)}
+
+
 class PaymentNotice(SQLModel, table=True):
     __tablename__ = "payment_notices"
+    __table_args__ = (Index("ix_payment_notices_open_due", "due_on", **_only("status = 'open'")),)
     id: int | None = Field(default=None, primary_key=True)
     notice_no: str = Field(max_length=40, unique=True)
     contract_id: int = Field(foreign_key="contracts.id", index=True)
@@ -187,6 +193,7 @@ class Deposit(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("bank_id", "bank_reference"),
         Index("ix_deposits_account_date", "account_id", "value_date"),
+        Index("ix_deposits_in_suspense", "id", **_only("status = 'suspense'")),
     )
     id: int | None = Field(default=None, primary_key=True)
     account_id: int = Field(foreign_key="supervised_accounts.id")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import case, func, select
+from sqlalchemy import Row, case, func, select
 
 from escrow.store.models import (
     Alert,
@@ -48,16 +48,17 @@ class AlertReads(Reads):
         )
         return [(account_id, account_no, project_id) for account_id, account_no, project_id in rows]
 
-    def unconfirmed_accounts(self) -> list[tuple[SupervisedAccount, str]]:
-        """(account, its project's rule book) of every account not closed whose bank has not confirmed the
-        tri-party agreement, in account id order."""
+    def unconfirmed_accounts(self) -> list[Row]:
+        """Every account not closed whose bank has not confirmed the tri-party agreement, in account id
+        order: its id, number, agreement number, opening day and project id, with its project's rule book."""
+        a = SupervisedAccount
         rows = self.session.execute(
-            select(SupervisedAccount, Project.rulebook_id)
-            .join(Project, Project.id == SupervisedAccount.project_id)
-            .where(SupervisedAccount.status != "closed", SupervisedAccount.confirmed_on.is_(None))
-            .order_by(SupervisedAccount.id)
+            select(a.id, a.account_no, a.agreement_no, a.opened_on, a.project_id, Project.rulebook_id)
+            .join(Project, Project.id == a.project_id)
+            .where(a.status != "closed", a.confirmed_on.is_(None))
+            .order_by(a.id)
         )
-        return [(account, rulebook_id) for account, rulebook_id in rows]
+        return list(rows)
 
     def unresolved(self, rule: str) -> list[Alert]:
         return self.all_of(Alert, Alert.rule == rule, Alert.state != "resolved", order_by=Alert.id)
@@ -75,25 +76,48 @@ class AlertReads(Reads):
         )
         return {(account_id, day) for account_id, day in rows if (account_id, day) in wanted}
 
-    def suspense_deposits(self) -> list[tuple[Deposit, str, int]]:
-        """(deposit, account no, project id) of every deposit in suspense, in id order."""
+    def suspense_deposits(self) -> list[Row]:
+        """Every deposit in suspense, in id order: its id, account id, bank reference, amount, value date,
+        rule book, notice id and checks, with its account's number and project id (columns: the sweep
+        reads them every quarter hour)."""
+        d = Deposit
         rows = self.session.execute(
-            select(Deposit, SupervisedAccount.account_no, SupervisedAccount.project_id)
-            .join(SupervisedAccount, SupervisedAccount.id == Deposit.account_id)
-            .where(Deposit.status == "suspense")
-            .order_by(Deposit.id)
+            select(
+                d.id,
+                d.account_id,
+                d.bank_reference,
+                d.amount_fen,
+                d.value_date,
+                d.rulebook_id,
+                d.notice_id,
+                d.checks,
+                SupervisedAccount.account_no,
+                SupervisedAccount.project_id,
+            )
+            .join(SupervisedAccount, SupervisedAccount.id == d.account_id)
+            .where(d.status == "suspense")
+            .order_by(d.id)
         )
-        return [(deposit, account_no, project_id) for deposit, account_no, project_id in rows]
+        return list(rows)
 
-    def live_accounts(self) -> list[tuple[SupervisedAccount, Project]]:
-        """Every account not closed with its project, in account id order."""
+    def live_accounts(self) -> list[Row]:
+        """Every account not closed, in account id order: its id, number and status, with its project's id,
+        rule book, finish and key supervised amount."""
         rows = self.session.execute(
-            select(SupervisedAccount, Project)
+            select(
+                SupervisedAccount.id,
+                SupervisedAccount.account_no,
+                SupervisedAccount.status,
+                Project.id.label("project_id"),
+                Project.rulebook_id,
+                Project.finish,
+                Project.supervised_amount_fen,
+            )
             .join(Project, Project.id == SupervisedAccount.project_id)
             .where(SupervisedAccount.status != "closed")
             .order_by(SupervisedAccount.id)
         )
-        return [(account, project) for account, project in rows]
+        return list(rows)
 
     def unpaid_releases(self) -> dict[int, int]:
         """account id → how many of its releases are submitted or approved but not paid."""
@@ -119,16 +143,27 @@ class AlertReads(Reads):
         )
         return [(ins, release_book, refund_book, account) for ins, release_book, refund_book, account in rows]
 
-    def open_notices_due_before(self, day: date) -> list[tuple[PaymentNotice, str, int, str]]:
-        """(notice, project's rule book, project id, account no) of the open notices due before `day`."""
+    def open_notices_due_before(self, day: date) -> list[Row]:
+        """The open notices due before `day`, in id order: number, kind, amount, due date, account id, with
+        the project's rule book and id and the account's number."""
+        n = PaymentNotice
         rows = self.session.execute(
-            select(PaymentNotice, Project.rulebook_id, Project.id, SupervisedAccount.account_no)
-            .join(SupervisedAccount, SupervisedAccount.id == PaymentNotice.account_id)
+            select(
+                n.notice_no,
+                n.kind,
+                n.amount_fen,
+                n.due_on,
+                n.account_id,
+                Project.rulebook_id,
+                Project.id.label("project_id"),
+                SupervisedAccount.account_no,
+            )
+            .join(SupervisedAccount, SupervisedAccount.id == n.account_id)
             .join(Project, Project.id == SupervisedAccount.project_id)
-            .where(PaymentNotice.status == "open", PaymentNotice.due_on < day)
-            .order_by(PaymentNotice.id)
+            .where(n.status == "open", n.due_on < day)
+            .order_by(n.id)
         )
-        return [(notice, book, project_id, account_no) for notice, book, project_id, account_no in rows]
+        return list(rows)
 
     # --- the API's alert list -----------------------------------------------------------------------------
 

@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from escrow.domain.buildings import Progress
 from escrow.domain.caps import CapInputs
+from escrow.domain.ledger import Balances
 from escrow.domain.money import from_fen
 from escrow.store.models import Developer, Project, SupervisedAccount
 from escrow.store.repos.base import Reads
@@ -36,13 +37,16 @@ class LiveProject:
 
 
 class CapFigures(Reads):
-    def inputs(self, accounts: Iterable[tuple[int, int]], on: date) -> dict[int, CapInputs]:
+    def inputs(
+        self, accounts: Iterable[tuple[int, int]], on: date, balances: dict[int, Balances] | None = None
+    ) -> dict[int, CapInputs]:
         """account id → the cap inputs of each (account id, key supervised amount in fen), guarantees as
-        valid on `on`."""
+        valid on `on`; `balances`, where the caller has read them already (`Journal.balances_of`)."""
         supervised = dict(accounts)
         ids = list(supervised)
         journal, holds = Journal(self.session), Holds(self.session)
-        balances, received = journal.balances_of(ids), journal.received_of(ids)
+        balances = balances if balances is not None else journal.balances_of(ids)
+        received = journal.received_of(ids)
         frozen, pending = holds.frozen_of(ids), holds.pending_out_of(ids)
         guarantees, full = holds.guarantee_of(ids, on), holds.fully_frozen(ids)
         taken, numbers = holds.non_key_taken_of(ids), holds.guarantee_nos_of(ids, on)
