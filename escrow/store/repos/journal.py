@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from escrow.domain import ledger
 from escrow.domain.ledger import Balances, Entry, EntryKind, Ledger
-from escrow.store.models import AccountBalance, AccountKindTotal, JournalEntry, JournalLeg, SupervisedAccount
+from escrow.store.models import AccountBalance, AccountKindTotal, JournalEntry, JournalLeg
 from escrow.store.repos.base import Repo
 
 RECEIVED_KINDS = tuple(kind.value for kind in ledger.RECEIVED_SIGN)
@@ -216,9 +216,22 @@ class Journal(Repo):
         return int(total or 0)
 
     def cash_total_until(self, end: date) -> int:
-        """The city's cash at the end of `end`: summed per account, across accounts in Python (as
-        `totals_by_kind`)."""
-        return sum(self.cash_of_until(self.account_ids(), end).values())
+        """The city's cash at the end of `end`: every account's cash balance now (the maintained balances)
+        less the cash booked after `end` (a date-bounded sum: nothing for a period that ends today), each
+        summed per account in SQL and across accounts in Python (as `totals_by_kind`). No list of ids: the
+        same two statements whatever the number of accounts."""
+        now = self.session.scalars(
+            select(func.sum(BALANCES.c.balance_fen))
+            .where(BALANCES.c.ledger == Ledger.CASH.value)
+            .group_by(BALANCES.c.account_id)
+        )
+        later = self.session.scalars(
+            select(func.sum(JournalLeg.amount_fen))
+            .join(JournalEntry, JournalEntry.id == JournalLeg.entry_id)
+            .where(JournalEntry.booked_on > end, JournalLeg.ledger == Ledger.CASH.value)
+            .group_by(JournalLeg.account_id)
+        )
+        return sum(int(fen) for fen in now) - sum(int(fen) for fen in later)
 
     def cash_of_until(self, account_ids: list[int], end: date) -> dict[int, int]:
         """account id → its cash balance at the end of `end`: its balance now (`balances_of`, which the
@@ -237,10 +250,6 @@ class Journal(Repo):
         )
         later = {account_id: int(total or 0) for account_id, total in rows}
         return {a: now[a].cash - later.get(a, 0) for a in account_ids}
-
-    def account_ids(self) -> list[int]:
-        """Every supervised account's id, closed ones included (their cash is part of the city's past)."""
-        return list(self.session.scalars(select(SupervisedAccount.id).order_by(SupervisedAccount.id)))
 
     def cash_by_day(self, account_id: int) -> list[tuple[date, int]]:
         """(booking day, net cash movement in fen) of the account, by day: its cash read in date order."""
