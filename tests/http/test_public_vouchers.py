@@ -380,14 +380,42 @@ def test_the_public_endpoint_is_documented_without_a_key(client):
     assert not any(path.startswith("/verify") for path in doc["paths"])
 
 
+@pytest.mark.only_backend("postgresql")
+def test_a_look_up_on_postgresql_runs_in_a_worker_thread_and_counts_once(
+    client, engine, voucher, monkeypatch
+):
+    """On PostgreSQL every look-up waits for its row locks in a worker thread, never on the event loop."""
+    import asyncio
+
+    from escrow.services import vouchers
+
+    where = []
+    verify = vouchers.verify
+
+    def spy(*args, **kwargs):
+        try:
+            asyncio.get_running_loop()
+            where.append("event loop")
+        except RuntimeError:  # no loop runs in this thread
+            where.append("worker thread")
+        return verify(*args, **kwargs)
+
+    monkeypatch.setattr(vouchers, "verify", spy)
+    params = {"code": voucher["verification_code"]}
+    r = client.get(f"{API}/{voucher['voucher_no']}", params=params)
+    assert r.status_code == 200, r.text
+    assert r.json()["voucher_no"] == voucher["voucher_no"]
+    assert where == ["worker thread"]
+    assert _bucket(engine) == (1, 0)
+
+
+@pytest.mark.only_backend("sqlite")
 def test_a_look_up_while_another_writer_holds_the_sqlite_file_waits_for_it_and_counts_once(
     client, engine, db_url, voucher, monkeypatch
 ):
     """On SQLite the look-up runs on the event loop with a connection that never waits for a lock; when a
     long write (a statement import, another process) holds the file, it is done again in a worker thread,
     which waits for the writer: the buyer gets the voucher, counted once, and the loop was never stalled."""
-    if not db_url.startswith("sqlite"):
-        pytest.skip("PostgreSQL look-ups always run in a worker thread")
     import sqlite3
     import threading
 
