@@ -46,7 +46,7 @@ from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, insert, literal, select, true, update
 from sqlalchemy import event as sa_event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
@@ -61,7 +61,7 @@ from escrow.store.models import (
     JournalLeg,
     utcnow,
 )
-from escrow.store.repos.base import among, chunks
+from escrow.store.repos.base import among, listed
 
 GENESIS = "0" * 64
 LEGACY_CHAIN = -1  # the single city-wide chain of the events before revision 0016
@@ -235,6 +235,8 @@ def lock_chains(session: Session, chains: Iterable[int]) -> None:
     wanted = sorted(set(chains) - set(held))
     if held and wanted and wanted[0] < max(held):
         raise RuntimeError(f"audit chains {wanted} locked after chain {max(held)}: lock them together, first")
+    if not wanted:
+        return
     if len(wanted) == 1:
         _head(session, wanted[0])
         return
@@ -242,9 +244,10 @@ def lock_chains(session: Session, chains: Iterable[int]) -> None:
     held = session.info.setdefault(_HEADS, {})
     h = AuditHead.__table__.c
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    for part in chunks(wanted):  # the multi-row insert spells every value out
-        fresh = [{"chain": c, "head_id": 0, "head_hash": GENESIS, "length": 0} for c in part]
-        session.execute(dialect.insert(AuditHead).values(fresh).on_conflict_do_nothing())
+    chains_ = listed(session, wanted)
+    fresh = select(chains_.c.value, literal(0), literal(GENESIS), literal(0)).where(true())
+    columns = ["chain", "head_id", "head_hash", "length"]
+    session.execute(dialect.insert(AuditHead).from_select(columns, fresh).on_conflict_do_nothing())
     locked = select(h.chain, h.head_id, h.head_hash, h.length).where(among(session, h.chain, wanted))
     for row in session.execute(locked.order_by(h.chain).with_for_update()):
         held[row.chain] = [row.head_id, row.head_hash, row.length]

@@ -34,10 +34,25 @@ def among(session: Session, column: Any, values: Iterable[int] | Iterable[str]) 
     if not items:
         return column.in_([])
     if session.get_bind().dialect.name == "postgresql":
-        kind = BigInteger() if isinstance(items[0], int) else Text()
-        return column == any_(literal(items, postgresql.ARRAY(kind)))
-    listed = func.json_each(literal(json.dumps(items), Text())).table_valued("value")
-    return column.in_(select(listed.c.value))
+        return column == any_(_array(items))
+    return column.in_(select(listed(session, items).c.value))
+
+
+def listed(session: Session, values: Iterable[int] | Iterable[str]) -> Any:
+    """`values` as a table of one column, `value`, from one bound parameter (`unnest` of an array on
+    PostgreSQL, `json_each` on SQLite): to insert or join many values in one statement. Not empty: the
+    values' type (integer or text) is read from them."""
+    items = sorted(set(values))
+    if not items:
+        raise ValueError("listed() needs at least one value")
+    if session.get_bind().dialect.name == "postgresql":
+        return func.unnest(_array(items)).table_valued("value").render_derived()
+    return func.json_each(literal(json.dumps(items), Text())).table_valued("value")
+
+
+def _array(items: list[int] | list[str]) -> Any:
+    kind = BigInteger() if isinstance(items[0], int) else Text()
+    return literal(items, postgresql.ARRAY(kind))
 
 
 class Reads:
