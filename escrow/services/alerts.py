@@ -55,7 +55,7 @@ from escrow.services.context import Context
 from escrow.store import audit
 from escrow.store.db import UnitOfWork
 from escrow.store.models import Alert, utcnow
-from escrow.store.reads.alerts import SEVERITY_ORDER
+from escrow.store.reads.alerts import SEVERITY_ORDER, URGENCY
 
 STATES = ("open", "acknowledged", "resolved")
 SEVERITIES = SEVERITY_ORDER
@@ -551,6 +551,7 @@ def raise_alerts(
             alert = Alert(
                 rule=f.rule,
                 severity=rule.severity,
+                urgency=URGENCY[rule.severity],
                 owner_role=rule.owner_role,
                 state="open",
                 subject_type=f.subject_type,

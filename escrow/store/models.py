@@ -591,10 +591,17 @@ class QuietAccountMonth(SQLModel, table=True):
 
 class Alert(SQLModel, table=True):
     __tablename__ = "alerts"
-    __table_args__ = (UniqueConstraint("dedup_key"), Index("ix_alerts_state_severity", "state", "severity"))
+    __table_args__ = (
+        UniqueConstraint("dedup_key"),
+        Index("ix_alerts_state_severity", "state", "severity"),
+        # the lists' order (most urgent, then newest) read straight from an index, however many are open
+        Index("ix_alerts_unresolved_order", "urgency", "id", **_only("state != 'resolved'")),
+    )
     id: int | None = Field(default=None, primary_key=True)
     rule: str = Field(max_length=64)
     severity: str = Field(max_length=16)  # info | warning | critical
+    # of the severity: critical 3, warning 2, info 1 (reads.alerts.URGENCY)
+    urgency: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     owner_role: str = Field(max_length=16)
     state: str = Field(default="open", max_length=16)  # open | acknowledged | resolved
     subject_type: str = Field(max_length=40)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import Row, case, func, select
+from sqlalchemy import ColumnElement, Row, func, select
 
 from escrow.store.models import (
     Alert,
@@ -22,12 +22,22 @@ from escrow.store.models import (
 from escrow.store.repos.base import Reads
 
 SEVERITY_ORDER = ("critical", "warning", "info")  # most severe first
+URGENCY = {s: len(SEVERITY_ORDER) - i for i, s in enumerate(SEVERITY_ORDER)}  # stored with each alert
 
 
-def severity_rank():
-    """An ORDER BY term putting the most severe alerts first (unknown severities last)."""
-    order = {s: i for i, s in enumerate(SEVERITY_ORDER)}
-    return case(order, value=Alert.severity, else_=len(SEVERITY_ORDER))
+def state_is(states: tuple[str, ...]) -> ColumnElement[bool]:
+    """Alerts in these states. The unresolved ones (open or acknowledged) as `state != 'resolved'`: the
+    condition of the partial index ix_alerts_unresolved_order, which both engines then read their lists
+    from (an IN list would not imply it, and SQLite would sort every open alert)."""
+    if set(states) == {"open", "acknowledged"}:
+        return Alert.state != "resolved"
+    return Alert.state.in_(states)
+
+
+def most_urgent_first() -> tuple:
+    """The alert lists' order: most severe first, then newest — an index's order, read backwards
+    (ix_alerts_unresolved_order for the alerts not resolved)."""
+    return Alert.urgency.desc(), Alert.id.desc()
 
 
 class AlertReads(Reads):
@@ -191,7 +201,7 @@ class AlertReads(Reads):
             .outerjoin(SupervisedAccount, SupervisedAccount.id == Alert.account_id)
             .outerjoin(User, User.id == Alert.acknowledged_by)
             .where(*where)
-            .order_by(severity_rank(), Alert.id.desc())
+            .order_by(*most_urgent_first())
             .limit(limit)
         )
         return [(alert, account_no, username) for alert, account_no, username in rows]

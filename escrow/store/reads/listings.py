@@ -31,7 +31,7 @@ from escrow.store.models import (
     User,
     Voucher,
 )
-from escrow.store.reads.alerts import severity_rank
+from escrow.store.reads.alerts import most_urgent_first, state_is
 from escrow.store.repos.base import Reads
 from escrow.store.repos.projects import current_account_of_project
 
@@ -232,7 +232,7 @@ class Listings(Reads):
         """Alerts, most severe first then newest: (alert, account no, project id), and the total."""
         where = []
         if states:
-            where.append(Alert.state.in_(states))
+            where.append(state_is(states))
         if severity:
             where.append(Alert.severity == severity)
         if rule:
@@ -242,7 +242,7 @@ class Listings(Reads):
             select(Alert, SupervisedAccount.account_no, SupervisedAccount.project_id)
             .outerjoin(SupervisedAccount, SupervisedAccount.id == Alert.account_id)
             .where(*where)
-            .order_by(severity_rank(), Alert.id.desc())
+            .order_by(*most_urgent_first())
             .limit(limit)
             .offset(offset)
         ).all()
