@@ -126,7 +126,7 @@ def dashboard(ctx: Context, period: tuple[date, date] | None, role: str, user_id
     latest statement does not reconcile, and what waits for this user."""
     with ctx.reading() as uow:
         figures = stats.city_stats(uow, *period) if period else None
-        top_alerts, _total = uow.listings.alerts(states=UNRESOLVED, limit=top)
+        top_alerts, _ = uow.listings.alerts(states=UNRESOLVED, limit=top, counted=False)  # as alert_counts
         return Dashboard(
             figures=figures,
             alert_counts=uow.listings.alert_counts(),

@@ -228,8 +228,10 @@ class Listings(Reads):
         rule: str = "",
         limit: int,
         offset: int = 0,
-    ) -> tuple[list[tuple[Alert, str | None, int | None]], int]:
-        """Alerts, most severe first then newest: (alert, account no, project id), and the total."""
+        counted: bool = True,
+    ) -> tuple[list[tuple[Alert, str | None, int | None]], int | None]:
+        """Alerts, most severe first then newest: (alert, account no, project id), and the total (None when
+        not `counted`)."""
         where = []
         if states:
             where.append(state_is(states))
@@ -237,7 +239,7 @@ class Listings(Reads):
             where.append(Alert.severity == severity)
         if rule:
             where.append(Alert.rule == rule)
-        total = self.session.scalar(select(func.count(Alert.id)).where(*where)) or 0
+        total = (self.session.scalar(select(func.count(Alert.id)).where(*where)) or 0) if counted else None
         rows = self.session.execute(
             select(Alert, SupervisedAccount.account_no, SupervisedAccount.project_id)
             .outerjoin(SupervisedAccount, SupervisedAccount.id == Alert.account_id)
@@ -246,7 +248,7 @@ class Listings(Reads):
             .limit(limit)
             .offset(offset)
         ).all()
-        return [tuple(r) for r in rows], int(total)
+        return [tuple(r) for r in rows], total
 
     # --- the project page ---------------------------------------------------------------------------------
 
