@@ -511,14 +511,18 @@ class AuditEvent(SQLModel, table=True):
 
     __tablename__ = "audit_events"
     # the project page's trail reads a project's own events by subject (0014)
-    __table_args__ = (Index("ix_audit_events_subject", "subject_type", "subject_id"),)
+    __table_args__ = (
+        Index("ix_audit_events_subject", "subject_type", "subject_id"),
+        # an account's latest events read in order (the project page's trail), however long its history
+        Index("ix_audit_events_account_latest", "account_id", "id"),
+    )
     id: int | None = Field(default=None, primary_key=True)
     occurred_at: datetime = _ts()
     actor: str = Field(max_length=80)
     action: str = Field(max_length=64)
     subject_type: str = Field(max_length=40)
     subject_id: str = Field(max_length=80)
-    account_id: int | None = Field(default=None, index=True)
+    account_id: int | None = Field(default=None)  # indexed with id: ix_audit_events_account_latest
     before_digest: str | None = Field(default=None, max_length=64)
     after_digest: str | None = Field(default=None, max_length=64)
     details: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)

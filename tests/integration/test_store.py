@@ -220,37 +220,28 @@ def test_audit_events_form_a_hash_chain(engine, account_id):
 
 
 def test_the_audit_trail_finds_a_projects_own_events_by_index(engine, account_id):
-    """The project page's trail (store/reads/listings.py: audit_trail) reads the account's events OR the
-    project's own: each branch is an index look-up, not a scan of the whole audit table (0014)."""
-    from sqlalchemy import and_, or_, select
+    """The project page's trail (store/reads/listings.py: audit_trail_query) reads the account's latest
+    events and the project's own, each by its index (0014, 0022): not a walk of the whole audit table."""
+    from escrow.store.reads.listings import audit_trail_query
 
-    from escrow.store.models import AuditEvent
-
-    trail = (
-        select(AuditEvent.id)
-        .where(
-            or_(
-                AuditEvent.account_id == account_id,
-                and_(AuditEvent.subject_type == "project", AuditEvent.subject_id == "1"),
-            )
-        )
-        .order_by(AuditEvent.id.desc())
-        .limit(50)
-    )
-    sql = str(trail.compile(engine, compile_kwargs={"literal_binds": True}))
+    sql = str(audit_trail_query(account_id, 1, 50).compile(engine, compile_kwargs={"literal_binds": True}))
     with engine.connect() as conn:
         if engine.dialect.name == "postgresql":
             conn.execute(text("SET enable_seqscan = off"))  # a tiny table: ask whether an index CAN serve it
             plan = "\n".join(row[0] for row in conn.execute(text(f"EXPLAIN {sql}")))
-            assert "ix_audit_events_subject" in plan and "ix_audit_events_account_id" in plan, plan
         else:
-            subject = str(
-                select(AuditEvent.id)
-                .where(AuditEvent.subject_type == "project", AuditEvent.subject_id == "1")
-                .compile(engine, compile_kwargs={"literal_binds": True})
-            )
-            plan = " ".join(str(row[-1]) for row in conn.execute(text(f"EXPLAIN QUERY PLAN {subject}")))
-            assert "ix_audit_events_subject" in plan, plan
+            plan = " ".join(str(row[-1]) for row in conn.execute(text(f"EXPLAIN QUERY PLAN {sql}")))
+    assert "ix_audit_events_subject" in plan and "ix_audit_events_account_latest" in plan, plan
+    with UnitOfWork(engine, readonly=True) as uow:  # and it finds them: the account's, newest first
+        found = uow.listings.audit_trail(account_id, 1, 50)
+        expected = uow.session.scalars(
+            select(AuditEvent.id)
+            .where((AuditEvent.account_id == account_id) | (AuditEvent.subject_id == "1"))
+            .where((AuditEvent.account_id == account_id) | (AuditEvent.subject_type == "project"))
+            .order_by(AuditEvent.id.desc())
+            .limit(50)
+        ).all()
+    assert [e.id for e in found] == list(expected) and expected
 
 
 def test_the_citys_period_sums_find_their_entries_by_index(engine, account_id):

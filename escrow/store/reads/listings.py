@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import and_, false, func, or_, select
+from sqlalchemy import Select, and_, false, func, or_, select, union_all
 
 from escrow.domain.ledger import Ledger
 from escrow.store.models import (
@@ -319,16 +319,24 @@ class Listings(Reads):
 
     def audit_trail(self, account_id: int, project_id: int, limit: int = 50) -> list[AuditEvent]:
         """The latest events of the account, and of the project itself (its opening, its nodes)."""
-        return list(
-            self.session.scalars(
-                select(AuditEvent)
-                .where(
-                    or_(
-                        AuditEvent.account_id == account_id,
-                        and_(AuditEvent.subject_type == "project", AuditEvent.subject_id == str(project_id)),
-                    )
-                )
-                .order_by(AuditEvent.id.desc())
-                .limit(limit)
-            )
+        return list(self.session.scalars(audit_trail_query(account_id, project_id, limit)))
+
+
+def audit_trail_query(account_id: int, project_id: int, limit: int) -> Select:
+    """The latest `limit` events of the account and of the project itself: the latest of each, each read in
+    the order of its own index (ix_audit_events_account_latest, ix_audit_events_subject), then merged. An OR
+    of the two would let PostgreSQL walk the whole table backwards by id."""
+    latest = (
+        select(AuditEvent.id).where(where).order_by(AuditEvent.id.desc()).limit(limit).subquery().select()
+        for where in (
+            AuditEvent.account_id == account_id,
+            and_(AuditEvent.subject_type == "project", AuditEvent.subject_id == str(project_id)),
         )
+    )
+    ids = union_all(*latest).subquery()
+    return (
+        select(AuditEvent)
+        .where(AuditEvent.id.in_(select(ids.c.id)))
+        .order_by(AuditEvent.id.desc())
+        .limit(limit)
+    )
