@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 from datetime import date
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import Select, delete, func, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -227,8 +227,7 @@ class Journal(Repo):
         )
         later = self.session.scalars(
             select(func.sum(JournalLeg.amount_fen))
-            .join(JournalEntry, JournalEntry.id == JournalLeg.entry_id)
-            .where(JournalEntry.booked_on > end, JournalLeg.ledger == Ledger.CASH.value)
+            .where(JournalLeg.entry_id.in_(_booked_after(end)), JournalLeg.ledger == Ledger.CASH.value)
             .group_by(JournalLeg.account_id)
         )
         return sum(int(fen) for fen in now) - sum(int(fen) for fen in later)
@@ -240,10 +239,9 @@ class Journal(Repo):
         now = self.balances_of(account_ids)
         rows = self.session.execute(
             select(JournalLeg.account_id, func.sum(JournalLeg.amount_fen))
-            .join(JournalEntry, JournalEntry.id == JournalLeg.entry_id)
             .where(
-                JournalEntry.booked_on > end,
-                self.among(JournalEntry.account_id, account_ids),
+                JournalLeg.entry_id.in_(_booked_after(end)),
+                self.among(JournalLeg.account_id, account_ids),
                 JournalLeg.ledger == Ledger.CASH.value,
             )
             .group_by(JournalLeg.account_id)
@@ -272,3 +270,9 @@ class Journal(Repo):
             )
             is not None
         )
+
+
+def _booked_after(end: date) -> Select:
+    """The ids of the entries booked after `end`, as a subquery the legs are looked up by: both engines then
+    start from the booking-day index (a join let SQLite's planner scan every leg of the journal)."""
+    return select(JournalEntry.id).where(JournalEntry.booked_on > end)
