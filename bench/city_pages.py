@@ -221,7 +221,10 @@ def main() -> int:
     if unknown:
         parser.error(f"unknown scale {', '.join(unknown)} (known: {', '.join(SCALES)})")
     harness.log(f"machine: {harness.describe_machine()}; load {harness.loadavg()}")
-    harness.log(f"server: uvicorn, 1 worker, PostgreSQL; {args.requests} requests a page after {args.warmup}")
+    engine_name = "SQLite" if (args.database_url or "").startswith("sqlite") else "PostgreSQL"
+    harness.log(
+        f"server: uvicorn, 1 worker, {engine_name}; {args.requests} requests a page after {args.warmup}"
+    )
     results: dict[str, dict[str, dict[str, float]]] = {}
     with tempfile.TemporaryDirectory(prefix="escrow-bench-") as tmp:
         workdir = Path(tmp)
