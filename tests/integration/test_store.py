@@ -23,6 +23,20 @@ from escrow.store.migrate import is_current
 from escrow.store.models import AuditEvent, JournalEntry, Project, SupervisedAccount
 
 
+def _plan(engine, stmt, *, in_order: bool = False) -> str:
+    """The engine's plan for `stmt` (its values inlined). On PostgreSQL the tables of a test are tiny, so
+    sequential scans are ruled out to ask whether an index CAN serve the query; `in_order` rules out bitmap
+    scans too, which return no order."""
+    sql = str(stmt.compile(engine, compile_kwargs={"literal_binds": True}))
+    with engine.connect() as conn:
+        if engine.dialect.name != "postgresql":
+            return " ".join(str(row[-1]) for row in conn.execute(text(f"EXPLAIN QUERY PLAN {sql}")))
+        conn.execute(text("SET enable_seqscan = off"))
+        if in_order:
+            conn.execute(text("SET enable_bitmapscan = off"))
+        return "\n".join(row[0] for row in conn.execute(text(f"EXPLAIN {sql}")))
+
+
 def test_migrations_reach_head_and_match_the_models(engine):
     assert is_current(engine)
     with engine.connect() as conn:
@@ -224,20 +238,16 @@ def test_the_audit_trail_finds_a_projects_own_events_by_index(engine, account_id
     events and the project's own, each by its index (0014, 0022): not a walk of the whole audit table."""
     from escrow.store.reads.listings import audit_trail_query
 
-    sql = str(audit_trail_query(account_id, 1, 50).compile(engine, compile_kwargs={"literal_binds": True}))
-    with engine.connect() as conn:
-        if engine.dialect.name == "postgresql":
-            conn.execute(text("SET enable_seqscan = off"))  # a tiny table: ask whether an index CAN serve it
-            plan = "\n".join(row[0] for row in conn.execute(text(f"EXPLAIN {sql}")))
-        else:
-            plan = " ".join(str(row[-1]) for row in conn.execute(text(f"EXPLAIN QUERY PLAN {sql}")))
+    plan = _plan(engine, audit_trail_query(account_id, 1, 50))
     assert "ix_audit_events_subject" in plan and "ix_audit_events_account_latest" in plan, plan
     with UnitOfWork(engine, readonly=True) as uow:  # and it finds them: the account's, newest first
         found = uow.listings.audit_trail(account_id, 1, 50)
         expected = uow.session.scalars(
             select(AuditEvent.id)
-            .where((AuditEvent.account_id == account_id) | (AuditEvent.subject_id == "1"))
-            .where((AuditEvent.account_id == account_id) | (AuditEvent.subject_type == "project"))
+            .where(
+                (AuditEvent.account_id == account_id)
+                | ((AuditEvent.subject_type == "project") & (AuditEvent.subject_id == "1"))
+            )
             .order_by(AuditEvent.id.desc())
             .limit(50)
         ).all()
@@ -253,13 +263,7 @@ def test_the_citys_period_sums_find_their_entries_by_index(engine, account_id):
         .where(JournalEntry.booked_on >= date(2026, 11, 1), JournalEntry.booked_on <= date(2026, 11, 30))
         .group_by(JournalEntry.account_id, JournalEntry.kind)
     )
-    sql = str(period.compile(engine, compile_kwargs={"literal_binds": True}))
-    with engine.connect() as conn:
-        if engine.dialect.name == "postgresql":
-            conn.execute(text("SET enable_seqscan = off"))  # a tiny table: ask whether an index CAN serve it
-            plan = "\n".join(row[0] for row in conn.execute(text(f"EXPLAIN {sql}")))
-        else:
-            plan = " ".join(str(row[-1]) for row in conn.execute(text(f"EXPLAIN QUERY PLAN {sql}")))
+    plan = _plan(engine, period)
     assert "ix_journal_entries_booked" in plan, plan
 
 
@@ -329,13 +333,7 @@ def test_the_sweeps_open_work_is_found_by_partial_indexes(engine, account_id, re
             PaymentNotice.status == "open", PaymentNotice.due_on < date(2026, 12, 1)
         )
     )
-    sql = str(stmt.compile(engine, compile_kwargs={"literal_binds": True}))
-    with engine.connect() as conn:
-        if engine.dialect.name == "postgresql":
-            conn.execute(text("SET enable_seqscan = off"))  # a tiny table: ask whether an index CAN serve it
-            plan = "\n".join(row[0] for row in conn.execute(text(f"EXPLAIN {sql}")))
-        else:
-            plan = " ".join(str(row[-1]) for row in conn.execute(text(f"EXPLAIN QUERY PLAN {sql}")))
+    plan = _plan(engine, stmt)
     assert index in plan, plan
 
 
@@ -346,15 +344,7 @@ def test_the_alert_list_reads_the_most_urgent_open_alerts_from_an_index(engine, 
     from escrow.store.reads.alerts import most_urgent_first, state_is
 
     page = select(Alert.id).where(state_is(("open", "acknowledged"))).order_by(*most_urgent_first()).limit(25)
-    sql = str(page.compile(engine, compile_kwargs={"literal_binds": True}))
-    with engine.connect() as conn:
-        if engine.dialect.name == "postgresql":
-            # a tiny table: ask whether an index CAN serve it in order (a bitmap scan returns no order)
-            conn.execute(text("SET enable_seqscan = off"))
-            conn.execute(text("SET enable_bitmapscan = off"))
-            plan = "\n".join(row[0] for row in conn.execute(text(f"EXPLAIN {sql}")))
-        else:
-            plan = " ".join(str(row[-1]) for row in conn.execute(text(f"EXPLAIN QUERY PLAN {sql}")))
+    plan = _plan(engine, page, in_order=True)
     assert "ix_alerts_unresolved_order" in plan, plan
     assert "Sort" not in plan and "TEMP B-TREE" not in plan, plan
 
@@ -370,13 +360,7 @@ def test_the_cash_booked_after_a_period_starts_from_the_booking_day_index(engine
         .where(JournalLeg.entry_id.in_(_booked_after(date(2026, 11, 30))), JournalLeg.ledger == "cash")
         .group_by(JournalLeg.account_id)
     )
-    sql = str(later.compile(engine, compile_kwargs={"literal_binds": True}))
-    with engine.connect() as conn:
-        if engine.dialect.name == "postgresql":
-            conn.execute(text("SET enable_seqscan = off"))  # a tiny table: ask whether an index CAN serve it
-            plan = "\n".join(row[0] for row in conn.execute(text(f"EXPLAIN {sql}")))
-        else:
-            plan = " ".join(str(row[-1]) for row in conn.execute(text(f"EXPLAIN QUERY PLAN {sql}")))
+    plan = _plan(engine, later)
     assert "ix_journal_entries_booked" in plan, plan
     if engine.dialect.name == "sqlite":  # PostgreSQL may hash the few legs of a tiny table instead
         assert "ix_journal_legs_entry_id" in plan and "SCAN journal_legs" not in plan, plan
