@@ -72,12 +72,18 @@ def seed(url: str, scale: str, workdir: Path) -> str:
 
 
 def credentials(printed: str) -> tuple[str, str, dict[str, str]]:
-    """The director's username and password and the API keys (bank, admin), from what the demo printed."""
+    """The director's username and password and the API keys (the first bank's, the admin's), from what the
+    demo printed: `export NAME=key` lines (or, from an older demo, a key under its owner's line)."""
     director = re.search(r"^\s+(\S+)\s+(\S+)\s+director\s*$", printed, re.M)
-    keys = dict(re.findall(r"^\s+(bank|user admin)\b.*:\n\s+(\S+)$", printed, re.M))
-    if not director or len(keys) != 2:
+    exported = re.findall(r"^\s+export (\w+)=(\S+)", printed, re.M)
+    banks = [key for name, key in exported if name.startswith("BANK_")]
+    keys = {"bank": banks[0], "admin": dict(exported).get("ADMIN_KEY")} if banks else {}
+    if not keys:
+        older = dict(re.findall(r"^\s+(bank|user admin)\b.*:\n\s+(\S+)$", printed, re.M))
+        keys = {"bank": older.get("bank"), "admin": older.get("user admin")}
+    if not director or not all(keys.values()):
         raise harness.BenchError("the demo's output names no director login or API keys")
-    return director.group(1), director.group(2), {"bank": keys["bank"], "admin": keys["user admin"]}
+    return director.group(1), director.group(2), keys
 
 
 def sign_in(client, username: str, password: str) -> None:

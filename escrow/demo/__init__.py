@@ -85,6 +85,8 @@ def seed(
         figures=figures,
         logins=cast.logins,
         api_keys=cast.api_keys,
+        key_owners=cast.key_owners,
+        database_url=settings.database_url,
         bank_code=cast.bank_codes[0],
         developer_code=first.credit_code,
         bank_name=BANKS[0][1],

@@ -144,7 +144,8 @@ class Cast:
     developers: list[Principal]
     users: dict[str, Principal]  # bureau users by role
     logins: list[Login]
-    api_keys: dict[str, str]  # "bank", "developer", "admin" → plaintext key
+    api_keys: dict[str, str]  # shell variable name (ADMIN_KEY, BANK_HSB_KEY, …) → plaintext key
+    key_owners: dict[str, str]  # the same names → whose key it is, in words
 
 
 @dataclass
@@ -174,7 +175,8 @@ def user_principal(user: Any) -> Principal:
 
 
 def create_cast(uow: Any, plan: CityPlan) -> Cast:
-    """Banks, developers, the bureau's users, the developer's sales login and three API keys."""
+    """Banks, developers, the bureau's users, the developer's sales login, and an API key for every bank,
+    every bureau user and the first developer (named as the shell variables the README's tour uses)."""
     banks = [parties.create_bank(uow, code=code, name=name, actor=SYSTEM) for code, name, _, _ in BANKS]
     developers = []
     for d in plan.developers:
@@ -201,11 +203,18 @@ def create_cast(uow: Any, plan: CityPlan) -> Cast:
         actor=SYSTEM,
     )
     logins.append(Login(username, password, "developer", f"{first.name}销售部", developer=first.credit_code))
-    keys = {
-        "bank": parties.create_api_key(uow, bank_code=banks[0].code, actor=SYSTEM).plaintext,
-        "developer": parties.create_api_key(uow, developer_code=first.credit_code, actor=SYSTEM).plaintext,
-        "admin": parties.create_api_key(uow, username="admin", actor=SYSTEM).plaintext,
-    }
+    keys, owners = {}, {}
+    for username, role, display, _ in BUREAU_USERS:
+        name = f"{role.upper()}_KEY"
+        keys[name] = parties.create_api_key(uow, username=username, actor=SYSTEM).plaintext
+        owners[name] = f"user {username}, {display}"
+    for bank in banks:
+        name = f"BANK_{bank.code}_KEY"
+        keys[name] = parties.create_api_key(uow, bank_code=bank.code, actor=SYSTEM).plaintext
+        owners[name] = f"bank {bank.code}, {bank.name}"
+    developer_key = parties.create_api_key(uow, developer_code=first.credit_code, actor=SYSTEM)
+    keys["DEVELOPER_KEY"] = developer_key.plaintext
+    owners["DEVELOPER_KEY"] = f"developer {first.credit_code}, {first.name}"
     return Cast(
         banks=[Principal("bank", b.id, b.name, bank_id=b.id) for b in banks],
         bank_codes=[b.code for b in banks],
@@ -213,6 +222,7 @@ def create_cast(uow: Any, plan: CityPlan) -> Cast:
         users=users,
         logins=logins,
         api_keys=keys,
+        key_owners=owners,
     )
 
 

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import shlex
+import sys
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 from typing import Any, TextIO
+from urllib.parse import urlsplit, urlunsplit
 
 from escrow.demo.seeding import Login
 
@@ -18,7 +22,7 @@ class DemoResult:
     period: tuple[date, date]
     figures: dict[str, Any]  # services.stats.city_stats for the period
     logins: list[Login]
-    api_keys: dict[str, str]  # "bank", "developer", "admin" → plaintext key
+    api_keys: dict[str, str]  # shell variable name (ADMIN_KEY, BANK_HSB_KEY, …) → plaintext key
     bank_code: str
     developer_code: str
     bank_name: str = ""
@@ -26,6 +30,13 @@ class DemoResult:
     counts: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
     epilogue: dict[str, Any] = field(default_factory=dict)  # Seeder.epilogue: the city after the period
+    key_owners: dict[str, str] = field(default_factory=dict)  # api_keys' names → whose key, in words
+    database_url: str = ""  # where the city was seeded
+
+    @property
+    def bank_key(self) -> str:
+        """The key of the first bank (the one the summary's examples use)."""
+        return self.api_keys[f"BANK_{self.bank_code}_KEY"]
 
 
 def _yuan(value: str) -> str:
@@ -62,7 +73,8 @@ def write(r: DemoResult, out: TextIO) -> None:
         f" {c['releases_executed']} releases executed and {c['releases_submitted']} awaiting review)",
         *_epilogue(r.epilogue),
         "",
-        f"Web UI and API: {URL}  (start it with: escrow serve)",
+        f"Web UI and API: {URL}, once served again with:",
+        f"  {serve_command(r.database_url)}",
         "",
         "Bureau logins (username / password / role):",
     ]
@@ -75,17 +87,33 @@ def write(r: DemoResult, out: TextIO) -> None:
     ]
     lines += [
         "",
-        "API keys (send as 'Authorization: Bearer <key>'; shown only now, store them):",
-        f"  bank {r.bank_code} ({r.bank_name}):",
-        f"    {r.api_keys['bank']}",
-        f"  developer {r.developer_code} ({r.developer_name}):",
-        f"    {r.api_keys['developer']}",
-        "  user admin (bureau administrator):",
-        f"    {r.api_keys['admin']}",
+        "API keys (send as 'Authorization: Bearer <key>'; shown only now, store them), as the shell",
+        "variables of the README's tour (paste these lines into the shell you run it from):",
+        *(f"  export {name}={key}  # {r.key_owners.get(name, '')}" for name, key in r.api_keys.items()),
         "",
         "Try:",
-        f"  curl -H 'Authorization: Bearer {r.api_keys['admin']}' \\",
+        '  curl -H "Authorization: Bearer $ADMIN_KEY" \\',
         f"       '{URL}/api/v1/stats?from={first}&to={last}'",
     ]
     out.write("\n".join(lines) + "\n")
     out.flush()
+
+
+def serve_command(database_url: str) -> str:
+    """The exact command that serves the seeded database again: the `escrow` installed beside this Python
+    (`.venv/bin/escrow` after `make install`; it need not be on PATH), with the database named (a password
+    in its URL masked: the summary is often pasted where it should not be)."""
+    installed = Path(sys.executable).with_name("escrow")
+    program = shlex.quote(str(installed)) if installed.exists() else "escrow"
+    shown = _masked(database_url)
+    url = f"ESCROW_DATABASE_URL={shlex.quote(shown)} " if shown else ""
+    return f"{url}{program} serve --host 127.0.0.1 --port 8000"
+
+
+def _masked(url: str) -> str:
+    """`url` with the password of its user info, if any, shown as ***."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    user_info, _, host = parts.netloc.rpartition("@")
+    return urlunsplit(parts._replace(netloc=f"{user_info.partition(':')[0]}:***@{host}"))

@@ -6,14 +6,18 @@ from __future__ import annotations
 
 import io
 import re
+import shlex
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.engine import make_url
 
 from escrow import demo
 from escrow.cli import main
+from escrow.demo.city import BANKS
 from escrow.demo.plan import EPILOGUE_DAY, SCALES, plan_city
 from escrow.domain import credit_code, ledger
 from escrow.domain.money import from_fen
@@ -215,12 +219,30 @@ def test_printed_api_keys_and_logins_work(engine, settings, client):
     out = io.StringIO()
     result = demo.seed(engine, settings, scale="small", out=out)
     text = out.getvalue()
-    bank_key, developer_key, admin_key = re.findall(r"^\s+(esk_\S+)$", text, re.MULTILINE)
-    assert (bank_key, developer_key, admin_key) == (
-        result.api_keys["bank"],
-        result.api_keys["developer"],
-        result.api_keys["admin"],
-    )
+    printed = dict(re.findall(r"^\s+export (\w+)=(esk_\S+)  # ", text, re.MULTILINE))
+    assert printed == result.api_keys  # every key, as a shell variable
+    roles = ("admin", "reviewer", "approver", "director", "inspector", "auditor")
+    banks = [code for code, *_ in BANKS]
+    assert set(printed) == {
+        *(f"{role.upper()}_KEY" for role in roles),
+        *(f"BANK_{code}_KEY" for code in banks),
+        "DEVELOPER_KEY",
+    }
+    bank_key, developer_key, admin_key = result.bank_key, printed["DEVELOPER_KEY"], printed["ADMIN_KEY"]
+    with UnitOfWork(engine, readonly=True) as uow:  # a role's key acts as its user, a bank's as the bank
+        for role in roles:
+            assert parties.principal_for_key(uow, printed[f"{role.upper()}_KEY"]).role == role
+        for code in banks:
+            bank_id = parties.principal_for_key(uow, printed[f"BANK_{code}_KEY"]).bank_id
+            assert bank_id == uow.parties.bank_by_code(code).id
+
+    # the exact command that serves the seeded database again, with the escrow installed beside this Python
+    command = re.search(r"^  (ESCROW_DATABASE_URL=\S+ \S+ serve .*)$", text, re.MULTILINE)
+    assert command, text
+    words = shlex.split(command.group(1))
+    shown = make_url(settings.database_url).render_as_string(hide_password=True)  # a password masked
+    assert words[0] == f"ESCROW_DATABASE_URL={shown}"
+    assert Path(words[1]).name == "escrow" and Path(words[1]).is_file()
 
     period = {"from": "2025-01-01", "to": "2025-12-31"}
     r = client.get("/api/v1/stats", params=period, headers={"Authorization": f"Bearer {admin_key}"})
@@ -371,7 +393,7 @@ def test_seed_extends_the_audit_chain(engine, seeded):
 
 
 def _admin(client, result) -> dict[str, str]:
-    return {"Authorization": f"Bearer {result.api_keys['admin']}"}
+    return {"Authorization": f"Bearer {result.api_keys['ADMIN_KEY']}"}
 
 
 def test_epilogue_projects_have_buildings_at_different_nodes(engine, settings, seeded, client):
@@ -494,7 +516,7 @@ def test_epilogue_first_new_project_has_an_approved_fund_plan(engine, settings, 
         assert sum(i.amount_fen for i in items) == sum(i.amount_fen for i in first.fund_plan) > 0
         steps = list(s.scalars(select(AuditEvent.action).where(AuditEvent.subject_type == "fund_plan")))
         assert steps[0] == "fund_plan.submitted" and len(steps) >= 3
-    headers = {"Authorization": f"Bearer {result.api_keys['developer']}"}  # the developer sees its plan
+    headers = {"Authorization": f"Bearer {result.api_keys['DEVELOPER_KEY']}"}  # the developer sees its plan
     r = client.get(f"/api/v1/projects/{project.id}/fund-plan", headers=headers)
     assert r.status_code == 200, r.text
     assert r.json()["status"] == "approved" and r.json()["version"] == 1
