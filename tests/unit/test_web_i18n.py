@@ -74,3 +74,17 @@ def test_chinese_is_the_default_and_english_is_the_id():
     zh, en = i18n.gettext_for("zh"), i18n.gettext_for("en")
     assert zh("Sign in") == "登录" and en("Sign in") == "Sign in"
     assert zh("Confirm node %(value)s first.", value="roof") == "请先确认节点 roof。"
+
+
+def test_an_alerts_severity_has_one_word_per_language():
+    """The API's severities in words: the English word names the value (critical, warning, info as a
+    notice) and the Chinese one says the same (严重, 警告, 提示) — not "Medium" beside "警告"."""
+    from escrow.web.bureau.dashboard import SEVERITIES
+
+    zh = i18n.gettext_for("zh")
+    words = {value: (word, zh(word)) for value, word in SEVERITIES.items()}
+    assert words == {
+        "critical": ("Critical", "严重"),
+        "warning": ("Warning", "警告"),
+        "info": ("Notice", "提示"),
+    }

@@ -27,7 +27,7 @@ CHANNELS = {
     "provident_fund": N_("Provident fund"),
     "statement": N_("Bank statement"),
 }
-RESULTS = {"pass": N_("Passed"), "fail": N_("Failed"), "warn": N_("Warning")}
+RESULTS = {"pass": N_("Passed"), "fail": N_("Failed"), "warn": N_("Notice")}
 RESULT_BADGES = {"pass": "good", "fail": "bad", "warn": "warn"}
 
 

@@ -52,7 +52,8 @@ ALERT_RULES = {
     "agreement_unconfirmed": N_("Supervised account not confirmed by its bank"),
 }
 # ids chosen not to clash with other areas' ids of another meaning ("Open" notices, "Warning" checks)
-SEVERITIES = {"critical": N_("High"), "warning": N_("Medium"), "info": N_("Low")}
+# one vocabulary in both languages, the API's values in words: critical 严重, warning 警告, info 提示
+SEVERITIES = {"critical": N_("Critical"), "warning": N_("Warning"), "info": N_("Notice")}
 STATES = {"open": N_("Not handled"), "acknowledged": N_("Acknowledged"), "resolved": N_("Resolved")}
 SUBJECTS = {
     "account": N_("Account"),
