@@ -4,7 +4,7 @@ parameter (`among`)."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from typing import Any, TypeVar
 
 from sqlalchemy import BigInteger, ColumnElement, Select, Text, any_, func, literal, select
@@ -14,14 +14,6 @@ from sqlalchemy.orm import Session
 from escrow.domain.ids import MAX_ID, valid_id  # noqa: F401  (re-exported for the repositories)
 
 T = TypeVar("T")
-
-CHUNK = 500  # rows per multi-row write, and values per IN (…) list where a list is spelled out
-
-
-def chunks(values: Iterable[T], size: int = CHUNK) -> Iterator[list[T]]:
-    items = list(values)
-    for i in range(0, len(items), size):
-        yield items[i : i + size]
 
 
 def among(session: Session, column: Any, values: Iterable[int] | Iterable[str]) -> ColumnElement[bool]:
