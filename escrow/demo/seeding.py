@@ -184,13 +184,15 @@ def create_cast(uow: Any, plan: CityPlan) -> Cast:
             uow, credit_code_value=d.credit_code, name=d.name, credit_grade=d.grade, actor=SYSTEM
         )
         developers.append(Principal("developer", dev.id, dev.name, developer_id=dev.id))
-    users, logins = {}, []
+    users, logins, keys, owners = {}, [], {}, {}
     for username, role, display, password in BUREAU_USERS:
         user = parties.create_user(
             uow, username=username, role=role, password=password, display_name=display, actor=SYSTEM
         )
         users[role] = user_principal(user)
         logins.append(Login(username, password, role, display))
+        keys[f"{role.upper()}_KEY"] = parties.create_api_key(uow, username=username, actor=SYSTEM).plaintext
+        owners[f"{role.upper()}_KEY"] = f"user {username}, {display}"
     first = plan.developers[0]
     username, password = DEVELOPER_USER
     parties.create_user(
@@ -203,11 +205,6 @@ def create_cast(uow: Any, plan: CityPlan) -> Cast:
         actor=SYSTEM,
     )
     logins.append(Login(username, password, "developer", f"{first.name}销售部", developer=first.credit_code))
-    keys, owners = {}, {}
-    for username, role, display, _ in BUREAU_USERS:
-        name = f"{role.upper()}_KEY"
-        keys[name] = parties.create_api_key(uow, username=username, actor=SYSTEM).plaintext
-        owners[name] = f"user {username}, {display}"
     for bank in banks:
         name = f"BANK_{bank.code}_KEY"
         keys[name] = parties.create_api_key(uow, bank_code=bank.code, actor=SYSTEM).plaintext

@@ -693,9 +693,8 @@ def _cap_basis(
 ) -> tuple[caps.CapInputs, caps.RetentionRule]:
     book = book or ctx.rulebook(project.rulebook_id)
     rule = caps.rule_for(book, uow.projects.progress(project.id), project.finish)
-    return uow.cap_figures.inputs([(account.id, project.supervised_amount_fen)], ctx.today())[
-        account.id
-    ], rule
+    inputs = uow.cap_figures.inputs([(account.id, project.supervised_amount_fen)], ctx.today())
+    return inputs[account.id], rule
 
 
 def account_of(uow: UnitOfWork, ctx: Context, project: Project, account: SupervisedAccount) -> AccountView:

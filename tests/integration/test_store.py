@@ -364,3 +364,23 @@ def test_the_cash_booked_after_a_period_starts_from_the_booking_day_index(engine
     assert "ix_journal_entries_booked" in plan, plan
     if engine.dialect.name == "sqlite":  # PostgreSQL may hash the few legs of a tiny table instead
         assert "ix_journal_legs_entry_id" in plan and "SCAN journal_legs" not in plan, plan
+
+
+def test_alerts_are_listed_most_severe_first_then_newest(engine, account_id):
+    """Each alert opened carries its severity's urgency, and both lists (the pages' and the API's) put the
+    critical ones first, then the warnings, then the notices, the newest first within each."""
+    from escrow.services.alerts import Finding, raise_alerts
+
+    rules = ["notice_overdue", "retention_breach", "suspense_overdue", "notice_overdue", "retention_breach"]
+    with UnitOfWork(engine) as uow:
+        raise_alerts(
+            uow, [Finding(rule, "account", str(i), f"alert {i}", account_id) for i, rule in enumerate(rules)]
+        )
+        uow.commit()
+    with UnitOfWork(engine, readonly=True) as uow:
+        pages, _ = uow.listings.alerts(states=("open", "acknowledged"), limit=10)
+        api = uow.alert_reads.listing(state="open")
+    expected = [("critical", "4"), ("critical", "1"), ("warning", "2"), ("info", "3"), ("info", "0")]
+    assert [(a.severity, a.subject_id) for a, *_ in pages] == expected
+    assert [(a.severity, a.subject_id) for a, *_ in api] == expected
+    assert {(a.severity, a.urgency) for a, *_ in pages} == {("critical", 3), ("warning", 2), ("info", 1)}
