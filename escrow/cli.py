@@ -12,6 +12,7 @@ import signal
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import replace
+from datetime import date
 from typing import Any
 
 from escrow.config import Settings
@@ -75,11 +76,19 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _day(flag: str, value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise CliError(f"{flag}: not a date YYYY-MM-DD: {value!r}") from None
+
+
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
-    from escrow.demo import check_scale, seed
+    from escrow.demo import check_day, check_scale, seed
 
     check_scale(args.scale)  # before the database is opened: one line naming the scales there are
-    seed(open_database(settings.database_url), settings, scale=args.scale, out=sys.stdout)
+    today = check_day(_day("--as-of", args.as_of) if args.as_of else date.today())
+    seed(open_database(settings.database_url), settings, scale=args.scale, out=sys.stdout, today=today)
     return 0
 
 
@@ -354,8 +363,6 @@ def _refused(exc: DomainError) -> CliError:
 
 
 def cmd_guarantee_register(args: argparse.Namespace, settings: Settings) -> int:
-    from datetime import date
-
     from escrow.app import build_context
     from escrow.domain.money import MoneyError, parse_wire
     from escrow.services import guarantees
@@ -412,6 +419,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("demo", help="seed the demo city and print logins and API keys")
     s.add_argument("--scale", default="small", help="small, city, 10x or province (default small)")
+    s.add_argument(
+        "--as-of",
+        metavar="YYYY-MM-DD",
+        help="the day the city is seeded as of (default today; its figures "
+        "are those of the 365 days ending then)",
+    )
     s.set_defaults(func=cmd_demo)
 
     db = sub.add_parser("db", help="database maintenance").add_subparsers(dest="db_command", required=True)
