@@ -7,7 +7,7 @@ import calendar
 import re
 import unicodedata
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
@@ -31,6 +31,7 @@ from escrow.store.reads.reports import ReportQueries
 
 # Words of the one catalog (escrow.catalog), in Chinese: the web pages say the same codes in the same words.
 ZH = gettext_for("zh")
+BEIJING = timezone(timedelta(hours=8))
 
 
 def zh(table: dict[str, str], code: str | None) -> str:
@@ -308,6 +309,12 @@ def month_bounds(year: int, month: int) -> tuple[date, date]:
     return date(year, month, 1), date(year, month, calendar.monthrange(year, month)[1])
 
 
+def end_of_day(day: date) -> datetime:
+    """The end of `day` in Beijing time (UTC+8), where the bureau works: a confirmation made at 23:30 that
+    evening belongs to that day."""
+    return datetime.combine(day + timedelta(days=1), time(0), tzinfo=BEIJING)
+
+
 def check_monthly(uow: UnitOfWork, ctx: Context, account_no: str, year: int, month: int) -> tuple[Any, ...]:
     """The account's (SupervisedAccount, Project, Bank, Developer), once the month is one to report on: the
     account exists, the month has begun and does not end before the account was opened."""
@@ -392,7 +399,10 @@ def monthly(uow: UnitOfWork, ctx: Context, account_no: str, year: int, month: in
         if kind in counts
     ]
     book = ctx.rulebook(project.rulebook_id)
-    reached, _ = reached_dates(uow, project, book, until)
+    # the nodes as they stood at the period's end: reached and confirmed by then (a node the bureau
+    # confirmed after it shows as not yet reached, whenever the report is printed)
+    confirmed_before = end_of_day(until)
+    reached, _ = reached_dates(uow, project, book, until, confirmed_before)
     statements = q.statements(account.id, start, until)
     latest = uow.statements.latest(account.id)
     return {
@@ -451,7 +461,7 @@ def monthly(uow: UnitOfWork, ctx: Context, account_no: str, year: int, month: in
                 "node": node_name(book, b.node, "zh") if b.node else None,
                 "required_retention": b.required_retention,
             }
-            for b in building_figures(uow, ctx, project, until)
+            for b in building_figures(uow, ctx, project, until, confirmed_before)
         ],
         "statements": [
             {
