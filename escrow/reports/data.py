@@ -445,9 +445,10 @@ def monthly(uow: UnitOfWork, ctx: Context, account_no: str, year: int, month: in
         if kind in counts
     ]
     book = ctx.rulebook(project.rulebook_id)
-    # the nodes as they stood at the period's end: reached and confirmed by then (a node the bureau
-    # confirmed after it shows as not yet reached, whenever the report is printed)
-    confirmed_before = end_of_day(until)
+    # the nodes as they stood at the month's end: reached and confirmed by then (a node the bureau confirmed
+    # after it shows as not yet reached, whenever the report is printed); a month not yet over shows them as
+    # they stand now
+    confirmed_before = end_of_day(end) if end < today else None
     reached, _ = reached_dates(uow, project, book, until, confirmed_before)
     statements = q.statements(account.id, start, until)
     latest = uow.statements.latest(account.id)
