@@ -471,6 +471,8 @@ def monthly(uow: UnitOfWork, ctx: Context, account_no: str, year: int, month: in
         "bank_name": bank.name,
         "supervised_amount": yuan(project.supervised_amount_fen),
         "rulebook": project.rulebook_id,
+        "rulebook_words": document_words.book_in_words(ZH, book, "zh"),
+        "bureau": document_words.bureau_name(ZH, book, "zh"),
         "opening": yuan(opening),
         "closing": yuan(running),
         "total_in": yuan(totals_in),

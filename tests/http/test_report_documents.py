@@ -66,13 +66,20 @@ def test_the_monthly_statement_says_the_nodes_as_they_stood_at_the_months_end(
     assert r.status_code == 201, r.text
     confirmed_at(engine, project_id, "topped_out", datetime(2026, 11, 30, 16, 30, tzinfo=UTC))  # 00:30 +8
 
-    def nodes(month: int) -> str:
+    def text(month: int) -> str:
         with UnitOfWork(engine, readonly=True) as uow:
             _, content = reports.render(
                 "monthly", uow, ctx, account_no=site["account_no"], year=2026, month=month
             )
-        return nodes_section(pdf_text(content))
+        return pdf_text(content)
 
+    def nodes(month: int) -> str:
+        return nodes_section(text(month))
+
+    whole = flat(text(11))  # the statement says its bureau and rule book in Chinese, like the release form
+    assert "衡水市住房和城乡建设局·2026年11月" in whole
+    assert f"依据：{BOOK_WORDS}" in whole
+    assert "Monthly" not in whole and "hengshui" not in whole
     november = nodes(11)
     assert "主体结构完成二分之一70%2025年6月1日" in november
     assert "主体结构封顶45%未达到" in november
