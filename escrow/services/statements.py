@@ -59,6 +59,7 @@ class BooksOnlyDeposit:
     bank_reference: str
     payer_name: str
     voucher_no: str | None
+    differing_line: int | None = None  # the statement's line with its reference and another amount
 
 
 @dataclass(frozen=True)
@@ -104,8 +105,17 @@ def explain(ctx: Context, statement_id: int) -> StatementExplained:
             account.id, [f"{k}:{r}" for r in references for k in ("interest", "fee", "deduction")]
         )
         explained = tuple(_line(ln, deposits, by_reference, paid, own) for ln in lines)
+        differing = {ln.deposit_id: ln.line_no for ln in explained if ln.outcome == AMOUNT_DIFFERS}
         books_only = tuple(
-            BooksOnlyDeposit(d.id, d.value_date, from_fen(d.amount_fen), d.bank_reference, d.payer_name, v)
+            BooksOnlyDeposit(
+                d.id,
+                d.value_date,
+                from_fen(d.amount_fen),
+                d.bank_reference,
+                d.payer_name,
+                v,
+                differing.get(d.id),
+            )
             for d, v in q.books_only(statement, LIMIT)
         )
         latest = q.latest_statement(account.id)

@@ -43,6 +43,7 @@ AMOUNT_DIFFERS = N_(
     " same reference."
 )
 BOOKS_ONLY = N_("In our books, not in the statement.")
+BOOKS_ONLY_DIFFERS = N_("The statement shows its reference with another amount, on line %(line)s.")
 PAUSED = N_(
     "Releases of this project are paused: this statement, the account's latest, does not reconcile with the"
     " books."
@@ -102,6 +103,7 @@ def _page(request: Request, statement_id: int) -> dict[str, Any]:
         "s": found,
         "lines": [(line, line_in_words(_, line)) for line in found.lines],
         "books_only_words": _(BOOKS_ONLY),
+        "differs_on": lambda line: _(BOOKS_ONLY_DIFFERS, line=line),
         "releases": releases_in_words(_, found, pages.language(request)),
         "not_stated": _(NOT_STATED),
     }
