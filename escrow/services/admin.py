@@ -129,7 +129,7 @@ def keys(ctx: Context) -> list[KeyRow]:
                 created_at=_utc(key.created_at),
                 revoked_at=_utc(key.revoked_at),
             )
-            for key, bank, developer, username in uow.admin_reads.keys()
+            for key, bank, developer, username in uow.admin_reads.api_keys()
         ]
 
 
@@ -233,8 +233,10 @@ def create_key(ctx: Context, kind: str, owner: str, actor: Principal) -> IssuedK
     """A key for a bank (its code), a developer (its credit code) or a bureau user (the user name)."""
     owner = (owner or "").strip()
     if kind not in ("bank", "developer", "user"):
-        raise InvalidInput("a key acts for a bank, a developer or a user", errors=[FieldError.one_of(
-            "kind", ("bank", "developer", "user"))])
+        raise InvalidInput(
+            "a key acts for a bank, a developer or a user",
+            errors=[FieldError.one_of("kind", ("bank", "developer", "user"))],
+        )
     if not owner:
         raise InvalidInput(f"name the {kind}", errors=[FieldError.coded(kind, "required")])
     with ctx.writing() as uow:

@@ -12,7 +12,7 @@ from argon2 import PasswordHasher
 
 from escrow.domain import credit_code
 from escrow.domain.errors import Conflict, FieldError, InvalidInput, NotFound
-from escrow.domain.principal import BANK_STAFF, BUREAU_ROLES, DEVELOPER_STAFF, USER_ROLES, Principal
+from escrow.domain.principal import BANK_STAFF, DEVELOPER_STAFF, USER_ROLES, Principal
 from escrow.services.context import Context
 from escrow.store import audit
 from escrow.store.db import UnitOfWork
@@ -140,13 +140,18 @@ def create_user(
     if bank_code or role == BANK_STAFF:
         if role != BANK_STAFF:
             raise InvalidInput(
-                "bank staff have the role bank", errors=[FieldError.coded("role", "must_be", value=BANK_STAFF)]
+                "bank staff have the role bank",
+                errors=[FieldError.coded("role", "must_be", value=BANK_STAFF)],
             )
         bank = uow.parties.bank_by_code(bank_code or "")
         if bank is None:
             if not bank_code:
-                raise InvalidInput("bank staff name their bank", errors=[FieldError.coded("bank", "required")])
-            raise NotFound(f"no bank with code {bank_code}", errors=[FieldError.coded("bank", "no_such_bank")])
+                raise InvalidInput(
+                    "bank staff name their bank", errors=[FieldError.coded("bank", "required")]
+                )
+            raise NotFound(
+                f"no bank with code {bank_code}", errors=[FieldError.coded("bank", "no_such_bank")]
+            )
         bank_id = bank.id
     if password is not None:
         check_password_strength(password)

@@ -22,10 +22,10 @@ from sqlalchemy.orm import Session
 from escrow.store.reads.admin import AdminReads
 from escrow.store.reads.alerts import AlertReads
 from escrow.store.reads.audit_trail import AuditTrail
+from escrow.store.reads.bank import BankReads
 from escrow.store.reads.caps import CapFigures
 from escrow.store.reads.listings import Listings
 from escrow.store.reads.pages import PageReads
-from escrow.store.reads.bank import BankReads
 from escrow.store.reads.portal import PortalReads
 from escrow.store.repos.adoptions import Adoptions
 from escrow.store.repos.alerts import Alerts

@@ -31,7 +31,7 @@ class AdminReads(Reads):
         ).all()
         return {username: moment for username, moment in rows}
 
-    def keys(self) -> list[tuple[ApiKey, str | None, str | None, str | None]]:
+    def api_keys(self) -> list[tuple[ApiKey, str | None, str | None, str | None]]:
         """Every API key, newest first, with the bank code, developer name or user name it acts as."""
         rows = self.session.execute(
             select(ApiKey, Bank.code, Developer.name, User.username)

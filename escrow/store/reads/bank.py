@@ -10,7 +10,9 @@ from escrow.store.repos.base import Reads
 
 
 class BankReads(Reads):
-    def statements(self, bank_id: int, account_id: int | None = None, limit: int = 200) -> list[tuple[Statement, str]]:
+    def statements(
+        self, bank_id: int, account_id: int | None = None, limit: int = 200
+    ) -> list[tuple[Statement, str]]:
         """The bank's latest statements on the accounts it supervises (one account's, if named), newest
         first, each with its account number."""
         query = (

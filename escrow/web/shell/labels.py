@@ -15,4 +15,5 @@ ROLE_NAMES = {
     "inspector": N_("Node inspector"),
     "auditor": N_("Auditor"),
     "developer": N_("Developer staff"),
+    "bank": N_("Bank staff"),
 }
