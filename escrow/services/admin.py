@@ -243,7 +243,7 @@ def create_key(ctx: Context, kind: str, owner: str, actor: Principal) -> IssuedK
         if kind == "user":
             user = uow.parties.user_by_name(owner)
             if user is None or user.role not in BUREAU_ROLES or user.developer_id or user.bank_id:
-                raise NotFound(f"no bureau user named {owner}", errors=[FieldError.coded("user", "required")])
+                raise NotFound(f"no bureau user named {owner}")
         issued = parties.create_api_key(
             uow,
             bank_code=owner if kind == "bank" else None,

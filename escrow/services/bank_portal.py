@@ -122,11 +122,7 @@ def account(ctx: Context, actor: Principal, account_no: str) -> AccountPage:
     with ctx.reading() as uow:
         row = bank_account(uow, actor, account_no)
         view = accounts.bank_view(uow, ctx, row)
-        waiting_here = [
-            instructions.instruction_view(uow, i)
-            for i in uow.instructions.of_bank(bank_id, "pending")
-            if i.account_id == row.id
-        ]
+        waiting_here = [instructions.instruction_view(uow, i) for i in uow.bank_reads.waiting_on(row.id)]
         return AccountPage(
             view, waiting_here, _statements(uow, bank_id, row.id), _freezes(uow, bank_id, row.id)
         )

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from escrow.store.models import Freeze, Statement, SupervisedAccount
+from escrow.store.models import Freeze, PaymentInstruction, Statement, SupervisedAccount
 from escrow.store.repos.base import Reads
 
 
@@ -37,3 +37,12 @@ class BankReads(Reads):
         if account_id is not None:
             query = query.where(Freeze.account_id == account_id)
         return [(freeze, account_no) for freeze, account_no in self.session.execute(query)]
+
+    def waiting_on(self, account_id: int) -> list[PaymentInstruction]:
+        """The instructions on one account the bank has yet to execute, oldest first."""
+        return self.all_of(
+            PaymentInstruction,
+            PaymentInstruction.account_id == account_id,
+            PaymentInstruction.status == "pending",
+            order_by=PaymentInstruction.id,
+        )
