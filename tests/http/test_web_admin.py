@@ -236,7 +236,7 @@ def test_a_key_is_shown_once_works_and_only_its_hash_is_kept(admin, client, engi
     assert f'data-prefix="{prefix}"' in listing.text and key not in listing.text
     rows = _keys(engine)
     assert len(rows) == before + 1 and rows[-1].prefix == prefix and rows[-1].key_hash != key
-    assert key.split("_")[2] not in rows[-1].key_hash
+    assert key.split("_", 2)[2] not in rows[-1].key_hash  # the secret may hold "_" itself
     [event] = [e for e in _events(engine, "api_key.created") if e.subject_id == prefix]
     assert event.actor == f"user:{_user(engine, 'admin').id}"
 
