@@ -19,7 +19,7 @@ from escrow.config import Settings
 from escrow.domain import approvals
 from escrow.domain.errors import DomainError
 from escrow.domain.money import to_wire
-from escrow.domain.principal import BUREAU_ROLES, Principal
+from escrow.domain.principal import USER_ROLES, Principal
 from escrow.errors import CliError
 from escrow.reports.cli import register as register_report
 from escrow.rulebooks import RuleBookError, RuleBooks, load_dir
@@ -131,6 +131,7 @@ def cmd_user_create(args: argparse.Namespace, settings: Settings) -> int:
             role=args.role,
             password=password,
             developer_code=args.developer,
+            bank_code=args.bank,
             display_name=args.display_name or "",
             actor=OPERATOR,
         ),
@@ -445,13 +446,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     s.set_defaults(func=cmd_developer_create)
 
-    user = sub.add_parser("user", help="bureau users and developer staff").add_subparsers(
+    user = sub.add_parser("user", help="bureau users, developer staff and bank staff").add_subparsers(
         dest="sub", required=True
     )
     s = user.add_parser("create", help="create a user")
     s.add_argument("--username", required=True)
-    s.add_argument("--role", required=True, choices=(*BUREAU_ROLES, "developer"))
+    s.add_argument("--role", required=True, choices=USER_ROLES)
     s.add_argument("--developer", help="credit code, for developer staff")
+    s.add_argument("--bank", help="bank code, for bank staff (role bank: the read-only bank portal)")
     s.add_argument("--display-name")
     s.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
     s.set_defaults(func=cmd_user_create)

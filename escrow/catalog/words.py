@@ -73,6 +73,7 @@ ROLE_NAMES = {
     "inspector": N_("Node inspector"),
     "auditor": N_("Auditor"),
     "developer": N_("Developer staff"),
+    "bank": N_("Bank staff"),
 }
 DECISIONS = {"approve": N_("Approve"), "reject": N_("Do not approve")}
 # Evidence and document kinds named in the rule books, in words; a kind a later rule book adds shows as its

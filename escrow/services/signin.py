@@ -45,6 +45,8 @@ class SignedIn:
     developer_name: str | None
     lang: str
     signed_in_at: datetime
+    bank_id: int | None = None  # bank staff (role bank): the bank whose accounts they read
+    bank_name: str | None = None
 
     @property
     def is_developer_staff(self) -> bool:
@@ -60,6 +62,10 @@ class SignedIn:
                 self.developer_name or "",
                 developer_id=self.developer_id,
                 user_id=self.user_id,
+            )
+        if self.bank_id is not None:  # bank staff read as their bank (its API key's view), nothing more
+            return Principal(
+                "bank", self.bank_id, self.bank_name or "", bank_id=self.bank_id, user_id=self.user_id
             )
         return Principal("user", self.user_id, self.username, role=self.role, user_id=self.user_id)
 
@@ -148,6 +154,7 @@ def load_session(uow: UnitOfWork, cookie: str, now: datetime) -> tuple[SignedIn 
         row.data = json.dumps(data).encode()
         row.expires_at = now + IDLE_TIMEOUT
     developer = uow.session.get(Developer, user.developer_id) if user.developer_id else None
+    bank = uow.parties.bank(user.bank_id) if user.bank_id else None
     return (
         SignedIn(
             user_id=user.id,
@@ -158,6 +165,8 @@ def load_session(uow: UnitOfWork, cookie: str, now: datetime) -> tuple[SignedIn 
             developer_name=developer.name if developer else None,
             lang=data.get("lang", "zh"),
             signed_in_at=signed_in_at,
+            bank_id=user.bank_id,
+            bank_name=bank.name if bank else None,
         ),
         False,
     )

@@ -19,8 +19,10 @@ from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
+from escrow.store.reads.admin import AdminReads
 from escrow.store.reads.alerts import AlertReads
 from escrow.store.reads.audit_trail import AuditTrail
+from escrow.store.reads.bank import BankReads
 from escrow.store.reads.caps import CapFigures
 from escrow.store.reads.listings import Listings
 from escrow.store.reads.pages import PageReads
@@ -148,6 +150,8 @@ class UnitOfWork:
         self.audit_trail = AuditTrail(session)
         self.page_reads = PageReads(session)
         self.portal_reads = PortalReads(session)
+        self.admin_reads = AdminReads(session)
+        self.bank_reads = BankReads(session)
         return self
 
     def commit(self) -> None:

@@ -470,6 +470,7 @@ class User(SQLModel, table=True):
     display_name: str = Field(default="", max_length=200)
     role: str = Field(max_length=16)
     developer_id: int | None = Field(default=None, foreign_key="developers.id")  # developer staff
+    bank_id: int | None = Field(default=None, foreign_key="banks.id")  # bank staff (role bank, 0024)
     password_hash: str | None = Field(default=None, max_length=200)  # argon2
     active: bool = True
     failed_logins: int = 0
