@@ -38,7 +38,7 @@ from escrow.services import guarantees, lifecycle, listings, projects
 from escrow.services.context import Context
 from escrow.services.listings import ProjectFilter
 from escrow.web.bureau.common import KIND_NAMES
-from escrow.web.shell import pages, sessions
+from escrow.web.shell import exports, pages, sessions
 from escrow.web.shell.filters import local_time
 from escrow.web.shell.labels import N_
 from escrow.web.shell.sessions import requires
@@ -173,22 +173,48 @@ def _page_number(text: str) -> int:
     return max(1, int(text)) if text.isdigit() and len(text) < 7 else 1
 
 
+def _highest_node(ctx: Context, row: listings.ProjectRow, lang: str) -> str:
+    """The name of the project's highest confirmed node ("" before the first)."""
+    book = ctx.rulebooks.get(row.rulebook_id)
+    n = row.nodes_confirmed
+    return node_name(book.nodes[n - 1], lang) if book and 0 < n <= len(book.nodes) else ""
+
+
 def _list_projects(ctx: Context, f: ProjectFilter, page: int, lang: str) -> dict[str, Any]:
     found = listings.projects(ctx, f, page, PER_PAGE)
-    items = []
-    for r in found.rows:
-        book = ctx.rulebooks.get(r.rulebook_id)
-        highest = (
-            book.nodes[r.nodes_confirmed - 1] if book and 0 < r.nodes_confirmed <= len(book.nodes) else None
-        )
-        items.append(
-            {
-                "row": r,
-                "balance": from_fen(r.balance_fen),
-                "node": node_name(highest, lang) if highest else "",
-            }
-        )
+    items = [
+        {"row": r, "balance": from_fen(r.balance_fen), "node": _highest_node(ctx, r, lang)}
+        for r in found.rows
+    ]
     return {"items": items, "total": found.total, "page": found.page, "pages": found.pages}
+
+
+def _project_table(ctx: Context, f: ProjectFilter, lang: str, _) -> exports.Table:
+    """Every project the filters select, as the download holds them (the same query as the page)."""
+    found = listings.projects(ctx, f, 1, exports.MAX_ROWS)
+    exports.check_size(found.total, _)
+    label = labeller(_)
+    headings = (
+        N_("Project"), N_("Pre-sale permit no."), N_("Developer"), N_("Finish"), N_("Account no."),
+        N_("Account status"), N_("Reconciliation"), N_("Highest confirmed node"), N_("Opened on"),
+        N_("Balance (¥)"),
+    )  # fmt: skip
+    rows = [
+        (
+            r.name,
+            r.permit_no,
+            r.developer_name,
+            label("finish", r.finish),
+            r.account_no,
+            label("account", r.account_status),
+            label("reconciliation", r.reconciliation),
+            _highest_node(ctx, r, lang),
+            r.opened_on,
+            from_fen(r.balance_fen),
+        )
+        for r in found.rows
+    ]
+    return exports.Table([_(h) for h in headings], rows)
 
 
 # --- the project page -------------------------------------------------------------------------------------
@@ -306,7 +332,7 @@ class ProjectsController(Controller):
     include_in_schema = False
 
     @get("/", guards=[requires("projects.view")], name="projects")
-    async def index(self, request: Request) -> Template:
+    async def index(self, request: Request) -> Response:
         _ = pages.gettext(request)
         ctx, lang = pages.ctx(request), pages.language(request)
         values = {k: request.query_params.get(k, "").strip() for k in FILTERS}
@@ -331,6 +357,10 @@ class ProjectsController(Controller):
             node_levels=node_levels(ctx, values["node"]) if values["node"] and "node" not in errors else None,
             sort=values["sort"] if values["sort"] and "sort" not in errors else "name",
         )
+        fmt = exports.requested(request)
+        if fmt and not errors:
+            table = await pages.run(_project_table, ctx, f, lang, _)
+            return exports.download(request, "projects", fmt, table)
         found = await pages.run(_list_projects, ctx, f, _page_number(values["page"]), lang)
         params = {k: v for k, v in values.items() if k != "page" and k not in errors}
         fragment = (
