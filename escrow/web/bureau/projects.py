@@ -392,6 +392,40 @@ class ProjectsController(Controller):
     async def page(self, request: Request, project_id: FromPath[int]) -> Template:
         return await render_project(request, project_id)
 
+    @get("/{project_id:int}/deposits", guards=[requires("projects.view")], name="project-deposits")
+    async def deposits(self, request: Request, project_id: FromPath[int]) -> Response:
+        """All the project's deposits as a file; without a format, its page's deposits section."""
+        fmt = exports.requested(request)
+        if not fmt:
+            return pages.redirect(request, f"/projects/{project_id}#deposits")
+        table = await pages.run(_deposit_table, pages.ctx(request), project_id, pages.gettext(request))
+        return exports.download(request, f"deposits-{project_id}", fmt, table)
+
+
+def _deposit_table(ctx: Context, project_id: int, _) -> exports.Table:
+    found = listings.project_deposits(ctx, project_id, exports.MAX_ROWS)
+    exports.check_size(found.total, _)
+    label = labeller(_)
+    headings = (
+        N_("Value date"), N_("Bank reference"), N_("Payer"), N_("Kind"), N_("Channel"), N_("Amount (¥)"),
+        N_("Status"), N_("Voucher no."), N_("Voucher"),
+    )  # fmt: skip
+    rows = [
+        (
+            d.value_date,
+            d.bank_reference,
+            d.payer_name,
+            label("kind", d.kind),
+            label("channel", d.channel),
+            from_fen(d.amount_fen),
+            label("deposit", d.status),
+            v.voucher_no if v else "",
+            label("voucher", v.status) if v else "",
+        )
+        for d, v in found.rows
+    ]
+    return exports.Table([_(h) for h in headings], rows)
+
 
 async def render_project(
     request: Request,
