@@ -4,7 +4,8 @@ select — all of them, not one page, up to MAX_ROWS — as a file named after t
 
 A cell a spreadsheet would read as a formula (leading `=`, `+`, `-`, `@`, tab or CR) is written as text: in
 CSV with a `'` before it, in XLSX as a string cell. Amounts stay exact: a decimal string ("1234.50") in CSV;
-in XLSX a number only where the number the file carries is that very decimal, else the decimal string.
+in XLSX a number (format 0.00) where the cell's double read to 15 significant digits is that very decimal —
+every amount below ten billion yuan — else the decimal string.
 """
 
 from __future__ import annotations
@@ -117,10 +118,17 @@ def to_csv(table: Table) -> bytes:
 
 
 def exact_number(value: Decimal) -> float | None:
-    """The float whose text in the file (XlsxWriter writes `%.16G`) is this very decimal, None if there
-    is none (the cell then holds the decimal as a string)."""
+    """The float a number cell holds for this amount, None where it cannot stand for it exactly (the cell
+    then holds the decimal as a string). A decimal of at most 15 significant digits (DBL_DIG) comes back
+    from its nearest double rounded to 15 digits, which is what a spreadsheet keeps and shows: the same
+    double as a clerk typing the amount would get. The text XlsxWriter writes (`%.16G`) must give back that
+    double."""
+    if len(value.as_tuple().digits) > 15:
+        return None
     number = float(value)
-    return number if Decimal(f"{number:.16G}") == value else None
+    if float(f"{number:.16G}") != number or Decimal(f"{number:.15G}") != value:
+        return None
+    return number
 
 
 def to_xlsx(table: Table) -> bytes:
