@@ -221,7 +221,7 @@ async def _alerts_download(request: Request, fmt: str) -> Response:
         )
         for a, account_no, _project_id in found.rows
     ]
-    return exports.download(request, "alerts", fmt, exports.Table([_(h) for h in headings], rows))
+    return await exports.download(request, "alerts", fmt, exports.Table([_(h) for h in headings], rows))
 
 
 def _safe_back(target: str) -> str:

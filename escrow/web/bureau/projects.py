@@ -360,7 +360,7 @@ class ProjectsController(Controller):
         fmt = exports.requested(request)
         if fmt and not errors:
             table = await pages.run(_project_table, ctx, f, lang, _)
-            return exports.download(request, "projects", fmt, table)
+            return await exports.download(request, "projects", fmt, table)
         found = await pages.run(_list_projects, ctx, f, _page_number(values["page"]), lang)
         params = {k: v for k, v in values.items() if k != "page" and k not in errors}
         fragment = (
@@ -399,7 +399,7 @@ class ProjectsController(Controller):
         if not fmt:
             return pages.redirect(request, f"/projects/{project_id}#deposits")
         table = await pages.run(_deposit_table, pages.ctx(request), project_id, pages.gettext(request))
-        return exports.download(request, f"deposits-{project_id}", fmt, table)
+        return await exports.download(request, f"deposits-{project_id}", fmt, table)
 
 
 def _deposit_table(ctx: Context, project_id: int, _) -> exports.Table:

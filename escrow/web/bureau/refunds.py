@@ -152,7 +152,7 @@ class RefundsController(Controller):
         fmt = exports.requested(request)
         if fmt:
             table = await pages.run(_refund_table, request, status, pages.language(request))
-            return exports.download(request, "refunds", fmt, table)
+            return await exports.download(request, "refunds", fmt, table)
         items, total = await pages.run(_listing, request, status, page)
         query = [("status", status)] if status else []
         return pages.render(

@@ -222,7 +222,7 @@ class ReleasesController(Controller):
         fmt = exports.requested(request)
         if fmt:
             table = await pages.run(_release_table, request, status, project_id, lang)
-            return exports.download(request, "releases", fmt, table)
+            return await exports.download(request, "releases", fmt, table)
         items, total, project_options = await pages.run(_listing, request, status, project_id, page, lang)
         query = [(k, v) for k, v in (("status", status), ("project", project_id)) if v]
         return pages.render(

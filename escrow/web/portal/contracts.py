@@ -293,7 +293,7 @@ class ContractsController(Controller):
         fmt = exports.requested(request)
         if fmt:
             table = await pages.run(_contract_table, request, q)
-            return exports.download(request, "contracts", fmt, table)
+            return await exports.download(request, "contracts", fmt, table)
         found = await pages.run(_listing, request, q, page)
         search = f"&q={quote_plus(q)}" if q else ""
         return _render(

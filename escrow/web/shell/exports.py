@@ -5,7 +5,7 @@ select — all of them, not one page, up to MAX_ROWS — as a file named after t
 A cell a spreadsheet would read as a formula (leading `=`, `+`, `-`, `@`, tab or CR) is written as text: in
 CSV with a `'` before it, in XLSX as a string cell. Amounts stay exact: a decimal string ("1234.50") in CSV;
 in XLSX a number (format 0.00) where the cell's double read to 15 significant digits is that very decimal —
-every amount below ten billion yuan — else the decimal string.
+every amount below ten trillion yuan — else the decimal string.
 """
 
 from __future__ import annotations
@@ -75,9 +75,10 @@ def check_size(total: int, _: Any) -> None:
         raise Refused(_(TOO_MANY), _(TOO_MANY_DETAIL, count=total, most=MAX_ROWS))
 
 
-def download(request: Request, name: str, fmt: str, table: Table) -> Response:
-    """The file answer: `name-YYYY-MM-DD.csv|xlsx` as an attachment."""
-    content = to_csv(table) if fmt == "csv" else to_xlsx(table)
+async def download(request: Request, name: str, fmt: str, table: Table) -> Response:
+    """The file answer: `name-YYYY-MM-DD.csv|xlsx` as an attachment (written off the event loop: a long
+    list takes a moment)."""
+    content = await pages.run(to_csv if fmt == "csv" else to_xlsx, table)
     filename = f"{name}-{pages.ctx(request).today().isoformat()}.{fmt}"
     return Response(
         content=content,
