@@ -24,7 +24,7 @@ from escrow.services import alerts as alert_service
 from escrow.services import listings
 from escrow.services.context import Context
 from escrow.web.bureau.projects import labeller, local_time, query_url, tone
-from escrow.web.shell import pages, sessions
+from escrow.web.shell import exports, pages, sessions
 from escrow.web.shell.labels import N_
 from escrow.web.shell.sessions import requires
 
@@ -190,6 +190,40 @@ async def _alerts_page(
     )
 
 
+async def _alerts_download(request: Request, fmt: str) -> Response:
+    """The alerts the list's filters select, as a file (escrow.web.shell.exports); a bad filter shows the
+    page with its error instead."""
+    _ = pages.gettext(request)
+    values = {k: (request.query_params.get(k) or "").strip() for k in ("state", "severity", "rule")}
+    known = {"state": {*STATES, "all"}, "severity": SEVERITIES, "rule": ALERT_RULES}
+    if any(values[k] and values[k] not in allowed for k, allowed in known.items()):
+        return await _alerts_page(request, request.query_params)
+    state = values["state"]
+    states = UNRESOLVED if not state else () if state == "all" else (state,)
+    found = await pages.run(
+        listings.alerts, pages.ctx(request), states, values["severity"], values["rule"], 1, exports.MAX_ROWS
+    )
+    exports.check_size(found.total, _)
+    label = alert_labels(_)
+    headings = (
+        N_("Severity"), N_("Rule"), N_("Subject"), N_("Account"), N_("State"), N_("Opened"),
+        N_("Recorded text"),
+    )  # fmt: skip
+    rows = [
+        (
+            label("severity", a.severity),
+            label("rule", a.rule),
+            f"{label('subject', a.subject_type)} {a.subject_id or ''}".strip(),
+            account_no or "",
+            label("state", a.state),
+            local_time(a.created_at),
+            a.message,
+        )
+        for a, account_no, _project_id in found.rows
+    ]
+    return await exports.download(request, "alerts", fmt, exports.Table([_(h) for h in headings], rows))
+
+
 def _safe_back(target: str) -> str:
     """Back to the alert list the form was on; nothing but an /alerts path."""
     parts = urlsplit(target)
@@ -241,7 +275,10 @@ class DashboardController(Controller):
         )
 
     @get("/alerts", guards=[requires("alerts.view")], name="alerts")
-    async def alerts(self, request: Request) -> Template:
+    async def alerts(self, request: Request) -> Response:
+        fmt = exports.requested(request)
+        if fmt:
+            return await _alerts_download(request, fmt)
         return await _alerts_page(request, request.query_params)
 
     @post("/alerts/{alert_id:int}/acknowledge", guards=[requires("alerts.handle")], status_code=303)
