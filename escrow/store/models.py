@@ -802,7 +802,8 @@ class Notification(SQLModel, table=True):
     params: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
     created_at: datetime = _ts()
     read_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
-    mail_due_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))  # None: nothing to send
+    # when to (try to) e-mail it next; None: nothing (more) to send
+    mail_due_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
     mailed_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
     mail_attempts: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     mail_error: str | None = Field(default=None, sa_type=Text)
