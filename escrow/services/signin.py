@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from escrow.domain.principal import Principal
+from escrow.services import notifications
 from escrow.services.context import Context
 from escrow.services.parties import password_matches
 from escrow.store import audit
@@ -45,6 +46,7 @@ class SignedIn:
     developer_name: str | None
     lang: str
     signed_in_at: datetime
+    unread: int = 0  # unread notifications: the badge in the page header
 
     @property
     def is_developer_staff(self) -> bool:
@@ -158,6 +160,7 @@ def load_session(uow: UnitOfWork, cookie: str, now: datetime) -> tuple[SignedIn 
             developer_name=developer.name if developer else None,
             lang=data.get("lang", "zh"),
             signed_in_at=signed_in_at,
+            unread=notifications.unread(uow, user.id),
         ),
         False,
     )

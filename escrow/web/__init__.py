@@ -85,11 +85,23 @@ def router() -> Router:
         whatif,
     )
     from escrow.web.portal import overview
-    from escrow.web.shell import auth
+    from escrow.web.shell import auth, inbox
     from escrow.web.shell.errors import EXCEPTION_HANDLERS
 
     controllers: list = [auth.AuthController]
-    for area in (dashboard, projects, amount_changes, nodes, refunds, suspense, overview, whatif, fund_plans):
+    areas = (
+        dashboard,
+        projects,
+        amount_changes,
+        nodes,
+        refunds,
+        suspense,
+        overview,
+        whatif,
+        fund_plans,
+        inbox,
+    )
+    for area in areas:
         controllers.extend(area.CONTROLLERS)
     return Router(
         path="/",

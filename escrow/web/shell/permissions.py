@@ -44,6 +44,7 @@ MATRIX: dict[str, frozenset[str]] = {
     "portal.notices": frozenset({DEVELOPER}),
     "portal.releases": frozenset({DEVELOPER}),
     "portal.fund_plan": frozenset({DEVELOPER}),
+    "inbox.view": frozenset(ROLES),  # one's own notifications (escrow.web.shell.inbox)
 }
 
 ACTIONS = tuple(MATRIX)
