@@ -67,6 +67,9 @@ ROUTES: list[tuple[str, str, str, int | None]] = [
     ("portal.releases", "GET", f"/developer/releases/{MISSING}", 404),
     ("portal.fund_plan", "GET", "/developer/fund-plan", 200),
     ("portal.fund_plan", "POST", "/developer/fund-plan", None),
+    ("inbox.view", "GET", "/inbox", 200),
+    ("inbox.view", "GET", f"/inbox/{MISSING}", 404),
+    ("inbox.view", "POST", "/inbox/read", 303),
 ]
 OPEN_PATHS = ("/login", "/logout")  # before sign-in, and sign-out (any signed-in user)
 
