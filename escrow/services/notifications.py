@@ -230,6 +230,7 @@ class Mail:
     notification: NotificationView
     email: str
     attempts: int
+    developer_staff: bool  # which side's page the link opens
 
 
 def mail_due(ctx: Context, now: datetime, limit: int = MAIL_BATCH) -> list[Mail]:
@@ -241,7 +242,7 @@ def mail_due(ctx: Context, now: datetime, limit: int = MAIL_BATCH) -> list[Mail]
             if item.email is None:
                 item.row.mail_due_at, item.row.mail_error = None, "no e-mail address"
             else:
-                out.append(Mail(_view(item.row), item.email, item.row.mail_attempts))
+                out.append(Mail(_view(item.row), item.email, item.row.mail_attempts, item.developer_staff))
         return ctx.commit(uow, out)
 
 

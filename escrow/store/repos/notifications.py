@@ -25,6 +25,7 @@ class Outgoing:
 
     row: Notification
     email: str | None  # None: the user has no address (any more)
+    developer_staff: bool
 
 
 class Notifications(Repo):
@@ -128,13 +129,13 @@ class Notifications(Repo):
 
     def mail_due(self, now: datetime, limit: int) -> list[Outgoing]:
         rows = self.session.execute(
-            select(Notification, User.email)
+            select(Notification, User.email, User.developer_id)
             .join(User, User.id == Notification.user_id)
             .where(Notification.mail_due_at.is_not(None), Notification.mail_due_at <= now)
             .order_by(Notification.mail_due_at, Notification.id)
             .limit(limit)
         )
-        return [Outgoing(row, email or None) for row, email in rows]
+        return [Outgoing(row, email or None, developer_id is not None) for row, email, developer_id in rows]
 
     def get(self, notification_id: int) -> Notification | None:
         return self.session.get(Notification, notification_id)
