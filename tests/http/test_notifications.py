@@ -5,7 +5,7 @@ another user's notification answering 404."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -130,6 +130,33 @@ def test_a_refund_reaches_its_first_step(client, world, engine, flow, site):
     assert told(engine) == {"reviewer": [step1], "reviewer2": [step1]}
     decide(client, world, refund["refund_id"], "reviewer", "reject", kind="refunds")
     assert told(engine)["dev-staff"] == [(kinds.CASE_DECIDED, "refund", refund["refund_id"])]
+
+
+@pytest.mark.parametrize("today", [date(2026, 12, 7)])  # the day test_amount_changes' project lives in
+def test_a_key_amount_change_tells_each_step_and_no_developer(client, world, engine, flow, users):
+    from tests.http.test_amount_changes import fund as fund_k
+    from tests.http.test_amount_changes import open_project as open_k
+
+    pid = open_k(client, world)["project_id"]
+    fund_k(flow, "12000000.00")
+    change = post(
+        client,
+        world,
+        f"/api/v1/projects/{pid}/supervised-amount",
+        "admin",
+        "n-k",
+        {"amount": "11000000.00", "reason": "施工合同变更"},
+    )
+    cid = change["change_id"]
+    at_step = (kinds.CASE_AT_STEP, "supervised_amount_change", cid)
+    assert told(engine) == {"reviewer": [at_step]}
+    decide(client, world, cid, "reviewer", kind="supervised-amount-changes")
+    assert told(engine) == {"reviewer": [at_step], "approver": [at_step]}
+    decide(client, world, cid, "approver", kind="supervised-amount-changes")
+    assert told(engine) == {
+        "reviewer": [at_step],
+        "approver": [at_step],
+    }  # a bureau application: no developer
 
 
 # --- in the event's transaction -----------------------------------------------------------------------------
