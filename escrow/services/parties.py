@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import re
 import secrets
 from dataclasses import dataclass
 
@@ -20,6 +21,9 @@ from escrow.store.models import ApiKey, Bank, Developer, User
 
 KEY_PREFIX = "esk"
 _hasher = PasswordHasher()
+
+# one address of the form name@host.domain, at most 254 characters (where notifications are e-mailed)
+EMAIL = re.compile(r"(?=.{3,254}$)[^@\s<>,;\"]+@[^@\s<>,;\"]+\.[^@\s<>,;\".]+")
 
 
 def _require(value: str, field: str, *, max_len: int) -> str:
@@ -94,8 +98,15 @@ def create_user(
     actor: Principal,
     display_name: str = "",
     developer_code: str | None = None,
+    email: str | None = None,
 ) -> User:
     username = _require(username, "username", max_len=64)
+    email = (email or "").strip() or None
+    if email is not None and not EMAIL.fullmatch(email):
+        raise InvalidInput(
+            f"{email!r} is not an e-mail address",
+            errors=[FieldError.coded("email", "must_be", value="name@example.cn")],
+        )
     developer_id = None
     if developer_code:
         developer = uow.parties.developer_by_code(developer_code)
@@ -126,6 +137,7 @@ def create_user(
             display_name=display_name or username,
             developer_id=developer_id,
             password_hash=hash_password(password) if password else None,
+            email=email,
         )
     )
     audit.record(
@@ -134,7 +146,7 @@ def create_user(
         action="user.created",
         subject_type="user",
         subject_id=username,
-        after={"username": username, "role": role},
+        after={"username": username, "role": role, **({"email": email} if email else {})},
     )
     return user
 

@@ -16,11 +16,12 @@ from aiosmtpd.controller import Controller
 from escrow.app import build_context
 from escrow.domain import notifications as rules
 from escrow.jobs import mail, tasks
-from escrow.store.db import UnitOfWork
+from escrow.store.db import UnitOfWork, make_engine
 from escrow.store.models import Notification
 from tests.http.test_notifications import apply
 from tests.http.test_notifications import funded as funded
 from tests.http.test_notifications import site as site
+from tests.integration.test_cli import cli as cli
 
 NOW = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
 
@@ -169,3 +170,21 @@ def test_the_smtp_url_is_checked_at_start_without_repeating_it():
         Settings.from_env({"ESCROW_SMTP_URL": "smtps://u%40x:p%2Fw@mail.example.cn"}).smtp_url
     )
     assert found == mail.Server("mail.example.cn", 465, True, "u@x", "p/w")
+
+
+def test_a_user_is_created_with_an_e_mail_address_or_refused_a_bad_one(cli, db_url):
+    code, _out, _err = cli(
+        "user", "create", "--username", "wang.fang", "--role", "approver", "--email", "wf@hs.example.cn"
+    )
+    assert code == 0
+    code, _out, err = cli(
+        "user", "create", "--username", "li.na", "--role", "approver", "--email", "li.na at hs"
+    )
+    assert code != 0 and "not an e-mail address" in err
+    engine = make_engine(db_url)
+    try:
+        with UnitOfWork(engine, readonly=True) as uow:
+            assert uow.parties.user_by_name("wang.fang").email == "wf@hs.example.cn"
+            assert uow.parties.user_by_name("li.na") is None
+    finally:
+        engine.dispose()
