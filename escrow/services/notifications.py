@@ -76,13 +76,24 @@ def at_step(
 ) -> int:
     """A case reached `step`: every active bureau user of the step's role who may take it is told."""
     users = [r for r in uow.notifications.bureau_users([step.role])[step.role] if may_take(r.user_id)]
-    said = {**params, "step_no": step.step_no, "role": step.role, "step_zh": step.label_zh}
-    said["step_en"] = step.label_en
+    # the step's own words, in both languages, from the rule book it was taken under
+    said = {
+        **params,
+        "step_no": step.step_no,
+        "role": step.role,
+        "step_zh": step.label_zh,
+        "step_en": step.label_en,
+    }
     return uow.notifications.add_many(_rows(users, rules.CASE_AT_STEP, subject_type, subject_id, said))
 
 
 def decided(
-    uow: UnitOfWork, subject_type: str, subject_id: int, status: str, account_id: int | None, params: dict
+    uow: UnitOfWork,
+    subject_type: str,
+    subject_id: int,
+    status: str,
+    account_id: int | None,
+    params: dict[str, Any],
 ) -> int:
     """A developer's application was approved or rejected: the developer's staff are told."""
     if subject_type not in rules.DEVELOPER_APPLIES or account_id is None:
