@@ -89,20 +89,9 @@ def router() -> Router:
     from escrow.web.shell.errors import EXCEPTION_HANDLERS
 
     controllers: list = [auth.AuthController]
-    areas = (
-        dashboard,
-        projects,
-        amount_changes,
-        nodes,
-        refunds,
-        suspense,
-        overview,
-        whatif,
-        fund_plans,
-        inbox,
-    )
-    for area in areas:
+    for area in (dashboard, projects, amount_changes, nodes, refunds, suspense, overview, whatif, fund_plans):
         controllers.extend(area.CONTROLLERS)
+    controllers.extend(inbox.CONTROLLERS)  # every signed-in user's notifications
     return Router(
         path="/",
         route_handlers=controllers,
