@@ -133,6 +133,7 @@ def cmd_user_create(args: argparse.Namespace, settings: Settings) -> int:
             developer_code=args.developer,
             bank_code=args.bank,
             display_name=args.display_name or "",
+            email=args.email,
             actor=OPERATOR,
         ),
     )
@@ -455,6 +456,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--developer", help="credit code, for developer staff")
     s.add_argument("--bank", help="bank code, for bank staff (role bank: the read-only bank portal)")
     s.add_argument("--display-name")
+    s.add_argument("--email", help="where notifications are e-mailed (with ESCROW_SMTP_URL)")
     s.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
     s.set_defaults(func=cmd_user_create)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import re
 import secrets
 from dataclasses import dataclass
 
@@ -20,6 +21,9 @@ from escrow.store.models import ApiKey, Bank, Developer, User
 
 KEY_PREFIX = "esk"
 _hasher = PasswordHasher()
+
+# one address of the form name@host.domain, at most 254 characters (where notifications are e-mailed)
+EMAIL = re.compile(r"(?=.{3,254}$)[^@\s<>,;\"]+@[^@\s<>,;\"]+\.[^@\s<>,;\".]+")
 
 
 def _require(value: str, field: str, *, max_len: int) -> str:
@@ -107,6 +111,7 @@ def create_user(
     display_name: str = "",
     developer_code: str | None = None,
     bank_code: str | None = None,
+    email: str | None = None,
 ) -> User:
     """A bureau user, a developer's staff member (`developer_code`, role developer) or a bank's staff member
     (`bank_code`, role bank)."""
@@ -119,6 +124,12 @@ def create_user(
         raise InvalidInput(
             f"role {role!r} is not one of {', '.join(USER_ROLES)}",
             errors=[FieldError.one_of("role", USER_ROLES)],
+        )
+    email = (email or "").strip() or None
+    if email is not None and not EMAIL.fullmatch(email):
+        raise InvalidInput(
+            f"{email!r} is not an e-mail address",
+            errors=[FieldError.coded("email", "must_be", value="name@example.cn")],
         )
     if developer_code or role == DEVELOPER_STAFF:
         if role != DEVELOPER_STAFF:
@@ -165,11 +176,14 @@ def create_user(
             developer_id=developer_id,
             bank_id=bank_id,
             password_hash=hash_password(password) if password else None,
+            email=email,
         )
     )
     after: dict[str, object] = {"username": username, "role": role}
     if bank_code:
         after["bank"] = bank_code
+    if email:
+        after["email"] = email
     audit.record(
         uow.session,
         actor=actor.ref,

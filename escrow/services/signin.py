@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from escrow.domain.principal import Principal
+from escrow.services import notifications
 from escrow.services.context import Context
 from escrow.services.parties import password_matches
 from escrow.store import audit
@@ -47,6 +48,7 @@ class SignedIn:
     signed_in_at: datetime
     bank_id: int | None = None  # bank staff (role bank): the bank whose accounts they read
     bank_name: str | None = None
+    unread: int = 0  # unread notifications: the badge in the page header
 
     @property
     def is_developer_staff(self) -> bool:
@@ -167,6 +169,7 @@ def load_session(uow: UnitOfWork, cookie: str, now: datetime) -> tuple[SignedIn 
             signed_in_at=signed_in_at,
             bank_id=user.bank_id,
             bank_name=bank.name if bank else None,
+            unread=notifications.unread(uow, user.id),
         ),
         False,
     )

@@ -40,6 +40,7 @@ from escrow.store.repos.holds import Holds
 from escrow.store.repos.idempotency import Idempotency
 from escrow.store.repos.jobs import ArchivedReports, JobRuns
 from escrow.store.repos.journal import Journal
+from escrow.store.repos.notifications import Notifications
 from escrow.store.repos.parties import Parties
 from escrow.store.repos.payments import Instructions, Refunds, Releases
 from escrow.store.repos.projects import Projects, Stats
@@ -143,6 +144,7 @@ class UnitOfWork:
         self.adoptions = Adoptions(session)
         self.fund_plans = FundPlans(session)
         self.amount_changes = AmountChanges(session)
+        self.notifications = Notifications(session)
         # read models
         self.listings = Listings(session)
         self.cap_figures = CapFigures(session)

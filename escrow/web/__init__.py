@@ -88,7 +88,7 @@ def router() -> Router:
         whatif,
     )
     from escrow.web.portal import overview
-    from escrow.web.shell import auth
+    from escrow.web.shell import auth, inbox
     from escrow.web.shell.errors import EXCEPTION_HANDLERS
 
     controllers: list = [auth.AuthController]
@@ -108,6 +108,7 @@ def router() -> Router:
     )
     for area in areas:
         controllers.extend(area.CONTROLLERS)
+    controllers.extend(inbox.CONTROLLERS)  # every signed-in user's notifications
     return Router(
         path="/",
         route_handlers=controllers,

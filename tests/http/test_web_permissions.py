@@ -85,6 +85,9 @@ ROUTES: list[tuple[str, str, str, int | None]] = [
     ("bank.view", "GET", "/bank/statements", 200),
     ("bank.view", "GET", "/bank/freezes", 200),
     ("bank.view", "GET", "/bank/accounts/NO-SUCH-ACCOUNT", 404),
+    ("inbox.view", "GET", "/inbox", 200),
+    ("inbox.view", "GET", f"/inbox/{MISSING}", 404),
+    ("inbox.view", "POST", "/inbox/read", 303),
 ]
 OPEN_PATHS = ("/login", "/logout")  # before sign-in, and sign-out (any signed-in user)
 

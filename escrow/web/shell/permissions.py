@@ -48,6 +48,7 @@ MATRIX: dict[str, frozenset[str]] = {
     "admin.users": frozenset({"admin"}),  # create, disable, enable, unlock users and reset passwords
     "admin.keys": frozenset({"admin"}),  # create and revoke API keys
     "bank.view": frozenset({BANK}),  # the bank portal: read only, the user's own bank
+    "inbox.view": frozenset(ROLES),  # one's own notifications (escrow.web.shell.inbox)
 }
 
 ACTIONS = tuple(MATRIX)

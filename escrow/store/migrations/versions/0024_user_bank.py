@@ -1,7 +1,7 @@
 """bank staff: a user of role `bank` is bound to the bank whose accounts it may read (users.bank_id)
 
 Revision ID: 0024
-Revises: 0022
+Revises: 0023
 Create Date: 2026-12-07
 
 The read-only bank portal (/bank) shows a bank's own supervised accounts, instructions, statements and
@@ -14,7 +14,7 @@ from alembic import op
 
 
 revision: str = '0024'
-down_revision: str | None = '0022'
+down_revision: str | None = '0023'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
