@@ -17,6 +17,16 @@ def _shipped(name: str) -> Path:
     return installed if installed.is_dir() else PACKAGE_DIR.parent / name
 
 
+# The authority that issues the city report when ESCROW_BUREAU_NAME is not set, by the rule book jurisdiction.
+BUREAUS = {"hengshui": "衡水市住房和城乡建设局"}
+
+
+def _percent(value: str, name: str) -> int:
+    if not value.isdigit() or int(value) > 100:
+        raise CliError(f"{name} must be a whole number of percent from 0 to 100, not {value!r}")
+    return int(value)
+
+
 def _count(value: str, name: str) -> int:
     if not value.isdigit():
         raise CliError(f"{name} must be a whole number (0: one per CPU), not {value!r}")
@@ -39,6 +49,10 @@ class Settings:
     public_base_url: str
     archive_workers: int = 0  # processes rendering the monthly archive; 0: one per CPU (escrow.jobs.archive)
     key_cache_seconds: int = 5  # how long a process keeps an API key's principal (0: never)
+    bureau_name: str = ""  # the issuing authority on the city report (住建局)
+    # an account is "near its retention floor" on the dashboard when what a node release could take is at
+    # most this percentage of its required cash retention: a configured value, not one of the measures
+    retention_near_percent: int = 10
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -53,5 +67,10 @@ class Settings:
             archive_workers=_count(env.get("ESCROW_ARCHIVE_WORKERS") or "0", "ESCROW_ARCHIVE_WORKERS"),
             key_cache_seconds=_seconds(
                 env.get("ESCROW_KEY_CACHE_SECONDS") or "5", "ESCROW_KEY_CACHE_SECONDS"
+            ),
+            bureau_name=env.get("ESCROW_BUREAU_NAME")
+            or BUREAUS.get(env.get("ESCROW_JURISDICTION") or "hengshui", ""),
+            retention_near_percent=_percent(
+                env.get("ESCROW_RETENTION_NEAR_PERCENT") or "10", "ESCROW_RETENTION_NEAR_PERCENT"
             ),
         )

@@ -1,0 +1,153 @@
+"""Charts as server-rendered SVG: one renderer for the dashboard (inlined in the page) and the city report
+(WeasyPrint draws SVG natively), so both show the same picture, no JavaScript runs and a bureau intranet
+without internet access sees it too.
+
+Pure functions: amounts come in as `Decimal` and become coordinates only where a bar is drawn (a ratio to
+the largest amount, then a float); every text is escaped (project and bank names come from people). Each
+chart carries its figures as rows too, for a table beside it that screen readers read (the SVG itself is
+`role="img"` with a <title> and an aria-label).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+
+from markupsafe import Markup, escape
+
+from escrow.reports.numerals import money
+
+WIDTH = 640
+FONT = 11  # px; the texts' widths below are estimated from it
+COLOURS = ("#2f6f9f", "#c8782a", "#5d8a3a")  # deposits/held, releases/required, a third series
+ZERO = Decimal(0)
+
+
+@dataclass(frozen=True)
+class Chart:
+    """An SVG picture and the same figures as a table: `columns` headings, `rows` of texts."""
+
+    key: str
+    title: str
+    svg: Markup
+    columns: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...]
+
+
+@dataclass(frozen=True)
+class Series:
+    label: str
+    values: tuple[Decimal, ...]
+
+
+def _ratio(value: Decimal, top: Decimal) -> float:
+    """value / top as a float in [0, 1]: the one place an amount becomes a coordinate."""
+    if top <= ZERO or value <= ZERO:
+        return 0.0
+    return float(min(value / top, Decimal(1)))
+
+
+def _text_width(text: str) -> float:
+    """Estimated width in px: CJK characters are square, the rest about 0.6 em."""
+    return sum(FONT if ord(c) > 0x2E80 else FONT * 0.6 for c in text)
+
+
+def _svg(key: str, title: str, height: float, body: list[str]) -> Markup:
+    t = escape(title)
+    return Markup(
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" role="img" aria-label="{t}" '
+        f'aria-labelledby="chart-{key}-title" viewBox="0 0 {WIDTH} {height:.0f}" width="100%" '
+        f'font-size="{FONT}" font-family="Noto Sans CJK SC, sans-serif">'
+        f'<title id="chart-{key}-title">{t}</title>{"".join(body)}</svg>'
+    )
+
+
+def _legend(series_labels: Sequence[str], x: float, y: float) -> list[str]:
+    out = []
+    for i, label in enumerate(series_labels):
+        out.append(f'<rect x="{x:.1f}" y="{y - 9:.1f}" width="10" height="10" fill="{COLOURS[i % 3]}"/>')
+        out.append(f'<text x="{x + 14:.1f}" y="{y:.1f}">{escape(label)}</text>')
+        x += 14 + _text_width(label) + 16
+    return out
+
+
+def bar_chart(key: str, title: str, categories: Sequence[str], series: Sequence[Series]) -> Chart:
+    """Vertical bars side by side per category (a month): e.g. deposits against releases."""
+    top = max((v for s in series for v in s.values), default=ZERO)
+    scale = money(top)
+    left = 12 + _text_width(scale)
+    plot_top, plot_h, height = 28.0, 180.0, 240.0
+    plot_w = WIDTH - left - 8
+    slot = plot_w / max(len(categories), 1)
+    bar_w = slot * 0.8 / max(len(series), 1)
+    base = plot_top + plot_h
+    body = _legend([s.label for s in series], left, 14)
+    body.append(f'<line x1="{left:.1f}" y1="{base:.1f}" x2="{WIDTH - 8}" y2="{base:.1f}" stroke="#555"/>')
+    body.append(f'<line x1="{left:.1f}" y1="{plot_top:.1f}" x2="{WIDTH - 8}" y2="{plot_top:.1f}" stroke="#ddd"/>')
+    body.append(f'<text x="{left - 4:.1f}" y="{plot_top + 4:.1f}" text-anchor="end">{escape(scale)}</text>')
+    body.append(f'<text x="{left - 4:.1f}" y="{base + 4:.1f}" text-anchor="end">0</text>')
+    for i, category in enumerate(categories):
+        x0 = left + i * slot + slot * 0.1
+        for j, s in enumerate(series):
+            value = s.values[i]
+            h = plot_h * _ratio(value, top)
+            body.append(
+                f'<rect class="bar s{j}" x="{x0 + j * bar_w:.1f}" y="{base - h:.1f}" width="{bar_w:.1f}" '
+                f'height="{h:.1f}" fill="{COLOURS[j % 3]}"><title>{escape(category)} {escape(s.label)} '
+                f"¥{escape(money(value))}</title></rect>"
+            )
+        body.append(
+            f'<text x="{x0 + slot * 0.4:.1f}" y="{base + 16:.1f}" text-anchor="middle" font-size="9">'
+            f"{escape(category)}</text>"
+        )
+    rows = tuple((c, *(money(s.values[i]) for s in series)) for i, c in enumerate(categories))
+    return Chart(key, title, _svg(key, title, height, body), ("", *(s.label for s in series)), rows)
+
+
+def _labelled_rows(
+    key: str, title: str, labels: Sequence[str], series: Sequence[Series], *, overlay: bool
+) -> Chart:
+    """Horizontal bars, one row per label; `overlay` draws the second series as an outline over the first
+    (held against required), else the series stack as thin bars under each other."""
+    top = max((v for s in series for v in s.values), default=ZERO)
+    left = 8 + min(max((_text_width(x) for x in labels), default=0.0), 200.0) + 8
+    value_room = 12 + _text_width(money(top)) + 8
+    plot_w = WIDTH - left - value_room
+    row_h = 26.0 if overlay or len(series) == 1 else 14.0 * len(series) + 10
+    first = 30.0
+    height = first + row_h * max(len(labels), 1) + 6
+    body = _legend([s.label for s in series], left, 14)
+    for i, label in enumerate(labels):
+        y = first + i * row_h
+        body.append(f'<text x="{left - 6:.1f}" y="{y + 13:.1f}" text-anchor="end">{escape(label)}</text>')
+        for j, s in enumerate(series):
+            value = s.values[i]
+            w = plot_w * _ratio(value, top)
+            bar_y, bar_h = (y + 3, 16.0) if overlay or len(series) == 1 else (y + 2 + 14 * j, 12.0)
+            shape = (
+                f'fill="none" stroke="{COLOURS[j % 3]}" stroke-width="2" stroke-dasharray="4 2"'
+                if overlay and j
+                else f'fill="{COLOURS[j % 3]}"'
+            )
+            body.append(
+                f'<rect class="bar s{j}" x="{left:.1f}" y="{bar_y:.1f}" width="{w:.1f}" height="{bar_h:.1f}" '
+                f"{shape}><title>{escape(label)} {escape(s.label)} ¥{escape(money(value))}</title></rect>"
+            )
+        shown = series[0].values[i]
+        body.append(
+            f'<text x="{WIDTH - value_room + 12:.1f}" y="{y + 15:.1f}">¥{escape(money(shown))}</text>'
+        )
+    rows = tuple((label, *(money(s.values[i]) for s in series)) for i, label in enumerate(labels))
+    return Chart(key, title, _svg(key, title, height, body), ("", *(s.label for s in series)), rows)
+
+
+def hbar_chart(key: str, title: str, labels: Sequence[str], values: Series) -> Chart:
+    """One horizontal bar per label (a bank's balance), its amount written beside it."""
+    return _labelled_rows(key, title, labels, [values], overlay=False)
+
+
+def coverage_chart(key: str, title: str, labels: Sequence[str], held: Series, required: Series) -> Chart:
+    """Per label (a bank): the balance held as a bar, the required retention as a dashed outline over it —
+    a bar that stops short of its outline holds less than it must keep."""
+    return _labelled_rows(key, title, labels, [held, required], overlay=True)
