@@ -10,12 +10,14 @@ chart carries its figures as rows too, for a table beside it that screen readers
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from markupsafe import Markup, escape
 
+from escrow.catalog import N_
 from escrow.reports.numerals import money
 
 WIDTH = 640
@@ -84,7 +86,8 @@ def bar_chart(key: str, title: str, categories: Sequence[str], series: Sequence[
     base = plot_top + plot_h
     body = _legend([s.label for s in series], left, 14)
     body.append(f'<line x1="{left:.1f}" y1="{base:.1f}" x2="{WIDTH - 8}" y2="{base:.1f}" stroke="#555"/>')
-    body.append(f'<line x1="{left:.1f}" y1="{plot_top:.1f}" x2="{WIDTH - 8}" y2="{plot_top:.1f}" stroke="#ddd"/>')
+    top_line = f'x1="{left:.1f}" y1="{plot_top:.1f}" x2="{WIDTH - 8}" y2="{plot_top:.1f}"'
+    body.append(f'<line {top_line} stroke="#ccc"/>')
     body.append(f'<text x="{left - 4:.1f}" y="{plot_top + 4:.1f}" text-anchor="end">{escape(scale)}</text>')
     body.append(f'<text x="{left - 4:.1f}" y="{base + 4:.1f}" text-anchor="end">0</text>')
     for i, category in enumerate(categories):
@@ -151,3 +154,44 @@ def coverage_chart(key: str, title: str, labels: Sequence[str], held: Series, re
     """Per label (a bank): the balance held as a bar, the required retention as a dashed outline over it —
     a bar that stops short of its outline holds less than it must keep."""
     return _labelled_rows(key, title, labels, [held, required], overlay=True)
+
+
+# --- the city's three charts, for the dashboard and the city report alike ---------------------------------
+
+# message ids of the catalog (escrow.catalog): the edge passes its `_`, so a page and a PDF say the same
+MONTHLY_TITLE = N_("Deposits and releases by month")
+BANKS_TITLE = N_("Balances by supervising bank at the period's end")
+COVERAGE_TITLE = N_("Retention coverage by supervising bank, now")
+DEPOSITS = N_("Money received")
+RELEASES = N_("Money released")
+BALANCE = N_("Balance at the period's end")
+HELD = N_("Balance held")
+REQUIRED = N_("Required cash retention")
+
+
+def city_charts(figures: Any, _: Callable[..., str]) -> list[Chart]:
+    """The monthly, bank and coverage charts of `figures` (escrow.services.overview.Charts), in the
+    language of `_`."""
+    months = figures.months
+    banks_ = figures.banks
+    banks = [b.bank for b in banks_]
+    covered = [b for b in figures.banks if b.required > ZERO or b.held > ZERO]
+    return [
+        bar_chart(
+            "monthly",
+            _(MONTHLY_TITLE),
+            [m.month for m in months],
+            [
+                Series(_(DEPOSITS), tuple(m.deposits for m in months)),
+                Series(_(RELEASES), tuple(m.releases for m in months)),
+            ],
+        ),
+        hbar_chart("banks", _(BANKS_TITLE), banks, Series(_(BALANCE), tuple(b.balance for b in banks_))),
+        coverage_chart(
+            "coverage",
+            _(COVERAGE_TITLE),
+            [b.bank for b in covered],
+            Series(_(HELD), tuple(b.held for b in covered)),
+            Series(_(REQUIRED), tuple(b.required for b in covered)),
+        ),
+    ]
