@@ -10,6 +10,7 @@ chart carries its figures as rows too, for a table beside it that screen readers
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -43,6 +44,14 @@ class Series:
     values: tuple[Decimal, ...]
 
 
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def text(value: str) -> Markup:
+    """A text for the SVG: characters XML cannot carry dropped, runs of white space one space, escaped."""
+    return escape(" ".join(_NOT_XML.sub("", value).split()))
+
+
 def _ratio(value: Decimal, top: Decimal) -> float:
     """value / top as a float in [0, 1]: the one place an amount becomes a coordinate."""
     if top <= ZERO or value <= ZERO:
@@ -56,7 +65,7 @@ def _text_width(text: str) -> float:
 
 
 def _svg(key: str, title: str, height: float, body: list[str]) -> Markup:
-    t = escape(title)
+    t = text(title)
     return Markup(
         f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" role="img" aria-label="{t}" '
         f'aria-labelledby="chart-{key}-title" viewBox="0 0 {WIDTH} {height:.0f}" width="100%" '
@@ -69,7 +78,7 @@ def _legend(series_labels: Sequence[str], x: float, y: float) -> list[str]:
     out = []
     for i, label in enumerate(series_labels):
         out.append(f'<rect x="{x:.1f}" y="{y - 9:.1f}" width="10" height="10" fill="{COLOURS[i % 3]}"/>')
-        out.append(f'<text x="{x + 14:.1f}" y="{y:.1f}">{escape(label)}</text>')
+        out.append(f'<text x="{x + 14:.1f}" y="{y:.1f}">{text(label)}</text>')
         x += 14 + _text_width(label) + 16
     return out
 
@@ -88,7 +97,7 @@ def bar_chart(key: str, title: str, categories: Sequence[str], series: Sequence[
     body.append(f'<line x1="{left:.1f}" y1="{base:.1f}" x2="{WIDTH - 8}" y2="{base:.1f}" stroke="#555"/>')
     top_line = f'x1="{left:.1f}" y1="{plot_top:.1f}" x2="{WIDTH - 8}" y2="{plot_top:.1f}"'
     body.append(f'<line {top_line} stroke="#ccc"/>')
-    body.append(f'<text x="{left - 4:.1f}" y="{plot_top + 4:.1f}" text-anchor="end">{escape(scale)}</text>')
+    body.append(f'<text x="{left - 4:.1f}" y="{plot_top + 4:.1f}" text-anchor="end">{text(scale)}</text>')
     body.append(f'<text x="{left - 4:.1f}" y="{base + 4:.1f}" text-anchor="end">0</text>')
     for i, category in enumerate(categories):
         x0 = left + i * slot + slot * 0.1
@@ -97,12 +106,12 @@ def bar_chart(key: str, title: str, categories: Sequence[str], series: Sequence[
             h = plot_h * _ratio(value, top)
             body.append(
                 f'<rect class="bar s{j}" x="{x0 + j * bar_w:.1f}" y="{base - h:.1f}" width="{bar_w:.1f}" '
-                f'height="{h:.1f}" fill="{COLOURS[j % 3]}"><title>{escape(category)} {escape(s.label)} '
-                f"¥{escape(money(value))}</title></rect>"
+                f'height="{h:.1f}" fill="{COLOURS[j % 3]}"><title>{text(category)} {text(s.label)} '
+                f"¥{text(money(value))}</title></rect>"
             )
         body.append(
             f'<text x="{x0 + slot * 0.4:.1f}" y="{base + 16:.1f}" text-anchor="middle" font-size="9">'
-            f"{escape(category)}</text>"
+            f"{text(category)}</text>"
         )
     rows = tuple((c, *(money(s.values[i]) for s in series)) for i, c in enumerate(categories))
     return Chart(key, title, _svg(key, title, height, body), ("", *(s.label for s in series)), rows)
@@ -123,7 +132,7 @@ def _labelled_rows(
     body = _legend([s.label for s in series], left, 14)
     for i, label in enumerate(labels):
         y = first + i * row_h
-        body.append(f'<text x="{left - 6:.1f}" y="{y + 13:.1f}" text-anchor="end">{escape(label)}</text>')
+        body.append(f'<text x="{left - 6:.1f}" y="{y + 13:.1f}" text-anchor="end">{text(label)}</text>')
         for j, s in enumerate(series):
             value = s.values[i]
             w = plot_w * _ratio(value, top)
@@ -135,12 +144,10 @@ def _labelled_rows(
             )
             body.append(
                 f'<rect class="bar s{j}" x="{left:.1f}" y="{bar_y:.1f}" width="{w:.1f}" height="{bar_h:.1f}" '
-                f"{shape}><title>{escape(label)} {escape(s.label)} ¥{escape(money(value))}</title></rect>"
+                f"{shape}><title>{text(label)} {text(s.label)} ¥{text(money(value))}</title></rect>"
             )
         shown = series[0].values[i]
-        body.append(
-            f'<text x="{WIDTH - value_room + 12:.1f}" y="{y + 15:.1f}">¥{escape(money(shown))}</text>'
-        )
+        body.append(f'<text x="{WIDTH - value_room + 12:.1f}" y="{y + 15:.1f}">¥{text(money(shown))}</text>')
     rows = tuple((label, *(money(s.values[i]) for s in series)) for i, label in enumerate(labels))
     return Chart(key, title, _svg(key, title, height, body), ("", *(s.label for s in series)), rows)
 
