@@ -21,13 +21,15 @@ from escrow.domain.errors import FieldError, InvalidInput, NotFound
 from escrow.domain.ledger import EntryKind
 from escrow.domain.money import from_fen
 from escrow.domain.rulebook import RuleBook
-from escrow.services import fund_plans
+from escrow.services import fund_plans, overview
 from escrow.services.context import Context
 from escrow.services.projects import building_figures, reached_dates
 from escrow.services.vouchers import STATUS_WORDS
 from escrow.store.db import UnitOfWork
 from escrow.store.models import Release
 from escrow.store.reads.reports import ReportQueries
+
+from . import charts
 
 # Words of the one catalog (escrow.catalog), in Chinese: the web pages say the same codes in the same words.
 ZH = gettext_for("zh")
@@ -513,6 +515,9 @@ def _fund_plan(uow: UnitOfWork, book: RuleBook, project_id: int, period: str) ->
 # --- city report ------------------------------------------------------------------------------------------
 
 
+CITY_CHUNK = 20  # lines per block of the account listing: a block that does not fit moves to the next page
+
+
 def check_city(uow: UnitOfWork, ctx: Context, start: date, end: date) -> date:
     """The last day to report on (the period's end, or today if it has not ended), once the period is one
     to report on: it does not end before it starts, has begun, and some account was open in it."""
@@ -581,6 +586,8 @@ def city(uow: UnitOfWork, ctx: Context, start: date, end: date) -> dict[str, Any
             ]
         )
     return {
+        "authority": ctx.settings.bureau_name,
+        "charts": charts.city_charts(overview.charts(uow, ctx, start, until), ZH),
         "start": start,
         "end": end,
         "until": until,
@@ -615,5 +622,6 @@ def city(uow: UnitOfWork, ctx: Context, start: date, end: date) -> dict[str, Any
                 Column("期末余额", 17, right=True),
             ],
             rows,
+            chunk=CITY_CHUNK,
         ),
     }

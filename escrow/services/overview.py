@@ -96,12 +96,13 @@ def charts(
     for a in retention_now(uow, ctx) if now is None else now:
         held[a.row.bank_name] = held.get(a.row.bank_name, ZERO) + from_fen(a.books.cash)
         required[a.row.bank_name] = required.get(a.row.bank_name, ZERO) + a.retained
-    banks = sorted(uow.overview.cash_by_bank_until(end), key=lambda row: (-row[2], row[1]))
+    cash = {name: from_fen(fen) for _, name, fen in uow.overview.cash_by_bank_until(end)}
+    names = sorted(cash.keys() | held.keys(), key=lambda name: (-cash.get(name, ZERO), name))
     return Charts(
         months=months,
         banks=tuple(
-            BankFigures(name, from_fen(fen), held.get(name, ZERO), required.get(name, ZERO))
-            for _, name, fen in banks
+            BankFigures(name, cash.get(name, ZERO), held.get(name, ZERO), required.get(name, ZERO))
+            for name in names
         ),
     )
 
