@@ -17,6 +17,7 @@ from escrow.domain import caps, ledger
 from escrow.domain.guarantees import EXPIRY_WARNING_DAYS
 from escrow.domain.ledger import Balances, EntryKind
 from escrow.domain.money import from_fen
+from escrow.domain.risks import is_near_floor
 from escrow.services import alerts
 from escrow.services.context import Context
 from escrow.store.db import UnitOfWork
@@ -131,11 +132,6 @@ def retention_now(uow: UnitOfWork, ctx: Context) -> list[AccountNow]:
         retained, releasable = caps.node_release_figures(inputs[a.id], rule)
         out.append(AccountNow(a, books[a.id], retained, releasable))
     return out
-
-
-def is_near_floor(retained: Decimal, releasable: Decimal, percent: int) -> bool:
-    """What a node release could take is at most `percent` of the required cash retention."""
-    return retained > ZERO and releasable * 100 <= retained * percent
 
 
 def risks(uow: UnitOfWork, ctx: Context, now: list[AccountNow] | None = None) -> Risks:

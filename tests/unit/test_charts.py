@@ -14,9 +14,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from escrow.catalog import gettext_for
+from escrow.domain.risks import is_near_floor
 from escrow.reports import charts
 from escrow.reports.charts import Series, bar_chart, coverage_chart, hbar_chart
-from escrow.services.overview import is_near_floor, months_between
+from escrow.services.overview import months_between
 
 SVG = "{http://www.w3.org/2000/svg}"
 COORDINATES = {"x", "y", "x1", "x2", "y1", "y2", "width", "height"}
