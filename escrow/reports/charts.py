@@ -64,6 +64,16 @@ def _text_width(text: str) -> float:
     return sum(FONT if ord(c) > 0x2E80 else FONT * 0.6 for c in text)
 
 
+def _shorten(label: str, room: float) -> str:
+    """The label cut to fit `room` px, with an ellipsis (the full name stays in the bar's tooltip and the
+    table beside the chart)."""
+    if _text_width(label) <= room:
+        return label
+    while label and _text_width(label) + FONT > room:
+        label = label[:-1]
+    return label + "…"
+
+
 def _svg(key: str, title: str, height: float, body: list[str]) -> Markup:
     t = text(title)
     return Markup(
@@ -123,7 +133,8 @@ def _labelled_rows(
     """Horizontal bars, one row per label; `overlay` draws the second series as an outline over the first
     (held against required), else the series stack as thin bars under each other."""
     top = max((v for s in series for v in s.values), default=ZERO)
-    left = 8 + min(max((_text_width(x) for x in labels), default=0.0), 200.0) + 8
+    room = 200.0  # px for the labels at most; longer ones are cut
+    left = 8 + min(max((_text_width(x) for x in labels), default=0.0), room) + 8
     value_room = 12 + _text_width(money(top)) + 8
     plot_w = WIDTH - left - value_room
     row_h = 26.0 if overlay or len(series) == 1 else 14.0 * len(series) + 10
@@ -132,7 +143,8 @@ def _labelled_rows(
     body = _legend([s.label for s in series], left, 14)
     for i, label in enumerate(labels):
         y = first + i * row_h
-        body.append(f'<text x="{left - 6:.1f}" y="{y + 13:.1f}" text-anchor="end">{text(label)}</text>')
+        shown = text(_shorten(label, room))
+        body.append(f'<text x="{left - 6:.1f}" y="{y + 13:.1f}" text-anchor="end">{shown}</text>')
         for j, s in enumerate(series):
             value = s.values[i]
             w = plot_w * _ratio(value, top)
@@ -146,8 +158,8 @@ def _labelled_rows(
                 f'<rect class="bar s{j}" x="{left:.1f}" y="{bar_y:.1f}" width="{w:.1f}" height="{bar_h:.1f}" '
                 f"{shape}><title>{text(label)} {text(s.label)} ¥{text(money(value))}</title></rect>"
             )
-        shown = series[0].values[i]
-        body.append(f'<text x="{WIDTH - value_room + 12:.1f}" y="{y + 15:.1f}">¥{text(money(shown))}</text>')
+        amount = money(series[0].values[i])
+        body.append(f'<text x="{WIDTH - value_room + 12:.1f}" y="{y + 15:.1f}">¥{text(amount)}</text>')
     rows = tuple((label, *(money(s.values[i]) for s in series)) for i, label in enumerate(labels))
     return Chart(key, title, _svg(key, title, height, body), ("", *(s.label for s in series)), rows)
 

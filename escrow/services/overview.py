@@ -23,6 +23,7 @@ from escrow.services.context import Context
 from escrow.store.db import UnitOfWork
 
 ZERO = Decimal(0)
+MAX_MONTHS = 120  # a longer period charts no months (ten years of bars are unreadable, and cost)
 
 
 @dataclass(frozen=True)
@@ -42,7 +43,7 @@ class BankFigures:
 
 @dataclass(frozen=True)
 class Charts:
-    months: tuple[MonthFlow, ...]
+    months: tuple[MonthFlow, ...]  # empty for a period of more than MAX_MONTHS months
     banks: tuple[BankFigures, ...]  # largest balance first
 
 
@@ -69,7 +70,9 @@ class Risks:
 
 
 def months_between(start: date, end: date) -> list[tuple[int, int]]:
-    """Every (year, month) from start's to end's, both included."""
+    """Every (year, month) from start's to end's, both included; none beyond MAX_MONTHS of them."""
+    if (end.year - start.year) * 12 + end.month - start.month >= MAX_MONTHS:
+        return []
     out, (y, m) = [], (start.year, start.month)
     while (y, m) <= (end.year, end.month):
         out.append((y, m))
@@ -83,7 +86,7 @@ def charts(
     """The charts' figures for [start, end]: each month's money in and out (a month with no entry is
     zero), each bank's cash at `end`, and each bank's live accounts' cash against their retention now
     (`now`: retention_now, where the caller has it already)."""
-    by_month = uow.overview.totals_by_month(start, end)
+    by_month = uow.overview.totals_by_month(start, end) if months_between(start, end) else {}
     months = tuple(
         MonthFlow(
             f"{y:04d}-{m:02d}",

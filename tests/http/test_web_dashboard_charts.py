@@ -81,6 +81,9 @@ def test_quick_ranges_and_a_custom_period_are_kept_in_the_url(browser, project, 
     assert "按月入账与拨付" in custom.text and "Deposits and releases by month" not in custom.text
     (bank,) = chart_rows(custom.text, "banks")
     assert bank[1] == "0.00"  # the money arrived after the period's end
+    # centuries: the figures, but no month-by-month chart of them
+    wide = browser("director").get("/?from=0001-01-01&to=2026-11-22&lang=en")
+    assert wide.status_code == 200 and chart_rows(wide.text, "monthly") == [["No figures for this period."]]
 
 
 def test_the_risk_panel_is_empty_for_a_city_in_order(browser, project, flow):  # noqa: F811

@@ -67,7 +67,7 @@ def test_horizontal_bars_grow_with_the_amounts_and_keep_every_label(rows):
 
 
 def test_every_text_is_escaped():
-    name = '<script>alert("x")</script> & 银行\'s'
+    name = '<script>"x"</script> & 银\'s'
     chart = hbar_chart("b", 'Title <b>"&"</b>', [name], Series("A & B", (Decimal("1.00"),)))
     root = parsed(chart)
     assert "<script>" not in str(chart.svg)
@@ -79,6 +79,14 @@ def test_every_text_is_escaped():
 def test_characters_xml_cannot_carry_are_dropped_and_white_space_folded():
     chart = hbar_chart("b", "T", ["衡水\x01银行\r\n  一\x0b支行"], Series("A", (Decimal(1),)))
     assert "衡水银行 一支行" in [t.text for t in parsed(chart).iter(f"{SVG}text")]
+
+
+def test_a_long_name_is_cut_to_its_room_and_kept_whole_in_the_tooltip_and_the_table():
+    name = "衡水市某某农村商业银行股份有限公司桃城区中心支行营业部"
+    root = parsed(hbar_chart("b", "T", [name], Series("A", (Decimal(1),))))
+    (label,) = [t.text for t in root.iter(f"{SVG}text") if t.text and t.text.startswith("衡水")]
+    assert label.endswith("…") and len(label) < len(name)
+    assert any(name in (t.text or "") for t in root.iter(f"{SVG}title"))
 
 
 def test_a_chart_is_accessible_and_carries_its_figures_as_rows():
@@ -142,3 +150,6 @@ def test_the_months_of_a_period_cross_the_year():
 
     assert months_between(date(2025, 12, 1), date(2026, 2, 3)) == [(2025, 12), (2026, 1), (2026, 2)]
     assert months_between(date(2026, 5, 9), date(2026, 5, 10)) == [(2026, 5)]
+    assert len(months_between(date(2016, 12, 1), date(2026, 11, 30))) == 120
+    assert months_between(date(2016, 11, 30), date(2026, 11, 1)) == []  # 121 months: no monthly chart
+    assert months_between(date(1, 1, 1), date(9999, 12, 31)) == []
