@@ -450,8 +450,8 @@ def monthly(uow: UnitOfWork, ctx: Context, account_no: str, year: int, month: in
     # the nodes as they stood at the month's end: reached and confirmed by then (a node the bureau confirmed
     # after it shows as not yet reached, whenever the report is printed); a month not yet over shows them as
     # they stand now
-    confirmed_before = end_of_day(end) if end < today else None
-    reached, _ = reached_dates(uow, project, book, until, confirmed_before)
+    confirmed_by = end if end < today else None
+    reached, _ = reached_dates(uow, project, book, until, confirmed_by)
     statements = q.statements(account.id, start, until)
     latest = uow.statements.latest(account.id)
     return {
@@ -512,7 +512,7 @@ def monthly(uow: UnitOfWork, ctx: Context, account_no: str, year: int, month: in
                 "node": node_name(book, b.node, "zh") if b.node else None,
                 "required_retention": b.required_retention,
             }
-            for b in building_figures(uow, ctx, project, until, confirmed_before)
+            for b in building_figures(uow, ctx, project, until, confirmed_by)
         ],
         "statements": [
             {
