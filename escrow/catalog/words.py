@@ -36,6 +36,16 @@ VOUCHER_STATUS = {
     "reversed": N_("Reversed"),
     "refunded": N_("Refunded"),
 }
+# A bureau user's role (and a developer's staff), as pages, PDFs and the audit trail name a person's part.
+ROLE_NAMES = {
+    "admin": N_("Administrator"),
+    "reviewer": N_("Reviewer"),
+    "approver": N_("Approver"),
+    "director": N_("Director"),
+    "inspector": N_("Node inspector"),
+    "auditor": N_("Auditor"),
+    "developer": N_("Developer staff"),
+}
 RELEASE_STATUS = {
     "submitted": N_("Being approved"),
     "approved": N_("Approved, awaiting the bank's payment"),

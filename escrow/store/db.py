@@ -19,6 +19,7 @@ from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
+from escrow.store.reads.actors import Actors
 from escrow.store.reads.alerts import AlertReads
 from escrow.store.reads.audit_trail import AuditTrail
 from escrow.store.reads.caps import CapFigures
@@ -148,6 +149,7 @@ class UnitOfWork:
         self.audit_trail = AuditTrail(session)
         self.page_reads = PageReads(session)
         self.portal_reads = PortalReads(session)
+        self.actors = Actors(session)
         return self
 
     def commit(self) -> None:
