@@ -81,6 +81,7 @@ def router() -> Router:
         nodes,
         projects,
         refunds,
+        rules,
         suspense,
         whatif,
     )
@@ -89,7 +90,18 @@ def router() -> Router:
     from escrow.web.shell.errors import EXCEPTION_HANDLERS
 
     controllers: list = [auth.AuthController]
-    for area in (dashboard, projects, amount_changes, nodes, refunds, suspense, overview, whatif, fund_plans):
+    for area in (
+        dashboard,
+        projects,
+        amount_changes,
+        nodes,
+        refunds,
+        suspense,
+        overview,
+        whatif,
+        fund_plans,
+        rules,
+    ):
         controllers.extend(area.CONTROLLERS)
     return Router(
         path="/",

@@ -27,6 +27,7 @@ from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath
 from litestar.response import Template
 
+from escrow.catalog.actors import actor_words
 from escrow.catalog.caps import cap_terms, percent
 from escrow.catalog.words import PAYEE_ROLES, RELEASE_KINDS, named
 from escrow.domain import lifecycle as rules
@@ -39,6 +40,7 @@ from escrow.services.context import Context
 from escrow.services.listings import ProjectFilter
 from escrow.web.bureau.common import KIND_NAMES
 from escrow.web.shell import pages, sessions
+from escrow.web.shell.audit_words import event_lines
 from escrow.web.shell.filters import local_time
 from escrow.web.shell.labels import N_
 from escrow.web.shell.sessions import requires
@@ -212,6 +214,13 @@ def cap_in_words(cap: Cap, book: RuleBook, _, lang: str) -> dict[str, Any]:
     }
 
 
+def _confirmer(_, confirmed: tuple[Any, str | None] | None, names: Mapping[tuple[str, int], Any]) -> str:
+    """Who confirmed a node, by name and role ("陈磊（节点核验员）")."""
+    if not confirmed:
+        return ""
+    return actor_words(_, f"user:{confirmed[0].confirmed_by}", names)
+
+
 def _project_page(ctx: Context, project_id: int, lang: str, with_audit: bool, _) -> dict[str, Any]:
     found = listings.project_page(ctx, project_id, latest=LATEST, with_audit=with_audit)
     project, book, cap, confirmations = found.project, found.book, found.cap, found.confirmations
@@ -222,7 +231,7 @@ def _project_page(ctx: Context, project_id: int, lang: str, with_audit: bool, _)
             "name": node_name(n, lang),
             "retention": percent(n.retention),
             "confirmation": confirmations.get(n.code, (None, None))[0],
-            "confirmed_by": confirmations.get(n.code, (None, None))[1],
+            "confirmed_by": _confirmer(_, confirmations.get(n.code), found.actor_names),
         }
         for n in book.nodes
     ]
@@ -237,7 +246,7 @@ def _project_page(ctx: Context, project_id: int, lang: str, with_audit: bool, _)
                     "code": n.code,
                     "name": node_names[n.code],
                     "confirmation": b.confirmations.get(n.code, (None, None))[0],
-                    "confirmed_by": b.confirmations.get(n.code, (None, None))[1],
+                    "confirmed_by": _confirmer(_, b.confirmations.get(n.code), found.actor_names),
                 }
                 for n in book.nodes
             ],
@@ -287,7 +296,7 @@ def _project_page(ctx: Context, project_id: int, lang: str, with_audit: bool, _)
         "interest": found.interest,
         "fees": found.fees,
         "reconciliation": latest.status if latest else "pending",
-        "audit": found.audit,
+        "audit": event_lines(_, lang, found.audit, found.actor_names, book),
         "adoptions": found.adoptions,
         "amount_changes": found.amount_changes,
         "guarantees": held,
