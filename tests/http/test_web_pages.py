@@ -468,10 +468,8 @@ def test_project_page_shows_the_account_nodes_and_the_cap_in_words(client, world
         "Key supervised amount ¥30,000,000.00 × 70% retained once “Half of the main structure completed” is "
         "confirmed" in body
     )
-    assert (
-        '<a class="rule" href="/rules/hengshui/2024.1#nodes.half_structure.retention">Share retained at the node'
-        " “Half of the main structure completed”</a>" in body
-    )
+    link = '<a class="rule" href="/rules/hengshui/2024.1#nodes.half_structure.retention">'
+    assert f"{link}Share retained at the node “Half of the main structure completed”</a>" in body
     assert "received but not yet assigned to a contract" in body and "5,000.00" in body
     assert "The terms leave less than nothing, so nothing is releasable." in body
     assert "Half of the main structure completed" in body and "Reached on 1 Jun 2025" in body
