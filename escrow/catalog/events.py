@@ -108,6 +108,8 @@ EVENTS = {
 FLOW_EVENTS = {
     "step_approved": N_("%(actor)s approved step %(step_no)s (%(role)s) of %(subject)s"),
     "step_rejected": N_("%(actor)s rejected %(subject)s at step %(step_no)s (%(role)s)"),
+    # what escrow.services.approvals writes for a rejected step (f"step_{decision}d" of "reject")
+    "step_rejectd": N_("%(actor)s rejected %(subject)s at step %(step_no)s (%(role)s)"),
     "approved": N_("%(subject)s: approved (%(actor)s)"),
     "rejected": N_("%(subject)s: not approved (%(actor)s)"),
 }
