@@ -536,7 +536,7 @@ def test_project_page_lists_money_movements_and_suspense_items_with_resolve_link
     with UnitOfWork(engine, readonly=True) as uow:
         deposit = uow.deposits.by_reference(uow.parties.bank_by_code("HSB").id, "S-1")
     resolve = f'href="/projects/{site["project_id"]}/suspense/{deposit.id}"'
-    assert resolve in page and "<code>notice_exists_and_open</code>" in page
+    assert resolve in page and "Payment notice exists and is open" in page
     assert resolve in browser("approver").get(url).text
     for username in ("auditor", "director", "inspector", "admin"):
         assert resolve not in browser(username).get(url).text, username

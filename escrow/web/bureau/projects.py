@@ -29,6 +29,7 @@ from litestar.response import Template
 
 from escrow.catalog.actors import actor_words
 from escrow.catalog.caps import cap_terms, percent
+from escrow.catalog.outcomes import check_rule
 from escrow.catalog.words import PAYEE_ROLES, RELEASE_KINDS, named
 from escrow.domain import lifecycle as rules
 from escrow.domain.caps import Cap
@@ -304,6 +305,7 @@ def _project_page(ctx: Context, project_id: int, lang: str, with_audit: bool, _)
         "fund_plan": found.fund_plan,
         "node_label": lambda code: node_names.get(code, code),
         "role_label": lambda code: named(_, PAYEE_ROLES, code),
+        "check_label": lambda rule: check_rule(_, rule),  # a deposit check of the rule book, in words
         "ending": ending,
         "closure_blockers": [blocker_in_words(b, _, node_names) for b in ending.closure_blockers],
         "bank_change_blockers": [blocker_in_words(b, _, node_names) for b in ending.bank_change_blockers],
