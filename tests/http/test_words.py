@@ -84,6 +84,7 @@ def test_the_project_and_release_pages_show_words_not_identifiers(web, lived, la
     assert project.status_code == 200 and release.status_code == 200
     assert 'id="audit-trail"' in project.text  # the admin sees the trail: it is part of what is checked
     assert identifiers_in(project.text) == [] and identifiers_in(release.text) == []
+    assert '<a href="/rules/hengshui/2024.1">hengshui@2024.1</a>' in release.text  # its rule book, in words
     trail = words_of(main_of(project.text).split('id="audit-trail"', 1)[1])
     if lang == "zh":
         assert "陈磊（节点核验员）确认项目 #" in trail and "达到“主体结构完成二分之一”节点" in trail
