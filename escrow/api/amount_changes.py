@@ -50,6 +50,8 @@ SupervisedAmountChange = create_model(
         "next_step": (Link | None, ...),
         "steps": (list[approvals.StepView], ...),
         "created_at": (str | None, ...),
+        "applied_by_name": (str | None, Field(None, description="the applicant's display name")),
+        "applied_by_role": (str | None, Field(None, description="the applicant's role")),
     },
 )
 

@@ -88,6 +88,70 @@ GUARANTEE_WAITING = N_(
 )
 
 
+# The rule-book keys a cap cites (`TermWords.rules`: "<book id> <key>"), in words; each is an anchor of the
+# book's page (/rules/<jurisdiction>/<version>#<key>). A node's share ("nodes.<code>.retention") is said with
+# the node's name. Keys of terms stored before terms carried codes ("books", "freezes", …) name what the
+# figure was read from; they are not rules of a book and link nowhere.
+RULE_KEYS = {
+    "nodes": N_("Release nodes and the share retained at each"),
+    "buildings": N_("Supervision by building"),
+    "finish_surcharge": N_("Surcharge on the retention for finished-interior housing"),
+    "guarantee.max_share": N_("Share of the retention a bank guarantee may stand in for"),
+    "guarantee.requires_full_amount": N_(
+        "A bank guarantee counts once deposits reach the key supervised amount"
+    ),
+    "freeze": N_("Court freezes before first registration"),
+    "freeze.exempt": N_("Payments a court freeze does not stop"),
+    "supervised_amount": N_("Key supervised amount formula"),
+    "release.approval_chain": N_("Approval chain of a node release"),
+    "non_key_release.approval_chain": N_("Approval chain of a non-key release"),
+    "limits.suspense_max_days": N_("Days money may stay unassigned"),
+}
+NODE_RETENTION = N_("Share retained at the node “%(node)s”")
+NOT_OF_A_BOOK = {
+    "books": N_("Balance of the supervised account by the books"),
+    "freezes": N_("Court freezes recorded"),
+    "projects": N_("The project's key supervised amount"),
+    "releases": N_("Releases approved or paid"),
+}
+UNKNOWN_RULE = N_("A rule of %(book)s")
+
+
+@dataclass(frozen=True)
+class RuleRef:
+    """A rule-book reference in words, with the address of its row on the book's page (None: not a rule of
+    a book)."""
+
+    key: str
+    words: str
+    href: str | None
+
+
+def rule_href(book_id: str, key: str) -> str:
+    """hengshui@2026.2, nodes.topped_out.retention → /rules/hengshui/2026.2#nodes.topped_out.retention"""
+    jurisdiction, _at, version = book_id.partition("@")
+    return f"/rules/{jurisdiction}/{version}#{key}"
+
+
+def rule_reference(_: Gettext, ref: str, book: RuleBook | None, lang: str) -> RuleRef:
+    """A reference as a cap cites it ("<book id> <key>", or a bare key of a term stored before terms carried
+    codes) in words; `book` names the nodes (the cited book, or the page's)."""
+    book_id, _sp, key = ref.strip().rpartition(" ")
+    if not book_id or "@" not in book_id:
+        return RuleRef(
+            key, named(_, NOT_OF_A_BOOK, key) if key in NOT_OF_A_BOOK else _(UNKNOWN_RULE, book=key), None
+        )
+    parts = key.split(".")
+    if len(parts) == 3 and parts[0] == "nodes" and parts[2] == "retention":
+        node = node_name(book, parts[1], lang) if book is not None else parts[1]
+        words = _(NODE_RETENTION, node=node)
+    elif key in RULE_KEYS:
+        words = _(RULE_KEYS[key])
+    else:
+        words = _(UNKNOWN_RULE, book=book_id)
+    return RuleRef(key, words, rule_href(book_id, key))
+
+
 @dataclass(frozen=True)
 class TermWords:
     """One term of a cap as people read it: its sign in the sum, name, value, what it is (or how the
@@ -99,6 +163,7 @@ class TermWords:
     value: Decimal
     words: str
     rules: tuple[str, ...]
+    references: tuple[RuleRef, ...] = ()  # `rules` in words, each linking to its row of the book's page
 
 
 def amount_text(value: Decimal) -> str:
@@ -201,6 +266,7 @@ def term_words(_: Gettext, term: Term, book: RuleBook, lang: str, *, first: bool
         value=term.value,
         words=words,
         rules=rules,
+        references=tuple(rule_reference(_, r, book, lang) for r in rules),
     )
 
 

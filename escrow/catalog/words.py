@@ -36,6 +36,16 @@ VOUCHER_STATUS = {
     "reversed": N_("Reversed"),
     "refunded": N_("Refunded"),
 }
+# A bureau user's role (and a developer's staff), as pages, PDFs and the audit trail name a person's part.
+ROLE_NAMES = {
+    "admin": N_("Administrator"),
+    "reviewer": N_("Reviewer"),
+    "approver": N_("Approver"),
+    "director": N_("Director"),
+    "inspector": N_("Node inspector"),
+    "auditor": N_("Auditor"),
+    "developer": N_("Developer staff"),
+}
 RELEASE_STATUS = {
     "submitted": N_("Being approved"),
     "approved": N_("Approved, awaiting the bank's payment"),
@@ -125,3 +135,24 @@ def node_name(book: RuleBook, code: str, lang: str) -> str:
 def step_label(step: ApprovalStep, lang: str) -> str:
     """An approval step of the rule book by its label in `lang`."""
     return step.label_en if lang == "en" else step.label_zh
+
+
+# A rule book's time limits (`[limits]`), as its page and the alerts name them; a limit a later book adds
+# shows as its key until it gets a name here.
+LIMIT_NAMES = {
+    "suspense_max_days": N_("Days money may stay unassigned before an alert (suspense days)"),
+    "instruction_max_working_days": N_("Working days the bank has to execute an approved instruction"),
+    "notice_overdue_days": N_("Days after its due date an unpaid payment notice raises an alert"),
+    "reversal_same_day": N_("Reversals only on the payment's value date (1 = enforced)"),
+    "bank_confirmation_days": N_("Days the bank has to confirm the tri-party agreement"),
+}
+# What a court freeze does not stop (`freeze.exempt`).
+FREEZE_EXEMPT = {
+    "node_release": N_("Construction progress payments (node releases) the bureau approves"),
+    "refund": N_("Refunds to buyers the bureau approves"),
+}
+# Of what a bank guarantee's share is counted (`guarantee.share_of`).
+GUARANTEE_SHARE_OF = {
+    "required_retention": N_("of the required retention"),
+    "supervised_amount": N_("of the key supervised amount"),
+}

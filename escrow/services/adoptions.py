@@ -27,6 +27,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from escrow.domain.actors import ActorRef
 from escrow.domain.approvals import Decision, Link, MayDecide, adoption_chain, links, next_link
 from escrow.domain.errors import Conflict, FieldError, Forbidden, InvalidInput, NotFound
 from escrow.domain.ids import valid_id
@@ -43,7 +44,6 @@ from escrow.store.models import (
     RulebookAdoption,
     RulebookAdoptionProject,
     SupervisedAccount,
-    User,
 )
 
 Status = Literal["submitted", "approved", "rejected"]
@@ -97,6 +97,8 @@ class AdoptionView:
     next_step: Link | None
     steps: tuple[approvals.StepView, ...]
     created_at: str | None
+    applied_by_name: str | None = None  # the applicant's display name (their username if none)
+    applied_by_role: str | None = None
 
 
 # --- the rules ---------------------------------------------------------------------------------------------
@@ -339,14 +341,16 @@ def adoption_view(uow: UnitOfWork, ctx: Context, adoption: RulebookAdoption) -> 
     book = ctx.rulebook(adoption.rulebook_id)
     chain = adoption_chain(book)
     steps = uow.adoptions.steps(adoption.id)
-    applicant = uow.session.get(User, adoption.applied_by)
+    named = uow.actors.names([ActorRef("user", adoption.applied_by)]).get(("user", adoption.applied_by))
     return AdoptionView(
         adoption_id=adoption.id,
         rulebook=adoption.rulebook_id,
         jurisdiction=adoption.jurisdiction,
         status=adoption.status,
         reason=adoption.reason,
-        applied_by=applicant.username if applicant else None,
+        applied_by=named.login if named else None,
+        applied_by_name=named.name if named else None,
+        applied_by_role=named.role if named else None,
         supervised_amount="kept",
         projects=tuple(
             ChosenProject(

@@ -26,6 +26,7 @@ from decimal import Decimal
 from typing import Any, Literal
 
 from escrow.domain import caps
+from escrow.domain.actors import ActorRef
 from escrow.domain.approvals import Decision, Link, MayDecide, links, next_link
 from escrow.domain.approvals import supervised_amount_change_chain as chain_of
 from escrow.domain.errors import Conflict, FieldError, Forbidden, InvalidInput, NotFound
@@ -39,7 +40,7 @@ from escrow.services.projects import cap_basis
 from escrow.services.releases import cap_json
 from escrow.store import audit
 from escrow.store.db import UnitOfWork
-from escrow.store.models import Project, Release, SupervisedAccount, SupervisedAmountChange, User
+from escrow.store.models import Project, Release, SupervisedAccount, SupervisedAmountChange
 
 Status = Literal["submitted", "approved", "rejected"]
 APPLICANT_ROLES = ("admin",)  # as for opening projects; never a step of the chain
@@ -79,6 +80,8 @@ class ChangeView:
     next_step: Link | None
     steps: tuple[approvals.StepView, ...]
     created_at: str | None
+    applied_by_name: str | None = None  # the applicant's display name (their username if none)
+    applied_by_role: str | None = None
 
 
 # --- the rules ---------------------------------------------------------------------------------------------
@@ -299,7 +302,7 @@ def change_view(
     steps = uow.amount_changes.steps(change.id) if steps is None else steps
     project = uow.projects.get(change.project_id)
     account = uow.session.get(SupervisedAccount, change.account_id)
-    applicant = uow.session.get(User, change.applied_by)
+    named = uow.actors.names([ActorRef("user", change.applied_by)]).get(("user", change.applied_by))
     return ChangeView(
         change_id=change.id,
         project_id=project.id,
@@ -309,7 +312,9 @@ def change_view(
         from_amount=from_fen(change.from_fen),
         to_amount=from_fen(change.to_fen),
         reason=change.reason,
-        applied_by=applicant.username if applicant else None,
+        applied_by=named.login if named else None,
+        applied_by_name=named.name if named else None,
+        applied_by_role=named.role if named else None,
         cap=change.cap,
         supervised_amount=from_fen(project.supervised_amount_fen),
         rulebook=change.rulebook_id,

@@ -7,11 +7,13 @@ are the read models as the store returns them; the pages choose the words.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+from escrow.domain.actors import ActorRef, parse_ref
 from escrow.domain.approvals import Link, may_decide
 from escrow.domain.caps import Cap
 from escrow.domain.errors import NotFound
@@ -32,6 +34,7 @@ from escrow.services import (
 from escrow.services.context import Context
 from escrow.services.projects import BuildingView, building_views, release_cap
 from escrow.store.db import UnitOfWork
+from escrow.store.reads.actors import PartyName
 from escrow.store.reads.listings import ProjectFilter, ProjectRow
 
 __all__ = ["ProjectFilter", "ProjectRow"]  # the project list's filter and rows, for the pages
@@ -202,6 +205,8 @@ class ProjectPage:
     adoptions: tuple[adoptions.HistoryEntry, ...]  # the rule book versions adopted for it (or refused)
     amount_changes: tuple[amount_changes.ChangeView, ...]  # key supervised amount changes
     fund_plan: fund_plans.PlanTable  # plan against actual, node × role
+    # the names of the audit trail's actors and the nodes' inspectors: (kind, id) → PartyName
+    actor_names: Mapping[tuple[str, int], PartyName] = field(default_factory=dict)
 
 
 def project_page(ctx: Context, project_id: int, *, latest: int, with_audit: bool) -> ProjectPage:
@@ -219,6 +224,11 @@ def project_page(ctx: Context, project_id: int, *, latest: int, with_audit: bool
         rows = uow.projects.buildings(project.id)
         book = ctx.rulebook(project.rulebook_id)
         cap = release_cap(uow, ctx, project, account)
+        confirmed = uow.listings.confirmations(project.id)
+        audit = tuple(uow.listings.audit_trail(account.id, project.id, latest)) if with_audit else ()
+        named = [parse_ref(e.actor) for e in audit] + [
+            ActorRef("user", c.confirmed_by) for by_node in confirmed.values() for c, _ in by_node.values()
+        ]
         return ProjectPage(
             project=project,
             account=account,
@@ -227,7 +237,7 @@ def project_page(ctx: Context, project_id: int, *, latest: int, with_audit: bool
             book=book,
             cap=cap,
             guarantee=cap.inputs.guarantee,  # in force today: the cap's own reading of it
-            confirmations=(confirmed := uow.listings.confirmations(project.id))[None],
+            confirmations=confirmed[None],
             buildings=tuple(
                 BuildingRow(figures, row.permit_no, {**confirmed[None], **confirmed.get(row.id, {})})
                 for row, figures in zip(rows, building_views(rows, cap), strict=True)
@@ -240,7 +250,7 @@ def project_page(ctx: Context, project_id: int, *, latest: int, with_audit: bool
             freezes=tuple(uow.listings.freezes(account.id)),
             statements=tuple(statements),
             statement_count=statement_count,
-            audit=tuple(uow.listings.audit_trail(account.id, project.id, latest)) if with_audit else (),
+            audit=audit,
             interest=from_fen(books.interest),
             fees=from_fen(books.fees),
             guarantees=guarantees.overview_in(uow, ctx, project, account, cap),
@@ -248,6 +258,7 @@ def project_page(ctx: Context, project_id: int, *, latest: int, with_audit: bool
             adoptions=adoptions.history(uow, project.id),
             amount_changes=amount_changes.history(uow, ctx, project.id),
             fund_plan=fund_plans.project_table_in(uow, project.id, book),
+            actor_names=uow.actors.names(named),
         )
 
 

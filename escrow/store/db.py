@@ -19,6 +19,7 @@ from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
+from escrow.store.reads.actors import Actors
 from escrow.store.reads.admin import AdminReads
 from escrow.store.reads.alerts import AlertReads
 from escrow.store.reads.audit_trail import AuditTrail
@@ -156,6 +157,7 @@ class UnitOfWork:
         self.portal_reads = PortalReads(session)
         self.admin_reads = AdminReads(session)
         self.bank_reads = BankReads(session)
+        self.actors = Actors(session)
         return self
 
     def commit(self) -> None:

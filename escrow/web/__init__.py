@@ -83,6 +83,7 @@ def router() -> Router:
         nodes,
         projects,
         refunds,
+        rules,
         statements,
         suspense,
         whatif,
@@ -103,6 +104,7 @@ def router() -> Router:
         overview,
         whatif,
         fund_plans,
+        rules,
         admin,
         bank,
     )

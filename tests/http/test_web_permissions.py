@@ -43,6 +43,8 @@ ROUTES: list[tuple[str, str, str, int | None]] = [
     ("fund_plans.view", "GET", "/fund-plans", 200),
     ("fund_plans.view", "GET", f"/fund-plans/{MISSING}", 404),
     ("fund_plans.decide", "POST", f"/fund-plans/{MISSING}/decision", 404),
+    ("rules.view", "GET", "/rules/hengshui/2024.1", 200),
+    ("rules.view", "GET", "/rules/hengshui/1999.1", 404),
     ("rules.what_if", "GET", "/rules/what-if", 200),
     ("rules.what_if", "GET", f"/rules/adoptions/{MISSING}", 404),
     ("rules.adopt", "POST", "/rules/adoptions", None),

@@ -49,7 +49,7 @@ def chain_view(
                 **vars(link),
                 "label": link.label_zh if lang == "zh" else link.label_en,
                 "state": state,
-                "decided_by": taken.decided_by if taken else None,
+                "decided_by": (taken.decided_by_name or taken.decided_by) if taken else None,
                 "decided_at": when(taken.decided_at) if taken else None,
                 "comment": taken.comment if taken else "",
             }

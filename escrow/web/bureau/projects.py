@@ -27,7 +27,9 @@ from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath
 from litestar.response import Template
 
+from escrow.catalog.actors import actor_words
 from escrow.catalog.caps import cap_terms, percent
+from escrow.catalog.outcomes import check_rule
 from escrow.catalog.words import PAYEE_ROLES, RELEASE_KINDS, named
 from escrow.domain import lifecycle as rules
 from escrow.domain.caps import Cap
@@ -39,6 +41,7 @@ from escrow.services.context import Context
 from escrow.services.listings import ProjectFilter
 from escrow.web.bureau.common import KIND_NAMES
 from escrow.web.shell import exports, pages, sessions
+from escrow.web.shell.audit_words import event_lines
 from escrow.web.shell.filters import local_time
 from escrow.web.shell.labels import N_
 from escrow.web.shell.sessions import requires
@@ -238,6 +241,13 @@ def cap_in_words(cap: Cap, book: RuleBook, _, lang: str) -> dict[str, Any]:
     }
 
 
+def _confirmer(_, confirmed: tuple[Any, str | None] | None, names: Mapping[tuple[str, int], Any]) -> str:
+    """Who confirmed a node, by name and role ("陈磊（节点核验员）")."""
+    if not confirmed:
+        return ""
+    return actor_words(_, f"user:{confirmed[0].confirmed_by}", names)
+
+
 def _project_page(ctx: Context, project_id: int, lang: str, with_audit: bool, _) -> dict[str, Any]:
     found = listings.project_page(ctx, project_id, latest=LATEST, with_audit=with_audit)
     project, book, cap, confirmations = found.project, found.book, found.cap, found.confirmations
@@ -248,7 +258,7 @@ def _project_page(ctx: Context, project_id: int, lang: str, with_audit: bool, _)
             "name": node_name(n, lang),
             "retention": percent(n.retention),
             "confirmation": confirmations.get(n.code, (None, None))[0],
-            "confirmed_by": confirmations.get(n.code, (None, None))[1],
+            "confirmed_by": _confirmer(_, confirmations.get(n.code), found.actor_names),
         }
         for n in book.nodes
     ]
@@ -263,7 +273,7 @@ def _project_page(ctx: Context, project_id: int, lang: str, with_audit: bool, _)
                     "code": n.code,
                     "name": node_names[n.code],
                     "confirmation": b.confirmations.get(n.code, (None, None))[0],
-                    "confirmed_by": b.confirmations.get(n.code, (None, None))[1],
+                    "confirmed_by": _confirmer(_, b.confirmations.get(n.code), found.actor_names),
                 }
                 for n in book.nodes
             ],
@@ -313,7 +323,7 @@ def _project_page(ctx: Context, project_id: int, lang: str, with_audit: bool, _)
         "interest": found.interest,
         "fees": found.fees,
         "reconciliation": latest.status if latest else "pending",
-        "audit": found.audit,
+        "audit": event_lines(_, lang, found.audit, found.actor_names, book),
         "adoptions": found.adoptions,
         "amount_changes": found.amount_changes,
         "guarantees": held,
@@ -321,6 +331,7 @@ def _project_page(ctx: Context, project_id: int, lang: str, with_audit: bool, _)
         "fund_plan": found.fund_plan,
         "node_label": lambda code: node_names.get(code, code),
         "role_label": lambda code: named(_, PAYEE_ROLES, code),
+        "check_label": lambda rule: check_rule(_, rule),  # a deposit check of the rule book, in words
         "ending": ending,
         "closure_blockers": [blocker_in_words(b, _, node_names) for b in ending.closure_blockers],
         "bank_change_blockers": [blocker_in_words(b, _, node_names) for b in ending.bank_change_blockers],

@@ -21,6 +21,7 @@ from litestar.connection import ASGIConnection
 from litestar.datastructures import UploadFile
 from litestar.response import Redirect, Template
 
+from escrow.catalog.actors import person_words
 from escrow.domain.errors import DomainError
 from escrow.domain.ids import valid_id  # noqa: F401  (pages.valid_id for the page modules)
 from escrow.services import signin
@@ -98,6 +99,8 @@ def render(request: Request, template: str, *, status: int = 200, **context: Any
             path=request.url.path,
             htmx=request.headers.get("hx-request") == "true",
             role_names=ROLE_NAMES,
+            # a person by name and role word, as approval steps and node cards name who acted
+            person=lambda name, role: person_words(i18n.gettext_for(lang), name, role) if name else "—",
             **context,
         ),
         status_code=status,

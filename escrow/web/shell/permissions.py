@@ -32,6 +32,7 @@ MATRIX: dict[str, frozenset[str]] = {
     "fund_plans.view": _BUREAU,
     "fund_plans.decide": _DECIDERS,
     "suspense.resolve": frozenset({"reviewer", "approver"}),
+    "rules.view": frozenset({*BUREAU_ROLES, DEVELOPER}),  # a rule book version in words, as caps cite it
     "rules.what_if": frozenset({"admin", "reviewer", "approver", "director", "auditor"}),
     "rules.adopt": frozenset({"admin"}),  # apply for a rule book adoption
     "rules.decide": _DECIDERS,  # take a step of an adoption's approval chain
