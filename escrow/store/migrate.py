@@ -21,10 +21,29 @@ def alembic_config(url: str) -> Config:
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Apply the migrations up to `revision`. On SQLite a migration that changes a table rebuilds it (batch
+    mode: copy, drop, rename), and dropping a table other rows refer to fails while foreign keys are
+    enforced: as SQLite's ALTER TABLE procedure says, enforcement is off for the migration (the pragma only
+    takes effect outside a transaction), the keys are checked before it commits, and on again after."""
     cfg = alembic_config(engine.url.render_as_string(hide_password=False))
-    with engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, revision)
+    sqlite = engine.dialect.name == "sqlite"
+    with engine.connect() as conn:
+        raw = conn.connection.driver_connection
+        if sqlite:
+            raw.execute("PRAGMA foreign_keys=OFF")
+        try:
+            with conn.begin():
+                cfg.attributes["connection"] = conn
+                command.upgrade(cfg, revision)
+                if sqlite:
+                    broken = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                    if broken:
+                        raise RuntimeError(
+                            f"the migration leaves rows whose foreign keys point nowhere: {broken[:5]}"
+                        )
+        finally:
+            if sqlite:
+                raw.execute("PRAGMA foreign_keys=ON")
 
 
 def is_current(engine: Engine) -> bool:
