@@ -32,6 +32,7 @@ BUREAU_USERS = (  # username, role, display name, demo password (deterministic, 
     ("auditor", "auditor", "赵敏（审计）", "demo-auditor-2025"),
 )
 DEVELOPER_USER = ("developer", "demo-developer-2025")
+BANK_USER = ("bank", "demo-bank-2025", "衡水银行监管业务岗")  # the first bank's staff: the bank portal
 
 # district, short name, division code, share of projects, shell price range (¥/m²), typical floors
 DISTRICTS = (

@@ -56,6 +56,7 @@ from typing import Any
 
 from escrow.demo.city import (
     APPROVAL_COMMENTS,
+    BANK_USER,
     BANKS,
     BUREAU_USERS,
     DEVELOPER_USER,
@@ -143,6 +144,7 @@ class Login:
     role: str
     display_name: str
     developer: str | None = None  # credit code, for developer staff
+    bank: str | None = None  # bank code, for bank staff
 
 
 @dataclass
@@ -216,6 +218,17 @@ def create_cast(uow: Any, plan: CityPlan) -> Cast:
         actor=SYSTEM,
     )
     logins.append(Login(username, password, "developer", f"{first.name}销售部", developer=first.credit_code))
+    username, password, display = BANK_USER
+    parties.create_user(
+        uow,
+        username=username,
+        role="bank",
+        password=password,
+        display_name=display,
+        bank_code=BANKS[0][0],
+        actor=SYSTEM,
+    )
+    logins.append(Login(username, password, "bank", display, bank=BANKS[0][0]))
     for bank in banks:
         name = f"BANK_{bank.code}_KEY"
         keys[name] = parties.create_api_key(uow, bank_code=bank.code, actor=SYSTEM).plaintext

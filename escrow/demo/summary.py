@@ -12,6 +12,7 @@ from typing import Any, TextIO
 from urllib.parse import urlsplit, urlunsplit
 
 from escrow.demo.seeding import Login
+from escrow.domain.principal import BUREAU_ROLES
 
 URL = "http://127.0.0.1:8000"
 
@@ -84,13 +85,15 @@ def write(r: DemoResult, out: TextIO) -> None:
         "",
         "Bureau logins (username / password / role):",
     ]
-    lines += [f"  {x.username:<10} {x.password:<22} {x.role}" for x in r.logins if x.developer is None]
+    lines += [f"  {x.username:<10} {x.password:<22} {x.role}" for x in r.logins if x.role in BUREAU_ROLES]
     lines.append("Developer staff login (username / password / role / developer):")
     lines += [
         f"  {x.username:<10} {x.password:<22} {x.role}  developer={x.developer}"
         for x in r.logins
         if x.developer is not None
     ]
+    lines.append("Bank staff login, the read-only bank portal (username / password / role / bank):")
+    lines += [f"  {x.username:<10} {x.password:<22} {x.role}  bank={x.bank}" for x in r.logins if x.bank]
     lines += [
         "",
         "API keys (send as 'Authorization: Bearer <key>'; shown only now, store them), as the shell",

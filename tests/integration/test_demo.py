@@ -295,6 +295,7 @@ def test_printed_api_keys_and_logins_work(engine, settings, client):
         "inspector",
         "auditor",
         "developer",
+        "bank",
     }
     with UnitOfWork(engine, readonly=True) as uow:
         for username, password, role in logins:
@@ -303,6 +304,8 @@ def test_printed_api_keys_and_logins_work(engine, settings, client):
             assert len(password) >= 10 and parties.password_matches(user.password_hash, password)
             if role == "developer":
                 assert user.developer_id == uow.parties.developer_by_code(result.developer_code).id
+            if role == "bank":  # the read-only bank portal of the first bank
+                assert user.bank_id == uow.parties.bank_by_code(result.bank_code).id
 
 
 def test_refuses_to_seed_twice(engine, settings, seeded, db_url, monkeypatch, capsys):
