@@ -3,7 +3,9 @@ fixed few — never one per row — and the alert list of the API."""
 
 from __future__ import annotations
 
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import NamedTuple
 
 from sqlalchemy import ColumnElement, Row, func, select
 
@@ -32,6 +34,58 @@ def state_is(states: tuple[str, ...]) -> ColumnElement[bool]:
     if set(states) == {"open", "acknowledged"}:
         return Alert.state != "resolved"
     return Alert.state.in_(states)
+
+
+@dataclass(frozen=True)
+class AlertFilter:
+    """The alert list's filters, as the page and the bulk actions apply them; empty means any."""
+
+    states: tuple[str, ...] = ()
+    severity: str = ""
+    rule: str = ""
+    project_id: int | None = None
+
+    def where(self) -> list[ColumnElement[bool]]:
+        where = []
+        if self.states:
+            where.append(state_is(self.states))
+        if self.severity:
+            where.append(Alert.severity == self.severity)
+        if self.rule:
+            where.append(Alert.rule == self.rule)
+        if self.project_id is not None:
+            accounts = select(SupervisedAccount.id).where(SupervisedAccount.project_id == self.project_id)
+            where.append(Alert.account_id.in_(accounts))
+        return where
+
+
+class AlertRow(NamedTuple):
+    """An alert of the list with the names of what it concerns (None for a client address)."""
+
+    alert: Alert
+    account_no: str | None
+    project_id: int | None
+    project_name: str | None
+
+
+class RuleGroup(NamedTuple):
+    """The alerts of one rule (and severity) that match a filter."""
+
+    rule: str
+    severity: str
+    count: int
+    oldest: datetime
+    newest: datetime
+
+
+class ProjectGroup(NamedTuple):
+    """The alerts of one project's account that match a filter (project None: a client address)."""
+
+    project_id: int | None
+    project_name: str | None
+    account_no: str | None
+    count: int
+    worst: str  # the most severe severity among them
 
 
 def most_urgent_first() -> tuple:
@@ -205,3 +259,69 @@ class AlertReads(Reads):
             .limit(limit)
         )
         return [(alert, account_no, username) for alert, account_no, username in rows]
+
+    # --- the bureau's alert page: the list, its summaries, the alerts a bulk action takes ----------------
+
+    def rows(self, f: AlertFilter, *, limit: int, offset: int = 0) -> tuple[list[AlertRow], int]:
+        """A page of the alerts matching `f`, most severe first then newest, and how many match in all."""
+        where = f.where()
+        total = self.session.scalar(select(func.count(Alert.id)).where(*where)) or 0
+        rows = self.session.execute(
+            select(Alert, SupervisedAccount.account_no, Project.id, Project.name)
+            .outerjoin(SupervisedAccount, SupervisedAccount.id == Alert.account_id)
+            .outerjoin(Project, Project.id == SupervisedAccount.project_id)
+            .where(*where)
+            .order_by(*most_urgent_first())
+            .limit(limit)
+            .offset(offset)
+        )
+        return [AlertRow(*r) for r in rows], total
+
+    def by_rule(self, f: AlertFilter) -> list[RuleGroup]:
+        """The matching alerts counted per rule and severity, with the oldest and newest, most severe
+        first, then the largest group — one GROUP BY (over ix_alerts_unresolved_order's rows when `f` asks
+        for the unresolved ones)."""
+        n = func.count(Alert.id)
+        rows = self.session.execute(
+            select(Alert.rule, Alert.severity, n, func.min(Alert.created_at), func.max(Alert.created_at))
+            .where(*f.where())
+            .group_by(Alert.rule, Alert.severity)
+            .order_by(func.max(Alert.urgency).desc(), n.desc(), Alert.rule)
+        )
+        return [
+            RuleGroup(rule, severity, int(count), oldest, newest)
+            for rule, severity, count, oldest, newest in rows
+        ]
+
+    def by_project(self, f: AlertFilter) -> list[ProjectGroup]:
+        """The matching alerts counted per project and account, with the worst severity among them, the
+        worst and largest first — one GROUP BY."""
+        n = func.count(Alert.id)
+        worst = func.max(Alert.urgency)
+        rows = self.session.execute(
+            select(Project.id, Project.name, SupervisedAccount.account_no, n, worst)
+            .select_from(Alert)
+            .outerjoin(SupervisedAccount, SupervisedAccount.id == Alert.account_id)
+            .outerjoin(Project, Project.id == SupervisedAccount.project_id)
+            .where(*f.where())
+            .group_by(Project.id, Project.name, SupervisedAccount.account_no)
+            .order_by(worst.desc(), n.desc(), Project.name, SupervisedAccount.account_no)
+        )
+        severity_of = {URGENCY[s]: s for s in SEVERITY_ORDER}
+        return [
+            ProjectGroup(pid, name, no, int(count), severity_of.get(rank, "info"))
+            for pid, name, no, count, rank in rows
+        ]
+
+    def projects_alerted(self) -> list[tuple[int, str]]:
+        """(id, name) of the projects with an alert, by name: the project filter's choices."""
+        rows = self.session.execute(
+            select(Project.id, Project.name)
+            .where(
+                Project.id.in_(
+                    select(SupervisedAccount.project_id).join(Alert, Alert.account_id == SupervisedAccount.id)
+                )
+            )
+            .order_by(Project.name, Project.id)
+        )
+        return [(pid, name) for pid, name in rows]
