@@ -214,6 +214,10 @@ def test_bulk_resolve_everything_a_filter_matches(web, seeded, engine):
     # the filter page offers the action for all it matches
     page = reviewer.get("/alerts?severity=warning&lang=en")
     assert "Acknowledge all 3 matching this filter" in page.text
+    # nothing resolved is offered to a bulk action: the boxes and the filter's action are for the others
+    resolved_page = reviewer.get("/alerts?state=resolved")
+    assert resolved_page.text.count('<tr id="alert-') == 3
+    assert 'id="bulk-all"' not in resolved_page.text and 'name="alert_id"' not in resolved_page.text
 
 
 def test_bulk_refusals_change_nothing(web, seeded, engine):
