@@ -13,6 +13,7 @@ from escrow.api.deps import Id, require_bureau, services
 from escrow.api.idempotency import idempotent
 from escrow.api.routes import KeyedController, read_route, write_route
 from escrow.api.schemas import Body
+from escrow.domain.ids import MAX_ID
 from escrow.domain.principal import Principal
 from escrow.services import alerts
 
@@ -27,7 +28,7 @@ class AlertFilterIn(Body):
     state: Annotated[str | None, Field(description="open | acknowledged", max_length=16)] = None
     severity: Annotated[str | None, Field(description="critical | warning | info", max_length=16)] = None
     rule: Annotated[str | None, Field(description="a rule name", max_length=64)] = None
-    project_id: Annotated[int | None, Field(ge=1, le=2**53)] = None
+    project_id: Annotated[int | None, Field(ge=1, le=MAX_ID)] = None
 
     def to_filter(self) -> alerts.AlertFilter:
         return alerts.AlertFilter(
@@ -39,7 +40,7 @@ class AlertBulkIn(Body):
     """Either `alert_ids` or `filter`."""
 
     alert_ids: Annotated[
-        list[Annotated[int, Field(ge=1, le=2**53)]] | None, Field(max_length=alerts.BULK_MAX)
+        list[Annotated[int, Field(ge=1, le=MAX_ID)]] | None, Field(max_length=alerts.BULK_MAX)
     ] = None
     filter: AlertFilterIn | None = None
     comment: Annotated[str, Field(max_length=2000)] = ""

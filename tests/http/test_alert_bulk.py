@@ -130,6 +130,9 @@ def test_grouped_by_project_with_the_account_count_and_worst_severity(web, seede
     assert warning_only[north][2] == "3"
     bad = web("auditor").get("/alerts?group=bank&project=x&lang=en")
     assert bad.status_code == 400 and 'id="e-project"' in bad.text
+    assert 'id="by-rule"' in bad.text  # a grouping it does not know: the summary by rule
+    too_large = web("auditor").get("/alerts?project=99999999999")  # no INTEGER id is that large
+    assert too_large.status_code == 400 and 'id="e-project"' in too_large.text
 
 
 def test_each_alert_says_its_subject_in_words(web, seeded):
@@ -230,7 +233,9 @@ def test_bulk_refusals_change_nothing(web, seeded, engine):
         {"action": "resolve", "scope": "selected"},
         {"action": "resolve", "scope": "selected", "alert_id": [str(one), "abc"]},
         {"action": "resolve", "scope": "selected", "alert_id": [str(one), "99999999"]},
+        {"action": "resolve", "scope": "selected", "alert_id": [str(one), "99999999999"]},
         {"action": "resolve", "scope": "filter", "rule": "no_such_rule"},
+        {"action": "resolve", "scope": "filter", "project": "99999999999"},
         {"action": "resolve", "scope": "selected", "alert_id": str(one), "comment": "x" * 501},
     ]
     for form in bad:
@@ -306,6 +311,8 @@ def test_api_bulk_refusals_change_nothing(client, world, seeded, engine):
         ({"filter": {"rule": "nope"}}, 422),
         ({"filter": {"state": "closed"}}, 422),
         ({"alert_ids": ["x"]}, 422),
+        ({"alert_ids": [2**31]}, 422),
+        ({"filter": {"project_id": 2**31}}, 422),
     ]
     for n, (body, status) in enumerate(cases):
         r = client.post(

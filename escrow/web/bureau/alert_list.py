@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
+from escrow.domain.ids import valid_id
 from escrow.services import alert_page
 from escrow.services.alert_page import AlertFilter, AlertRow
 from escrow.web.shell.labels import N_
@@ -48,12 +49,12 @@ def read_filters(
     refused with the message `refused` and left out. No state asked means the alerts not resolved."""
     values = {k: (params.get(k) or "").strip() for k in FILTERS}
     errors: dict[str, str] = {}
-    allowed = {"state": STATE_CHOICES, "group": alert_page.GROUPINGS, **choices}
+    allowed = {"state": STATE_CHOICES, **choices}
     for name, known in allowed.items():
         if values[name] and values[name] not in known:
             errors[name] = refused
     project = values["project"]
-    if project and not (project.isdigit() and len(project) < 12):
+    if project and not (project.isdigit() and len(project) < 12 and valid_id(int(project))):
         errors["project"] = refused
 
     def ok(name: str) -> str:
@@ -62,7 +63,10 @@ def read_filters(
     state = ok("state")
     states = UNRESOLVED if not state else () if state == "all" else (state,)
     applied = AlertFilter(states, ok("severity"), ok("rule"), int(ok("project")) if ok("project") else None)
-    return Filters(values, applied, ok("group") or "rule", errors)
+    grouping = (
+        values["group"] if values["group"] in alert_page.GROUPINGS else "rule"
+    )  # a summary, not a filter
+    return Filters(values, applied, grouping, errors)
 
 
 def subject_words(_: Callable[..., str], row: AlertRow, node_names: Mapping[str, str]) -> str:
