@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import NamedTuple
 
-from sqlalchemy import ColumnElement, Row, func, select
+from sqlalchemy import ColumnElement, Row, Select, func, select
 
 from escrow.store.models import (
     Alert,
@@ -86,6 +86,35 @@ class ProjectGroup(NamedTuple):
     account_no: str | None
     count: int
     worst: str  # the most severe severity among them
+
+
+def rule_groups(f: AlertFilter) -> Select:
+    """(rule, severity, count, oldest, newest) of the alerts matching `f`, most severe first, then the
+    largest group — one GROUP BY, which reads only the unresolved alerts (ix_alerts_unresolved_order's rows)
+    when `f` asks for those, as the page does by default."""
+    n = func.count(Alert.id)
+    return (
+        select(Alert.rule, Alert.severity, n, func.min(Alert.created_at), func.max(Alert.created_at))
+        .where(*f.where())
+        .group_by(Alert.rule, Alert.severity)
+        .order_by(func.max(Alert.urgency).desc(), n.desc(), Alert.rule)
+    )
+
+
+def project_groups(f: AlertFilter) -> Select:
+    """(project id, name, account no, count, worst urgency) of the alerts matching `f`, the worst and largest
+    first — one GROUP BY over the same rows as `rule_groups`; alerts without an account form one group."""
+    n = func.count(Alert.id)
+    worst = func.max(Alert.urgency)
+    return (
+        select(Project.id, Project.name, SupervisedAccount.account_no, n, worst)
+        .select_from(Alert)
+        .outerjoin(SupervisedAccount, SupervisedAccount.id == Alert.account_id)
+        .outerjoin(Project, Project.id == SupervisedAccount.project_id)
+        .where(*f.where())
+        .group_by(Project.id, Project.name, SupervisedAccount.account_no)
+        .order_by(worst.desc(), n.desc(), Project.name, SupervisedAccount.account_no)
+    )
 
 
 def most_urgent_first() -> tuple:
@@ -278,39 +307,18 @@ class AlertReads(Reads):
         return [AlertRow(*r) for r in rows], total
 
     def by_rule(self, f: AlertFilter) -> list[RuleGroup]:
-        """The matching alerts counted per rule and severity, with the oldest and newest, most severe
-        first, then the largest group — one GROUP BY (over ix_alerts_unresolved_order's rows when `f` asks
-        for the unresolved ones)."""
-        n = func.count(Alert.id)
-        rows = self.session.execute(
-            select(Alert.rule, Alert.severity, n, func.min(Alert.created_at), func.max(Alert.created_at))
-            .where(*f.where())
-            .group_by(Alert.rule, Alert.severity)
-            .order_by(func.max(Alert.urgency).desc(), n.desc(), Alert.rule)
-        )
+        """The matching alerts counted per rule and severity, with the oldest and newest (rule_groups)."""
         return [
-            RuleGroup(rule, severity, int(count), oldest, newest)
-            for rule, severity, count, oldest, newest in rows
+            RuleGroup(rule, sev, int(n), oldest, newest)
+            for rule, sev, n, oldest, newest in self.session.execute(rule_groups(f))
         ]
 
     def by_project(self, f: AlertFilter) -> list[ProjectGroup]:
-        """The matching alerts counted per project and account, with the worst severity among them, the
-        worst and largest first — one GROUP BY."""
-        n = func.count(Alert.id)
-        worst = func.max(Alert.urgency)
-        rows = self.session.execute(
-            select(Project.id, Project.name, SupervisedAccount.account_no, n, worst)
-            .select_from(Alert)
-            .outerjoin(SupervisedAccount, SupervisedAccount.id == Alert.account_id)
-            .outerjoin(Project, Project.id == SupervisedAccount.project_id)
-            .where(*f.where())
-            .group_by(Project.id, Project.name, SupervisedAccount.account_no)
-            .order_by(worst.desc(), n.desc(), Project.name, SupervisedAccount.account_no)
-        )
+        """The matching alerts counted per project and account, with the worst severity (project_groups)."""
         severity_of = {URGENCY[s]: s for s in SEVERITY_ORDER}
         return [
-            ProjectGroup(pid, name, no, int(count), severity_of.get(rank, "info"))
-            for pid, name, no, count, rank in rows
+            ProjectGroup(pid, name, no, int(n), severity_of.get(rank, "info"))
+            for pid, name, no, n, rank in self.session.execute(project_groups(f))
         ]
 
     def projects_alerted(self) -> list[tuple[int, str]]:
