@@ -18,15 +18,15 @@ GROUPINGS = ("rule", "project")
 
 
 @dataclass(frozen=True)
-class AlertListing:
-    page: Page  # rows: AlertRow, most severe first, then newest
-    by_rule: tuple[RuleGroup, ...]  # the summary asked for (the other one empty)
+class AlertSummary:
+    by_rule: tuple[RuleGroup, ...]  # the grouping asked for (the other one empty)
     by_project: tuple[ProjectGroup, ...]
     projects: tuple[tuple[int, str], ...]  # (id, name) of the projects with alerts: the filter's choices
 
 
 def rows(ctx: Context, f: AlertFilter, page: int, per_page: int) -> Page:
-    """One page of the alerts matching `f` (AlertRow): the list the page shows, and any export of it."""
+    """One page of the alerts matching `f` (AlertRow), most severe first, then newest: the list the page
+    shows, and any export of it."""
     check_filter(f)
     with ctx.reading() as uow:
         return _paged(
@@ -34,15 +34,11 @@ def rows(ctx: Context, f: AlertFilter, page: int, per_page: int) -> Page:
         )
 
 
-def listing(ctx: Context, f: AlertFilter, grouping: str, page: int, per_page: int) -> AlertListing:
-    """The page of alerts matching `f` with its summary by `grouping` (rule or project)."""
+def summary(ctx: Context, f: AlertFilter, grouping: str) -> AlertSummary:
+    """The alerts matching `f` summed up by `grouping` (rule or project)."""
     check_filter(f)
     with ctx.reading() as uow:
-        found = _paged(
-            lambda limit, offset: uow.alert_reads.rows(f, limit=limit, offset=offset), page, per_page
-        )
-        return AlertListing(
-            page=found,
+        return AlertSummary(
             by_rule=tuple(uow.alert_reads.by_rule(f)) if grouping != "project" else (),
             by_project=tuple(uow.alert_reads.by_project(f)) if grouping == "project" else (),
             projects=tuple(uow.alert_reads.projects_alerted()),

@@ -40,7 +40,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from escrow.domain import caps
 from escrow.domain import fund_plan as fund_plan_rules
@@ -835,5 +835,5 @@ def handle_many(
         with audit.batched(uow.session):
             for alert in todo:
                 (changed if change(uow, alert, actor, comment) else unchanged).append(alert.id)
-        result = BulkResult(action, tuple(changed), tuple(unchanged), resolved, remaining)  # type: ignore[arg-type]
+        result = BulkResult(cast(Any, action), tuple(changed), tuple(unchanged), resolved, remaining)
         return ctx.commit(uow, result)

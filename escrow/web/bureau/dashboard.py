@@ -149,9 +149,12 @@ def alert_filters(request: Request, params: Mapping[str, str]) -> alert_list.Fil
     return alert_list.read_filters(params, choices, _("Choose one of the listed values."))
 
 
-async def list_alerts(request: Request, filters: alert_list.Filters, page: int) -> listings.Page:
-    """One page of the alerts the filters ask for (rows: AlertRow), most severe first, then newest."""
-    return await pages.run(alert_page.rows, pages.ctx(request), filters.applied, page, ALERTS_PER_PAGE)
+async def list_alerts(
+    request: Request, filters: alert_list.Filters, page: int = 1, per_page: int = ALERTS_PER_PAGE
+) -> listings.Page:
+    """One page of the alerts the filters ask for (rows: AlertRow), most severe first, then newest: what
+    the page lists, and what an export of the list would read."""
+    return await pages.run(alert_page.rows, pages.ctx(request), filters.applied, page, per_page)
 
 
 def _bulk_notice(_: Callable[..., str], params: Mapping[str, str]) -> str:
@@ -178,11 +181,10 @@ async def _alerts_page(
     filters = alert_filters(request, params)
     page_text = (params.get("page") or "").strip()
     page = int(page_text) if page_text.isdigit() and len(page_text) < 7 else 1
-    found = await pages.run(
-        alert_page.listing, ctx, filters.applied, filters.grouping, max(page, 1), ALERTS_PER_PAGE
-    )
+    found = await list_alerts(request, filters, max(page, 1))
+    summed = await pages.run(alert_page.summary, ctx, filters.applied, filters.grouping)
     kept = filters.kept()
-    back = query_url("/alerts", kept, page=found.page.page if found.page.page > 1 else "")
+    back = query_url("/alerts", kept, page=found.page if found.page > 1 else "")
     node_names = dict(node_options(ctx, lang))
     bulk_notice = _bulk_notice(_, params)
     return pages.render(
@@ -205,14 +207,14 @@ async def _alerts_page(
             "state": [("", _("Not resolved")), *((k, _(v)) for k, v in STATES.items()), ("all", _("All"))],
             "severity": [("", _("Any")), *((k, _(v)) for k, v in SEVERITIES.items())],
             "rule": [("", _("Any")), *((k, _(v)) for k, v in ALERT_RULES.items())],
-            "project": [("", _("Any")), *((str(pid), name) for pid, name in found.projects)],
+            "project": [("", _("Any")), *((str(pid), name) for pid, name in summed.projects)],
         },
-        rows=found.page.rows,
-        total=found.page.total,
-        page=found.page.page,
-        pages=found.page.pages,
-        by_rule=found.by_rule,
-        by_project=found.by_project,
+        rows=found.rows,
+        total=found.total,
+        page=found.page,
+        pages=found.pages,
+        by_rule=summed.by_rule,
+        by_project=summed.by_project,
         bulk_max=alert_service.BULK_MAX,
         **({"notice": bulk_notice} if bulk_notice else {}),
         **extra,
