@@ -29,8 +29,18 @@ def rows(ctx: Context, f: AlertFilter, page: int, per_page: int) -> Page:
     shows, and any export of it."""
     check_filter(f)
     with ctx.reading() as uow:
-        return _paged(
+        found = _paged(
             lambda limit, offset: uow.alert_reads.rows(f, limit=limit, offset=offset), page, per_page
+        )
+        figures = uow.alert_reads.subject_figures([row.alert for row in found.rows])
+        return Page(
+            tuple(
+                row._replace(figures=figures.get((row.alert.subject_type, row.alert.subject_id)))
+                for row in found.rows
+            ),
+            found.total,
+            found.page,
+            found.pages,
         )
 
 

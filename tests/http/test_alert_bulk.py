@@ -14,7 +14,7 @@ from escrow.store.db import UnitOfWork
 from escrow.store.models import Alert, AuditEvent
 from tests.alert_seed import NORTH_DAYS, SOUTH_DAYS, missing_key, seed_alerts
 from tests.conftest import project_body
-from tests.http.test_web_pages import main_of
+from tests.http.test_web_pages import main_of, suspense_deposit, sweep
 from tests.web import post_form, sign_in
 
 NORTH = {"name": "北城·和园", "permit_no": "衡预售2025-101", "account_no": "6222000011110101"}
@@ -145,6 +145,17 @@ def test_each_alert_says_its_subject_in_words(web, seeded):
     assert f"缺 {NORTH_DAYS[0]} 的银行对账单" in zh and SOUTH["name"] in zh
     assert "缴款通知书 TZ-2026-0007" in zh
     assert "statement_missing:" not in zh and "project:" not in zh
+
+
+def test_a_deposit_alert_names_the_deposit_s_amount_and_day(web, flow, engine, settings, seeded):
+    deposit = suspense_deposit(flow, NORTH["account_no"], "S-OLD", "5000.00", value_date="2026-11-10")
+    sweep(engine, settings)  # the real sweep: the deposit is overdue in suspense and for an unknown notice
+    en = main_of(web("auditor").get("/alerts?rule=suspense_overdue&lang=en").text)
+    assert en.count('<tr id="alert-') == 1
+    assert re.search(r"Deposit no\. \d+ of ¥5,000\.00, received on 2026-11-10", en), en
+    zh = main_of(web("auditor").get("/alerts?rule=deposit_unknown_notice&lang=zh").text)
+    assert "¥5,000.00，2026-11-10 到账" in zh and NORTH["name"] in zh
+    assert deposit["status"] == "suspense"
 
 
 # --- bulk actions through the web form ---------------------------------------------------------------------

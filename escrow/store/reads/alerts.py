@@ -12,6 +12,7 @@ from sqlalchemy import ColumnElement, Row, Select, func, select
 from escrow.store.models import (
     Alert,
     Deposit,
+    Guarantee,
     PaymentInstruction,
     PaymentNotice,
     Project,
@@ -21,7 +22,7 @@ from escrow.store.models import (
     SupervisedAccount,
     User,
 )
-from escrow.store.repos.base import Reads
+from escrow.store.repos.base import Reads, valid_id
 
 SEVERITY_ORDER = ("critical", "warning", "info")  # most severe first
 URGENCY = {s: len(SEVERITY_ORDER) - i for i, s in enumerate(SEVERITY_ORDER)}  # stored with each alert
@@ -66,6 +67,16 @@ class AlertRow(NamedTuple):
     account_no: str | None
     project_id: int | None
     project_name: str | None
+    figures: Figures | None = None  # what its sentence names (AlertReads.subject_figures)
+
+
+class Figures(NamedTuple):
+    """The figures of an alert's subject: its amount in fen, its day (received, due, valid until) and its
+    own number where that is not its id (a guarantee's)."""
+
+    amount_fen: int
+    day: date | None = None
+    number: str | None = None
 
 
 class RuleGroup(NamedTuple):
@@ -333,3 +344,35 @@ class AlertReads(Reads):
             .order_by(Project.name, Project.id)
         )
         return [(pid, name) for pid, name in rows]
+
+    def subject_figures(self, alerts: list[Alert]) -> dict[tuple[str, str], Figures]:
+        """(subject type, subject id) → the figures of the deposits, payment notices, instructions and
+        guarantees these alerts concern: one query per kind of subject, however many alerts."""
+        wanted: dict[str, set[str]] = {}
+        for alert in alerts:
+            wanted.setdefault(alert.subject_type, set()).add(alert.subject_id)
+
+        def ids(kind: str) -> list[int]:
+            return [int(i) for i in wanted.get(kind, ()) if i.isdigit() and valid_id(int(i))]
+
+        out: dict[tuple[str, str], Figures] = {}
+        if found := ids("deposit"):
+            d = Deposit
+            query = select(d.id, d.amount_fen, d.value_date).where(self.among(d.id, found))
+            out |= {("deposit", str(i)): Figures(fen, day) for i, fen, day in self.session.execute(query)}
+        if found := ids("instruction"):
+            p = PaymentInstruction
+            query = select(p.id, p.amount_fen).where(self.among(p.id, found))
+            out |= {("instruction", str(i)): Figures(fen) for i, fen in self.session.execute(query)}
+        if found := ids("guarantee"):
+            g = Guarantee
+            query = select(g.id, g.amount_fen, g.expires_on, g.guarantee_no).where(self.among(g.id, found))
+            out |= {
+                ("guarantee", str(i)): Figures(fen, day, no)
+                for i, fen, day, no in self.session.execute(query)
+            }
+        if numbers := wanted.get("notice"):
+            n = PaymentNotice
+            query = select(n.notice_no, n.amount_fen, n.due_on).where(self.among(n.notice_no, numbers))
+            out |= {("notice", no): Figures(fen, day) for no, fen, day in self.session.execute(query)}
+        return out

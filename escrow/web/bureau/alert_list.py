@@ -7,6 +7,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from escrow.domain.ids import valid_id
+from escrow.domain.money import from_fen
+from escrow.reports.numerals import money
 from escrow.services import alert_page
 from escrow.services.alert_page import AlertFilter, AlertRow
 from escrow.web.shell.labels import N_
@@ -25,6 +27,13 @@ SUBJECT_WORDS = {
     "client": N_("Client address %(id)s"),
     "fund_plan_behind": N_("Node %(node)s not confirmed as planned"),
     "fund_plan_ahead": N_("Drawings ahead of the approved fund plan"),
+}
+# The same with the figures of the subject, where the store found them (AlertRow.figures).
+FIGURES_WORDS = {
+    "deposit": N_("Deposit no. %(id)s of %(amount)s, received on %(day)s"),
+    "instruction": N_("Payment instruction no. %(id)s of %(amount)s"),
+    "notice": N_("Payment notice %(id)s of %(amount)s, due on %(day)s"),
+    "guarantee": N_("Bank guarantee %(id)s of %(amount)s, valid until %(day)s"),
 }
 
 
@@ -79,6 +88,13 @@ def subject_words(_: Callable[..., str], row: AlertRow, node_names: Mapping[str,
         return _(SUBJECT_WORDS["fund_plan_behind"], node=node_names.get(node, node))
     if alert.rule in SUBJECT_WORDS:
         return _(SUBJECT_WORDS[alert.rule])
+    if (figures := row.figures) is not None and alert.subject_type in FIGURES_WORDS:
+        return _(
+            FIGURES_WORDS[alert.subject_type],
+            id=figures.number or alert.subject_id,
+            amount=f"¥{money(from_fen(figures.amount_fen))}",
+            day=figures.day.isoformat() if figures.day else "",
+        )
     if alert.subject_type in SUBJECT_WORDS:
         return _(SUBJECT_WORDS[alert.subject_type], id=alert.subject_id)
     return ""
