@@ -336,3 +336,23 @@ def test_api_bulk_refusals_change_nothing(client, world, seeded, engine):
         assert r.status_code == 403
     assert client.post("/api/v1/alerts/resolutions", json={"filter": {}}).status_code == 401
     assert states(engine) == before and alert_events(engine) == []
+
+
+def test_a_bulk_action_by_filter_is_bounded_and_says_how_many_remain(web, client, world, seeded, monkeypatch):
+    from escrow.services import alerts
+
+    monkeypatch.setattr(alerts, "BULK_MAX", 2)  # the bound, made small: five alerts match
+    r = client.post(
+        "/api/v1/alerts/resolutions",
+        json={"filter": {"rule": "statement_missing"}},
+        headers=world.headers("admin", "bounded"),
+    )
+    assert r.status_code == 200, r.text
+    first = r.json()
+    assert len(first["changed"]) == 2 and first["remaining"] == 3
+    r = post_form(
+        web("reviewer"), "/alerts/bulk", {"action": "resolve", "scope": "filter", "rule": "statement_missing"}
+    )
+    assert "changed=2&unchanged=0&resolved=0&remaining=1" in r.headers["location"]
+    shown = web("reviewer").get(r.headers["location"] + "&lang=en").text
+    assert "2 alerts resolved. 1 more match; run the action again for them." in shown
