@@ -67,3 +67,13 @@ def test_a_reviewer_acknowledges_ticked_alerts_then_resolves_a_filter(live, engi
     assert page.inner_text("p.result-count") == words["count"].format(n=0)
     assert page.locator("#by-rule tr[data-rule='statement_missing']").count() == 0
     shot(page, f"alerts-bulk-resolved-{lang}")
+
+    # what is left, by project: each project's one remaining alert and the client address's
+    page.goto(f"/alerts?lang={lang}")
+    page.click("#summary a[href*='group=project']")
+    page.wait_for_url("**group=project**")
+    north_row = page.locator(f"#by-project tr[data-project='{north['project_id']}']")
+    assert north_row.locator("td.num").inner_text() == "1"
+    assert "北城·和园" in north_row.inner_text() and north["account_no"] in north_row.inner_text()
+    assert page.locator("#by-project tbody tr").count() == 3
+    shot(page, f"alerts-by-project-{lang}")
