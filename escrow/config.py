@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from escrow.errors import CliError
 
@@ -29,6 +30,15 @@ def _seconds(value: str, name: str) -> int:
     return int(value)
 
 
+def _smtp_url(value: str) -> str:
+    """The SMTP server's URL, checked at start; the message never repeats it (it may hold a password)."""
+    value = value.strip()
+    parts = urlsplit(value)
+    if value and (parts.scheme not in ("smtp", "smtps") or not parts.hostname):
+        raise CliError("ESCROW_SMTP_URL must look like smtp://host:port or smtps://user:password@host:465")
+    return value
+
+
 @dataclass(frozen=True)
 class Settings:
     database_url: str
@@ -39,6 +49,8 @@ class Settings:
     public_base_url: str
     archive_workers: int = 0  # processes rendering the monthly archive; 0: one per CPU (escrow.jobs.archive)
     key_cache_seconds: int = 5  # how long a process keeps an API key's principal (0: never)
+    smtp_url: str = ""  # smtp://host:port or smtps://user:password@host:465; empty: nothing is e-mailed
+    mail_from: str = "escrow@localhost"  # the sender of notification e-mails
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -54,4 +66,6 @@ class Settings:
             key_cache_seconds=_seconds(
                 env.get("ESCROW_KEY_CACHE_SECONDS") or "5", "ESCROW_KEY_CACHE_SECONDS"
             ),
+            smtp_url=_smtp_url(env.get("ESCROW_SMTP_URL") or ""),
+            mail_from=env.get("ESCROW_MAIL_FROM") or "escrow@localhost",
         )

@@ -49,7 +49,7 @@ from escrow.domain.errors import Conflict, FieldError, InvalidInput, NotFound
 from escrow.domain.guarantees import EXPIRY_WARNING_DAYS
 from escrow.domain.money import from_fen, to_wire
 from escrow.domain.principal import Principal
-from escrow.services import approvals
+from escrow.services import approvals, notifications
 from escrow.services.agreements import confirmation_days
 from escrow.services.context import Context
 from escrow.store import audit
@@ -589,6 +589,7 @@ def raise_alerts(
     with audit.batched(uow.session):
         for alert, action, before in changed:
             _record(uow, alert, actor, action, before, **({"cleared": True} if action == "resolved" else {}))
+    notifications.alerts_raised(uow, [a for a, action, _ in changed if action in ("opened", "reopened")])
     result.open_now = uow.alerts.count_unresolved()
     return result
 

@@ -231,3 +231,24 @@ def project_page(ctx: Context, project_id: int, *, latest: int, with_audit: bool
             amount_changes=amount_changes.history(uow, ctx, project.id),
             fund_plan=fund_plans.project_table_in(uow, project.id, book),
         )
+
+
+@dataclass(frozen=True)
+class ProjectDeposits:
+    """A project's deposits on its current account, the latest first, with their vouchers: at most `most`
+    of them, and how many there are in all."""
+
+    project_name: str
+    rows: tuple[Any, ...]  # (deposit, voucher or None)
+    total: int
+
+
+def project_deposits(ctx: Context, project_id: int, most: int) -> ProjectDeposits:
+    """The deposits the project page lists, all of them up to `most` (for its download). NotFound if none."""
+    with ctx.reading() as uow:
+        project = uow.projects.get(project_id) if valid_id(project_id) else None
+        account = uow.projects.account_for(project.id) if project else None
+        if project is None or account is None:
+            raise NotFound(f"no project {project_id}")
+        rows, total = uow.listings.deposits(account.id, most)
+        return ProjectDeposits(project.name, tuple(rows), total)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any, Literal
 
@@ -753,10 +753,14 @@ def building_views(rows: list[Building], cap: caps.Cap) -> tuple[BuildingView, .
     return _building_views(rows, cap.inputs.supervised_amount, cap.rule)
 
 
-def building_figures(uow: UnitOfWork, ctx: Context, project: Project, on: date) -> tuple[BuildingView, ...]:
-    """Each building with its figures as of the end of `on` (the nodes reached by then)."""
+def building_figures(
+    uow: UnitOfWork, ctx: Context, project: Project, on: date, confirmed_before: datetime | None = None
+) -> tuple[BuildingView, ...]:
+    """Each building with its figures as of the end of `on` (the nodes reached by then, and with
+    `confirmed_before` confirmed by then too)."""
     book = ctx.rulebook(project.rulebook_id)
-    rule = caps.rule_for(book, uow.projects.progress(project.id, until=on), project.finish)
+    progress = uow.projects.progress(project.id, until=on, confirmed_before=confirmed_before)
+    rule = caps.rule_for(book, progress, project.finish)
     return _building_views(uow.projects.buildings(project.id), from_fen(project.supervised_amount_fen), rule)
 
 
@@ -784,15 +788,22 @@ def _building_views(
 
 
 def reached_dates(
-    uow: UnitOfWork, project: Project, book: RuleBook, until: date | None = None
+    uow: UnitOfWork,
+    project: Project,
+    book: RuleBook,
+    until: date | None = None,
+    confirmed_before: datetime | None = None,
 ) -> tuple[dict[str, date], dict[str, dict[str, date]]]:
     """When the project reached each node (once every building had: the last of them), and when each
-    building did (by building code; the whole project's confirmations count for each), up to `until`."""
+    building did (by building code; the whole project's confirmations count for each), up to `until`; with
+    `confirmed_before` (an aware time), only what the bureau had confirmed by then (a report of a past
+    month says the nodes as they stood at its end, not as they stand when it is printed)."""
     rows = uow.projects.buildings(project.id)
     reached = {
         (c.building_id, c.node_code): c.reached_on
         for c in uow.projects.confirmed_nodes(project.id)
-        if until is None or c.reached_on <= until
+        if (until is None or c.reached_on <= until)
+        and (confirmed_before is None or _aware(c.created_at) < confirmed_before)
     }
     per_building = {
         b.code: {
@@ -888,3 +899,8 @@ def of_developer(ctx: Context, developer_id: int) -> tuple[PortalProject, ...]:
             )
             for project, account in q.projects_of(developer_id)
         )
+
+
+def _aware(moment: datetime) -> datetime:
+    """A stored timestamp as an aware one (SQLite hands back UTC without its zone)."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)

@@ -25,7 +25,7 @@ from escrow.services import alerts as alert_service
 from escrow.services.context import Context
 from escrow.web.bureau import alert_list
 from escrow.web.bureau.projects import labeller, local_time, node_options, query_url, tone
-from escrow.web.shell import pages, sessions
+from escrow.web.shell import exports, pages, sessions
 from escrow.web.shell.labels import N_
 from escrow.web.shell.sessions import requires
 
@@ -221,6 +221,35 @@ async def _alerts_page(
     )
 
 
+async def _alerts_download(request: Request, fmt: str) -> Response:
+    """The alerts the list's filters select, as a file (escrow.web.shell.exports); a bad filter shows the
+    page with its error instead."""
+    _ = pages.gettext(request)
+    filters = alert_filters(request, request.query_params)
+    if filters.errors:
+        return await _alerts_page(request, request.query_params)
+    found = await list_alerts(request, filters, 1, exports.MAX_ROWS)
+    exports.check_size(found.total, _)
+    label = alert_labels(_)
+    headings = (
+        N_("Severity"), N_("Rule"), N_("Subject"), N_("Account"), N_("State"), N_("Opened"),
+        N_("Recorded text"),
+    )  # fmt: skip
+    rows = [
+        (
+            label("severity", row.alert.severity),
+            label("rule", row.alert.rule),
+            f"{label('subject', row.alert.subject_type)} {row.alert.subject_id or ''}".strip(),
+            row.account_no or "",
+            label("state", row.alert.state),
+            local_time(row.alert.created_at),
+            row.alert.message,
+        )
+        for row in found.rows
+    ]
+    return await exports.download(request, "alerts", fmt, exports.Table([_(h) for h in headings], rows))
+
+
 def _safe_back(target: str) -> str:
     """Back to the alert list the form was on; nothing but an /alerts path."""
     parts = urlsplit(target)
@@ -272,7 +301,10 @@ class DashboardController(Controller):
         )
 
     @get("/alerts", guards=[requires("alerts.view")], name="alerts")
-    async def alerts(self, request: Request) -> Template:
+    async def alerts(self, request: Request) -> Response:
+        fmt = exports.requested(request)
+        if fmt:
+            return await _alerts_download(request, fmt)
         return await _alerts_page(request, request.query_params)
 
     @post("/alerts/{alert_id:int}/acknowledge", guards=[requires("alerts.handle")], status_code=303)
