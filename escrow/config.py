@@ -18,6 +18,16 @@ def _shipped(name: str) -> Path:
     return installed if installed.is_dir() else PACKAGE_DIR.parent / name
 
 
+# The authority that issues the city report when ESCROW_BUREAU_NAME is not set, by the rule book jurisdiction.
+BUREAUS = {"hengshui": "衡水市住房和城乡建设局"}
+
+
+def _percent(value: str, name: str) -> int:
+    if not value.isdigit() or int(value) > 100:
+        raise CliError(f"{name} must be a whole number of percent from 0 to 100, not {value!r}")
+    return int(value)
+
+
 def _count(value: str, name: str) -> int:
     if not value.isdigit():
         raise CliError(f"{name} must be a whole number (0: one per CPU), not {value!r}")
@@ -51,6 +61,10 @@ class Settings:
     key_cache_seconds: int = 5  # how long a process keeps an API key's principal (0: never)
     smtp_url: str = ""  # smtp://host:port or smtps://user:password@host:465; empty: nothing is e-mailed
     mail_from: str = "escrow@localhost"  # the sender of notification e-mails
+    bureau_name: str = ""  # the issuing authority on the city report (住建局)
+    # an account is "near its retention floor" on the dashboard when what a node release could take is at
+    # most this percentage of its required cash retention: a configured value, not one of the measures
+    retention_near_percent: int = 10
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -68,4 +82,9 @@ class Settings:
             ),
             smtp_url=_smtp_url(env.get("ESCROW_SMTP_URL") or ""),
             mail_from=env.get("ESCROW_MAIL_FROM") or "escrow@localhost",
+            bureau_name=env.get("ESCROW_BUREAU_NAME")
+            or BUREAUS.get(env.get("ESCROW_JURISDICTION") or "hengshui", ""),
+            retention_near_percent=_percent(
+                env.get("ESCROW_RETENTION_NEAR_PERCENT") or "10", "ESCROW_RETENTION_NEAR_PERCENT"
+            ),
         )

@@ -75,7 +75,8 @@ def rule_in_words(_: Gettext, rule: str, book: RuleBook, lang: str) -> str:
 
 
 def bureau_name(_: Gettext, book: RuleBook, lang: str) -> str:
-    """衡水市住房和城乡建设局: the bureau of the place the rule book is the measures of."""
+    """衡水市住房和城乡建设局: the bureau of the place the rule book is the measures of (where the setting
+    ESCROW_BUREAU_NAME names none)."""
     if lang == "en":
         place = book_title(book, "en").split(" ", 1)[0]
     else:

@@ -22,13 +22,15 @@ from escrow.domain.errors import FieldError, InvalidInput, NotFound
 from escrow.domain.ledger import EntryKind
 from escrow.domain.money import from_fen
 from escrow.domain.rulebook import RuleBook
-from escrow.services import fund_plans
+from escrow.services import fund_plans, overview
 from escrow.services.context import Context
 from escrow.services.projects import building_figures, reached_dates
 from escrow.services.vouchers import STATUS_WORDS
 from escrow.store.db import UnitOfWork
 from escrow.store.models import Release
 from escrow.store.reads.reports import ReportQueries
+
+from . import charts
 
 # Words of the one catalog (escrow.catalog), in Chinese: the web pages say the same codes in the same words.
 ZH = gettext_for("zh")
@@ -235,7 +237,7 @@ def release(uow: UnitOfWork, ctx: Context, release_id: int) -> dict[str, Any]:
         "supervised_amount": yuan(project.supervised_amount_fen),
         "finish": zh(words.FINISH, project.finish),
         "rulebook": document_words.book_in_words(ZH, book, "zh"),
-        "bureau": document_words.bureau_name(ZH, book, "zh"),
+        "bureau": ctx.settings.bureau_name or document_words.bureau_name(ZH, book, "zh"),
         "cap": _cap(release, book),
         "payees": [
             {
@@ -448,8 +450,8 @@ def monthly(uow: UnitOfWork, ctx: Context, account_no: str, year: int, month: in
     # the nodes as they stood at the month's end: reached and confirmed by then (a node the bureau confirmed
     # after it shows as not yet reached, whenever the report is printed); a month not yet over shows them as
     # they stand now
-    confirmed_before = end_of_day(end) if end < today else None
-    reached, _ = reached_dates(uow, project, book, until, confirmed_before)
+    confirmed_by = end if end < today else None
+    reached, _ = reached_dates(uow, project, book, until, confirmed_by)
     statements = q.statements(account.id, start, until)
     latest = uow.statements.latest(account.id)
     return {
@@ -472,7 +474,7 @@ def monthly(uow: UnitOfWork, ctx: Context, account_no: str, year: int, month: in
         "supervised_amount": yuan(project.supervised_amount_fen),
         "rulebook": project.rulebook_id,
         "rulebook_words": document_words.book_in_words(ZH, book, "zh"),
-        "bureau": document_words.bureau_name(ZH, book, "zh"),
+        "bureau": ctx.settings.bureau_name or document_words.bureau_name(ZH, book, "zh"),
         "opening": yuan(opening),
         "closing": yuan(running),
         "total_in": yuan(totals_in),
@@ -510,7 +512,7 @@ def monthly(uow: UnitOfWork, ctx: Context, account_no: str, year: int, month: in
                 "node": node_name(book, b.node, "zh") if b.node else None,
                 "required_retention": b.required_retention,
             }
-            for b in building_figures(uow, ctx, project, until, confirmed_before)
+            for b in building_figures(uow, ctx, project, until, confirmed_by)
         ],
         "statements": [
             {
@@ -570,6 +572,9 @@ def _fund_plan(uow: UnitOfWork, book: RuleBook, project_id: int, period: str) ->
 
 
 # --- city report ------------------------------------------------------------------------------------------
+
+
+CITY_CHUNK = 20  # lines per block of the account listing: a block that does not fit moves to the next page
 
 
 def check_city(uow: UnitOfWork, ctx: Context, start: date, end: date) -> date:
@@ -640,6 +645,8 @@ def city(uow: UnitOfWork, ctx: Context, start: date, end: date) -> dict[str, Any
             ]
         )
     return {
+        "authority": ctx.settings.bureau_name,
+        "charts": charts.city_charts(overview.charts(uow, ctx, start, until), ZH),
         "start": start,
         "end": end,
         "until": until,
@@ -674,5 +681,6 @@ def city(uow: UnitOfWork, ctx: Context, start: date, end: date) -> dict[str, Any
                 Column("期末余额", 17, right=True),
             ],
             rows,
+            chunk=CITY_CHUNK,
         ),
     }

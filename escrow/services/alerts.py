@@ -470,6 +470,16 @@ def _lookups(uow: UnitOfWork, now: datetime) -> list[Finding]:
     ]
 
 
+RISK_RULES = ("suspense_overdue", "instruction_overdue", "guarantee_expiring")
+
+
+def risks_now(uow: UnitOfWork, ctx: Context, today: date) -> dict[str, list[Finding]]:
+    """What the suspense, instruction and guarantee rules find today, by rule (each key of RISK_RULES): the
+    dashboard's risk panel (escrow.services.overview) lists them with the sweep's own rules and limits."""
+    found = [*_suspense(uow, ctx, today), *_instructions(uow, ctx, today), *_guarantees(uow, today)]
+    return {rule: [f for f in found if f.rule == rule] for rule in RISK_RULES}
+
+
 def evaluate(uow: UnitOfWork, ctx: Context, now: datetime) -> list[Finding]:
     """Every rule, against the database as it is now."""
     today = ctx.today()

@@ -588,6 +588,7 @@ def confirm_node(uow: UnitOfWork, ctx: Context, cmd: ConfirmNode, actor: Princip
             reached_on=cmd.reached_on,
             evidence=[e.__dict__ for e in cmd.evidence],
             confirmed_by=actor.user_id,
+            confirmed_on=ctx.today(),
             rulebook_id=book.id,
         )
     )
@@ -754,12 +755,12 @@ def building_views(rows: list[Building], cap: caps.Cap) -> tuple[BuildingView, .
 
 
 def building_figures(
-    uow: UnitOfWork, ctx: Context, project: Project, on: date, confirmed_before: datetime | None = None
+    uow: UnitOfWork, ctx: Context, project: Project, on: date, confirmed_by: date | None = None
 ) -> tuple[BuildingView, ...]:
     """Each building with its figures as of the end of `on` (the nodes reached by then, and with
-    `confirmed_before` confirmed by then too)."""
+    `confirmed_by` confirmed by the end of that day too)."""
     book = ctx.rulebook(project.rulebook_id)
-    progress = uow.projects.progress(project.id, until=on, confirmed_before=confirmed_before)
+    progress = uow.projects.progress(project.id, until=on, confirmed_by=confirmed_by)
     rule = caps.rule_for(book, progress, project.finish)
     return _building_views(uow.projects.buildings(project.id), from_fen(project.supervised_amount_fen), rule)
 
@@ -792,18 +793,18 @@ def reached_dates(
     project: Project,
     book: RuleBook,
     until: date | None = None,
-    confirmed_before: datetime | None = None,
+    confirmed_by: date | None = None,
 ) -> tuple[dict[str, date], dict[str, dict[str, date]]]:
     """When the project reached each node (once every building had: the last of them), and when each
     building did (by building code; the whole project's confirmations count for each), up to `until`; with
-    `confirmed_before` (an aware time), only what the bureau had confirmed by then (a report of a past
-    month says the nodes as they stood at its end, not as they stand when it is printed)."""
+    `confirmed_by`, only what the bureau had confirmed by the end of that day (a report of a past month
+    says the nodes as they stood at its end, not as they stand when it is printed)."""
     rows = uow.projects.buildings(project.id)
     reached = {
         (c.building_id, c.node_code): c.reached_on
         for c in uow.projects.confirmed_nodes(project.id)
         if (until is None or c.reached_on <= until)
-        and (confirmed_before is None or _aware(c.created_at) < confirmed_before)
+        and (confirmed_by is None or (c.confirmed_on is not None and c.confirmed_on <= confirmed_by))
     }
     per_building = {
         b.code: {

@@ -25,6 +25,7 @@ from escrow.store.reads.audit_trail import AuditTrail
 from escrow.store.reads.bank import BankReads
 from escrow.store.reads.caps import CapFigures
 from escrow.store.reads.listings import Listings
+from escrow.store.reads.overview import OverviewReads
 from escrow.store.reads.pages import PageReads
 from escrow.store.reads.portal import PortalReads
 from escrow.store.repos.adoptions import Adoptions
@@ -149,6 +150,7 @@ class UnitOfWork:
         self.listings = Listings(session)
         self.cap_figures = CapFigures(session)
         self.alert_reads = AlertReads(session)
+        self.overview = OverviewReads(session)
         self.audit_trail = AuditTrail(session)
         self.page_reads = PageReads(session)
         self.portal_reads = PortalReads(session)

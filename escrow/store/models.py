@@ -148,6 +148,7 @@ class NodeConfirmation(SQLModel, table=True):
     reached_on: date
     evidence: list[dict[str, Any]] = Field(default_factory=list, sa_type=JSON)
     confirmed_by: int | None = Field(default=None, foreign_key="users.id")
+    confirmed_on: date | None = None  # the bureau's day of confirmation (migration 0026)
     rulebook_id: str = Field(max_length=80)
     created_at: datetime = _ts()
 

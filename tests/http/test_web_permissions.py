@@ -52,6 +52,7 @@ ROUTES: list[tuple[str, str, str, int | None]] = [
     ("amounts.decide", "POST", f"/supervised-amount-changes/{MISSING}/decision", 404),
     ("projects.view", "GET", f"/supervised-amount-changes/{MISSING}", 404),
     ("projects.view", "GET", "/projects/{project}/deposits", 303),  # without ?format=: to the page
+    ("projects.view", "GET", f"/statements/{MISSING}", 404),
     ("documents.view", "GET", f"/documents/{MISSING}", 404),
     ("portal.view", "GET", "/developer", 200),
     ("portal.contracts", "GET", "/developer/contracts", 200),
