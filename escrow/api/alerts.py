@@ -13,12 +13,57 @@ from escrow.api.deps import Id, require_bureau, services
 from escrow.api.idempotency import idempotent
 from escrow.api.routes import KeyedController, read_route, write_route
 from escrow.api.schemas import Body
+from escrow.domain.ids import MAX_ID
 from escrow.domain.principal import Principal
 from escrow.services import alerts
 
 
 class AlertActionIn(Body):
     comment: Annotated[str, Field(max_length=2000)] = ""
+
+
+class AlertFilterIn(Body):
+    """Which alerts a bulk action takes: the unresolved ones matching all of these (empty: any)."""
+
+    state: Annotated[str | None, Field(description="open | acknowledged", max_length=16)] = None
+    severity: Annotated[str | None, Field(description="critical | warning | info", max_length=16)] = None
+    rule: Annotated[str | None, Field(description="a rule name", max_length=64)] = None
+    project_id: Annotated[int | None, Field(ge=1, le=MAX_ID)] = None
+
+    def to_filter(self) -> alerts.AlertFilter:
+        return alerts.AlertFilter(
+            (self.state,) if self.state else (), self.severity or "", self.rule or "", self.project_id
+        )
+
+
+class AlertBulkIn(Body):
+    """Either `alert_ids` or `filter`."""
+
+    alert_ids: Annotated[
+        list[Annotated[int, Field(ge=1, le=MAX_ID)]] | None, Field(max_length=alerts.BULK_MAX)
+    ] = None
+    filter: AlertFilterIn | None = None
+    comment: Annotated[str, Field(max_length=2000)] = ""
+
+
+def _bulk(request: Request, principal: Principal, action: str, data: AlertBulkIn) -> alerts.BulkResult:
+    require_bureau(principal)
+    return alerts.handle_many(
+        services(request),
+        action,
+        principal,
+        alert_ids=data.alert_ids,
+        matching=data.filter.to_filter() if data.filter is not None else None,
+        comment=data.comment,
+    )
+
+
+_BULK_DESCRIPTION = (
+    "Give `alert_ids` (at most 1000) or a `filter` (the unresolved alerts matching it, the most urgent "
+    "first, at most 1000; `remaining` says how many more match). One transaction; each alert changed is "
+    "audited as the single action audits it. Alerts resolved already are left alone and listed in "
+    "`already_resolved`; an id that does not exist refuses the whole request (404) and changes nothing."
+)
 
 
 class AlertController(KeyedController):
@@ -86,3 +131,31 @@ class AlertController(KeyedController):
     ) -> alerts.AlertView:
         require_bureau(principal)
         return alerts.resolve(services(request), alert_id, principal, data.comment if data else "")
+
+    @write_route(
+        "/acknowledgements",
+        "Acknowledge many alerts at once (bureau users)",
+        "What changed",
+        (403, 404, 422),
+        status_code=200,
+        description=_BULK_DESCRIPTION,
+    )
+    @idempotent
+    def acknowledge_many(
+        self, request: Request, principal: NamedDependency[Principal], data: JSONBody[AlertBulkIn]
+    ) -> alerts.BulkResult:
+        return _bulk(request, principal, "acknowledge", data)
+
+    @write_route(
+        "/resolutions",
+        "Resolve many alerts at once (bureau users)",
+        "What changed",
+        (403, 404, 422),
+        status_code=200,
+        description=_BULK_DESCRIPTION,
+    )
+    @idempotent
+    def resolve_many(
+        self, request: Request, principal: NamedDependency[Principal], data: JSONBody[AlertBulkIn]
+    ) -> alerts.BulkResult:
+        return _bulk(request, principal, "resolve", data)

@@ -40,7 +40,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from escrow.domain import caps
 from escrow.domain import fund_plan as fund_plan_rules
@@ -55,7 +55,7 @@ from escrow.services.context import Context
 from escrow.store import audit
 from escrow.store.db import UnitOfWork
 from escrow.store.models import Alert, utcnow
-from escrow.store.reads.alerts import SEVERITY_ORDER, URGENCY
+from escrow.store.reads.alerts import SEVERITY_ORDER, URGENCY, AlertFilter
 
 STATES = ("open", "acknowledged", "resolved")
 SEVERITIES = SEVERITY_ORDER
@@ -722,16 +722,36 @@ def _bureau_alert(uow: UnitOfWork, alert_id: int) -> Alert:
     return alert
 
 
+def _acknowledge(uow: UnitOfWork, alert: Alert, actor: Principal, comment: str) -> bool:
+    """Mark an open alert acknowledged, audited; False when it was acknowledged already. The caller
+    refuses or skips a resolved one."""
+    if alert.state != "open":
+        return False
+    alert.state, alert.acknowledged_by, alert.updated_at = "acknowledged", actor.user_id, utcnow()
+    uow.session.flush()
+    _record(uow, alert, actor.ref, "acknowledged", "open", comment=comment)
+    return True
+
+
+def _resolve(uow: UnitOfWork, alert: Alert, actor: Principal, comment: str) -> bool:
+    """Mark an unresolved alert resolved, audited."""
+    before = alert.state
+    now = utcnow()
+    alert.state, alert.resolved_at, alert.updated_at = "resolved", now, now
+    if alert.acknowledged_by is None:
+        alert.acknowledged_by = actor.user_id
+    uow.session.flush()
+    _record(uow, alert, actor.ref, "resolved", before, comment=comment)
+    return True
+
+
 def acknowledge(ctx: Context, alert_id: int, actor: Principal, comment: str = "") -> AlertView:
     """Someone is on it. Acknowledging an acknowledged alert changes nothing."""
     with ctx.writing() as uow:
         alert = _bureau_alert(uow, alert_id)
         if alert.state == "resolved":
             raise Conflict(f"alert {alert_id} is already resolved")
-        if alert.state == "open":
-            alert.state, alert.acknowledged_by, alert.updated_at = "acknowledged", actor.user_id, utcnow()
-            uow.session.flush()
-            _record(uow, alert, actor.ref, "acknowledged", "open", comment=comment)
+        _acknowledge(uow, alert, actor, comment)
         return ctx.commit(uow, alert_view(uow, alert))
 
 
@@ -741,11 +761,90 @@ def resolve(ctx: Context, alert_id: int, actor: Principal, comment: str = "") ->
         alert = _bureau_alert(uow, alert_id)
         if alert.state == "resolved":
             raise Conflict(f"alert {alert_id} is already resolved")
-        before = alert.state
-        now = utcnow()
-        alert.state, alert.resolved_at, alert.updated_at = "resolved", now, now
-        if alert.acknowledged_by is None:
-            alert.acknowledged_by = actor.user_id
-        uow.session.flush()
-        _record(uow, alert, actor.ref, "resolved", before, comment=comment)
+        _resolve(uow, alert, actor, comment)
         return ctx.commit(uow, alert_view(uow, alert))
+
+
+# --- many alerts at once -----------------------------------------------------------------------------------
+
+BULK_MAX = 1000  # the most alerts one bulk action takes; the rest of a larger filter waits for another turn
+BULK_ACTIONS = {"acknowledge": _acknowledge, "resolve": _resolve}
+
+
+@dataclass(frozen=True)
+class BulkResult:
+    action: Literal["acknowledge", "resolve"]
+    changed: tuple[int, ...]  # the ids of the alerts this action changed
+    unchanged: tuple[int, ...]  # acknowledged already (acknowledging changes nothing)
+    already_resolved: tuple[int, ...]  # resolved already: left alone
+    remaining: int  # unresolved alerts matching the filter beyond BULK_MAX, not taken this time
+
+
+def check_filter(f: AlertFilter) -> None:
+    """Refuse a filter value that is not one of the known ones."""
+    errors = []
+    if any(s not in STATES for s in f.states):
+        errors.append(FieldError("state", " | ".join(STATES)))
+    if f.severity and f.severity not in SEVERITIES:
+        errors.append(FieldError("severity", " | ".join(SEVERITIES)))
+    if f.rule and f.rule not in RULES:
+        errors.append(FieldError("rule", " | ".join(RULES)))
+    if errors:
+        raise InvalidInput("unknown filter value", errors=errors)
+
+
+def _unresolved_of(f: AlertFilter) -> AlertFilter:
+    """`f` narrowed to the alerts not resolved (a bulk action by filter takes only those)."""
+    states = tuple(s for s in (f.states or STATES) if s != "resolved") or ("none",)
+    return AlertFilter(states, f.severity, f.rule, f.project_id)
+
+
+def handle_many(
+    ctx: Context,
+    action: str,
+    actor: Principal,
+    *,
+    alert_ids: Iterable[int] | None = None,
+    matching: AlertFilter | None = None,
+    comment: str = "",
+) -> BulkResult:
+    """Acknowledge or resolve the alerts listed by id, or the unresolved ones matching a filter (at most
+    BULK_MAX, most urgent first), in one transaction, each audited as the single action audits it. Alerts
+    resolved already are left alone and counted; an id that does not exist refuses the whole request."""
+    if action not in BULK_ACTIONS:
+        raise InvalidInput(
+            "unknown action", errors=[FieldError.coded("action", "one_of", choices=" | ".join(BULK_ACTIONS))]
+        )
+    if (alert_ids is None) == (matching is None):
+        raise InvalidInput(
+            "give either alert ids or a filter", errors=[FieldError.coded("alert_ids", "required")]
+        )
+    ids = sorted(set(alert_ids)) if alert_ids is not None else []
+    if alert_ids is not None and not ids:
+        raise InvalidInput("no alert chosen", errors=[FieldError.coded("alert_ids", "required")])
+    if len(ids) > BULK_MAX:
+        raise InvalidInput("too many alerts", errors=[FieldError.at_most("alert_ids", BULK_MAX)])
+    if matching is not None:
+        check_filter(matching)
+    with ctx.writing() as uow:
+        remaining = 0
+        if matching is None:
+            alerts = uow.alerts.many_locked(ids)
+            missing = sorted(set(ids) - {a.id for a in alerts})
+            if missing:
+                raise NotFound(f"no alert {', '.join(map(str, missing))}")
+        else:
+            unresolved = _unresolved_of(matching)
+            alerts = uow.alerts.matching_locked(unresolved, BULK_MAX)
+            remaining = max(0, uow.alerts.count_matching(unresolved) - len(alerts))
+        resolved = tuple(a.id for a in alerts if a.state == "resolved")
+        todo = [a for a in alerts if a.state != "resolved"]
+        audit.lock_chains(uow.session, {audit.chain_of(a.account_id) for a in todo})
+        change = BULK_ACTIONS[action]
+        changed: list[int] = []
+        unchanged: list[int] = []
+        with audit.batched(uow.session):
+            for alert in todo:
+                (changed if change(uow, alert, actor, comment) else unchanged).append(alert.id)
+        result = BulkResult(cast(Any, action), tuple(changed), tuple(unchanged), resolved, remaining)
+        return ctx.commit(uow, result)

@@ -145,18 +145,6 @@ def dashboard(ctx: Context, period: tuple[date, date] | None, role: str, user_id
         )
 
 
-def alerts(ctx: Context, states: tuple[str, ...], severity: str, rule: str, page: int, per_page: int) -> Page:
-    """One page of alerts: (alert, account no, project id), most severe first, then newest."""
-    with ctx.reading() as uow:
-        return _paged(
-            lambda limit, offset: uow.listings.alerts(
-                states=states, severity=severity, rule=rule, limit=limit, offset=offset
-            ),
-            page,
-            per_page,
-        )
-
-
 # --- projects ---------------------------------------------------------------------------------------------
 
 

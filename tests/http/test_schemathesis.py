@@ -329,6 +329,12 @@ def walk_everything(walk: Walk) -> dict[str, Any]:
     walk("POST", path, "reviewer", 200, body={"comment": "在查"}, alert_id=alert["alert_id"])
     path = "/api/v1/alerts/{alert_id}/resolution"
     assert walk("POST", path, "reviewer", 200, alert_id=alert["alert_id"])["state"] == "resolved"
+    # many at once: by ids (the one resolved already is left alone) and by filter (nothing unresolved matches)
+    body = {"alert_ids": [alert["alert_id"]], "comment": "批量"}
+    done = walk("POST", "/api/v1/alerts/resolutions", "director", 200, body=body)
+    assert done["already_resolved"] == [alert["alert_id"]] and done["changed"] == []
+    body = {"filter": {"rule": "statement_missing", "project_id": pid}}
+    assert walk("POST", "/api/v1/alerts/acknowledgements", "reviewer", 200, body=body)["changed"] == []
 
     # the fund demand plan: filed by the developer, approved by two people, in force with what was drawn
     plan = {

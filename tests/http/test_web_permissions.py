@@ -25,6 +25,7 @@ ROUTES: list[tuple[str, str, str, int | None]] = [
     ("alerts.view", "GET", "/alerts", 200),
     ("alerts.handle", "POST", f"/alerts/{MISSING}/acknowledge", 404),
     ("alerts.handle", "POST", f"/alerts/{MISSING}/resolve", 404),
+    ("alerts.handle", "POST", "/alerts/bulk", 422),
     ("nodes.confirm", "GET", "/projects/{project}/nodes/half_structure/confirm", 200),
     ("nodes.confirm", "POST", "/projects/{project}/nodes/half_structure/confirm", None),
     ("guarantees.manage", "POST", "/projects/{project}/guarantees", 422),

@@ -349,6 +349,17 @@ def test_the_alert_list_reads_the_most_urgent_open_alerts_from_an_index(engine, 
     assert "Sort" not in plan and "TEMP B-TREE" not in plan, plan
 
 
+@pytest.mark.parametrize("grouping", ["rule", "project"])
+def test_the_alert_summaries_read_the_unresolved_alerts_from_their_partial_index(engine, grouping):
+    """The alert page's summaries group in SQL (one GROUP BY) the rows of ix_alerts_unresolved_order — the
+    alerts not resolved — not every alert ever raised."""
+    from escrow.store.reads.alerts import AlertFilter, project_groups, rule_groups
+
+    groups = rule_groups if grouping == "rule" else project_groups
+    plan = _plan(engine, groups(AlertFilter(("open", "acknowledged"))))
+    assert "ix_alerts_unresolved_order" in plan, plan
+
+
 def test_the_cash_booked_after_a_period_starts_from_the_booking_day_index(engine, account_id):
     """The city's cash at a period's end subtracts what was booked after it: the legs are looked up from the
     entries the booking-day index finds (0017), not by scanning every leg of the journal."""

@@ -3,13 +3,16 @@ fixed few — never one per row — and the alert list of the API."""
 
 from __future__ import annotations
 
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import NamedTuple
 
-from sqlalchemy import ColumnElement, Row, func, select
+from sqlalchemy import ColumnElement, Row, Select, func, select
 
 from escrow.store.models import (
     Alert,
     Deposit,
+    Guarantee,
     PaymentInstruction,
     PaymentNotice,
     Project,
@@ -19,7 +22,7 @@ from escrow.store.models import (
     SupervisedAccount,
     User,
 )
-from escrow.store.repos.base import Reads
+from escrow.store.repos.base import Reads, valid_id
 
 SEVERITY_ORDER = ("critical", "warning", "info")  # most severe first
 URGENCY = {s: len(SEVERITY_ORDER) - i for i, s in enumerate(SEVERITY_ORDER)}  # stored with each alert
@@ -32,6 +35,97 @@ def state_is(states: tuple[str, ...]) -> ColumnElement[bool]:
     if set(states) == {"open", "acknowledged"}:
         return Alert.state != "resolved"
     return Alert.state.in_(states)
+
+
+@dataclass(frozen=True)
+class AlertFilter:
+    """The alert list's filters, as the page and the bulk actions apply them; empty means any."""
+
+    states: tuple[str, ...] = ()
+    severity: str = ""
+    rule: str = ""
+    project_id: int | None = None
+
+    def where(self) -> list[ColumnElement[bool]]:
+        where = []
+        if self.states:
+            where.append(state_is(self.states))
+        if self.severity:
+            where.append(Alert.severity == self.severity)
+        if self.rule:
+            where.append(Alert.rule == self.rule)
+        if self.project_id is not None:
+            accounts = select(SupervisedAccount.id).where(SupervisedAccount.project_id == self.project_id)
+            where.append(Alert.account_id.in_(accounts))
+        return where
+
+
+class AlertRow(NamedTuple):
+    """An alert of the list with the names of what it concerns (None for a client address)."""
+
+    alert: Alert
+    account_no: str | None
+    project_id: int | None
+    project_name: str | None
+    figures: Figures | None = None  # what its sentence names (AlertReads.subject_figures)
+
+
+class Figures(NamedTuple):
+    """The figures of an alert's subject: its amount in fen, its day (received, due, valid until) and its
+    own number where that is not its id (a guarantee's)."""
+
+    amount_fen: int
+    day: date | None = None
+    number: str | None = None
+
+
+class RuleGroup(NamedTuple):
+    """The alerts of one rule (and severity) that match a filter."""
+
+    rule: str
+    severity: str
+    count: int
+    oldest: datetime
+    newest: datetime
+
+
+class ProjectGroup(NamedTuple):
+    """The alerts of one project's account that match a filter (project None: a client address)."""
+
+    project_id: int | None
+    project_name: str | None
+    account_no: str | None
+    count: int
+    worst: str  # the most severe severity among them
+
+
+def rule_groups(f: AlertFilter) -> Select:
+    """(rule, severity, count, oldest, newest) of the alerts matching `f`, most severe first, then the
+    largest group — one GROUP BY, which reads only the unresolved alerts (ix_alerts_unresolved_order's rows)
+    when `f` asks for those, as the page does by default."""
+    n = func.count(Alert.id)
+    return (
+        select(Alert.rule, Alert.severity, n, func.min(Alert.created_at), func.max(Alert.created_at))
+        .where(*f.where())
+        .group_by(Alert.rule, Alert.severity)
+        .order_by(func.max(Alert.urgency).desc(), n.desc(), Alert.rule)
+    )
+
+
+def project_groups(f: AlertFilter) -> Select:
+    """(project id, name, account no, count, worst urgency) of the alerts matching `f`, the worst and largest
+    first — one GROUP BY over the same rows as `rule_groups`; alerts without an account form one group."""
+    n = func.count(Alert.id)
+    worst = func.max(Alert.urgency)
+    return (
+        select(Project.id, Project.name, SupervisedAccount.account_no, n, worst)
+        .select_from(Alert)
+        .outerjoin(SupervisedAccount, SupervisedAccount.id == Alert.account_id)
+        .outerjoin(Project, Project.id == SupervisedAccount.project_id)
+        .where(*f.where())
+        .group_by(Project.id, Project.name, SupervisedAccount.account_no)
+        .order_by(worst.desc(), n.desc(), Project.name, SupervisedAccount.account_no)
+    )
 
 
 def most_urgent_first() -> tuple:
@@ -205,3 +299,80 @@ class AlertReads(Reads):
             .limit(limit)
         )
         return [(alert, account_no, username) for alert, account_no, username in rows]
+
+    # --- the bureau's alert page: the list, its summaries, the alerts a bulk action takes ----------------
+
+    def rows(self, f: AlertFilter, *, limit: int, offset: int = 0) -> tuple[list[AlertRow], int]:
+        """A page of the alerts matching `f`, most severe first then newest, and how many match in all."""
+        where = f.where()
+        total = self.session.scalar(select(func.count(Alert.id)).where(*where)) or 0
+        rows = self.session.execute(
+            select(Alert, SupervisedAccount.account_no, Project.id, Project.name)
+            .outerjoin(SupervisedAccount, SupervisedAccount.id == Alert.account_id)
+            .outerjoin(Project, Project.id == SupervisedAccount.project_id)
+            .where(*where)
+            .order_by(*most_urgent_first())
+            .limit(limit)
+            .offset(offset)
+        )
+        return [AlertRow(*r) for r in rows], total
+
+    def by_rule(self, f: AlertFilter) -> list[RuleGroup]:
+        """The matching alerts counted per rule and severity, with the oldest and newest (rule_groups)."""
+        return [
+            RuleGroup(rule, sev, int(n), oldest, newest)
+            for rule, sev, n, oldest, newest in self.session.execute(rule_groups(f))
+        ]
+
+    def by_project(self, f: AlertFilter) -> list[ProjectGroup]:
+        """The matching alerts counted per project and account, with the worst severity (project_groups)."""
+        severity_of = {URGENCY[s]: s for s in SEVERITY_ORDER}
+        return [
+            ProjectGroup(pid, name, no, int(n), severity_of.get(rank, "info"))
+            for pid, name, no, n, rank in self.session.execute(project_groups(f))
+        ]
+
+    def projects_alerted(self) -> list[tuple[int, str]]:
+        """(id, name) of the projects with an alert, by name: the project filter's choices."""
+        rows = self.session.execute(
+            select(Project.id, Project.name)
+            .where(
+                Project.id.in_(
+                    select(SupervisedAccount.project_id).join(Alert, Alert.account_id == SupervisedAccount.id)
+                )
+            )
+            .order_by(Project.name, Project.id)
+        )
+        return [(pid, name) for pid, name in rows]
+
+    def subject_figures(self, alerts: list[Alert]) -> dict[tuple[str, str], Figures]:
+        """(subject type, subject id) → the figures of the deposits, payment notices, instructions and
+        guarantees these alerts concern: one query per kind of subject, however many alerts."""
+        wanted: dict[str, set[str]] = {}
+        for alert in alerts:
+            wanted.setdefault(alert.subject_type, set()).add(alert.subject_id)
+
+        def ids(kind: str) -> list[int]:
+            return [int(i) for i in wanted.get(kind, ()) if i.isdigit() and valid_id(int(i))]
+
+        out: dict[tuple[str, str], Figures] = {}
+        if found := ids("deposit"):
+            d = Deposit
+            query = select(d.id, d.amount_fen, d.value_date).where(self.among(d.id, found))
+            out |= {("deposit", str(i)): Figures(fen, day) for i, fen, day in self.session.execute(query)}
+        if found := ids("instruction"):
+            p = PaymentInstruction
+            query = select(p.id, p.amount_fen).where(self.among(p.id, found))
+            out |= {("instruction", str(i)): Figures(fen) for i, fen in self.session.execute(query)}
+        if found := ids("guarantee"):
+            g = Guarantee
+            query = select(g.id, g.amount_fen, g.expires_on, g.guarantee_no).where(self.among(g.id, found))
+            out |= {
+                ("guarantee", str(i)): Figures(fen, day, no)
+                for i, fen, day, no in self.session.execute(query)
+            }
+        if numbers := wanted.get("notice"):
+            n = PaymentNotice
+            query = select(n.notice_no, n.amount_fen, n.due_on).where(self.among(n.notice_no, numbers))
+            out |= {("notice", no): Figures(fen, day) for no, fen, day in self.session.execute(query)}
+        return out

@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from sqlalchemy import func, insert, select
 
 from escrow.store.models import Alert
+from escrow.store.reads.alerts import AlertFilter, most_urgent_first
 from escrow.store.repos.base import Repo, valid_id
 
 
@@ -17,6 +18,18 @@ class Alerts(Repo):
         if not valid_id(alert_id):
             return None
         return next(iter(self._locked(select(Alert).where(Alert.id == alert_id))), None)
+
+    def many_locked(self, ids: Iterable[int]) -> list[Alert]:
+        """The alerts with these ids, in id order (the ones that do not exist are simply absent)."""
+        wanted = [i for i in ids if valid_id(i)]
+        return self._locked(select(Alert).where(self.among(Alert.id, wanted)).order_by(Alert.id))
+
+    def matching_locked(self, f: AlertFilter, limit: int) -> list[Alert]:
+        """The first `limit` alerts matching `f`, in the list's order (most urgent, then newest)."""
+        return self._locked(select(Alert).where(*f.where()).order_by(*most_urgent_first()).limit(limit))
+
+    def count_matching(self, f: AlertFilter) -> int:
+        return self.session.scalar(select(func.count(Alert.id)).where(*f.where())) or 0
 
     def unresolved_locked(self, rules: Iterable[str]) -> list[Alert]:
         """The alerts of these rules that are not resolved."""

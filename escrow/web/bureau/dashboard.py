@@ -21,13 +21,14 @@ from litestar.params import FromPath
 from litestar.response import Template
 
 from escrow.catalog import gettext_for
-from escrow.domain.errors import Conflict, InvalidInput
+from escrow.domain.errors import Conflict, InvalidInput, NotFound
 from escrow.domain.money import from_fen
 from escrow.reports import charts
+from escrow.services import alert_page, listings, overview
 from escrow.services import alerts as alert_service
-from escrow.services import listings, overview
 from escrow.services.context import Context
-from escrow.web.bureau.projects import labeller, local_time, query_url, tone
+from escrow.web.bureau import alert_list
+from escrow.web.bureau.projects import labeller, local_time, node_options, query_url, tone
 from escrow.web.shell import exports, pages, sessions
 from escrow.web.shell.labels import N_
 from escrow.web.shell.sessions import requires
@@ -39,6 +40,10 @@ _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 pages.NOTICES["alert_acknowledged"] = N_("The alert was acknowledged.")
 pages.NOTICES["alert_resolved"] = N_("The alert was resolved.")
+BULK_WORDS = {
+    "acknowledge": N_("%(count)s alerts acknowledged."),
+    "resolve": N_("%(count)s alerts resolved."),
+}
 
 # The alert rules store their texts in English; a clerk reads the rule's name in their own language.
 ALERT_RULES = {
@@ -68,7 +73,6 @@ SUBJECTS = {
     "guarantee": N_("Bank guarantee"),
     "project": N_("Project"),
 }
-UNRESOLVED = ("open", "acknowledged")
 
 
 def alert_labels(_: Callable[..., str]) -> Callable[[str, str | None], str]:
@@ -170,57 +174,84 @@ def _dashboard(ctx: Context, period: tuple[date, date] | None, user, lang: str) 
 
 # --- the alert list ---------------------------------------------------------------------------------------
 
-ALERT_FILTERS = ("state", "severity", "rule", "page")
+BULK_RESULT = ("bulk", "changed", "unchanged", "resolved", "remaining")  # what a bulk action did, in the URL
+
+
+def alert_filters(request: Request, params: Mapping[str, str]) -> alert_list.Filters:
+    """The alert list's filters from `params` (the page, its bulk actions and any export read them here)."""
+    _ = pages.gettext(request)
+    choices = {"severity": SEVERITIES, "rule": ALERT_RULES}
+    return alert_list.read_filters(params, choices, _("Choose one of the listed values."))
+
+
+async def list_alerts(
+    request: Request, filters: alert_list.Filters, page: int = 1, per_page: int = ALERTS_PER_PAGE
+) -> listings.Page:
+    """One page of the alerts the filters ask for (rows: AlertRow), most severe first, then newest: what
+    the page lists, and what an export of the list would read."""
+    return await pages.run(alert_page.rows, pages.ctx(request), filters.applied, page, per_page)
+
+
+def _bulk_notice(_: Callable[..., str], params: Mapping[str, str]) -> str:
+    """The sentence saying what the bulk action just done changed (its counts came back in the URL)."""
+    done = {k: params.get(k, "") for k in BULK_RESULT}
+    if done["bulk"] not in BULK_WORDS or not all(done[k].isdigit() for k in BULK_RESULT[1:]):
+        return ""
+    counts = {k: int(done[k]) for k in BULK_RESULT[1:]}
+    text = _(BULK_WORDS[done["bulk"]], count=counts["changed"])
+    if counts["unchanged"]:
+        text += " " + _("%(count)s were acknowledged already.", count=counts["unchanged"])
+    if counts["resolved"]:
+        text += " " + _("%(count)s were resolved already and left alone.", count=counts["resolved"])
+    if counts["remaining"]:
+        text += " " + _("%(count)s more match; run the action again for them.", count=counts["remaining"])
+    return text
 
 
 async def _alerts_page(
     request: Request, params: Mapping[str, str], *, status: int = 200, form_error: str = "", **extra: Any
 ) -> Template:
     _ = pages.gettext(request)
-    values = {k: (params.get(k) or "").strip() for k in ALERT_FILTERS}
-    errors: dict[str, str] = {}
-    allowed = {"state": {*STATES, "all"}, "severity": SEVERITIES, "rule": ALERT_RULES}
-    for name, known in allowed.items():
-        if values[name] and values[name] not in known:
-            errors[name] = _("Choose one of the listed values.")
-    state = values["state"] if "state" not in errors else ""
-    states = UNRESOLVED if not state else () if state == "all" else (state,)
-    page = int(values["page"]) if values["page"].isdigit() and len(values["page"]) < 7 else 1
-    page_found = await pages.run(
-        listings.alerts,
-        pages.ctx(request),
-        states,
-        values["severity"] if "severity" not in errors else "",
-        values["rule"] if "rule" not in errors else "",
-        max(page, 1),
-        ALERTS_PER_PAGE,
-    )
-    found = {
-        "rows": page_found.rows,
-        "total": page_found.total,
-        "page": page_found.page,
-        "pages": page_found.pages,
-    }
-    params_kept = {k: v for k, v in values.items() if k != "page" and k not in errors}
-    back = query_url("/alerts", params_kept, page=found["page"] if found["page"] > 1 else "")
+    ctx, lang = pages.ctx(request), pages.language(request)
+    filters = alert_filters(request, params)
+    page_text = (params.get("page") or "").strip()
+    page = int(page_text) if page_text.isdigit() and len(page_text) < 7 else 1
+    found = await list_alerts(request, filters, max(page, 1))
+    summed = await pages.run(alert_page.summary, ctx, filters.applied, filters.grouping)
+    kept = filters.kept()
+    back = query_url("/alerts", kept, page=found.page if found.page > 1 else "")
+    node_names = dict(node_options(ctx, lang))
+    bulk_notice = _bulk_notice(_, params)
     return pages.render(
         request,
         "bureau/alerts/list.html",
-        status=400 if errors and status == 200 else status,
-        values=values,
-        errors=errors,
+        status=400 if filters.errors and status == 200 else status,
+        values=filters.values,
+        filters=kept,
+        grouping=filters.grouping,
+        errors=filters.errors,
         form_error=form_error,
         back=back,
         label=alert_labels(_),
         tone=tone,
         local_time=local_time,
-        page_url=lambda n: query_url("/alerts", params_kept, page=n),
+        subject=lambda row: alert_list.subject_words(_, row, node_names),
+        page_url=lambda n: query_url("/alerts", kept, page=n),
+        filter_url=lambda **changes: query_url("/alerts", kept, **changes),
         options={
             "state": [("", _("Not resolved")), *((k, _(v)) for k, v in STATES.items()), ("all", _("All"))],
             "severity": [("", _("Any")), *((k, _(v)) for k, v in SEVERITIES.items())],
             "rule": [("", _("Any")), *((k, _(v)) for k, v in ALERT_RULES.items())],
+            "project": [("", _("Any")), *((str(pid), name) for pid, name in summed.projects)],
         },
-        **found,
+        rows=found.rows,
+        total=found.total,
+        page=found.page,
+        pages=found.pages,
+        by_rule=summed.by_rule,
+        by_project=summed.by_project,
+        bulk_max=alert_service.BULK_MAX,
+        **({"notice": bulk_notice} if bulk_notice else {}),
         **extra,
     )
 
@@ -229,15 +260,10 @@ async def _alerts_download(request: Request, fmt: str) -> Response:
     """The alerts the list's filters select, as a file (escrow.web.shell.exports); a bad filter shows the
     page with its error instead."""
     _ = pages.gettext(request)
-    values = {k: (request.query_params.get(k) or "").strip() for k in ("state", "severity", "rule")}
-    known = {"state": {*STATES, "all"}, "severity": SEVERITIES, "rule": ALERT_RULES}
-    if any(values[k] and values[k] not in allowed for k, allowed in known.items()):
+    filters = alert_filters(request, request.query_params)
+    if filters.errors:
         return await _alerts_page(request, request.query_params)
-    state = values["state"]
-    states = UNRESOLVED if not state else () if state == "all" else (state,)
-    found = await pages.run(
-        listings.alerts, pages.ctx(request), states, values["severity"], values["rule"], 1, exports.MAX_ROWS
-    )
+    found = await list_alerts(request, filters, 1, exports.MAX_ROWS)
     exports.check_size(found.total, _)
     label = alert_labels(_)
     headings = (
@@ -246,15 +272,15 @@ async def _alerts_download(request: Request, fmt: str) -> Response:
     )  # fmt: skip
     rows = [
         (
-            label("severity", a.severity),
-            label("rule", a.rule),
-            f"{label('subject', a.subject_type)} {a.subject_id or ''}".strip(),
-            account_no or "",
-            label("state", a.state),
-            local_time(a.created_at),
-            a.message,
+            label("severity", row.alert.severity),
+            label("rule", row.alert.rule),
+            f"{label('subject', row.alert.subject_type)} {row.alert.subject_id or ''}".strip(),
+            row.account_no or "",
+            label("state", row.alert.state),
+            local_time(row.alert.created_at),
+            row.alert.message,
         )
-        for a, account_no, _project_id in found.rows
+        for row in found.rows
     ]
     return await exports.download(request, "alerts", fmt, exports.Table([_(h) for h in headings], rows))
 
@@ -321,6 +347,57 @@ class DashboardController(Controller):
     @post("/alerts/{alert_id:int}/resolve", guards=[requires("alerts.handle")], status_code=303)
     async def resolve(self, request: Request, alert_id: FromPath[int]) -> Response:
         return await self._handle(request, alert_id, alert_service.resolve, "alert_resolved")
+
+    @post("/alerts/bulk", guards=[requires("alerts.handle")], status_code=303)
+    async def bulk(self, request: Request) -> Response:
+        """Acknowledge or resolve the alerts ticked (scope `selected`) or every unresolved alert the
+        filter carried in the form matches (scope `filter`, at most BULK_MAX)."""
+        _ = pages.gettext(request)
+        form = await pages.form(request)
+        filters = alert_filters(request, form.values)
+        params = {**filters.kept(), "group": filters.grouping if filters.grouping != "rule" else ""}
+        action, scope, comment = form.get("action"), form.get("scope"), form.get("comment")
+        ids = [int(i) for i in form.getall("alert_id") if i.isdigit() and len(i) < 12]
+        if action not in alert_service.BULK_ACTIONS or scope not in ("selected", "filter"):
+            form.error("action", _("Choose one of the listed values."))
+        elif scope == "selected" and not ids:
+            form.error("alert_id", _("Tick at least one alert."))
+        elif len(ids) != len(form.getall("alert_id")) or len(ids) > alert_service.BULK_MAX:
+            form.error("alert_id", _("Choose one of the listed values."))
+        if filters.errors and scope == "filter":
+            form.error("filter", _("Choose one of the listed values."))
+        if len(comment) > COMMENT_MAX:
+            form.error("comment", _("At most %(value)s characters.", value=COMMENT_MAX))
+        if not form.ok:
+            return await _alerts_page(
+                request,
+                params,
+                status=422,
+                form_error=next(iter(form.errors.values())),
+                bulk_comment=comment,
+            )
+        try:
+            done = await pages.run(
+                alert_service.handle_many,
+                pages.ctx(request),
+                action,
+                sessions.principal(request),
+                **({"alert_ids": ids} if scope == "selected" else {"matching": filters.applied}),
+                comment=comment,
+            )
+        except (InvalidInput, NotFound) as exc:
+            headline, _fields = pages.field_errors(request, exc)
+            if isinstance(exc, NotFound):
+                headline = _("Some of the ticked alerts no longer exist; nothing was changed.")
+            return await _alerts_page(request, params, status=422, form_error=headline, bulk_comment=comment)
+        result = {
+            "bulk": action,
+            "changed": len(done.changed),
+            "unchanged": len(done.unchanged),
+            "resolved": len(done.already_resolved),
+            "remaining": done.remaining,
+        }
+        return pages.redirect(request, query_url("/alerts", params, **result))
 
     async def _handle(self, request: Request, alert_id: int, fn: Callable, notice: str) -> Response:
         _ = pages.gettext(request)
