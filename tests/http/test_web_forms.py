@@ -1,0 +1,226 @@
+"""Forms that forgive: one effect per form token (a double submit creates nothing twice), and files kept
+across a refused form for that form and session only (escrow.web.shell.once, escrow.web.shell.uploads)."""
+
+# ruff: noqa: F811  (the portal tests' fixtures `site` and `dev`, imported and used as arguments)
+from __future__ import annotations
+
+import hashlib
+import re
+
+import pytest
+from litestar.testing import TestClient
+
+from escrow.domain.principal import SYSTEM
+from escrow.services import parties
+from escrow.store.db import UnitOfWork
+from escrow.store.models import Contract, HeldUpload, PaymentNotice, Release, StoredDocument
+from tests.conftest import DEVELOPER_CODE
+from tests.http.test_web_portal import (  # noqa: F401  (fixtures)
+    PDF,
+    PNG,
+    WAGES_FIELD,
+    apply,
+    count,
+    dev,
+    field_error,
+    release_form,
+    site,
+    wages,
+)
+from tests.web import password_hash, post_form, sign_in
+
+_TOKEN = re.compile(r'name="_form_token" value="([^"]+)"')
+
+
+def form_token(html: str) -> str:
+    found = _TOKEN.search(html)
+    assert found, "the form carries its one-time token"
+    return found.group(1)
+
+
+def release_token(dev) -> str:
+    return form_token(dev.get("/developer/releases/new").text)
+
+
+def apply_in(client, project_id: int, lang: str, files=None, **overrides):
+    """`apply` with the page's language chosen in the address, as the language switch does."""
+    return post_form(
+        client,
+        f"/developer/releases/new?lang={lang}",
+        release_form(project_id, **overrides),
+        files=wages() if files is None else files,
+    )
+
+
+def held_names(engine) -> list[str]:
+    with UnitOfWork(engine, readonly=True) as uow:
+        return [h.filename for h in uow.session.query(HeldUpload).order_by(HeldUpload.id)]
+
+
+# --- one effect per form ----------------------------------------------------------------------------------
+
+
+def test_each_render_of_a_form_carries_a_new_token(dev):
+    first, second = release_token(dev), release_token(dev)
+    assert first != second and len(first) >= 16
+
+
+def test_a_release_form_submitted_twice_creates_one_release_and_both_lead_to_it(dev, site, engine):
+    token = release_token(dev)
+    first = apply(dev, site["project_id"], _form_token=token)
+    assert first.status_code == 303, first.text
+    second = apply(dev, site["project_id"], _form_token=token)
+    assert second.status_code == 303, second.text
+    assert second.headers["location"] == first.headers["location"]
+    assert re.match(r"^/developer/releases/\d+\?done=release_submitted$", first.headers["location"])
+    assert count(engine, Release) == 1 and count(engine, StoredDocument) == 1
+    # a new render is a new form: it may apply again
+    third = apply(
+        dev,
+        site["project_id"],
+        amount="1000.00",
+        payee_amount=["600.00", "400.00", ""],
+        _form_token=release_token(dev),
+    )
+    assert third.status_code == 303, third.text
+    assert third.headers["location"] != first.headers["location"] and count(engine, Release) == 2
+
+
+def test_a_refused_submit_keeps_the_token_usable_for_the_corrected_form(dev, site, engine):
+    token = release_token(dev)
+    refused = apply(
+        dev,
+        site["project_id"],
+        amount="6000000.00",
+        payee_amount=["4000000.00", "2000000.00", ""],
+        _form_token=token,
+    )
+    assert refused.status_code == 422 and count(engine, Release) == 0
+    assert form_token(refused.text) == token  # the form comes back as the same form
+    corrected = apply(dev, site["project_id"], _form_token=token)
+    assert corrected.status_code == 303, corrected.text
+    assert count(engine, Release) == 1
+
+
+def test_a_notice_form_submitted_twice_issues_one_notice(dev, flow, site, engine):
+    flow.contract(contract_no="HT-O-1", unit="O-1", total_price="886500.00")
+    token = form_token(dev.get("/developer/contracts/HT-O-1/notices/new").text)
+    body = {"kind": "down_payment", "amount": "265950.00", "due_on": "2026-12-15", "_form_token": token}
+    before = count(engine, PaymentNotice)
+    first = post_form(dev, "/developer/contracts/HT-O-1/notices/new", body)
+    second = post_form(dev, "/developer/contracts/HT-O-1/notices/new", body)
+    assert first.status_code == second.status_code == 303, second.text
+    assert first.headers["location"] == second.headers["location"]
+    assert first.headers["location"].endswith("?done=notice_issued")
+    assert count(engine, PaymentNotice) == before + 1
+
+
+def test_a_contract_form_submitted_twice_registers_one_contract(dev, site, engine):
+    page = dev.get("/developer/contracts/new")
+    from tests.http.test_web_portal import contract_form
+
+    body = {**contract_form(), "_form_token": form_token(page.text)}
+    before = count(engine, Contract)
+    first = post_form(dev, "/developer/contracts/new", body)
+    second = post_form(dev, "/developer/contracts/new", body)
+    assert first.status_code == second.status_code == 303, second.text
+    assert first.headers["location"] == second.headers["location"]
+    assert count(engine, Contract) == before + 1
+
+
+def test_one_users_token_does_not_replay_for_another(web, dev, site, engine):
+    """Tokens are per user: the same token from another user is a form of their own (here: not found, as
+    another developer's project), never a replay of the first user's result."""
+    token = release_token(dev)
+    first = apply(dev, site["project_id"], _form_token=token)
+    assert first.status_code == 303
+    other = apply(web("other-dev-staff"), site["project_id"], _form_token=token)
+    assert other.status_code == 404 and "location" not in other.headers
+    assert first.headers["location"].split("?")[0] not in other.text
+    assert count(engine, Release) == 1
+
+
+# --- files kept across a refused form ---------------------------------------------------------------------
+
+
+def test_a_file_is_kept_across_a_refused_form_and_used_by_the_final_submit(dev, client, world, site, engine):
+    token = release_token(dev)
+    refused = apply(dev, site["project_id"], payee_amount=["2000000.00", "999999.99", ""], _form_token=token)
+    assert refused.status_code == 422
+    assert "已上传：wages.pdf" in refused.text and 'name="held_remove"' in refused.text
+    assert held_names(engine) == ["wages.pdf"] and count(engine, StoredDocument) == 0
+    english = apply_in(
+        dev, site["project_id"], "en", payee_amount=["1.00", "1.00", ""], files=[], _form_token=token
+    )
+    assert english.status_code == 422 and "Uploaded: wages.pdf" in english.text and "Remove" in english.text
+    done = apply(dev, site["project_id"], files=[], _form_token=token)  # no file chosen again
+    assert done.status_code == 303, done.text
+    with UnitOfWork(engine, readonly=True) as uow:
+        docs = uow.session.query(StoredDocument).all()
+        assert [(d.filename, d.sha256) for d in docs] == [("wages.pdf", hashlib.sha256(PDF).hexdigest())]
+    release_id = int(re.match(r"^/developer/releases/(\d+)", done.headers["location"]).group(1))
+    seen = client.get(f"/api/v1/releases/{release_id}", headers=world.headers("reviewer")).json()
+    assert [(d["kind"], d["filename"]) for d in seen["documents"]] == [
+        ("wage_arrears_statement", "wages.pdf")
+    ]
+    assert held_names(engine) == []  # the release keeps its own copy; the held one is gone
+
+
+def test_a_file_chosen_again_replaces_the_held_one_and_remove_lets_it_go(dev, site, engine):
+    token = release_token(dev)
+    apply(dev, site["project_id"], amount="bad", _form_token=token)
+    again = apply(dev, site["project_id"], amount="bad", files=wages(name="wages-2.pdf"), _form_token=token)
+    assert "已上传：wages-2.pdf" in again.text and "wages.pdf<" not in again.text
+    assert held_names(engine) == ["wages-2.pdf"]
+    held_id = re.search(r'name="held_remove" value="(\d+)"', again.text).group(1)
+    removed = apply(dev, site["project_id"], files=[], held_remove=held_id, _form_token=token)
+    assert removed.status_code == 422 and field_error(removed.text, WAGES_FIELD)
+    assert held_names(engine) == [] and count(engine, Release) == 0
+
+
+def test_a_refused_file_is_not_held(dev, site, engine):
+    token = release_token(dev)
+    r = apply(dev, site["project_id"], files=wages(content=PNG, name="wages.pdf"), _form_token=token)
+    assert r.status_code == 422 and held_names(engine) == []
+
+
+def colleague(engine) -> str:
+    """A second staff member of the same developer as dev-staff (same projects, another user)."""
+    with UnitOfWork(engine) as uow:
+        staff = parties.create_user(
+            uow,
+            username="dev-staff-2",
+            role="developer",
+            password=None,
+            actor=SYSTEM,
+            developer_code=DEVELOPER_CODE,
+        )
+        staff.password_hash = password_hash()
+        uow.commit()
+    return "dev-staff-2"
+
+
+def test_another_users_or_sessions_held_file_is_never_used(app, web, dev, site, engine):
+    token = release_token(dev)
+    apply(dev, site["project_id"], amount="bad", _form_token=token)
+    assert held_names(engine) == ["wages.pdf"]
+    other = apply(web(colleague(engine)), site["project_id"], files=[], _form_token=token)
+    assert other.status_code == 422 and "wages.pdf" not in other.text
+    assert field_error(other.text, WAGES_FIELD)
+    with TestClient(app) as second_session:  # the same user signed in elsewhere
+        sign_in(second_session, "dev-staff")
+        elsewhere = apply(second_session, site["project_id"], files=[], _form_token=token)
+        assert elsewhere.status_code == 422 and "wages.pdf" not in elsewhere.text
+        assert field_error(elsewhere.text, WAGES_FIELD)
+        removal = apply(
+            second_session, site["project_id"], amount="bad", files=[], _form_token=token, held_remove="1"
+        )
+        assert removal.status_code == 422
+    assert held_names(engine) == ["wages.pdf"] and count(engine, Release) == 0
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_the_refused_form_without_a_token_still_says_files_are_not_kept(dev, site, lang):
+    r = apply_in(dev, site["project_id"], lang, amount="bad")
+    assert r.status_code == 422
+    assert ("请重新选择" if lang == "zh" else "please choose them again") in r.text
