@@ -10,10 +10,12 @@ import re
 import pytest
 from litestar.testing import TestClient
 
+from escrow.catalog import statuses
 from escrow.domain.principal import SYSTEM
 from escrow.services import parties
 from escrow.store.db import UnitOfWork
 from escrow.store.models import Contract, HeldUpload, PaymentNotice, Release, StoredDocument
+from escrow.web.shell import i18n
 from tests.conftest import DEVELOPER_CODE
 from tests.http.test_web_portal import (  # noqa: F401  (fixtures)
     PDF,
@@ -224,3 +226,66 @@ def test_the_refused_form_without_a_token_still_says_files_are_not_kept(dev, sit
     r = apply_in(dev, site["project_id"], lang, amount="bad")
     assert r.status_code == 422
     assert ("请重新选择" if lang == "zh" else "please choose them again") in r.text
+
+
+# --- one word per status, in the portal and the bureau alike ----------------------------------------------
+
+_BADGE = re.compile(r'<h1>[^<]*(?:<[^>]*>[^<]*)*?<span class="badge[^"]*">([^<]+)</span>', re.S)
+
+
+def badge_word(html: str) -> str:
+    found = _BADGE.search(html)
+    assert found, "the page's heading names the status"
+    return found.group(1).strip()
+
+
+def words_seen(dev, bureau, path_portal: str, path_bureau: str) -> list[tuple[str, str]]:
+    """(portal's word, bureau's word) in Chinese and in English."""
+    return [
+        (
+            badge_word(dev.get(f"{path_portal}?lang={lang}").text),
+            badge_word(bureau.get(f"{path_bureau}?lang={lang}").text),
+        )
+        for lang in ("zh", "en")
+    ]
+
+
+def test_every_release_status_has_the_same_words_in_the_portal_and_the_bureau(web, dev, client, world, site):
+    from tests.http.test_api_releases import Steps
+
+    steps, bureau = Steps(client, world), web("auditor")
+    seen: dict[str, list[tuple[str, str]]] = {}
+    release_id = int(
+        re.match(r"^/developer/releases/(\d+)", apply(dev, site["project_id"]).headers["location"]).group(1)
+    )
+    paths = (f"/developer/releases/{release_id}", f"/releases/{release_id}")
+    seen["submitted"] = words_seen(dev, bureau, *paths)
+    steps.approve_all(release_id)
+    seen["approved"] = words_seen(dev, bureau, *paths)
+    [instruction] = steps.pending()
+    assert steps.execute(instruction["instruction_id"]).status_code == 201
+    seen["executed"] = words_seen(dev, bureau, *paths)
+    refused = apply(dev, site["project_id"], amount="1000.00", payee_amount=["600.00", "400.00", ""])
+    refused_id = int(re.match(r"^/developer/releases/(\d+)", refused.headers["location"]).group(1))
+    assert steps.decide(refused_id, "reviewer", "reject", "材料不全").status_code == 201
+    seen["rejected"] = words_seen(dev, bureau, f"/developer/releases/{refused_id}", f"/releases/{refused_id}")
+
+    assert set(seen) == set(statuses.RELEASE_STATUS)
+    for code, pairs in seen.items():
+        (zh_portal, zh_bureau), (en_portal, en_bureau) = pairs
+        assert zh_portal == zh_bureau == i18n.gettext_for("zh")(statuses.RELEASE_STATUS[code]), code
+        assert en_portal == en_bureau == statuses.RELEASE_STATUS[code], code
+    assert seen["executed"][0][0] == "银行已付款"  # one word, not 银行已拨付 here and 银行已付款 there
+
+
+def test_a_refunds_status_has_the_same_words_in_the_portal_and_the_bureau(web, dev, engine):
+    r = post_form(dev, "/developer/contracts/HT-F-1/cancellation", {"reason": "买受人申请退房"})
+    assert r.status_code == 303
+    with UnitOfWork(engine, readonly=True) as uow:
+        refund_id = uow.refunds.for_contract(uow.contracts.by_no("HT-F-1").id).id
+    bureau = web("auditor")
+    for lang in ("zh", "en"):
+        portal = dev.get(f"/developer/contracts/HT-F-1?lang={lang}").text
+        word = badge_word(bureau.get(f"/refunds/{refund_id}?lang={lang}").text)
+        assert word == i18n.gettext_for(lang)(statuses.REFUND_STATUS["submitted"])
+        assert f">{word}</span></dd>" in portal

@@ -27,6 +27,7 @@ from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath
 from litestar.response import Template
 
+from escrow.catalog import statuses
 from escrow.catalog.caps import cap_terms, percent
 from escrow.catalog.words import PAYEE_ROLES, RELEASE_KINDS, named
 from escrow.domain import lifecycle as rules
@@ -71,12 +72,8 @@ LABELS: dict[str, dict[str, str]] = {
         "reversed": N_("Reversed"),
         "refunded": N_("Refunded"),
     },
-    "decision": {
-        "submitted": N_("Awaiting decision"),
-        "approved": N_("Approved, awaiting payment"),
-        "rejected": N_("Rejected"),
-        "executed": N_("Paid out"),
-    },
+    "release": statuses.RELEASE_STATUS,  # the portal's words too
+    "refund": statuses.REFUND_STATUS,
     "freeze": {"active": N_("In force"), "lifted": N_("Lifted")},
     "adoption": {"submitted": N_("Under review"), "approved": N_("Adopted"), "rejected": N_("Rejected")},
     "amount_change": {

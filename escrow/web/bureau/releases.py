@@ -18,7 +18,7 @@ from typing import Any
 from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath
 
-from escrow.catalog import words
+from escrow.catalog import statuses, words
 from escrow.catalog.caps import cap_sums, cap_terms, stored_cap_sums
 from escrow.domain import approvals as rules
 from escrow.domain.errors import Conflict, DomainError, Forbidden, NotFound
@@ -39,13 +39,8 @@ from escrow.web.shell.sessions import requires
 
 PAGE_SIZE = 20
 
-STATUS_NAMES = {
-    "submitted": N_("Under review"),
-    "approved": N_("Approved, awaiting payment"),
-    "rejected": N_("Rejected"),
-    "executed": N_("Paid out by the bank"),
-}
-STATUS_BADGES = {"submitted": "warn", "approved": "good", "rejected": "bad", "executed": "good"}
+STATUS_NAMES = statuses.RELEASE_STATUS  # the portal's words too
+STATUS_BADGES = statuses.STATUS_BADGES
 PAYEE_ROLES = {
     "construction": N_("Construction contractor"),
     "equipment": N_("Equipment supplier"),
