@@ -289,3 +289,34 @@ def test_a_refunds_status_has_the_same_words_in_the_portal_and_the_bureau(web, d
         word = badge_word(bureau.get(f"/refunds/{refund_id}?lang={lang}").text)
         assert word == i18n.gettext_for(lang)(statuses.REFUND_STATUS["submitted"])
         assert f">{word}</span></dd>" in portal
+
+
+# --- the bureau's review page: the decision first, one cap table ------------------------------------------
+
+_CHANGED = re.compile(r'<tr class="[^"]*\bchanged\b')
+
+
+def test_the_review_page_puts_the_decision_first_and_one_cap_table_marks_what_changed(
+    web, dev, client, world, site
+):
+    from tests.http.test_api_releases import Steps
+
+    first = apply(dev, site["project_id"]).headers["location"]
+    first_id = int(re.match(r"^/developer/releases/(\d+)", first).group(1))
+    reviewer = web("reviewer")
+    page = reviewer.get(f"/releases/{first_id}").text
+    decision = page.index(f'action="/releases/{first_id}/decision"')
+    assert decision < page.index("衡水建工集团有限公司") < page.index("cap-compare")  # form, application, cap
+    assert page.count('class="list cap-terms') == 1 and '<th scope="col" class="num">申请时</th>' in page
+    assert not _CHANGED.search(page)  # nothing moved since the application
+    english = reviewer.get(f"/releases/{first_id}?lang=en").text
+    assert ">At application</th>" in english and ">Now</th>" in english
+
+    second = apply(dev, site["project_id"], amount="1000.00", payee_amount=["600.00", "400.00", ""])
+    second_id = int(re.match(r"^/developer/releases/(\d+)", second.headers["location"]).group(1))
+    Steps(client, world).approve_all(second_id)  # approved, unpaid: it now counts against the first's cap
+    page = reviewer.get(f"/releases/{first_id}").text
+    changed = _CHANGED.findall(page)
+    assert changed[-1] == '<tr class="total changed' and '<tr class="changed' in changed
+    total = re.search(r'<tr class="total changed">.*?</tr>', page, re.S).group(0)
+    assert "5,000,000.00" in total and "4,999,000.00" in total  # at application, now
