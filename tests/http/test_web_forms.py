@@ -14,7 +14,7 @@ from escrow.catalog import statuses
 from escrow.domain.principal import SYSTEM
 from escrow.services import parties
 from escrow.store.db import UnitOfWork
-from escrow.store.models import Contract, HeldUpload, PaymentNotice, Release, StoredDocument
+from escrow.store.models import Contract, HeldUpload, PaymentNotice, Refund, Release, StoredDocument
 from escrow.web.shell import i18n
 from tests.conftest import DEVELOPER_CODE
 from tests.http.test_web_portal import (  # noqa: F401  (fixtures)
@@ -320,3 +320,47 @@ def test_the_review_page_puts_the_decision_first_and_one_cap_table_marks_what_ch
     assert changed[-1] == '<tr class="total changed' and '<tr class="changed' in changed
     total = re.search(r'<tr class="total changed">.*?</tr>', page, re.S).group(0)
     assert "5,000,000.00" in total and "4,999,000.00" in total  # at application, now
+
+
+def test_a_cancellation_submitted_twice_starts_one_refund_and_both_lead_to_the_contract(dev, engine):
+    token = form_token(dev.get("/developer/contracts/HT-F-1/cancellation").text)
+    body = {"reason": "买受人申请退房", "_form_token": token}
+    first = post_form(dev, "/developer/contracts/HT-F-1/cancellation", body)
+    second = post_form(dev, "/developer/contracts/HT-F-1/cancellation", body)  # not "already cancelled"
+    assert first.status_code == second.status_code == 303, second.text
+    assert (
+        first.headers["location"]
+        == second.headers["location"]
+        == ("/developer/contracts/HT-F-1?done=contract_cancelled")
+    )
+    assert count(engine, Refund) == 1
+
+
+# --- the release form's running total, the overview's summary ---------------------------------------------
+
+
+@pytest.mark.parametrize(("lang", "words"), [("zh", "收款单位合计"), ("en", "Payees&#39; total")])
+def test_the_release_form_carries_the_running_total_for_its_script(dev, site, lang, words):
+    page = dev.get(f"/developer/releases/new?lang={lang}").text
+    assert '<script src="/static/payee-total.js" defer></script>' in page
+    box = re.search(
+        r'<p class="payee-total" id="payee-total" data-cap="([^"]+)"[^>]*hidden>(.*?)</p>', page, re.S
+    )
+    assert box and box.group(1) == "5000000.00"  # the cap, on the wire, for the script to compare with
+    assert words in box.group(2) and "5,000,000.00" in box.group(2)
+    script = dev.get("/static/payee-total.js")
+    assert script.status_code == 200 and "BigInt" in script.text and "parseFloat" not in script.text
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_the_overview_starts_with_one_row_per_project(dev, site, lang):
+    page = dev.get(f"/developer?lang={lang}").text
+    table = re.search(r'<table class="list project-summary">(.*?)</table>', page, re.S)
+    assert table, "the summary table comes first"
+    assert page.index("project-summary") < page.index(f'id="project-{site["project_id"]}"')  # cards below
+    rows = re.findall(r"<tr>\s*<th scope=\"row\">(.*?)</tr>", table.group(1), re.S)
+    assert len(rows) == 1
+    row = rows[0]
+    assert site["name"] in row and site["account_no"] in row
+    assert "12,000,000.00" in row and "5,000,000.00" in row  # balance, releasable
+    assert ("主体结构封顶" if lang == "zh" else "Main structure topped out") in row  # the next node

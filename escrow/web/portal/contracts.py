@@ -177,8 +177,10 @@ def _issue(request: Request, cmd: sales.IssueNotice) -> Callable[[Context], sale
     return lambda ctx: sales.issue(ctx, cmd, actor)
 
 
-def _cancel(request: Request, cmd: refunds.CancelContract) -> object:
-    return refunds.cancel(pages.ctx(request), cmd, sessions.principal(request))
+def _cancel(request: Request, cmd: refunds.CancelContract) -> Callable[[Context], object]:
+    """The cancellation and the refund it starts (the refund application), as the form's work."""
+    actor = sessions.principal(request)
+    return lambda ctx: refunds.cancel(ctx, cmd, actor)
 
 
 # --- form reading -----------------------------------------------------------------------------------------
@@ -331,15 +333,17 @@ class ContractsController(Controller):
         headline, status = _("Please correct the marked fields"), 422
         if form.ok:
             try:
-                await pages.run(_cancel, request, refunds.CancelContract(contract_no, reason))
+                return await once.submit(
+                    request,
+                    form,
+                    _cancel(request, refunds.CancelContract(contract_no, reason)),
+                    lambda _view: f"/developer/contracts/{url_part(contract_no)}",
+                    notice="contract_cancelled",
+                )
             except (InvalidInput, Conflict) as exc:
                 headline, status = _refusal(request, form, exc)
                 if isinstance(exc, Conflict):
                     headline = _("This contract is already cancelled.")
-            else:
-                return pages.redirect(
-                    request, f"/developer/contracts/{url_part(contract_no)}", notice="contract_cancelled"
-                )
         return await _contract_page(
             request,
             "portal/contracts/cancel.html",
