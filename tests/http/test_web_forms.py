@@ -14,7 +14,14 @@ from escrow.catalog import statuses
 from escrow.domain.principal import SYSTEM
 from escrow.services import parties
 from escrow.store.db import UnitOfWork
-from escrow.store.models import Contract, HeldUpload, PaymentNotice, Refund, Release, StoredDocument
+from escrow.store.models import (
+    Contract,
+    HeldUpload,
+    PaymentNotice,
+    Refund,
+    Release,
+    StoredDocument,
+)
 from escrow.web.shell import i18n
 from tests.conftest import DEVELOPER_CODE
 from tests.http.test_web_portal import (  # noqa: F401  (fixtures)
@@ -364,3 +371,18 @@ def test_the_overview_starts_with_one_row_per_project(dev, site, lang):
     assert site["name"] in row and site["account_no"] in row
     assert "12,000,000.00" in row and "5,000,000.00" in row  # balance, releasable
     assert ("主体结构封顶" if lang == "zh" else "Main structure topped out") in row  # the next node
+
+
+def test_one_pages_token_on_two_different_forms_does_both(dev, flow, site, engine):
+    """A page with several forms renders one token: the form's address tells their submits apart."""
+    from tests.http.test_web_portal import contract_form
+
+    flow.contract(contract_no="HT-O-2", unit="O-2", total_price="886500.00")
+    token = form_token(dev.get("/developer/contracts/HT-O-2").text)
+    notice = {"kind": "down_payment", "amount": "265950.00", "due_on": "2026-12-15", "_form_token": token}
+    contracts, notices = count(engine, Contract), count(engine, PaymentNotice)
+    issued = post_form(dev, "/developer/contracts/HT-O-2/notices/new", notice)
+    registered = post_form(dev, "/developer/contracts/new", {**contract_form(), "_form_token": token})
+    assert issued.status_code == registered.status_code == 303, registered.text
+    assert issued.headers["location"] != registered.headers["location"]
+    assert count(engine, Contract) == contracts + 1 and count(engine, PaymentNotice) == notices + 1

@@ -39,7 +39,7 @@ from escrow.services import guarantees, lifecycle, listings, projects
 from escrow.services.context import Context
 from escrow.services.listings import ProjectFilter
 from escrow.web.bureau.common import KIND_NAMES
-from escrow.web.shell import pages, sessions
+from escrow.web.shell import once, pages, sessions
 from escrow.web.shell.filters import local_time
 from escrow.web.shell.labels import N_
 from escrow.web.shell.sessions import requires
@@ -463,8 +463,15 @@ class GuaranteesController(Controller):
         cmd = _guarantee_command(form, project_id, _)
         status, message = 422, None
         if cmd is not None:
+            actor = sessions.principal(request)
             try:
-                await pages.run(guarantees.register, pages.ctx(request), cmd, sessions.principal(request))
+                return await once.submit(
+                    request,
+                    form,
+                    lambda ctx: guarantees.register(ctx, cmd, actor),
+                    lambda _view: f"/projects/{project_id}",
+                    notice="guarantee_registered",
+                )
             except (NotFound, Forbidden):
                 raise
             except DomainError as exc:
@@ -472,8 +479,6 @@ class GuaranteesController(Controller):
                 status = exc.status
                 for name, text in errors.items():
                     form.error(name, text)
-            else:
-                return pages.redirect(request, f"/projects/{project_id}", notice="guarantee_registered")
         return await render_project(
             request,
             project_id,
@@ -534,8 +539,15 @@ class BuildingsController(Controller):
         if form.ok and area is not None:
             building = projects.NewBuilding(form.get("code"), form.get("name"), area)
             cmd = projects.AddBuilding(project_id, building, form.get("permit_no"))
+            actor = sessions.principal(request)
             try:
-                await pages.run(projects.add_building, pages.ctx(request), cmd, sessions.principal(request))
+                return await once.submit(
+                    request,
+                    form,
+                    lambda ctx: projects.add_building(ctx, cmd, actor),
+                    lambda _view: f"/projects/{project_id}#buildings",
+                    notice="building_added",
+                )
             except (NotFound, Forbidden):
                 raise
             except DomainError as exc:
@@ -543,8 +555,6 @@ class BuildingsController(Controller):
                 status = exc.status
                 for name, text in errors.items():
                     form.error(name if name in BUILDING_FIELDS else "code", text)
-            else:
-                return pages.redirect(request, f"/projects/{project_id}#buildings", notice="building_added")
         return await render_project(
             request,
             project_id,

@@ -11,11 +11,13 @@ The token is claimed in the use case's own transaction, as the API's Idempotency
 escrow.services.idempotency, and the same table with its unique index, so two workers cannot both claim
 it): the first POST does the work and records where it led; a second POST with the token (a double click,
 a resubmit after the back button) creates nothing and is sent to that first result. A refusal rolls the
-claim back with everything else, so the corrected form may use the token again. Tokens are per user.
+claim back with everything else, so the corrected form may use the token again. Tokens are per user and per
+form address (one page's several forms share its token).
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -36,9 +38,11 @@ def guard(
     request: Request, token: str, target: Callable[[object], str], notice: str | None
 ) -> IdempotencyGuard:
     """The guard of one form token of the signed-in user; what it keeps is the page the work led to."""
+    # the form's address is part of the key: a page rendered with one token may hold several forms
+    where = hashlib.sha256(f"{request.url.path}\n{token}".encode()).hexdigest()[:48]
     return IdempotencyGuard(
         principal_ref=f"web-user:{sessions.user(request).user_id}",
-        key=f"form:{token}",
+        key=f"form:{where}",
         request_hash=FORM_REQUEST,
         answer=lambda view: (303, pages.with_notice(target(view), notice).encode()),
     )
