@@ -8,8 +8,8 @@ accounts) into another, then on each:
   SQLAlchemy's `before_cursor_execute`). The second sweep's statement counts in the two cities must be equal:
   a sweep's queries do not grow with the number of accounts;
 - the monthly archive of the city (`escrow.jobs.tasks.monthly_archive`, its PDFs in `--workers` processes,
-  one per CPU by default) for `--month` (default 2025-11): the wall time, the PDFs and the accounts listed as
-  without movement.
+  one per CPU by default) for `--month` (default last month): the wall time, the PDFs and the accounts listed
+  as without movement.
 
 Prints the figures and a last JSON line (`harness.verdict`). Targets: one sweep ≤ 1 s at 1,910 accounts, with
 a statement count independent of the number of accounts (checked here between the two cities; `--scale 10x`
@@ -30,13 +30,15 @@ import os
 import sys
 import time
 import uuid
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import harness
 
 ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-NOW = datetime(2026, 12, 8, 12, 0).astimezone()  # the day after the demo's epilogue (2026-12-07)
+# the demo is seeded as of today: the jobs run at noon the day after, the archive is last month's
+NOW = (datetime.now().replace(hour=12, minute=0, second=0, microsecond=0) + timedelta(days=1)).astimezone()
+LAST_MONTH = f"{date.today().replace(day=1) - timedelta(days=1):%Y-%m}"
 SWEEP_TARGET_S = 1.0
 SCALES = ("city", "10x", "province")  # the seeded scales this script knows (the big two seed in bulk)
 
@@ -104,7 +106,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--admin-url", default=ADMIN_URL, help="a PostgreSQL server's admin database URL")
     parser.add_argument("--scale", choices=SCALES, default="city", help="the demo city to seed")
-    parser.add_argument("--month", default="2025-11", help="the month to archive (YYYY-MM)")
+    parser.add_argument("--month", default=LAST_MONTH, help="the month to archive (YYYY-MM)")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="archive processes")
     parser.add_argument("--keep", action="store_true", help="keep the seeded databases")
     parser.add_argument(

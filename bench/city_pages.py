@@ -28,7 +28,7 @@ import sys
 import tempfile
 import time
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import harness
@@ -45,7 +45,7 @@ PAGES = {  # name → path (the project page's is found on the project list)
     "project_page": None,
     "alerts": "/alerts",
     "what_if": "/rules/what-if",
-    "api_stats": "/api/v1/stats?from=2025-01-01&to=2025-12-31",
+    "api_stats": f"/api/v1/stats?from={date.today() - timedelta(days=364)}&to={date.today()}",
     "api_alerts": "/api/v1/alerts",
     "api_bank_accounts": "/api/v1/accounts",
 }

@@ -12,13 +12,14 @@ import signal
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import replace
+from datetime import date
 from typing import Any
 
 from escrow.config import Settings
 from escrow.domain import approvals
 from escrow.domain.errors import DomainError
 from escrow.domain.money import to_wire
-from escrow.domain.principal import BUREAU_ROLES, Principal
+from escrow.domain.principal import USER_ROLES, Principal
 from escrow.errors import CliError
 from escrow.reports.cli import register as register_report
 from escrow.rulebooks import RuleBookError, RuleBooks, load_dir
@@ -75,11 +76,19 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _day(flag: str, value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise CliError(f"{flag}: not a date YYYY-MM-DD: {value!r}") from None
+
+
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
-    from escrow.demo import check_scale, seed
+    from escrow.demo import check_day, check_scale, seed
 
     check_scale(args.scale)  # before the database is opened: one line naming the scales there are
-    seed(open_database(settings.database_url), settings, scale=args.scale, out=sys.stdout)
+    today = check_day(_day("--as-of", args.as_of) if args.as_of else date.today())
+    seed(open_database(settings.database_url), settings, scale=args.scale, out=sys.stdout, today=today)
     return 0
 
 
@@ -122,7 +131,9 @@ def cmd_user_create(args: argparse.Namespace, settings: Settings) -> int:
             role=args.role,
             password=password,
             developer_code=args.developer,
+            bank_code=args.bank,
             display_name=args.display_name or "",
+            email=args.email,
             actor=OPERATOR,
         ),
     )
@@ -354,8 +365,6 @@ def _refused(exc: DomainError) -> CliError:
 
 
 def cmd_guarantee_register(args: argparse.Namespace, settings: Settings) -> int:
-    from datetime import date
-
     from escrow.app import build_context
     from escrow.domain.money import MoneyError, parse_wire
     from escrow.services import guarantees
@@ -412,6 +421,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("demo", help="seed the demo city and print logins and API keys")
     s.add_argument("--scale", default="small", help="small, city, 10x or province (default small)")
+    s.add_argument(
+        "--as-of",
+        metavar="YYYY-MM-DD",
+        help="the day the city is seeded as of (default today; its figures "
+        "are those of the 365 days ending then)",
+    )
     s.set_defaults(func=cmd_demo)
 
     db = sub.add_parser("db", help="database maintenance").add_subparsers(dest="db_command", required=True)
@@ -432,14 +447,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     s.set_defaults(func=cmd_developer_create)
 
-    user = sub.add_parser("user", help="bureau users and developer staff").add_subparsers(
+    user = sub.add_parser("user", help="bureau users, developer staff and bank staff").add_subparsers(
         dest="sub", required=True
     )
     s = user.add_parser("create", help="create a user")
     s.add_argument("--username", required=True)
-    s.add_argument("--role", required=True, choices=(*BUREAU_ROLES, "developer"))
+    s.add_argument("--role", required=True, choices=USER_ROLES)
     s.add_argument("--developer", help="credit code, for developer staff")
+    s.add_argument("--bank", help="bank code, for bank staff (role bank: the read-only bank portal)")
     s.add_argument("--display-name")
+    s.add_argument("--email", help="where notifications are e-mailed (with ESCROW_SMTP_URL)")
     s.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
     s.set_defaults(func=cmd_user_create)
 

@@ -16,6 +16,8 @@ PASSWORD = "correct-horse-battery"
 BUREAU = ("admin", "inspector", "reviewer", "approver", "director", "auditor")
 DEVELOPER_STAFF = "dev-staff"
 OTHER_DEVELOPER_STAFF = "other-dev-staff"
+BANK_STAFF = "bank"  # staff of the world's bank HSB (role bank: the bank portal)
+OTHER_BANK_STAFF = "other-bank-staff"  # staff of the world's other bank OTB
 _CSRF = re.compile(r'name="_csrf_token" value="([^"]+)"')
 
 
@@ -27,7 +29,8 @@ def password_hash() -> str:
 
 
 def give_passwords(engine: Engine, developer_code: str, other_developer_code: str) -> None:
-    """Every bureau user of the world gets PASSWORD; two developer staff users are added."""
+    """Every bureau user of the world gets PASSWORD; two developer staff users and two bank staff users (of
+    HSB and OTB) are added."""
     from escrow.store.models import User
 
     with UnitOfWork(engine) as uow:
@@ -39,6 +42,12 @@ def give_passwords(engine: Engine, developer_code: str, other_developer_code: st
             if uow.session.query(User).filter_by(username=username).first() is None:
                 staff_member = parties.create_user(
                     uow, username=username, role="developer", password=None, actor=SYSTEM, developer_code=code
+                )
+                staff_member.password_hash = password_hash()
+        for username, bank_code in ((BANK_STAFF, "HSB"), (OTHER_BANK_STAFF, "OTB")):
+            if uow.parties.user_by_name(username) is None:
+                staff_member = parties.create_user(
+                    uow, username=username, role="bank", password=None, actor=SYSTEM, bank_code=bank_code
                 )
                 staff_member.password_hash = password_hash()
         uow.commit()

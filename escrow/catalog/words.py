@@ -64,6 +64,17 @@ PAYEE_ROLES = {
 # What a release pays out: key supervised funds at a confirmed node, or money received beyond the key
 # supervised amount (非重点监管资金, national opinion 2022), without a node.
 RELEASE_KINDS = {"node": N_("Node release"), "non_key": N_("Non-key fund release")}
+# A person's role, as the pages and the release form name an approver.
+ROLE_NAMES = {
+    "admin": N_("Administrator"),
+    "reviewer": N_("Reviewer"),
+    "approver": N_("Approver"),
+    "director": N_("Director"),
+    "inspector": N_("Node inspector"),
+    "auditor": N_("Auditor"),
+    "developer": N_("Developer staff"),
+    "bank": N_("Bank staff"),
+}
 DECISIONS = {"approve": N_("Approve"), "reject": N_("Do not approve")}
 # Evidence and document kinds named in the rule books, in words; a kind a later rule book adds shows as its
 # code until it gets a name here.

@@ -1,36 +1,39 @@
-"""The plan of the demo city: what it looks like, drawn in memory from one seeded `random.Random`.
+"""The plan of the demo city as of one day: what it looks like, drawn in memory from seeded generators.
 
-Pure: no database and no services. Two plans of one scale are equal, so two seeds give the same city (only the
-voucher verification codes and API keys, made by the services, come from `secrets`). The plan holds the
-developers, the projects with their buildings, units and pre-sale permits, the contracts with their payment
-schedules, the unidentified payments, the days each node is reached and confirmed, and for each node the
-release the developer will apply for: when, what share of the cap, how it is split among the partners and
-how long each approval step takes. Only what depends on the books (the releasable amount on the day) is left
-to the seeding.
+Pure: no database and no services. Two plans of one scale and day are equal, so two seeds give the same city
+(only the voucher verification codes and API keys, made by the services, come from `secrets`). The plan holds
+the developers, the projects with their buildings, units, pre-sale permits and tri-party agreements, the
+contracts with their payment schedules, the unidentified payments, the days each node is reached and
+confirmed, and for each node the release the developer will apply for: when, what share of the cap, how it
+is split among the partners and how long each approval step takes. Only what depends on the books (the
+releasable amount on the day) is left to the seeding.
 
-Contracts are added to projects (weighted by value and by how long the project was on sale) until the
-deposits inside the period reach the target, which is why the figures land within a fraction of a per cent.
-The order of the draws is part of the figures: the cast, the projects and the sales are drawn first and in
-the same order as ever, so the city's figures (191 accounts, 1,400,000.00 m², ¥7,285,623,257.00) stay put;
-anything new is drawn after them.
+Every day is counted back from `today`, the day the demo is seeded (`Calendar`): the period of the figures is
+the 365 days ending today, so that the dashboard's default period (the last 12 months) shows the city. The
+scale's figures (city: 191 accounts, 1,400,000.00 m², ¥7.285 billion) are those of the period: the newest
+projects, opened today, are drawn first (their own generator) and the year's projects make up the rest of
+the accounts and the area exactly; contracts are added to them (weighted by value and by how long the
+project was on sale) until the deposits inside the period reach the rest of the target, which is why the
+deposits land within a fraction of a per cent (a few late mortgage payments, drawn last, keep them just
+under it).
 
-The epilogue (`Epilogue`, drawn last of all) carries the city past its year to the day the rule book
-hengshui@2026.2 comes into force (EPILOGUE_DAY, 2026-12-07) and shows an account's whole life:
+Around the year (each drawn from its own generator, so that the year's draws stay put):
 
-- one 2025 project carried to its end: whatever it left open at the year's end is settled early in 2026, its
-  remaining nodes are reached and confirmed through 2026, and the bureau orders the closure (解除监管), which
-  its bank executes, paying the balance to the developer's own account: the account is closed at 0;
-- one 2025 project moved to another supervising bank: the bureau orders the change early in 2026 and the old
-  bank executes the transfer: the old account is closed, the new one at the other bank holds the balance;
-- a few new projects opened on EPILOGUE_DAY under hengshui@2026.2, each with two to four buildings (楼栋)
-  whose areas sum to the project's, a tri-party agreement number the bank confirms, a few contracts naming
-  their building with their first payments, and per-building node confirmations at different nodes. Their
-  permit is dated EPILOGUE_DAY (the book in force on the permit date is the one pinned) and a node cannot be
-  reached before the permit nor after today, so everything of theirs happens on that one day: the buildings
-  stand at the nodes they had reached when the permit was granted. The first of them (the demo developer's)
-  also files its fund demand plan (资金需求计划) for every building and node, which the bureau approves.
-
-Nothing of the epilogue falls inside the period, so the year's figures do not move.
+- two earlier projects, permitted in the year before the period (`EARLIER`), end their supervision in it:
+  whatever they left with the bureau is settled early in the period; one is carried to its end (its
+  remaining nodes confirmed, then the closure, 解除监管, which its bank executes, paying the balance to the
+  developer's own account: the account is closed at 0), the other moves to another supervising bank (the
+  old bank executes the transfer: the old account is closed, the new one holds the balance). Their accounts
+  opened before the period and their sales ended with their year, so the period's figures leave them out;
+- the newest projects, opened today under the rule book in force today (hengshui@2026.2 from REFERENCE_DAY),
+  each with two to four buildings (楼栋) whose areas sum to the project's, a tri-party agreement the bank
+  confirms, a few contracts naming their building with their first payments, and per-building node
+  confirmations at different nodes (the buildings stand at the nodes they had reached when the permit was
+  granted). The first of them (the demo developer's) also files its fund demand plan (资金需求计划) for every
+  building and node, which the bureau approves;
+- incidents (`Incidents`): a few buyers whose mortgage has not arrived by its due day (overdue notices), a
+  few cancelled contracts refunded, a court freeze on one account and a bank guarantee on another, expiring
+  soon: what a bureau's first look should find.
 """
 
 from __future__ import annotations
@@ -60,8 +63,6 @@ from escrow.demo.city import (
 )
 from escrow.domain import credit_code
 
-PERIOD_START = date(2025, 1, 1)
-PERIOD_END = date(2025, 12, 31)
 NODE_GAPS = {  # days from the previous node (or the permit) to reaching this one
     "half_structure": (35, 120),
     "topped_out": (70, 140),
@@ -70,43 +71,85 @@ NODE_GAPS = {  # days from the previous node (or the permit) to reaching this on
     "first_registration": (30, 80),
 }
 APPROVAL_STEPS_AT_MOST = 3  # the shipped rule book's longest chain: reviewer, approver, director
-EPILOGUE_DAY = date(2026, 12, 7)  # hengshui@2026.2 comes into force: the new projects open on this day
-SETTLE_ON = date(2026, 1, 12)  # what the two projects left open at the year's end is approved from this day
-BANK_CHANGE_ON = date(2026, 3, 2)  # the bureau orders the change of supervising bank
-CLOSURE_BY = date(2026, 11, 20)  # the last node of the project carried to its end is confirmed by this day
+# The first day the demo can be seeded: its newest projects are supervised by building, which hengshui@2026.2
+# brings into force on this day. The tests seed as of this day, so that their figures are fixed.
+REFERENCE_DAY = date(2026, 12, 7)
+
+
+@dataclass(frozen=True)
+class Calendar:
+    """The demo's days, all counted back from the day it is seeded (`today`): the period of the figures is
+    the 365 days ending today; the two earlier projects were permitted in the year before it."""
+
+    today: date
+
+    @property
+    def period_start(self) -> date:
+        return self.today - timedelta(days=364)
+
+    @property
+    def period_end(self) -> date:
+        return self.today
+
+    @property
+    def earlier_end(self) -> date:  # the earlier projects' year, before the period
+        return self.period_start - timedelta(days=1)
+
+    @property
+    def settle_on(self) -> date:  # what the earlier projects left with the bureau is approved from this day
+        return self.earlier_end + timedelta(days=12)
+
+    @property
+    def bank_change_on(self) -> date:  # the bureau orders the change of supervising bank
+        return self.earlier_end + timedelta(days=61)
+
+    @property
+    def closure_by(self) -> date:  # the last node of the project carried to its end is confirmed by this day
+        return self.today - timedelta(days=17)
+
+
+@dataclass(frozen=True)
+class Window:
+    """The year a group of projects is planned in: permits between two days, sales until `end`."""
+
+    start: date
+    end: date
+    permits_from: date
+    permits_to: date
 
 
 @dataclass(frozen=True)
 class Scale:
     name: str
-    projects: int
+    projects: int  # supervised accounts opened in the period (the newest ones, opened today, included)
     developers: int
     area_m2: int  # pre-sale area of the accounts opened in the period
     deposits_yuan: int  # deposits booked in the period
     suspense_assigned: int  # payments without a notice number, traced and assigned to their contract
     suspense_open: int  # unidentified payments still in suspense at the end of the period
-    permits_from: date
-    permits_to: date
+    permits_back: tuple[int, int]  # the period's permits: from and to this many days before today
     seed: int
-    epilogue_projects: int = 2  # new projects opened on EPILOGUE_DAY, supervised by building
+    epilogue_projects: int = 2  # new projects opened today, supervised by building
     bulk: bool = False  # seeded through the bulk path (escrow.services.bulk), not one use case a sale
+
+    @property
+    def year_projects(self) -> int:
+        """The projects of the period's year, besides the newest opened today."""
+        return self.projects - self.epilogue_projects
 
 
 SCALES = {
-    "city": Scale(
-        "city", 191, 32, 1_400_000, 7_285_000_000, 8, 6, date(2025, 1, 3), date(2025, 12, 19), 20250101, 3
-    ),
-    "small": Scale("small", 4, 3, 46_000, 170_000_000, 1, 1, date(2025, 1, 6), date(2025, 4, 18), 20250102),
+    "city": Scale("city", 191, 32, 1_400_000, 7_285_000_000, 8, 6, (362, 12), 20250101, 3),
+    "small": Scale("small", 6, 3, 98_000, 170_000_000, 1, 1, (359, 257), 20250102),
     # ten times the city, and a province of 20,000 projects (area, deposits and counts scaled by 20000/191)
-    "10x": Scale(
-        "10x", 1910, 320, 14_000_000, 72_850_000_000, 80, 60,
-        date(2025, 1, 3), date(2025, 12, 19), 20250110, 3, bulk=True,
-    ),
+    "10x": Scale("10x", 1910, 320, 14_000_000, 72_850_000_000, 80, 60, (362, 12), 20250110, 3, bulk=True),
     "province": Scale(
-        "province", 20_000, 3351, 146_596_859, 762_827_225_131, 838, 628,
-        date(2025, 1, 3), date(2025, 12, 19), 20250120, 3, bulk=True,
+        "province", 20_000, 3351, 146_596_859, 762_827_225_131, 838, 628, (362, 12), 20250120, 3, bulk=True
     ),
-}  # fmt: skip
+}
+# The two earlier projects (permitted in the year before the period, carried to their end in it): their
+# area and the deposits of their year, which fall before the period and so leave its figures alone.
+EARLIER = Scale("earlier", 2, 0, 24_000, 110_000_000, 0, 0, (727, 690), 0, 0)
 FENWICK_FROM = 2000  # projects: from here a sale's project is drawn from a Fenwick tree, not a prefix sum
 NAME_TRIES = 50  # draws of a project's name before a numbered phase is added (a big city runs out of names)
 
@@ -143,6 +186,7 @@ class Contract:
     payments: list[Payment]
     contract_no: str = ""
     building: str | None = None  # the building's code, in a project supervised by building
+    cancelled_on: date | None = None  # the buyer withdrew (退房): cancelled and refunded from this day
 
     @property
     def in_period_fen(self) -> int:
@@ -217,6 +261,8 @@ class Project:
     buildings: tuple[BuildingPlan, ...] = ()  # an epilogue project's buildings (none: one building)
     agreement_no: str | None = None  # the tri-party agreement named at opening (epilogue projects)
     fund_plan: tuple[FundItem, ...] = ()  # the fund demand plan filed and approved on its first day
+    number: int = 0  # the project's number in the city: in its account and contract numbers
+    year_end: date = date.max  # its planned year ends here: no sale, node or release after it
 
 
 @dataclass(frozen=True)
@@ -224,7 +270,7 @@ class BuildingPlan:
     code: str
     name: str
     area_x100: int
-    nodes: tuple[str, ...]  # the node codes confirmed on EPILOGUE_DAY, in order
+    nodes: tuple[str, ...]  # the node codes confirmed on its first day, in order
 
 
 @dataclass(frozen=True)
@@ -241,7 +287,8 @@ class FundItem:
 
 @dataclass(frozen=True)
 class Closure:
-    """A 2025 project carried to its end: its remaining nodes, then the closing payout to the developer."""
+    """An earlier project carried to its end: its remaining nodes, then the closing payout to the
+    developer."""
 
     project: int  # index into CityPlan.projects
     nodes: tuple[NodePlan, ...]  # every node, with the days of 2026 for those the year did not confirm
@@ -253,7 +300,8 @@ class Closure:
 
 @dataclass(frozen=True)
 class BankChange:
-    """A 2025 project moved to another supervising bank: ordered on BANK_CHANGE_ON, executed days later."""
+    """An earlier project moved to another supervising bank: ordered on `bank_change_on`, executed days
+    later."""
 
     project: int  # index into CityPlan.projects
     bank: int  # the new bank, index into BANKS
@@ -264,30 +312,162 @@ class BankChange:
 
 @dataclass(frozen=True)
 class Epilogue:
+    earlier: tuple[Project, ...]  # permitted in the year before the period: one closed, one moved
     closure: Closure
     bank_change: BankChange
-    projects: tuple[Project, ...]  # opened on EPILOGUE_DAY, supervised by building
+    projects: tuple[Project, ...]  # opened today, supervised by building
+
+
+@dataclass(frozen=True)
+class Incidents:
+    """What a year brings besides sales and nodes, at the period's end: a court freezes part of one account
+    (recorded by its bank), and a bank guarantee (保函) stands in for part of another's retention, expiring
+    soon. Refunds (cancelled contracts) and late mortgage payments are marked on their contracts."""
+
+    freeze_project: int  # index into CityPlan.projects
+    freeze_fen: int
+    freeze_order_no: str
+    guarantee_candidates: tuple[int, ...]  # the first whose balance has reached its key amount takes it
+    guarantee_from: date
+    guarantee_until: date
 
 
 @dataclass(frozen=True)
 class CityPlan:
     scale: Scale
+    calendar: Calendar
     developers: tuple[Developer, ...]
-    projects: tuple[Project, ...]
-    epilogue: Epilogue  # 2026: after the period
+    projects: tuple[Project, ...]  # the period's year
+    epilogue: Epilogue
+    incidents: Incidents
 
 
-def plan_city(scale: Scale) -> CityPlan:
-    """The whole city, deterministic from `scale.seed`."""
+def plan_city(scale: Scale, today: date = REFERENCE_DAY) -> CityPlan:
+    """The whole city as of `today`, deterministic from `scale.seed` and `today`. The newest projects are
+    drawn first (their own generator), so that the year's projects make up the rest of the figures."""
+    cal = Calendar(today)
     rng = random.Random(scale.seed)
     developers = _plan_developers(rng, scale)
-    projects = _plan_projects(rng, scale, len(developers))
-    _plan_sales(rng, scale, projects)
+    names: set[str] = set()
+    taken: set[str] = set()  # account numbers
+    newest_rng = random.Random(scale.seed + 1)
+    newest = [
+        _plan_new_project(
+            newest_rng, cal.today, developers, EARLIER.projects + scale.year_projects + k, k, names, taken
+        )
+        for k in range(1, scale.epilogue_projects + 1)
+    ]
+    earlier = _plan_year(random.Random(scale.seed + 2), EARLIER, cal, developers, names, taken)
+    year = _plan_year(
+        rng,
+        scale,
+        cal,
+        developers,
+        names,
+        taken,
+        area_x100=scale.area_m2 * 100 - sum(p.area_x100 for p in newest),
+        deposits_fen=scale.deposits_yuan * 100 - sum(c.in_period_fen for p in newest for c in p.contracts),
+        number_from=EARLIER.projects + 1,
+    )
+    epilogue = _plan_epilogue(random.Random(scale.seed + 3), cal, developers, earlier, newest, taken)
+    incidents = _plan_incidents(random.Random(scale.seed + 4), cal, year)
+    _number(earlier, year, newest)
+    return CityPlan(scale, cal, tuple(developers), tuple(year), epilogue, incidents)
+
+
+def _plan_year(
+    rng: random.Random,
+    scale: Scale,
+    cal: Calendar,
+    developers: list[Developer],
+    names: set[str],
+    taken: set[str],
+    *,
+    area_x100: int | None = None,
+    deposits_fen: int | None = None,
+    number_from: int = 1,
+) -> list[Project]:
+    """A year of projects: the period's (ending today), or the earlier one's (ending the day before it)."""
+    end = cal.earlier_end if scale is EARLIER else cal.today
+    window = Window(
+        end - timedelta(days=364),
+        end,
+        cal.today - timedelta(days=scale.permits_back[0]),
+        cal.today - timedelta(days=scale.permits_back[1]),
+    )
+    n = scale.projects if scale is EARLIER else scale.year_projects
+    total_x100 = area_x100 or scale.area_m2 * 100
+    earlier = scale is EARLIER
+    projects = _plan_projects(
+        rng,
+        window,
+        n,
+        total_x100,
+        len(developers),
+        names,
+        taken,
+        demo_first=not earlier,
+        number_from=number_from,
+    )
+    _plan_sales(rng, scale, window, projects, deposits_fen or scale.deposits_yuan * 100)
     for p in projects:  # drawn after the sales, so that the figures above do not move
+        if earlier:  # carried to their end: a notice still unpaid when their year ends is never issued
+            for c in p.contracts:
+                c.payments = [pay for pay in c.payments if pay.paid_on is not None]
         _plan_payer_accounts(rng, p)
         p.nodes = [replace(node, release=_plan_release(rng, p, node.code)) for node in p.nodes]
-    epilogue = _plan_epilogue(rng, scale, developers, projects)  # last: the year above stays as it was
-    return CityPlan(scale, tuple(developers), tuple(projects), epilogue)
+    return projects
+
+
+def _number(earlier: list[Project], year: list[Project], newest: list[Project]) -> None:
+    """Permit and tri-party agreement numbers as the bureau gives them: counted within each year, in the
+    order of the permit (of the opening) date."""
+    every = (*earlier, *year, *newest)
+    seq: dict[int, int] = {}
+    for p in sorted(every, key=lambda p: (p.permit_date, p.number)):
+        seq[p.permit_date.year] = seq.get(p.permit_date.year, 0) + 1
+        p.permit_no = f"衡预售{p.permit_date:%Y}-{seq[p.permit_date.year]:03d}"
+    seq = {}
+    for p in sorted(every, key=lambda p: (p.opened_on, p.number)):
+        seq[p.opened_on.year] = seq.get(p.opened_on.year, 0) + 1
+        p.agreement_no = f"衡监协{p.opened_on:%Y}-{seq[p.opened_on.year]:03d}"
+
+
+def _plan_incidents(rng: random.Random, cal: Calendar, year: list[Project]) -> Incidents:
+    """Late mortgage payments, refunds, a court freeze and a guarantee (drawn last: the sales stay put)."""
+    late = max(2, len(year) // 25)
+    due_late = [
+        pay
+        for p in year
+        for c in p.contracts
+        for pay in c.payments
+        if pay.kind == "mortgage"
+        and cal.today - timedelta(days=25) <= pay.due_on <= cal.today - timedelta(days=3)
+    ]
+    for pay in rng.sample(due_late, min(late, len(due_late))):
+        pay.paid_on = None  # the lender has not paid: the notice is overdue
+        pay.payer_account = ""
+    settled = [  # contracts fully paid well inside the period, not in the first project (the demo's own)
+        c
+        for p in year[1:]
+        for c in p.contracts
+        if all(pay.paid_on is not None for pay in c.payments)
+        and cal.period_start + timedelta(days=30) <= c.signed_on
+        and max(pay.paid_on for pay in c.payments) <= cal.today - timedelta(days=60)  # type: ignore[type-var]
+    ]
+    for c in rng.sample(settled, min(max(1, len(year) // 60), len(settled))):
+        last_paid = max(pay.paid_on for pay in c.payments if pay.paid_on is not None)
+        c.cancelled_on = last_paid + timedelta(days=rng.randint(10, 40))
+    by_money = sorted(year[1:], key=lambda p: -sum(c.in_period_fen for c in p.contracts))
+    frozen = by_money[0]
+    return Incidents(
+        freeze_project=frozen.index,
+        freeze_fen=round_yuan(sum(c.in_period_fen for c in frozen.contracts) * 3 // 100, 10_000),
+        freeze_order_no=f"({cal.today:%Y})冀1102执保{rng.randint(100, 999)}号",
+        guarantee_candidates=tuple(p.index for p in by_money[1:]),
+        guarantee_from=cal.today - timedelta(days=rng.randint(150, 200)),
+        guarantee_until=cal.today + timedelta(days=rng.randint(12, 25)),
+    )
 
 
 def account_name(plan: CityPlan, p: Project) -> str:
@@ -373,63 +553,84 @@ def _plan_units(rng: random.Random, p: Project) -> None:
     p.slots = slots
 
 
-def _plan_projects(rng: random.Random, scale: Scale, developer_count: int) -> list[Project]:
-    n = scale.projects
-    span = (scale.permits_to - scale.permits_from).days
-    permits = sorted(scale.permits_from + timedelta(days=rng.randint(0, span)) for _ in range(n))
+def _plan_projects(
+    rng: random.Random,
+    window: Window,
+    n: int,
+    total_x100: int,
+    developer_count: int,
+    names: set[str],
+    taken: set[str],
+    *,
+    demo_first: bool,
+    number_from: int,
+) -> list[Project]:
+    """`n` projects permitted in the window, their areas summing to `total_x100` exactly. `demo_first`: the
+    first is the demo developer's at the first bank (the demo's logins act for both)."""
+    span = (window.permits_to - window.permits_from).days
+    permits = sorted(window.permits_from + timedelta(days=rng.randint(0, span)) for _ in range(n))
     raw = [min(4.0, max(0.3, rng.lognormvariate(0, 0.45))) for _ in range(n)]
-    total_x100 = scale.area_m2 * 100
     areas = [int(total_x100 * r / sum(raw)) for r in raw]
     areas[-1] += total_x100 - sum(areas)  # the figure is exact
     dev_weights = [1 / (i + 1) ** 0.7 for i in range(developer_count)]
     bank_weights = [b[3] for b in BANKS]
-    names: set[str] = set()
     result = []
     for i in range(n):
         district = rng.choices(DISTRICTS, weights=[d[3] for d in DISTRICTS])[0]
-        for tries in itertools.count(1):
-            name = district[1] + "·" + rng.choice(PROJECT_FIRST) + rng.choice(PROJECT_SECOND)
-            name += rng.choice(PHASES)
-            if tries > NAME_TRIES:  # never in the city (whose names stay as they were drawn)
-                name += f"{tries}期"
-            if name not in names:
-                names.add(name)
-                break
+        name = _project_name(rng, district, names, phases=True)
         finish = "finished" if rng.random() < 0.35 else "shell"
         lo, hi = district[4]
         price = rng.randint(lo, hi) // 10 * 10
         if finish == "finished":  # 精装修: the fit-out is in the price
             price += rng.randint(1000, 1500) // 10 * 10
-        bank = 0 if i == 0 else rng.choices(range(len(BANKS)), weights=bank_weights)[0]
+        first = demo_first and i == 0
+        bank = 0 if first else rng.choices(range(len(BANKS)), weights=bank_weights)[0]
         permit = permits[i]
+        number = number_from + i
         p = Project(
             index=i,
             district=district,
             name=name,
-            permit_no=f"衡预售2025-{i + 1:03d}",
+            permit_no="",  # numbered when the whole city is drawn (_number)
             permit_date=permit,
-            opened_on=max(PERIOD_START, permit - timedelta(days=rng.randint(0, 6))),
+            opened_on=max(window.start, permit - timedelta(days=rng.randint(0, 6))),
             area_x100=areas[i],
             finish=finish,
             price=min(price, 11800),
-            developer=0 if i == 0 else rng.choices(range(developer_count), weights=dev_weights)[0],
+            developer=0 if first else rng.choices(range(developer_count), weights=dev_weights)[0],
             bank=bank,
-            account_no=f"{BANKS[bank][2]}{rng.randint(1000, 9999)}{i + 1:05d}{rng.randint(100, 999)}",
-            sales_start=min(PERIOD_END, permit + timedelta(days=rng.randint(2, 20))),
+            account_no=_new_account_no(rng, bank, number, taken),
+            sales_start=min(window.end, permit + timedelta(days=rng.randint(2, 20))),
             floors=rng.choice(district[5]),
+            number=number,
+            year_end=window.end,
         )
         _plan_units(rng, p)
-        p.nodes = [NodePlan(*node, release=None) for node in _plan_nodes(rng, p.permit_date)]
+        p.nodes = [NodePlan(*node, release=None) for node in _plan_nodes(rng, p.permit_date, window.end)]
         result.append(p)
     return result
 
 
-def _plan_nodes(rng: random.Random, permit: date) -> list[tuple[str, date, date]]:
+def _project_name(rng: random.Random, district: tuple, names: set[str], *, phases: bool) -> str:
+    """A name no other project of the city has (a numbered phase is added when the draws run out)."""
+    for tries in itertools.count(1):
+        name = district[1] + "·" + rng.choice(PROJECT_FIRST) + rng.choice(PROJECT_SECOND)
+        if phases:
+            name += rng.choice(PHASES)
+        if tries > NAME_TRIES:
+            name += f"{tries}期"
+        if name not in names:
+            names.add(name)
+            return name
+    raise AssertionError("unreachable")
+
+
+def _plan_nodes(rng: random.Random, permit: date, end: date) -> list[tuple[str, date, date]]:
     nodes, reached = [], permit
     for code, (lo, hi) in NODE_GAPS.items():
         reached = reached + timedelta(days=rng.randint(lo, hi))
         confirmed = reached + timedelta(days=rng.randint(1, 6))
-        if confirmed > PERIOD_END - timedelta(days=1):
+        if confirmed > end - timedelta(days=1):
             break
         nodes.append((code, reached, confirmed))
     return nodes
@@ -457,16 +658,16 @@ def _plan_contract(rng: random.Random, p: Project, seq: int) -> Contract | None:
     total_fen = round(area * price)  # area in hundredths of m² × ¥/m² = fen
     total_fen -= total_fen % 100  # whole yuan
     if rng.random() < 0.35:
-        signed = _between(rng, p.sales_start, min(PERIOD_END, p.sales_start + timedelta(days=14)))
+        signed = _between(rng, p.sales_start, min(p.year_end, p.sales_start + timedelta(days=14)))
     else:
-        signed = _between(rng, p.sales_start, PERIOD_END)
+        signed = _between(rng, p.sales_start, p.year_end)
     buyer = _person(rng)
     channel = rng.choices(("counter", "transfer", "pos"), weights=(3, 5, 2))[0]
     earnest = rng.choice((20_000, 30_000, 50_000)) * 100
 
     def paid(due: date, notice_on: date) -> date | None:
         on = max(notice_on, due - timedelta(days=rng.choice((0, 0, 0, 1, 2, 3))))
-        return on if on <= PERIOD_END else None
+        return on if on <= p.year_end else None
 
     payments = [Payment("earnest", earnest, signed, signed, signed, channel)]
     if rng.random() < 0.28:  # paid in full
@@ -479,7 +680,7 @@ def _plan_contract(rng: random.Random, p: Project, seq: int) -> Contract | None:
         down_paid = paid(due, signed)
         payments.append(Payment("down_payment", down, signed, due, down_paid, channel))
         notice_on = (down_paid or due) + timedelta(days=rng.randint(8, 35))  # the loan is approved
-        if notice_on <= PERIOD_END:
+        if notice_on <= p.year_end:
             lender = rng.choices(range(len(LENDERS)), weights=LENDER_WEIGHTS)[0]
             due = notice_on + timedelta(days=rng.randint(3, 10))
             payments.append(
@@ -493,23 +694,23 @@ def _plan_contract(rng: random.Random, p: Project, seq: int) -> Contract | None:
                     lender,
                 )
             )
-    contract_no = f"YS{signed:%Y}{p.index + 1:03d}{seq:06d}"
+    contract_no = f"YS{signed:%Y}{p.number:03d}{seq:06d}"
     return Contract(seq, unit, area, total_fen, signed, buyer, _id_number(rng), payments, contract_no)
 
 
-def _plan_sales(rng: random.Random, scale: Scale, plan: list[Project]) -> None:
+def _plan_sales(rng: random.Random, scale: Scale, window: Window, plan: list[Project], target: int) -> None:
     """Add contracts, one at a time, to projects chosen by value and time on sale, until the money paid in
-    the period reaches the target. The last contract overshoots by less than one flat's payments."""
-    target = scale.deposits_yuan * 100
+    the window reaches the target (fen). The last contract overshoots by less than one flat's payments."""
     total = 0
+    end = window.end
     for p in plan[-scale.suspense_open :] if scale.suspense_open else []:  # unidentified money near year end
-        day = _between(rng, max(p.sales_start, PERIOD_END - timedelta(days=6)), PERIOD_END)
+        day = _between(rng, max(p.sales_start, end - timedelta(days=6)), end)
         amount = rng.choice((20_000, 30_000, 50_000, 86_000, 120_000)) * 100
         p.strays.append(Stray(day, amount, _person(rng), _card_number(rng), "transfer"))
         total += amount
 
     def weight(p: Project) -> float:
-        on_sale = max(1, (PERIOD_END - p.sales_start).days) / 365
+        on_sale = max(1, (end - p.sales_start).days) / 365
         left = 1 - p.sold_x100 / p.area_x100
         return 0.0 if p.exhausted else p.area_x100 * p.price * on_sale**0.8 * max(0.0, left) ** 1.2
 
@@ -542,7 +743,7 @@ def _plan_sales(rng: random.Random, scale: Scale, plan: list[Project]) -> None:
         c
         for p in plan
         for c in p.contracts
-        if c.signed_on <= PERIOD_END - timedelta(days=8) and c.signed_on >= PERIOD_START + timedelta(days=20)
+        if window.start + timedelta(days=20) <= c.signed_on <= end - timedelta(days=8)
     ]
     for c in rng.sample(candidates, min(scale.suspense_assigned, len(candidates))):
         c.payments[0].assigned_on = c.payments[0].paid_on + timedelta(days=rng.randint(1, 3))
@@ -631,38 +832,34 @@ def _account_no(rng: random.Random) -> str:
 
 
 def _plan_epilogue(
-    rng: random.Random, scale: Scale, developers: list[Developer], projects: list[Project]
+    rng: random.Random,
+    cal: Calendar,
+    developers: list[Developer],
+    earlier: list[Project],
+    newest: list[Project],
+    taken: set[str],
 ) -> Epilogue:
-    """Two 2025 projects (not the first, whose developer and bank the demo's logins act for, and none with
-    unidentified money) end their supervision at their bank; new projects open with buildings."""
-    ending = [p for p in projects[1:] if not p.strays][:2]
-    if len(ending) < 2:
-        raise RuntimeError("the demo city needs two projects without unidentified money for its epilogue")
-    closing, moving = ending
+    """The two earlier projects end their supervision at their bank within the period: one is carried to
+    its end and closed, the other moves to another bank."""
+    closing, moving = earlier
     dev = developers[closing.developer]
     closure = Closure(
         project=closing.index,
-        nodes=_remaining_nodes(rng, closing),
+        nodes=_remaining_nodes(rng, closing, cal.closure_by),
         payee_name=dev.name,
         payee_account_no=_account_no(rng),
         payee_bank_name=rng.choice(BANKS)[1],
         reason="项目已完成首次登记，预售资金监管账户结清，解除监管",
     )
     new_bank = rng.choice([i for i in range(len(BANKS)) if i != moving.bank])
-    taken = {p.account_no for p in projects}
     bank_change = BankChange(
         project=moving.index,
         bank=new_bank,
-        account_no=_new_account_no(rng, new_bank, len(projects) + 1, taken),
+        account_no=_new_account_no(rng, new_bank, moving.number, taken),
         executes_after=rng.randint(1, 3),
         reason="开发企业申请变更监管银行，经三方协商一致",
     )
-    names = {p.name for p in projects}
-    new = [
-        _plan_new_project(rng, developers, len(projects) + k, k + 1, names, taken)
-        for k in range(scale.epilogue_projects)
-    ]
-    return Epilogue(closure, bank_change, tuple(new))
+    return Epilogue(tuple(earlier), closure, bank_change, tuple(newest))
 
 
 def _new_account_no(rng: random.Random, bank: int, seq: int, taken: set[str]) -> str:
@@ -673,53 +870,55 @@ def _new_account_no(rng: random.Random, bank: int, seq: int, taken: set[str]) ->
             return number
 
 
-def _remaining_nodes(rng: random.Random, p: Project) -> tuple[NodePlan, ...]:
-    """The project's nodes of the year, then the rest reached through 2026, each confirmed days later; the
-    last confirmed by CLOSURE_BY (the gaps are squeezed where the drawn ones would run past it)."""
+def _remaining_nodes(rng: random.Random, p: Project, closure_by: date) -> tuple[NodePlan, ...]:
+    """The project's nodes of its year, then the rest reached in the period, each confirmed days later; the
+    last confirmed by `closure_by` (the gaps are squeezed where the drawn ones would run past it)."""
     nodes = list(p.nodes)
     codes = list(NODE_GAPS)
     reached = nodes[-1].reached_on if nodes else p.permit_date
     rest = codes[len(nodes) :]
     for k, code in enumerate(rest):
         lo, hi = NODE_GAPS[code]
-        latest = CLOSURE_BY - timedelta(days=8 * (len(rest) - k))  # room for the nodes still to come
+        latest = closure_by - timedelta(days=8 * (len(rest) - k))  # room for the nodes still to come
         reached = max(reached + timedelta(days=1), min(reached + timedelta(days=rng.randint(lo, hi)), latest))
         nodes.append(NodePlan(code, reached, reached + timedelta(days=rng.randint(1, 6)), release=None))
     return tuple(nodes)
 
 
 def _plan_new_project(
-    rng: random.Random, developers: list[Developer], index: int, k: int, names: set[str], taken: set[str]
+    rng: random.Random,
+    today: date,
+    developers: list[Developer],
+    number: int,
+    k: int,
+    names: set[str],
+    taken: set[str],
 ) -> Project:
-    """A project permitted on EPILOGUE_DAY with two to four buildings, its first contracts signed that day."""
+    """A project permitted today with two to four buildings, its first contracts signed today."""
     district = DISTRICTS[0] if k == 1 else rng.choices(DISTRICTS, weights=[d[3] for d in DISTRICTS])[0]
-    for tries in itertools.count(1):
-        name = district[1] + "·" + rng.choice(PROJECT_FIRST) + rng.choice(PROJECT_SECOND)
-        if tries > NAME_TRIES:
-            name += f"{tries}期"
-        if name not in names:
-            names.add(name)
-            break
+    name = _project_name(rng, district, names, phases=False)
     developer = 0 if k == 1 else rng.randrange(len(developers))  # the demo's developer login sees the first
     bank = rng.choices(range(len(BANKS)), weights=[b[3] for b in BANKS])[0]
     floors = rng.choice(district[5])
     lo, hi = district[4]
     p = Project(
-        index=index,
+        index=k - 1,
         district=district,
         name=name,
-        permit_no=f"衡预售{EPILOGUE_DAY:%Y}-{k:03d}",
-        permit_date=EPILOGUE_DAY,
-        opened_on=EPILOGUE_DAY,
+        permit_no="",  # numbered when the whole city is drawn (_number)
+        permit_date=today,
+        opened_on=today,
         area_x100=0,
         finish="shell",
         price=rng.randint(lo, hi) // 10 * 10,
         developer=developer,
         bank=bank,
-        account_no=_new_account_no(rng, bank, index + 1, taken),
-        sales_start=EPILOGUE_DAY,
+        account_no=_new_account_no(rng, bank, number, taken),
+        sales_start=today,
         floors=floors,
-        agreement_no=f"衡监协{EPILOGUE_DAY:%Y}-{k:03d}",
+        agreement_no=f"衡监协{today:%Y}-{k:03d}",
+        number=number,
+        year_end=today,
     )
     count = rng.randint(2, 4)
     progress = [2, 1] + [rng.randint(0, 2) for _ in range(count - 2)]  # at least two nodes apart
@@ -746,11 +945,11 @@ def _plan_new_project(
         earnest = rng.choice((20_000, 30_000, 50_000)) * 100
         down = round_yuan(total_fen * rng.choice((20, 30, 30, 40)) // 100) - earnest
         channel = rng.choices(("counter", "transfer", "pos"), weights=(3, 5, 2))[0]
-        due = EPILOGUE_DAY + timedelta(days=rng.randint(3, 15))
-        paid = EPILOGUE_DAY if rng.random() < 0.5 else None  # some pay the down payment at once
+        due = today + timedelta(days=rng.randint(3, 15))
+        paid = today if rng.random() < 0.5 else None  # some pay the down payment at once
         payments = [
-            Payment("earnest", earnest, EPILOGUE_DAY, EPILOGUE_DAY, EPILOGUE_DAY, channel),
-            Payment("down_payment", down, EPILOGUE_DAY, due, paid, channel),
+            Payment("earnest", earnest, today, today, today, channel),
+            Payment("down_payment", down, today, due, paid, channel),
         ]
         for pay in payments:
             if pay.paid_on is not None:
@@ -761,11 +960,11 @@ def _plan_new_project(
                 unit,
                 area,
                 total_fen,
-                EPILOGUE_DAY,
+                today,
                 _person(rng),
                 _id_number(rng),
                 payments,
-                f"YS{EPILOGUE_DAY:%Y}{index + 1:03d}{seq:06d}",
+                f"YS{today:%Y}{number:03d}{seq:06d}",
                 building,
             )
         )

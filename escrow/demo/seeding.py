@@ -15,15 +15,22 @@ up to that day are run, so that the cap the services compute is the account's ca
 about 50,000 use cases (contracts, notices and deposits above all); nearly all of its seeding time is the
 store's work inside them (docs/BENCHMARKS.md).
 
-The epilogue (`Seeder.epilogue`, after every project's year) replays the plan's 2026: the release the two
-ending projects left with the bureau at the year's end is approved and paid from SETTLE_ON (nothing may be
-open when an account's life ends), the bureau orders the change of supervising bank (`lifecycle.change_bank`)
-and the old bank executes the transfer; the remaining nodes of the project carried to its end are confirmed,
-the bureau orders the closure (`lifecycle.close`) and the bank executes it; and on EPILOGUE_DAY the new
-projects open with their buildings and agreement number (`projects`), their bank confirms the agreement
-(`agreements`), contracts naming their building are signed and first payments arrive, the inspector
-confirms each building's nodes, and the first files its fund demand plan, which the bureau approves
-(`fund_plans`). It adds a few dozen use cases to the city's tens of thousands.
+The bank's statements: each account of the year gets its bank's end-of-day statement for each of the last
+DAILY_STATEMENTS working days (the first shows every line up to it), so that every account reconciles and
+the end-of-day check finds none missing; the earlier projects' accounts had one at the end of their year.
+
+The earlier projects (`Seeder.earlier`) are seeded first, their year before the period. The epilogue
+(`Seeder.epilogue`, after the year's projects and their incidents) carries them on: what they left with the
+bureau is approved and paid from `settle_on`, the bureau orders the change of supervising bank
+(`lifecycle.change_bank`) and the old bank executes the transfer (the new bank confirms the new agreement and
+sends its statements); the remaining nodes of the project carried to its end are confirmed, the bureau orders
+the closure (`lifecycle.close`) and the bank executes it; and today the newest projects open with their
+buildings and agreement number (`projects`), their bank confirms the agreement (`agreements`), contracts
+naming their building are signed and first payments arrive, the inspector confirms each building's nodes,
+and the first files its fund demand plan, which the bureau approves (`fund_plans`). The incidents
+(`Seeder.incidents`): refunds go through their project's year as events (`refunds`: cancelled, approved
+along the chain, paid by the bank), the court freeze is recorded by its bank (`freezes`) and the guarantee
+registered by the bureau (`guarantees`) on the first account whose balance has reached its key amount.
 
 In bulk (`Seeder(..., in_bulk=True)`, the scales 10x and province) the sales — contracts, payment notices and
 deposits — go to `escrow.services.bulk.BulkSales`, which builds the very rows their use cases write and writes
@@ -57,15 +64,12 @@ from escrow.demo.city import (
     LENDERS,
 )
 from escrow.demo.plan import (
-    BANK_CHANGE_ON,
-    EPILOGUE_DAY,
-    PERIOD_END,
-    SETTLE_ON,
     BankChange,
     CityPlan,
     Closure,
     Contract,
     Epilogue,
+    Incidents,
     NodePlan,
     Payment,
     Project,
@@ -82,20 +86,26 @@ from escrow.services import (
     agreements,
     bulk,
     deposits,
+    freezes,
     fund_plans,
+    guarantees,
     instructions,
     lifecycle,
     parties,
     projects,
     reconcile,
+    refunds,
     releases,
     sales,
     suspense,
 )
-from escrow.services.approvals import Decision
+from escrow.services.approvals import Decision, Refused
 from escrow.services.context import Context
 
-STATEMENT_LAG = timedelta(days=2)  # the bank's statement for the period's end has not come in yet
+STATEMENT_LAG = timedelta(
+    days=2
+)  # the earlier projects' last statement of their year: two days before its end
+DAILY_STATEMENTS = 10  # working days: the year's accounts have a statement for each of the last ten
 RELEASE_AT_LEAST_FEN = 1_000_000_00  # a developer does not apply for less than ¥1,000,000
 
 
@@ -161,6 +171,7 @@ class Tally:
                 "suspense_deposits",
                 "releases_executed",
                 "releases_submitted",
+                "refunds_executed",
             ),
             0,
         )
@@ -232,8 +243,10 @@ class Seeder:
         self.uow, self.ctx, self.clock, self.plan, self.cast = uow, ctx, clock, plan, cast
         # the sales (contracts, notices, deposits) buffered, written in batches; None: through the use cases
         self.bulk = bulk.BulkSales(uow, ctx) if in_bulk else None
+        self.cal = plan.calendar
         if self.bulk is not None:
-            sold = [c for p in (*plan.projects, *plan.epilogue.projects) for c in p.contracts]
+            e = plan.epilogue
+            sold = [c for p in (*e.earlier, *plan.projects, *e.projects) for c in p.contracts]
             paid = sum(1 for c in sold for pay in c.payments if pay.paid_on is not None)
             strays = sum(len(p.strays) for p in plan.projects)
             self.bulk.reserve(
@@ -241,7 +254,8 @@ class Seeder:
             )
         self.tally = Tally()
         self.bank_seq: dict[int, itertools.count] = {}
-        self.years: dict[int, _ProjectYear] = {}  # the epilogue's two ending projects, by plan index
+        self.years: list[_ProjectYear] = []  # the two earlier projects, carried on by the epilogue
+        self.happened: dict[str, Any] = {}  # the incidents, for the summary
 
     def sync(self, *, caps_only: bool = False) -> None:
         """Before any other use case: the sales buffered so far are written, so that it sees the books as
@@ -283,34 +297,85 @@ class Seeder:
         )
         return view["project_id"], view["rulebook"]
 
-    def run(self, p: Project, opened: tuple[int, str]) -> None:
+    def run(self, p: Project, opened: tuple[int, str]) -> _ProjectYear:
         self.clock.day = p.opened_on
         year = _ProjectYear(self, p, *opened)
         year.run()
-        if p.index in (self.plan.epilogue.closure.project, self.plan.epilogue.bank_change.project):
-            self.years[p.index] = year  # the epilogue carries these two on
+        return year
 
-    # -- the epilogue: 2026 ------------------------------------------------------------------------------
+    def earlier(self, projects: tuple[Project, ...]) -> None:
+        """The two earlier projects' year, before the period; the epilogue carries them on."""
+        self.years = [self.run(p, self.open(p)) for p in projects]
+
+    def incidents(self, inc: Incidents, project_ids: list[int]) -> None:
+        """At the period's end: a court freezes part of one account (its bank records the order), and the
+        bureau has registered a guarantee on another, which expires soon."""
+        frozen = self.plan.projects[inc.freeze_project]
+        self.sync()
+        self.clock.day = self.cal.today
+        freezes.place(
+            self.ctx,
+            freezes.PlaceFreeze(
+                account_no=frozen.account_no,
+                authority="衡水市桃城区人民法院",
+                order_no=inc.freeze_order_no,
+                amount=from_fen(inc.freeze_fen),
+                ordered_on=self.cal.today - timedelta(days=2),
+            ),
+            self.cast.banks[frozen.bank],
+        )
+        self.happened["frozen"] = (frozen.name, str(from_fen(inc.freeze_fen)))
+        self.clock.day = inc.guarantee_from
+        for index in inc.guarantee_candidates:
+            p = self.plan.projects[index]
+            if self._guarantee(inc, p, project_ids[index]):
+                self.happened["guarantee"] = (p.name, inc.guarantee_until.isoformat())
+                return
+
+    def _guarantee(self, inc: Incidents, p: Project, project_id: int) -> bool:
+        """Register most of what a guarantee may stand in for; False where the rule refuses one (the
+        balance has not reached the key amount). A refusal writes nothing."""
+        guarantee = partial(
+            guarantees.RegisterGuarantee,
+            project_id=project_id,
+            guarantee_no=f"BH{inc.guarantee_from:%Y%m%d}{p.number:04d}",
+            issuer=BANKS[(p.bank + 1) % len(BANKS)][1],
+            valid_from=inc.guarantee_from,
+            valid_until=inc.guarantee_until,
+        )
+        try:  # asked for more than the rule allows, the refusal says the limit
+            guarantees.register(self.ctx, guarantee(amount=Decimal(10**9)), self.cast.users["admin"])
+        except Refused as refused:
+            if "limit" not in refused.facts:
+                return False
+            amount = round_yuan(to_fen(Decimal(refused.facts["limit"])) * 8 // 10, 10_000)
+            guarantees.register(self.ctx, guarantee(amount=from_fen(amount)), self.cast.users["admin"])
+        return True
+
+    # -- the epilogue: the earlier projects' end, and today's new projects ------------------------------
 
     def epilogue(self, e: Epilogue) -> dict[str, Any]:
-        """The plan's 2026 (see the module's docstring); returns what it made, for the summary."""
+        """The epilogue (see the module's docstring); returns what it made, for the summary."""
         closing, moving = self.years[e.closure.project], self.years[e.bank_change.project]
         self.sync()
-        self.clock.day = max(self.clock.day, SETTLE_ON)
+        self.clock.day = self.cal.settle_on
         closing.settle()
         moving.settle()
         old_account, new_account = moving.change_bank(e.bank_change)
         closing.close(e.closure)
-        made = []
+        made, rulebook = [], ""
         for p in e.projects:
-            self.clock.day = max(self.clock.day, EPILOGUE_DAY)
+            self.clock.day = self.cal.today
             opened = self.open(p)
+            rulebook = opened[1]
             _ProjectYear(self, p, *opened).opening_day()
             made.append(p.name)
         return {
             "closed": (closing.p.name, closing.p.account_no),
             "moved": (moving.p.name, old_account, new_account),
             "new_projects": made,
+            "rulebook": rulebook,
+            **self.happened,
         }
 
 
@@ -338,6 +403,9 @@ class _ProjectYear:
         money arrives; within a phase, in the plan's order."""
         events = []
         order = itertools.count()
+        if not self.p.buildings:  # the bank confirms the tri-party agreement a few days after opening
+            confirmed_on = self.p.opened_on + timedelta(days=1 + self.p.number % 3)
+            events.append((confirmed_on, 0, next(order), self.confirm_agreement))
         for c in self.p.contracts:
             events.append((c.signed_on, 0, next(order), lambda c=c: self.sign(c)))
             for pay in c.payments:
@@ -348,6 +416,8 @@ class _ProjectYear:
                         events.append(
                             (pay.assigned_on, 2, next(order), lambda c=c, pay=pay: self.assign(c, pay))
                         )
+            if c.cancelled_on is not None:
+                events.append((c.cancelled_on, 3, next(order), lambda c=c: self.cancel(c)))
         for stray in self.p.strays:
             events.append((stray.paid_on, 2, next(order), lambda stray=stray: self.stray(stray)))
         events.sort(key=lambda e: e[:3])
@@ -363,16 +433,22 @@ class _ProjectYear:
         self.clock.day = max(self.clock.day, day)
 
     def run(self) -> None:
+        end = self.p.year_end
         for node in self.p.nodes:
             confirmed = max(node.confirmed_on, self.clock.day)  # not before the previous node's release
-            if confirmed > PERIOD_END:
+            if confirmed > end:
                 break
             self.advance(confirmed)
             self.confirm(node)
             if node.release is not None:
                 self.release(node, node.release, confirmed)
-        self.advance(PERIOD_END)
-        self.statement(PERIOD_END - STATEMENT_LAG)
+        self.advance(end)
+        if end == self.s.cal.today:  # the period's year: the bank's statement of each of the last days
+            days = working_days(end - timedelta(days=1), DAILY_STATEMENTS)
+            days = [day for day in days if day >= self.p.opened_on]
+            self.statements(self.p.account_no, self.bank, self.bank_lines, days)
+        else:
+            self.statements(self.p.account_no, self.bank, self.bank_lines, [end - STATEMENT_LAG])
 
     # -- after the year ----------------------------------------------------------------------------------
 
@@ -391,22 +467,23 @@ class _ProjectYear:
             self._execute(view.instruction.instruction_id, self.p.bank)
         self.open_releases = []
 
-    def _execute(self, instruction_id: int, bank: int) -> None:
+    def _execute(self, instruction_id: int, bank: int) -> str:
+        """The bank pays the instruction today; returns its reference."""
         self.s.sync()
+        reference = self.s.bank_reference(bank, self.clock.day)
         instructions.execute_in(
             self.uow,
             self.ctx,
             instruction_id,
-            instructions.Execute(
-                bank_reference=self.s.bank_reference(bank, self.clock.day), executed_on=self.clock.day
-            ),
+            instructions.Execute(bank_reference=reference, executed_on=self.clock.day),
             self.s.cast.banks[bank],
         )
+        return reference
 
     def change_bank(self, change: BankChange) -> tuple[str, str]:
         """The bureau orders the move to the new bank; the old bank executes the transfer days later:
         (old account number, new account number)."""
-        self.clock.day = max(self.clock.day, BANK_CHANGE_ON)
+        self.clock.day = max(self.clock.day, self.s.cal.bank_change_on)
         self.s.sync()
         ordered = lifecycle.change_bank(
             self.ctx,
@@ -420,7 +497,17 @@ class _ProjectYear:
             self.s.cast.users["admin"],
         )
         self.clock.day += timedelta(days=change.executes_after)
-        self._execute(ordered.instruction_id, self.p.bank)
+        reference = self._execute(ordered.instruction_id, self.p.bank)
+        # the new account's bank shows the balance moved in, then a statement each working day
+        moved_in = _line(reference, self.clock.day, to_fen(ordered.amount), "credit", self.p.name, "")
+        new_bank = self.s.cast.banks[change.bank]
+        agreements.confirm(
+            self.ctx,
+            agreements.ConfirmAgreement(change.account_no, f"{self.p.agreement_no}-变更", self.clock.day),
+            new_bank,
+        )
+        days = working_days(self.s.cal.today - timedelta(days=1), DAILY_STATEMENTS)
+        self.statements(change.account_no, new_bank, [moved_in], days)
         return self.p.account_no, change.account_no
 
     def close(self, closure: Closure) -> None:
@@ -444,19 +531,24 @@ class _ProjectYear:
         self.clock.day += timedelta(days=2)
         self._execute(ordered.instruction_id, self.p.bank)
 
-    def opening_day(self) -> None:
-        """An epilogue project's first day: the bank confirms the agreement, the first contracts are signed
-        and paid, and the inspector confirms each building's nodes."""
+    def confirm_agreement(self) -> None:
+        """The bank confirms the tri-party agreement named at opening."""
         self.s.sync()
         agreements.confirm(
             self.ctx,
             agreements.ConfirmAgreement(self.p.account_no, self.p.agreement_no, self.p.opened_on),
             self.bank,
         )
-        self.advance(EPILOGUE_DAY)
+
+    def opening_day(self) -> None:
+        """A new project's first day: the bank confirms the agreement, the first contracts are signed and
+        paid, and the inspector confirms each building's nodes."""
+        self.confirm_agreement()
+        today = self.s.cal.today
+        self.advance(today)
         for b in self.p.buildings:
             for code in b.nodes:
-                self.confirm(NodePlan(code, EPILOGUE_DAY, EPILOGUE_DAY, None), building=b.code)
+                self.confirm(NodePlan(code, today, today, None), building=b.code)
         if self.p.fund_plan:
             self.fund_plan()
 
@@ -544,6 +636,33 @@ class _ProjectYear:
         self.tally.add("vouchers")
         self.tally.add("journal_entries")
 
+    def cancel(self, c: Contract) -> None:
+        """The buyer withdraws (退房): the developer cancels the contract, the bureau's chain approves the
+        refund of what was paid, and the bank pays it back."""
+        self.s.sync()
+        view = refunds.cancel(
+            self.ctx,
+            refunds.CancelContract(c.contract_no, "购房人申请退房，双方协商解除合同"),
+            self.developer,
+        )
+        if view.refund_id is None:
+            return
+        while view.next_step is not None:
+            self.clock.day += timedelta(days=1)
+            comments = APPROVAL_COMMENTS.get(view.next_step.role, ("同意",))
+            view = refunds.decide(
+                self.ctx,
+                view.refund_id,
+                Decision("approve", comments[0]),
+                self.s.cast.users[view.next_step.role],
+            )
+        self.clock.day += timedelta(days=1)
+        reference = self._execute(view.instruction.instruction_id, self.p.bank)
+        self.bank_lines.append(
+            _line(reference, self.clock.day, to_fen(view.amount), "debit", c.buyer_name, "")
+        )
+        self.tally.add("refunds_executed")
+
     def stray(self, stray: Stray) -> None:
         self._post(
             stray.paid_on, stray.amount_fen, stray.payer_name, stray.payer_account, None, "other", "transfer"
@@ -607,7 +726,7 @@ class _ProjectYear:
     def release(self, node: NodePlan, plan: ReleasePlan, confirmed: date) -> None:
         """The developer applies for a share of what is releasable; the chain approves; the bank pays."""
         applied = confirmed + timedelta(days=plan.applies_after)
-        if applied > PERIOD_END:
+        if applied > self.p.year_end:
             return
         self.advance(applied)
         self.s.sync(caps_only=True)
@@ -645,7 +764,7 @@ class _ProjectYear:
             day = day + timedelta(days=plan.step_gaps[i % len(plan.step_gaps)])
             days.append(day)
         executed_on = day + timedelta(days=plan.executes_after)
-        if executed_on > PERIOD_END:  # still with the bureau when the period ends
+        if executed_on > self.p.year_end:  # still with the bureau when its year ends
             self.tally.add("releases_submitted")
             self.open_releases.append((view.release_id, steps))
             return
@@ -677,23 +796,38 @@ class _ProjectYear:
         """What the developer could apply for today."""
         return releases.releasable(self.ctx, self.project_id)
 
-    # -- the bank's statement ----------------------------------------------------------------------------
+    # -- the bank's statements --------------------------------------------------------------------------
 
-    def statement(self, on: date) -> None:
-        """The bank's statement of everything up to `on`: matching it confirms the buyers' vouchers."""
-        shown = sorted(
-            (line for line in self.bank_lines if line.booked_on <= on), key=lambda line: line.booked_on
-        )
-        lines = [replace(line, line_no=i) for i, line in enumerate(shown, start=1)]
-        closing = sum((line.signed_amount for line in lines), Decimal("0.00"))
+    def statements(
+        self, account_no: str, bank: Principal, lines: list[StatementLine], days: list[date]
+    ) -> None:
+        """The bank's end-of-day statements for `days` (ascending): the first shows every line up to it, each
+        next one the lines booked since, its opening balance the last one's closing. Matching them confirms
+        the buyers' vouchers, and the account reconciles on each day."""
+        if not days:
+            return
+        parsed, opening, since = [], Decimal("0.00"), date.min
+        for day in days:
+            shown = sorted(
+                (line for line in lines if since < line.booked_on <= day), key=lambda x: x.booked_on
+            )
+            numbered = [replace(line, line_no=i) for i, line in enumerate(shown, start=1)]
+            closing = opening + sum((line.signed_amount for line in numbered), Decimal("0.00"))
+            parsed.append(ParsedStatement("json", account_no, "CNY", day, opening, closing, numbered))
+            opening, since = closing, day
         self.s.sync()
-        reconcile.import_statements(
-            self.uow,
-            self.ctx,
-            [ParsedStatement("json", self.p.account_no, "CNY", on, Decimal("0.00"), closing, lines)],
-            "json",
-            self.bank,
-        )
+        reconcile.import_statements(self.uow, self.ctx, parsed, "json", bank)
+
+
+def working_days(until: date, count: int) -> list[date]:
+    """The last `count` weekdays on or before `until`, oldest first (the statement check's working days)."""
+    days: list[date] = []
+    day = until
+    while len(days) < count:
+        if day.weekday() < 5:
+            days.append(day)
+        day -= timedelta(days=1)
+    return days[::-1]
 
 
 def _line(

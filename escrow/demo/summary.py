@@ -48,13 +48,18 @@ def _epilogue(e: dict[str, Any]) -> list[str]:
         return []
     name, account_no = e["closed"]
     moved, old, new = e["moved"]
-    return [
+    lines = [
         "",
-        "After the period (2026; hengshui@2026.2 in force from 2026-12-07, supervision by building):",
-        f"  closed (解除监管)            {name}: account {account_no}",
+        "In the period, besides the year's sales, nodes and releases:",
+        f"  closed (解除监管)            {name} (permitted the year before): account {account_no}",
         f"  moved to another bank       {moved}: account {old} closed, now {new}",
-        f"  opened with buildings       {', '.join(e['new_projects'])}",
+        f"  opened today by building    {', '.join(e['new_projects'])} (rule book {e['rulebook']})",
     ]
+    if e.get("frozen"):
+        lines.append(f"  court freeze (司法冻结)      {e['frozen'][0]}: {_yuan(e['frozen'][1])}")
+    if e.get("guarantee"):
+        lines.append(f"  guarantee (保函)             {e['guarantee'][0]}: expires on {e['guarantee'][1]}")
+    return lines
 
 
 def write(r: DemoResult, out: TextIO) -> None:
@@ -62,7 +67,7 @@ def write(r: DemoResult, out: TextIO) -> None:
     first, last = r.period
     lines = [
         f"Demo city seeded (scale {r.scale}) in {r.seconds:.1f} s: a Hengshui-like city.",
-        f"Period {first} – {last} (GET /api/v1/stats?from={first}&to={last}):",
+        f"The 365 days ending today, {first} – {last} (GET /api/v1/stats?from={first}&to={last}):",
         f"  supervised accounts opened  {f['accounts_opened']}",
         f"  pre-sale area               {Decimal(f['presale_area_m2']):,.2f} m²",
         f"  deposits                    {_yuan(f['deposits_total'])}",
@@ -70,7 +75,8 @@ def write(r: DemoResult, out: TextIO) -> None:
         f"  balance at the period's end {_yuan(f['balance_total'])}",
         f"  ({c['contracts']:,} contracts, {c['notices']:,} payment notices, {c['deposits']:,} deposits"
         f" of which {c['suspense_deposits']} via suspense, {c['vouchers']:,} vouchers,"
-        f" {c['releases_executed']} releases executed and {c['releases_submitted']} awaiting review)",
+        f" {c['releases_executed']} releases executed and {c['releases_submitted']} awaiting review,"
+        f" {c['refunds_executed']} refunds paid)",
         *_epilogue(r.epilogue),
         "",
         f"Web UI and API: {URL}, once served again with:",

@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 BUREAU_ROLES = ("reviewer", "approver", "director", "inspector", "auditor", "admin")
+DEVELOPER_STAFF = "developer"  # users bound to a developer: they act for it
+BANK_STAFF = "bank"  # users bound to a supervising bank: they read its accounts (the bank portal)
+USER_ROLES = (*BUREAU_ROLES, DEVELOPER_STAFF, BANK_STAFF)
 
 
 @dataclass(frozen=True)
@@ -21,9 +24,9 @@ class Principal:
     @property
     def ref(self) -> str:
         """A stable name for idempotency records and the audit trail. A developer's staff member signed in
-        to the web UI acts for the developer and is named too."""
-        if self.kind == "developer" and self.user_id is not None:
-            return f"developer:{self.id}/user:{self.user_id}"
+        to the web UI acts for the developer and is named too; so is a bank's staff member."""
+        if self.kind in ("developer", "bank") and self.user_id is not None:
+            return f"{self.kind}:{self.id}/user:{self.user_id}"
         return f"{self.kind}:{self.id}"
 
     @property

@@ -9,6 +9,7 @@
 | `monthly-archive`   | daily 02:30         | last month  | archive each account's monthly PDF statement     |
 | `audit-anchor`      | daily 23:55         | the day     | anchor every audit chain's head (a Merkle root,  |
 |                     |                     |             | recorded on the city chain): published daily     |
+| `notify-mail`       | every minute        | the minute  | e-mail the notifications due (escrow.jobs.mail)  |
 
 The monthly archive is due on the 1st; it fires daily so that a month whose run failed or never happened
 (the scheduler was down on the 1st) is done the next day — once it is done the daily run finds its claim and
@@ -27,7 +28,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from escrow.jobs import archive, runs
+from escrow.jobs import archive, mail, runs
 from escrow.services import alerts, auditing, upkeep
 from escrow.services.context import Context
 from escrow.services.jobruns import Engine
@@ -82,6 +83,10 @@ def prune_day(now: datetime) -> str:
 
 def anchor_day(now: datetime) -> str:
     return _latest_daily(now, time(23, 55)).isoformat()
+
+
+def minute(now: datetime) -> str:
+    return now.replace(second=0, microsecond=0).strftime("%Y-%m-%dT%H:%M")
 
 
 def archive_month(now: datetime) -> str:
@@ -141,6 +146,10 @@ def audit_anchor(engine: Engine, ctx: Context, period: str, now: datetime) -> st
     return f"anchor {made.id} over {made.chains} chains: root {made.root}"
 
 
+def notify_mail(engine: Engine, ctx: Context, period: str, now: datetime) -> str:
+    return str(mail.send_due(ctx, now))
+
+
 JOBS: tuple[Job, ...] = (
     Job("alert-sweep", {"minute": "*/15"}, quarter, alert_sweep),
     Job(
@@ -153,7 +162,10 @@ JOBS: tuple[Job, ...] = (
     # heavy (a PDF per account, in worker processes): only `escrow scheduler`, never inside the web process
     Job("monthly-archive", {"hour": 2, "minute": 30}, archive_month, monthly_archive, in_web=False),
     Job("audit-anchor", {"hour": 23, "minute": 55}, anchor_day, audit_anchor),
+    Job("notify-mail", {"minute": "*"}, minute, notify_mail),
 )
+# Jobs whose period is a few minutes: within a test, a new period may come due (and run) again.
+FREQUENT = frozenset({"alert-sweep", "notify-mail"})
 BY_ID = {job.id: job for job in JOBS}
 
 

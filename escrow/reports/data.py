@@ -7,12 +7,13 @@ import calendar
 import re
 import unicodedata
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
+from escrow.catalog import documents as document_words
 from escrow.catalog import gettext_for, words
-from escrow.catalog.caps import stored_cap_sums, stored_cap_terms
+from escrow.catalog.caps import stored_cap_sums
 from escrow.catalog.words import named, node_name, step_label
 from escrow.domain import checks, ledger
 from escrow.domain import fund_plan as plan_rules
@@ -21,7 +22,7 @@ from escrow.domain.errors import FieldError, InvalidInput, NotFound
 from escrow.domain.ledger import EntryKind
 from escrow.domain.money import from_fen
 from escrow.domain.rulebook import RuleBook
-from escrow.services import fund_plans
+from escrow.services import fund_plans, overview
 from escrow.services.context import Context
 from escrow.services.projects import building_figures, reached_dates
 from escrow.services.vouchers import STATUS_WORDS
@@ -29,8 +30,11 @@ from escrow.store.db import UnitOfWork
 from escrow.store.models import Release
 from escrow.store.reads.reports import ReportQueries
 
+from . import charts
+
 # Words of the one catalog (escrow.catalog), in Chinese: the web pages say the same codes in the same words.
 ZH = gettext_for("zh")
+BEIJING = timezone(timedelta(hours=8))
 
 
 def zh(table: dict[str, str], code: str | None) -> str:
@@ -192,7 +196,10 @@ def release(uow: UnitOfWork, ctx: Context, release_id: int) -> dict[str, Any]:
                 "role": spec.role,
                 "decision": zh(words.DECISIONS, step.decision) if step else None,
                 "approved": step.decision == "approve" if step else None,
-                "by": (user.display_name or user.username) if user else None,
+                # a person by name and role in words, never by the login name (which a user created without
+                # a name has as its display name too)
+                "by": user.display_name if user and user.display_name != user.username else None,
+                "by_role": zh(words.ROLE_NAMES, user.role) if user else None,
                 "at": step.decided_at if step else None,
                 "comment": step.comment if step else "",
                 "releasable": (step.cap or {}).get("releasable") if step else None,
@@ -229,8 +236,8 @@ def release(uow: UnitOfWork, ctx: Context, release_id: int) -> dict[str, Any]:
         "bank_name": bank.name,
         "supervised_amount": yuan(project.supervised_amount_fen),
         "finish": zh(words.FINISH, project.finish),
-        "rulebook": release.rulebook_id,
-        "rulebook_title": book.title,
+        "rulebook": document_words.book_in_words(ZH, book, "zh"),
+        "bureau": ctx.settings.bureau_name or document_words.bureau_name(ZH, book, "zh"),
         "cap": _cap(release, book),
         "payees": [
             {
@@ -247,6 +254,10 @@ def release(uow: UnitOfWork, ctx: Context, release_id: int) -> dict[str, Any]:
             for d in uow.releases.documents(release.id)
         ],
         "steps": steps,
+        "signatures": signature_boxes(steps),
+        "seal": ZH(document_words.SEAL),
+        "sign_here": ZH(document_words.SIGN_HERE),
+        "signed_on": ZH(document_words.SIGNED_ON),
         "instruction": (
             {
                 "status": ZH(words.INSTRUCTION_STATUS[instruction.status == "executed"]),
@@ -269,18 +280,50 @@ def _cap(release: Release, book: RuleBook) -> dict[str, Any]:
     return {
         "releasable": Decimal(cap.get("releasable", "0")),
         "required_retention": Decimal(explanation.get("required_retention", "0")),
-        "terms": stored_cap_terms(ZH, cap, book, "zh"),
-        "sums": stored_cap_sums(ZH, cap, book, "zh"),
+        "sums": [
+            {
+                "name": s.name,
+                "bound": s.bound,
+                "value": s.value,
+                "terms": [
+                    {
+                        "sign": t.sign,
+                        "name": t.name,
+                        "words": t.words,
+                        "value": t.value,
+                        "rules": [document_words.rule_in_words(ZH, r, book, "zh") for r in t.rules],
+                    }
+                    for t in s.terms
+                ],
+            }
+            for s in stored_cap_sums(ZH, cap, book, "zh")
+        ],
         # what each kind of release could take at application, where the stored cap keeps both
         "both": [
             {"kind": zh(words.RELEASE_KINDS, k), "releasable": Decimal(both[k]["releasable"])}
             for k in ("node", "non_key")
             if k in both
         ],
-        "text": explanation.get("text", ""),
-        "rulebook": explanation.get("rulebook", release.rulebook_id),
+        "rulebook": document_words.book_in_words(ZH, book, "zh"),
         "next": unlocks_in_words(explanation.get("next") or [], book),
     }
+
+
+def signature_boxes(steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The boxes at the foot of the form (经办人, 审核, 审批, 局领导), each filled in with the name and the
+    date (Beijing time) of the approval step that its role took, where one did; else left to be signed."""
+    boxes = []
+    for code, label, role in document_words.SIGNATURE_BOXES:
+        took = next((s for s in steps if role and s["role"] == role and s["at"] is not None), None)
+        boxes.append(
+            {
+                "code": code,
+                "label": ZH(label),
+                "name": (took["by"] or took["by_role"]) if took else "",
+                "on": beijing_day(took["at"]) if took else None,
+            }
+        )
+    return boxes
 
 
 def unlocks_in_words(unlocks: list[dict[str, Any]], book: RuleBook) -> list[dict[str, Any]]:
@@ -306,6 +349,18 @@ def month_bounds(year: int, month: int) -> tuple[date, date]:
     if not 2000 <= year <= 2999:
         raise InvalidInput(f"year {year} is out of range", errors=[FieldError("year", "2000–2999")])
     return date(year, month, 1), date(year, month, calendar.monthrange(year, month)[1])
+
+
+def beijing_day(moment: datetime) -> date:
+    """The day a stored time fell on in Beijing (SQLite hands a stored time back without its zone, UTC)."""
+    aware = moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+    return aware.astimezone(BEIJING).date()
+
+
+def end_of_day(day: date) -> datetime:
+    """The end of `day` in Beijing time (UTC+8), where the bureau works: a confirmation made at 23:30 that
+    evening belongs to that day."""
+    return datetime.combine(day + timedelta(days=1), time(0), tzinfo=BEIJING)
 
 
 def check_monthly(uow: UnitOfWork, ctx: Context, account_no: str, year: int, month: int) -> tuple[Any, ...]:
@@ -392,7 +447,11 @@ def monthly(uow: UnitOfWork, ctx: Context, account_no: str, year: int, month: in
         if kind in counts
     ]
     book = ctx.rulebook(project.rulebook_id)
-    reached, _ = reached_dates(uow, project, book, until)
+    # the nodes as they stood at the month's end: reached and confirmed by then (a node the bureau confirmed
+    # after it shows as not yet reached, whenever the report is printed); a month not yet over shows them as
+    # they stand now
+    confirmed_by = end if end < today else None
+    reached, _ = reached_dates(uow, project, book, until, confirmed_by)
     statements = q.statements(account.id, start, until)
     latest = uow.statements.latest(account.id)
     return {
@@ -414,6 +473,8 @@ def monthly(uow: UnitOfWork, ctx: Context, account_no: str, year: int, month: in
         "bank_name": bank.name,
         "supervised_amount": yuan(project.supervised_amount_fen),
         "rulebook": project.rulebook_id,
+        "rulebook_words": document_words.book_in_words(ZH, book, "zh"),
+        "bureau": ctx.settings.bureau_name or document_words.bureau_name(ZH, book, "zh"),
         "opening": yuan(opening),
         "closing": yuan(running),
         "total_in": yuan(totals_in),
@@ -451,7 +512,7 @@ def monthly(uow: UnitOfWork, ctx: Context, account_no: str, year: int, month: in
                 "node": node_name(book, b.node, "zh") if b.node else None,
                 "required_retention": b.required_retention,
             }
-            for b in building_figures(uow, ctx, project, until)
+            for b in building_figures(uow, ctx, project, until, confirmed_by)
         ],
         "statements": [
             {
@@ -511,6 +572,9 @@ def _fund_plan(uow: UnitOfWork, book: RuleBook, project_id: int, period: str) ->
 
 
 # --- city report ------------------------------------------------------------------------------------------
+
+
+CITY_CHUNK = 20  # lines per block of the account listing: a block that does not fit moves to the next page
 
 
 def check_city(uow: UnitOfWork, ctx: Context, start: date, end: date) -> date:
@@ -581,6 +645,8 @@ def city(uow: UnitOfWork, ctx: Context, start: date, end: date) -> dict[str, Any
             ]
         )
     return {
+        "authority": ctx.settings.bureau_name,
+        "charts": charts.city_charts(overview.charts(uow, ctx, start, until), ZH),
         "start": start,
         "end": end,
         "until": until,
@@ -615,5 +681,6 @@ def city(uow: UnitOfWork, ctx: Context, start: date, end: date) -> dict[str, Any
                 Column("期末余额", 17, right=True),
             ],
             rows,
+            chunk=CITY_CHUNK,
         ),
     }

@@ -234,6 +234,7 @@ def _submit(uow: UnitOfWork, ctx: Context, cmd: Adopt, actor: Principal) -> Adop
         },
         details={"rulebook": book.id},
     )
+    approvals.submitted(uow, ctx, FLOW, adoption)
     return view
 
 

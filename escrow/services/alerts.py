@@ -49,7 +49,7 @@ from escrow.domain.errors import Conflict, FieldError, InvalidInput, NotFound
 from escrow.domain.guarantees import EXPIRY_WARNING_DAYS
 from escrow.domain.money import from_fen, to_wire
 from escrow.domain.principal import Principal
-from escrow.services import approvals
+from escrow.services import approvals, notifications
 from escrow.services.agreements import confirmation_days
 from escrow.services.context import Context
 from escrow.store import audit
@@ -470,6 +470,16 @@ def _lookups(uow: UnitOfWork, now: datetime) -> list[Finding]:
     ]
 
 
+RISK_RULES = ("suspense_overdue", "instruction_overdue", "guarantee_expiring")
+
+
+def risks_now(uow: UnitOfWork, ctx: Context, today: date) -> dict[str, list[Finding]]:
+    """What the suspense, instruction and guarantee rules find today, by rule (each key of RISK_RULES): the
+    dashboard's risk panel (escrow.services.overview) lists them with the sweep's own rules and limits."""
+    found = [*_suspense(uow, ctx, today), *_instructions(uow, ctx, today), *_guarantees(uow, today)]
+    return {rule: [f for f in found if f.rule == rule] for rule in RISK_RULES}
+
+
 def evaluate(uow: UnitOfWork, ctx: Context, now: datetime) -> list[Finding]:
     """Every rule, against the database as it is now."""
     today = ctx.today()
@@ -589,6 +599,7 @@ def raise_alerts(
     with audit.batched(uow.session):
         for alert, action, before in changed:
             _record(uow, alert, actor, action, before, **({"cleared": True} if action == "resolved" else {}))
+    notifications.alerts_raised(uow, [a for a, action, _ in changed if action in ("opened", "reopened")])
     result.open_now = uow.alerts.count_unresolved()
     return result
 

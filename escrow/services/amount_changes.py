@@ -213,6 +213,7 @@ def _file(uow: UnitOfWork, ctx: Context, cmd: FileChange, actor: Principal) -> C
         after={"from": to_wire(old), "to": to_wire(new), "reason": reason, "status": change.status},
         details={"project_id": project.id, "rulebook": project.rulebook_id},
     )
+    approvals.submitted(uow, ctx, FLOW, change)
     return view
 
 

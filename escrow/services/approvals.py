@@ -23,6 +23,7 @@ from escrow.domain.errors import FieldError, InvalidInput, NotFound
 from escrow.domain.principal import Principal
 from escrow.rulebooks import ApprovalStep as ChainStep
 from escrow.rulebooks import RuleBook
+from escrow.services import notifications
 from escrow.services.context import Context
 from escrow.store import audit
 from escrow.store.db import UnitOfWork
@@ -157,6 +158,35 @@ def may_decide(uow: UnitOfWork, ctx: Context, flow: Flow, subject: Any, actor: P
     )
 
 
+def _account_of(subject: Any) -> int | None:
+    return getattr(subject, "account_id", None)
+
+
+def _tell_next_step(uow: UnitOfWork, ctx: Context, flow: Flow, subject: Any) -> None:
+    """The subject is open at a step: the users who may take it are told (in this transaction)."""
+    book = ctx.rulebook(subject.rulebook_id)
+    chain = flow.chain(book, subject)
+    deciders = [s.decided_by for s in flow.repo(uow).steps(subject.id)]
+    step = rules.next_link(chain, len(deciders), subject.status)
+    if step is None:
+        return
+
+    def may_take(user_id: int) -> bool:
+        may = rules.may_decide(
+            book, chain, deciders, subject.status, step.role, user_id, flow.applicant(subject)
+        )
+        return may.allowed
+
+    params = notifications.about(uow, _account_of(subject), getattr(subject, "amount_fen", None))
+    notifications.at_step(uow, flow.kind, subject.id, step, may_take, params)
+
+
+def submitted(uow: UnitOfWork, ctx: Context, flow: Flow, subject: Any) -> None:
+    """A subject was applied for and waits at its first step: call in the application's transaction."""
+    uow.session.flush()
+    _tell_next_step(uow, ctx, flow, subject)
+
+
 def decide(
     uow: UnitOfWork, ctx: Context, flow: Flow, subject_id: int, decision: Decision, actor: Principal
 ) -> Any:
@@ -255,4 +285,9 @@ def decide(
             after={"status": subject.status},
             details=effect,
         )
+    if subject.status == rules.OPEN:
+        _tell_next_step(uow, ctx, flow, subject)
+    elif subject.status != before:
+        params = notifications.about(uow, account_id, getattr(subject, "amount_fen", None))
+        notifications.decided(uow, flow.kind, subject.id, subject.status, account_id, params)
     return subject

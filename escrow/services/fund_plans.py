@@ -250,6 +250,7 @@ def _file(uow: UnitOfWork, ctx: Context, cmd: FilePlan, actor: Principal) -> Fun
         },
         details={"planned_total": to_wire(view.planned_total), "rulebook": book.id},
     )
+    approvals.submitted(uow, ctx, FLOW, plan)
     return view
 
 

@@ -24,6 +24,7 @@ from escrow.services import (
     fund_plans,
     guarantees,
     lifecycle,
+    overview,
     refunds,
     releases,
     stats,
@@ -83,6 +84,8 @@ class Dashboard:
     top_alerts: tuple[Any, ...]  # (alert, account no, project id), most severe first
     discrepancies: tuple[Any, ...]
     waiting: tuple[Waiting, ...]
+    charts: overview.Charts | None = None  # for the period asked for
+    risks: overview.Risks | None = None
 
 
 def _waiting_for(uow: UnitOfWork, ctx: Context, role: str, user_id: int) -> tuple[Waiting, ...]:
@@ -126,6 +129,7 @@ def dashboard(ctx: Context, period: tuple[date, date] | None, role: str, user_id
     latest statement does not reconcile, and what waits for this user."""
     with ctx.reading() as uow:
         figures = stats.city_stats(uow, *period) if period else None
+        now = overview.retention_now(uow, ctx)
         top_alerts, _ = uow.listings.alerts(states=UNRESOLVED, limit=top, counted=False)  # as alert_counts
         return Dashboard(
             figures=figures,
@@ -133,6 +137,8 @@ def dashboard(ctx: Context, period: tuple[date, date] | None, role: str, user_id
             top_alerts=tuple(top_alerts),
             discrepancies=tuple(uow.listings.discrepancies()),
             waiting=_waiting_for(uow, ctx, role, user_id),
+            charts=overview.charts(uow, ctx, *period, now=now) if period else None,
+            risks=overview.risks(uow, ctx, now=now),
         )
 
 
@@ -243,3 +249,24 @@ def project_page(ctx: Context, project_id: int, *, latest: int, with_audit: bool
             amount_changes=amount_changes.history(uow, ctx, project.id),
             fund_plan=fund_plans.project_table_in(uow, project.id, book),
         )
+
+
+@dataclass(frozen=True)
+class ProjectDeposits:
+    """A project's deposits on its current account, the latest first, with their vouchers: at most `most`
+    of them, and how many there are in all."""
+
+    project_name: str
+    rows: tuple[Any, ...]  # (deposit, voucher or None)
+    total: int
+
+
+def project_deposits(ctx: Context, project_id: int, most: int) -> ProjectDeposits:
+    """The deposits the project page lists, all of them up to `most` (for its download). NotFound if none."""
+    with ctx.reading() as uow:
+        project = uow.projects.get(project_id) if valid_id(project_id) else None
+        account = uow.projects.account_for(project.id) if project else None
+        if project is None or account is None:
+            raise NotFound(f"no project {project_id}")
+        rows, total = uow.listings.deposits(account.id, most)
+        return ProjectDeposits(project.name, tuple(rows), total)

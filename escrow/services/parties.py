@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import re
 import secrets
 from dataclasses import dataclass
 
@@ -12,7 +13,7 @@ from argon2 import PasswordHasher
 
 from escrow.domain import credit_code
 from escrow.domain.errors import Conflict, FieldError, InvalidInput, NotFound
-from escrow.domain.principal import BUREAU_ROLES, Principal
+from escrow.domain.principal import BANK_STAFF, DEVELOPER_STAFF, USER_ROLES, Principal
 from escrow.services.context import Context
 from escrow.store import audit
 from escrow.store.db import UnitOfWork
@@ -20,6 +21,9 @@ from escrow.store.models import ApiKey, Bank, Developer, User
 
 KEY_PREFIX = "esk"
 _hasher = PasswordHasher()
+
+# one address of the form name@host.domain, at most 254 characters (where notifications are e-mailed)
+EMAIL = re.compile(r"(?=.{3,254}$)[^@\s<>,;\"]+@[^@\s<>,;\"]+\.[^@\s<>,;\".]+")
 
 
 def _require(value: str, field: str, *, max_len: int) -> str:
@@ -85,6 +89,18 @@ def password_matches(password_hash: str | None, password: str) -> bool:
         return False
 
 
+PASSWORD_MIN_CHARS = 10
+
+
+def check_password_strength(password: str) -> None:
+    """The one rule for a password a person chooses (the CLI's, the admin pages'): at least 10 characters."""
+    if len(password) < PASSWORD_MIN_CHARS:
+        raise InvalidInput(
+            f"the password must have at least {PASSWORD_MIN_CHARS} characters",
+            errors=[FieldError.coded("password", "at_least_chars", count=PASSWORD_MIN_CHARS)],
+        )
+
+
 def create_user(
     uow: UnitOfWork,
     *,
@@ -94,47 +110,87 @@ def create_user(
     actor: Principal,
     display_name: str = "",
     developer_code: str | None = None,
+    bank_code: str | None = None,
+    email: str | None = None,
 ) -> User:
+    """A bureau user, a developer's staff member (`developer_code`, role developer) or a bank's staff member
+    (`bank_code`, role bank)."""
     username = _require(username, "username", max_len=64)
-    developer_id = None
-    if developer_code:
-        developer = uow.parties.developer_by_code(developer_code)
-        if developer is None:
-            raise NotFound(f"no developer with credit code {developer_code}")
-        developer_id = developer.id
-        if role != "developer":
+    display_name = (display_name or "").strip()
+    if len(display_name) > 200:
+        raise InvalidInput("display name is too long", errors=[FieldError.at_most_chars("display_name", 200)])
+    developer_id = bank_id = None
+    if role not in USER_ROLES:
+        raise InvalidInput(
+            f"role {role!r} is not one of {', '.join(USER_ROLES)}",
+            errors=[FieldError.one_of("role", USER_ROLES)],
+        )
+    email = (email or "").strip() or None
+    if email is not None and not EMAIL.fullmatch(email):
+        raise InvalidInput(
+            f"{email!r} is not an e-mail address",
+            errors=[FieldError.coded("email", "must_be", value="name@example.cn")],
+        )
+    if developer_code or role == DEVELOPER_STAFF:
+        if role != DEVELOPER_STAFF:
             raise InvalidInput(
                 "developer staff have the role developer",
-                errors=[FieldError.coded("role", "must_be", value="developer")],
+                errors=[FieldError.coded("role", "must_be", value=DEVELOPER_STAFF)],
             )
-    elif role not in BUREAU_ROLES:
-        raise InvalidInput(
-            f"role {role!r} is not one of {', '.join(BUREAU_ROLES)}",
-            errors=[FieldError.one_of("role", BUREAU_ROLES)],
-        )
-    if password is not None and len(password) < 10:
-        raise InvalidInput(
-            "the password must have at least 10 characters",
-            errors=[FieldError.coded("password", "at_least_chars", count=10)],
-        )
+        developer = uow.parties.developer_by_code(developer_code or "")
+        if developer is None:
+            if not developer_code:
+                raise InvalidInput(
+                    "developer staff name their developer", errors=[FieldError.coded("developer", "required")]
+                )
+            raise NotFound(
+                f"no developer with credit code {developer_code}",
+                errors=[FieldError.coded("developer", "no_such_developer")],
+            )
+        developer_id = developer.id
+    if bank_code or role == BANK_STAFF:
+        if role != BANK_STAFF:
+            raise InvalidInput(
+                "bank staff have the role bank",
+                errors=[FieldError.coded("role", "must_be", value=BANK_STAFF)],
+            )
+        bank = uow.parties.bank_by_code(bank_code or "")
+        if bank is None:
+            if not bank_code:
+                raise InvalidInput(
+                    "bank staff name their bank", errors=[FieldError.coded("bank", "required")]
+                )
+            raise NotFound(
+                f"no bank with code {bank_code}", errors=[FieldError.coded("bank", "no_such_bank")]
+            )
+        bank_id = bank.id
+    if password is not None:
+        check_password_strength(password)
     if uow.parties.user_by_name(username):
-        raise Conflict(f"user {username} already exists")
+        raise Conflict(f"user {username} already exists", errors=[FieldError.coded("username", "in_use")])
     user = uow.parties.add(
         User(
             username=username,
             role=role,
             display_name=display_name or username,
             developer_id=developer_id,
+            bank_id=bank_id,
             password_hash=hash_password(password) if password else None,
+            email=email,
         )
     )
+    after: dict[str, object] = {"username": username, "role": role}
+    if bank_code:
+        after["bank"] = bank_code
+    if email:
+        after["email"] = email
     audit.record(
         uow.session,
         actor=actor.ref,
         action="user.created",
         subject_type="user",
         subject_id=username,
-        after={"username": username, "role": role},
+        after=after,
     )
     return user
 
@@ -147,6 +203,7 @@ def _key_hash(key: str) -> str:
 class IssuedKey:
     plaintext: str
     principal_kind: str
+    prefix: str = ""
 
 
 def create_api_key(
@@ -187,7 +244,7 @@ def create_api_key(
         subject_id=prefix,
         details={"principal_kind": row.principal_kind},
     )
-    return IssuedKey(plaintext, row.principal_kind)
+    return IssuedKey(plaintext, row.principal_kind, prefix)
 
 
 def bank_principal(ctx: Context, code: str) -> Principal | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any, Literal
 
@@ -588,6 +588,7 @@ def confirm_node(uow: UnitOfWork, ctx: Context, cmd: ConfirmNode, actor: Princip
             reached_on=cmd.reached_on,
             evidence=[e.__dict__ for e in cmd.evidence],
             confirmed_by=actor.user_id,
+            confirmed_on=ctx.today(),
             rulebook_id=book.id,
         )
     )
@@ -753,10 +754,14 @@ def building_views(rows: list[Building], cap: caps.Cap) -> tuple[BuildingView, .
     return _building_views(rows, cap.inputs.supervised_amount, cap.rule)
 
 
-def building_figures(uow: UnitOfWork, ctx: Context, project: Project, on: date) -> tuple[BuildingView, ...]:
-    """Each building with its figures as of the end of `on` (the nodes reached by then)."""
+def building_figures(
+    uow: UnitOfWork, ctx: Context, project: Project, on: date, confirmed_by: date | None = None
+) -> tuple[BuildingView, ...]:
+    """Each building with its figures as of the end of `on` (the nodes reached by then, and with
+    `confirmed_by` confirmed by the end of that day too)."""
     book = ctx.rulebook(project.rulebook_id)
-    rule = caps.rule_for(book, uow.projects.progress(project.id, until=on), project.finish)
+    progress = uow.projects.progress(project.id, until=on, confirmed_by=confirmed_by)
+    rule = caps.rule_for(book, progress, project.finish)
     return _building_views(uow.projects.buildings(project.id), from_fen(project.supervised_amount_fen), rule)
 
 
@@ -784,15 +789,22 @@ def _building_views(
 
 
 def reached_dates(
-    uow: UnitOfWork, project: Project, book: RuleBook, until: date | None = None
+    uow: UnitOfWork,
+    project: Project,
+    book: RuleBook,
+    until: date | None = None,
+    confirmed_by: date | None = None,
 ) -> tuple[dict[str, date], dict[str, dict[str, date]]]:
     """When the project reached each node (once every building had: the last of them), and when each
-    building did (by building code; the whole project's confirmations count for each), up to `until`."""
+    building did (by building code; the whole project's confirmations count for each), up to `until`; with
+    `confirmed_by`, only what the bureau had confirmed by the end of that day (a report of a past month
+    says the nodes as they stood at its end, not as they stand when it is printed)."""
     rows = uow.projects.buildings(project.id)
     reached = {
         (c.building_id, c.node_code): c.reached_on
         for c in uow.projects.confirmed_nodes(project.id)
-        if until is None or c.reached_on <= until
+        if (until is None or c.reached_on <= until)
+        and (confirmed_by is None or (c.confirmed_on is not None and c.confirmed_on <= confirmed_by))
     }
     per_building = {
         b.code: {
@@ -888,3 +900,8 @@ def of_developer(ctx: Context, developer_id: int) -> tuple[PortalProject, ...]:
             )
             for project, account in q.projects_of(developer_id)
         )
+
+
+def _aware(moment: datetime) -> datetime:
+    """A stored timestamp as an aware one (SQLite hands back UTC without its zone)."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)

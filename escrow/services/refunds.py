@@ -211,6 +211,8 @@ def _cancel(
             "refund_id": refund.id if refund else None,
         },
     )
+    if refund is not None:
+        approvals.submitted(uow, ctx, FLOW, refund)
     withdrawn_nos = tuple(n.notice_no for n in withdrawn)
     if refund is None:
         return CancellationWithoutRefund(

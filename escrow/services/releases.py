@@ -363,6 +363,7 @@ def _apply(
         },
         details={"cap": view.cap["releasable"], "rulebook": book.id},
     )
+    approvals.submitted(uow, ctx, FLOW, release)
     return view
 
 

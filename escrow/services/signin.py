@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from escrow.domain.principal import Principal
+from escrow.services import notifications
 from escrow.services.context import Context
 from escrow.services.parties import password_matches
 from escrow.store import audit
@@ -45,6 +46,9 @@ class SignedIn:
     developer_name: str | None
     lang: str
     signed_in_at: datetime
+    bank_id: int | None = None  # bank staff (role bank): the bank whose accounts they read
+    bank_name: str | None = None
+    unread: int = 0  # unread notifications: the badge in the page header
 
     @property
     def is_developer_staff(self) -> bool:
@@ -60,6 +64,10 @@ class SignedIn:
                 self.developer_name or "",
                 developer_id=self.developer_id,
                 user_id=self.user_id,
+            )
+        if self.bank_id is not None:  # bank staff read as their bank (its API key's view), nothing more
+            return Principal(
+                "bank", self.bank_id, self.bank_name or "", bank_id=self.bank_id, user_id=self.user_id
             )
         return Principal("user", self.user_id, self.username, role=self.role, user_id=self.user_id)
 
@@ -148,6 +156,7 @@ def load_session(uow: UnitOfWork, cookie: str, now: datetime) -> tuple[SignedIn 
         row.data = json.dumps(data).encode()
         row.expires_at = now + IDLE_TIMEOUT
     developer = uow.session.get(Developer, user.developer_id) if user.developer_id else None
+    bank = uow.parties.bank(user.bank_id) if user.bank_id else None
     return (
         SignedIn(
             user_id=user.id,
@@ -158,6 +167,9 @@ def load_session(uow: UnitOfWork, cookie: str, now: datetime) -> tuple[SignedIn 
             developer_name=developer.name if developer else None,
             lang=data.get("lang", "zh"),
             signed_in_at=signed_in_at,
+            bank_id=user.bank_id,
+            bank_name=bank.name if bank else None,
+            unread=notifications.unread(uow, user.id),
         ),
         False,
     )

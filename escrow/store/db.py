@@ -19,10 +19,13 @@ from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
+from escrow.store.reads.admin import AdminReads
 from escrow.store.reads.alerts import AlertReads
 from escrow.store.reads.audit_trail import AuditTrail
+from escrow.store.reads.bank import BankReads
 from escrow.store.reads.caps import CapFigures
 from escrow.store.reads.listings import Listings
+from escrow.store.reads.overview import OverviewReads
 from escrow.store.reads.pages import PageReads
 from escrow.store.reads.portal import PortalReads
 from escrow.store.repos.adoptions import Adoptions
@@ -39,6 +42,7 @@ from escrow.store.repos.holds import Holds
 from escrow.store.repos.idempotency import Idempotency
 from escrow.store.repos.jobs import ArchivedReports, JobRuns
 from escrow.store.repos.journal import Journal
+from escrow.store.repos.notifications import Notifications
 from escrow.store.repos.parties import Parties
 from escrow.store.repos.payments import Instructions, Refunds, Releases
 from escrow.store.repos.projects import Projects, Stats
@@ -143,13 +147,17 @@ class UnitOfWork:
         self.fund_plans = FundPlans(session)
         self.amount_changes = AmountChanges(session)
         self.held_uploads = HeldUploads(session)
+        self.notifications = Notifications(session)
         # read models
         self.listings = Listings(session)
         self.cap_figures = CapFigures(session)
         self.alert_reads = AlertReads(session)
+        self.overview = OverviewReads(session)
         self.audit_trail = AuditTrail(session)
         self.page_reads = PageReads(session)
         self.portal_reads = PortalReads(session)
+        self.admin_reads = AdminReads(session)
+        self.bank_reads = BankReads(session)
         return self
 
     def commit(self) -> None:

@@ -148,6 +148,7 @@ class NodeConfirmation(SQLModel, table=True):
     reached_on: date
     evidence: list[dict[str, Any]] = Field(default_factory=list, sa_type=JSON)
     confirmed_by: int | None = Field(default=None, foreign_key="users.id")
+    confirmed_on: date | None = None  # the bureau's day of confirmation (migration 0026)
     rulebook_id: str = Field(max_length=80)
     created_at: datetime = _ts()
 
@@ -470,8 +471,10 @@ class User(SQLModel, table=True):
     display_name: str = Field(default="", max_length=200)
     role: str = Field(max_length=16)
     developer_id: int | None = Field(default=None, foreign_key="developers.id")  # developer staff
+    bank_id: int | None = Field(default=None, foreign_key="banks.id")  # bank staff (role bank, 0024)
     password_hash: str | None = Field(default=None, max_length=200)  # argon2
     active: bool = True
+    email: str | None = Field(default=None, max_length=254)  # 0023: where notifications are e-mailed
     failed_logins: int = 0
     locked_until: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
     created_at: datetime = _ts()
@@ -800,3 +803,31 @@ class HeldUpload(SQLModel, table=True):
     sha256: str = Field(max_length=64)
     content: bytes
     created_at: datetime = _ts(index=True)
+
+
+class Notification(SQLModel, table=True):
+    """One thing a user should know (a case at their step, their application decided, an alert), written in
+    the transaction of the event. The words are chosen when it is shown, in the reader's language, from
+    `kind` and `params`; the mail columns are the outbox of the e-mail job (escrow.jobs.mail)."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (
+        # the inbox, newest first, and its unread count (the badge on every page), each from an index
+        Index("ix_notifications_user_newest", "user_id", "id"),
+        Index("ix_notifications_user_unread", "user_id", "id", **_only("read_at IS NULL")),
+        # the e-mails still to send, few among many
+        Index("ix_notifications_mail_due", "mail_due_at", **_only("mail_due_at IS NOT NULL")),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="users.id")
+    kind: str = Field(max_length=32)  # case_at_step | case_decided | alert_raised
+    subject_type: str = Field(max_length=40)  # release | refund | fund_plan | adoption | … | alert
+    subject_id: int = Field(sa_type=BigInteger)
+    params: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    created_at: datetime = _ts()
+    read_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    # when to (try to) e-mail it next; None: nothing (more) to send
+    mail_due_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    mailed_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    mail_attempts: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    mail_error: str | None = Field(default=None, sa_type=Text)

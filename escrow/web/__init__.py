@@ -8,6 +8,7 @@
   refunds and suspense, the rule-book what-if.
 - `portal/`: the developer's pages — overview, contracts and payment notices, release applications.
 - `public/`: the buyer's voucher check (no sign-in).
+- `admin/`: users and API keys, for the admin role. `bank/`: the read-only bank portal for bank staff.
 
 Each page module has a `CONTROLLERS` list that `router()` collects. Texts are English message ids in
 `_("…")`, translated by the catalogs in `locale/`. Filters: `money` (1,234.50), `capital`
@@ -74,6 +75,7 @@ def csrf_config(secret: str):
 
 def router() -> Router:
     """Every signed-in page, with HTML error pages instead of problem+json."""
+    from escrow.web import admin, bank
     from escrow.web.bureau import (
         amount_changes,
         dashboard,
@@ -81,16 +83,32 @@ def router() -> Router:
         nodes,
         projects,
         refunds,
+        statements,
         suspense,
         whatif,
     )
     from escrow.web.portal import overview
-    from escrow.web.shell import auth
+    from escrow.web.shell import auth, inbox
     from escrow.web.shell.errors import EXCEPTION_HANDLERS
 
     controllers: list = [auth.AuthController]
-    for area in (dashboard, projects, amount_changes, nodes, refunds, suspense, overview, whatif, fund_plans):
+    areas = (
+        dashboard,
+        projects,
+        amount_changes,
+        nodes,
+        refunds,
+        suspense,
+        statements,
+        overview,
+        whatif,
+        fund_plans,
+        admin,
+        bank,
+    )
+    for area in areas:
         controllers.extend(area.CONTROLLERS)
+    controllers.extend(inbox.CONTROLLERS)  # every signed-in user's notifications
     return Router(
         path="/",
         route_handlers=controllers,

@@ -11,7 +11,8 @@ Fixtures:
   `live.open_project(…)`, `live.pay(project, amount)`, `live.confirm(project, node)`.
 - `page_as("reviewer")`: a page signed in through the login form, in its own browser context (own cookies),
   so several users can be signed in at once; `new_page()` gives a signed-out one.
-- `shot(page, "name")`: a full-page PNG in test-artefacts/screenshots/name-<engine>.png.
+- `shot(page, "name")`: a full-page PNG in test-artefacts/screenshots/<today>/name-<engine>.png (one folder a
+  day, so that a run's screenshots are kept beside the earlier days' to compare).
 A page that raises a JavaScript error or gets a 5xx answer fails its test at the end.
 """
 
@@ -38,7 +39,7 @@ CHROMIUM_ARGS = [
     "--disable-background-networking",
     "--disable-gpu",
 ]
-SCREENSHOTS = REPO / "test-artefacts" / "screenshots"
+SCREENSHOTS = REPO / "test-artefacts" / "screenshots" / date.today().isoformat()
 TIMEOUT_MS = 15_000  # one action or navigation; the machine is shared, so generous
 
 HALF_STRUCTURE_EVIDENCE = [
@@ -202,7 +203,7 @@ def page_as(new_page) -> Callable[..., object]:
 
 @pytest.fixture
 def shot(db_url: str) -> Callable[[object, str], Path]:
-    """`shot(page, "what-if")` → test-artefacts/screenshots/what-if-sqlite.png (or -postgresql)."""
+    """`shot(page, "what-if")` → test-artefacts/screenshots/<today>/what-if-sqlite.png (or -postgresql)."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     backend = "postgresql" if db_url.startswith("postgresql") else "sqlite"
 

@@ -126,11 +126,11 @@ def test_dashboard_figures_are_the_stats_of_the_period_in_both_languages(
     assert figure(before.text, "deposits_total") == f"¥{Decimal(expected['deposits_total']):,.2f}"
 
 
-def test_dashboard_defaults_to_this_year_and_offers_quick_periods(browser, project):
+def test_dashboard_defaults_to_the_last_12_months_and_offers_quick_periods(browser, project):
     page = browser("director").get("/?lang=en")
     assert page.status_code == 200
-    assert 'value="2026-01-01"' in page.text and 'value="2026-11-22"' in page.text
-    assert "From 1 Jan 2026 to 22 Nov 2026" in page.text
+    assert 'value="2025-12-01"' in page.text and 'value="2026-11-22"' in page.text
+    assert "From 1 Dec 2025 to 22 Nov 2026" in page.text
     assert 'href="/?from=2025-01-01&amp;to=2025-12-31"' in page.text  # last year
     assert 'href="/?from=2026-10-01&amp;to=2026-10-31"' in page.text  # last month
 

@@ -14,6 +14,7 @@ from tests.web import post_form
 
 ROLE_USERS = {role: role for role in permissions.ROLES if role != permissions.DEVELOPER}
 ROLE_USERS[permissions.DEVELOPER] = "dev-staff"
+ROLE_USERS[permissions.BANK] = "bank"  # staff of the world's bank
 MISSING = 999_999  # a record that does not exist: allowed roles get 404, others 403 before any look-up
 
 # (action, method, path template, expected status for an allowed role); {project} is a real project.
@@ -49,6 +50,8 @@ ROUTES: list[tuple[str, str, str, int | None]] = [
     ("amounts.change", "POST", "/projects/{project}/supervised-amount", 422),
     ("amounts.decide", "POST", f"/supervised-amount-changes/{MISSING}/decision", 404),
     ("projects.view", "GET", f"/supervised-amount-changes/{MISSING}", 404),
+    ("projects.view", "GET", "/projects/{project}/deposits", 303),  # without ?format=: to the page
+    ("projects.view", "GET", f"/statements/{MISSING}", 404),
     ("documents.view", "GET", f"/documents/{MISSING}", 404),
     ("portal.view", "GET", "/developer", 200),
     ("portal.contracts", "GET", "/developer/contracts", 200),
@@ -67,6 +70,25 @@ ROUTES: list[tuple[str, str, str, int | None]] = [
     ("portal.releases", "GET", f"/developer/releases/{MISSING}", 404),
     ("portal.fund_plan", "GET", "/developer/fund-plan", 200),
     ("portal.fund_plan", "POST", "/developer/fund-plan", None),
+    ("admin.users", "GET", "/admin/users", 200),
+    ("admin.users", "POST", "/admin/users", 422),
+    ("admin.users", "POST", f"/admin/users/{MISSING}/disable", 404),
+    ("admin.users", "POST", f"/admin/users/{MISSING}/enable", 404),
+    ("admin.users", "POST", f"/admin/users/{MISSING}/unlock", 404),
+    ("admin.users", "GET", f"/admin/users/{MISSING}/password", 404),
+    ("admin.users", "POST", f"/admin/users/{MISSING}/password", 404),
+    ("admin.keys", "GET", "/admin/keys", 200),
+    ("admin.keys", "POST", "/admin/keys", 422),
+    ("admin.keys", "GET", f"/admin/keys/{MISSING}/revoke", 404),
+    ("admin.keys", "POST", f"/admin/keys/{MISSING}/revoke", 404),
+    ("bank.view", "GET", "/bank", 200),
+    ("bank.view", "GET", "/bank/instructions", 200),
+    ("bank.view", "GET", "/bank/statements", 200),
+    ("bank.view", "GET", "/bank/freezes", 200),
+    ("bank.view", "GET", "/bank/accounts/NO-SUCH-ACCOUNT", 404),
+    ("inbox.view", "GET", "/inbox", 200),
+    ("inbox.view", "GET", f"/inbox/{MISSING}", 404),
+    ("inbox.view", "POST", "/inbox/read", 303),
 ]
 OPEN_PATHS = ("/login", "/logout")  # before sign-in, and sign-out (any signed-in user)
 

@@ -131,6 +131,34 @@ def test_user_create_refuses_bad_input(cli, db_url, argv, stdin, words):
     assert _count(db_url, User) == 0
 
 
+def test_user_create_makes_bank_staff_of_a_bank(cli, db_url):
+    assert cli("bank", "create", "--code", "HSB", "--name", "衡水银行")[0] == 0
+    code, out, _ = cli("user", "create", "--username", "teller", "--role", "bank", "--bank", "HSB")
+    assert code == 0 and "role bank" in out
+    engine = make_engine(db_url)
+    with UnitOfWork(engine, readonly=True) as uow:
+        teller = uow.parties.user_by_name("teller")
+        bank = uow.parties.bank_by_code("HSB")
+    engine.dispose()
+    assert teller.role == "bank" and teller.bank_id == bank.id
+
+
+@pytest.mark.parametrize(
+    ("argv", "words"),
+    [
+        (("--role", "bank"), "name their bank"),
+        (("--role", "bank", "--bank", "NOPE"), "no bank with code NOPE"),
+        (("--role", "reviewer", "--bank", "HSB"), "role bank"),
+    ],
+)
+def test_user_create_refuses_bank_staff_without_their_bank(cli, db_url, argv, words):
+    cli("bank", "create", "--code", "HSB", "--name", "衡水银行")
+    code, _, err = cli("user", "create", "--username", "teller", *argv)
+    assert code != 0
+    _one_line_error(err, words)
+    assert _count(db_url, User) == 0
+
+
 def test_api_key_is_printed_once_as_the_last_line_and_works(cli, db_url, app, client):
     cli("user", "create", "--username", "boss", "--role", "admin")
     code, out, err = cli("api-key", "create", "--user", "boss")

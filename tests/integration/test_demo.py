@@ -1,13 +1,16 @@
 """`escrow demo`: the seeded books hold their invariants, the printed keys and logins work, a second seed is
-refused, the city scale reproduces the Hengshui figures, and the epilogue (2026) shows an account's whole
-life: one closed, one moved to another bank, new projects with their buildings at different nodes."""
+refused, the city scale reproduces the Hengshui figures in the 365 days ending the day it is seeded, every
+account reconciles with its bank's daily statements, and the epilogue shows an account's whole life: an
+earlier project closed, another moved to another bank, new projects opened today with their buildings at
+different nodes. The tests seed as of REFERENCE_DAY, so that their figures are fixed."""
 
 from __future__ import annotations
 
 import io
+import itertools
 import re
 import shlex
-from datetime import date
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -18,16 +21,18 @@ from sqlalchemy.engine import make_url
 from escrow import demo
 from escrow.cli import main
 from escrow.demo.city import BANKS
-from escrow.demo.plan import EPILOGUE_DAY, SCALES, plan_city
+from escrow.demo.plan import REFERENCE_DAY, SCALES, plan_city
+from escrow.demo.seeding import DAILY_STATEMENTS, working_days
 from escrow.domain import credit_code, ledger
 from escrow.domain.money import from_fen
 from escrow.errors import CliError
 from escrow.rulebooks import load_dir
-from escrow.services import parties, projects, stats
+from escrow.services import alerts, parties, projects, stats
 from escrow.services.context import Context
 from escrow.store.audit import GENESIS, event_hash, record
 from escrow.store.db import UnitOfWork
 from escrow.store.models import (
+    Alert,
     ApprovalStep,
     AuditEvent,
     Bank,
@@ -35,6 +40,7 @@ from escrow.store.models import (
     Contract,
     Deposit,
     Developer,
+    Freeze,
     FundPlan,
     FundPlanItem,
     JournalEntry,
@@ -42,22 +48,25 @@ from escrow.store.models import (
     PaymentInstruction,
     PaymentNotice,
     Project,
+    Refund,
     Release,
     ReleaseDocument,
     ReleasePayee,
+    Statement,
     SupervisedAccount,
     User,
     Voucher,
 )
 from tests.conftest import REPO
 
-PERIOD = (date(2025, 1, 1), date(2025, 12, 31))
+PERIOD = (REFERENCE_DAY - timedelta(days=364), REFERENCE_DAY)
+TODAY = REFERENCE_DAY
 
 
 @pytest.fixture
 def seeded(engine, settings) -> tuple[demo.DemoResult, str]:
     out = io.StringIO()
-    result = demo.seed(engine, settings, scale="small", out=out)
+    result = demo.seed(engine, settings, scale="small", out=out, today=TODAY)
     return result, out.getvalue()
 
 
@@ -74,8 +83,8 @@ def test_small_seed_books_hold_per_account(engine, settings, seeded):
     ctx = _ctx(settings)
     with UnitOfWork(engine, readonly=True) as uow:
         accounts = list(uow.session.scalars(select(SupervisedAccount)))
-        # the year's four, the epilogue's two new projects and the account a change of bank opened
-        assert len(accounts) == 4 + 2 + 1
+        # the year's four, the two earlier, the two opened today and the account a change of bank opened
+        assert len(accounts) == 4 + 2 + 2 + 1
         assert uow.journal.maintained_figures() == uow.journal.summed_figures()  # kept by every booking
         for account in accounts:
             entries = uow.journal.entries(account.id)
@@ -86,12 +95,17 @@ def test_small_seed_books_hold_per_account(engine, settings, seeded):
             assert ledger.suspense_never_negative(entries)
             project = uow.projects.get(account.project_id)
             cash = from_fen(uow.journal.balances(account.id).cash)
-            if PERIOD[0] <= project.permit_date <= PERIOD[1]:
-                assert PERIOD[0] <= account.opened_on <= EPILOGUE_DAY
-            else:
-                assert project.permit_date == account.opened_on == EPILOGUE_DAY
+            if project.permit_date == TODAY:  # opened today, supervised by building
+                assert account.opened_on == TODAY
+            elif project.permit_date >= PERIOD[0]:
+                assert PERIOD[0] <= account.opened_on <= project.permit_date
+            elif account.id in {a.replaced_by_id for a in accounts}:  # opened by the change of bank
+                assert PERIOD[0] <= account.opened_on < TODAY
+            else:  # an earlier project: opened in the year before, its supervision ended in the period
+                assert account.opened_on < PERIOD[0]
+            assert account.confirmed_on is not None  # every tri-party agreement confirmed by its bank
             if account.status == "closed":
-                assert cash == 0 and PERIOD[1] < account.closed_on < EPILOGUE_DAY
+                assert cash == 0 and PERIOD[0] < account.closed_on < TODAY
                 continue
             cap = projects.release_cap(uow, ctx, project, account)
             released = uow.session.scalar(
@@ -168,7 +182,7 @@ def test_small_seed_nodes_deposits_and_vouchers(engine, settings, seeded):
                 assert codes == [n.code for n in book.nodes[: len(confirmations)]], project.name
                 for c in confirmations:
                     assert set(book.node(c.node_code).evidence) <= {e["kind"] for e in c.evidence}
-                    assert project.permit_date <= c.reached_on <= EPILOGUE_DAY
+                    assert project.permit_date <= c.reached_on <= TODAY
         for developer in s.scalars(select(Developer)):
             assert credit_code.is_valid(developer.credit_code), developer.credit_code
         for contract in s.scalars(select(Contract)):
@@ -185,11 +199,14 @@ def test_small_seed_nodes_deposits_and_vouchers(engine, settings, seeded):
                 assert voucher is None and entry.kind == "deposit_suspense"
                 assert any(c["result"] == "fail" for c in deposit.checks)
                 continue
+            contract = s.get(Contract, deposit.contract_id)
+            if contract.status == "cancelled":  # the buyer withdrew: paid back, the voucher with it
+                assert voucher.status == "refunded"
+                continue
             assert voucher is not None and voucher.status in ("issued", "confirmed")
             assert len(voucher.verification_code) >= 10  # ≥ 40 bits in hex
             notice = s.get(PaymentNotice, deposit.notice_id)
             assert notice.amount_fen == deposit.amount_fen and notice.status == "paid"
-            contract = s.get(Contract, deposit.contract_id)
             kinds.add(deposit.kind)
             if deposit.kind == "mortgage":
                 assert deposit.channel == "mortgage" and "银行" in deposit.payer_name
@@ -210,14 +227,14 @@ def test_small_seed_figures_are_the_city_stats(engine, seeded):
     assert figures == result.figures
     assert figures["accounts_opened"] == result.counts["projects"]
     assert Decimal(figures["deposits_total"]) > 0 and Decimal(figures["releases_total"]) > 0
-    assert "2025-01-01" in out and "2025-12-31" in out
+    assert f"{PERIOD[0]} – {PERIOD[1]}" in out
     assert "http://127.0.0.1:8000" in out
     assert f"{Decimal(figures['presale_area_m2']):,.2f}" in out
 
 
 def test_printed_api_keys_and_logins_work(engine, settings, client):
     out = io.StringIO()
-    result = demo.seed(engine, settings, scale="small", out=out)
+    result = demo.seed(engine, settings, scale="small", out=out, today=TODAY)
     text = out.getvalue()
     printed = dict(re.findall(r"^\s+export (\w+)=(esk_\S+)  # ", text, re.MULTILINE))
     assert printed == result.api_keys  # every key, as a shell variable
@@ -244,7 +261,7 @@ def test_printed_api_keys_and_logins_work(engine, settings, client):
     assert words[0] == f"ESCROW_DATABASE_URL={shown}"
     assert Path(words[1]).name == "escrow" and Path(words[1]).is_file()
 
-    period = {"from": "2025-01-01", "to": "2025-12-31"}
+    period = {"from": PERIOD[0].isoformat(), "to": PERIOD[1].isoformat()}
     r = client.get("/api/v1/stats", params=period, headers={"Authorization": f"Bearer {admin_key}"})
     assert r.status_code == 200, r.text
     assert r.json()["accounts_opened"] == result.figures["accounts_opened"]
@@ -293,11 +310,11 @@ def test_refuses_to_seed_twice(engine, settings, seeded, db_url, monkeypatch, ca
         m: _count(engine, m) for m in (Project, Contract, Deposit, JournalEntry, User, NodeConfirmation)
     }
     with pytest.raises(CliError, match="already has"):
-        demo.seed(engine, settings, scale="small", out=io.StringIO())
+        demo.seed(engine, settings, scale="small", out=io.StringIO(), today=TODAY)
     monkeypatch.setenv("ESCROW_DATABASE_URL", db_url)
     monkeypatch.setenv("ESCROW_RULES_DIR", str(REPO / "rules"))
     capsys.readouterr()
-    assert main(["demo", "--scale", "small"]) == 1
+    assert main(["demo", "--scale", "small", "--as-of", TODAY.isoformat()]) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("escrow: error: ") and "already has" in err[0]
     assert {m: _count(engine, m) for m in before} == before
@@ -305,7 +322,7 @@ def test_refuses_to_seed_twice(engine, settings, seeded, db_url, monkeypatch, ca
 
 def test_unknown_scale_is_refused(engine, settings):
     with pytest.raises(CliError, match="unknown demo scale"):
-        demo.seed(engine, settings, scale="county", out=io.StringIO())
+        demo.seed(engine, settings, scale="county", out=io.StringIO(), today=TODAY)
 
 
 def test_rows_added_after_the_seed_get_fresh_ids(engine, seeded):
@@ -389,7 +406,7 @@ def test_seed_extends_the_audit_chain(engine, seeded):
         heads[event.chain] = event.hash
 
 
-# --- the epilogue: 2026 -----------------------------------------------------------------------------------
+# --- the epilogue: the earlier projects' end, and the projects opened today -----------------------------
 
 
 def _admin(client, result) -> dict[str, str]:
@@ -400,7 +417,7 @@ def test_epilogue_projects_have_buildings_at_different_nodes(engine, settings, s
     result, out = seeded
     with UnitOfWork(engine, readonly=True) as uow:
         s = uow.session
-        new = list(s.scalars(select(Project).where(Project.permit_date == EPILOGUE_DAY).order_by(Project.id)))
+        new = list(s.scalars(select(Project).where(Project.permit_date == TODAY).order_by(Project.id)))
         assert len(new) == SCALES["small"].epilogue_projects == 2
         for project in new:
             assert project.rulebook_id == "hengshui@2026.2" and project.name in out
@@ -408,7 +425,7 @@ def test_epilogue_projects_have_buildings_at_different_nodes(engine, settings, s
             assert 2 <= len(buildings) <= 4
             assert sum(b.presale_area_x100 for b in buildings) == project.presale_area_x100
             account = uow.projects.account_for(project.id)
-            assert account.agreement_no and account.confirmed_on == EPILOGUE_DAY
+            assert account.agreement_no and account.confirmed_on == TODAY
             contracts = list(s.scalars(select(Contract).where(Contract.project_id == project.id)))
             assert contracts and all(c.building_id in {b.id for b in buildings} for c in contracts)
             assert uow.journal.balances(account.id).cash > 0
@@ -427,8 +444,8 @@ def test_epilogue_projects_have_buildings_at_different_nodes(engine, settings, s
 
 def test_epilogue_closes_one_account_at_zero(engine, settings, seeded, client):
     result, out = seeded
-    plan = plan_city(SCALES["small"])
-    planned = plan.projects[plan.epilogue.closure.project]
+    plan = plan_city(SCALES["small"], TODAY)
+    planned = plan.epilogue.earlier[plan.epilogue.closure.project]
     ctx = _ctx(settings)
     with UnitOfWork(engine, readonly=True) as uow:
         s = uow.session
@@ -464,9 +481,9 @@ def test_epilogue_closes_one_account_at_zero(engine, settings, seeded, client):
 
 def test_epilogue_moves_one_project_to_another_bank(engine, settings, seeded, client):
     result, out = seeded
-    plan = plan_city(SCALES["small"])
+    plan = plan_city(SCALES["small"], TODAY)
     change = plan.epilogue.bank_change
-    planned = plan.projects[change.project]
+    planned = plan.epilogue.earlier[change.project]
     with UnitOfWork(engine, readonly=True) as uow:
         s = uow.session
         project = uow.projects.by_permit(planned.permit_no)
@@ -499,7 +516,7 @@ def test_epilogue_moves_one_project_to_another_bank(engine, settings, seeded, cl
 
 def test_epilogue_first_new_project_has_an_approved_fund_plan(engine, settings, seeded, client):
     result, _ = seeded
-    plan = plan_city(SCALES["small"])
+    plan = plan_city(SCALES["small"], TODAY)
     first = plan.epilogue.projects[0]
     assert plan.developers[first.developer].credit_code == result.developer_code
     with UnitOfWork(engine, readonly=True) as uow:
@@ -520,3 +537,64 @@ def test_epilogue_first_new_project_has_an_approved_fund_plan(engine, settings, 
     r = client.get(f"/api/v1/projects/{project.id}/fund-plan", headers=headers)
     assert r.status_code == 200, r.text
     assert r.json()["status"] == "approved" and r.json()["version"] == 1
+
+
+# --- as of today: statements, alerts, incidents --------------------------------------------------------
+
+
+def test_every_account_reconciles_on_each_of_the_last_working_days(engine, seeded):
+    """The bank's daily statements are seeded: every open account of the period matches its bank on each of
+    the last working days, so the end-of-day check finds no statement missing."""
+    days = working_days(TODAY - timedelta(days=1), DAILY_STATEMENTS)
+    with UnitOfWork(engine, readonly=True) as uow:
+        s = uow.session
+        for account in s.scalars(select(SupervisedAccount).where(SupervisedAccount.status != "closed")):
+            statements = list(
+                s.scalars(
+                    select(Statement)
+                    .where(Statement.account_id == account.id)
+                    .order_by(Statement.statement_date)
+                )
+            )
+            expected = [day for day in days if day >= account.opened_on]  # none for those opened today
+            dates = [st.statement_date for st in statements]
+            assert dates[len(dates) - len(expected) :] == expected, account.account_no
+            assert all(st.status == "reconciled" for st in statements), account.account_no
+            for before, after in itertools.pairwise(statements):
+                assert after.opening_fen == before.closing_fen
+            if statements:
+                last = statements[-1]
+                assert last.closing_fen == uow.journal.cash_until(account.id, last.statement_date)
+        assert not uow.alert_reads.accounts_without_statement(days[-1])
+
+
+def test_the_first_look_finds_a_handful_of_alerts_each_worth_a_look(engine, settings, seeded):
+    """The scheduler's first runs on the seeding day raise tens of alerts at most — none for a missing
+    statement or an unconfirmed agreement — each about something the demo made on purpose."""
+    ctx = Context(
+        settings=settings, rulebooks=load_dir(settings.rules_dir), today=lambda: TODAY, engine=engine
+    )
+    now = datetime.combine(TODAY, time(17, 0), tzinfo=UTC)
+    alerts.run_sweep(ctx, now)
+    alerts.check_statements(ctx, working_days(TODAY - timedelta(days=1), 1)[0])
+    with UnitOfWork(engine, readonly=True) as uow:
+        rules = list(uow.session.scalars(select(Alert.rule).where(Alert.state != "resolved")))
+    assert 1 <= len(rules) <= 30, rules
+    assert not {"statement_missing", "agreement_unconfirmed", "retention_breach"} & set(rules)
+    assert "notice_overdue" in rules  # the late mortgage payments
+
+
+def test_refunds_and_the_court_freeze_are_on_the_books(engine, seeded):
+    result, out = seeded
+    with UnitOfWork(engine, readonly=True) as uow:
+        s = uow.session
+        refunds = list(s.scalars(select(Refund)))
+        assert refunds and all(r.status == "executed" for r in refunds)
+        for refund in refunds:
+            assert s.get(Contract, refund.contract_id).status == "cancelled"
+        (freeze,) = s.scalars(select(Freeze))
+        assert freeze.status == "active" and freeze.amount_fen > 0
+        account = s.get(SupervisedAccount, freeze.account_id)
+        assert account.status == "frozen"
+    assert result.counts["refunds_executed"] == len(refunds)
+    assert "court freeze" in out and account.account_no

@@ -15,7 +15,7 @@ import json
 import re
 from collections import Counter
 from collections.abc import Iterator
-from datetime import date, datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -24,14 +24,14 @@ from sqlmodel import SQLModel
 
 from escrow import demo
 from escrow.cli import main
-from escrow.demo.plan import SCALES
+from escrow.demo.plan import REFERENCE_DAY, SCALES
 from escrow.domain import ledger
 from escrow.services import auditing, stats
 from escrow.store.db import UnitOfWork, make_engine
 from escrow.store.models import JournalEntry, SupervisedAccount
 from tests.conftest import REPO, fresh_database
 
-PERIOD = (date(2025, 1, 1), date(2025, 12, 31))
+PERIOD = (REFERENCE_DAY - timedelta(days=364), REFERENCE_DAY)
 # columns whose values are made afresh by each seed: ids, timestamps, hashes, random codes and secrets
 UNCOMPARED = {
     "id",
@@ -133,8 +133,9 @@ def _figures(engine: Engine) -> dict[str, Any]:
 
 @pytest.mark.slow
 def test_bulk_seed_writes_what_the_use_cases_write(engine, other_engine, settings):
-    through_services = demo.seed(engine, settings, scale="small", out=io.StringIO(), bulk=False)
-    in_bulk = demo.seed(other_engine, settings, scale="small", out=io.StringIO(), bulk=True)
+    day = REFERENCE_DAY
+    through_services = demo.seed(engine, settings, scale="small", out=io.StringIO(), bulk=False, today=day)
+    in_bulk = demo.seed(other_engine, settings, scale="small", out=io.StringIO(), bulk=True, today=day)
     assert in_bulk.counts == through_services.counts
     assert in_bulk.figures == through_services.figures == _figures(engine) == _figures(other_engine)
     assert in_bulk.figures["accounts_opened"] == 4 and in_bulk.figures["presale_area_m2"] == "46000.00"
@@ -148,7 +149,7 @@ def test_bulk_seed_writes_what_the_use_cases_write(engine, other_engine, setting
 
 @pytest.mark.slow
 def test_bulk_seed_verifies_and_balances(engine, settings):
-    demo.seed(engine, settings, scale="small", out=io.StringIO(), bulk=True)
+    demo.seed(engine, settings, scale="small", out=io.StringIO(), bulk=True, today=REFERENCE_DAY)
     report = auditing.verify(engine)
     assert report.ok, report.lines()
     assert report.maintained and report.entries > 300 and report.chains > 4
@@ -165,7 +166,7 @@ def test_bulk_seed_verifies_and_balances(engine, settings):
     # rows the use cases add after a bulk seed get fresh ids and numbers (the sequences were moved on)
     out = io.StringIO()
     with pytest.raises(Exception, match="already has"):
-        demo.seed(engine, settings, scale="small", out=out, bulk=True)
+        demo.seed(engine, settings, scale="small", out=out, bulk=True, today=REFERENCE_DAY)
 
 
 def test_the_big_scales_are_known_and_the_city_is_unchanged():

@@ -108,12 +108,17 @@ class Projects(Repo):
     def building(self, project_id: int, code: str) -> Building | None:
         return self.one_of(Building, Building.project_id == project_id, Building.code == code)
 
-    def progress(self, project_id: int, until: date | None = None) -> Progress:
-        return self.progress_of([project_id], until)[project_id]
+    def progress(
+        self, project_id: int, until: date | None = None, confirmed_by: date | None = None
+    ) -> Progress:
+        return self.progress_of([project_id], until, confirmed_by)[project_id]
 
-    def progress_of(self, project_ids: list[int], until: date | None = None) -> dict[int, Progress]:
+    def progress_of(
+        self, project_ids: list[int], until: date | None = None, confirmed_by: date | None = None
+    ) -> dict[int, Progress]:
         """project id → its progress: the nodes confirmed for the whole project and each building's (a
-        confirmation of the whole project counts for each building), in two queries."""
+        confirmation of the whole project counts for each building), in two queries. With `confirmed_by`,
+        only the confirmations the bureau had made by the end of that day."""
         whole: dict[int, set[str]] = {i: set() for i in project_ids}
         own: dict[int, set[str]] = {}
         query = select(
@@ -121,6 +126,8 @@ class Projects(Repo):
         ).where(self.among(NodeConfirmation.project_id, project_ids))
         if until is not None:  # the nodes reached by the end of that day
             query = query.where(NodeConfirmation.reached_on <= until)
+        if confirmed_by is not None:
+            query = query.where(NodeConfirmation.confirmed_on <= confirmed_by)
         for project_id, building_id, code in self.session.execute(query):
             if building_id is None:
                 whole[project_id].add(code)

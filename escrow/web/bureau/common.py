@@ -89,6 +89,23 @@ def pager(path: str, query: list[tuple[str, Any]], page: int, total: int, page_s
     return {"page": page, "pages": max(1, ceil(total / page_size)), "url": url}
 
 
+def download_url(path: str, query: list[tuple[str, Any]]) -> Callable[..., str]:
+    """`url(format=…)` for a list page's download links: its path with its filters (no page: all rows)."""
+
+    def url(**changes: Any) -> str:
+        return f"{path}?" + urlencode([*query, *changes.items()])
+
+    return url
+
+
+def next_step_words(_: Callable[..., str], step: Any, lang: str) -> str:
+    """The step a release or refund waits for, as the list shows it: the role (the step's label)."""
+    if step is None:
+        return ""
+    label = step.label_zh if lang == "zh" else step.label_en
+    return f"{named(_, ROLE_NAMES, step.role)} ({label})"
+
+
 def checked_decision(form: Form, _: Callable[..., str]) -> approvals.Decision | None:
     """The decision form's choice and comment, or None with the form's errors marked."""
     choice, comment = form.get("decision"), form.get("comment")

@@ -1,9 +1,11 @@
 """The city dashboard (`/`) and the alert list (`/alerts`) of the bureau.
 
 The dashboard's figures are `services.stats.city_stats` — the same numbers as GET /api/v1/stats — for a
-period the user picks (default: this calendar year up to today). Beside them: alerts not yet resolved,
-accounts whose latest bank statement does not reconcile, and the releases and refunds whose next approval
-step is the signed-in user's to take (all read by `services.listings`).
+period the user picks (default: the last 12 months ending today, by the app's clock: from the first day of
+the month eleven months back, so the monthly chart shows twelve months). Beside them: the charts of the
+period (escrow.reports.charts, the city report's own renderer), the risk panel (escrow.services.overview),
+alerts not yet resolved, accounts whose latest bank statement does not reconcile, and the releases and
+refunds whose next approval step is the signed-in user's to take (all read by `services.listings`).
 """
 
 from __future__ import annotations
@@ -18,13 +20,15 @@ from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath
 from litestar.response import Template
 
+from escrow.catalog import gettext_for
 from escrow.domain.errors import Conflict, InvalidInput
 from escrow.domain.money import from_fen
+from escrow.reports import charts
 from escrow.services import alerts as alert_service
-from escrow.services import listings
+from escrow.services import listings, overview
 from escrow.services.context import Context
 from escrow.web.bureau.projects import labeller, local_time, query_url, tone
-from escrow.web.shell import pages, sessions
+from escrow.web.shell import exports, pages, sessions
 from escrow.web.shell.labels import N_
 from escrow.web.shell.sessions import requires
 
@@ -93,15 +97,28 @@ def parse_day(text: str) -> date | None:
         return None
 
 
+def months_back(today: date, n: int) -> date:
+    """The first day of the month `n` months before today's."""
+    months = today.year * 12 + today.month - 1 - n
+    return date(months // 12, months % 12 + 1, 1)
+
+
+def default_period(today: date) -> tuple[date, date]:
+    """The last 12 months ending today: this month and the eleven before it."""
+    return months_back(today, 11), today
+
+
 def quick_periods(today: date) -> list[tuple[str, date, date]]:
     """The periods a clerk asks for most, as (label, from, to)."""
     month_start = today.replace(day=1)
     last_month_end = month_start - timedelta(days=1)
     return [
-        (N_("This year"), date(today.year, 1, 1), today),
-        (N_("Last year"), date(today.year - 1, 1, 1), date(today.year - 1, 12, 31)),
         (N_("This month"), month_start, today),
         (N_("Last month"), last_month_end.replace(day=1), last_month_end),
+        (N_("Last 3 months"), months_back(today, 2), today),
+        (N_("Last 12 months"), *default_period(today)),
+        (N_("This year"), date(today.year, 1, 1), today),
+        (N_("Last year"), date(today.year - 1, 1, 1), date(today.year - 1, 12, 31)),
     ]
 
 
@@ -122,9 +139,27 @@ def _waiting(item: listings.Waiting, lang: str) -> dict[str, Any]:
     }
 
 
+def _risks(risks: overview.Risks) -> list[dict[str, Any]]:
+    """The risk panel's four lists, each with its heading's message id and what its rows show."""
+    return [
+        {"key": "near_floor", "title": N_("Accounts near their retention floor"), "items": risks.near_floor},
+        {"key": "overdue", "title": N_("Approved payments not executed in time"),
+         "items": risks.overdue_instructions},
+        {"key": "suspense", "title": N_("Suspense older than the rule book allows"),
+         "items": risks.old_suspense},
+        {"key": "guarantees", "title": N_("Bank guarantees expiring or expired"),
+         "items": risks.expiring_guarantees},
+    ]  # fmt: skip
+
+
 def _dashboard(ctx: Context, period: tuple[date, date] | None, user, lang: str) -> dict[str, Any]:
     found = listings.dashboard(ctx, period, user.role, user.user_id, TOP_ALERTS)
+    _ = gettext_for(lang)
     return {
+        "charts": charts.city_charts(found.charts, _) if found.charts else [],
+        "risks": _risks(found.risks),
+        "near_percent": found.risks.near_percent,
+        "guarantee_days": found.risks.guarantee_days,
         "figures": found.figures,
         "alert_counts": found.alert_counts,
         "top_alerts": found.top_alerts,
@@ -190,6 +225,40 @@ async def _alerts_page(
     )
 
 
+async def _alerts_download(request: Request, fmt: str) -> Response:
+    """The alerts the list's filters select, as a file (escrow.web.shell.exports); a bad filter shows the
+    page with its error instead."""
+    _ = pages.gettext(request)
+    values = {k: (request.query_params.get(k) or "").strip() for k in ("state", "severity", "rule")}
+    known = {"state": {*STATES, "all"}, "severity": SEVERITIES, "rule": ALERT_RULES}
+    if any(values[k] and values[k] not in allowed for k, allowed in known.items()):
+        return await _alerts_page(request, request.query_params)
+    state = values["state"]
+    states = UNRESOLVED if not state else () if state == "all" else (state,)
+    found = await pages.run(
+        listings.alerts, pages.ctx(request), states, values["severity"], values["rule"], 1, exports.MAX_ROWS
+    )
+    exports.check_size(found.total, _)
+    label = alert_labels(_)
+    headings = (
+        N_("Severity"), N_("Rule"), N_("Subject"), N_("Account"), N_("State"), N_("Opened"),
+        N_("Recorded text"),
+    )  # fmt: skip
+    rows = [
+        (
+            label("severity", a.severity),
+            label("rule", a.rule),
+            f"{label('subject', a.subject_type)} {a.subject_id or ''}".strip(),
+            account_no or "",
+            label("state", a.state),
+            local_time(a.created_at),
+            a.message,
+        )
+        for a, account_no, _project_id in found.rows
+    ]
+    return await exports.download(request, "alerts", fmt, exports.Table([_(h) for h in headings], rows))
+
+
 def _safe_back(target: str) -> str:
     """Back to the alert list the form was on; nothing but an /alerts path."""
     parts = urlsplit(target)
@@ -208,10 +277,8 @@ class DashboardController(Controller):
         ctx, lang, user = pages.ctx(request), pages.language(request), sessions.user(request)
         today = ctx.today()
         given = {k: request.query_params.get(k, "").strip() for k in ("from", "to")}
-        values = {
-            "from": given["from"] or date(today.year, 1, 1).isoformat(),
-            "to": given["to"] or today.isoformat(),
-        }
+        start, end = default_period(today)
+        values = {"from": given["from"] or start.isoformat(), "to": given["to"] or end.isoformat()}
         errors: dict[str, str] = {}
         days = {}
         for name in ("from", "to"):
@@ -241,7 +308,10 @@ class DashboardController(Controller):
         )
 
     @get("/alerts", guards=[requires("alerts.view")], name="alerts")
-    async def alerts(self, request: Request) -> Template:
+    async def alerts(self, request: Request) -> Response:
+        fmt = exports.requested(request)
+        if fmt:
+            return await _alerts_download(request, fmt)
         return await _alerts_page(request, request.query_params)
 
     @post("/alerts/{alert_id:int}/acknowledge", guards=[requires("alerts.handle")], status_code=303)

@@ -39,7 +39,7 @@ from escrow.services import guarantees, lifecycle, listings, projects
 from escrow.services.context import Context
 from escrow.services.listings import ProjectFilter
 from escrow.web.bureau.common import KIND_NAMES
-from escrow.web.shell import once, pages, sessions
+from escrow.web.shell import exports, once, pages, sessions
 from escrow.web.shell.filters import local_time
 from escrow.web.shell.labels import N_
 from escrow.web.shell.sessions import requires
@@ -170,22 +170,48 @@ def _page_number(text: str) -> int:
     return max(1, int(text)) if text.isdigit() and len(text) < 7 else 1
 
 
+def _highest_node(ctx: Context, row: listings.ProjectRow, lang: str) -> str:
+    """The name of the project's highest confirmed node ("" before the first)."""
+    book = ctx.rulebooks.get(row.rulebook_id)
+    n = row.nodes_confirmed
+    return node_name(book.nodes[n - 1], lang) if book and 0 < n <= len(book.nodes) else ""
+
+
 def _list_projects(ctx: Context, f: ProjectFilter, page: int, lang: str) -> dict[str, Any]:
     found = listings.projects(ctx, f, page, PER_PAGE)
-    items = []
-    for r in found.rows:
-        book = ctx.rulebooks.get(r.rulebook_id)
-        highest = (
-            book.nodes[r.nodes_confirmed - 1] if book and 0 < r.nodes_confirmed <= len(book.nodes) else None
-        )
-        items.append(
-            {
-                "row": r,
-                "balance": from_fen(r.balance_fen),
-                "node": node_name(highest, lang) if highest else "",
-            }
-        )
+    items = [
+        {"row": r, "balance": from_fen(r.balance_fen), "node": _highest_node(ctx, r, lang)}
+        for r in found.rows
+    ]
     return {"items": items, "total": found.total, "page": found.page, "pages": found.pages}
+
+
+def _project_table(ctx: Context, f: ProjectFilter, lang: str, _) -> exports.Table:
+    """Every project the filters select, as the download holds them (the same query as the page)."""
+    found = listings.projects(ctx, f, 1, exports.MAX_ROWS)
+    exports.check_size(found.total, _)
+    label = labeller(_)
+    headings = (
+        N_("Project"), N_("Pre-sale permit no."), N_("Developer"), N_("Finish"), N_("Account no."),
+        N_("Account status"), N_("Reconciliation"), N_("Highest confirmed node"), N_("Opened on"),
+        N_("Balance (¥)"),
+    )  # fmt: skip
+    rows = [
+        (
+            r.name,
+            r.permit_no,
+            r.developer_name,
+            label("finish", r.finish),
+            r.account_no,
+            label("account", r.account_status),
+            label("reconciliation", r.reconciliation),
+            _highest_node(ctx, r, lang),
+            r.opened_on,
+            from_fen(r.balance_fen),
+        )
+        for r in found.rows
+    ]
+    return exports.Table([_(h) for h in headings], rows)
 
 
 # --- the project page -------------------------------------------------------------------------------------
@@ -303,7 +329,7 @@ class ProjectsController(Controller):
     include_in_schema = False
 
     @get("/", guards=[requires("projects.view")], name="projects")
-    async def index(self, request: Request) -> Template:
+    async def index(self, request: Request) -> Response:
         _ = pages.gettext(request)
         ctx, lang = pages.ctx(request), pages.language(request)
         values = {k: request.query_params.get(k, "").strip() for k in FILTERS}
@@ -328,6 +354,10 @@ class ProjectsController(Controller):
             node_levels=node_levels(ctx, values["node"]) if values["node"] and "node" not in errors else None,
             sort=values["sort"] if values["sort"] and "sort" not in errors else "name",
         )
+        fmt = exports.requested(request)
+        if fmt and not errors:
+            table = await pages.run(_project_table, ctx, f, lang, _)
+            return await exports.download(request, "projects", fmt, table)
         found = await pages.run(_list_projects, ctx, f, _page_number(values["page"]), lang)
         params = {k: v for k, v in values.items() if k != "page" and k not in errors}
         fragment = (
@@ -358,6 +388,40 @@ class ProjectsController(Controller):
     @get("/{project_id:int}", guards=[requires("projects.view")], name="project")
     async def page(self, request: Request, project_id: FromPath[int]) -> Template:
         return await render_project(request, project_id)
+
+    @get("/{project_id:int}/deposits", guards=[requires("projects.view")], name="project-deposits")
+    async def deposits(self, request: Request, project_id: FromPath[int]) -> Response:
+        """All the project's deposits as a file; without a format, its page's deposits section."""
+        fmt = exports.requested(request)
+        if not fmt:
+            return pages.redirect(request, f"/projects/{project_id}#deposits")
+        table = await pages.run(_deposit_table, pages.ctx(request), project_id, pages.gettext(request))
+        return await exports.download(request, f"deposits-{project_id}", fmt, table)
+
+
+def _deposit_table(ctx: Context, project_id: int, _) -> exports.Table:
+    found = listings.project_deposits(ctx, project_id, exports.MAX_ROWS)
+    exports.check_size(found.total, _)
+    label = labeller(_)
+    headings = (
+        N_("Value date"), N_("Bank reference"), N_("Payer"), N_("Kind"), N_("Channel"), N_("Amount (¥)"),
+        N_("Status"), N_("Voucher no."), N_("Voucher"),
+    )  # fmt: skip
+    rows = [
+        (
+            d.value_date,
+            d.bank_reference,
+            d.payer_name,
+            label("kind", d.kind),
+            label("channel", d.channel),
+            from_fen(d.amount_fen),
+            label("deposit", d.status),
+            v.voucher_no if v else "",
+            label("voucher", v.status) if v else "",
+        )
+        for d, v in found.rows
+    ]
+    return exports.Table([_(h) for h in headings], rows)
 
 
 async def render_project(

@@ -20,10 +20,18 @@ from escrow.domain.identity import mask_name
 from escrow.domain.ids import valid_id
 from escrow.domain.principal import Principal
 from escrow.services import approvals, refunds
-from escrow.web.bureau.common import DecisionForm, answer_decision, chain_view, decision_view, pager
-from escrow.web.shell import pages, sessions
-from escrow.web.shell.filters import money
-from escrow.web.shell.labels import N_
+from escrow.web.bureau.common import (
+    DecisionForm,
+    answer_decision,
+    chain_view,
+    decision_view,
+    download_url,
+    next_step_words,
+    pager,
+)
+from escrow.web.shell import exports, pages, sessions
+from escrow.web.shell.filters import local_time, money
+from escrow.web.shell.labels import N_, named
 from escrow.web.shell.sessions import requires
 
 PAGE_SIZE = 20
@@ -54,6 +62,31 @@ def _listing(request: Request, status: str | None, page: int) -> tuple[list[dict
         pages.ctx(request), status=status, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE
     )
     return [{**vars(r), "id": r.refund_id} for r in rows], total
+
+
+def _refund_table(request: Request, status: str | None, lang: str) -> exports.Table:
+    """Every refund the filter selects, as the download holds them (the page's own query)."""
+    _ = pages.gettext(request)
+    rows, total = refunds.search(pages.ctx(request), status=status, offset=0, limit=exports.MAX_ROWS)
+    exports.check_size(total, _)
+    headings = (
+        N_("No."), N_("Contract"), N_("Buyer"), N_("Project"), N_("Amount (yuan)"), N_("Cancelled"),
+        N_("Status"), N_("Next step"),
+    )  # fmt: skip
+    cells = [
+        (
+            r.refund_id,
+            r.contract_no,
+            r.buyer_name,  # masked, as the page shows it
+            r.project_name,
+            r.amount,
+            local_time(r.created_at),
+            named(_, STATUS_NAMES, r.status),
+            next_step_words(_, r.next_step, lang),
+        )
+        for r in rows
+    ]
+    return exports.Table([_(h) for h in headings], cells)
 
 
 # --- refunds: the page and the decision --------------------------------------------------------------------
@@ -112,6 +145,10 @@ class RefundsController(Controller):
         params = request.query_params
         status = params.get("status") if params.get("status") in STATUS_NAMES else None
         page = max(1, pages.optional_int(params.get("page")) or 1)
+        fmt = exports.requested(request)
+        if fmt:
+            table = await pages.run(_refund_table, request, status, pages.language(request))
+            return await exports.download(request, "refunds", fmt, table)
         items, total = await pages.run(_listing, request, status, page)
         query = [("status", status)] if status else []
         return pages.render(
@@ -120,6 +157,7 @@ class RefundsController(Controller):
             items=items,
             total=total,
             **pager("/refunds", query, page, total, PAGE_SIZE),
+            download_url=download_url("/refunds", query),
             values={"status": status or ""},
             status_names=STATUS_NAMES,
             status_badges=STATUS_BADGES,

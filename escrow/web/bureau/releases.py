@@ -30,10 +30,12 @@ from escrow.web.bureau.common import (
     chain_view,
     checked_decision,
     decision_view,
+    download_url,
     mark_refusal,
+    next_step_words,
     pager,
 )
-from escrow.web.shell import pages, sessions
+from escrow.web.shell import exports, pages, sessions
 from escrow.web.shell.filters import local_time, money
 from escrow.web.shell.labels import N_, named, node_name
 from escrow.web.shell.sessions import requires
@@ -90,6 +92,33 @@ def _listing(request: Request, status: str | None, project_id: int | None, page:
         for r in found.rows
     ]
     return items, found.total, list(found.projects)
+
+
+def _release_table(request: Request, status: str | None, project_id: int | None, lang: str) -> exports.Table:
+    """Every application the filters select, as the download holds them (the page's own query)."""
+    _ = pages.gettext(request)
+    ctx = pages.ctx(request)
+    found = releases.search(ctx, status=status, project_id=project_id, offset=0, limit=exports.MAX_ROWS)
+    exports.check_size(found.total, _)
+    headings = (
+        N_("No."), N_("Project"), N_("Developer"), N_("Kind of release"), N_("Node"), N_("Amount (yuan)"),
+        N_("Submitted at"), N_("Status"), N_("Next step"),
+    )  # fmt: skip
+    rows = [
+        (
+            r.release_id,
+            r.project_name,
+            r.developer_name,
+            named(_, words.RELEASE_KINDS, r.kind),
+            node_name(ctx.rulebook(r.rulebook), r.node_code, lang) if r.node_code else "",
+            r.amount,
+            local_time(r.created_at),
+            named(_, STATUS_NAMES, r.status),
+            next_step_words(_, r.next_step, lang),
+        )
+        for r in found.rows
+    ]
+    return exports.Table([_(h) for h in headings], rows)
 
 
 @dataclass(frozen=True)
@@ -234,6 +263,10 @@ class ReleasesController(Controller):
         project_id = pages.optional_int(params.get("project"))
         page = max(1, pages.optional_int(params.get("page")) or 1)
         lang = pages.language(request)
+        fmt = exports.requested(request)
+        if fmt:
+            table = await pages.run(_release_table, request, status, project_id, lang)
+            return await exports.download(request, "releases", fmt, table)
         items, total, project_options = await pages.run(_listing, request, status, project_id, page, lang)
         query = [(k, v) for k, v in (("status", status), ("project", project_id)) if v]
         return pages.render(
@@ -242,6 +275,7 @@ class ReleasesController(Controller):
             items=items,
             total=total,
             **pager("/releases", query, page, total, PAGE_SIZE),
+            download_url=download_url("/releases", query),
             values={"status": status or "", "project": str(project_id or "")},
             status_names=STATUS_NAMES,
             status_badges=STATUS_BADGES,

@@ -15,6 +15,7 @@ from litestar.response import Redirect
 
 from escrow.domain.errors import DomainError, Forbidden, NotFound
 from escrow.services.database import DatabaseUnavailable
+from escrow.web.shell.exports import Refused as DownloadRefused
 from escrow.web.shell.pages import field_errors, gettext, render
 from escrow.web.shell.sessions import SignInRequired
 
@@ -76,6 +77,10 @@ def _domain(request: Request, exc: DomainError) -> Response:
     return _error_page(request, exc.status, headline, "; ".join(errors.values()))
 
 
+def _download_refused(request: Request, exc: DownloadRefused) -> Response:
+    return _error_page(request, 400, exc.title, exc.detail)
+
+
 def _unexpected(request: Request, exc: Exception) -> Response:
     _ = gettext(request)
     if isinstance(exc, DatabaseUnavailable):
@@ -90,5 +95,6 @@ EXCEPTION_HANDLERS: Mapping[type[Exception], Callable[..., Response]] = {
     PermissionDeniedException: _forbidden,
     DomainError: _domain,
     HTTPException: _http,
+    DownloadRefused: _download_refused,
     Exception: _unexpected,
 }

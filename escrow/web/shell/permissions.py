@@ -7,10 +7,11 @@ buttons a role gets at all. tests/http/test_web_permissions.py walks every cell 
 
 from __future__ import annotations
 
-from escrow.domain.principal import BUREAU_ROLES
+from escrow.domain.principal import BANK_STAFF, BUREAU_ROLES, DEVELOPER_STAFF
 
-DEVELOPER = "developer"  # developer staff: users bound to a developer
-ROLES = (*BUREAU_ROLES, DEVELOPER)
+DEVELOPER = DEVELOPER_STAFF  # developer staff: users bound to a developer
+BANK = BANK_STAFF  # bank staff: users bound to a supervising bank (the read-only bank portal)
+ROLES = (*BUREAU_ROLES, DEVELOPER, BANK)
 
 _BUREAU = frozenset(BUREAU_ROLES)
 _DECIDERS = frozenset({"reviewer", "approver", "director"})
@@ -44,6 +45,10 @@ MATRIX: dict[str, frozenset[str]] = {
     "portal.notices": frozenset({DEVELOPER}),
     "portal.releases": frozenset({DEVELOPER}),
     "portal.fund_plan": frozenset({DEVELOPER}),
+    "admin.users": frozenset({"admin"}),  # create, disable, enable, unlock users and reset passwords
+    "admin.keys": frozenset({"admin"}),  # create and revoke API keys
+    "bank.view": frozenset({BANK}),  # the bank portal: read only, the user's own bank
+    "inbox.view": frozenset(ROLES),  # one's own notifications (escrow.web.shell.inbox)
 }
 
 ACTIONS = tuple(MATRIX)
@@ -55,5 +60,6 @@ def allowed(role: str | None, action: str) -> bool:
 
 
 def home(role: str) -> str:
-    """Where `/` sends a role: developer staff to their portal, everyone else to the city dashboard."""
-    return "/developer" if role == DEVELOPER else "/"
+    """Where `/` sends a role: developer staff to their portal, bank staff to theirs, everyone else to the
+    city dashboard."""
+    return {DEVELOPER: "/developer", BANK: "/bank"}.get(role, "/")

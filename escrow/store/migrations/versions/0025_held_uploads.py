@@ -1,7 +1,7 @@
 """held uploads: the files of a refused web form, kept for that form and session
 
 Revision ID: 0025
-Revises: 0022
+Revises: 0026
 Create Date: 2026-12-07
 
 A form with files that comes back with errors used to drop every chosen file. The checked files are now held
@@ -16,7 +16,7 @@ from alembic import op
 
 
 revision: str = '0025'
-down_revision: str | None = '0022'
+down_revision: str | None = '0026'  # after main's 0023, 0024, 0026 (merged in)
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
