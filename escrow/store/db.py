@@ -38,6 +38,7 @@ from escrow.store.repos.documents import Documents
 from escrow.store.repos.freezes import Freezes
 from escrow.store.repos.fund_plans import FundPlans
 from escrow.store.repos.guarantees import Guarantees
+from escrow.store.repos.held_uploads import HeldUploads
 from escrow.store.repos.holds import Holds
 from escrow.store.repos.idempotency import Idempotency
 from escrow.store.repos.jobs import ArchivedReports, JobRuns
@@ -146,6 +147,7 @@ class UnitOfWork:
         self.adoptions = Adoptions(session)
         self.fund_plans = FundPlans(session)
         self.amount_changes = AmountChanges(session)
+        self.held_uploads = HeldUploads(session)
         self.notifications = Notifications(session)
         # read models
         self.listings = Listings(session)

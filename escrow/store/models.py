@@ -783,6 +783,28 @@ class AuditAnchorLeaf(SQLModel, table=True):
     head_hash: str = Field(max_length=64)
 
 
+# --- added in revision 0025: files of a form that came back with errors, held for that form -------------
+
+
+class HeldUpload(SQLModel, table=True):
+    """A checked file received with a web form that was refused, kept for that form (its token) and the
+    session that sent it, so the corrected form need not choose it again. Taken by the final submit (the
+    use case stores its own copy) or dropped once older than a day."""
+
+    __tablename__ = "held_uploads"
+    __table_args__ = (Index("ix_held_uploads_holder_token", "holder", "form_token"),)
+    id: int | None = Field(default=None, primary_key=True)
+    holder: str = Field(max_length=80)  # the web user and a digest of their session
+    form_token: str = Field(max_length=64)
+    field: str = Field(max_length=64)
+    filename: str = Field(max_length=255)
+    content_type: str = Field(max_length=100)
+    size: int
+    sha256: str = Field(max_length=64)
+    content: bytes
+    created_at: datetime = _ts(index=True)
+
+
 class Notification(SQLModel, table=True):
     """One thing a user should know (a case at their step, their application decided, an alert), written in
     the transaction of the event. The words are chosen when it is shown, in the reader's language, from

@@ -216,9 +216,9 @@ def test_the_review_page_and_the_list_say_the_kind_and_explain_its_cap(web, proj
     assert '<dd class="release-kind">非重点监管资金拨付</dd>' in page
     assert absent(page, "<dt>节点</dt>") and absent(page, "None")
     assert "开发企业一般账户" in page and "资金用途说明" in page
-    # the cap now and the cap at application, each as two sums and the smaller of them
-    assert page.count("取上述两项中的较小者") == 2
-    assert page.count("超出重点监管资金额度且尚未拨付的资金") == 2
+    # ONE table of the cap at application and now side by side: two sums and the smaller of them
+    assert page.count("取上述两项中的较小者") == 1 and page.count('class="list cap-terms') == 1
+    assert page.count("超出重点监管资金额度且尚未拨付的资金") == 1
     assert "现金留存 ¥10,000,000.00 与司法冻结金额 ¥0.00 中的较大者" in page
     # both caps at application (before the first node the whole key amount is retained: 2,000,000.00 each)
     assert "申请时各类拨付的可拨付额度" in page

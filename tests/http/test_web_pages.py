@@ -529,7 +529,7 @@ def test_project_page_lists_money_movements_and_suspense_items_with_resolve_link
     page = main_of(browser("reviewer").get(url + "?lang=en").text)
     assert "The latest 3 of 3 deposits, with their vouchers." in page
     assert "FUND-1" in page and "FUND-2" in page and "In suspense" in page and "Issued" in page
-    assert f'href="/releases/{release["release_id"]}"' in page and "Awaiting decision" in page
+    assert f'href="/releases/{release["release_id"]}"' in page and "Under review" in page
     assert f'href="/refunds/{refund_id}"' in page and "HT-F-2" in page
     assert "(2026)冀1102执1号" in page and "In force" in page and "20,000.00" in page
     assert "Discrepancy" in page  # the statement shows none of the books' three deposits

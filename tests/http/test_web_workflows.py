@@ -221,11 +221,12 @@ def test_the_review_page_shows_the_application_the_chain_and_the_cap(web, applie
     assert "当前可拨付额度" in html and "5,000,000.00" in html
     assert "监管账户余额" in html and "12,000,000.00" in html
     assert "应留存的重点监管资金" in html and "7,000,000.00" in html  # as the release form PDF names it
-    # the retention in words, now and (read back from what was kept) at application
-    assert html.count("重点监管资金 ¥10,000,000.00 × 留存比例 70%（“主体结构完成二分之一”节点已确认）") == 2
+    # ONE cap table: each term at application (read back from what was kept) and now, side by side
+    assert html.count("重点监管资金 ¥10,000,000.00 × 留存比例 70%（“主体结构完成二分之一”节点已确认）") == 1
+    assert html.count('class="list cap-terms') == 1 and '<th scope="col" class="num">申请时</th>' in html
     assert "(books)" not in html and "(freezes)" not in html  # only the rule book is cited
     assert "司法冻结金额" in html and "已批准尚未支付的拨付和退款" in html
-    assert "申请时的可拨付额度" in html
+    assert '<th scope="col" class="num">当前</th>' in html
     # the chain from the rule book: reviewer next, then the approver
     assert "初审" in html and "审批" in html
     assert html.index("初审") < html.index('badge warn">待办理')

@@ -20,9 +20,10 @@ from escrow.domain.ids import valid_id
 from escrow.domain.money import MoneyError, parse_wire
 from escrow.domain.principal import Principal
 from escrow.services import amount_changes, approvals
+from escrow.services.context import Context
 from escrow.web.bureau.common import DecisionForm, answer_decision, chain_view, decision_view
 from escrow.web.bureau.projects import LABELS, render_project
-from escrow.web.shell import pages, sessions
+from escrow.web.shell import once, pages, sessions
 from escrow.web.shell.filters import money
 from escrow.web.shell.labels import N_
 from escrow.web.shell.sessions import requires
@@ -81,8 +82,9 @@ def refusal(_: Callable[..., str], exc: DomainError, request: Request) -> tuple[
 # --- filing, on the project page ----------------------------------------------------------------------------
 
 
-def _file(request: Request, cmd: amount_changes.FileChange) -> int:
-    return amount_changes.file(pages.ctx(request), cmd, sessions.principal(request)).change_id
+def _file(request: Request, cmd: amount_changes.FileChange) -> Callable[[Context], amount_changes.ChangeView]:
+    actor = sessions.principal(request)
+    return lambda ctx: amount_changes.file(ctx, cmd, actor)
 
 
 class FileController(Controller):
@@ -110,7 +112,13 @@ class FileController(Controller):
         if form.ok and amount is not None:
             cmd = amount_changes.FileChange(project_id, amount, form.get("reason"))
             try:
-                change_id = await pages.run(_file, request, cmd)
+                return await once.submit(
+                    request,
+                    form,
+                    _file(request, cmd),
+                    lambda view: f"/supervised-amount-changes/{view.change_id}",
+                    notice="amount_change_submitted",
+                )
             except (NotFound, Forbidden):
                 raise
             except DomainError as exc:
@@ -118,10 +126,6 @@ class FileController(Controller):
                 status = exc.status
                 for name, text in errors.items():
                     form.error(name if name in ("amount", "reason") else "amount", text)
-            else:
-                return pages.redirect(
-                    request, f"/supervised-amount-changes/{change_id}", notice="amount_change_submitted"
-                )
         return await render_project(
             request,
             project_id,

@@ -23,7 +23,7 @@ from escrow.services import documents, projects
 from escrow.services.projects import ConfirmNode, Evidence
 from escrow.web.bureau.common import KIND_NAMES
 from escrow.web.bureau.releases import ReleasesController
-from escrow.web.shell import pages, sessions, uploads
+from escrow.web.shell import once, pages, sessions, uploads
 from escrow.web.shell.labels import N_
 from escrow.web.shell.sessions import requires
 
@@ -125,9 +125,14 @@ class NodesController(Controller):
         if form.ok:
             building = page["building"]["code"] if page["building"] else None
             cmd = ConfirmNode(project_id, node_code, reached, tuple(evidence), building)
+            actor = sessions.principal(request)
             try:
-                await pages.run(
-                    projects.confirm, pages.ctx(request), cmd, sessions.principal(request), tuple(files)
+                return await once.submit(
+                    request,
+                    form,
+                    lambda ctx: projects.confirm(ctx, cmd, actor, tuple(files)),
+                    lambda _view: f"/projects/{project_id}",
+                    notice="node_confirmed",
                 )
             except (NotFound, Forbidden):
                 raise
@@ -139,8 +144,6 @@ class NodesController(Controller):
                         form.error(name, text)
                     else:  # the node's order or its evidence as a whole: said above the form
                         message = f"{message}: {text}"
-            else:
-                return pages.redirect(request, f"/projects/{project_id}", notice="node_confirmed")
         return pages.render(
             request,
             "bureau/nodes/confirm.html",

@@ -27,6 +27,7 @@ from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath
 from litestar.response import Template
 
+from escrow.catalog import statuses
 from escrow.catalog.actors import actor_words
 from escrow.catalog.caps import cap_terms, percent
 from escrow.catalog.outcomes import check_rule
@@ -40,7 +41,7 @@ from escrow.services import guarantees, lifecycle, listings, projects
 from escrow.services.context import Context
 from escrow.services.listings import ProjectFilter
 from escrow.web.bureau.common import KIND_NAMES
-from escrow.web.shell import exports, pages, sessions
+from escrow.web.shell import exports, once, pages, sessions
 from escrow.web.shell.audit_words import event_lines
 from escrow.web.shell.filters import local_time
 from escrow.web.shell.labels import N_
@@ -74,12 +75,8 @@ LABELS: dict[str, dict[str, str]] = {
         "reversed": N_("Reversed"),
         "refunded": N_("Refunded"),
     },
-    "decision": {
-        "submitted": N_("Awaiting decision"),
-        "approved": N_("Approved, awaiting payment"),
-        "rejected": N_("Rejected"),
-        "executed": N_("Paid out"),
-    },
+    "release": statuses.RELEASE_STATUS,  # the portal's words too
+    "refund": statuses.REFUND_STATUS,
     "freeze": {"active": N_("In force"), "lifted": N_("Lifted")},
     "adoption": {"submitted": N_("Under review"), "approved": N_("Adopted"), "rejected": N_("Rejected")},
     "amount_change": {
@@ -541,8 +538,15 @@ class GuaranteesController(Controller):
         cmd = _guarantee_command(form, project_id, _)
         status, message = 422, None
         if cmd is not None:
+            actor = sessions.principal(request)
             try:
-                await pages.run(guarantees.register, pages.ctx(request), cmd, sessions.principal(request))
+                return await once.submit(
+                    request,
+                    form,
+                    lambda ctx: guarantees.register(ctx, cmd, actor),
+                    lambda _view: f"/projects/{project_id}",
+                    notice="guarantee_registered",
+                )
             except (NotFound, Forbidden):
                 raise
             except DomainError as exc:
@@ -550,8 +554,6 @@ class GuaranteesController(Controller):
                 status = exc.status
                 for name, text in errors.items():
                     form.error(name, text)
-            else:
-                return pages.redirect(request, f"/projects/{project_id}", notice="guarantee_registered")
         return await render_project(
             request,
             project_id,
@@ -612,8 +614,15 @@ class BuildingsController(Controller):
         if form.ok and area is not None:
             building = projects.NewBuilding(form.get("code"), form.get("name"), area)
             cmd = projects.AddBuilding(project_id, building, form.get("permit_no"))
+            actor = sessions.principal(request)
             try:
-                await pages.run(projects.add_building, pages.ctx(request), cmd, sessions.principal(request))
+                return await once.submit(
+                    request,
+                    form,
+                    lambda ctx: projects.add_building(ctx, cmd, actor),
+                    lambda _view: f"/projects/{project_id}#buildings",
+                    notice="building_added",
+                )
             except (NotFound, Forbidden):
                 raise
             except DomainError as exc:
@@ -621,8 +630,6 @@ class BuildingsController(Controller):
                 status = exc.status
                 for name, text in errors.items():
                     form.error(name if name in BUILDING_FIELDS else "code", text)
-            else:
-                return pages.redirect(request, f"/projects/{project_id}#buildings", notice="building_added")
         return await render_project(
             request,
             project_id,

@@ -13,6 +13,7 @@ from typing import Any
 from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath
 
+from escrow.catalog import statuses
 from escrow.domain import approvals as rules
 from escrow.domain.errors import Conflict, DomainError, Forbidden, NotFound
 from escrow.domain.identity import mask_name
@@ -39,13 +40,8 @@ pages.NOTICES["refund_step_approved"] = N_("Your approval is recorded; the refun
 pages.NOTICES["refund_approved"] = N_("The refund is approved; the bank has a payment instruction.")
 pages.NOTICES["refund_rejected"] = N_("The refund is rejected.")
 
-STATUS_NAMES = {
-    "submitted": N_("Under review"),
-    "approved": N_("Approved, awaiting payment"),
-    "rejected": N_("Rejected"),
-    "executed": N_("Paid back"),
-}
-STATUS_BADGES = {"submitted": "warn", "approved": "good", "rejected": "bad", "executed": "good"}
+STATUS_NAMES = statuses.REFUND_STATUS  # the portal's words too
+STATUS_BADGES = statuses.STATUS_BADGES
 PAYEE_ROLES = {"buyer": N_("Buyer"), "lender": N_("Mortgage lender"), "payer": N_("Payer")}
 # Why the reader may not take the next step (escrow.domain.approvals reason codes), in words.
 REASONS = {

@@ -13,13 +13,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath
 
-from escrow.catalog import words
-from escrow.catalog.caps import cap_sums, cap_terms, stored_cap_sums
+from escrow.catalog import statuses, words
+from escrow.catalog.caps import CapSum, cap_sums, cap_terms, stored_cap_sums
 from escrow.domain import approvals as rules
 from escrow.domain.errors import Conflict, DomainError, Forbidden, NotFound
 from escrow.domain.principal import Principal
@@ -41,13 +42,8 @@ from escrow.web.shell.sessions import requires
 
 PAGE_SIZE = 20
 
-STATUS_NAMES = {
-    "submitted": N_("Under review"),
-    "approved": N_("Approved, awaiting payment"),
-    "rejected": N_("Rejected"),
-    "executed": N_("Paid out by the bank"),
-}
-STATUS_BADGES = {"submitted": "warn", "approved": "good", "rejected": "bad", "executed": "good"}
+STATUS_NAMES = statuses.RELEASE_STATUS  # the portal's words too
+STATUS_BADGES = statuses.STATUS_BADGES
 PAYEE_ROLES = {
     "construction": N_("Construction contractor"),
     "equipment": N_("Equipment supplier"),
@@ -142,6 +138,51 @@ class Viewer:
         )
 
 
+@dataclass(frozen=True)
+class CapRow:
+    """One line of the review page's cap table: a term (or a sum) at application and now, side by side."""
+
+    sign: str
+    name: str
+    then: Decimal | None
+    now: Decimal | None
+    words: str = ""
+    rules: tuple[str, ...] = ()
+    subtotal: bool = False
+
+    @property
+    def differs(self) -> bool:
+        return self.then != self.now
+
+
+def cap_rows(then_sums: list[CapSum], now_sums: list[CapSum]) -> list[CapRow]:
+    """The cap's terms at application and now as one table: the terms matched by their code, sum by sum (a
+    term found on one side only shows "—" on the other); each bounded sum closes with its subtotal."""
+    rows: list[CapRow] = []
+    for i in range(max(len(then_sums), len(now_sums))):
+        then = then_sums[i] if i < len(then_sums) else None
+        now = now_sums[i] if i < len(now_sums) else None
+        then_terms = {t.term: t for t in then.terms} if then else {}
+        now_terms = {t.term: t for t in now.terms} if now else {}
+        for key in [*now_terms, *(k for k in then_terms if k not in now_terms)]:
+            shown = now_terms.get(key) or then_terms[key]
+            was = then_terms[key].value if key in then_terms else None
+            is_ = now_terms[key].value if key in now_terms else None
+            rows.append(CapRow(shown.sign, shown.name, was, is_, shown.words, shown.rules))
+        bounded = now if now and now.bound else then if then and then.bound else None
+        if bounded is not None:
+            rows.append(
+                CapRow(
+                    "=",
+                    bounded.name,
+                    then.value if then and then.bound else None,
+                    now.value if now and now.bound else None,
+                    subtotal=True,
+                )
+            )
+    return rows
+
+
 # --- the review page ---------------------------------------------------------------------------------------
 
 
@@ -166,10 +207,13 @@ def _page(request: Request, release_id: int, viewer: Viewer) -> dict[str, Any]:
         "documents": [{**vars(d), "document_id": found.document_ids.get(d.sha256)} for d in view.documents],
         "chain": chain_view(view, lang, local_time),
         "cap_now": cap.releasable,
-        "cap_now_sums": cap_sums(_, cap_terms(_, cap.terms, book, lang), dict(cap.parts)),
+        "cap_rows": cap_rows(
+            stored_cap_sums(_, stored_cap, book, lang) if stored_cap else [],
+            cap_sums(_, cap_terms(_, cap.terms, book, lang), dict(cap.parts)),
+        ),
+        "two_sums": bool(cap.parts),
         "within_cap": view.amount <= cap.releasable,
-        "cap_then": stored_cap.get("releasable"),
-        "cap_then_sums": stored_cap_sums(_, stored_cap, book, lang),
+        "cap_then": Decimal(str(stored_cap["releasable"])) if "releasable" in stored_cap else None,
         "caps_then": [
             (named(_, words.RELEASE_KINDS, kind), both_then[kind]["releasable"], kind == view.kind)
             for kind in ("node", "non_key")

@@ -13,6 +13,7 @@ from datetime import date
 from decimal import Decimal
 from urllib.parse import quote
 
+from escrow.catalog import statuses
 from escrow.catalog.outcomes import field_message
 from escrow.domain.money import CENT, above_largest_amount, largest_amount_error
 from escrow.rulebooks import RuleBook
@@ -36,10 +37,6 @@ STATUSES = {
     "cancelled": N_("Cancelled"),
     "open": N_("Open"),
     "paid": N_("Paid"),
-    "submitted": N_("Submitted"),
-    "approved": N_("Approved"),
-    "rejected": N_("Rejected"),
-    "executed": N_("Paid by the bank"),
     "issued": N_("Issued"),
     "confirmed": N_("Confirmed"),
     "receipted": N_("Receipted"),
@@ -92,6 +89,8 @@ def labels(_: Callable[..., str]) -> dict[str, Callable[[str], str]]:
     return {
         "notice_kind": pick(NOTICE_KINDS),
         "status_label": pick(STATUSES),
+        "release_status": pick(statuses.RELEASE_STATUS),  # the bureau's words too
+        "refund_status": pick(statuses.REFUND_STATUS),
         "payee_role": pick(PAYEE_ROLES),
         "document_kind": pick(DOCUMENT_KINDS),
         "badge": lambda code: BADGES.get(code, ""),

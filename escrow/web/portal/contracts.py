@@ -19,6 +19,7 @@ from escrow.domain.errors import Conflict, DomainError, InvalidInput, NotFound
 from escrow.domain.identity import id_problem, mask_name
 from escrow.domain.money import from_fen, to_wire
 from escrow.services import refunds, sales
+from escrow.services.context import Context
 from escrow.services.views import wire
 from escrow.web.portal.common import (
     NOTICE_KINDS,
@@ -34,7 +35,7 @@ from escrow.web.portal.common import (
     text,
     url_part,
 )
-from escrow.web.shell import exports, pages, sessions
+from escrow.web.shell import exports, once, pages, sessions
 from escrow.web.shell.labels import N_
 from escrow.web.shell.sessions import requires
 
@@ -197,16 +198,20 @@ def _notice_pdf(request: Request, notice_no: str) -> tuple[str, bytes]:
 # --- commands (each one use case in its own unit of work) ------------------------------------------------
 
 
-def _register(request: Request, cmd: sales.RegisterContract) -> sales.ContractView:
-    return sales.register(pages.ctx(request), cmd, sessions.principal(request))
+def _register(request: Request, cmd: sales.RegisterContract) -> Callable[[Context], sales.ContractView]:
+    actor = sessions.principal(request)
+    return lambda ctx: sales.register(ctx, cmd, actor)
 
 
-def _issue(request: Request, cmd: sales.IssueNotice) -> sales.NoticeView:
-    return sales.issue(pages.ctx(request), cmd, sessions.principal(request))
+def _issue(request: Request, cmd: sales.IssueNotice) -> Callable[[Context], sales.NoticeView]:
+    actor = sessions.principal(request)
+    return lambda ctx: sales.issue(ctx, cmd, actor)
 
 
-def _cancel(request: Request, cmd: refunds.CancelContract) -> object:
-    return refunds.cancel(pages.ctx(request), cmd, sessions.principal(request))
+def _cancel(request: Request, cmd: refunds.CancelContract) -> Callable[[Context], object]:
+    """The cancellation and the refund it starts (the refund application), as the form's work."""
+    actor = sessions.principal(request)
+    return lambda ctx: refunds.cancel(ctx, cmd, actor)
 
 
 # --- form reading -----------------------------------------------------------------------------------------
@@ -319,7 +324,13 @@ class ContractsController(Controller):
         headline, status = _("Please correct the marked fields"), 422
         if cmd is not None:
             try:
-                view = await pages.run(_register, request, cmd)
+                return await once.submit(
+                    request,
+                    form,
+                    _register(request, cmd),
+                    lambda view: f"/developer/contracts/{url_part(view.contract_no)}",
+                    notice="contract_registered",
+                )
             except NotFound:
                 form.error("permit_no", _("Choose one of your projects."))
             except Conflict as exc:
@@ -327,12 +338,6 @@ class ContractsController(Controller):
                 form.error("contract_no", _("A contract with this number is already registered."))
             except InvalidInput as exc:
                 headline, status = _refusal(request, form, exc)
-            else:
-                return pages.redirect(
-                    request,
-                    f"/developer/contracts/{url_part(view.contract_no)}",
-                    notice="contract_registered",
-                )
         options = await pages.run(_project_options, request)
         values = {name: form.get(name) for name in CONTRACT_FIELDS}
         return _render(
@@ -363,15 +368,17 @@ class ContractsController(Controller):
         headline, status = _("Please correct the marked fields"), 422
         if form.ok:
             try:
-                await pages.run(_cancel, request, refunds.CancelContract(contract_no, reason))
+                return await once.submit(
+                    request,
+                    form,
+                    _cancel(request, refunds.CancelContract(contract_no, reason)),
+                    lambda _view: f"/developer/contracts/{url_part(contract_no)}",
+                    notice="contract_cancelled",
+                )
             except (InvalidInput, Conflict) as exc:
                 headline, status = _refusal(request, form, exc)
                 if isinstance(exc, Conflict):
                     headline = _("This contract is already cancelled.")
-            else:
-                return pages.redirect(
-                    request, f"/developer/contracts/{url_part(contract_no)}", notice="contract_cancelled"
-                )
         return await _contract_page(
             request,
             "portal/contracts/cancel.html",
@@ -406,15 +413,17 @@ class NoticesController(Controller):
         headline, status = _("Please correct the marked fields"), 422
         if form.ok:
             try:
-                view = await pages.run(_issue, request, sales.IssueNotice(contract_no, kind, amount, due_on))
+                return await once.submit(
+                    request,
+                    form,
+                    _issue(request, sales.IssueNotice(contract_no, kind, amount, due_on)),
+                    lambda view: f"/developer/notices/{url_part(view.notice_no)}",
+                    notice="notice_issued",
+                )
             except InvalidInput as exc:
                 headline, status = _refusal(request, form, exc)
                 if exc.rule == "contract_not_cancelled":
                     headline = _("This contract is cancelled: no more notices can be issued for it.")
-            else:
-                return pages.redirect(
-                    request, f"/developer/notices/{url_part(view.notice_no)}", notice="notice_issued"
-                )
         return await _contract_page(
             request,
             "portal/contracts/notice_new.html",

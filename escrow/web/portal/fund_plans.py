@@ -18,9 +18,10 @@ from litestar import Controller, Request, Response, get, post
 
 from escrow.domain.errors import DomainError
 from escrow.services import fund_plans, releases
+from escrow.services.context import Context
 from escrow.web.bureau.fund_plans import STATUS_BADGES, STATUS_NAMES, labellers
 from escrow.web.portal.common import developer_id, labels, money, text
-from escrow.web.shell import pages, sessions
+from escrow.web.shell import once, pages, sessions
 from escrow.web.shell.labels import N_
 from escrow.web.shell.sessions import requires
 
@@ -95,8 +96,9 @@ def _read(
     return fund_plans.FilePlan(project["project_id"], tuple(items), note)
 
 
-def _file(request: Request, cmd: fund_plans.FilePlan) -> fund_plans.FundPlanView:
-    return fund_plans.file(pages.ctx(request), cmd, sessions.principal(request))
+def _file(request: Request, cmd: fund_plans.FilePlan) -> Callable[[Context], fund_plans.FundPlanView]:
+    actor = sessions.principal(request)
+    return lambda ctx: fund_plans.file(ctx, cmd, actor)
 
 
 def _starting_rows(project: dict[str, Any] | None) -> list[dict[str, str]]:
@@ -139,19 +141,19 @@ class FundPlanController(Controller):
             cmd = _read(form, rows, project, _)
             if cmd is not None:
                 try:
-                    await pages.run(_file, request, cmd)
+                    return await once.submit(
+                        request,
+                        form,
+                        _file(request, cmd),
+                        lambda view: f"/developer/fund-plan?project_id={view.project_id}",
+                        notice="fund_plan_submitted",
+                    )
                 except DomainError as exc:
                     headline, errors = pages.field_errors(request, exc)
                     for name, message in errors.items():
                         # an item listed twice is said at its node
                         form.error(f"{name}.node_code" if ROW.fullmatch(name) else name, message)
                     status = exc.status
-                else:
-                    return pages.redirect(
-                        request,
-                        f"/developer/fund-plan?project_id={project['project_id']}",
-                        notice="fund_plan_submitted",
-                    )
         return self._render(
             request,
             context,

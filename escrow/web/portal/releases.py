@@ -27,7 +27,8 @@ from escrow.catalog.caps import stored_cap_sums, stored_cap_terms
 from escrow.domain.errors import InvalidInput
 from escrow.domain.money import to_wire
 from escrow.rulebooks import RuleBook
-from escrow.services import approvals, fund_plans, releases
+from escrow.services import approvals, fund_plans, held_uploads, releases
+from escrow.services.context import Context
 from escrow.web.bureau.fund_plans import labellers
 from escrow.web.portal.common import (
     PAYEE_ROLES,
@@ -37,7 +38,7 @@ from escrow.web.portal.common import (
     node_name,
     text,
 )
-from escrow.web.shell import filters, pages, sessions, uploads
+from escrow.web.shell import filters, once, pages, sessions, uploads
 from escrow.web.shell.labels import N_, named
 from escrow.web.shell.sessions import requires
 
@@ -46,6 +47,8 @@ PAYEE_ROWS = 3  # rows shown on an empty form; "add payee" adds more
 MAX_PAYEES = 50
 MAX_EXTRA_DOCUMENTS = 10
 EXTRA_KIND = "other"
+
+Held = dict[str, list[held_uploads.HeldFile]]  # files held for the form from an earlier refused submit
 KINDS = ("node", "non_key")
 
 
@@ -127,6 +130,7 @@ class Application:
 
     rows: list[dict[str, str]] = field(default_factory=list)
     files: list[tuple[str, uploads.Upload]] = field(default_factory=list)
+    fresh: list[tuple[str, uploads.Upload]] = field(default_factory=list)  # received now, by form field
     command: releases.ApplyRelease | None = None
 
 
@@ -168,31 +172,46 @@ def _read_payees(
 
 
 async def _read_documents(
-    form: pages.Form, kinds: list[str], _: Callable[..., str]
-) -> list[tuple[str, uploads.Upload]]:
-    """Each required kind's file and the optional extra ones, checked by their content."""
-    found = []
+    form: pages.Form, kinds: list[str], held: Held, _: Callable[..., str]
+) -> tuple[list[tuple[str, uploads.Upload]], list[tuple[str, uploads.Upload]]]:
+    """Each required kind's file and the optional extra ones, checked by their content: a file chosen now,
+    else the one held from an earlier refused submit of this form. (All documents, those received now by
+    their form field.)"""
+    found, fresh = [], []
     for kind in kinds:
-        given = form.files.get(f"doc_{kind}", [])
-        if not given:
-            form.error(f"doc_{kind}", _("Attach this document: the rule book requires it."))
+        name = f"doc_{kind}"
+        given = form.files.get(name, [])
         for upload in given[:1]:
             try:
-                found.append((kind, await uploads.read_upload(upload, _)))
+                checked = await uploads.read_upload(upload, _)
             except uploads.UploadRefused as refused:
-                form.error(f"doc_{kind}", refused.message)
+                form.error(name, refused.message)
+            else:
+                found.append((kind, checked))
+                fresh.append((name, checked))
+        if not given and held.get(name):
+            found.append((kind, held[name][-1].upload))
+        elif not given:
+            form.error(name, _("Attach this document: the rule book requires it."))
+    kept = [h.upload for h in held.get("doc_extra", [])]
     extra = form.files.get("doc_extra", [])
-    if len(extra) > MAX_EXTRA_DOCUMENTS:
+    if len(extra) + len(kept) > MAX_EXTRA_DOCUMENTS:
         form.error("doc_extra", _("At most %(value)s extra documents.", value=MAX_EXTRA_DOCUMENTS))
-    for upload in extra[:MAX_EXTRA_DOCUMENTS]:
+    found.extend((EXTRA_KIND, upload) for upload in kept[:MAX_EXTRA_DOCUMENTS])
+    for upload in extra[: max(0, MAX_EXTRA_DOCUMENTS - len(kept))]:
         try:
-            found.append((EXTRA_KIND, await uploads.read_upload(upload, _)))
+            checked = await uploads.read_upload(upload, _)
         except uploads.UploadRefused as refused:
             form.error("doc_extra", refused.message)
-    return found
+        else:
+            found.append((EXTRA_KIND, checked))
+            fresh.append(("doc_extra", checked))
+    return found, fresh
 
 
-async def _read(form: pages.Form, project: dict[str, Any] | None, _: Callable[..., str]) -> Application:
+async def _read(
+    form: pages.Form, project: dict[str, Any] | None, held: Held, _: Callable[..., str]
+) -> Application:
     app = Application(rows=_payee_rows(form))
     if project is None:
         form.error("project_id", _("Choose one of your projects."))
@@ -216,7 +235,7 @@ async def _read(form: pages.Form, project: dict[str, Any] | None, _: Callable[..
                     amount=to_wire(amount),
                 ),
             )
-    app.files = await _read_documents(form, project["documents"], _)
+    app.files, app.fresh = await _read_documents(form, project["documents"], held, _)
     reason = text(form, "beyond_plan_reason", _, limit=2000, required=False)
     if form.ok:
         app.command = releases.ApplyRelease(
@@ -271,13 +290,14 @@ def _refused(request: Request, form: pages.Form, exc: InvalidInput) -> tuple[str
 
 def _apply(
     request: Request, cmd: releases.ApplyRelease, files: list[tuple[str, uploads.Upload]]
-) -> releases.ReleaseView:
-    """The release and its documents in one transaction: refused → nothing stored."""
+) -> Callable[[Context], releases.ReleaseView]:
+    """The release and its documents in one transaction (refused → nothing stored), as the form's work."""
     kept = [
         releases.File(uploads.safe_filename(u.filename), u.content_type, u.content, u.sha256)
         for _, u in files
     ]
-    return releases.apply(pages.ctx(request), cmd, sessions.principal(request), kept)
+    actor = sessions.principal(request)
+    return lambda ctx: releases.apply(ctx, cmd, actor, kept)
 
 
 def _listing(request: Request) -> list[dict[str, Any]]:
@@ -359,17 +379,25 @@ class ReleasesController(Controller):
         context = await pages.run(
             _form_context, request, form.get("project_id") or None, form.get("kind") or None
         )
-        application = await _read(form, context["project"], _)
+        held = await uploads.held_for(request, form)
+        application = await _read(form, context["project"], held, _)
         headline, cap, status = _("Please correct the marked fields"), None, 422
         if application.command is not None:
             try:
-                view = await pages.run(_apply, request, application.command, application.files)
+                answer = await once.submit(
+                    request,
+                    form,
+                    _apply(request, application.command, application.files),
+                    lambda view: f"/developer/releases/{view.release_id}",
+                    notice="release_submitted",
+                )
             except InvalidInput as exc:
                 headline, cap = _refused(request, form, exc)
             else:
-                return pages.redirect(
-                    request, f"/developer/releases/{view.release_id}", notice="release_submitted"
-                )
+                await uploads.let_go(request, form)
+                return answer
+        single = tuple(f"doc_{kind}" for kind in (context["project"] or {}).get("documents", ()))
+        held = await uploads.hold(request, form, application.fresh, single)
         rows = application.rows + [{}] * max(0, PAYEE_ROWS - len(application.rows))
         return _render(
             request,
@@ -380,7 +408,8 @@ class ReleasesController(Controller):
             rows=rows,
             message=headline,
             refused_cap=cap,
-            files_dropped=bool(application.files) or bool(form.files),
+            held=held,
+            files_dropped=not form.token and (bool(application.files) or bool(form.files)),
             **context,
         )
 

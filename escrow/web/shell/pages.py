@@ -9,6 +9,8 @@ guards that check permissions are in `sessions`; the error pages in `errors`.
 
 from __future__ import annotations
 
+import re
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -30,6 +32,9 @@ from escrow.web.shell import i18n, permissions, refusals
 from escrow.web.shell.labels import ROLE_NAMES
 
 T = TypeVar("T")
+
+FORM_TOKEN = "_form_token"  # the hidden field of a create form's one-time token (escrow.web.shell.once)
+TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{16,48}")
 
 # One-line confirmations shown after a successful form: `redirect(…, notice="key")` → `?done=key`.
 # Only these keys are shown, so a link cannot put words of its own on the page. Page modules add theirs.
@@ -83,10 +88,13 @@ HEADERS = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff", "X-
 
 def render(request: Request, template: str, *, status: int = 200, **context: Any) -> Template:
     """A page in the user's language. Base context: `lang`, `_`, `user`, `may(action)`, `path`, `htmx`
-    (the request came from HTMX: render just the fragment), `csrf_input`/`csrf_token` (from Litestar)."""
+    (the request came from HTMX: render just the fragment), `csrf_input`/`csrf_token` (from Litestar),
+    `form_token` (a create form's one-time token: new, or the posted one when the form comes back)."""
     found = current_user(request)
     lang = language(request)
     done = request.query_params.get("done")
+    if "form_token" not in context:
+        context["form_token"] = request.scope.get("state", {}).get(FORM_TOKEN) or secrets.token_urlsafe(24)
     if done in NOTICES and "notice" not in context:
         context["notice"] = i18n.gettext_for(lang)(NOTICES[done])
     return Template(
@@ -112,11 +120,14 @@ def render(request: Request, template: str, *, status: int = 200, **context: Any
 def redirect(request: Request, to: str, *, notice: str | None = None) -> Response:
     """After a successful form: see-other to the next page (an HTMX request gets HX-Redirect), with an
     optional one-line notice shown there (a key of NOTICES, translated on arrival)."""
-    if notice:
-        to = f"{to}{'&' if '?' in to else '?'}done={quote(notice)}"
+    to = with_notice(to, notice)
     if request.headers.get("hx-request") == "true":
         return Response(content=b"", status_code=204, headers={"HX-Redirect": to})
     return Redirect(path=to, status_code=303)
+
+
+def with_notice(to: str, notice: str | None) -> str:
+    return f"{to}{'&' if '?' in to else '?'}done={quote(notice)}" if notice else to
 
 
 # --- forms ------------------------------------------------------------------------------------------------
@@ -131,6 +142,7 @@ class Form:
     lists: dict[str, list[str]] = field(default_factory=dict)
     files: dict[str, list[UploadFile]] = field(default_factory=dict)
     errors: dict[str, str] = field(default_factory=dict)
+    token: str = ""  # the form's one-time token (escrow.web.shell.once), "" when it carried none
 
     def get(self, name: str, default: str = "") -> str:
         return self.values.get(name, default)
@@ -152,6 +164,12 @@ async def form(request: Request) -> Form:
     result = Form()
     for key, value in data.multi_items():
         if key == "_csrf_token":
+            continue
+        if key == FORM_TOKEN:
+            if isinstance(value, str) and TOKEN_SHAPE.fullmatch(value):
+                result.token = value
+                # a form shown again keeps its token: the corrected submit is still the same one
+                request.scope.setdefault("state", {})[FORM_TOKEN] = value
             continue
         if isinstance(value, UploadFile):
             if value.filename:

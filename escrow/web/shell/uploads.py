@@ -24,10 +24,14 @@ document, developer staff only those of their own developer's accounts.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from urllib.parse import quote
 
+from litestar import Request
 from litestar.datastructures import UploadFile
+
+from escrow.services import held_uploads
 
 # The checked file and its storing are the documents service's; named here too for the pages that take files.
 from escrow.services.documents import (  # noqa: F401
@@ -37,6 +41,7 @@ from escrow.services.documents import (  # noqa: F401
     store_document,
     store_upload,
 )
+from escrow.web.shell import pages, sessions
 
 MAX_BYTES = 10 * 1024 * 1024
 MAX_LABEL = "10 MB"
@@ -108,3 +113,54 @@ def content_disposition(filename: str) -> str:
     name = safe_filename(filename)
     ascii_name = "".join(ch if 32 <= ord(ch) < 127 and ch not in '"\\;' else "_" for ch in name)
     return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name, safe='')}"
+
+
+# --- files kept across a refused form (escrow.services.held_uploads) ----------------------------------------
+
+HELD_REMOVE = "held_remove"  # the checkbox field naming a held file the user no longer wants
+
+
+def holder(request: Request) -> str:
+    """Who holds a form's files: the signed-in user and a digest of their session cookie, so neither another
+    user nor another session of the same user can take them."""
+    session = request.cookies.get(sessions.SESSION_COOKIE, "")
+    digest = hashlib.sha256(session.encode()).hexdigest()[:24]
+    return f"web-user:{sessions.user(request).user_id}/{digest}"
+
+
+async def held_for(request: Request, form: pages.Form) -> dict[str, list[held_uploads.HeldFile]]:
+    """The files held for this form by field, less those the user ticked to remove (dropped now)."""
+    if not form.token:
+        return {}
+    who, ctx = holder(request), pages.ctx(request)
+    removed = {int(v) for v in form.getall(HELD_REMOVE) if v.isdigit() and len(v) < 12}
+    if removed:
+        await pages.run(held_uploads.drop, ctx, who, form.token, removed)
+    found: dict[str, list[held_uploads.HeldFile]] = {}
+    for kept in await pages.run(held_uploads.held, ctx, who, form.token):
+        if kept.held_id not in removed:
+            found.setdefault(kept.field, []).append(kept)
+    return found
+
+
+async def hold(
+    request: Request, form: pages.Form, fresh: list[tuple[str, Upload]], single: tuple[str, ...] = ()
+) -> dict[str, list[held_uploads.HeldFile]]:
+    """Hold the files just received with a refused form (a field of `single` keeps only its latest file) and
+    return all held for it, by field, to show on the form as it comes back."""
+    if not form.token:
+        return {}
+    who, ctx = holder(request), pages.ctx(request)
+    if fresh:
+        replaced = {name for name, _ in fresh if name in single}
+        await pages.run(held_uploads.hold, ctx, who, form.token, fresh, replaced)
+    found: dict[str, list[held_uploads.HeldFile]] = {}
+    for kept in await pages.run(held_uploads.held, ctx, who, form.token):
+        found.setdefault(kept.field, []).append(kept)
+    return found
+
+
+async def let_go(request: Request, form: pages.Form) -> None:
+    """After the final submit: the use case stored its own copies, the held ones go."""
+    if form.token:
+        await pages.run(held_uploads.drop, pages.ctx(request), holder(request), form.token)

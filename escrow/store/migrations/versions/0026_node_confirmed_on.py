@@ -1,7 +1,7 @@
 """node confirmations carry the bureau's day of confirmation (node_confirmations.confirmed_on)
 
 Revision ID: 0026
-Revises: 0024
+Revises: 0025
 Create Date: 2026-12-07
 
 A month's statement says each node as it stood at the month's end: reached and confirmed by then. The day
@@ -15,7 +15,7 @@ from alembic import op
 
 
 revision: str = '0026'
-down_revision: str | None = '0024'
+down_revision: str | None = '0025'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
