@@ -257,7 +257,7 @@ def test_the_pdf_of_a_non_key_release_says_its_kind_and_cap_and_no_node(client, 
     assert "开发企业一般账户" in text and "资金用途说明" in text
     for words in ("项目已收取的资金", "超出重点监管资金额度且尚未拨付的资金", "取上述两项中的较小者"):
         assert flat(words) in text, words
-    assert "1.初审" in text and "2.审批" in text and "局领导" not in text  # the non-key chain
+    assert "1.初审" in text and "2.审批" in text and "3.局领导" not in text  # the non-key chain
     assert "冻结期间支付" not in text
 
 
@@ -275,7 +275,7 @@ def test_the_pdf_says_a_payment_made_while_frozen_is_reported_to_the_court(clien
     assert instruction["report_to_court"] is True
     assert steps.execute(instruction["instruction_id"], on=TODAY).status_code == 201
     paid = flat(pdf_text(get_pdf(client, url, world.headers("reviewer"))))
-    assert "冻结期间支付，须报告人民法院" in paid and "Paidwhilefrozen" in paid
+    assert "冻结期间支付，须报告人民法院" in paid and "状态已拨付" in paid
 
 
 # --- the bank's instruction list --------------------------------------------------------------------------
