@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from litestar import Request
 from litestar.di import NamedDependency
@@ -64,6 +64,13 @@ _BULK_DESCRIPTION = (
     "audited as the single action audits it. Alerts resolved already are left alone and listed in "
     "`already_resolved`; an id that does not exist refuses the whole request (404) and changes nothing."
 )
+
+
+def _bulk_route(path: str, summary: str) -> Any:
+    """The route of a bulk action: both answer what changed, with the same statuses and description."""
+    return write_route(
+        path, summary, "What changed", (403, 404, 422), status_code=200, description=_BULK_DESCRIPTION
+    )
 
 
 class AlertController(KeyedController):
@@ -132,28 +139,14 @@ class AlertController(KeyedController):
         require_bureau(principal)
         return alerts.resolve(services(request), alert_id, principal, data.comment if data else "")
 
-    @write_route(
-        "/acknowledgements",
-        "Acknowledge many alerts at once (bureau users)",
-        "What changed",
-        (403, 404, 422),
-        status_code=200,
-        description=_BULK_DESCRIPTION,
-    )
+    @_bulk_route("/acknowledgements", "Acknowledge many alerts at once (bureau users)")
     @idempotent
     def acknowledge_many(
         self, request: Request, principal: NamedDependency[Principal], data: JSONBody[AlertBulkIn]
     ) -> alerts.BulkResult:
         return _bulk(request, principal, "acknowledge", data)
 
-    @write_route(
-        "/resolutions",
-        "Resolve many alerts at once (bureau users)",
-        "What changed",
-        (403, 404, 422),
-        status_code=200,
-        description=_BULK_DESCRIPTION,
-    )
+    @_bulk_route("/resolutions", "Resolve many alerts at once (bureau users)")
     @idempotent
     def resolve_many(
         self, request: Request, principal: NamedDependency[Principal], data: JSONBody[AlertBulkIn]

@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import re
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from argon2 import PasswordHasher
@@ -33,6 +34,34 @@ def _require(value: str, field: str, *, max_len: int) -> str:
     if len(value) > max_len:
         raise InvalidInput(f"{field} is too long", errors=[FieldError.at_most_chars(field, max_len)])
     return value
+
+
+def _employer_id(
+    role: str,
+    code: str | None,
+    *,
+    staff_role: str,
+    find: Callable[[str], Developer | Bank | None],
+    unknown: str,
+) -> int | None:
+    """The id of the party (developer or bank, named by `code`) whose staff a new user of `role` is; None when
+    the user is not that party's staff. The party's name doubles as the staff role and the form field."""
+    if not code and role != staff_role:
+        return None
+    if role != staff_role:
+        raise InvalidInput(
+            f"{staff_role} staff have the role {staff_role}",
+            errors=[FieldError.coded("role", "must_be", value=staff_role)],
+        )
+    party = find(code or "")
+    if party is None:
+        if not code:
+            raise InvalidInput(
+                f"{staff_role} staff name their {staff_role}",
+                errors=[FieldError.coded(staff_role, "required")],
+            )
+        raise NotFound(unknown, errors=[FieldError.coded(staff_role, f"no_such_{staff_role}")])
+    return party.id
 
 
 def create_bank(uow: UnitOfWork, *, code: str, name: str, actor: Principal) -> Bank:
@@ -119,7 +148,6 @@ def create_user(
     display_name = (display_name or "").strip()
     if len(display_name) > 200:
         raise InvalidInput("display name is too long", errors=[FieldError.at_most_chars("display_name", 200)])
-    developer_id = bank_id = None
     if role not in USER_ROLES:
         raise InvalidInput(
             f"role {role!r} is not one of {', '.join(USER_ROLES)}",
@@ -131,39 +159,20 @@ def create_user(
             f"{email!r} is not an e-mail address",
             errors=[FieldError.coded("email", "must_be", value="name@example.cn")],
         )
-    if developer_code or role == DEVELOPER_STAFF:
-        if role != DEVELOPER_STAFF:
-            raise InvalidInput(
-                "developer staff have the role developer",
-                errors=[FieldError.coded("role", "must_be", value=DEVELOPER_STAFF)],
-            )
-        developer = uow.parties.developer_by_code(developer_code or "")
-        if developer is None:
-            if not developer_code:
-                raise InvalidInput(
-                    "developer staff name their developer", errors=[FieldError.coded("developer", "required")]
-                )
-            raise NotFound(
-                f"no developer with credit code {developer_code}",
-                errors=[FieldError.coded("developer", "no_such_developer")],
-            )
-        developer_id = developer.id
-    if bank_code or role == BANK_STAFF:
-        if role != BANK_STAFF:
-            raise InvalidInput(
-                "bank staff have the role bank",
-                errors=[FieldError.coded("role", "must_be", value=BANK_STAFF)],
-            )
-        bank = uow.parties.bank_by_code(bank_code or "")
-        if bank is None:
-            if not bank_code:
-                raise InvalidInput(
-                    "bank staff name their bank", errors=[FieldError.coded("bank", "required")]
-                )
-            raise NotFound(
-                f"no bank with code {bank_code}", errors=[FieldError.coded("bank", "no_such_bank")]
-            )
-        bank_id = bank.id
+    developer_id = _employer_id(
+        role,
+        developer_code,
+        staff_role=DEVELOPER_STAFF,
+        find=uow.parties.developer_by_code,
+        unknown=f"no developer with credit code {developer_code}",
+    )
+    bank_id = _employer_id(
+        role,
+        bank_code,
+        staff_role=BANK_STAFF,
+        find=uow.parties.bank_by_code,
+        unknown=f"no bank with code {bank_code}",
+    )
     if password is not None:
         check_password_strength(password)
     if uow.parties.user_by_name(username):

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import Select, func, insert, select, update
 
 from escrow.store.models import Notification, Project, SupervisedAccount, User
 from escrow.store.repos.base import Repo, valid_id
+
+K = TypeVar("K", int, str)  # what recipients are grouped by: an account id or a role
 
 
 @dataclass(frozen=True)
@@ -33,34 +35,39 @@ class Notifications(Repo):
 
     def bureau_users(self, roles: Iterable[str]) -> dict[str, list[Recipient]]:
         """The active bureau users of each of `roles`, in one statement."""
-        wanted = sorted(set(roles))
-        found: dict[str, list[Recipient]] = {role: [] for role in wanted}
-        if not wanted:
-            return found
-        rows = self.session.execute(
-            select(User.id, User.email, User.role)
-            .where(self.among(User.role, wanted), User.active.is_(True), User.developer_id.is_(None))
-            .order_by(User.id)
+        return self._recipients_by(
+            roles,
+            lambda wanted: (
+                select(User.role, User.id, User.email)
+                .where(self.among(User.role, wanted), User.active.is_(True), User.developer_id.is_(None))
+                .order_by(User.id)
+            ),
         )
-        for user_id, email, role in rows:
-            found[role].append(Recipient(user_id, email))
-        return found
 
     def developer_users_of_accounts(self, account_ids: Iterable[int]) -> dict[int, list[Recipient]]:
         """The active staff of the developer whose project each account supervises, in one statement."""
-        ids = sorted(set(account_ids))
-        found: dict[int, list[Recipient]] = {account_id: [] for account_id in ids}
-        if not ids:
-            return found
-        rows = self.session.execute(
-            select(SupervisedAccount.id, User.id, User.email)
-            .join(Project, Project.id == SupervisedAccount.project_id)
-            .join(User, User.developer_id == Project.developer_id)
-            .where(self.among(SupervisedAccount.id, ids), User.active.is_(True))
-            .order_by(User.id)
+        return self._recipients_by(
+            account_ids,
+            lambda ids: (
+                select(SupervisedAccount.id, User.id, User.email)
+                .join(Project, Project.id == SupervisedAccount.project_id)
+                .join(User, User.developer_id == Project.developer_id)
+                .where(self.among(SupervisedAccount.id, ids), User.active.is_(True))
+                .order_by(User.id)
+            ),
         )
-        for account_id, user_id, email in rows:
-            found[account_id].append(Recipient(user_id, email))
+
+    def _recipients_by(
+        self, keys: Iterable[K], statement: Callable[[list[K]], Select]
+    ) -> dict[K, list[Recipient]]:
+        """Each of `keys` (even one nobody answers to) with its recipients, from one statement that selects
+        (key, user id, e-mail) rows for the keys it is given; no statement at all for no keys."""
+        wanted = sorted(set(keys))
+        found: dict[K, list[Recipient]] = {key: [] for key in wanted}
+        if not wanted:
+            return found
+        for key, user_id, email in self.session.execute(statement(wanted)):
+            found[key].append(Recipient(user_id, email))
         return found
 
     def projects_of_accounts(self, account_ids: Iterable[int]) -> dict[int, Project]:
