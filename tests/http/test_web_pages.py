@@ -464,7 +464,9 @@ def test_project_page_shows_the_account_nodes_and_the_cap_in_words(client, world
     assert account["balance"] == "1205000.00" and account["required_retention"] == "21000000.00"
     assert funded["account_no"] in body and "衡水银行 (HSB)" in body and "Active" in body
     assert "¥1,205,000.00" in body and "¥30,000,000.00" in body and "¥21,000,000.00" in body
-    assert "Under the rule book Hengshui Measures" in body and "(hengshui@2024.1, version 2024.1)" in body
+    # the rule book in words (title and version), linking to its page
+    assert 'Under the rule book <a class="rulebook" href="/rules/hengshui/2024.1">Hengshui Measures' in body
+    assert "(version 2024.1)</a>" in body and "hengshui@2024.1" not in body
     assert (
         "Key supervised amount ¥30,000,000.00 × 70% retained once “Half of the main structure completed” is "
         "confirmed" in body
@@ -477,7 +479,7 @@ def test_project_page_shows_the_account_nodes_and_the_cap_in_words(client, world
     assert "/nodes/topped_out/confirm" not in body  # only an inspector confirms
 
     chinese = main_of(browser("reviewer").get(url + "?lang=zh").text)
-    assert "主体结构完成二分之一" in chinese and "衡水市商品房预售资金监督管理办法（修订）" in chinese
+    assert "主体结构完成二分之一" in chinese and "衡水市商品房预售资金监督管理办法（2024.1 版）" in chinese
     assert "重点监管资金 ¥30,000,000.00 × 留存比例 70%（“主体结构完成二分之一”节点已确认）" in chinese
     assert "壹佰贰拾万伍仟元整" in chinese  # the balance in capital numerals
     assert "key supervised amount" not in chinese and "Half of the main structure" not in chinese

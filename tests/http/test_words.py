@@ -1,7 +1,8 @@
 """Words, not identifiers, wherever a person reads (through the real app, on both engines): the audit trail
 names who acted by name and role and says what happened in a sentence of the catalog; node cards and
 approval steps name people the same way; a cap's rule references are words linking to the rule book's page,
-which shows every version in rules/ with an anchor for every reference a cap can make."""
+which shows every version in rules/ with an anchor for every reference a cap can make; every page that names
+a project's rule book says its title and version, linking to its page, and never its id."""
 
 from __future__ import annotations
 
@@ -13,12 +14,15 @@ from pathlib import Path
 
 import pytest
 
+from escrow.catalog import gettext_for
 from escrow.catalog.caps import TERM_RULES, retention_rules, rule_href
+from escrow.catalog.documents import book_in_words
 from escrow.domain.caps import BuildingRetention, Retention
 from escrow.rulebooks import load_dir
 from escrow.store.db import UnitOfWork
 from tests.http.test_api_releases import Steps, confirm, fund, release_body
 from tests.http.test_web_pages import main_of, open_project
+from tests.web import post_form
 
 # The people of the realistic page, by their names (the world's users have none until given one).
 NAMES = {"inspector": "陈磊", "reviewer": "李娜", "approver": "张伟", "admin": "王芳"}
@@ -27,6 +31,7 @@ ACTOR_REF = re.compile(r"\b(?:user|bank|developer|system|operator):\w+")
 DOTTED = re.compile(r"\b[a-z_]+(?:\.[a-z_]+)+\b(?<!\.pdf)")
 RULE_KEY = re.compile(r"nodes\.[a-z_]+\.retention|\bfinish_surcharge\b|\bguarantee\.\w+|\bfreeze\.\w+")
 BARE_KEYS = ("books", "freezes", "projects", "releases")  # keys of terms stored before terms had codes
+BOOK_ID = re.compile(r"\b[a-z_]+@\d+\.\d+\b")  # a rule book version's id, hengshui@2024.1
 
 
 def words_of(fragment: str) -> str:
@@ -45,7 +50,7 @@ def nodes_of(page: str) -> str:
 
 def identifiers_in(page: str) -> list[str]:
     text = text_of(page)
-    found = ACTOR_REF.findall(text) + DOTTED.findall(text) + RULE_KEY.findall(text)
+    found = ACTOR_REF.findall(text) + DOTTED.findall(text) + RULE_KEY.findall(text) + BOOK_ID.findall(text)
     found += [k for k in BARE_KEYS if re.search(rf">\s*{k}\s*<", main_of(page))]
     return found
 
@@ -84,7 +89,10 @@ def test_the_project_and_release_pages_show_words_not_identifiers(web, lived, la
     assert project.status_code == 200 and release.status_code == 200
     assert 'id="audit-trail"' in project.text  # the admin sees the trail: it is part of what is checked
     assert identifiers_in(project.text) == [] and identifiers_in(release.text) == []
-    assert '<a href="/rules/hengshui/2024.1">hengshui@2024.1</a>' in release.text  # its rule book, in words
+    assert linked_book("hengshui@2024.1", lang) in release.text  # its rule book, in words
+    assert linked_book("hengshui@2024.1", lang) in project.text
+    under = {"zh": "依据监管规则 ", "en": "Under the rule book "}[lang]
+    assert f"<p>{under}{linked_book('hengshui@2024.1', lang)}</p>" in project.text  # the cap's heading
     trail = words_of(main_of(project.text).split('id="audit-trail"', 1)[1])
     if lang == "zh":
         assert "陈磊（节点核验员）确认项目 #" in trail and "达到“主体结构完成二分之一”节点" in trail
@@ -168,3 +176,94 @@ def test_an_unknown_rule_book_version_is_the_404_page(web):
     for path in ("/rules/hengshui/1999.1", "/rules/nowhere/2024.1"):
         r = web("auditor").get(path + "?lang=en")
         assert r.status_code == 404 and "Not found" in r.text and "<html" in r.text
+
+
+# --- a project's rule book, in words, wherever a page names it --------------------------------------------
+
+
+def linked_book(book_id: str, lang: str) -> str:
+    """The link a page shows for a rule book: its title and version in the page's words, to its page."""
+    book = next(b for b in BOOKS if b.id == book_id)
+    words = html.escape(book_in_words(gettext_for(lang), book, lang), quote=False)
+    return f'<a class="rulebook" href="/rules/{book.jurisdiction}/{book.version}">{words}</a>'
+
+
+@pytest.fixture
+def named_books(client, world, flow, web, lived) -> dict[str, tuple[str, str]]:
+    """Beside the lived project's release: a refund waiting for its chain, a payment in suspense, a key
+    supervised amount change, a fund plan filed in the portal and an adoption of a later version; each page
+    that names the rule book, with the role that opens it."""
+    pid, account_no = lived["project_id"], lived["account_no"]
+    contract = flow.contract(contract_no="HT-WORDS-1", unit="W-1-101")
+    notice = flow.notice(contract["contract_no"], "265950.00")
+    paid = {"account_no": account_no, "amount": "265950.00", "payer_name": "张伟", "value_date": "2026-11-20"}
+    paid |= {"payer_account": "6217000012345678", "kind": "down_payment", "channel": "transfer"}
+    accepted = flow.deposit(bank_reference="W-PAID", notice_no=notice["notice_no"], **paid)
+    assert accepted["status"] == "accepted"
+    r = client.post(
+        f"/api/v1/contracts/{contract['contract_no']}/cancellation",
+        json={"reason": "买受人申请退房"},
+        headers=world.headers("developer", "w-cancel"),
+    )
+    assert r.status_code == 201, r.text
+    refund_id = r.json()["refund_id"]
+    unknown = flow.deposit(bank_reference="W-LOST", notice_no=None, **paid)
+    assert unknown["status"] == "suspense"
+    r = client.post(
+        f"/api/v1/projects/{pid}/supervised-amount",
+        json={"amount": "11000000.00", "reason": "施工合同变更"},
+        headers=world.headers("admin", "w-change"),
+    )
+    assert r.status_code == 201, r.text
+    change_id = r.json()["change_id"]
+    plan = {
+        "project_id": str(pid),
+        "item_node_code": ["topped_out", ""],
+        "item_month": ["2027-03", ""],
+        "item_role": ["construction", "construction"],
+        "item_amount": ["3000000.00", ""],
+        "note": "第一版",
+    }
+    assert post_form(web("dev-staff"), "/developer/fund-plan", plan).status_code == 303
+    plan_id = re.search(r'href="/fund-plans/(\d+)"', web("reviewer").get("/fund-plans").text).group(1)
+    adopt = {"rulebook": "hengshui@2026.2", "project_id": [str(pid)], "reason": "新办法施行"}
+    r = post_form(web("admin"), "/rules/adoptions", adopt)
+    assert r.status_code == 303, r.text
+    return {
+        "project": ("reviewer", f"/projects/{pid}"),
+        "refund": ("reviewer", f"/refunds/{refund_id}"),
+        "suspense": ("reviewer", f"/projects/{pid}/suspense/{unknown['deposit_id']}"),
+        "amount change": ("approver", f"/supervised-amount-changes/{change_id}"),
+        "fund plan": ("reviewer", f"/fund-plans/{plan_id}"),
+        "fund plans": ("reviewer", "/fund-plans"),
+        "node confirmation": ("inspector", f"/projects/{pid}/nodes/topped_out/confirm"),
+        "adoption": ("reviewer", r.headers["location"].split("?")[0]),
+        "portal overview": ("dev-staff", "/developer"),
+        "portal release": ("dev-staff", f"/developer/releases/{lived['release_id']}"),
+        "portal new release": ("dev-staff", f"/developer/releases/new?project_id={pid}"),
+        "portal fund plan": ("dev-staff", f"/developer/fund-plan?project_id={pid}"),
+    }
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_every_page_naming_a_rule_book_says_it_in_words_linking_to_its_page(web, named_books, lang):
+    for page, (username, url) in named_books.items():
+        r = web(username).get(f"{url}{'&' if '?' in url else '?'}lang={lang}")
+        assert r.status_code == 200, (page, r.status_code)
+        assert identifiers_in(r.text) == [], (page, identifiers_in(r.text))
+        assert linked_book("hengshui@2024.1", lang) in main_of(r.text), page
+    adoption = web("reviewer").get(f"{named_books['adoption'][1]}?lang={lang}")
+    assert linked_book("hengshui@2026.2", lang) in main_of(adoption.text)  # the version adopted
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_an_adoption_refused_names_its_rule_and_version_in_words(web, lived, lang):
+    again = {"rulebook": "hengshui@2024.1", "project_id": [str(lived["project_id"])], "reason": "重复"}
+    r = post_form(web("admin"), f"/rules/adoptions?lang={lang}", again)
+    assert r.status_code == 422 and identifiers_in(r.text) == [], identifiers_in(r.text)
+    said = gettext_for(lang)("A chosen project is already on this version.")
+    assert said in text_of(r.text) and linked_book("hengshui@2024.1", lang) in main_of(r.text)
+    unknown = {**again, "rulebook": "hengshui@2099.1"}
+    r = post_form(web("admin"), f"/rules/adoptions?lang={lang}", unknown)
+    assert r.status_code == 422 and identifiers_in(r.text) == [], identifiers_in(r.text)
+    assert 'class="rulebook"' not in main_of(r.text)  # a version not loaded has no words and no page

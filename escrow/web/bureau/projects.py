@@ -222,16 +222,9 @@ def _project_table(ctx: Context, f: ProjectFilter, lang: str, _) -> exports.Tabl
 
 def cap_in_words(cap: Cap, book: RuleBook, _, lang: str) -> dict[str, Any]:
     """The cap's terms said in the user's language (escrow.catalog.caps): each term with its value, what it
-    is and the rule-book keys it rests on."""
+    is and the rule-book keys it rests on (the page heads them with the rule book, linked, in words)."""
     lines = cap_terms(_, cap.terms, book, lang)
-    title = book.title if lang == "zh" else book.title_en
     return {
-        "heading": _(
-            "Under the rule book %(title)s (%(id)s, version %(version)s)",
-            title=title,
-            id=book.id,
-            version=book.version,
-        ),
         "lines": lines,
         "releasable": cap.releasable,
         "floored": sum((-ln.value if ln.sign else ln.value for ln in lines), Decimal("0")) < 0,

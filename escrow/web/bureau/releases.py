@@ -20,7 +20,7 @@ from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath
 
 from escrow.catalog import statuses, words
-from escrow.catalog.caps import CapSum, cap_sums, cap_terms, stored_cap_sums
+from escrow.catalog.caps import CapSum, RuleRef, cap_sums, cap_terms, stored_cap_sums
 from escrow.domain import approvals as rules
 from escrow.domain.errors import Conflict, DomainError, Forbidden, NotFound
 from escrow.domain.principal import Principal
@@ -149,6 +149,7 @@ class CapRow:
     words: str = ""
     rules: tuple[str, ...] = ()
     subtotal: bool = False
+    references: tuple[RuleRef, ...] = ()  # `rules` in words, each linking to its row of the book's page
 
     @property
     def differs(self) -> bool:
@@ -168,7 +169,17 @@ def cap_rows(then_sums: list[CapSum], now_sums: list[CapSum]) -> list[CapRow]:
             shown = now_terms.get(key) or then_terms[key]
             was = then_terms[key].value if key in then_terms else None
             is_ = now_terms[key].value if key in now_terms else None
-            rows.append(CapRow(shown.sign, shown.name, was, is_, shown.words, shown.rules))
+            rows.append(
+                CapRow(
+                    shown.sign,
+                    shown.name,
+                    was,
+                    is_,
+                    shown.words,
+                    shown.rules,
+                    references=shown.references,
+                )
+            )
         bounded = now if now and now.bound else then if then and then.bound else None
         if bounded is not None:
             rows.append(

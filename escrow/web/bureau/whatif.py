@@ -27,7 +27,7 @@ from escrow.domain.principal import Principal
 from escrow.rulebooks import ApprovalStep, RuleBook
 from escrow.services import adoptions, approvals, whatif
 from escrow.web.bureau.common import DecisionForm, answer_decision, chain_view, decision_view
-from escrow.web.shell import pages, sessions
+from escrow.web.shell import books, pages, sessions
 from escrow.web.shell.filters import long_date, money
 from escrow.web.shell.labels import N_
 from escrow.web.shell.sessions import requires
@@ -334,7 +334,10 @@ class AdoptionsController(Controller):
                 "bureau/whatif/refused.html",
                 status=exc.status,
                 message=message,
-                rule=exc.rule,
+                # the rule in words (a bare key of the adoption service: its message says it), and the
+                # version applied for when it is loaded (an unknown one has no words and no page)
+                rule=books.rule_link(_, pages.ctx(request).rulebooks, exc.rule, pages.language(request)),
+                rulebook=cmd.rulebook if pages.ctx(request).rulebooks.get(cmd.rulebook or "") else None,
                 back="/rules/what-if?"
                 + urlencode(
                     {

@@ -28,7 +28,7 @@ from escrow.domain.errors import DomainError
 from escrow.domain.ids import valid_id  # noqa: F401  (pages.valid_id for the page modules)
 from escrow.services import signin
 from escrow.services.context import Context
-from escrow.web.shell import i18n, permissions, refusals
+from escrow.web.shell import books, i18n, permissions, refusals
 from escrow.web.shell.labels import ROLE_NAMES
 
 T = TypeVar("T")
@@ -89,9 +89,12 @@ HEADERS = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff", "X-
 def render(request: Request, template: str, *, status: int = 200, **context: Any) -> Template:
     """A page in the user's language. Base context: `lang`, `_`, `user`, `may(action)`, `path`, `htmx`
     (the request came from HTMX: render just the fragment), `csrf_input`/`csrf_token` (from Litestar),
-    `form_token` (a create form's one-time token: new, or the posted one when the form comes back)."""
+    `form_token` (a create form's one-time token: new, or the posted one when the form comes back),
+    `book_link(book_id)` / `with_book(_('… %(book)s …'), book_id)` (a rule book in words linking to its
+    page)."""
     found = current_user(request)
     lang = language(request)
+    _ = i18n.gettext_for(lang)
     done = request.query_params.get("done")
     if "form_token" not in context:
         context["form_token"] = request.scope.get("state", {}).get(FORM_TOKEN) or secrets.token_urlsafe(24)
@@ -109,6 +112,10 @@ def render(request: Request, template: str, *, status: int = 200, **context: Any
             role_names=ROLE_NAMES,
             # a person by name and role word, as approval steps and node cards name who acted
             person=lambda name, role: person_words(i18n.gettext_for(lang), name, role) if name else "—",
+            book_link=lambda book_id: books.book_link(_, ctx(request).rulebooks, book_id, lang),
+            with_book=lambda sentence, book_id: books.with_book(
+                _, ctx(request).rulebooks, sentence, book_id, lang
+            ),
             **context,
         ),
         status_code=status,
