@@ -138,7 +138,7 @@ def test_bulk_seed_writes_what_the_use_cases_write(engine, other_engine, setting
     in_bulk = demo.seed(other_engine, settings, scale="small", out=io.StringIO(), bulk=True, today=day)
     assert in_bulk.counts == through_services.counts
     assert in_bulk.figures == through_services.figures == _figures(engine) == _figures(other_engine)
-    assert in_bulk.figures["accounts_opened"] == 4 and in_bulk.figures["presale_area_m2"] == "46000.00"
+    assert in_bulk.figures["accounts_opened"] == 6 and in_bulk.figures["presale_area_m2"] == "98000.00"
     expected, got = _contents(engine), _contents(other_engine)
     assert sum(len(rows) for rows in got.values()) > 2000  # the comparison is not vacuous
     for table in expected:
