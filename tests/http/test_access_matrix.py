@@ -204,6 +204,7 @@ def _body(c: dict) -> dict:
         "lift": {},
         "statement": {"account_no": c["account_no"], "statement_date": TODAY, "lines": []},
         "alert": {"comment": "x"},
+        "alerts": {"alert_ids": [c["alert_id"]]},
         "adoption": {"rulebook": "hengshui@2024.1", "project_ids": [c["project_id"]], "reason": "x"},
         "guarantee": {
             "guarantee_no": "BH-M-NEW",
@@ -274,6 +275,8 @@ OPERATIONS = [
     ("GET", "/api/v1/alerts", None, "bureau", "bureau"),
     ("POST", "/api/v1/alerts/{alert_id}/acknowledgement", "alert", "bureau", "bureau"),
     ("POST", "/api/v1/alerts/{alert_id}/resolution", "alert", "bureau", "bureau"),
+    ("POST", "/api/v1/alerts/acknowledgements", "alerts", "bureau", "bureau"),
+    ("POST", "/api/v1/alerts/resolutions", "alerts", "bureau", "bureau"),
     ("POST", "/api/v1/rulebook-adoptions", "adoption", "admin", "bureau"),
     ("GET", "/api/v1/rulebook-adoptions", None, "bureau", "bureau"),
     ("GET", "/api/v1/rulebook-adoptions/{adoption_id}", None, "bureau", "bureau"),
