@@ -5,7 +5,7 @@ month's end. Each PDF is read back with poppler's pdftotext (tests/http/test_rep
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import select, update
@@ -25,12 +25,14 @@ def today() -> date:
 
 
 def confirmed_at(engine, project_id: int, node: str, moment: datetime) -> None:
-    """Arrange when the bureau confirmed a node (the service stamps the time of the request)."""
+    """Arrange when the bureau confirmed a node: the moment, and its Beijing day as the bureau's day of
+    confirmation (the service stamps the request's time and the context's today)."""
+    day = moment.astimezone(timezone(timedelta(hours=8))).date()
     with UnitOfWork(engine) as uow:
         uow.session.execute(
             update(NodeConfirmation)
             .where(NodeConfirmation.project_id == project_id, NodeConfirmation.node_code == node)
-            .values(created_at=moment)
+            .values(created_at=moment, confirmed_on=day)
         )
         uow.commit()
 

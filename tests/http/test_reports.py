@@ -19,7 +19,7 @@ from sqlalchemy import select
 
 from escrow import reports
 from escrow.catalog import gettext_for
-from escrow.catalog.caps import stored_cap_terms
+from escrow.catalog.caps import rule_href, stored_cap_terms
 from escrow.catalog.documents import rule_in_words
 from escrow.cli import main
 from escrow.domain.errors import InvalidInput, NotFound
@@ -261,8 +261,9 @@ def test_the_release_form_says_the_cap_as_the_review_page_does(client, world, we
         for words in (term.name, term.words):
             assert words in page, words
             assert flat(words) in form, words
-        for rule in term.rules:
-            assert rule in page, rule
+        for rule in term.rules:  # the page links each to its row of the rule book's page
+            book_id, _sp, key = rule.partition(" ")
+            assert f'href="{rule_href(book_id, key)}"' in page, rule
             assert flat(rule_in_words(zh, rule, book, "zh")) in form, rule
     assert "重点监管资金 ¥10,000,000.00 × 留存比例 70%（“主体结构完成二分之一”节点已确认）" in page
 
