@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
@@ -21,10 +22,20 @@ def alembic_config(url: str) -> Config:
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Apply the migrations up to `revision`. On SQLite a migration that changes a table rebuilds it (batch
-    mode: copy, drop, rename), and dropping a table other rows refer to fails while foreign keys are
-    enforced: as SQLite's ALTER TABLE procedure says, enforcement is off for the migration (the pragma only
-    takes effect outside a transaction), the keys are checked before it commits, and on again after."""
+    """Apply the migrations up to `revision`."""
+    _migrate(engine, command.upgrade, revision)
+
+
+def downgrade(engine: Engine, revision: str) -> None:
+    """Undo the migrations after `revision` (tests of a migration's backfill go back, then forward)."""
+    _migrate(engine, command.downgrade, revision)
+
+
+def _migrate(engine: Engine, step: Any, revision: str) -> None:
+    """On SQLite a migration that changes a table rebuilds it (batch mode: copy, drop, rename), and dropping a
+    table other rows refer to fails while foreign keys are enforced: as SQLite's ALTER TABLE procedure says,
+    enforcement is off for the migration (the pragma only takes effect outside a transaction), the keys are
+    checked before it commits, and on again after."""
     cfg = alembic_config(engine.url.render_as_string(hide_password=False))
     sqlite = engine.dialect.name == "sqlite"
     with engine.connect() as conn:
@@ -34,7 +45,7 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
         try:
             with conn.begin():
                 cfg.attributes["connection"] = conn
-                command.upgrade(cfg, revision)
+                step(cfg, revision)
                 if sqlite:
                     broken = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
                     if broken:

@@ -9,7 +9,6 @@ import itertools
 from datetime import date
 
 import pytest
-from alembic import command
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import insert, text
@@ -18,7 +17,7 @@ from escrow.domain import ledger
 from escrow.domain.ledger import Entry, EntryKind, Ledger, Leg
 from escrow.store import audit
 from escrow.store.db import UnitOfWork
-from escrow.store.migrate import alembic_config
+from escrow.store.migrate import downgrade, upgrade
 from escrow.store.models import JournalEntry, JournalLeg
 from tests.conftest import project_body
 
@@ -217,11 +216,8 @@ def test_the_migration_backfills_the_sums_from_the_journal(engine, account_ids):
     _bulk_load(engine, account_ids[2], 40, 999)
     with UnitOfWork(engine, readonly=True) as uow:
         before = uow.journal.maintained_figures()
-    cfg = alembic_config(engine.url.render_as_string(hide_password=False))
-    with engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.downgrade(cfg, "0014")
-        command.upgrade(cfg, "0015")
+    downgrade(engine, "0014")
+    upgrade(engine, "0015")
     assert_sums_exact(engine, account_ids)
     with UnitOfWork(engine, readonly=True) as uow:
         assert uow.journal.maintained_figures() == before

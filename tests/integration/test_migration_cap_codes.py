@@ -128,9 +128,10 @@ def old_release(engine, site, steps) -> dict[str, Any]:  # noqa: F811
 
 def test_an_old_release_is_said_in_chinese_again_after_the_upgrade(web, engine, old_release):
     url = f"/releases/{old_release['release_id']}"
+    # the review page's one cap table says each term in the words of the cap now, beside its figure at
+    # application and now: the stored English never shows there, before the upgrade or after
     before = web("reviewer").get(url).text
-    assert before.count(RETENTION_ZH) == 1  # the cap now; the stored one falls back to its English
-    assert OLD_DETAIL in before
+    assert RETENTION_ZH in before and OLD_DETAIL not in before
 
     backfill(engine)
 
@@ -141,10 +142,9 @@ def test_an_old_release_is_said_in_chinese_again_after_the_upgrade(web, engine, 
         for row_id, cap in expected.items():
             assert terms_of(migrated[row_id]) == terms_of(cap)
     after = web("reviewer").get(url).text
-    assert after.count(RETENTION_ZH) == 2  # now and at application
-    assert OLD_DETAIL not in after
+    assert RETENTION_ZH in after and OLD_DETAIL not in after
     english = web("reviewer").get(url + "?lang=en").text
-    assert english.count("Key supervised amount ¥10,000,000.00 × 70% retained") == 2
+    assert "Key supervised amount ¥10,000,000.00 × 70% retained" in english
 
 
 # --- every kind of stored term -----------------------------------------------------------------------------
