@@ -4,22 +4,27 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 DEMO_DB ?= escrow-demo.db
 
-.PHONY: demo test install install-test system-deps lint format messages bench clean
+.PHONY: demo test install install-test constraints system-deps lint format messages bench clean
 
+# Installs take every version from constraints.txt (the same packages on every machine); `make constraints`
+# writes it afresh after a change of the dependencies (scripts/refresh-constraints.sh, README "Installs").
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet --upgrade -c constraints.txt pip
 
-$(VENV)/.installed: $(BIN)/python pyproject.toml
-	$(BIN)/pip install --quiet -e .
+$(VENV)/.installed: $(BIN)/python pyproject.toml constraints.txt
+	$(BIN)/pip install --quiet -c constraints.txt -e .
 	touch $@
 
-$(VENV)/.installed-test: $(VENV)/.installed pyproject.toml
-	$(BIN)/pip install --quiet -e '.[test]'
+$(VENV)/.installed-test: $(VENV)/.installed pyproject.toml constraints.txt
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[test]'
 	touch $@
 
 install: $(VENV)/.installed
 install-test: $(VENV)/.installed-test
+
+constraints:
+	PYTHON=$(PYTHON) bash scripts/refresh-constraints.sh
 
 system-deps:
 	@bash scripts/system-deps.sh
