@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the system packages WeasyPrint and the report tests need (Pango, HarfBuzz subsetting, a CJK font,
 # poppler's pdftotext), the browser the web UI tests drive (Debian's chromium; tests/browser) and nginx, with
-# which tests/unit/test_deploy_files.py checks deploy/nginx/escrow.conf (`nginx -t`; its service is kept from
+# which tests/integration/test_deploy_files.py checks deploy/nginx/escrow.conf (`nginx -t`; its service is kept from
 # starting, see install_packages). As root with apt it installs what is missing; otherwise it prints one
 # instruction.
 #
