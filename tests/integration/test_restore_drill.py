@@ -1,5 +1,5 @@
-"""The restore drill of docs/OPERATIONS.md ("Backups" and "The restore drill"), run for real: the small demo city
-is seeded, an anchor's root noted, the database backed up with the real tools (PostgreSQL: `pg_dump
+"""The restore drill of docs/OPERATIONS.md ("Backups", "The restore drill"), run for real: the small demo
+city is seeded, an anchor's root noted, the database backed up with the real tools (PostgreSQL: `pg_dump
 --format=custom`, restored by `pg_restore` into a new database; SQLite: the online backup API), and the copy
 must pass `escrow audit verify --anchor ROOT` (the command line, exit 0) and hold exactly the same books
 (every account's ledger balances and entry-kind totals, maintained and summed, every table's row count) and
