@@ -30,6 +30,7 @@ from escrow.store.models import SQLModel, SupervisedAccount
 from tests.conftest import REPO
 
 ESCROW = Path(sys.executable).parent / "escrow"
+BACKUP = REPO / "deploy" / "backup" / "escrow-backup.sh"
 YEAR = (REFERENCE_DAY.replace(year=REFERENCE_DAY.year - 1), REFERENCE_DAY)
 
 pytestmark = pytest.mark.slow
@@ -110,16 +111,26 @@ def _new_database(db_url: str) -> Iterator[str]:
     not (shutil.which("pg_dump") and shutil.which("pg_restore")),
     reason="pg_dump and pg_restore are not installed (Debian: postgresql-client)",
 )
-def test_postgresql_dump_restores_into_a_new_database_with_the_same_books(engine, settings, db_url, tmp_path):
-    root, summary = _seed_and_anchor(engine, settings, db_url)
-    dump = tmp_path / "escrow.dump"
-    subprocess.run(
-        ["pg_dump", "--format=custom", "--no-owner", "--file", str(dump), _libpq(db_url)],
-        check=True,
-        capture_output=True,
-    )
+def test_postgresql_backup_restores_into_a_new_database_with_the_same_books(
+    engine, settings, db_url, tmp_path
+):
+    demo.seed(engine, settings, scale="small", out=io.StringIO(), today=REFERENCE_DAY)
+    # the nightly backup as shipped: an anchor, then pg_dump --format=custom, checked, with its SHA-256
+    backups = tmp_path / "backups"
+    env = dict(os.environ, ESCROW_DATABASE_URL=db_url, ESCROW_BIN=str(ESCROW), ESCROW_BACKUP_DIR=str(backups))
+    env["ESCROW_RULES_DIR"] = str(REPO / "rules")
+    backup = subprocess.run([str(BACKUP)], env=env, capture_output=True, text=True, check=False)
+    assert backup.returncode == 0, backup.stderr
+    (dump,) = backups.glob("escrow-*.dump")
+    root = dump.with_suffix(".anchor").read_text(encoding="utf-8").strip()
+    assert root in backup.stdout
+    subprocess.run(["sha256sum", "--check", "--quiet", f"{dump.name}.sha256"], cwd=backups, check=True)
     listing = subprocess.run(["pg_restore", "--list", str(dump)], check=True, capture_output=True, text=True)
     assert "TABLE DATA public journal_entries" in listing.stdout  # the archive holds the books
+    verified = _escrow(db_url, "audit", "verify", "--anchor", root)
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    summary = verified.stdout.splitlines()
+
     with _new_database(db_url) as copy_url:
         subprocess.run(
             ["pg_restore", "--exit-on-error", "--no-owner", "--dbname", _libpq(copy_url), str(dump)],
@@ -136,6 +147,16 @@ def test_postgresql_dump_restores_into_a_new_database_with_the_same_books(engine
             _assert_same_books(engine, restored)
         finally:
             restored.dispose()
+
+
+def test_backup_script_refuses_anything_but_postgresql_in_one_line(tmp_path):
+    env = dict(
+        os.environ, ESCROW_DATABASE_URL=f"sqlite:///{tmp_path}/escrow.db", ESCROW_BACKUP_DIR=str(tmp_path)
+    )
+    result = subprocess.run([str(BACKUP)], env=env, capture_output=True, text=True, check=False)
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.count("\n") == 1 and "not a PostgreSQL URL" in result.stderr
+    assert list(tmp_path.iterdir()) == []  # nothing written
 
 
 @pytest.mark.only_backend("sqlite")
