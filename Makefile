@@ -38,7 +38,7 @@ test: install-test system-deps
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
-	$(BIN)/python -m pytest -n auto --dist loadgroup
+	PYTHON=$(BIN)/python bash scripts/test.sh -n auto --dist loadgroup
 
 lint: install-test
 	$(BIN)/ruff check .

@@ -5,14 +5,17 @@ migrated template, so tests never share state and nothing is mocked."""
 from __future__ import annotations
 
 import os
+import queue
 import shutil
 import sqlite3
+import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, create_engine, text
@@ -57,13 +60,65 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     engine = make_engine(f"sqlite:///{path}")
     upgrade(engine)
     engine.dispose()
-    with sqlite3.connect(path) as conn:  # fold the WAL into the file so that copying the file copies it all
-        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    _checkpoint(path)
     return path
 
 
+class _Dropper:
+    """Drops the tests' PostgreSQL databases on threads of their own. DROP DATABASE waits for a checkpoint of
+    the whole server (PostgreSQL 15; measured at ≈3 s a test on this busy machine), which no test needs to
+    wait for: the next test starts while the last one's database goes. Several drops at once share one
+    checkpoint (the server serves the requests waiting together), hence a few threads. `close()` waits for
+    every drop and raises if one failed, so that a database left behind is reported, not forgotten."""
+
+    THREADS = 4
+
+    def __init__(self) -> None:
+        self._names: queue.Queue[str | None] = queue.Queue()
+        self._threads: list[threading.Thread] = []
+        self._failed: list[str] = []
+
+    def drop(self, name: str) -> None:
+        if not self._threads:
+            self._threads = [
+                threading.Thread(target=self._run, name=f"drop-test-databases-{i}", daemon=True)
+                for i in range(self.THREADS)
+            ]
+            for thread in self._threads:
+                thread.start()
+        self._names.put(name)
+
+    def _run(self) -> None:
+        admin = _pg_admin()
+        try:
+            while (name := self._names.get()) is not None:
+                try:
+                    with admin.connect() as conn:
+                        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+                except Exception as exc:  # reported by close()
+                    self._failed.append(f"{name}: {exc}")
+        finally:
+            admin.dispose()
+
+    def close(self) -> None:
+        for _ in self._threads:
+            self._names.put(None)
+        for thread in self._threads:
+            thread.join()
+        self._threads = []
+        if self._failed:
+            raise RuntimeError("test databases not dropped: " + "; ".join(self._failed))
+
+
 @pytest.fixture(scope="session")
-def pg_template() -> Iterator[str]:
+def pg_dropper() -> Iterator[_Dropper]:
+    dropper = _Dropper()
+    yield dropper
+    dropper.close()
+
+
+@pytest.fixture(scope="session")
+def pg_template(pg_dropper: _Dropper) -> Iterator[str]:
     if not PG_URL:
         yield ""
         return
@@ -75,9 +130,7 @@ def pg_template() -> Iterator[str]:
     upgrade(engine)
     engine.dispose()
     yield name
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    pg_dropper.drop(name)  # after the tests' own databases, which the dropper's queue holds before it
 
 
 @pytest.fixture(params=BACKENDS)
@@ -87,22 +140,102 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 
 
 @contextmanager
-def fresh_database(request: pytest.FixtureRequest, backend: str, sqlite_path: Path) -> Iterator[str]:
+def fresh_database(
+    request: pytest.FixtureRequest, backend: str, sqlite_path: Path, template: Path | str | None = None
+) -> Iterator[str]:
     """A migrated, empty database of `backend` ("sqlite": a copy of the template at `sqlite_path`;
-    "postgresql": a new database from the template, dropped afterwards); its URL."""
+    "postgresql": a new database from the template, dropped afterwards); its URL. `template`: copy that one
+    instead (a seeded template of `seeded_templates`: its file on SQLite, its name on PostgreSQL)."""
     if backend == "sqlite":
-        shutil.copy(request.getfixturevalue("sqlite_template"), sqlite_path)
+        shutil.copy(template or request.getfixturevalue("sqlite_template"), sqlite_path)
         yield f"sqlite:///{sqlite_path}"
         return
-    template = request.getfixturevalue("pg_template")
+    template, dropper = (
+        template or request.getfixturevalue("pg_template"),
+        request.getfixturevalue("pg_dropper"),
+    )
     name = f"escrow_t_{uuid.uuid4().hex[:10]}"
     admin = _pg_admin()
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
-    yield make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     admin.dispose()
+    try:
+        yield make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+    finally:
+        dropper.drop(name)
+
+
+def restore_database(engine: Engine, url: str, template: Path | str, dropper: _Dropper) -> None:
+    """Put the database at `url` back to a copy of `template` (a seeded template of `seeded_templates`, or
+    the migrated empty one), under the same URL, so that `engine` and an app made on it go on with a fresh
+    database — for one hypothesis example after another, say. SQLite: a file copy. PostgreSQL: the used
+    database is renamed out of the way (and dropped by `dropper`, off the test's time) and a new one made
+    from the template under its name. `engine` must hold no connection checked out."""
+    engine.dispose()
+    target = make_url(url)
+    if target.get_backend_name() == "sqlite":
+        for suffix in ("-wal", "-shm"):
+            Path(target.database + suffix).unlink(missing_ok=True)
+        shutil.copy(template, target.database)
+        return
+    used = f"{target.database[:40]}_used_{uuid.uuid4().hex[:8]}"
+    admin = _pg_admin()
+    with admin.connect() as conn:
+        conn.execute(text(f'ALTER DATABASE "{target.database}" RENAME TO "{used}"'))
+        conn.execute(text(f'CREATE DATABASE "{target.database}" TEMPLATE "{template}"'))
+    admin.dispose()
+    dropper.drop(used)
+
+
+def _checkpoint(path: Path) -> None:
+    """Fold an SQLite file's write-ahead log into it, so that copying the file copies it all."""
+    with sqlite3.connect(path) as conn:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+
+@pytest.fixture(scope="module")
+def seeded_templates(
+    tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path, pg_template: str, pg_dropper: _Dropper
+) -> Iterator[Callable[[str, Callable[[str], Any]], tuple[Path | str, Any]]]:
+    """`seeded_templates(backend, seed)` → (template, what `seed` returned): a migrated database of `backend`
+    into which `seed(url)` wrote once for this module (the first time it is asked for), to be given to
+    `fresh_database` so that each test gets its own copy — a file copy on SQLite, CREATE DATABASE … TEMPLATE
+    on PostgreSQL, far cheaper than seeding again. `seed` must close every connection it opens (PostgreSQL
+    copies only a database nobody is connected to). The PostgreSQL templates are dropped with the module."""
+    made: dict[tuple[str, Callable[[str], Any]], tuple[Path | str, Any]] = {}
+    failed: dict[tuple[str, Callable[[str], Any]], BaseException] = {}
+    pg_names: list[str] = []
+
+    def template(backend: str, seed: Callable[[str], Any]) -> tuple[Path | str, Any]:
+        if (backend, seed) in failed:  # one failed seed fails each test that needs it, without a retry
+            raise failed[(backend, seed)]
+        if (backend, seed) not in made:
+            try:
+                made[(backend, seed)] = seeded(backend, seed)
+            except Exception as exc:
+                failed[(backend, seed)] = exc
+                raise
+        return made[(backend, seed)]
+
+    def seeded(backend: str, seed: Callable[[str], Any]) -> tuple[Path | str, Any]:
+        if backend == "sqlite":
+            path = tmp_path_factory.mktemp("seeded") / "seeded.db"
+            shutil.copy(sqlite_template, path)
+            result = seed(f"sqlite:///{path}")
+            _checkpoint(path)
+            return path, result
+        name = f"escrow_tpl_{uuid.uuid4().hex[:8]}"
+        admin = _pg_admin()
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{pg_template}"'))
+        admin.dispose()
+        pg_names.append(name)
+        url = make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+        return name, seed(url)
+
+    yield template
+    for name in pg_names:
+        pg_dropper.drop(name)
 
 
 @pytest.fixture
@@ -159,6 +292,11 @@ OTHER_DEVELOPER_CODE = credit_code.complete("91131100MA0DPE2R8")
 
 @pytest.fixture
 def world(engine: Engine) -> World:
+    return make_world(engine)
+
+
+def make_world(engine: Engine) -> World:
+    """The `world` fixture's parties and keys, written into the database of `engine`."""
     from escrow.services import parties
 
     keys: dict[str, str] = {}

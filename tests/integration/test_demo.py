@@ -10,6 +10,7 @@ import io
 import itertools
 import re
 import shlex
+from collections.abc import Iterator
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -20,6 +21,7 @@ from sqlalchemy.engine import make_url
 
 from escrow import demo
 from escrow.cli import main
+from escrow.config import Settings
 from escrow.demo.city import BANKS
 from escrow.demo.plan import REFERENCE_DAY, SCALES, plan_city
 from escrow.demo.seeding import DAILY_STATEMENTS, working_days
@@ -30,7 +32,7 @@ from escrow.rulebooks import load_dir
 from escrow.services import alerts, parties, projects, stats
 from escrow.services.context import Context
 from escrow.store.audit import GENESIS, event_hash, record
-from escrow.store.db import UnitOfWork
+from escrow.store.db import UnitOfWork, make_engine
 from escrow.store.models import (
     Alert,
     ApprovalStep,
@@ -57,17 +59,47 @@ from escrow.store.models import (
     User,
     Voucher,
 )
-from tests.conftest import REPO
+from tests.conftest import BACKENDS, REPO, fresh_database
 
 PERIOD = (REFERENCE_DAY - timedelta(days=364), REFERENCE_DAY)
 TODAY = REFERENCE_DAY
+# One worker takes this module's tests (`make test` runs pytest with `--dist loadgroup`), so that the small
+# city is seeded once per engine in the whole run, not once per worker.
+pytestmark = pytest.mark.xdist_group("demo_small")
+
+
+def _seed_small(url: str) -> tuple[demo.DemoResult, str, str]:
+    """The small city seeded into the database at `url`: what the seed returned, what it printed, the URL."""
+    engine = make_engine(url)
+    try:
+        settings = Settings.from_env({"ESCROW_DATABASE_URL": url, "ESCROW_RULES_DIR": str(REPO / "rules")})
+        out = io.StringIO()
+        result = demo.seed(engine, settings, scale="small", out=out, today=TODAY)
+    finally:
+        engine.dispose()
+    return result, out.getvalue(), url
+
+
+@pytest.fixture(params=BACKENDS)
+def db_url(request: pytest.FixtureRequest, tmp_path: Path, seeded_templates) -> Iterator[str]:
+    """A test that takes `seeded` gets its own copy of the small city, seeded once per engine for this module
+    (seeding it costs far more than copying it); the others an empty database, as everywhere."""
+    template = seeded_templates(request.param, _seed_small)[0] if "seeded" in request.fixturenames else None
+    with fresh_database(request, request.param, tmp_path / "escrow.db", template) as url:
+        yield url
 
 
 @pytest.fixture
-def seeded(engine, settings) -> tuple[demo.DemoResult, str]:
-    out = io.StringIO()
-    result = demo.seed(engine, settings, scale="small", out=out, today=TODAY)
-    return result, out.getvalue()
+def seeded(request: pytest.FixtureRequest, db_url: str, seeded_templates) -> tuple[demo.DemoResult, str]:
+    """What the seed of this test's database returned and printed."""
+    result, out, _ = seeded_templates(request.node.callspec.params["db_url"], _seed_small)[1]
+    return result, out
+
+
+@pytest.fixture
+def seeded_at(request: pytest.FixtureRequest, seeded, seeded_templates) -> str:
+    """The URL of the database the seed ran on (the module's template, which this test's database copies)."""
+    return seeded_templates(request.node.callspec.params["db_url"], _seed_small)[1][2]
 
 
 def _ctx(settings) -> Context:
@@ -232,10 +264,8 @@ def test_small_seed_figures_are_the_city_stats(engine, seeded):
     assert f"{Decimal(figures['presale_area_m2']):,.2f}" in out
 
 
-def test_printed_api_keys_and_logins_work(engine, settings, client):
-    out = io.StringIO()
-    result = demo.seed(engine, settings, scale="small", out=out, today=TODAY)
-    text = out.getvalue()
+def test_printed_api_keys_and_logins_work(engine, client, seeded, seeded_at):
+    result, text = seeded
     printed = dict(re.findall(r"^\s+export (\w+)=(esk_\S+)  # ", text, re.MULTILINE))
     assert printed == result.api_keys  # every key, as a shell variable
     roles = ("admin", "reviewer", "approver", "director", "inspector", "auditor")
@@ -257,7 +287,7 @@ def test_printed_api_keys_and_logins_work(engine, settings, client):
     command = re.search(r"^  (ESCROW_DATABASE_URL=\S+ \S+ serve .*)$", text, re.MULTILINE)
     assert command, text
     words = shlex.split(command.group(1))
-    shown = make_url(settings.database_url).render_as_string(hide_password=True)  # a password masked
+    shown = make_url(seeded_at).render_as_string(hide_password=True)  # a password masked
     assert words[0] == f"ESCROW_DATABASE_URL={shown}"
     assert Path(words[1]).name == "escrow" and Path(words[1]).is_file()
 
