@@ -106,3 +106,13 @@ def test_every_list_takes_limit_and_cursor(client, world, path, who):
     assert r.status_code == 200 and r.json() == [] and "link" not in r.headers
     r = client.get(f"{path}?limit=1001", headers=world.headers(who))
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "limit"
+
+
+@pytest.mark.parametrize("list_path", ["guarantees", "fund-plan/versions"])
+def test_a_projects_lists_take_limit_and_cursor(client, world, list_path):
+    (project,) = open_projects(client, world, 1)
+    path = f"/api/v1/projects/{project['project_id']}/{list_path}"
+    r = client.get(f"{path}?limit=1", headers=world.headers("admin"))
+    assert r.status_code == 200 and r.json() == [] and "link" not in r.headers
+    r = client.get(f"{path}?cursor=x", headers=world.headers("admin"))
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "cursor"

@@ -89,6 +89,7 @@ LISTS = {
     "/api/v1/instructions",
     "/api/v1/rulebook-adoptions",
     "/api/v1/projects/{project_id}/fund-plan/versions",
+    "/api/v1/projects/{project_id}/guarantees",
 }
 METHODS = {"get", "post", "put", "patch", "delete"}
 
