@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 from urllib.parse import urlencode
 
 from litestar import Request, Response
+from litestar.di import Provide
 from litestar.enums import ParamType
 from litestar.openapi.spec import OpenAPIHeader, OpenAPIResponse, OpenAPIType, Parameter, Schema
 
@@ -81,8 +82,6 @@ class ListOperation(DocumentedOperation):
 
 def list_options(keys: int) -> dict[str, Any]:
     """What a list's route adds to a read route (escrow.api.routes.list_route)."""
-    from litestar.di import Provide
-
     return {
         "operation_class": ListOperation,
         "dependencies": {"page": Provide(page_from(keys), sync_to_thread=False)},
