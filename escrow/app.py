@@ -22,6 +22,7 @@ from escrow.api.deps import Runtime
 from escrow.api.developer import DeveloperController
 from escrow.api.fund_plans import FundPlanController
 from escrow.api.health import health
+from escrow.api.operations import operation_id
 from escrow.api.paths import EncodedSlashes, restore_slashes
 from escrow.api.payments import PaymentController
 from escrow.api.problems import EXCEPTION_HANDLERS
@@ -29,6 +30,7 @@ from escrow.api.public import LIMIT_STATE, PublicController, hide_id_suffix_in_l
 from escrow.api.releases import ReleaseController
 from escrow.api.reports import RUNNER_STATE, ReportController
 from escrow.api.responses import COMPONENTS as OPENAPI_COMPONENTS
+from escrow.api.responses import named_schemas
 from escrow.api.statements import StatementController
 from escrow.api.wire import WireFormatPlugin
 from escrow.config import Settings
@@ -90,7 +92,7 @@ def create_app(
         from escrow.jobs.scheduler import embedded
 
         lifespan.append(embedded(engine, ctx))
-    return EncodedSlashes(  # a Litestar that routes `HT%2F2026%2F0001` as one path segment (api/paths.py)
+    app = EncodedSlashes(  # a Litestar that routes `HT%2F2026%2F0001` as one path segment (api/paths.py)
         route_handlers=[
             health,
             BureauController,
@@ -130,7 +132,10 @@ def create_app(
             version=__version__,
             path="/schema",
             components=OPENAPI_COMPONENTS,
+            operation_id_creator=operation_id,
             render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
         ),
         debug=False,
     )
+    named_schemas(app)  # the statement upload's formats (escrow/api/responses.py)
+    return app

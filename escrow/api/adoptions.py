@@ -5,16 +5,18 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from litestar import Request
+from litestar import Request, Response
 from litestar.di import NamedDependency
 from litestar.params import JSONBody, QueryParameter
 from pydantic import Field
 
 from escrow.api.deps import Id, require_bureau, services
 from escrow.api.idempotency import idempotent
+from escrow.api.paging import paged
 from escrow.api.releases import refused
-from escrow.api.routes import KeyedController, read_route, write_route
+from escrow.api.routes import KeyedController, list_route, read_route, write_route
 from escrow.api.schemas import Body, DecisionIn
+from escrow.domain.paging import Page
 from escrow.domain.principal import Principal
 from escrow.services import adoptions, approvals
 
@@ -47,7 +49,7 @@ class AdoptionController(KeyedController):
         cmd = adoptions.Adopt(data.rulebook, tuple(data.project_ids), data.reason)
         return adoptions.submit(services(request), cmd, principal)
 
-    @read_route(
+    @list_route(
         "/rulebook-adoptions",
         "Rule book adoptions, newest first",
         "The adoptions",
@@ -57,10 +59,11 @@ class AdoptionController(KeyedController):
         self,
         request: Request,
         principal: NamedDependency[Principal],
+        page: NamedDependency[Page],
         status: Annotated[AdoptionStatus | None, QueryParameter(description="only this status")] = None,
-    ) -> list[adoptions.Row]:
+    ) -> Response[list[adoptions.Row]]:
         require_bureau(principal)
-        return list(adoptions.listing(services(request), principal, status))
+        return paged(request, adoptions.page_of_listing(services(request), principal, status, page))
 
     @read_route(
         "/rulebook-adoptions/{adoption_id:int}",

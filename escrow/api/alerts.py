@@ -4,16 +4,18 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from litestar import Request
+from litestar import Request, Response
 from litestar.di import NamedDependency
 from litestar.params import JSONBody, QueryParameter
 from pydantic import Field
 
 from escrow.api.deps import Id, require_bureau, services
 from escrow.api.idempotency import idempotent
-from escrow.api.routes import KeyedController, read_route, write_route
+from escrow.api.paging import paged
+from escrow.api.routes import KeyedController, list_route, write_route
 from escrow.api.schemas import Body
 from escrow.domain.ids import MAX_ID
+from escrow.domain.paging import Page
 from escrow.domain.principal import Principal
 from escrow.services import alerts
 
@@ -77,13 +79,14 @@ class AlertController(KeyedController):
     path = "/api/v1/alerts"
     tags = ["bureau"]
 
-    @read_route(
+    @list_route(
         "/",
         "Alerts raised by the scheduled checks (bureau users)",
         "The alerts",
         (403, 422),
+        keys=2,
         description=(
-            "Most severe first, then newest first (at most 500). One alert per rule and subject: a "
+            "Most severe first, then newest first, a page at a time. One alert per rule and subject: a "
             "condition that persists keeps its alert up to date, one that clears is resolved by the next "
             "sweep (every 15 minutes), one that returns is reopened — also after someone resolved it by hand."
         ),
@@ -92,17 +95,19 @@ class AlertController(KeyedController):
         self,
         request: Request,
         principal: NamedDependency[Principal],
+        page: NamedDependency[Page],
         alert_state: Annotated[
             str | None, QueryParameter(name="state", description="open | acknowledged | resolved")
         ] = None,
         severity: Annotated[str | None, QueryParameter(description="critical | warning | info")] = None,
         rule: Annotated[str | None, QueryParameter(description="a rule name")] = None,
         account_no: Annotated[str | None, QueryParameter(description="a supervised account")] = None,
-    ) -> tuple[alerts.AlertView, ...]:
+    ) -> Response[list[alerts.AlertView]]:
         require_bureau(principal)
-        return alerts.listing(
-            services(request), state=alert_state, severity=severity, rule=rule, account_no=account_no
+        found = alerts.page_of_listing(
+            services(request), page, state=alert_state, severity=severity, rule=rule, account_no=account_no
         )
+        return paged(request, found)
 
     @write_route(
         "/{alert_id:int}/acknowledgement",

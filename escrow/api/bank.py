@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from litestar import Request
+from litestar import Request, Response
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, JSONBody
 
 from escrow.api.deps import authenticate_cached, require_kind, services
 from escrow.api.idempotency import idempotent
-from escrow.api.routes import KeyedController, read_route, write_route
+from escrow.api.paging import paged
+from escrow.api.routes import KeyedController, list_route, read_route, write_route
 from escrow.api.schemas import AgreementConfirmationIn, DepositIn, DepositVerifyIn, ReversalIn
+from escrow.domain.paging import Page
 from escrow.domain.principal import Principal
 from escrow.services import accounts, agreements, deposits
 
@@ -24,14 +26,17 @@ def _deposit_status(view: deposits.DepositView) -> int:
 class BankController(KeyedController):
     tags = ["bank"]
 
-    @read_route(
-        "/accounts", "The supervised accounts this bank holds", "The bank's supervised accounts", (403,)
+    @list_route(
+        "/accounts",
+        "The supervised accounts this bank holds",
+        "The bank's supervised accounts, in the order they were opened",
+        (403,),
     )
     def list_accounts(
-        self, request: Request, principal: NamedDependency[Principal]
-    ) -> list[accounts.BankAccountView]:
+        self, request: Request, principal: NamedDependency[Principal], page: NamedDependency[Page]
+    ) -> Response[list[accounts.BankAccountView]]:
         require_kind(principal, "bank")
-        return accounts.of_bank(services(request), principal)
+        return paged(request, accounts.page_of_bank(services(request), principal, page))
 
     @read_route("/accounts/{account_no:str}", "One supervised account with its release cap", "The account")
     def account(

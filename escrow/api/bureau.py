@@ -6,14 +6,15 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated, Any
 
-from litestar import Request
+from litestar import Request, Response
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from escrow.api import responses as R
 from escrow.api.deps import Id, query_date, require_bureau, services
 from escrow.api.idempotency import idempotent
-from escrow.api.routes import KeyedController, read_route, write_route
+from escrow.api.paging import paged
+from escrow.api.routes import KeyedController, list_route, read_route, write_route
 from escrow.api.schemas import (
     BankChangeIn,
     ClosureIn,
@@ -22,6 +23,7 @@ from escrow.api.schemas import (
     NodeConfirmationIn,
     ProjectIn,
 )
+from escrow.domain.paging import Page
 from escrow.domain.principal import Principal
 from escrow.services import guarantees, instructions, lifecycle, projects, stats
 
@@ -193,15 +195,19 @@ class BureauController(KeyedController):
         require_bureau(principal, "admin")
         return guarantees.release(services(request), guarantee_id, principal)
 
-    @read_route(
+    @list_route(
         "/projects/{project_id:int}/guarantees",
         "A project's bank guarantees (bureau users and the project's developer)",
         "The guarantees in the order registered; status expired once past valid_until",
     )
     def list_guarantees(
-        self, request: Request, project_id: Id, principal: NamedDependency[Principal]
-    ) -> tuple[guarantees.GuaranteeView, ...]:
-        return guarantees.listing(services(request), project_id, principal)
+        self,
+        request: Request,
+        project_id: Id,
+        principal: NamedDependency[Principal],
+        page: NamedDependency[Page],
+    ) -> Response[list[guarantees.GuaranteeView]]:
+        return paged(request, guarantees.page_of_listing(services(request), project_id, principal, page))
 
     @write_route(
         "/projects/{project_id:int}/closure",

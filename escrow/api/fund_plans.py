@@ -5,15 +5,17 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from litestar import Request
+from litestar import Request, Response
 from litestar.di import NamedDependency
 from litestar.params import JSONBody
 
 from escrow.api.deps import Id, require_bureau, require_kind, services
 from escrow.api.idempotency import idempotent
+from escrow.api.paging import paged
 from escrow.api.releases import refused
-from escrow.api.routes import KeyedController, read_route, write_route
+from escrow.api.routes import KeyedController, list_route, read_route, write_route
 from escrow.api.schemas import DecisionIn, FundPlanIn
+from escrow.domain.paging import Page
 from escrow.domain.principal import Principal
 from escrow.services import approvals, fund_plans
 
@@ -61,7 +63,7 @@ class FundPlanController(KeyedController):
     ) -> fund_plans.FundPlanView:
         return fund_plans.in_force(services(request), project_id, principal)
 
-    @read_route(
+    @list_route(
         "/projects/{project_id:int}/fund-plan/versions",
         "Every version of the project's fund demand plan, newest first",
         "The versions",
@@ -69,9 +71,13 @@ class FundPlanController(KeyedController):
         operation_id="listFundPlanVersions",
     )
     def plan_versions(
-        self, request: Request, project_id: Id, principal: NamedDependency[Principal]
-    ) -> list[fund_plans.FundPlanView]:
-        return list(fund_plans.versions(services(request), project_id, principal))
+        self,
+        request: Request,
+        project_id: Id,
+        principal: NamedDependency[Principal],
+        page: NamedDependency[Page],
+    ) -> Response[list[fund_plans.FundPlanView]]:
+        return paged(request, fund_plans.page_of_versions(services(request), project_id, principal, page))
 
     @read_route(
         "/fund-plans/{plan_id:int}",

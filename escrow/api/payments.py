@@ -5,15 +5,17 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from litestar import Request
+from litestar import Request, Response
 from litestar.di import NamedDependency
 from litestar.params import JSONBody, QueryParameter
 
 from escrow.api.deps import Id, require_kind, services
 from escrow.api.idempotency import idempotent
+from escrow.api.paging import paged
 from escrow.api.releases import refused
-from escrow.api.routes import KeyedController, read_route, write_route
+from escrow.api.routes import KeyedController, list_route, read_route, write_route
 from escrow.api.schemas import DeductionIn, ExecutionIn, FreezeIn, FreezeLiftIn
+from escrow.domain.paging import Page
 from escrow.domain.principal import Principal
 from escrow.services import approvals, freezes, instructions
 
@@ -22,22 +24,23 @@ class PaymentController(KeyedController):
     tags = ["bank"]
     exception_handlers = {approvals.Refused: refused}
 
-    @read_route(
+    @list_route(
         "/instructions",
         "Approved releases and refunds, and returns of unassigned money, on this bank's accounts",
-        "The instructions",
+        "The instructions, oldest first",
         (400, 403),
     )
     def list_instructions(
         self,
         request: Request,
         principal: NamedDependency[Principal],
+        page: NamedDependency[Page],
         status: Annotated[
             Literal["pending", "executed"] | None, QueryParameter(description="pending or executed")
         ] = None,
-    ) -> list[instructions.Instruction]:
+    ) -> Response[list[instructions.Instruction]]:
         require_kind(principal, "bank")
-        return instructions.for_bank(services(request), principal, status)
+        return paged(request, instructions.page_for_bank(services(request), principal, status, page))
 
     @read_route("/instructions/{instruction_id:int}", "One payment instruction", "The instruction")
     def instruction(

@@ -154,7 +154,8 @@ def _http(_: Request, exc: HTTPException) -> Response:
     if isinstance(exc, NotAuthorizedException):
         headers.setdefault("WWW-Authenticate", "Bearer")
     detail = str(exc.detail) if exc.detail else _TITLES.get(status, "Error")
-    return problem(status, _KINDS.get(status, "error"), detail, headers=headers or None)
+    fallback = "bad-request" if status < 500 else "internal-error"  # a status none of _KINDS names
+    return problem(status, _KINDS.get(status, fallback), detail, headers=headers or None)
 
 
 def _feed(_: Request, exc: Exception) -> Response:

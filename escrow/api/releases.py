@@ -11,10 +11,12 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 
 from escrow.api.deps import Id, require_bureau, require_kind, services
 from escrow.api.idempotency import idempotent
+from escrow.api.paging import paged
 from escrow.api.problems import problem
-from escrow.api.routes import KeyedController, read_route, write_route
+from escrow.api.routes import KeyedController, list_route, read_route, write_route
 from escrow.api.schemas import CancellationIn, DecisionIn, ReleaseIn
 from escrow.domain.errors import Forbidden
+from escrow.domain.paging import Page
 from escrow.domain.principal import Principal
 from escrow.services import approvals, refunds, releases
 
@@ -63,7 +65,7 @@ class ReleaseController(KeyedController):
         )
         return releases.apply(services(request), cmd, principal)
 
-    @read_route(
+    @list_route(
         "/releases",
         "Releases: a developer's own, or all for bureau users",
         "The releases, newest first",
@@ -74,11 +76,12 @@ class ReleaseController(KeyedController):
         self,
         request: Request,
         principal: NamedDependency[Principal],
+        page: NamedDependency[Page],
         status: Annotated[ReleaseStatus | None, QueryParameter(description="only this status")] = None,
-    ) -> list[releases.ReleaseView]:
+    ) -> Response[list[releases.ReleaseView]]:
         if not (principal.is_bureau or principal.kind == "developer"):
             raise Forbidden("releases are listed for developers and housing bureau users")
-        return releases.listing(services(request), principal, status)
+        return paged(request, releases.page_of_listing(services(request), principal, status, page))
 
     @read_route(
         "/releases/{release_id:int}",

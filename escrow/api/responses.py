@@ -21,12 +21,14 @@ from litestar.enums import ParamType
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import (
     Components,
+    OpenAPIFormat,
     OpenAPIHeader,
     OpenAPIMediaType,
     OpenAPIResponse,
     OpenAPIType,
     Operation,
     Parameter,
+    Reference,
     RequestBody,
     Schema,
     SecurityScheme,
@@ -37,6 +39,7 @@ from escrow.api.problems import PROBLEM, TYPE_BASE
 from escrow.domain.money import ACCOUNT_TOTAL_PATTERN, AMOUNT_PATTERN, WIRE_PATTERN
 
 JSON = "application/json"
+PDF = "application/pdf"
 
 Money = Annotated[
     str,
@@ -136,8 +139,9 @@ def answers(success: dict[int, tuple[Any, str] | ResponseSpec], *errors: int) ->
 
 
 # Errors shared by kinds of endpoint. Every POST: 400 (Idempotency-Key, body not JSON), 401, 409 (a concurrent
-# request with the same key, a lost race), 413, 422 (invalid body, key reused with another body).
-POST_ERRORS = (400, 401, 409, 413, 422)
+# request with the same key, a lost race), 413, 415 (a body of a media type it cannot read), 422 (invalid
+# body, key reused with another body).
+POST_ERRORS = (400, 401, 409, 413, 415, 422)
 GET_ERRORS = (401,)
 
 
@@ -179,13 +183,52 @@ class DocumentedOperation(Operation):
             for status, response in sorted((self.responses or {}).items())
             if not (status.startswith("4") and JSON in (getattr(response, "content", None) or {}))
         }
+        for response in self.responses.values():
+            for media_type, content in (getattr(response, "content", None) or {}).items():
+                if media_type == PDF:  # a file, not text: generated clients hand over its bytes
+                    content.schema = binary(PDF)
         body = self.request_body
         if isinstance(body, RequestBody) and JSON in (body.content or {}):
             schema = body.content[JSON].schema
             if isinstance(schema, Schema) and any(
                 isinstance(s, Schema) and s.type == OpenAPIType.NULL for s in schema.one_of or []
             ):
+                # an optional body: its named schema, not an anonymous "that or null"
                 body.required = False
+                named = [
+                    s
+                    for s in schema.one_of or []
+                    if not (isinstance(s, Schema) and s.type == OpenAPIType.NULL)
+                ]
+                if len(named) == 1:
+                    body.content[JSON].schema = named[0]
+        for parameter in self.parameters or []:
+            if isinstance(parameter, Parameter) and isinstance(parameter.schema, Schema):
+                simple_optional(parameter)
+
+
+def binary(media_type: str) -> Schema:
+    """A file in the body: bytes of `media_type` (OpenAPI 3.1 and its 3.0 spelling, `format: binary`)."""
+    return Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.BINARY, content_media_type=media_type)
+
+
+def simple_optional(parameter: Parameter) -> None:
+    """A query filter typed `X | None` is documented as Litestar writes it: `type: [null, string]` with
+    null among its enum values, which generators turn into three enum classes. An absent parameter is what
+    None means, so the parameter is optional and its schema just X."""
+    schema = parameter.schema
+    assert isinstance(schema, Schema)
+    if isinstance(schema.type, list) and OpenAPIType.NULL in schema.type:
+        rest = [t for t in schema.type if t != OpenAPIType.NULL]
+        schema.type = rest[0] if len(rest) == 1 else rest
+        if schema.enum:
+            schema.enum = [value for value in schema.enum if value is not None]
+    elif schema.one_of and any(isinstance(s, Schema) and s.type == OpenAPIType.NULL for s in schema.one_of):
+        rest = [s for s in schema.one_of if not (isinstance(s, Schema) and s.type == OpenAPIType.NULL)]
+        if len(rest) == 1 and isinstance(rest[0], Schema):
+            parameter.schema = rest[0]
+            if schema.description and not rest[0].description:
+                rest[0].description = schema.description
 
 
 @dataclass
@@ -206,11 +249,13 @@ class IdempotentOperation(DocumentedOperation):
                 }
 
 
-def _statement_json_schema() -> dict[str, Any]:
-    """The JSON statement of CONTRACT.md §3 as escrow.feeds.jsonfeed reads it (a list of them is accepted)."""
+def _statement_schemas() -> dict[str, Any]:
+    """The statement upload's named schemas: the JSON statement of CONTRACT.md §3 as escrow.feeds.jsonfeed
+    reads it (one, or a list of them), and the files of the other formats (CONTRACT.md §3, §4, §9)."""
     signed = {"type": ["string", "null"], "pattern": "^-?" + ACCOUNT_TOTAL_PATTERN.removeprefix("^")}
     line = {
         "type": "object",
+        "description": "One line of a JSON statement",
         "required": ["bank_reference", "booked_on", "amount", "direction"],
         "properties": {
             "bank_reference": {"type": "string", "minLength": 1, "maxLength": 64},
@@ -229,6 +274,7 @@ def _statement_json_schema() -> dict[str, Any]:
     }
     statement = {
         "type": "object",
+        "description": "An end-of-day statement as JSON",
         "required": ["account_no", "lines"],
         "properties": {
             "account_no": {"type": "string", "minLength": 1},
@@ -241,34 +287,93 @@ def _statement_json_schema() -> dict[str, Any]:
             "opening_balance": signed,
             "closing_balance": signed,
             "statement_id": {"type": "string"},
-            "lines": {"type": "array", "items": line},
+            "lines": {"type": "array", "items": {"$ref": _ref("StatementJsonLine")}},
         },
     }
-    return {"oneOf": [statement, {"type": "array", "minItems": 1, "items": statement}]}
+    return {
+        "StatementJsonLine": line,
+        "StatementJson": statement,
+        "StatementJsonBody": {
+            "description": "One JSON statement, or a list of them (each imported as one would be)",
+            "oneOf": [
+                {"$ref": _ref("StatementJson")},
+                {"type": "array", "minItems": 1, "items": {"$ref": _ref("StatementJson")}},
+            ],
+        },
+        "StatementCamt": {
+            "type": "string",
+            "contentMediaType": "application/xml",
+            "description": "An ISO 20022 camt.053 (statement) or camt.054 (notification) XML document",
+        },
+        "StatementCamtZip": {
+            "type": "string",
+            "format": "binary",
+            "contentMediaType": "application/zip",
+            "description": "A ZIP of camt XML files (at most 500 members, 256 MiB unpacked), all or nothing",
+        },
+        "StatementMt940": {
+            "type": "string",
+            "contentMediaType": "text/plain",
+            "description": "A SWIFT MT940 statement (it may end with the ETX character)",
+        },
+        "StatementCsv": {
+            "type": "string",
+            "contentMediaType": "text/csv",
+            "description": "The statement CSV of CONTRACT.md §4 (UTF-8, a BOM accepted, a header row)",
+        },
+    }
+
+
+def _ref(name: str) -> str:
+    return f"#/components/schemas/{name}"
+
+
+STATEMENT_SCHEMAS = _statement_schemas()
+STATEMENT_MEDIA_TYPES = {
+    JSON: "StatementJsonBody",
+    "application/xml": "StatementCamt",
+    "text/xml": "StatementCamt",
+    "application/zip": "StatementCamtZip",
+    "text/plain": "StatementMt940",
+    "text/csv": "StatementCsv",
+}
 
 
 @dataclass
 class StatementOperation(IdempotentOperation):
-    """POST /statements reads its raw body: document the formats it accepts."""
+    """POST /statements reads its raw body: document the formats it accepts, each by its named schema
+    (STATEMENT_SCHEMAS, added to the document's components by `named_schemas`)."""
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        text = Schema(type=OpenAPIType.STRING)
         self.request_body = RequestBody(
             required=True,
             description="One statement file: camt.053/camt.054 XML, a ZIP of camt XML files, MT940 text, "
             "the statement CSV (CONTRACT.md §4) or JSON. The content type selects the format; one no parser "
             "reads (a PDF, an image) is 415.",
             content={
-                "application/xml": OpenAPIMediaType(schema=text),
-                "application/zip": OpenAPIMediaType(
-                    schema=Schema(type=OpenAPIType.STRING, content_media_type="application/zip")
-                ),
-                "text/plain": OpenAPIMediaType(schema=text),
-                "text/csv": OpenAPIMediaType(schema=text),
-                JSON: OpenAPIMediaType(schema=_statement_json_schema()),  # type: ignore[arg-type]
+                media_type: OpenAPIMediaType(schema=Reference(_ref(name)))
+                for media_type, name in STATEMENT_MEDIA_TYPES.items()
             },
         )
+
+
+def named_schemas(app: Any) -> None:
+    """Add the schemas no handler's signature declares (STATEMENT_SCHEMAS) to the app's OpenAPI components.
+    Litestar fills `components.schemas` from its registry of the handlers' types when it builds the
+    document (once, at the first request for it), replacing what the configuration held: its plugin that
+    builds the document becomes one that adds these after the build."""
+    from litestar._openapi.plugin import OpenAPIPlugin  # Litestar's own; it has no hook after the build
+
+    class WithNamedSchemas(OpenAPIPlugin):
+        __slots__ = ()
+
+        def _build_openapi(self) -> Any:
+            document = super()._build_openapi()
+            document.components.schemas = {**(document.components.schemas or {}), **STATEMENT_SCHEMAS}
+            return document
+
+    app.plugins.get(OpenAPIPlugin).__class__ = WithNamedSchemas
 
 
 # --- city figures -----------------------------------------------------------------------------------------

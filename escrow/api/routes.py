@@ -10,12 +10,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Controller, get, post
+from litestar import Controller, Request, Response, get, post
 from litestar.di import Provide
 from litestar.openapi.datastructures import ResponseSpec
 
+from escrow.api import paging
 from escrow.api import responses as documented
 from escrow.api.deps import authenticate
+from escrow.api.problems import problem
+from escrow.api.responses import JSON
+from escrow.domain.errors import FieldError
 
 # The problems most endpoints answer beyond the shared ones: another kind of key, and no such resource.
 NOT_YOURS = (403, 404)
@@ -59,10 +63,15 @@ def write_route(
     *,
     status_code: int = 201,
     success: dict[int, tuple[Any, str]] | None = None,
+    reads_json: bool = True,
     **options: Any,
 ) -> Any:
     """An idempotent POST answering `described` (or, where it may answer more than one status, `success`:
-    status → (body type, description)) or a problem."""
+    status → (body type, description)) or a problem. Its body is JSON (`reads_json`): one sent as another
+    media type is 415 before anything reads it; a handler reading another format says `reads_json=False`
+    and answers its own 415."""
+    if reads_json:
+        options.setdefault("before_request", json_only)
     return post(
         path,
         sync_to_thread=True,
@@ -72,3 +81,31 @@ def write_route(
         responses=documented.answers(success or {}, *documented.POST_ERRORS, *errors),
         **{"operation_class": documented.IdempotentOperation, **options},
     )
+
+
+def json_only(request: Request) -> Response | None:
+    """before_request of a JSON endpoint: a body declared as another media type (a form, XML, text) is a
+    415 problem naming Content-Type. No Content-Type at all is read as JSON, as before."""
+    declared = request.headers.get("content-type")
+    if declared is None:
+        return None
+    mime = declared.split(";", 1)[0].strip().lower()
+    if mime == JSON or (mime.startswith("application/") and mime.endswith("+json")):
+        return None
+    detail = f"the body must be JSON (Content-Type: {JSON}), not {mime or 'an empty media type'}"
+    return problem(415, "unsupported-media-type", detail, errors=[FieldError("Content-Type", detail)])
+
+
+def list_route(
+    path: str,
+    summary: str,
+    described: str | None = None,
+    errors: tuple[int, ...] = NOT_YOURS,
+    *,
+    keys: int = 1,
+    **options: Any,
+) -> Any:
+    """A GET answering a list a page at a time (escrow.api.paging): the handler takes `page: Page` and
+    answers `paged(request, …)`; its store query orders by `keys` order keys, the last of them the id.
+    A limit or cursor it cannot take is 422."""
+    return read_route(path, summary, described, (*errors, 422), **{**paging.list_options(keys), **options})

@@ -31,7 +31,8 @@ class StatementController(KeyedController):
     @write_route(
         "/statements",
         "Send an end-of-day statement; it is reconciled against the books",
-        errors=(403, 415),
+        errors=(403,),
+        reads_json=False,
         success={
             201: (reconcile.StatementsImport, "Imported and reconciled"),
             200: (reconcile.StatementsImport, "Imported before: the earlier results; nothing changed"),

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, Literal
 
+from escrow.domain.paging import Page, Paged, page_of
 from escrow.domain.principal import Principal
 from escrow.services.context import Context
 from escrow.services.deposits import bank_account
@@ -76,6 +77,14 @@ def of_bank(ctx: Context, actor: Principal) -> list[BankAccountView]:
     with ctx.reading() as uow:
         pairs = [(project, account) for account, project in uow.projects.accounts_of_bank(actor.bank_id)]
         return bank_views(uow, ctx, pairs)
+
+
+def page_of_bank(ctx: Context, actor: Principal, page: Page) -> Paged[BankAccountView]:
+    """One page of the bank's supervised accounts, in account id order."""
+    with ctx.reading() as uow:
+        found = page_of(uow.projects.accounts_of_bank(actor.bank_id, page), page, lambda pair: (pair[0].id,))
+        views = bank_views(uow, ctx, [(project, account) for account, project in found.items])
+        return Paged(views, found.next)
 
 
 def get(ctx: Context, account_no: str, actor: Principal) -> BankAccountView:

@@ -32,6 +32,7 @@ from escrow.domain.approvals import Decision, Link, MayDecide, adoption_chain, l
 from escrow.domain.errors import Conflict, FieldError, Forbidden, InvalidInput, NotFound
 from escrow.domain.ids import valid_id
 from escrow.domain.money import Money, from_fen, to_wire
+from escrow.domain.paging import Page, Paged, page_of
 from escrow.domain.principal import Principal
 from escrow.rulebooks import RuleBook, version_key
 from escrow.services import approvals
@@ -436,6 +437,20 @@ class Row:
     status: Status
     projects: int
     created_at: str | None
+
+
+def page_of_listing(ctx: Context, actor: Principal, status: str | None, page: Page) -> Paged[Row]:
+    """One page of `listing`, newest first."""
+    if not actor.is_bureau:
+        raise NotFound("no adoptions")
+    with ctx.reading() as uow:
+        found = page_of(uow.adoptions.listing(status=status, page=page), page, lambda a: (a.id,))
+        counts = uow.adoptions.count_chosen([a.id for a in found.items])
+        rows = [
+            Row(a.id, a.rulebook_id, a.status, counts.get(a.id, 0), approvals.timestamp(a.created_at))
+            for a in found.items
+        ]
+        return Paged(rows, found.next)
 
 
 def listing(ctx: Context, actor: Principal, status: str | None = None) -> tuple[Row, ...]:

@@ -48,6 +48,7 @@ from escrow.domain.buildings import Progress
 from escrow.domain.errors import Conflict, FieldError, InvalidInput, NotFound
 from escrow.domain.guarantees import EXPIRY_WARNING_DAYS
 from escrow.domain.money import from_fen, to_wire
+from escrow.domain.paging import Page, Paged, page_of
 from escrow.domain.principal import Principal
 from escrow.services import approvals, notifications
 from escrow.services.agreements import confirmation_days
@@ -693,6 +694,34 @@ def listing(
     account_no: str | None = None,
     limit: int = 500,
 ) -> tuple[AlertView, ...]:
+    return tuple(
+        _listing(ctx, state=state, severity=severity, rule=rule, account_no=account_no, limit=limit).items
+    )
+
+
+def page_of_listing(
+    ctx: Context,
+    page: Page,
+    *,
+    state: str | None = None,
+    severity: str | None = None,
+    rule: str | None = None,
+    account_no: str | None = None,
+) -> Paged[AlertView]:
+    """One page of the alerts, most severe first, then newest (the position: urgency and id)."""
+    return _listing(ctx, state=state, severity=severity, rule=rule, account_no=account_no, page=page)
+
+
+def _listing(
+    ctx: Context,
+    *,
+    state: str | None,
+    severity: str | None,
+    rule: str | None,
+    account_no: str | None,
+    limit: int = 500,
+    page: Page | None = None,
+) -> Paged[AlertView]:
     errors = []
     if state is not None and state not in STATES:
         errors.append(FieldError("state", " | ".join(STATES)))
@@ -707,12 +736,15 @@ def listing(
         if account_no is not None:
             account = uow.projects.account_by_no(account_no)
             if account is None:
-                return ()
+                return Paged([])
             account_id = account.id
         rows = uow.alert_reads.listing(
-            state=state, severity=severity, rule=rule, account_id=account_id, limit=limit
+            state=state, severity=severity, rule=rule, account_id=account_id, limit=limit, page=page
         )
-        return tuple(_view(alert, no, username) for alert, no, username in rows)
+        if page is not None:
+            found = page_of(rows, page, lambda row: (row[0].urgency, row[0].id))
+            return Paged([_view(alert, no, username) for alert, no, username in found.items], found.next)
+        return Paged([_view(alert, no, username) for alert, no, username in rows])
 
 
 def _bureau_alert(uow: UnitOfWork, alert_id: int) -> Alert:

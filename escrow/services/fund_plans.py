@@ -25,6 +25,7 @@ from escrow.domain import fund_plan as plan_rules
 from escrow.domain.approvals import Decision, Link, MayDecide, fund_plan_chain, links, next_link
 from escrow.domain.errors import Conflict, FieldError, InvalidInput, NotFound
 from escrow.domain.money import Money, from_fen, to_fen, to_wire
+from escrow.domain.paging import Page, Paged, page_of
 from escrow.domain.principal import Principal
 from escrow.domain.rulebook import RuleBook
 from escrow.services import approvals
@@ -332,6 +333,14 @@ def versions(ctx: Context, project_id: int, actor: Principal) -> tuple[FundPlanV
     with ctx.reading() as uow:
         project = _visible_project(uow, actor, project_id)
         return tuple(plan_view(uow, ctx, p) for p in uow.fund_plans.of_project(project.id))
+
+
+def page_of_versions(ctx: Context, project_id: int, actor: Principal, page: Page) -> Paged[FundPlanView]:
+    """One page of `versions`, newest first."""
+    with ctx.reading() as uow:
+        project = _visible_project(uow, actor, project_id)
+        found = page_of(uow.fund_plans.of_project(project.id, page), page, lambda p: (p.id,))
+        return Paged([plan_view(uow, ctx, p) for p in found.items], found.next)
 
 
 # --- a release against the plan (escrow.services.releases) --------------------------------------------------

@@ -34,6 +34,7 @@ from escrow.domain.errors import Conflict, FieldError, InvalidInput, NotFound
 from escrow.domain.guarantees import Period, allocate, peak_in_force, status_on
 from escrow.domain.ids import valid_id
 from escrow.domain.money import ZERO, Money, from_fen, quantize, to_fen, to_wire
+from escrow.domain.paging import Page, Paged, page_of
 from escrow.domain.principal import Principal
 from escrow.services import approvals, ending
 from escrow.services.context import Context
@@ -317,6 +318,15 @@ def overview_in(
         requires_full_amount=book.guarantee_requires_full_amount,
         account_open=account.status != "closed",
     )
+
+
+def page_of_listing(ctx: Context, project_id: int, actor: Principal, page: Page) -> Paged[GuaranteeView]:
+    """One page of `listing`, in the order registered. What each guarantee counts for depends on the others
+    valid on the same days, so the page is cut from the project's whole overview (a project has a few)."""
+    items = [
+        g for g in listing(ctx, project_id, actor) if page.after is None or g.guarantee_id > page.after[0]
+    ]
+    return page_of(items, page, lambda g: (g.guarantee_id,))
 
 
 def listing(ctx: Context, project_id: int, actor: Principal) -> tuple[GuaranteeView, ...]:

@@ -19,6 +19,7 @@ from typing import Any, Literal
 from escrow.domain import caps, dates, ledger, lifecycle
 from escrow.domain.errors import Conflict, FieldError, InvalidInput, NotFound
 from escrow.domain.money import ZERO, Money, from_fen, to_wire
+from escrow.domain.paging import Page, Paged, page_of
 from escrow.domain.principal import Principal
 from escrow.services import approvals, ending, refunds, suspense
 from escrow.services.context import Context
@@ -214,6 +215,15 @@ def for_bank(ctx: Context, actor: Principal, status: str | None = None) -> list[
         raise InvalidInput("unknown status", errors=[FieldError("status", " or ".join(STATUSES))])
     with ctx.reading() as uow:
         return [instruction_view(uow, i) for i in uow.instructions.of_bank(actor.bank_id, status)]
+
+
+def page_for_bank(ctx: Context, actor: Principal, status: str | None, page: Page) -> Paged[Instruction]:
+    """One page of `for_bank`, in id order."""
+    if status is not None and status not in STATUSES:
+        raise InvalidInput("unknown status", errors=[FieldError("status", " or ".join(STATUSES))])
+    with ctx.reading() as uow:
+        found = page_of(uow.instructions.of_bank(actor.bank_id, status, page), page, lambda i: (i.id,))
+        return Paged([instruction_view(uow, i) for i in found.items], found.next)
 
 
 def get(ctx: Context, instruction_id: int, actor: Principal) -> Instruction:

@@ -266,11 +266,17 @@ def resolve_account(uow: UnitOfWork, src: Source, actor: Principal) -> Supervise
     s = src.head
     account = uow.projects.account_by_no(s.account_no)
     if account is None or account.bank_id != actor.bank_id:
-        raise StatementRefused(f"unknown account {s.account_no}: not an account this bank supervises")
+        raise StatementRefused(
+            f"unknown account {s.account_no}: not an account this bank supervises",
+            errors=[FieldError("account_no", "not an account this bank supervises")],
+        )
     currencies = {s.currency} | src.lines.currencies
     foreign = sorted(c for c in currencies if c and c != account.currency)
     if foreign:
-        raise StatementRefused(f"currency {', '.join(foreign)}, account is {account.currency}")
+        raise StatementRefused(
+            f"currency {', '.join(foreign)}, account is {account.currency}",
+            errors=[FieldError("currency", f"{', '.join(foreign)}: the account is in {account.currency}")],
+        )
     if account.status == "closed":  # a conflict with the account's state (CONTRACT.md §8: 409)
         refused = StatementRefused(
             f"account {account.account_no} is closed: supervision has ended, it takes no more statements",

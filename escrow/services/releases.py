@@ -19,6 +19,7 @@ from escrow.domain.approvals import Decision, Link, MayDecide, links, next_link,
 from escrow.domain.caps import Cap
 from escrow.domain.errors import FieldError, InvalidInput, NotFound
 from escrow.domain.money import Money, from_fen, to_fen, to_wire
+from escrow.domain.paging import Page, Paged, page_of
 from escrow.domain.principal import Principal
 from escrow.rulebooks import RuleBook
 from escrow.services import approvals, ending, fund_plans
@@ -432,6 +433,18 @@ def listing(ctx: Context, actor: Principal, status: str | None = None) -> list[R
     with ctx.reading() as uow:
         found = uow.releases.listing(developer_id=developer_id, status=status)
         return [release_view(uow, ctx, r) for r in found]
+
+
+def page_of_listing(ctx: Context, actor: Principal, status: str | None, page: Page) -> Paged[ReleaseView]:
+    """One page of `listing`, newest first."""
+    developer_id = None if actor.is_bureau else actor.developer_id
+    if developer_id is None and not actor.is_bureau:
+        return Paged([])
+    with ctx.reading() as uow:
+        found = page_of(
+            uow.releases.listing(developer_id=developer_id, status=status, page=page), page, lambda r: (r.id,)
+        )
+        return Paged([release_view(uow, ctx, r) for r in found.items], found.next)
 
 
 # --- read models for the pages -----------------------------------------------------------------------------

@@ -7,8 +7,9 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import NamedTuple
 
-from sqlalchemy import ColumnElement, Row, Select, func, select
+from sqlalchemy import ColumnElement, Row, Select, and_, func, or_, select
 
+from escrow.domain.paging import Page
 from escrow.store.models import (
     Alert,
     Deposit,
@@ -279,9 +280,18 @@ class AlertReads(Reads):
         rule: str | None = None,
         account_id: int | None = None,
         limit: int = 500,
+        page: Page | None = None,
     ) -> list[tuple[Alert, str | None, str | None]]:
-        """(alert, account no, user name of who acknowledged it), most severe first, then newest."""
+        """(alert, account no, user name of who acknowledged it), most severe first, then newest; with
+        `page`, the page's and one more, after the position (urgency, id) (escrow.domain.paging)."""
         where = []
+        if page is not None:
+            limit = page.limit + 1
+            if page.after is not None:
+                urgency, alert_id = page.after
+                where.append(
+                    or_(Alert.urgency < urgency, and_(Alert.urgency == urgency, Alert.id < alert_id))
+                )
         if state is not None:
             where.append(Alert.state == state)
         if severity is not None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
+from escrow.domain.paging import Page
 from escrow.store.models import (
     ApprovalStep,
     Developer,
@@ -57,10 +58,17 @@ class Adoptions(Repo):
         ).all()
         return [(a, c) for a, c in rows]
 
-    def listing(self, *, status: str | None = None, limit: int = 50) -> list[RulebookAdoption]:
+    def listing(
+        self, *, status: str | None = None, limit: int = 50, page: Page | None = None
+    ) -> list[RulebookAdoption]:
+        """Newest first: the latest `limit`; with `page`, the page's and one more (escrow.domain.paging)."""
         stmt = select(RulebookAdoption)
         if status is not None:
             stmt = stmt.where(RulebookAdoption.status == status)
+        if page is not None:
+            limit = page.limit + 1
+            if page.after is not None:
+                stmt = stmt.where(RulebookAdoption.id < page.after[0])
         return list(self.session.scalars(stmt.order_by(RulebookAdoption.id.desc()).limit(limit)))
 
     def count_chosen(self, adoption_ids: list[int]) -> dict[int, int]:

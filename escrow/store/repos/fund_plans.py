@@ -7,6 +7,7 @@ from datetime import date, datetime
 
 from sqlalchemy import func, select
 
+from escrow.domain.paging import Page
 from escrow.store.models import (
     ApprovalStep,
     Developer,
@@ -31,9 +32,15 @@ class FundPlans(Repo):
     def items(self, plan_id: int) -> list[FundPlanItem]:
         return self.all_of(FundPlanItem, FundPlanItem.plan_id == plan_id, order_by=FundPlanItem.line_no)
 
-    def of_project(self, project_id: int) -> list[FundPlan]:
-        """Every version, newest first."""
-        return self.all_of(FundPlan, FundPlan.project_id == project_id, order_by=FundPlan.version.desc())
+    def of_project(self, project_id: int, page: Page | None = None) -> list[FundPlan]:
+        """Every version, newest first; with `page`, the page's and one more (escrow.domain.paging: the
+        position is the version's id, which grows with its number)."""
+        if page is None:
+            return self.all_of(FundPlan, FundPlan.project_id == project_id, order_by=FundPlan.version.desc())
+        stmt = select(FundPlan).where(FundPlan.project_id == project_id)
+        if page.after is not None:
+            stmt = stmt.where(FundPlan.id < page.after[0])
+        return list(self.session.scalars(stmt.order_by(FundPlan.id.desc()).limit(page.limit + 1)))
 
     def with_status(self, project_id: int, status: str) -> list[FundPlan]:
         return self.all_of(

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from escrow.domain.lifecycle import ENDING_KINDS
+from escrow.domain.paging import Page
 from escrow.store.models import (
     ApprovalStep,
     Developer,
@@ -43,13 +44,23 @@ class Releases(Repo):
         return self.all_of(ApprovalStep, ApprovalStep.release_id == release_id, order_by=ApprovalStep.step_no)
 
     def listing(
-        self, *, developer_id: int | None = None, status: str | None = None, limit: int = 200
+        self,
+        *,
+        developer_id: int | None = None,
+        status: str | None = None,
+        limit: int = 200,
+        page: Page | None = None,
     ) -> list[Release]:
+        """Newest first: the latest `limit`; with `page`, the page's and one more (escrow.domain.paging)."""
         stmt = select(Release)
         if developer_id is not None:
             stmt = stmt.where(Release.developer_id == developer_id)
         if status is not None:
             stmt = stmt.where(Release.status == status)
+        if page is not None:
+            limit = page.limit + 1
+            if page.after is not None:
+                stmt = stmt.where(Release.id < page.after[0])
         return list(self.session.scalars(stmt.order_by(Release.id.desc()).limit(limit)))
 
     def search(
@@ -131,7 +142,10 @@ class Instructions(Repo):
         """The return of an unassigned deposit to its payer."""
         return self.one_of(PaymentInstruction, PaymentInstruction.deposit_id == deposit_id)
 
-    def of_bank(self, bank_id: int, status: str | None = None) -> list[PaymentInstruction]:
+    def of_bank(
+        self, bank_id: int, status: str | None = None, page: Page | None = None
+    ) -> list[PaymentInstruction]:
+        """In id order; with `page`, the page's and one more (escrow.domain.paging)."""
         stmt = (
             select(PaymentInstruction)
             .join(SupervisedAccount, SupervisedAccount.id == PaymentInstruction.account_id)
@@ -139,6 +153,10 @@ class Instructions(Repo):
         )
         if status is not None:
             stmt = stmt.where(PaymentInstruction.status == status)
+        if page is not None:
+            if page.after is not None:
+                stmt = stmt.where(PaymentInstruction.id > page.after[0])
+            stmt = stmt.limit(page.limit + 1)
         return list(self.session.scalars(stmt.order_by(PaymentInstruction.id)))
 
     def executed_with_reference(self, bank_id: int, bank_reference: str) -> PaymentInstruction | None:

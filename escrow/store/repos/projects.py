@@ -9,6 +9,7 @@ from sqlalchemy import ColumnElement, and_, func, select
 from sqlalchemy.orm import aliased
 
 from escrow.domain.buildings import BuildingProgress, Progress
+from escrow.domain.paging import Page
 from escrow.store.models import Building, NodeConfirmation, PaymentNotice, Project, SupervisedAccount
 from escrow.store.repos.base import Repo
 
@@ -71,15 +72,22 @@ class Projects(Repo):
             stmt = stmt.with_for_update()
         return self.session.scalar(stmt)
 
-    def accounts_of_bank(self, bank_id: int) -> list[tuple[SupervisedAccount, Project]]:
-        """The bank's accounts with their projects, in account id order (one query)."""
-        rows = self.session.execute(
+    def accounts_of_bank(
+        self, bank_id: int, page: Page | None = None
+    ) -> list[tuple[SupervisedAccount, Project]]:
+        """The bank's accounts with their projects, in account id order (one query); with `page`, the
+        page's (and one more, which says more follow: escrow.domain.paging)."""
+        stmt = (
             select(SupervisedAccount, Project)
             .join(Project, Project.id == SupervisedAccount.project_id)
             .where(SupervisedAccount.bank_id == bank_id)
             .order_by(SupervisedAccount.id)
         )
-        return [(account, project) for account, project in rows]
+        if page is not None:
+            if page.after is not None:
+                stmt = stmt.where(SupervisedAccount.id > page.after[0])
+            stmt = stmt.limit(page.limit + 1)
+        return [(account, project) for account, project in self.session.execute(stmt)]
 
     def accounts_opened_by(self, day: date) -> list[SupervisedAccount]:
         """Every account opened on or before `day`, closed ones included, in id order."""
