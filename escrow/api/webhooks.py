@@ -38,7 +38,7 @@ class WebhookIn(Body):
 
 
 class WebhookController(KeyedController):
-    tags = ["webhooks"]
+    tags = ["webhooks", "bank", "developer"]
 
     @write_route(
         "/webhooks",
@@ -82,13 +82,17 @@ class WebhookController(KeyedController):
     @delete(
         "/webhooks/{webhook_id:int}",
         sync_to_thread=True,
+        status_code=200,
         summary="Delete a webhook: nothing more is sent to it; its deliveries log stays",
+        response_description="The webhook, no longer active",
         operation_id="deleteWebhook",
         responses=documented.answers({}, *documented.GET_ERRORS, 403, 404),
         operation_class=documented.DocumentedOperation,
     )
-    def remove(self, request: Request, webhook_id: Id, principal: NamedDependency[Principal]) -> None:
-        webhooks.disable(services(request), webhook_id, principal)
+    def remove(
+        self, request: Request, webhook_id: Id, principal: NamedDependency[Principal]
+    ) -> webhooks.WebhookView:
+        return webhooks.disable(services(request), webhook_id, principal)
 
     @write_route(
         "/webhooks/{webhook_id:int}/secret",

@@ -135,7 +135,7 @@ def test_rotating_replaces_the_secret(client, world, engine):
 def test_deleting_a_webhook(client, world, engine):
     wid = subscribe(client, world, "bank", ["instruction.created"]).json()["webhook_id"]
     r = client.delete(f"/api/v1/webhooks/{wid}", headers=world.headers("bank"))
-    assert r.status_code == 204
+    assert r.status_code == 200 and r.json()["active"] is False
     assert client.get(f"/api/v1/webhooks/{wid}", headers=world.headers("bank")).status_code == 404
     assert client.get("/api/v1/webhooks", headers=world.headers("bank")).json() == []
     assert client.delete(f"/api/v1/webhooks/{wid}", headers=world.headers("bank")).status_code == 404
@@ -186,3 +186,37 @@ def test_the_openapi_document_names_the_operations(client):
         "rotateWebhookSecret",
         "listWebhookDeliveries",
     } <= ids
+
+
+def test_who_may_touch_a_webhook(client, world, engine):
+    """The access matrix of the webhook operations (tests/http/test_access_matrix.py names them)."""
+    from tests.http.test_access_matrix import BUREAU, WEBHOOKS
+
+    owners = {"bank": ["instruction.created"], "developer": ["deposit.posted"]}
+    for owner, events in owners.items():
+        made = subscribe(client, world, owner, events, key=f"m-{owner}").json()
+        wid = made["webhook_id"]
+        for method, template in sorted(WEBHOOKS):
+            url = template.format(webhook_id=wid)
+            for who in ("none", f"other_{owner}", "bank" if owner == "developer" else "developer", *BUREAU):
+                headers = {} if who == "none" else world.headers(who, f"m-{who}-{method}-{url}"[:64])
+                body = {"url": HOOK, "events": events} if template == "/api/v1/webhooks" else None
+                r = client.request(method, url, json=body, headers=headers)
+                if who == "none":
+                    expected = {401}
+                elif who in BUREAU:
+                    expected = {403}
+                elif template == "/api/v1/webhooks" and method == "GET":
+                    expected = {200}  # a list of its own
+                elif template == "/api/v1/webhooks":
+                    expected = {201, 422}  # its own webhook (or one of the other kind's events refused)
+                else:
+                    expected = {404}
+                assert r.status_code in expected, (owner, who, method, url, r.status_code, r.text)
+                if method == "GET" and template == "/api/v1/webhooks" and r.status_code == 200:
+                    assert wid not in [w["webhook_id"] for w in r.json()]
+        # the owner itself
+        assert client.get(f"/api/v1/webhooks/{wid}", headers=world.headers(owner)).status_code == 200
+    with UnitOfWork(engine, readonly=True) as uow:  # the other principals' webhooks are their own
+        rows = list(uow.session.scalars(select(Webhook).order_by(Webhook.id)))
+    assert all((w.bank_id is None) != (w.developer_id is None) for w in rows)
