@@ -111,6 +111,7 @@ class WebhookController(KeyedController):
         "/webhooks/{webhook_id:int}/deliveries",
         "The webhook's deliveries, oldest first: each event, its status, attempts and last answer",
         "The deliveries; a `Link` header names the next page when more follow",
+        (400, 403, 404),
         operation_id="listWebhookDeliveries",
     )
     def deliveries(

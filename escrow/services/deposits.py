@@ -467,7 +467,8 @@ def _book(uow: UnitOfWork, ctx: Context, cmd: PostDeposit, actor: Principal) -> 
         after={k: v for k, v in wire(view).items() if k != "voucher"},
         details={"voucher_no": view.voucher.voucher_no if view.voucher else None},
     )
-    webhooks.deposit_posted(uow, account.id, lambda: view)  # the developer's webhooks, in this transaction
+    if target.hooked:  # the developer's webhooks, in this transaction (no statement at all without one)
+        webhooks.deposit_posted(uow, account.id, lambda: view)
     return view
 
 
