@@ -278,7 +278,7 @@ def test_a_deleted_webhook_is_sent_nothing_more(client, world, engine, ctx, proj
         client.delete(
             f"/api/v1/webhooks/{hook['webhook_id']}", headers=world.headers("developer")
         ).status_code
-        == 204
+        == 200
     )
     deposit(flow, project["account_no"], "WH-X2")
     assert len(rows(engine)) == 1  # nothing written after the deletion
@@ -359,3 +359,44 @@ def test_a_process_killed_after_its_commit_loses_no_delivery(
     assert rules.verify(hook["secret"], got.headers["escrow-signature"], got.body)
     assert json.loads(got.body)["data"]["bank_reference"] == "WH-KILL"
     assert rows(engine)[0].status == "delivered"
+
+
+def test_a_rejected_refund_tells_the_developer_and_gives_the_bank_no_instruction(
+    client, world, engine, ctx, flow, site, receiver
+):
+    from tests.http.test_api_releases import fund
+
+    subscribe(client, world, "bank", ["instruction.created"], receiver.url, "wh-b")
+    subscribe(client, world, "developer", ["refund.decided"], receiver.url, "wh-d")
+    fund(flow, "500000.00")
+    r = client.post(
+        "/api/v1/contracts/HT-F-1/cancellation",
+        json={"reason": "退房"},
+        headers=world.headers("developer", "wh-cancel"),
+    )
+    assert r.status_code == 201, r.text
+    refund_id = r.json()["refund_id"]
+    decide(client, world, refund_id, "reviewer", "reject", kind="refunds")
+    assert job.send_due(ctx, soon()) == job.Sent(delivered=1)
+    (got,) = receiver.requests
+    event = json.loads(got.body)
+    assert event["type"] == "refund.decided"
+    assert event["data"]["refund_id"] == refund_id and event["data"]["status"] == "rejected"
+
+
+def test_money_returned_to_its_payer_is_an_instruction_for_the_bank(
+    client, world, engine, ctx, project, flow, receiver
+):
+    from escrow.services import suspense
+
+    subscribe(client, world, "bank", ["instruction.created"], receiver.url)
+    posted = deposit(flow, project["account_no"], "WH-RET")
+    assert posted["status"] == "suspense"
+    with UnitOfWork(engine) as uow:
+        approver = uow.parties.user_by_name("approver")
+        actor = Principal("user", approver.id, "approver", role="approver", user_id=approver.id)
+        suspense.return_to_payer(uow, ctx, posted["deposit_id"], suspense.ReturnToPayer("付款人不明"), actor)
+        uow.commit()
+    assert job.send_due(ctx, soon()) == job.Sent(delivered=1)
+    data = json.loads(receiver.requests[0].body)["data"]
+    assert data["kind"] == "return" and data["amount"] == "5000.00" and data["status"] == "pending"
