@@ -32,6 +32,7 @@ from escrow.api.reports import RUNNER_STATE, ReportController
 from escrow.api.responses import COMPONENTS as OPENAPI_COMPONENTS
 from escrow.api.responses import named_schemas
 from escrow.api.statements import StatementController
+from escrow.api.webhooks import WebhookController
 from escrow.api.wire import WireFormatPlugin
 from escrow.config import Settings
 from escrow.rulebooks import RuleBooks, load_dir
@@ -105,6 +106,7 @@ def create_app(
             AdoptionController,
             FundPlanController,
             AmountChangeController,
+            WebhookController,
             PublicController,
             ReportController,
             ContractController,

@@ -10,6 +10,8 @@
 | `audit-anchor`      | daily 23:55         | the day     | anchor every audit chain's head (a Merkle root,  |
 |                     |                     |             | recorded on the city chain): published daily     |
 | `notify-mail`       | every minute        | the minute  | e-mail the notifications due (escrow.jobs.mail)  |
+| `webhook-deliver`   | every minute        | the minute  | send the webhook deliveries due, with back-off   |
+|                     |                     |             | (escrow.jobs.webhooks)                           |
 
 The monthly archive is due on the 1st; it fires daily so that a month whose run failed or never happened
 (the scheduler was down on the 1st) is done the next day — once it is done the daily run finds its claim and
@@ -28,7 +30,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from escrow.jobs import archive, mail, runs
+from escrow.jobs import archive, mail, runs, webhooks
 from escrow.services import alerts, auditing, upkeep
 from escrow.services.context import Context
 from escrow.services.jobruns import Engine
@@ -150,6 +152,10 @@ def notify_mail(engine: Engine, ctx: Context, period: str, now: datetime) -> str
     return str(mail.send_due(ctx, now))
 
 
+def webhook_deliver(engine: Engine, ctx: Context, period: str, now: datetime) -> str:
+    return str(webhooks.send_due(ctx, now))
+
+
 JOBS: tuple[Job, ...] = (
     Job("alert-sweep", {"minute": "*/15"}, quarter, alert_sweep),
     Job(
@@ -163,9 +169,10 @@ JOBS: tuple[Job, ...] = (
     Job("monthly-archive", {"hour": 2, "minute": 30}, archive_month, monthly_archive, in_web=False),
     Job("audit-anchor", {"hour": 23, "minute": 55}, anchor_day, audit_anchor),
     Job("notify-mail", {"minute": "*"}, minute, notify_mail),
+    Job("webhook-deliver", {"minute": "*"}, minute, webhook_deliver),
 )
 # Jobs whose period is a few minutes: within a test, a new period may come due (and run) again.
-FREQUENT = frozenset({"alert-sweep", "notify-mail"})
+FREQUENT = frozenset({"alert-sweep", "notify-mail", "webhook-deliver"})
 BY_ID = {job.id: job for job in JOBS}
 
 

@@ -24,7 +24,7 @@ from escrow.domain.errors import FieldError, InvalidInput, NotFound
 from escrow.domain.principal import Principal
 from escrow.rulebooks import ApprovalStep as ChainStep
 from escrow.rulebooks import RuleBook
-from escrow.services import notifications
+from escrow.services import notifications, webhooks
 from escrow.services.context import Context
 from escrow.store import audit
 from escrow.store.db import UnitOfWork
@@ -264,6 +264,7 @@ def decide(
                 )
             )
             effect = {"instruction_id": instruction.id}
+            webhooks.instruction_created(uow, instruction)  # the bank's webhooks, in this transaction
     uow.session.flush()
     audit.record(
         uow.session,
@@ -299,4 +300,5 @@ def decide(
     elif subject.status != before:
         params = notifications.about(uow, account_id, getattr(subject, "amount_fen", None))
         notifications.decided(uow, flow.kind, subject.id, subject.status, account_id, params)
+        webhooks.decided(uow, flow.kind, subject, account_id)  # the developer's webhooks
     return subject

@@ -19,7 +19,7 @@ from escrow.domain.identity import mask_name
 from escrow.domain.money import Money, from_fen, to_fen
 from escrow.domain.principal import Principal
 from escrow.rulebooks import RuleBook
-from escrow.services import ending
+from escrow.services import ending, webhooks
 from escrow.services.context import Context
 from escrow.services.views import wire
 from escrow.store import audit
@@ -467,6 +467,8 @@ def _book(uow: UnitOfWork, ctx: Context, cmd: PostDeposit, actor: Principal) -> 
         after={k: v for k, v in wire(view).items() if k != "voucher"},
         details={"voucher_no": view.voucher.voucher_no if view.voucher else None},
     )
+    if target.hooked:  # the developer's webhooks, in this transaction (no statement at all without one)
+        webhooks.deposit_posted(uow, account.id, lambda: view)
     return view
 
 

@@ -19,7 +19,7 @@ from escrow.domain.errors import Conflict, FieldError, InvalidInput, NotFound
 from escrow.domain.ids import valid_id
 from escrow.domain.money import Money, from_fen
 from escrow.domain.principal import Principal
-from escrow.services import approvals, ending
+from escrow.services import approvals, ending, webhooks
 from escrow.services.context import Context
 from escrow.services.instructions import ClosureInstruction, TransferInstruction, instruction_view
 from escrow.services.views import wire
@@ -92,6 +92,7 @@ def _close(uow: UnitOfWork, ctx: Context, cmd: CloseAccount, actor: Principal) -
         )
     )
     view = instruction_view(uow, ins)
+    webhooks.instruction_created(uow, ins)  # the bank's webhooks, in this transaction
     audit.record(
         uow.session,
         actor=actor.ref,
@@ -145,6 +146,7 @@ def _change_bank(uow: UnitOfWork, ctx: Context, cmd: ChangeBank, actor: Principa
         )
     )
     view = instruction_view(uow, ins)
+    webhooks.instruction_created(uow, ins)  # the bank's webhooks, in this transaction
     audit.record(
         uow.session,
         actor=actor.ref,

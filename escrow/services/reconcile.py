@@ -40,7 +40,7 @@ from escrow.domain.money import SignedMoney, from_fen, to_fen
 from escrow.domain.principal import Principal
 from escrow.feeds import FeedError, ParsedStatement, StatementLine
 from escrow.feeds.model import FEE, INTEREST, PAYMENT
-from escrow.services import deposits
+from escrow.services import deposits, webhooks
 from escrow.services.context import Context
 from escrow.services.views import wire
 from escrow.store import audit
@@ -646,6 +646,7 @@ def _book_statement_credit(
         account_id=account.id,
         details={"source": "statement"},
     )
+    webhooks.deposit_posted(uow, account.id, lambda: deposits.deposit_view(uow, deposit))
     return deposit.id
 
 

@@ -23,7 +23,7 @@ from escrow.domain.identity import mask_name
 from escrow.domain.ids import valid_id
 from escrow.domain.money import from_fen, to_wire
 from escrow.domain.principal import Principal
-from escrow.services import approvals, deposits
+from escrow.services import approvals, deposits, webhooks
 from escrow.services.context import Context
 from escrow.services.views import wire
 from escrow.store import audit
@@ -296,6 +296,7 @@ def _return_to_payer(
     )
     deposit.status = "returning"
     uow.session.flush()
+    webhooks.instruction_created(uow, instruction)  # the bank's webhooks, in this transaction
     view = deposits.deposit_view(uow, deposit)
     audit.record(
         uow.session,

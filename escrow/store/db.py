@@ -52,6 +52,7 @@ from escrow.store.repos.report_jobs import ReportJobs
 from escrow.store.repos.rulebooks import RulebookRecords
 from escrow.store.repos.statements import Statements
 from escrow.store.repos.web_sessions import WebSessions
+from escrow.store.repos.webhooks import Webhooks
 
 __all__ = [
     "Connection",
@@ -149,6 +150,7 @@ class UnitOfWork:
         self.amount_changes = AmountChanges(session)
         self.held_uploads = HeldUploads(session)
         self.notifications = Notifications(session)
+        self.webhooks = Webhooks(session)
         # read models
         self.listings = Listings(session)
         self.cap_figures = CapFigures(session)

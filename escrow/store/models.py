@@ -10,7 +10,19 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, DateTime, Index, String, Text, UniqueConstraint, false, text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    CheckConstraint,
+    Column,
+    DateTime,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+    text,
+)
 from sqlmodel import Field, SQLModel
 
 
@@ -831,3 +843,57 @@ class Notification(SQLModel, table=True):
     mailed_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
     mail_attempts: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     mail_error: str | None = Field(default=None, sa_type=Text)
+
+
+class Webhook(SQLModel, table=True):
+    """A subscription of one bank or one developer (exactly one of the two) to events (CONTRACT §10; 0027).
+
+    The secret is stored as issued: the service must sign every delivery with it (HMAC), so it cannot be
+    kept as a one-way hash like an API key. It is 256 bits of randomness that only signs deliveries — it
+    grants no access to the API — and is shown once, when created or rotated; the API never answers it
+    again. Whoever can read the database could forge deliveries to the subscriber's own URL, nothing more;
+    the database's access control protects it like the rest of the books."""
+
+    __tablename__ = "webhooks"
+    __table_args__ = (
+        Index("ix_webhooks_bank", "bank_id", "id"),
+        Index("ix_webhooks_developer", "developer_id", "id"),
+        CheckConstraint("(bank_id IS NULL) <> (developer_id IS NULL)", name="ck_webhooks_one_owner"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    bank_id: int | None = Field(default=None, foreign_key="banks.id")
+    developer_id: int | None = Field(default=None, foreign_key="developers.id")
+    url: str = Field(max_length=2000)
+    events: list[str] = Field(default_factory=list, sa_type=JSON)
+    secret: str = Field(max_length=100)
+    active: bool = True
+    created_at: datetime = _ts()
+    secret_rotated_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    disabled_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+
+
+class WebhookDelivery(SQLModel, table=True):
+    """One event for one webhook: the outbox (written in the event's transaction) and the deliveries log.
+    `status`: pending (to send at `next_attempt_at`) | delivered | failed (given up after a day of tries)."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (
+        UniqueConstraint("webhook_id", "event_id"),
+        # the log of one webhook, in order
+        Index("ix_webhook_deliveries_webhook", "webhook_id", "id"),
+        # the outbox: the few rows still to send among many delivered
+        Index("ix_webhook_deliveries_pending", "webhook_id", "id", **_only("status = 'pending'")),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    webhook_id: int = Field(foreign_key="webhooks.id")
+    event_id: str = Field(max_length=40)
+    event_type: str = Field(max_length=40)
+    payload: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)  # {id, type, created_at, data}
+    status: str = Field(default="pending", max_length=16)
+    attempts: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    created_at: datetime = _ts()
+    next_attempt_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    last_attempt_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    last_status_code: int | None = None
+    last_error: str | None = Field(default=None, sa_type=Text)
+    delivered_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))

@@ -327,6 +327,17 @@ REPORTS = {
     ("GET", "/api/v1/reports/{job_id}/file"),
 }
 
+# Webhooks belong to a bank or a developer alike: their own matrix (either owner, the other of its kind 404,
+# bureau keys 403, no key 401) is tests/http/test_api_webhooks.py::test_who_may_touch_a_webhook.
+WEBHOOKS = {
+    ("POST", "/api/v1/webhooks"),
+    ("GET", "/api/v1/webhooks"),
+    ("GET", "/api/v1/webhooks/{webhook_id}"),
+    ("DELETE", "/api/v1/webhooks/{webhook_id}"),
+    ("POST", "/api/v1/webhooks/{webhook_id}/secret"),
+    ("GET", "/api/v1/webhooks/{webhook_id}/deliveries"),
+}
+
 
 def _url(template: str, c: dict) -> str:
     url = template.format(node_code="topped_out", code="1", **c)
@@ -341,7 +352,7 @@ def _counts(engine) -> list[int]:
 def test_the_matrix_names_every_operation(client):
     paths = client.get("/schema/openapi.json").json()["paths"]
     documented = {(method.upper(), path) for path, ops in paths.items() for method in ops}
-    named = {(m, p) for m, p, *_ in OPERATIONS} | set(SHARED_READS) | UNAUTHENTICATED | REPORTS
+    named = {(m, p) for m, p, *_ in OPERATIONS} | set(SHARED_READS) | UNAUTHENTICATED | REPORTS | WEBHOOKS
     assert documented - named == set(), "operations missing from the access matrix"
 
 

@@ -447,6 +447,18 @@ def walk_everything(walk: Walk) -> dict[str, Any]:
     path = "/api/v1/projects/{project_id}/buildings/{code}/nodes/{node_code}/confirmation"
     body = {"reached_on": "2025-06-01", "evidence": HALF_EVIDENCE}
     walk("POST", path, "inspector", 404, body=body, project_id=pid, code="1", node_code="half_structure")
+
+    # webhooks (CONTRACT §10): the bank's, its log, a rotation, a deletion; the developer's stays
+    body = {"url": "https://erp.example.cn/hooks", "events": ["instruction.created"]}
+    hook = walk("POST", "/api/v1/webhooks", "bank", 201, body=body)["webhook_id"]
+    body = {"url": "https://erp.example.cn/hooks", "events": ["deposit.posted", "release.decided"]}
+    walk("POST", "/api/v1/webhooks", "developer", 201, body=body)
+    walk("POST", "/api/v1/webhooks", "developer", 422, body={"url": "ftp://x", "events": []})
+    walk("GET", "/api/v1/webhooks", "bank", 200)
+    walk("GET", "/api/v1/webhooks/{webhook_id}", "bank", 200, webhook_id=hook)
+    walk("GET", "/api/v1/webhooks/{webhook_id}/deliveries", "bank", 200, webhook_id=hook)
+    walk("POST", "/api/v1/webhooks/{webhook_id}/secret", "bank", 200, webhook_id=hook)
+    walk("DELETE", "/api/v1/webhooks/{webhook_id}", "bank", 200, webhook_id=hook)
     return {"project": project}
 
 
@@ -543,6 +555,7 @@ def identifiers(engine) -> dict[str, list]:
             "job_id": column(m.ReportJob.id),
             "plan_id": column(m.FundPlan.id),
             "change_id": column(m.SupervisedAmountChange.id),
+            "webhook_id": column(m.Webhook.id),
             "node_code": ["half_structure", "topped_out", "first_registration"],
         }
 

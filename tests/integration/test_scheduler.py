@@ -61,6 +61,7 @@ def test_the_period_a_run_covers():
         "monthly-archive",
         "audit-anchor",
         "notify-mail",
+        "webhook-deliver",
     ]
 
 

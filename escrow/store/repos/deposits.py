@@ -25,6 +25,7 @@ from escrow.store.models import (
     StatementLine,
     SupervisedAccount,
     Voucher,
+    Webhook,
 )
 from escrow.store.repos.base import Repo, valid_id
 
@@ -59,6 +60,7 @@ class Target:
     cash_fen: int
     received_fen: int
     voucher_id: int | None  # drawn from the vouchers' sequence on PostgreSQL (None on SQLite)
+    hooked: bool = False  # the developer has an active webhook: tell it the deposit (services.webhooks)
 
 
 @dataclass(frozen=True)
@@ -113,8 +115,9 @@ class Deposits(Repo):
             if postgres
             else select(func.coalesce(func.max(Voucher.id), 0) + 1).scalar_subquery()
         )
+        hooked = exists().where(Webhook.developer_id == Project.developer_id, Webhook.active.is_(True))
         stmt = (
-            select(a, Project.rulebook_id, key_active, before, ending, cash, received, voucher_id)
+            select(a, Project.rulebook_id, key_active, before, ending, cash, received, voucher_id, hooked)
             .join(Project, Project.id == a.project_id)
             .where(a.account_no == account_no)
             .execution_options(populate_existing=True)
@@ -133,8 +136,9 @@ class Deposits(Repo):
             row = self.session.execute(stmt).first()
         if row is None:
             return None
-        account, rulebook_id, active, booked, pending, cash, got, drawn = row[:8]
-        return Target(account, rulebook_id, bool(active), booked, bool(pending), cash or 0, got or 0, drawn)
+        account, rulebook_id, active, booked, pending, cash, got, drawn, hooked = row[:9]
+        found = (bool(active), booked, bool(pending), cash or 0, got or 0, drawn, bool(hooked))
+        return Target(account, rulebook_id, *found)
 
     def notice_facts(self, notice_no: str) -> NoticeFacts | None:
         """The notice by its number with its contract, its account's number and the sums paid against the
