@@ -212,7 +212,7 @@ def reset_password(ctx: Context, user_id: int, password: str | None, actor: Prin
         if password is None:
             generated = password = secrets.token_urlsafe(12)
         parties.check_password_strength(password)
-        user.password_hash = parties.hash_password(password)
+        user.password_hash = parties.hash_password(password, ctx.hasher)
         uow.web_sessions.delete_for_user(user.id)
         _audit(uow, actor, "user.password_reset", user, generated=generated is not None)
         return ctx.commit(uow, PasswordReset(user.username, generated))
