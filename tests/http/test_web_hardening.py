@@ -211,6 +211,18 @@ def test_failed_sign_ins_are_limited_per_address_with_retry_after(limited_app, u
     assert _keys(engine)["sign-in:192.0.2.8"] == 0
 
 
+def test_the_count_is_shared_by_every_worker(limited_app, settings, engine, today, users):
+    """Two apps on one database, as two `--workers` processes are: their failures add up."""
+    from escrow.app import create_app
+
+    other = create_app(settings, engine=engine, today=lambda: today)
+    other.state[SIGN_IN_LIMIT_STATE] = ratelimit.Limit(requests=10_000, failures=2, window=900)
+    (first,) = anyio.run(_attempts, limited_app, "192.0.2.9", [None])
+    (second,) = anyio.run(_attempts, other, "192.0.2.9", [None])
+    (third,) = anyio.run(_attempts, limited_app, "192.0.2.9", [None])
+    assert [first.status_code, second.status_code, third.status_code] == [401, 401, 429]
+
+
 def test_behind_a_trusted_proxy_each_forwarded_address_has_its_own_count(limited_app, users, engine):
     answers = anyio.run(
         _attempts, limited_app, "10.0.0.2", ["203.0.113.7", "203.0.113.7", "198.51.100.9", "203.0.113.7"]
