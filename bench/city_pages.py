@@ -87,8 +87,9 @@ def credentials(printed: str) -> tuple[str, str, dict[str, str]]:
 
 
 def sign_in(client, username: str, password: str) -> None:
-    client.get("/login")
-    token = client.cookies.get("escrow_csrf")
+    page = client.get("/login")  # the form's CSRF token, bound to the pre-session cookie it set
+    found = re.search(r'name="_csrf_token" value="([^"]+)"', page.text)
+    token = found.group(1) if found else ""
     r = client.post("/login", data={"_csrf_token": token, "username": username, "password": password})
     if r.status_code != 303:
         raise harness.BenchError(f"signing in as {username} answered {r.status_code}")

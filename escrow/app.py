@@ -6,6 +6,7 @@ import logging
 from collections.abc import Callable
 from datetime import date
 
+from argon2 import PasswordHasher
 from litestar import Litestar
 from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
@@ -20,6 +21,7 @@ from escrow.api.bank import BankController
 from escrow.api.bureau import BureauController
 from escrow.api.deps import Runtime
 from escrow.api.developer import DeveloperController
+from escrow.api.edge import behind_proxies, security_headers, trusted_proxies
 from escrow.api.fund_plans import FundPlanController
 from escrow.api.health import health
 from escrow.api.operations import operation_id
@@ -40,9 +42,10 @@ from escrow.services.context import Context
 from escrow.services.ratelimit import Limit
 from escrow.services.reportjobs import ReportRunner
 from escrow.store.db import UnitOfWork, make_engine
-from escrow.web import csrf_config, router, static_files, template_config
+from escrow.web import csrf_middleware, router, static_files, template_config
 from escrow.web.public.contract import ContractController
 from escrow.web.public.verify import VerifyController
+from escrow.web.shell.auth import SIGN_IN_LIMIT_STATE
 
 UPLOAD_BODY_LIMIT = 32 * 1024 * 1024  # a form with several documents; each file is checked on its own
 
@@ -69,10 +72,17 @@ def check_published_rulebooks(engine: Engine, rulebooks: RuleBooks) -> None:
         raise StartupRefused("; ".join(problems))
 
 
-def build_context(settings: Settings, engine: Engine, today: Callable[[], date] | None = None) -> Context:
+def build_context(
+    settings: Settings,
+    engine: Engine,
+    today: Callable[[], date] | None = None,
+    hasher: PasswordHasher | None = None,
+) -> Context:
     rulebooks = load_dir(settings.rules_dir)
     check_published_rulebooks(engine, rulebooks)
-    return Context(settings=settings, rulebooks=rulebooks, today=today or date.today, engine=engine)
+    return Context(
+        settings=settings, rulebooks=rulebooks, today=today or date.today, engine=engine, hasher=hasher
+    )
 
 
 def create_app(
@@ -81,11 +91,13 @@ def create_app(
     engine: Engine | None = None,
     today: Callable[[], date] | None = None,
     scheduler: bool = False,
+    hasher: PasswordHasher | None = None,
 ) -> Litestar:
-    """`scheduler=True` runs the scheduled jobs in-process while the app runs (`escrow serve` on SQLite)."""
+    """`scheduler=True` runs the scheduled jobs in-process while the app runs (`escrow serve` on SQLite);
+    `hasher` replaces the argon2 password hasher (escrow.services.passwords)."""
     settings = settings or Settings.from_env()
     engine = engine or make_engine(settings.database_url)
-    ctx = build_context(settings, engine, today)
+    ctx = build_context(settings, engine, today, hasher)
     hide_id_suffix_in_logs()  # the public contract look-up's ID suffix travels in the query string
     report_runner = ReportRunner(engine, settings)  # report jobs render in a worker process
     lifespan = []
@@ -115,7 +127,8 @@ def create_app(
             static_files(),
         ],
         lifespan=lifespan,
-        middleware=[restore_slashes],
+        middleware=[restore_slashes, csrf_middleware(_csrf_secret(settings))],
+        before_send=[security_headers],  # CSP, frame, referrer, nosniff, HSTS (escrow.api.edge)
         plugins=[WireFormatPlugin()],
         exception_handlers=EXCEPTION_HANDLERS,
         state=State(
@@ -123,11 +136,11 @@ def create_app(
                 "runtime": Runtime(engine=engine, ctx=ctx),
                 LIMIT_STATE: Limit.from_env(),
                 RUNNER_STATE: report_runner,
+                SIGN_IN_LIMIT_STATE: Limit.for_sign_in(),
             }
         ),
         on_shutdown=[report_runner.shutdown],
         template_config=template_config(),
-        csrf_config=csrf_config(_csrf_secret(settings)),
         request_max_body_size=UPLOAD_BODY_LIMIT,
         openapi_config=OpenAPIConfig(
             title="Pre-sale fund escrow supervision API",
@@ -140,4 +153,6 @@ def create_app(
         debug=False,
     )
     named_schemas(app)  # the statement upload's formats (escrow/api/responses.py)
+    # the client's address and scheme as the trusted proxies forwarded them, before anything reads them
+    app.asgi_handler = behind_proxies(app.asgi_handler, trusted_proxies())
     return app

@@ -15,6 +15,7 @@ from dataclasses import replace
 from datetime import date
 from typing import Any
 
+from escrow.cli_access import register as register_access
 from escrow.config import Settings
 from escrow.domain import approvals
 from escrow.domain.errors import DomainError
@@ -467,6 +468,7 @@ def build_parser() -> argparse.ArgumentParser:
     who.add_argument("--developer", metavar="CREDIT_CODE")
     who.add_argument("--user", metavar="USERNAME")
     s.set_defaults(func=cmd_api_key_create)
+    register_access(user, key)  # escrow user disable|enable, escrow api-key revoke
 
     s = sub.add_parser("import-statement", help="import and reconcile a bank statement")
     s.add_argument("file")

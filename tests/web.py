@@ -54,13 +54,18 @@ def give_passwords(engine: Engine, developer_code: str, other_developer_code: st
 
 
 def csrf_token(client) -> str:
-    """The CSRF token of this client (the login page hands one out if it has none yet)."""
-    token = client.cookies.get("escrow_csrf")
-    if not token:
-        client.get("/login")
-        token = client.cookies.get("escrow_csrf")
-    assert token, "the login page sets the CSRF cookie"
-    return token
+    """The CSRF token of this client's session (or of its pre-session cookie before sign-in), as a page
+    hands it out: the sign-in page, or the inbox once signed in. Tokens are bound to the session cookie, so
+    one is fetched again only when the client's cookies changed."""
+    cookies = tuple(sorted((c.name, c.value) for c in client.cookies.jar))
+    cache = client.__dict__.setdefault("_csrf_tokens", {})
+    if cookies not in cache:
+        signed_in = any(name.endswith("escrow_session") for name, _ in cookies)
+        page = client.get("/inbox" if signed_in else "/login", follow_redirects=True)
+        cache.clear()
+        cache[tuple(sorted((c.name, c.value) for c in client.cookies.jar))] = token_in(page.text)
+        return token_in(page.text)
+    return cache[cookies]
 
 
 def token_in(html: str) -> str:

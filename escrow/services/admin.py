@@ -18,7 +18,7 @@ from escrow.services import parties
 from escrow.services.context import Context
 from escrow.store import audit
 from escrow.store.db import UnitOfWork
-from escrow.store.models import User
+from escrow.store.models import ApiKey, User
 
 
 def _utc(moment: datetime | None) -> datetime | None:
@@ -192,15 +192,27 @@ def set_active(ctx: Context, user_id: int, active: bool, actor: Principal) -> st
     """Disable (every session of the user ends at once; its keys stop working) or enable a user. An admin
     cannot disable themselves: someone must be left to undo it."""
     with ctx.writing() as uow:
-        user = _user(uow, user_id)
-        if not active and user.id == actor.user_id:
-            raise Conflict("you cannot disable yourself", rule="admin.not_self")
-        if user.active != active:
-            user.active = active
-            if not active:
-                uow.web_sessions.delete_for_user(user.id)
-            _audit(uow, actor, "user.enabled" if active else "user.disabled", user)
-        return ctx.commit(uow, user.username)
+        return ctx.commit(uow, _set_active(uow, _user(uow, user_id), active, actor))
+
+
+def set_active_by_name(ctx: Context, username: str, active: bool, actor: Principal) -> str:
+    """`set_active` for the user of that name (the command line's `escrow user disable|enable`)."""
+    with ctx.writing() as uow:
+        user = uow.parties.user_by_name((username or "").strip())
+        if user is None:
+            raise NotFound(f"no user named {username}")
+        return ctx.commit(uow, _set_active(uow, user, active, actor))
+
+
+def _set_active(uow: UnitOfWork, user: User, active: bool, actor: Principal) -> str:
+    if not active and user.id == actor.user_id:
+        raise Conflict("you cannot disable yourself", rule="admin.not_self")
+    if user.active != active:
+        user.active = active
+        if not active:
+            uow.web_sessions.delete_for_user(user.id)
+        _audit(uow, actor, "user.enabled" if active else "user.disabled", user)
+    return user.username
 
 
 def reset_password(ctx: Context, user_id: int, password: str | None, actor: Principal) -> PasswordReset:
@@ -212,7 +224,7 @@ def reset_password(ctx: Context, user_id: int, password: str | None, actor: Prin
         if password is None:
             generated = password = secrets.token_urlsafe(12)
         parties.check_password_strength(password)
-        user.password_hash = parties.hash_password(password)
+        user.password_hash = parties.hash_password(password, ctx.hasher)
         uow.web_sessions.delete_for_user(user.id)
         _audit(uow, actor, "user.password_reset", user, generated=generated is not None)
         return ctx.commit(uow, PasswordReset(user.username, generated))
@@ -260,15 +272,35 @@ def revoke_key(ctx: Context, key_id: int, actor: Principal, now: datetime) -> st
         key = uow.parties.key(key_id)
         if key is None:
             raise NotFound(f"no API key {key_id}")
-        if key.revoked_at is not None:
-            raise Conflict(f"key {key.prefix} is already revoked")
-        key.revoked_at = now
-        audit.record(
-            uow.session,
-            actor=actor.ref,
-            action="api_key.revoked",
-            subject_type="api_key",
-            subject_id=key.prefix,
-            details={"principal_kind": key.principal_kind},
-        )
-        return ctx.commit(uow, key.prefix)
+        return ctx.commit(uow, _revoke(uow, key, actor, now))
+
+
+def revoke_key_named(ctx: Context, ref: str, actor: Principal, now: datetime) -> str:
+    """`revoke_key` for a key named as the admin page lists it — its number or its prefix — or by the
+    whole key (`esk_<prefix>_…`, as it was handed out); returns its prefix."""
+    ref = (ref or "").strip()
+    with ctx.writing() as uow:
+        if ref.isdigit():
+            key = uow.parties.key(int(ref))
+        else:
+            parts = ref.split("_")
+            prefix = parts[1] if len(parts) >= 3 and parts[0] == parties.KEY_PREFIX else ref
+            key = uow.parties.key_named(prefix.lower()) if prefix else None
+        if key is None:
+            raise NotFound(f"no API key {ref or '(empty)'}")
+        return ctx.commit(uow, _revoke(uow, key, actor, now))
+
+
+def _revoke(uow: UnitOfWork, key: ApiKey, actor: Principal, now: datetime) -> str:
+    if key.revoked_at is not None:
+        raise Conflict(f"key {key.prefix} is already revoked")
+    key.revoked_at = now
+    audit.record(
+        uow.session,
+        actor=actor.ref,
+        action="api_key.revoked",
+        subject_type="api_key",
+        subject_id=key.prefix,
+        details={"principal_kind": key.principal_kind},
+    )
+    return key.prefix

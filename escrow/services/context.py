@@ -24,6 +24,8 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
 
+from argon2 import PasswordHasher
+
 from escrow.config import Settings
 from escrow.rulebooks import RuleBook, RuleBooks
 from escrow.store.db import Engine, UnitOfWork
@@ -80,10 +82,15 @@ class Context:
     engine: Engine | None = None
     guard: WriteGuard | None = None
     principals: Expiring | None = None  # API keys' principals; shared by every guarded copy
+    hasher: PasswordHasher | None = None  # passwords' argon2 hasher (escrow.services.passwords)
 
     def __post_init__(self) -> None:
         if self.principals is None:
             self.principals = Expiring(getattr(self.settings, "key_cache_seconds", 0))
+        if self.hasher is None:
+            from escrow.services.passwords import DEFAULT_HASHER
+
+            self.hasher = DEFAULT_HASHER
 
     def rulebook(self, rulebook_id: str) -> RuleBook:
         book = self.rulebooks.get(rulebook_id)

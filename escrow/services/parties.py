@@ -9,19 +9,21 @@ import re
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
-
-from argon2 import PasswordHasher
+from typing import TYPE_CHECKING
 
 from escrow.domain import credit_code
 from escrow.domain.errors import Conflict, FieldError, InvalidInput, NotFound
 from escrow.domain.principal import BANK_STAFF, DEVELOPER_STAFF, USER_ROLES, Principal
+from escrow.services import passwords
 from escrow.services.context import Context
 from escrow.store import audit
 from escrow.store.db import UnitOfWork
 from escrow.store.models import ApiKey, Bank, Developer, User
 
+if TYPE_CHECKING:
+    from argon2 import PasswordHasher
+
 KEY_PREFIX = "esk"
-_hasher = PasswordHasher()
 
 # one address of the form name@host.domain, at most 254 characters (where notifications are e-mailed)
 EMAIL = re.compile(r"(?=.{3,254}$)[^@\s<>,;\"]+@[^@\s<>,;\"]+\.[^@\s<>,;\".]+")
@@ -105,17 +107,13 @@ def create_developer(
     return developer
 
 
-def hash_password(password: str) -> str:
-    return _hasher.hash(password)
+def hash_password(password: str, hasher: PasswordHasher | None = None) -> str:
+    return passwords.hash_password(hasher or passwords.DEFAULT_HASHER, password)
 
 
-def password_matches(password_hash: str | None, password: str) -> bool:
-    if not password_hash:
-        return False
-    try:
-        return _hasher.verify(password_hash, password)
-    except Exception:  # argon2 raises several mismatch/invalid-hash errors; all mean "no"
-        return False
+def password_matches(password_hash: str | None, password: str, hasher: PasswordHasher | None = None) -> bool:
+    """One argon2 verification whatever the outcome (escrow.services.passwords.verify)."""
+    return passwords.verify(hasher or passwords.DEFAULT_HASHER, password_hash, password)
 
 
 PASSWORD_MIN_CHARS = 10

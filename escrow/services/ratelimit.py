@@ -24,6 +24,7 @@ from escrow.store.driver import DriverSQL
 from escrow.store.repos.ratelimits import count_request
 
 VOUCHER_LOOKUP = "voucher-lookup"
+SIGN_IN = "sign-in"  # failed sign-ins per client address (password spraying): escrow.services.signin
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,27 @@ class Limit:
             requests=number("ESCROW_LOOKUPS_PER_MINUTE", cls.requests),
             failures=number("ESCROW_FAILED_LOOKUPS_PER_MINUTE", cls.failures),
         )
+
+    @classmethod
+    def for_sign_in(cls, env: dict[str, str] | None = None) -> Limit:
+        """Failed sign-ins per client address: `ESCROW_SIGNIN_FAILURES` (default 20) in each window of
+        `ESCROW_SIGNIN_WINDOW_SECONDS` (default 900, a quarter of an hour) — configured values, chosen so that
+        an office behind one address is not locked out by a few mistyped passwords while password spraying
+        (a few guesses against many user names, which the per-user lock-out does not see) stops after 20.
+        Successful sign-ins are not limited."""
+        env = dict(os.environ if env is None else env)
+        failures = _whole(env, "ESCROW_SIGNIN_FAILURES", 20)
+        window = _whole(env, "ESCROW_SIGNIN_WINDOW_SECONDS", 900)
+        return cls(requests=2**31 - 1, failures=failures, window=window)
+
+
+def _whole(env: dict[str, str], name: str, default: int) -> int:
+    raw = (env.get(name) or "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit() or int(raw) < 1:
+        raise ValueError(f"{name} must be a whole number of at least 1, not {raw!r}")
+    return int(raw)
 
 
 @dataclass(frozen=True)
@@ -104,6 +126,12 @@ def hit(
         retry_after=retry_after,
         limited=count > limit.requests or failures > limit.failures,
     )
+
+
+def forgive(uow: UnitOfWork, key: str, window_start: datetime) -> None:
+    """Take back one failure counted in advance (`hit(…, failed=True)` before the outcome was known, so
+    that concurrent attempts in any worker cannot slip past the limit) once the attempt succeeded."""
+    uow.rate_limits.forgive(key, window_start)
 
 
 @dataclass(frozen=True)

@@ -11,14 +11,17 @@ import json
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from escrow.domain.principal import Principal
-from escrow.services import notifications
+from escrow.services import notifications, passwords, ratelimit
 from escrow.services.context import Context
-from escrow.services.parties import password_matches
 from escrow.store import audit
 from escrow.store.db import UnitOfWork
 from escrow.store.models import Developer, User, WebSession
+
+if TYPE_CHECKING:
+    from argon2 import PasswordHasher
 
 MAX_FAILURES = 5  # wrong passwords in a row before the account locks
 LOCK_FOR = timedelta(minutes=15)
@@ -30,10 +33,12 @@ TOUCH_EVERY = timedelta(seconds=60)  # sliding expiry is written at most this of
 @dataclass(frozen=True)
 class Refusal(Exception):
     """Why a sign-in was refused: `bad_credentials` (unknown user, wrong password, disabled account — the
-    same answer for all three) or `locked` (until when)."""
+    same answer for all three), `locked` (until when) or `too_many` (too many failed sign-ins from the
+    client's address: retry after so many seconds)."""
 
     reason: str
     locked_until: datetime | None = None
+    retry_after: int | None = None
 
 
 @dataclass(frozen=True)
@@ -76,16 +81,24 @@ def session_key(cookie_value: str) -> str:
     return hashlib.sha256(cookie_value.encode()).hexdigest()
 
 
-def check_password(uow: UnitOfWork, username: str, password: str, now: datetime) -> User:
+def check_password(
+    uow: UnitOfWork, username: str, password: str, now: datetime, hasher: PasswordHasher | None = None
+) -> User:
     """The user, or Refusal. Counts failures and locks the account after MAX_FAILURES; the caller commits
-    in both cases (a refusal still records the failure)."""
+    in both cases (a refusal still records the failure).
+
+    Every path costs exactly one argon2 verification (an unknown, disabled or locked user's against a dummy
+    hash: escrow.services.passwords), so that the answer's time does not tell which user names exist. A
+    hash made with other parameters than the hasher's is replaced on a successful sign-in."""
+    hasher = hasher or passwords.DEFAULT_HASHER
     user = uow.parties.user_by_name(username.strip())
     if user is None or not user.active or not user.password_hash:
-        password_matches(None, password)  # same work either way
+        passwords.verify(hasher, None, password)  # same work either way
         raise Refusal("bad_credentials")
     if user.locked_until is not None and _aware(user.locked_until) > now:
+        passwords.verify(hasher, None, password)
         raise Refusal("locked", user.locked_until)
-    if not password_matches(user.password_hash, password):
+    if not passwords.verify(hasher, user.password_hash, password):
         user.failed_logins += 1
         if user.failed_logins >= MAX_FAILURES:
             user.locked_until = now + LOCK_FOR
@@ -105,6 +118,9 @@ def check_password(uow: UnitOfWork, username: str, password: str, now: datetime)
         raise Refusal("bad_credentials")
     user.failed_logins = 0
     user.locked_until = None
+    rehashed = passwords.upgraded(hasher, user.password_hash, password)
+    if rehashed is not None:  # older or weaker parameters than the hasher's: bring the hash up to date
+        user.password_hash = rehashed
     uow.session.flush()
     return user
 
@@ -200,16 +216,40 @@ class Started:
     role: str
 
 
-def sign_in(ctx: Context, username: str, password: str, lang: str, now: datetime) -> Started:
-    """A new session for the right password, or Refusal; a refusal still records the failed attempt."""
+def sign_in(
+    ctx: Context,
+    username: str,
+    password: str,
+    lang: str,
+    now: datetime,
+    client: str | None = None,
+    limit: ratelimit.Limit | None = None,
+) -> Started:
+    """A new session for the right password, or Refusal; a refusal still records the failed attempt.
+
+    With a `limit`, failed sign-ins are also counted per client address (`client`, as resolved behind the
+    trusted proxies) in the database, so that every worker shares the count: past `limit.failures` in the
+    window, every sign-in from that address is refused as `too_many` without a password being checked,
+    until the window ends. Each attempt counts as failed before its password is checked (one atomic
+    statement, so concurrent attempts cannot slip through) and is taken back when it succeeds."""
     with ctx.writing() as uow:
-        try:
-            user = check_password(uow, username, password, now)
-        except Refusal as refused:
+        counted = None
+        if limit is not None:
+            key = ratelimit.client_key(ratelimit.SIGN_IN, client)
+            counted = ratelimit.hit(uow.session.connection(), key, limit, failed=True, now=now)
+        if counted is not None and counted.limited:
             uow.commit()
-            refusal = refused  # raised outside: the context manager cannot annotate a frozen exception
+            refusal = Refusal("too_many", retry_after=counted.retry_after)
         else:
-            return ctx.commit(uow, Started(start_session(uow, user, lang, now), user.role))
+            try:
+                user = check_password(uow, username, password, now, ctx.hasher)
+            except Refusal as refused:
+                uow.commit()
+                refusal = refused  # raised outside: the context manager cannot annotate a frozen exception
+            else:
+                if counted is not None:
+                    ratelimit.forgive(uow, key, counted.window_start)
+                return ctx.commit(uow, Started(start_session(uow, user, lang, now), user.role))
     raise refusal
 
 

@@ -57,20 +57,15 @@ def static_files() -> Router:
     )
 
 
-def csrf_config(secret: str):
-    """CSRF on every form of the browser UI (Litestar's double-submit token: a signed cookie and the same
-    token in the form's `_csrf_token` field or the `X-CSRFToken` header HTMX sends). The API authenticates
-    with bearer keys, not cookies, and the buyer's page only reads: both are left out."""
-    from litestar.config.csrf import CSRFConfig
+def csrf_middleware(secret: str):
+    """CSRF on every form of the browser UI, the token bound to the session (escrow.web.shell.csrf): the
+    form's `_csrf_token` field or the `X-CSRFToken` header HTMX sends. The API authenticates with bearer
+    keys, not cookies, and the buyer's page only reads: both are left out."""
+    from litestar.middleware import DefineMiddleware
 
-    return CSRFConfig(
-        secret=secret,
-        cookie_name="escrow_csrf",
-        cookie_samesite="lax",
-        cookie_httponly=False,
-        header_name="x-csrftoken",
-        exclude=["^/api/", "^/schema", "^/health"],
-    )
+    from escrow.web.shell.csrf import CSRFMiddleware
+
+    return DefineMiddleware(CSRFMiddleware, secret=secret)
 
 
 def router() -> Router:

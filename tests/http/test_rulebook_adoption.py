@@ -32,6 +32,7 @@ from escrow.store.models import (
 )
 from tests.conftest import OTHER_DEVELOPER_CODE, project_body
 from tests.http.test_api_releases import confirm, fund, problem, release_body
+from tests.web import csrf_token
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 AREA = Decimal("12000.50")  # project_body's pre-sale area
@@ -419,7 +420,7 @@ def test_the_review_page_lets_the_next_person_decide_and_the_project_page_shows_
 ):
     p = open_project()
     what_if = web("admin").get("/rules/what-if?jurisdiction=hengshui&version=2025.2")
-    token = web("admin").cookies.get("escrow_csrf")
+    token = csrf_token(web("admin"))
     r = web("admin").post(
         "/rules/adoptions",
         data={
@@ -444,14 +445,14 @@ def test_the_review_page_lets_the_next_person_decide_and_the_project_page_shows_
     applicant = web("admin").get(f"/rules/adoptions/{adoption_id}?lang=en")
     assert 'name="decision"' not in applicant.text
 
-    token = web("reviewer").cookies.get("escrow_csrf")
+    token = csrf_token(web("reviewer"))
     r = web("reviewer").post(
         f"/rules/adoptions/{adoption_id}/decision",
         data={"decision": "approve", "comment": "", "_csrf_token": token},
         follow_redirects=False,
     )
     assert r.status_code in (302, 303), r.text
-    token = web("approver").cookies.get("escrow_csrf")
+    token = csrf_token(web("approver"))
     r = web("approver").post(
         f"/rules/adoptions/{adoption_id}/decision",
         data={"decision": "approve", "comment": "同意", "_csrf_token": token},

@@ -25,6 +25,10 @@ class Parties(Repo):
     def key_by_prefix(self, prefix: str) -> ApiKey | None:
         return self.one_of(ApiKey, ApiKey.prefix == prefix, ApiKey.revoked_at.is_(None))
 
+    def key_named(self, prefix: str) -> ApiKey | None:
+        """A key by its prefix, revoked or not (revoking it from the command line)."""
+        return self.one_of(ApiKey, ApiKey.prefix == prefix)
+
     def key(self, key_id: int) -> ApiKey | None:
         """A key by its id, revoked or not (revoking it)."""
         return self.session.get(ApiKey, key_id)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 
 from escrow.store.driver import DriverSQL
 from escrow.store.models import RateLimitBucket
@@ -57,6 +57,18 @@ class RateLimits(Repo):
             .order_by(RateLimitBucket.key)
         )
         return [(key, int(failures)) for key, failures in rows]
+
+    def forgive(self, key: str, window_start: datetime) -> None:
+        """One failure fewer in the window of `key` (never below zero)."""
+        self.session.execute(
+            update(RateLimitBucket)
+            .where(
+                RateLimitBucket.key == key,
+                RateLimitBucket.window_start == window_start,
+                RateLimitBucket.failures > 0,
+            )
+            .values(failures=RateLimitBucket.failures - 1)
+        )
 
     def purge(self, before: datetime) -> int:
         """Delete the windows that started before `before`; returns how many."""

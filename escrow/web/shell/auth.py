@@ -7,10 +7,10 @@ from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import Cookie
 from litestar.response import Redirect
 
-from escrow.services import signin
-from escrow.web.shell import pages, permissions, sessions
+from escrow.api.public import client_address
+from escrow.services import ratelimit, signin
+from escrow.web.shell import cookies, pages, permissions, sessions
 from escrow.web.shell.filters import local_time
-from escrow.web.shell.sessions import SESSION_COOKIE
 
 
 def _safe_next(target: str | None, role: str) -> str:
@@ -22,16 +22,40 @@ def _safe_next(target: str | None, role: str) -> str:
 
 
 def _cookie(request: Request, value: str, max_age: int) -> Cookie:
-    settings = request.app.state.runtime.ctx.settings
-    return Cookie(
-        key=SESSION_COOKIE,
-        value=value,
-        max_age=max_age,
-        httponly=True,
-        samesite="lax",
-        secure=settings.public_base_url.startswith("https://"),
-        path="/",
+    """HttpOnly, SameSite=Lax; `__Host-` and Secure over HTTPS (escrow.web.shell.cookies)."""
+    return cookies.make(request, cookies.SESSION, value, max_age=max_age)
+
+
+SIGN_IN_LIMIT_STATE = "sign_in_limit"  # the app's ratelimit.Limit for failed sign-ins per address
+
+
+def sign_in_limit(request: Request) -> ratelimit.Limit:
+    """The limit on failed sign-ins per client address (ESCROW_SIGNIN_FAILURES per
+    ESCROW_SIGNIN_WINDOW_SECONDS), read once per app."""
+    limit = request.app.state.get(SIGN_IN_LIMIT_STATE)
+    if limit is None:
+        limit = request.app.state[SIGN_IN_LIMIT_STATE] = ratelimit.Limit.for_sign_in()
+    return limit
+
+
+def _too_many(request: Request, form: pages.Form, retry_after: int) -> Response:
+    """429 with Retry-After and the sign-in page saying, politely, when to try again."""
+    _ = pages.gettext(request)
+    minutes = max(1, (retry_after + 59) // 60)
+    page = pages.render(
+        request,
+        "shell/login.html",
+        status=429,
+        values={"username": form.get("username"), "next": form.get("next")},
+        errors={},
+        message=_(
+            "Too many failed sign-ins from your network. Please wait %(minutes)s minutes and try again.",
+            minutes=minutes,
+        ),
+        expired=False,
     )
+    page.headers["Retry-After"] = str(retry_after)
+    return page
 
 
 class AuthController(Controller):
@@ -70,8 +94,12 @@ class AuthController(Controller):
                     password,
                     pages.language(request),
                     pages.now(),
+                    client_address(request),
+                    sign_in_limit(request),
                 )
             except signin.Refusal as refusal:
+                if refusal.reason == "too_many":
+                    return _too_many(request, form, refusal.retry_after or 60)
                 if refusal.reason == "locked":
                     message = _(
                         "Too many failed sign-ins: this account is locked until %(time)s.",
@@ -97,9 +125,9 @@ class AuthController(Controller):
 
     @post("/logout", name="logout", status_code=303)
     async def logout(self, request: Request) -> Response:
-        cookie = request.cookies.get(SESSION_COOKIE)
+        cookie = cookies.read(request, cookies.SESSION)
         if cookie:
             await pages.run(signin.sign_out, pages.ctx(request), cookie)
         response = Redirect(path="/login", status_code=303)
-        response.delete_cookie(SESSION_COOKIE, path="/")
+        response.set_cookie(cookies.make(request, cookies.SESSION, "", max_age=0))
         return response

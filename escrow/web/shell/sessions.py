@@ -20,9 +20,9 @@ from litestar.handlers import BaseRouteHandler
 
 from escrow.domain.principal import Principal
 from escrow.services import signin
-from escrow.web.shell import i18n, pages, permissions
+from escrow.web.shell import cookies, i18n, pages, permissions
 
-SESSION_COOKIE = "escrow_session"
+SESSION_COOKIE = cookies.SESSION  # the bare name; `__Host-escrow_session` over HTTPS (shell.cookies)
 
 
 class SignInRequired(NotAuthorizedException):
@@ -34,7 +34,7 @@ class SignInRequired(NotAuthorizedException):
 
 
 def _load(connection: ASGIConnection) -> tuple[signin.SignedIn | None, bool]:
-    cookie = connection.cookies.get(SESSION_COOKIE)
+    cookie = cookies.read(connection, cookies.SESSION)
     if not cookie:
         return None, False
     chosen = i18n.pick(connection.query_params.get("lang"))  # the switch holds for the rest of the session
