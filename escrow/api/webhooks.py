@@ -7,15 +7,17 @@ from typing import Annotated
 
 from litestar import Request, Response, delete
 from litestar.di import NamedDependency
-from litestar.params import JSONBody, Parameter
+from litestar.params import JSONBody
 from pydantic import Field
 
 from escrow.api import responses as documented
 from escrow.api.deps import Id, services
 from escrow.api.idempotency import idempotent
-from escrow.api.routes import KeyedController, read_route, write_route
+from escrow.api.paging import paged
+from escrow.api.routes import KeyedController, list_route, read_route, write_route
 from escrow.api.schemas import Body
 from escrow.domain import webhooks as rules
+from escrow.domain.paging import Page
 from escrow.domain.principal import Principal
 from escrow.services import webhooks
 
@@ -61,15 +63,17 @@ class WebhookController(KeyedController):
         cmd = webhooks.NewWebhook(url=data.url, events=list(data.events))
         return webhooks.create(services(request), cmd, principal)
 
-    @read_route(
+    @list_route(
         "/webhooks",
         "Your webhooks",
-        "The active webhooks of this bank or developer",
+        "The active webhooks of this bank or developer, in the order they were created",
         (403,),
         operation_id="listWebhooks",
     )
-    def listing(self, request: Request, principal: NamedDependency[Principal]) -> list[webhooks.WebhookView]:
-        return webhooks.listing(services(request), principal)
+    def listing(
+        self, request: Request, principal: NamedDependency[Principal], page: NamedDependency[Page]
+    ) -> Response[list[webhooks.WebhookView]]:
+        return paged(request, webhooks.listing(services(request), principal, page))
 
     @read_route(
         "/webhooks/{webhook_id:int}", "One of your webhooks", "The webhook", operation_id="getWebhook"
@@ -107,10 +111,10 @@ class WebhookController(KeyedController):
     ) -> webhooks.SecretRotated:
         return webhooks.rotate(services(request), webhook_id, principal)
 
-    @read_route(
+    @list_route(
         "/webhooks/{webhook_id:int}/deliveries",
         "The webhook's deliveries, oldest first: each event, its status, attempts and last answer",
-        "The deliveries; a `Link` header names the next page when more follow",
+        "The deliveries, oldest first",
         (400, 403, 404),
         operation_id="listWebhookDeliveries",
     )
@@ -119,12 +123,6 @@ class WebhookController(KeyedController):
         request: Request,
         webhook_id: Id,
         principal: NamedDependency[Principal],
-        limit: Annotated[int, Parameter(ge=1, le=webhooks.LIST_MAX)] = webhooks.LIST_LIMIT,
-        cursor: Annotated[int, Parameter(ge=0, le=2**31 - 1)] = 0,
+        page: NamedDependency[Page],
     ) -> Response[list[webhooks.DeliveryView]]:
-        page = webhooks.deliveries(services(request), webhook_id, principal, cursor, limit)
-        headers = {}
-        if page.next_cursor is not None:
-            path = f"/api/v1/webhooks/{webhook_id}/deliveries?cursor={page.next_cursor}&limit={limit}"
-            headers["Link"] = f'<{path}>; rel="next"'
-        return Response(content=page.items, headers=headers)
+        return paged(request, webhooks.deliveries(services(request), webhook_id, principal, page))

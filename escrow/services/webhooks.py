@@ -24,6 +24,7 @@ from typing import Any
 from escrow.domain import webhooks as rules
 from escrow.domain.errors import Forbidden, InvalidInput, NotFound
 from escrow.domain.money import from_fen, to_wire
+from escrow.domain.paging import Page, Paged, page_of
 from escrow.domain.principal import Principal
 from escrow.services.context import Context
 from escrow.store import audit
@@ -35,8 +36,6 @@ from escrow.store.repos.webhooks import Listeners
 # that dies while sending leaves it to the next run once this has passed.
 LEASE = timedelta(minutes=2)
 CLAIM_BATCH = 50
-LIST_LIMIT = 100
-LIST_MAX = 1000
 
 
 def _aware(moment: datetime | None) -> datetime | None:
@@ -89,12 +88,6 @@ class DeliveryView:
     last_error: str | None
     delivered_at: datetime | None
     payload: dict[str, Any]
-
-
-@dataclass(frozen=True)
-class DeliveryPage:
-    items: list[DeliveryView]
-    next_cursor: int | None  # the id to pass as `cursor` for the following page; None: no more
 
 
 def _view(row: Webhook) -> WebhookView:
@@ -176,10 +169,12 @@ def _own(uow: UnitOfWork, webhook_id: int, actor: Principal) -> Webhook:
     return row
 
 
-def listing(ctx: Context, actor: Principal) -> list[WebhookView]:
+def listing(ctx: Context, actor: Principal, page: Page) -> Paged[WebhookView]:
+    """One page of the bank's or developer's active webhooks, in id order."""
     _kind, bank_id, developer_id = _owner(actor)
     with ctx.reading() as uow:
-        return [_view(r) for r in uow.webhooks.of_owner(bank_id, developer_id)]
+        found = page_of(uow.webhooks.of_owner(bank_id, developer_id, page), page, lambda r: (r.id,))
+        return Paged([_view(r) for r in found.items], found.next)
 
 
 def get(ctx: Context, webhook_id: int, actor: Principal) -> WebhookView:
@@ -206,17 +201,12 @@ def rotate(ctx: Context, webhook_id: int, actor: Principal) -> SecretRotated:
         return ctx.commit(uow, SecretRotated(row.id, row.secret, _aware(row.secret_rotated_at)))
 
 
-def deliveries(
-    ctx: Context, webhook_id: int, actor: Principal, cursor: int = 0, limit: int = LIST_LIMIT
-) -> DeliveryPage:
-    """The webhook's deliveries, oldest first, `limit` after the cursor (a delivery id)."""
-    limit = max(1, min(limit, LIST_MAX))
+def deliveries(ctx: Context, webhook_id: int, actor: Principal, page: Page) -> Paged[DeliveryView]:
+    """One page of the webhook's deliveries, oldest first."""
     with ctx.reading() as uow:
         row = _own(uow, webhook_id, actor)
-        found = uow.webhooks.deliveries(row.id, max(cursor, 0), limit + 1)
-        more = len(found) > limit
-        items = [_delivery_view(d) for d in found[:limit]]
-        return DeliveryPage(items, items[-1].delivery_id if more else None)
+        found = page_of(uow.webhooks.deliveries(row.id, page), page, lambda d: (d.id,))
+        return Paged([_delivery_view(d) for d in found.items], found.next)
 
 
 # --- written with the event (the outbox) --------------------------------------------------------------------

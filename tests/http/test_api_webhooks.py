@@ -165,12 +165,14 @@ def test_the_deliveries_log_pages_in_order(client, world, engine, project, flow)
         d["status"] == "pending" and d["attempts"] == 0 and d["type"] == "deposit.posted" for d in page
     )
     link = first.headers["link"]
-    assert link == f'</api/v1/webhooks/{wid}/deliveries?cursor={page[1]["delivery_id"]}&limit=2>; rel="next"'
+    assert link.startswith(f"</api/v1/webhooks/{wid}/deliveries?cursor=") and link.endswith(
+        '&limit=2>; rel="next"'
+    )
     rest = client.get(link[1 : link.index(">")], headers=h)
     assert [d["payload"]["data"]["bank_reference"] for d in rest.json()] == ["WH-LOG-2"]
     assert "link" not in rest.headers
-    assert client.get(f"/api/v1/webhooks/{wid}/deliveries?limit=0", headers=h).status_code == 400
-    assert client.get(f"/api/v1/webhooks/{wid}/deliveries?limit=1001", headers=h).status_code == 400
+    assert client.get(f"/api/v1/webhooks/{wid}/deliveries?limit=0", headers=h).status_code == 422
+    assert client.get(f"/api/v1/webhooks/{wid}/deliveries?limit=1001", headers=h).status_code == 422
     with UnitOfWork(engine, readonly=True) as uow:
         assert len(list(uow.session.scalars(select(WebhookDelivery)))) == 3
 

@@ -81,6 +81,12 @@ OPERATION_IDS = {
     ("get", "/api/v1/reports/{job_id}/file"): "getReportFile",
     ("get", "/api/v1/public/vouchers/{voucher_no}"): "getPublicVoucher",
     ("get", "/api/v1/public/contracts/{contract_no}"): "getPublicContract",
+    ("post", "/api/v1/webhooks"): "createWebhook",
+    ("get", "/api/v1/webhooks"): "listWebhooks",
+    ("get", "/api/v1/webhooks/{webhook_id}"): "getWebhook",
+    ("delete", "/api/v1/webhooks/{webhook_id}"): "deleteWebhook",
+    ("post", "/api/v1/webhooks/{webhook_id}/secret"): "rotateWebhookSecret",
+    ("get", "/api/v1/webhooks/{webhook_id}/deliveries"): "listWebhookDeliveries",
 }
 LISTS = {
     "/api/v1/accounts",
@@ -90,6 +96,8 @@ LISTS = {
     "/api/v1/rulebook-adoptions",
     "/api/v1/projects/{project_id}/fund-plan/versions",
     "/api/v1/projects/{project_id}/guarantees",
+    "/api/v1/webhooks",
+    "/api/v1/webhooks/{webhook_id}/deliveries",
 }
 METHODS = {"get", "post", "put", "patch", "delete"}
 

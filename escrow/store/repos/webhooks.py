@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import and_, func, insert, or_, select
 from sqlalchemy.orm import Session, aliased
 
+from escrow.domain.paging import Page
 from escrow.store.models import Project, SupervisedAccount, Webhook, WebhookDelivery
 from escrow.store.repos.base import Repo, valid_id
 
@@ -47,11 +48,15 @@ class Webhooks(Repo):
         owner = Webhook.bank_id == bank_id if bank_id is not None else Webhook.developer_id == developer_id
         return self.one_of(Webhook, Webhook.id == webhook_id, owner, Webhook.active.is_(True))
 
-    def of_owner(self, bank_id: int | None, developer_id: int | None) -> list[Webhook]:
+    def of_owner(self, bank_id: int | None, developer_id: int | None, page: Page) -> list[Webhook]:
+        """The owner's active webhooks in id order: the page's (and one more, which says more follow)."""
         if bank_id is None and developer_id is None:
             return []
         owner = Webhook.bank_id == bank_id if bank_id is not None else Webhook.developer_id == developer_id
-        return self.all_of(Webhook, owner, Webhook.active.is_(True), order_by=Webhook.id)
+        stmt = select(Webhook).where(owner, Webhook.active.is_(True))
+        if page.after is not None:
+            stmt = stmt.where(Webhook.id > page.after[0])
+        return list(self.session.scalars(stmt.order_by(Webhook.id).limit(page.limit + 1)))
 
     def listeners(self, account_id: int, audience: str) -> Listeners:
         """The active webhooks of the bank supervising the account (`audience` "bank") or of the developer
@@ -83,16 +88,12 @@ class Webhooks(Repo):
     def delivery(self, delivery_id: int) -> WebhookDelivery | None:
         return self.session.get(WebhookDelivery, delivery_id) if valid_id(delivery_id) else None
 
-    def deliveries(self, webhook_id: int, after: int, limit: int) -> list[WebhookDelivery]:
-        """The webhook's deliveries in id order, those after `after` (a cursor), `limit` of them."""
-        return list(
-            self.session.scalars(
-                select(WebhookDelivery)
-                .where(WebhookDelivery.webhook_id == webhook_id, WebhookDelivery.id > after)
-                .order_by(WebhookDelivery.id)
-                .limit(limit)
-            )
-        )
+    def deliveries(self, webhook_id: int, page: Page) -> list[WebhookDelivery]:
+        """The webhook's deliveries in id order: the page's (and one more, which says more follow)."""
+        stmt = select(WebhookDelivery).where(WebhookDelivery.webhook_id == webhook_id)
+        if page.after is not None:
+            stmt = stmt.where(WebhookDelivery.id > page.after[0])
+        return list(self.session.scalars(stmt.order_by(WebhookDelivery.id).limit(page.limit + 1)))
 
     def claim_due(self, now: datetime, limit: int) -> list[tuple[WebhookDelivery, Webhook]]:
         """The deliveries due at `now`: of each active webhook its oldest pending one (so that a webhook's
