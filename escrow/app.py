@@ -21,7 +21,8 @@ from escrow.api.bureau import BureauController
 from escrow.api.deps import Runtime
 from escrow.api.developer import DeveloperController
 from escrow.api.fund_plans import FundPlanController
-from escrow.api.health import health
+from escrow.api.health import health, ready
+from escrow.api.metrics import scrape as metrics
 from escrow.api.paths import EncodedSlashes, restore_slashes
 from escrow.api.payments import PaymentController
 from escrow.api.problems import EXCEPTION_HANDLERS
@@ -32,6 +33,7 @@ from escrow.api.responses import COMPONENTS as OPENAPI_COMPONENTS
 from escrow.api.statements import StatementController
 from escrow.api.wire import WireFormatPlugin
 from escrow.config import Settings
+from escrow.ops.requests import RequestContext
 from escrow.rulebooks import RuleBooks, load_dir
 from escrow.services.context import Context
 from escrow.services.ratelimit import Limit
@@ -90,9 +92,11 @@ def create_app(
         from escrow.jobs.scheduler import embedded
 
         lifespan.append(embedded(engine, ctx))
-    return EncodedSlashes(  # a Litestar that routes `HT%2F2026%2F0001` as one path segment (api/paths.py)
+    app = EncodedSlashes(  # a Litestar that routes `HT%2F2026%2F0001` as one path segment (api/paths.py)
         route_handlers=[
             health,
+            ready,
+            metrics,
             BureauController,
             BankController,
             DeveloperController,
@@ -117,7 +121,7 @@ def create_app(
         state=State(
             {
                 "runtime": Runtime(engine=engine, ctx=ctx),
-                LIMIT_STATE: Limit.from_env(),
+                LIMIT_STATE: Limit.of(settings),
                 RUNNER_STATE: report_runner,
             }
         ),
@@ -134,3 +138,7 @@ def create_app(
         ),
         debug=False,
     )
+    # around everything Litestar does (routing, not-found, the exception handlers): every answer carries its
+    # request id, writes one access line and is counted (escrow.ops.requests)
+    app.asgi_handler = RequestContext(app.asgi_handler)
+    return app

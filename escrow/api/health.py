@@ -1,9 +1,10 @@
 from __future__ import annotations
 
-from litestar import Request, get
+from litestar import Request, Response, get
 
-from escrow.api.deps import services
-from escrow.services import database
+from escrow.api.deps import runtime, services
+from escrow.api.problems import problem
+from escrow.services import database, operations
 
 
 @get(
@@ -15,3 +16,29 @@ from escrow.services import database
 )
 def health(request: Request) -> database.Health:
     return database.health(services(request))
+
+
+@get(
+    "/ready",
+    operation_id="getReadiness",
+    sync_to_thread=True,
+    tags=["health"],
+    summary="Readiness: the database answers and its schema is current",
+    description="200 once the database answers and its schema is at the head revision of this version's "
+    "migrations; otherwise 503 problem+json whose `reason` says which (`database_unreachable`, "
+    "`schema_behind`) and whose `detail` says what to do. A load balancer sends traffic only to a ready "
+    "worker.",
+    response_description="The service is ready to serve",
+)
+def ready(request: Request) -> Response[operations.Readiness]:
+    state = operations.readiness(runtime(request).engine)
+    if not state.ready:
+        return problem(
+            503,
+            "not-ready",
+            state.detail,
+            title="Not ready",
+            extra={"reason": state.reason, "revision": state.revision, "head": state.head},
+            headers={"Retry-After": "5"},
+        )
+    return Response(state)

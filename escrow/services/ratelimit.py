@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import functools
 import ipaddress
-import os
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from escrow.store.db import Connection, UnitOfWork
 from escrow.store.driver import DriverSQL
@@ -36,21 +36,19 @@ class Limit:
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Limit:
-        """`ESCROW_LOOKUPS_PER_MINUTE` (default 60) and `ESCROW_FAILED_LOOKUPS_PER_MINUTE` (default 10)."""
-        env = dict(os.environ if env is None else env)
+        """`ESCROW_LOOKUPS_PER_MINUTE` (default 60) and `ESCROW_FAILED_LOOKUPS_PER_MINUTE` (default 10), as
+        read by escrow.config.Settings."""
+        from escrow.config import Settings
+        from escrow.errors import CliError
 
-        def number(name: str, default: int) -> int:
-            raw = (env.get(name) or "").strip()
-            if not raw:
-                return default
-            if not raw.isdigit() or int(raw) < 1:
-                raise ValueError(f"{name} must be a whole number of at least 1, not {raw!r}")
-            return int(raw)
+        try:
+            return cls.of(Settings.from_env(env))
+        except CliError as exc:
+            raise ValueError(str(exc)) from None
 
-        return cls(
-            requests=number("ESCROW_LOOKUPS_PER_MINUTE", cls.requests),
-            failures=number("ESCROW_FAILED_LOOKUPS_PER_MINUTE", cls.failures),
-        )
+    @classmethod
+    def of(cls, settings: Any) -> Limit:
+        return cls(requests=settings.lookups_per_minute, failures=settings.failed_lookups_per_minute)
 
 
 @dataclass(frozen=True)
