@@ -137,6 +137,9 @@ def create_app(
             render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
         ),
         debug=False,
+        # logging is the process's, configured once (escrow.ops.logs, by `escrow serve` and in each worker by
+        # uvicorn): Litestar's own configuration would put its handler and format on the root logger
+        logging_config=None,
     )
     # around everything Litestar does (routing, not-found, the exception handlers): every answer carries its
     # request id, writes one access line and is counted (escrow.ops.requests)

@@ -18,6 +18,7 @@ from escrow.ops import logs
 from escrow.ops.metrics import MULTIPROC_ENV
 from escrow.services.database import is_embedded
 
+WORKER_HEALTHCHECK_SECONDS = 60
 SECRET_KEY_MIN = 32  # characters: 192 bits and more from any generator of printable secrets
 
 log = logging.getLogger("escrow")
@@ -99,7 +100,15 @@ def serve(settings: Settings, *, host: str, port: int, workers: int, forwarded_a
     with metrics_directory(workers):
         if workers > 1:  # each worker process builds its app from the environment, as `escrow serve` would
             engine.dispose()
-            uvicorn.run("escrow.app:create_app", factory=True, workers=workers, **options)  # type: ignore[arg-type]
+            uvicorn.run(
+                "escrow.app:create_app",
+                factory=True,
+                workers=workers,
+                # a worker imports the whole service before it answers the supervisor's pings; on a
+                # busy machine that takes longer than uvicorn's 5 s and the supervisor would kill it
+                timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
+                **options,
+            )  # type: ignore[arg-type]
             return
         # the embedded deployment runs the scheduled jobs in-process; with PostgreSQL run `escrow scheduler`
         app = create_app(settings, engine=engine, scheduler=is_embedded(settings.database_url))

@@ -9,11 +9,13 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib.metadata import version
+from pathlib import Path
 
 import httpx
 import pytest
@@ -156,9 +158,12 @@ def test_demo_migrates_an_empty_postgresql_database(monkeypatch, capsys):
 
 
 @contextmanager
-def served(db_url: str, *args: str, **env: str) -> Iterator[tuple[str, subprocess.Popen]]:
-    """`escrow serve` in a process of its own on a free loopback port; stopped (SIGTERM) on leaving."""
+def served(db_url: str, *args: str, **env: str) -> Iterator[tuple[str, subprocess.Popen, Path]]:
+    """`escrow serve` in a process of its own on a free loopback port, its output in a file (a pipe nobody
+    reads would fill and stop the server); stopped (SIGTERM) on leaving."""
     port = free_port()
+    output = Path(tempfile.mkdtemp(prefix="escrow-serve-")) / "output.log"
+    sink = output.open("w")
     proc = subprocess.Popen(
         [BIN, "serve", "--port", str(port), *args],
         cwd=REPO,
@@ -169,16 +174,16 @@ def served(db_url: str, *args: str, **env: str) -> Iterator[tuple[str, subproces
             "ESCROW_SECRET_KEY": KEY,
             **env,
         },
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
+        stdout=sink,
+        stderr=subprocess.STDOUT,
         text=True,
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 120
+        deadline = time.monotonic() + 300  # a busy machine imports slowly
         while True:
             if proc.poll() is not None:
-                raise RuntimeError(f"escrow serve exited: {proc.stderr.read()[-3000:]}")
+                raise RuntimeError(f"escrow serve exited: {output.read_text()[-3000:]}")
             try:
                 if httpx.get(f"{base}/ready", timeout=2).status_code == 200:
                     break
@@ -187,7 +192,7 @@ def served(db_url: str, *args: str, **env: str) -> Iterator[tuple[str, subproces
             if time.monotonic() > deadline:
                 raise RuntimeError("escrow serve did not get ready")
             time.sleep(0.2)
-        yield base, proc
+        yield base, proc, output
     finally:
         if proc.poll() is None:
             proc.terminate()
@@ -196,17 +201,18 @@ def served(db_url: str, *args: str, **env: str) -> Iterator[tuple[str, subproces
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+        sink.close()
 
 
 def test_json_logs_one_object_a_line_with_the_request_id(db_url):
-    with served(db_url, ESCROW_LOG_FORMAT="json") as (base, proc):
+    with served(db_url, ESCROW_LOG_FORMAT="json") as (base, proc, output):
         r = httpx.get(f"{base}/health", headers={"X-Request-ID": "corr-42"})
         assert r.headers["x-request-id"] == "corr-42"
         r = httpx.get(f"{base}/api/v1/projects/1")  # 401: an error has its id and its line too
         made = r.headers["x-request-id"]
         proc.terminate()
-        out, err = proc.communicate(timeout=30)
-    lines = [line for line in (out + err).splitlines() if line.strip()]
+        proc.wait(timeout=30)
+    lines = [line for line in output.read_text().splitlines() if line.strip()]
     records = [json.loads(line) for line in lines]  # every line, uvicorn's own included, is one JSON object
     for record in records:
         assert {"timestamp", "level", "logger", "message", "request_id"} <= record.keys()
@@ -224,7 +230,11 @@ def test_json_logs_one_object_a_line_with_the_request_id(db_url):
 @pytest.mark.only_backend("postgresql")
 def test_two_workers_serve_and_their_counters_add_up(db_url):
     with (
-        served(db_url, "--workers", "2", "--forwarded-allow-ips", "127.0.0.1") as (base, _proc),
+        served(db_url, "--workers", "2", "--forwarded-allow-ips", "127.0.0.1", ESCROW_LOG_FORMAT="json") as (
+            base,
+            _proc,
+            output,
+        ),
         httpx.Client(base_url=base, timeout=30) as http,
     ):
         for _ in range(20):
@@ -235,3 +245,8 @@ def test_two_workers_serve_and_their_counters_add_up(db_url):
     line = r'^escrow_http_requests_total\{method="GET",route="/health",status="200"\} (\S+)$'
     found = re.search(line, exposition, re.M)
     assert found and float(found.group(1)) == 20  # summed over both workers, whichever served the scrape
+    records = [
+        json.loads(line) for line in output.read_text().splitlines() if line.strip()
+    ]  # JSON in workers too
+    health = [r for r in records if r["logger"] == "escrow.access" and r["route"] == "/health"]
+    assert len(health) == 20 and len({r["request_id"] for r in health}) == 20
