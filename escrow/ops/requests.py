@@ -21,6 +21,9 @@ from escrow.ops.logs import request_id
 HEADER = b"x-request-id"
 MAX_LENGTH = 128
 UNMATCHED = "unmatched"
+# the methods the metrics name; any other (a client may send any token) counts as OTHER, so that no client
+# can add series
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 access_log = logging.getLogger("escrow.access")
 
 
@@ -65,7 +68,7 @@ class RequestContext:
             seconds = time.perf_counter() - started
             route = scope.get("path_template") or UNMATCHED
             method = scope.get("method", "")
-            metrics.request_answered(method, route, status, seconds)
+            metrics.request_answered(method if method in METHODS else "OTHER", route, status, seconds)
             client = scope.get("client")
             access_log.info(
                 "%s %s %s %.1f ms",

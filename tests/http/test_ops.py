@@ -119,12 +119,17 @@ def test_requests_are_counted_by_route_template_and_status(scraper, world, proje
         assert scraper.get(f"/api/v1/projects/{pid}", headers=world.headers("admin")).status_code == 200
     assert scraper.get("/api/v1/projects/999999", headers=world.headers("admin")).status_code == 404
     assert scraper.get("/no/such/page/123").status_code == 404
+    assert scraper.request("BREW", f"/api/v1/projects/{pid}").status_code == 405  # any token is a method
     text = scraper.scrape()
     assert _sample(text, "escrow_http_requests_total", **labels) == before + 3
     assert (_sample(text, "escrow_http_requests_total", method="GET", route=route, status="404") or 0) >= 1
     assert (_sample(text, "escrow_http_requests_total", method="GET", route="unmatched", status="404")) >= 1
     assert _sample(text, "escrow_http_request_duration_seconds_count", method="GET", route=route) >= 3
     assert f'/api/v1/projects/{pid}"' not in text and "/no/such/page" not in text  # no raw paths
+    assert re.search(
+        r'^escrow_http_requests_total\{method="OTHER",route="[^"]+",status="405"\} 1\.0$', text, re.M
+    )
+    assert "BREW" not in text  # a client cannot add series
 
 
 def test_deposits_and_statements_are_counted_after_their_commit(scraper, world, flow, paid):  # noqa: F811
