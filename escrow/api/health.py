@@ -18,19 +18,12 @@ def health(request: Request) -> database.Health:
     return database.health(services(request))
 
 
-@get(
-    "/ready",
-    operation_id="getReadiness",
-    sync_to_thread=True,
-    tags=["health"],
-    summary="Readiness: the database answers and its schema is current",
-    description="200 once the database answers and its schema is at the head revision of this version's "
-    "migrations; otherwise 503 problem+json whose `reason` says which (`database_unreachable`, "
-    "`schema_behind`) and whose `detail` says what to do. A load balancer sends traffic only to a ready "
-    "worker.",
-    response_description="The service is ready to serve",
-)
+# An operator's endpoint, like /metrics: outside the integrators' OpenAPI document (README "Configuration")
+@get("/ready", sync_to_thread=True, include_in_schema=False)
 def ready(request: Request) -> Response[operations.Readiness]:
+    """200 once the database answers and its schema is at the head revision of this version's migrations;
+    otherwise 503 problem+json whose `reason` says which (`database_unreachable`, `schema_behind`) and whose
+    `detail` says what to do. A load balancer sends traffic only to a ready worker."""
     state = operations.readiness(runtime(request).engine)
     if not state.ready:
         return problem(
