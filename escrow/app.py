@@ -23,7 +23,8 @@ from escrow.api.deps import Runtime
 from escrow.api.developer import DeveloperController
 from escrow.api.edge import behind_proxies, security_headers, trusted_proxies
 from escrow.api.fund_plans import FundPlanController
-from escrow.api.health import health
+from escrow.api.health import health, ready
+from escrow.api.metrics import scrape as metrics
 from escrow.api.operations import operation_id
 from escrow.api.paths import EncodedSlashes, restore_slashes
 from escrow.api.payments import PaymentController
@@ -37,6 +38,7 @@ from escrow.api.statements import StatementController
 from escrow.api.webhooks import WebhookController
 from escrow.api.wire import WireFormatPlugin
 from escrow.config import Settings
+from escrow.ops.requests import RequestContext
 from escrow.rulebooks import RuleBooks, load_dir
 from escrow.services.context import Context
 from escrow.services.ratelimit import Limit
@@ -108,6 +110,8 @@ def create_app(
     app = EncodedSlashes(  # a Litestar that routes `HT%2F2026%2F0001` as one path segment (api/paths.py)
         route_handlers=[
             health,
+            ready,
+            metrics,
             BureauController,
             BankController,
             DeveloperController,
@@ -134,9 +138,9 @@ def create_app(
         state=State(
             {
                 "runtime": Runtime(engine=engine, ctx=ctx),
-                LIMIT_STATE: Limit.from_env(),
+                LIMIT_STATE: Limit.of(settings),
                 RUNNER_STATE: report_runner,
-                SIGN_IN_LIMIT_STATE: Limit.for_sign_in(),
+                SIGN_IN_LIMIT_STATE: Limit.for_sign_in(settings),
             }
         ),
         on_shutdown=[report_runner.shutdown],
@@ -151,8 +155,15 @@ def create_app(
             render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
         ),
         debug=False,
+        # logging is the process's, configured once (escrow.ops.logs, by `escrow serve` and in each worker by
+        # uvicorn): Litestar's own configuration would put its handler and format on the root logger
+        logging_config=None,
     )
     named_schemas(app)  # the statement upload's formats (escrow/api/responses.py)
-    # the client's address and scheme as the trusted proxies forwarded them, before anything reads them
-    app.asgi_handler = behind_proxies(app.asgi_handler, trusted_proxies())
+    # around everything Litestar does (routing, not-found, the exception handlers): every answer carries its
+    # request id, writes one access line and is counted (escrow.ops.requests)
+    app.asgi_handler = RequestContext(app.asgi_handler)
+    # outermost: the client's address and scheme as the trusted proxies forwarded them, before anything
+    # (the access line, the metrics' loopback rule, the rate limits) reads them
+    app.asgi_handler = behind_proxies(app.asgi_handler, trusted_proxies(settings.forwarded_allow_ips))
     return app

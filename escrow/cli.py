@@ -25,7 +25,7 @@ from escrow.errors import CliError
 from escrow.reports.cli import register as register_report
 from escrow.rulebooks import RuleBookError, RuleBooks, load_dir
 from escrow.services.context import Context
-from escrow.services.database import DatabaseNotReady, current_schema, is_embedded, migrated, open_database
+from escrow.services.database import DatabaseNotReady, current_schema, migrated, open_database
 
 OPERATOR = Principal(kind="operator", id=0, name="cli")
 
@@ -51,29 +51,15 @@ def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
-    import uvicorn
+    from escrow.ops.serve import serve
 
-    from escrow.app import create_app
-
-    if args.workers < 1:
-        raise CliError("--workers must be at least 1")
-    if args.workers > 1 and is_embedded(settings.database_url):
-        raise CliError("--workers above 1 needs PostgreSQL (SQLite has one writer; its jobs run in-process)")
-    engine = migrated(settings.database_url)
-    if args.workers > 1:  # each worker process builds its app from the environment, as `escrow serve` would
-        engine.dispose()
-        uvicorn.run(
-            "escrow.app:create_app",
-            factory=True,
-            host=args.host,
-            port=args.port,
-            log_level="info",
-            workers=args.workers,
-        )
-        return 0
-    # the embedded deployment runs the scheduled jobs in-process; with PostgreSQL run `escrow scheduler`
-    app = create_app(settings, engine=engine, scheduler=is_embedded(settings.database_url))
-    uvicorn.run(app, host=args.host, port=args.port, log_level="info", workers=1)
+    serve(
+        settings,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        forwarded_allow_ips=args.forwarded_allow_ips,
+    )
     return 0
 
 
@@ -89,7 +75,8 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
 
     check_scale(args.scale)  # before the database is opened: one line naming the scales there are
     today = check_day(_day("--as-of", args.as_of) if args.as_of else date.today())
-    seed(open_database(settings.database_url), settings, scale=args.scale, out=sys.stdout, today=today)
+    # an empty database (SQLite or PostgreSQL) is migrated first, as `escrow serve` does
+    seed(migrated(settings.database_url), settings, scale=args.scale, out=sys.stdout, today=today)
     return 0
 
 
@@ -274,16 +261,17 @@ def _positive(value: str) -> int:
 
 
 def cmd_scheduler(args: argparse.Namespace, settings: Settings) -> int:
-    import logging
-
     from escrow.app import build_context
     from escrow.jobs import scheduler
+    from escrow.ops import logs
+    from escrow.ops.serve import check_secret_key
 
     # stopped while still starting (migrating, the first runs): leave quietly; run_blocking then takes over
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s", stream=sys.stderr)
-    for noisy in ("alembic", "apscheduler"):  # every run is logged by escrow.jobs
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    check_secret_key(settings, "scheduler")
+    logs.configure(
+        settings.log_format
+    )  # alembic and apscheduler at WARNING: every run is logged by escrow.jobs
     if args.archive_workers is not None:
         settings = replace(settings, archive_workers=args.archive_workers)
     engine = open_database(settings.database_url)
@@ -409,7 +397,10 @@ def cmd_guarantee_release(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from escrow.ops.serve import package_version
+
     p = argparse.ArgumentParser(prog="escrow", description="Supervision of housing pre-sale funds")
+    p.add_argument("--version", action="version", version=f"escrow {package_version()}")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     s = sub.add_parser("serve", help="migrate if needed, then serve the API and web UI")
@@ -417,6 +408,12 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--port", type=int, default=8000)
     s.add_argument(
         "--workers", type=int, default=1, help="server processes (PostgreSQL only above 1; default 1)"
+    )
+    s.add_argument(
+        "--forwarded-allow-ips",
+        metavar="IPS",
+        help="comma-separated addresses (or *) of the proxies whose X-Forwarded-For and X-Forwarded-Proto "
+        "are believed (default ESCROW_FORWARDED_ALLOW_IPS, else 127.0.0.1)",
     )
     s.set_defaults(func=cmd_serve)
 

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
-import os
+from collections.abc import Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
+
+from pydantic import ValidationError, ValidationInfo, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from escrow.errors import CliError
 
@@ -40,6 +45,12 @@ def _seconds(value: str, name: str) -> int:
     return int(value)
 
 
+def _at_least_one(value: str, name: str) -> int:
+    if not value.isdigit() or int(value) < 1:
+        raise CliError(f"{name} must be a whole number of at least 1, not {value!r}")
+    return int(value)
+
+
 def _smtp_url(value: str) -> str:
     """The SMTP server's URL, checked at start; the message never repeats it (it may hold a password)."""
     value = value.strip()
@@ -47,6 +58,100 @@ def _smtp_url(value: str) -> str:
     if value and (parts.scheme not in ("smtp", "smtps") or not parts.hostname):
         raise CliError("ESCROW_SMTP_URL must look like smtp://host:port or smtps://user:password@host:465")
     return value
+
+
+def _one_of(value: str, name: str, choices: tuple[str, ...]) -> str:
+    if value not in choices:
+        raise CliError(f"{name} must be one of {', '.join(choices)}, not {value!r}")
+    return value
+
+
+PREFIX = "ESCROW_"
+LOG_FORMATS = ("text", "json")
+# the environment read by `Settings.from_env` (os.environ, or the mapping a test passes)
+_GIVEN: ContextVar[Mapping[str, str] | None] = ContextVar("escrow_settings_env", default=None)
+
+
+class _Given(PydanticBaseSettingsSource):
+    """Every field from `ESCROW_<NAME>` of the mapping in `_GIVEN`; an empty value counts as unset (the
+    default applies), as it always has."""
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        raw = (_GIVEN.get() or {}).get(PREFIX + field_name.upper(), "")
+        return (raw if raw != "" else None), field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        found = {}
+        for name, field in self.settings_cls.model_fields.items():
+            value = self.get_field_value(field, name)[0]
+            if value is not None:
+                found[name] = value
+        return found
+
+
+class Environment(BaseSettings):
+    """The environment variables, read and checked in one place (pydantic-settings). Every value is read
+    as the text it is and checked by a validator that names the variable: a bad value stops the command with
+    one readable line (escrow.cli) before anything starts."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=PREFIX, env_ignore_empty=True, case_sensitive=False, extra="ignore", frozen=True
+    )
+
+    database_url: str = ""  # default: an SQLite file in the working directory
+    secret_key: str = ""
+    rules_dir: str = ""  # default: the shipped rules/
+    jurisdiction: str = "hengshui"
+    public_url: str = "http://127.0.0.1:8000"
+    archive_workers: int = 0
+    key_cache_seconds: int = 5
+    smtp_url: str = ""
+    mail_from: str = "escrow@localhost"
+    bureau_name: str = ""  # default: by jurisdiction (BUREAUS)
+    retention_near_percent: int = 10
+    lookups_per_minute: int = 60
+    failed_lookups_per_minute: int = 10
+    signin_failures: int = 20
+    signin_window_seconds: int = 900
+    metrics_token: str = ""
+    log_format: str = "text"
+    forwarded_allow_ips: str = "127.0.0.1"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """The process's environment (pydantic-settings' own source), or the mapping a caller passed to
+        `Settings.from_env` (tests, a probe): never both, and no .env file."""
+        return (env_settings,) if _GIVEN.get(None) is None else (_Given(settings_cls),)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _checked(cls, value: Any, info: ValidationInfo) -> Any:
+        name = PREFIX + str(info.field_name).upper()
+        if not isinstance(value, str):
+            return value
+        check = {
+            "archive_workers": _count,
+            "key_cache_seconds": _seconds,
+            "retention_near_percent": _percent,
+            "lookups_per_minute": _at_least_one,
+            "failed_lookups_per_minute": _at_least_one,
+            "signin_failures": _at_least_one,
+            "signin_window_seconds": _at_least_one,
+        }.get(str(info.field_name))
+        if check is not None:
+            return check(value.strip(), name)
+        if info.field_name == "smtp_url":
+            return _smtp_url(value)
+        if info.field_name == "log_format":
+            return _one_of(value.strip().lower(), name, LOG_FORMATS)
+        return value
 
 
 @dataclass(frozen=True)
@@ -66,25 +171,50 @@ class Settings:
     # most this percentage of its required cash retention: a configured value, not one of the measures
     retention_near_percent: int = 10
 
+    # public voucher look-ups per client and minute, and of which failed (escrow.services.ratelimit)
+    lookups_per_minute: int = 60
+    failed_lookups_per_minute: int = 10
+    # failed sign-ins per client address in each window of so many seconds (configured values, chosen so that
+    # an office behind one address is not locked out by a few mistyped passwords while password spraying
+    # stops after 20; escrow.services.ratelimit.Limit.for_sign_in)
+    signin_failures: int = 20
+    signin_window_seconds: int = 900
+    # the bearer token of a `GET /metrics` scraper not on the loopback address (empty: loopback only)
+    metrics_token: str = ""
+    log_format: str = "text"  # text | json: one JSON object per log line (escrow.ops.logs)
+    # the proxies whose X-Forwarded-For/-Proto `escrow serve` believes (uvicorn's forwarded_allow_ips)
+    forwarded_allow_ips: str = "127.0.0.1"
+
     @classmethod
-    def from_env(cls, env: dict[str, str] | None = None) -> Settings:
-        env = dict(os.environ if env is None else env)
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """The settings from the environment (or `env`); a bad value raises CliError naming the variable."""
+        token = _GIVEN.set(None if env is None else dict(env))
+        try:
+            e = Environment()
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            name = PREFIX + str(first["loc"][0]).upper() if first["loc"] else "a setting"
+            raise CliError(f"{name}: {first['msg']}") from None
+        finally:
+            _GIVEN.reset(token)
         return cls(
-            database_url=env.get("ESCROW_DATABASE_URL") or f"sqlite:///{Path.cwd() / 'escrow.db'}",
-            secret_key=env.get("ESCROW_SECRET_KEY") or "",
-            rules_dir=Path(env.get("ESCROW_RULES_DIR") or _shipped("rules")),
+            database_url=e.database_url or f"sqlite:///{Path.cwd() / 'escrow.db'}",
+            secret_key=e.secret_key,
+            rules_dir=Path(e.rules_dir or _shipped("rules")),
             reports_dir=_shipped("reports"),
-            jurisdiction=env.get("ESCROW_JURISDICTION") or "hengshui",
-            public_base_url=(env.get("ESCROW_PUBLIC_URL") or "http://127.0.0.1:8000").rstrip("/"),
-            archive_workers=_count(env.get("ESCROW_ARCHIVE_WORKERS") or "0", "ESCROW_ARCHIVE_WORKERS"),
-            key_cache_seconds=_seconds(
-                env.get("ESCROW_KEY_CACHE_SECONDS") or "5", "ESCROW_KEY_CACHE_SECONDS"
-            ),
-            smtp_url=_smtp_url(env.get("ESCROW_SMTP_URL") or ""),
-            mail_from=env.get("ESCROW_MAIL_FROM") or "escrow@localhost",
-            bureau_name=env.get("ESCROW_BUREAU_NAME")
-            or BUREAUS.get(env.get("ESCROW_JURISDICTION") or "hengshui", ""),
-            retention_near_percent=_percent(
-                env.get("ESCROW_RETENTION_NEAR_PERCENT") or "10", "ESCROW_RETENTION_NEAR_PERCENT"
-            ),
+            jurisdiction=e.jurisdiction,
+            public_base_url=e.public_url.rstrip("/"),
+            archive_workers=e.archive_workers,
+            key_cache_seconds=e.key_cache_seconds,
+            smtp_url=e.smtp_url,
+            mail_from=e.mail_from,
+            bureau_name=e.bureau_name or BUREAUS.get(e.jurisdiction, ""),
+            retention_near_percent=e.retention_near_percent,
+            lookups_per_minute=e.lookups_per_minute,
+            failed_lookups_per_minute=e.failed_lookups_per_minute,
+            signin_failures=e.signin_failures,
+            signin_window_seconds=e.signin_window_seconds,
+            metrics_token=e.metrics_token,
+            log_format=e.log_format,
+            forwarded_allow_ips=e.forwarded_allow_ips,
         )

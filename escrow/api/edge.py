@@ -22,13 +22,10 @@ a handler set itself is kept.
 
 from __future__ import annotations
 
-import os
-
 from litestar.datastructures import MutableScopeHeaders
 from litestar.types import ASGIApp, Message, Scope
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-FORWARDED_ALLOW_IPS = "ESCROW_FORWARDED_ALLOW_IPS"
 DEFAULT_TRUSTED = "127.0.0.1"
 
 PAGE_POLICY = (
@@ -42,10 +39,10 @@ HSTS = "max-age=31536000"  # a year (RFC 6797); sub-domains are the bureau's oth
 _API_PREFIXES = ("/api/", "/health", "/ready", "/metrics")
 
 
-def trusted_proxies(env: dict[str, str] | None = None) -> list[str]:
-    """The proxies whose X-Forwarded-For and X-Forwarded-Proto count (ESCROW_FORWARDED_ALLOW_IPS)."""
-    raw = (os.environ if env is None else env).get(FORWARDED_ALLOW_IPS) or DEFAULT_TRUSTED
-    return [item.strip() for item in raw.split(",") if item.strip()] or [DEFAULT_TRUSTED]
+def trusted_proxies(setting: str) -> list[str]:
+    """The proxies whose X-Forwarded-For and X-Forwarded-Proto count (ESCROW_FORWARDED_ALLOW_IPS, a
+    comma-separated list; Settings.forwarded_allow_ips)."""
+    return [item.strip() for item in setting.split(",") if item.strip()] or [DEFAULT_TRUSTED]
 
 
 def behind_proxies(app: ASGIApp, trusted: list[str]) -> ASGIApp:

@@ -28,9 +28,12 @@ def is_embedded(url: str) -> bool:
 
 
 def migrated(url: str) -> Engine:
-    """An engine on the database after applying every migration it lacks."""
+    """An engine on the database after applying every migration it lacks (an empty database gets them all)."""
     engine = make_engine(url)
-    upgrade(engine)
+    try:
+        upgrade(engine)
+    except OperationalError as exc:
+        raise DatabaseNotReady(f"cannot reach the database: {exc.orig}") from None
     return engine
 
 

@@ -18,6 +18,7 @@ from escrow.domain.errors import Conflict, InvalidInput, NotAuthenticated, NotFo
 from escrow.domain.identity import mask_name
 from escrow.domain.money import Money, from_fen, to_fen
 from escrow.domain.principal import Principal
+from escrow.ops import metrics
 from escrow.rulebooks import RuleBook
 from escrow.services import ending, webhooks
 from escrow.services.context import Context
@@ -390,7 +391,10 @@ def get(ctx: Context, bank_reference: str, actor: Principal) -> DepositView:
 
 def book(ctx: Context, cmd: PostDeposit, actor: Principal) -> DepositView:
     """Book a payment; for a bank reference already booked, that deposit (`booked_now` false)."""
-    return ctx.run(_book, cmd, actor)
+    view = ctx.run(_book, cmd, actor)
+    if getattr(view, "booked_now", True):
+        metrics.deposit_posted()  # after the commit: a refused or rolled back deposit is not counted
+    return view
 
 
 def post(uow: UnitOfWork, ctx: Context, cmd: PostDeposit, actor: Principal) -> DepositView:

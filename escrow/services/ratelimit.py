@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import functools
 import ipaddress
-import os
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from escrow.store.db import Connection, UnitOfWork
 from escrow.store.driver import DriverSQL
@@ -37,42 +37,30 @@ class Limit:
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Limit:
-        """`ESCROW_LOOKUPS_PER_MINUTE` (default 60) and `ESCROW_FAILED_LOOKUPS_PER_MINUTE` (default 10)."""
-        env = dict(os.environ if env is None else env)
+        """`ESCROW_LOOKUPS_PER_MINUTE` (default 60) and `ESCROW_FAILED_LOOKUPS_PER_MINUTE` (default 10), as
+        read by escrow.config.Settings."""
+        from escrow.config import Settings
+        from escrow.errors import CliError
 
-        def number(name: str, default: int) -> int:
-            raw = (env.get(name) or "").strip()
-            if not raw:
-                return default
-            if not raw.isdigit() or int(raw) < 1:
-                raise ValueError(f"{name} must be a whole number of at least 1, not {raw!r}")
-            return int(raw)
-
-        return cls(
-            requests=number("ESCROW_LOOKUPS_PER_MINUTE", cls.requests),
-            failures=number("ESCROW_FAILED_LOOKUPS_PER_MINUTE", cls.failures),
-        )
+        try:
+            return cls.of(Settings.from_env(env))
+        except CliError as exc:
+            raise ValueError(str(exc)) from None
 
     @classmethod
-    def for_sign_in(cls, env: dict[str, str] | None = None) -> Limit:
+    def of(cls, settings: Any) -> Limit:
+        return cls(requests=settings.lookups_per_minute, failures=settings.failed_lookups_per_minute)
+
+    @classmethod
+    def for_sign_in(cls, settings: Any) -> Limit:
         """Failed sign-ins per client address: `ESCROW_SIGNIN_FAILURES` (default 20) in each window of
-        `ESCROW_SIGNIN_WINDOW_SECONDS` (default 900, a quarter of an hour) — configured values, chosen so that
-        an office behind one address is not locked out by a few mistyped passwords while password spraying
-        (a few guesses against many user names, which the per-user lock-out does not see) stops after 20.
+        `ESCROW_SIGNIN_WINDOW_SECONDS` (default 900, a quarter of an hour), configured values (Settings). An
+        office behind one address is not locked out by a few mistyped passwords, while password spraying (a
+        few guesses against many user names, which the per-user lock-out does not see) stops after 20.
         Successful sign-ins are not limited."""
-        env = dict(os.environ if env is None else env)
-        failures = _whole(env, "ESCROW_SIGNIN_FAILURES", 20)
-        window = _whole(env, "ESCROW_SIGNIN_WINDOW_SECONDS", 900)
-        return cls(requests=2**31 - 1, failures=failures, window=window)
-
-
-def _whole(env: dict[str, str], name: str, default: int) -> int:
-    raw = (env.get(name) or "").strip()
-    if not raw:
-        return default
-    if not raw.isdigit() or int(raw) < 1:
-        raise ValueError(f"{name} must be a whole number of at least 1, not {raw!r}")
-    return int(raw)
+        return cls(
+            requests=2**31 - 1, failures=settings.signin_failures, window=settings.signin_window_seconds
+        )
 
 
 @dataclass(frozen=True)

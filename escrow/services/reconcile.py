@@ -40,6 +40,7 @@ from escrow.domain.money import SignedMoney, from_fen, to_fen
 from escrow.domain.principal import Principal
 from escrow.feeds import FeedError, ParsedStatement, StatementLine
 from escrow.feeds.model import FEE, INTEREST, PAYMENT
+from escrow.ops import metrics
 from escrow.services import deposits, webhooks
 from escrow.services.context import Context
 from escrow.services.views import wire
@@ -228,8 +229,15 @@ def import_file(
     """Parse and check one statement file (its bytes, or the file: a CSV is then read in batches, never
     whole), then reconcile it in one transaction (FeedError and refusals propagate). The parsing happens
     before the transaction, so that a large file does not hold the database's write lock while it is read."""
-    sources, kind = read_file(data, content_type=content_type, fmt=fmt, filename=filename)
-    return ctx.run(_import_read, sources, kind, actor, progress)
+    try:
+        sources, kind = read_file(data, content_type=content_type, fmt=fmt, filename=filename)
+        imported = ctx.run(_import_read, sources, kind, actor, progress)
+    except Exception:
+        metrics.statement_imported("refused")  # a malformed file or a refusal: nothing was kept
+        raise
+    for one in getattr(imported, "statements", None) or [imported]:  # after the commit
+        metrics.statement_imported(one.status if imported.imported_now else "duplicate")
+    return imported
 
 
 def import_file_in(

@@ -26,6 +26,7 @@ from escrow.store.reads.audit_trail import AuditTrail
 from escrow.store.reads.bank import BankReads
 from escrow.store.reads.caps import CapFigures
 from escrow.store.reads.listings import Listings
+from escrow.store.reads.ops import OpsReads
 from escrow.store.reads.overview import OverviewReads
 from escrow.store.reads.pages import PageReads
 from escrow.store.reads.portal import PortalReads
@@ -162,6 +163,7 @@ class UnitOfWork:
         self.admin_reads = AdminReads(session)
         self.bank_reads = BankReads(session)
         self.actors = Actors(session)
+        self.ops_reads = OpsReads(session)
         return self
 
     def commit(self) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import Any
 
@@ -61,3 +62,15 @@ def is_current(engine: Engine) -> bool:
     head = ScriptDirectory(str(MIGRATIONS)).get_current_head()
     with engine.connect() as conn:
         return MigrationContext.configure(conn).get_current_revision() == head
+
+
+@functools.cache  # the migrations shipped with this process do not change while it runs
+def head_revision() -> str | None:
+    """The newest migration's revision (the schema this code expects)."""
+    return ScriptDirectory(str(MIGRATIONS)).get_current_head()
+
+
+def current_revision(engine: Engine) -> str | None:
+    """The database's revision (None: never migrated); raises the driver's error if it does not answer."""
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()

@@ -5,6 +5,7 @@ answer carries the security headers, HSTS only over HTTPS."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import anyio
@@ -180,13 +181,13 @@ async def _attempts(app, peer: str, forwarded: list[str | None], password: str =
 
 
 @pytest.fixture
-def limited_app(settings, engine, today, monkeypatch):
+def limited_app(settings, engine, today):
     """The app behind a proxy at 10.0.0.2 (not loopback), at most 2 failed sign-ins per address."""
     from escrow.app import create_app
 
-    monkeypatch.setenv("ESCROW_FORWARDED_ALLOW_IPS", "10.0.0.2")
-    app = create_app(settings, engine=engine, today=lambda: today)
-    app.state[SIGN_IN_LIMIT_STATE] = ratelimit.Limit(requests=10_000, failures=2, window=900)
+    behind = replace(settings, forwarded_allow_ips="10.0.0.2", signin_failures=2)
+    app = create_app(behind, engine=engine, today=lambda: today)
+    assert app.state[SIGN_IN_LIMIT_STATE] == ratelimit.Limit(requests=2**31 - 1, failures=2, window=900)
     return app
 
 

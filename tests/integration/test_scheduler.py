@@ -221,7 +221,12 @@ def opened(client, world) -> dict:
 
 
 def test_two_scheduler_processes_started_together_run_each_job_once_per_period(db_url, engine, opened):
-    env = {**os.environ, "ESCROW_DATABASE_URL": db_url, "ESCROW_RULES_DIR": str(REPO / "rules")}
+    env = {
+        **os.environ,
+        "ESCROW_DATABASE_URL": db_url,
+        "ESCROW_RULES_DIR": str(REPO / "rules"),
+        "ESCROW_SECRET_KEY": "s" * 32,  # on PostgreSQL the scheduler refuses to start without one
+    }
     procs = [
         subprocess.Popen(
             [sys.executable, "-m", "escrow", "scheduler"],
@@ -266,6 +271,7 @@ def test_scheduler_once_runs_each_due_job_and_a_second_time_nothing(db_url, monk
 
     monkeypatch.setenv("ESCROW_DATABASE_URL", db_url)
     monkeypatch.setenv("ESCROW_RULES_DIR", str(REPO / "rules"))
+    monkeypatch.setenv("ESCROW_SECRET_KEY", "s" * 32)  # on PostgreSQL the scheduler needs one
     assert main(["scheduler", "--once"]) == 0
     assert capsys.readouterr().out.splitlines() == [f"{job.id}\tdone" for job in tasks.JOBS]
     assert main(["scheduler", "--once"]) == 0

@@ -31,11 +31,8 @@ SIGN_IN_LIMIT_STATE = "sign_in_limit"  # the app's ratelimit.Limit for failed si
 
 def sign_in_limit(request: Request) -> ratelimit.Limit:
     """The limit on failed sign-ins per client address (ESCROW_SIGNIN_FAILURES per
-    ESCROW_SIGNIN_WINDOW_SECONDS), read once per app."""
-    limit = request.app.state.get(SIGN_IN_LIMIT_STATE)
-    if limit is None:
-        limit = request.app.state[SIGN_IN_LIMIT_STATE] = ratelimit.Limit.for_sign_in()
-    return limit
+    ESCROW_SIGNIN_WINDOW_SECONDS), set by create_app from the settings."""
+    return request.app.state[SIGN_IN_LIMIT_STATE]
 
 
 def _too_many(request: Request, form: pages.Form, retry_after: int) -> Response:
