@@ -72,18 +72,46 @@ TEXT_PATTERN = rf"^[^{_C_BUT_LINES}]*[^\x00-\x20\x7f][^{_C_BUT_LINES}]*$"
 TEXT_OR_EMPTY_PATTERN = rf"^[^{_C_BUT_LINES}]*$"
 
 
+def _codepoint(char: str) -> str:
+    return "NUL (U+0000)" if char == "\x00" else f"U+{ord(char):04X}"
+
+
+def _free_text(*, lines: bool) -> BeforeValidator:
+    """The rule of the patterns above, said in words (the pattern stays the schema's and the backstop)."""
+    kept = "\t\n\r" if lines else ""
+
+    def check(value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        for char in value:
+            if (char < "\x20" or char == "\x7f") and char not in kept:
+                raise ValueError(f"must not contain the control character {_codepoint(char)}")
+        if not lines and value and (value[0] == " " or value[-1] == " "):
+            raise ValueError("must not start or end with a space")
+        if value and not value.strip(" \t\n\r"):
+            raise ValueError("must not be blank")
+        return value
+
+    return BeforeValidator(check)
+
+
+_LINE, _TEXT = _free_text(lines=False), _free_text(lines=True)
+
+
 def line(max_length: int, *, min_length: int = 1) -> Any:
     """A line of free text: refused with a control character, an edge space, or blank (min_length 0: empty
     is fine)."""
     pattern = LINE_PATTERN if min_length else LINE_OR_EMPTY_PATTERN
-    return Annotated[str, StringConstraints(min_length=min_length, max_length=max_length, pattern=pattern)]
+    limits = StringConstraints(min_length=min_length, max_length=max_length, pattern=pattern)
+    return Annotated[str, _LINE, limits]
 
 
 def text(max_length: int, *, min_length: int = 1) -> Any:
     """Free text of several lines: refused with a control character other than tab and line ends, or blank
     (min_length 0: empty is fine)."""
     pattern = TEXT_PATTERN if min_length else TEXT_OR_EMPTY_PATTERN
-    return Annotated[str, StringConstraints(min_length=min_length, max_length=max_length, pattern=pattern)]
+    limits = StringConstraints(min_length=min_length, max_length=max_length, pattern=pattern)
+    return Annotated[str, _TEXT, limits]
 
 
 def said(kind: Any, **extra: Any) -> dict[str, Any]:
