@@ -24,9 +24,10 @@ from escrow.api.developer import DeveloperController
 from escrow.api.edge import behind_proxies, security_headers, trusted_proxies
 from escrow.api.fund_plans import FundPlanController
 from escrow.api.health import health, ready
+from escrow.api.methods import AllowedMethods
 from escrow.api.metrics import scrape as metrics
 from escrow.api.operations import operation_id
-from escrow.api.paths import EncodedSlashes, restore_slashes
+from escrow.api.paths import restore_slashes
 from escrow.api.payments import PaymentController
 from escrow.api.problems import EXCEPTION_HANDLERS
 from escrow.api.public import LIMIT_STATE, PublicController, hide_id_suffix_in_logs
@@ -107,7 +108,9 @@ def create_app(
         from escrow.jobs.scheduler import embedded
 
         lifespan.append(embedded(engine, ctx))
-    app = EncodedSlashes(  # a Litestar that routes `HT%2F2026%2F0001` as one path segment (api/paths.py)
+    # a Litestar that routes `HT%2F2026%2F0001` as one path segment (api/paths.py) and says the methods of a
+    # path alike in OPTIONS, HEAD and 405 answers (api/methods.py)
+    app = AllowedMethods(
         route_handlers=[
             health,
             ready,

@@ -37,8 +37,17 @@ def _at_most(limit: Decimal) -> str:
     return rf"^((0|[1-9][0-9]{{0,{len(whole) - 2}}})(\.[0-9]{{1,2}})?|{whole}(\.00?)?)$"
 
 
+def _positive_at_most(limit: Decimal) -> str:
+    """As `_at_most`, without zero (0, 0.0, 0.00): an amount paid, greater than zero."""
+    whole = str(int(limit))
+    return rf"^(0\.(0[1-9]|[1-9][0-9]?)|[1-9][0-9]{{0,{len(whole) - 2}}}(\.[0-9]{{1,2}})?|{whole}(\.00?)?)$"
+
+
 # What the API takes: one amount, at most the largest single amount (the pattern says the limit exactly).
 AMOUNT_PATTERN = _at_most(LARGEST_AMOUNT)
+# What the API takes where money is paid (every amount of a request): greater than zero as well. The API
+# decides by this pattern exactly (escrow.api.schemas): nothing around the number, no space, no newline.
+PAYMENT_PATTERN = _positive_at_most(LARGEST_AMOUNT)
 # What an account may hold (a statement's opening or closing balance).
 ACCOUNT_TOTAL_PATTERN = _at_most(LARGEST_ACCOUNT_TOTAL)
 # Any amount the books can hold or sum: at most 17 integer digits stays below 2**63 fen (a city's totals).

@@ -27,8 +27,9 @@ import hashlib
 import io
 import re
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import AbstractContextManager
 from dataclasses import InitVar, dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from functools import partial
 from itertools import islice
 from pathlib import Path
@@ -47,6 +48,7 @@ from escrow.services.views import wire
 from escrow.store import audit
 from escrow.store.db import UnitOfWork
 from escrow.store.models import Deposit, Project, Statement, SupervisedAccount
+from escrow.store.repos.stagings import PENDING, staged_row
 from escrow.store.repos.statements import BANK_REFERENCE_MAX as REFERENCE_MAX
 
 TOKEN = re.compile(r"\b((?:PZ|TZ)\d{15})\b")
@@ -227,17 +229,54 @@ def import_file(
     progress: Progress | None = None,
 ) -> StatementImport:
     """Parse and check one statement file (its bytes, or the file: a CSV is then read in batches, never
-    whole), then reconcile it in one transaction (FeedError and refusals propagate). The parsing happens
-    before the transaction, so that a large file does not hold the database's write lock while it is read."""
+    whole), stage its lines in short transactions, then publish and reconcile it in one short transaction
+    (FeedError and refusals propagate).
+
+    Nothing holds the database's write lock for the whole file (a 437,832-line statement once held SQLite's
+    for minutes, and every other write waited): the file is read before any transaction; its lines are
+    matched and written to a staging (statement_staged_lines) STAGE_LINES at a time, each batch its own
+    transaction; the last transaction checks that the account's books did not move meanwhile, books what
+    needs booking (credits nobody posted, the bank's interest and fees: few lines), copies the staged lines
+    into the statement with one INSERT … SELECT and records the result. From the outside it is all or
+    nothing still: a staging is read by nothing but its import, and is deleted whether the import is
+    published or refused (one an interrupted import leaves is pruned after STAGING_KEPT). Had the books
+    moved (a deposit, a reversal or a statement of the same account), the lines are staged again; after
+    STAGING_ATTEMPTS they are matched inside the last transaction, as before staging."""
     try:
-        sources, kind = read_file(data, content_type=content_type, fmt=fmt, filename=filename)
-        imported = ctx.run(_import_read, sources, kind, actor, progress)
+        imported = _import_staged(ctx, data, actor, content_type, fmt, filename, progress)
     except Exception:
         metrics.statement_imported("refused")  # a malformed file or a refusal: nothing was kept
         raise
     for one in getattr(imported, "statements", None) or [imported]:  # after the commit
         metrics.statement_imported(one.status if imported.imported_now else "duplicate")
     return imported
+
+
+def _import_staged(
+    ctx: Context,
+    data: bytes | Path,
+    actor: Principal,
+    content_type: str | None,
+    fmt: str | None,
+    filename: str | None,
+    progress: Progress | None,
+) -> StatementImport:
+    sources, kind = read_file(data, content_type=content_type, fmt=fmt, filename=filename)
+    refuse_unstorable(sources)
+    with ctx.reading() as uow:  # a file for an unknown or closed account is refused before any write
+        accounts = [resolve_account(uow, src, actor) for src in sources]
+    prune_stagings(ctx)
+    for _attempt in range(STAGING_ATTEMPTS):
+        staged = _stage_all(ctx, sources, accounts, progress)
+        try:
+            return ctx.run(_import_read, sources, kind, actor, progress, staged)
+        except _BooksMoved:
+            continue
+        finally:
+            for item in staged:
+                if item is not None:
+                    drop_staging(ctx, item[0])
+    return ctx.run(_import_read, sources, kind, actor, progress)
 
 
 def import_file_in(
@@ -263,8 +302,9 @@ def _import_read(
     kind: str,
     actor: Principal,
     progress: Progress | None = None,
+    staged: list[Staged | None] | None = None,
 ) -> StatementImport:
-    fresh, results = _import(uow, ctx, sources, kind, actor, progress)
+    fresh, results = _import(uow, ctx, sources, kind, actor, progress, staged)
     if len(results) > 1:
         return StatementsImport(**vars(results[0]), statements=results, fresh=fresh)
     return StatementImport(**vars(results[0]), fresh=fresh)
@@ -381,6 +421,86 @@ def import_statements(
     return _import(uow, ctx, [_held(s) for s in statements], fmt, actor, progress)[1]
 
 
+# Lines staged a transaction (configured, not from any rule): each batch holds SQLite's write lock for a small
+# fraction of a second, so other writes go through between batches.
+STAGE_LINES = 5_000
+STAGING_ATTEMPTS = 3  # stagings made stale by the books moving before matching inside the last transaction
+STAGING_KEPT = timedelta(days=1)  # a staging older than this was left by an interrupted import
+DROP_LINES = 20_000  # staged lines deleted a transaction
+
+
+class _BooksMoved(Exception):
+    """The account's books changed between staging its statement and publishing it: stage again."""
+
+
+Staged = tuple[int, tuple[Any, ...]]  # a staging's id, and the account's watermark when it was matched
+
+
+def _writing(ctx: Context) -> AbstractContextManager[UnitOfWork]:
+    """A short write transaction of the import's own (never the request's idempotency record)."""
+    return ctx.guarded(None).writing()
+
+
+def _stage_all(
+    ctx: Context, sources: list[Source], accounts: list[SupervisedAccount], progress: Progress | None
+) -> list[Staged | None]:
+    """Each statement's lines matched and staged, a batch a transaction; None for a statement imported
+    before (its digest is known)."""
+    total = sum(src.lines.count for src in sources)
+    done = 0
+    staged: list[Staged | None] = []
+    try:
+        for src, account in zip(sources, accounts, strict=True):
+            with ctx.reading() as uow:
+                uow.snapshot()
+                if uow.statements.by_digest(account.id, src.lines.digest(src.head)) is not None:
+                    staged.append(None)
+                    done += src.lines.count
+                    continue
+                mark = uow.stagings.watermark(account.id)
+                matcher = _Matcher(uow, account, notification=src.head.format == "camt054")
+            with _writing(ctx) as uow:
+                staging_id = uow.stagings.open(account.id)
+                uow.commit()
+            staged.append((staging_id, mark))
+
+            def batch(lines: list[StatementLine], staging_id: int = staging_id, m: Any = matcher) -> None:
+                nonlocal done
+                with _writing(ctx) as uow:
+                    m.stage(uow, staging_id, lines)
+                    uow.commit()
+                done += len(lines)
+                if progress:
+                    progress(done, total)
+
+            src.each(STAGE_LINES, batch)
+    except BaseException:
+        for item in staged:
+            if item is not None:
+                drop_staging(ctx, item[0])
+        raise
+    return staged
+
+
+def drop_staging(ctx: Context, staging_id: int) -> None:
+    """Delete a staging, DROP_LINES lines a transaction."""
+    while True:
+        with _writing(ctx) as uow:
+            deleted = uow.stagings.drop(staging_id, DROP_LINES)
+            uow.commit()
+        if deleted < DROP_LINES:
+            return
+
+
+def prune_stagings(ctx: Context) -> int:
+    """Delete the stagings that interrupted imports left (older than STAGING_KEPT); how many."""
+    with ctx.reading() as uow:
+        stale = uow.stagings.stale(datetime.now(UTC) - STAGING_KEPT)
+    for staging_id in stale:
+        drop_staging(ctx, staging_id)
+    return len(stale)
+
+
 def _import(
     uow: UnitOfWork,
     ctx: Context,
@@ -388,14 +508,16 @@ def _import(
     fmt: str,
     actor: Principal,
     progress: Progress | None = None,
+    staged: list[Staged | None] | None = None,
 ) -> tuple[bool, list[StatementResult]]:
-    """Whether any statement was new, and each statement's result."""
+    """Whether any statement was new, and each statement's result. With `staged` (import_file), the lines
+    were staged before; without, they are matched and staged here, in the caller's transaction."""
     refuse_unstorable(sources)
     accounts = [resolve_account(uow, src, actor) for src in sources]  # refuse before changing anything
     total = sum(src.lines.count for src in sources)
     done = 0
     results, fresh = [], False
-    for src, account in zip(sources, accounts, strict=True):
+    for i, (src, account) in enumerate(zip(sources, accounts, strict=True)):
         s = src.head
         uow.projects.lock_account(account.id)
         digest = src.lines.digest(s)
@@ -405,42 +527,142 @@ def _import(
             done += src.lines.count
             continue
         fresh = True
+        made = staged[i] if staged is not None else None
+        if made is not None:
+            staging_id, mark = made
+            if uow.stagings.watermark(account.id) != mark:
+                raise _BooksMoved
+        else:
+            staging_id = uow.stagings.open(account.id)
+            matcher = _Matcher(uow, account, notification=s.format == "camt054")
 
-        def step(n: int, base: int = done) -> None:
-            if progress:
-                progress(base + n, total)
+            def batch(lines: list[StatementLine], staging_id: int = staging_id, m: Any = matcher) -> None:
+                nonlocal done
+                m.stage(uow, staging_id, lines)
+                done += len(lines)
+                if progress:
+                    progress(done, total)
 
-        results.append(_reconcile(uow, src, digest, s.format or fmt, account, actor, step))
-        done += src.lines.count
+            src.each(CHUNK, batch)
+        results.append(_publish(uow, src, digest, s.format or fmt, account, actor, staging_id))
+        if made is None:
+            uow.stagings.drop(staging_id)
     return fresh, results
 
 
-def _reconcile(
+class _Matcher:
+    """Matches a statement's lines against the books as read when it starts, a batch at a time, and stages
+    them with the outcome (escrow.store.repos.stagings). A line whose outcome needs a write - a credit that
+    matches no deposit (booked to suspense), the bank's interest or fee not booked before - is staged
+    `pending` and decided when the statement is published."""
+
+    def __init__(self, uow: UnitOfWork, account: SupervisedAccount, *, notification: bool) -> None:
+        self.account = account
+        # Deposits a line may no longer match: one an end-of-day statement showed. A notification and the
+        # day's statement both show the same movement.
+        self.taken: set[int] = set() if notification else uow.statements.deposits_shown(account.id)
+        self.executed = uow.instructions.executed_amounts(account.id)
+        # the balance moved in from the previous supervising bank (a change of bank): matched, never new money
+        self.transferred_in = uow.instructions.transferred_into(account.id)
+        # court deductions leave through the bank too; the journal keeps them as deduction:<bank reference>
+        for reference, fen in uow.journal.amounts_by_reference(account.id, ledger.EntryKind.COURT_DEDUCTION):
+            self.executed[reference.removeprefix("deduction:")] = fen
+        self.own = own_movements(uow, account.id)
+
+    def stage(self, uow: UnitOfWork, staging_id: int, lines: list[StatementLine]) -> None:
+        booked = self._booked_for(uow, lines)
+        stored_date = uow.statements.driver_date()
+        rows = []
+        for line in lines:
+            fen = to_fen(line.amount)
+            match, deposit_id = self._outcome(uow, booked, line, fen)
+            rows.append(staged_row(staging_id, stored_date, line, fen, match, deposit_id))
+        uow.stagings.insert(rows)
+
+    def _outcome(
+        self, uow: UnitOfWork, booked: dict[str, tuple[int, int, str]], line: StatementLine, fen: int
+    ) -> tuple[str, int | None]:
+        if line.kind != PAYMENT:
+            reference = f"{line.kind}:{line.bank_reference}"
+            if reference not in self.own:
+                return PENDING, None  # booked when published
+            return ("matched" if self.own[reference] == fen else "unexplained"), None
+        if line.direction == "credit" and self.transferred_in.get(line.bank_reference) == fen:
+            return "matched", None  # the transfer that opened the account (its transfer_in journal entry)
+        if line.direction == "credit":
+            deposit_id = self._match_credit(uow, booked, line, fen)
+            if deposit_id is None:
+                return PENDING, None  # booked to suspense when published
+            self.taken.add(deposit_id)
+            return "matched", deposit_id
+        if self.executed.get(line.bank_reference) != fen and not _reverses_a_deposit(booked, line, fen):
+            return "unexplained", None
+        return "matched", None
+
+    def _match_credit(
+        self, uow: UnitOfWork, booked: dict[str, tuple[int, int, str]], line: StatementLine, fen: int
+    ) -> int | None:
+        hit = booked.get(line.bank_reference)
+        if hit and hit[1] == fen and hit[0] not in self.taken:  # a reversed deposit's credit did happen too
+            return hit[0]
+        for token in TOKEN.findall(line.remittance or ""):
+            dep_id = _deposit_for_token(uow, self.account.id, token, fen)
+            if dep_id is not None and dep_id not in self.taken:
+                return dep_id
+        return None
+
+    def _booked_for(self, uow: UnitOfWork, lines: list[StatementLine]) -> dict[str, tuple[int, int, str]]:
+        """bank reference → (deposit id, amount in fen, status) for the references a batch of lines may
+        name. Looked up per batch through the unique (bank, reference) index, so that a million-line
+        statement never holds a million deposits in memory."""
+        wanted: set[str] = set()
+        for line in lines:
+            wanted.add(line.bank_reference)
+            if line.direction == "debit":
+                wanted.add(line.bank_reference.split("#", 1)[0])
+                wanted.update((line.remittance or "").split())
+        found: dict[str, tuple[int, int, str]] = {}
+        account = self.account
+        for refs in _chunks(iter(wanted), CHUNK):
+            for dep_id, ref, fen, status in uow.deposits.by_references(account.bank_id, account.id, refs):
+                found[ref] = (dep_id, fen, status)
+        return found
+
+
+def _reverses_a_deposit(booked: dict[str, tuple[int, int, str]], line: StatementLine, fen: int) -> bool:
+    """A debit that takes back a reversed deposit: it carries the deposit's reference (parsers suffix a
+    repeated reference with #2) or quotes it in the remittance text."""
+    candidates = [line.bank_reference, line.bank_reference.split("#", 1)[0], *(line.remittance or "").split()]
+    return any(
+        (hit := booked.get(c)) is not None and hit[2] == "reversed" and hit[1] == fen for c in candidates
+    )
+
+
+def own_movements(uow: UnitOfWork, account_id: int) -> dict[str, int]:
+    """The bank's own movements booked before (by an earlier statement or notification): reference → fen."""
+    own: dict[str, int] = {}
+    for kind in (ledger.EntryKind.INTEREST, ledger.EntryKind.FEE):
+        own.update(uow.journal.amounts_by_reference(account_id, kind))
+    return own
+
+
+def _publish(
     uow: UnitOfWork,
     src: Source,
     digest: str,
     fmt: str,
     account: SupervisedAccount,
     actor: Principal,
-    step: Callable[[int], None],
+    staging_id: int,
 ) -> StatementResult:
+    """The statement of a staging, in the caller's (short) transaction: its pending lines decided in file
+    order (credits booked to suspense, interest and fees booked), every staged line copied into it, its
+    vouchers confirmed, and its result."""
     s = src.head
     project = uow.projects.get(account.project_id)
     notification = s.format == "camt054"
-    # Deposits a line may no longer match: one an end-of-day statement showed. A notification and the day's
-    # statement both show the same movement.
     room = deposits.Room(uow, account)  # the largest account total, for the credits booked below
-    taken = set() if notification else uow.statements.deposits_shown(account.id)
-    executed = uow.instructions.executed_amounts(account.id)
-    # the balance moved in from the previous supervising bank (a change of bank): matched, never new money
-    transferred_in = uow.instructions.transferred_into(account.id)
-    # court deductions leave through the bank too; the journal keeps them as deduction:<bank reference>
-    for reference, fen in uow.journal.amounts_by_reference(account.id, ledger.EntryKind.COURT_DEDUCTION):
-        executed[reference.removeprefix("deduction:")] = fen
-    # the bank's own movements booked before (by an earlier statement or notification): reference → fen
-    own: dict[str, int] = {}
-    for kind in (ledger.EntryKind.INTEREST, ledger.EntryKind.FEE):
-        own.update(uow.journal.amounts_by_reference(account.id, kind))
+    own = own_movements(uow, account.id)
     before = uow.statements.latest(account.id) if notification else None
     row = Statement(
         account_id=account.id,
@@ -453,10 +675,7 @@ def _reconcile(
         status="pending",
     )
     uow.statements.add(row)
-
-    matched = bank_only = unexplained_debits = 0
     booked_own = {INTEREST: 0, FEE: 0}
-    confirmed: list[int] = []
 
     def own_movement(line: StatementLine, fen: int) -> bool:
         """Interest or a fee: matched to its entry, or booked now; False when it cannot be (a reference
@@ -473,112 +692,41 @@ def _reconcile(
         booked_own[line.kind] += 1
         return True
 
-    def match_credit(line: StatementLine, fen: int) -> int | None:
-        hit = booked.get(line.bank_reference)
-        if hit and hit[1] == fen and hit[0] not in taken:  # a reversed deposit's credit did happen too
-            return hit[0]
-        for token in TOKEN.findall(line.remittance or ""):
-            dep_id = _deposit_for_token(uow, account.id, token, fen)
-            if dep_id is not None and dep_id not in taken:
-                return dep_id
-        return None
-
-    def reverses_a_deposit(line: StatementLine, fen: int) -> bool:
-        """A debit that takes back a reversed deposit: it carries the deposit's reference (parsers suffix a
-        repeated reference with #2) or quotes it in the remittance text."""
-        candidates = [
-            line.bank_reference,
-            line.bank_reference.split("#", 1)[0],
-            *(line.remittance or "").split(),
-        ]
-        return any(
-            (hit := booked.get(c)) is not None and hit[2] == "reversed" and hit[1] == fen for c in candidates
+    for staged in uow.stagings.pending(staging_id):
+        line = StatementLine(
+            line_no=staged.line_no,
+            bank_reference=staged.bank_reference,
+            booked_on=staged.booked_on,
+            amount=from_fen(staged.amount_fen),
+            direction=staged.direction,
+            counterparty_name=staged.counterparty_name,
+            counterparty_account=staged.counterparty_account,
+            remittance=staged.remittance,
+            kind=staged.kind,
         )
-
-    def booked_for(lines: list[StatementLine]) -> dict[str, tuple[int, int, str]]:
-        """bank reference → (deposit id, amount in fen, status) for the references a chunk of lines may name.
-        Looked up per chunk through the unique (bank, reference) index, so that a million-line statement
-        never holds a million deposits in memory."""
-        wanted: set[str] = set()
-        for line in lines:
-            wanted.add(line.bank_reference)
-            if line.direction == "debit":
-                wanted.add(line.bank_reference.split("#", 1)[0])
-                wanted.update((line.remittance or "").split())
-        found: dict[str, tuple[int, int, str]] = {}
-        for refs in _chunks(iter(wanted), CHUNK):
-            for dep_id, ref, fen, status in uow.deposits.by_references(account.bank_id, account.id, refs):
-                found[ref] = (dep_id, fen, status)
-        return found
-
-    def row_of(line: StatementLine) -> tuple:  # in the order of STATEMENT_LINE_COLUMNS
-        nonlocal matched, bank_only, unexplained_debits
-        fen = to_fen(line.amount)
-        deposit_id, match = None, "matched"
-        if line.kind != PAYMENT:
-            if not own_movement(line, fen):
-                match = "unexplained"
-        elif line.direction == "credit" and transferred_in.get(line.bank_reference) == fen:
-            pass  # the transfer that opened the account (its transfer_in journal entry)
-        elif line.direction == "credit":
-            deposit_id = match_credit(line, fen)
-            if deposit_id is None:
-                deposit_id = _book_statement_credit(uow, project, account, line, fen, actor, room)
-                match = "bank_only" if deposit_id else "unexplained"
-            else:
-                confirmed.append(deposit_id)
-            if deposit_id is not None:
-                taken.add(deposit_id)
-        elif executed.get(line.bank_reference) != fen and not reverses_a_deposit(line, fen):
-            match = "unexplained"
-        if match == "matched":
-            matched += 1
-        elif match == "bank_only":
-            bank_only += 1
+        deposit_id = None
+        if staged.kind != PAYMENT:
+            match = "matched" if own_movement(line, staged.amount_fen) else "unexplained"
         else:
-            unexplained_debits += 1
-        return (
-            row.id,
-            account.id,
-            line.line_no,
-            line.bank_reference,
-            stored_date(line.booked_on),
-            fen,
-            line.direction,
-            line.counterparty_name[:200],
-            line.counterparty_account[:64],
-            line.remittance,
-            match,
-            deposit_id,
-        )
-
-    # A million-line statement spends its time here, a batch of lines at a time (never all of them held):
-    # their deposits looked up with one query, the lines written through the driver's executemany, vouchers
-    # through Core statements, neither through ORM bulk persistence
-    booked: dict[str, tuple[int, int, str]] = {}
-    done = vouchers_confirmed = 0
-    stored_date = uow.statements.driver_date()
-
-    def batch(lines: list[StatementLine]) -> None:
-        nonlocal booked, done, vouchers_confirmed
-        booked = booked_for(lines)
-        uow.statements.insert_lines([row_of(line) for line in lines])
-        vouchers_confirmed += uow.deposits.confirm_vouchers(confirmed) if confirmed else 0
-        confirmed.clear()
-        done += len(lines)
-        step(done)
-
-    src.each(CHUNK, batch)
+            deposit_id = _book_statement_credit(uow, project, account, line, staged.amount_fen, actor, room)
+            match = "bank_only" if deposit_id else "unexplained"
+        uow.stagings.decide(staged.id, match, deposit_id)
+    uow.stagings.publish(staging_id, row.id, account.id)
+    vouchers_confirmed = uow.stagings.confirm_vouchers(staging_id)
+    outcomes = uow.stagings.outcomes(staging_id)
+    unexplained = outcomes.get("unexplained", 0)
 
     books_only = difference = 0
     if not notification:  # a notification shows single movements: what it does not show is not missing
         books_only = uow.deposits.unshown_until(account.id, s.statement_date)  # after this one's lines
         if s.closing_balance is not None:
             difference = to_fen(s.closing_balance) - uow.journal.cash_until(account.id, s.statement_date)
-    row.matched, row.bank_only, row.books_only = matched, bank_only + unexplained_debits, books_only
+    row.matched = outcomes.get("matched", 0)
+    row.bank_only = outcomes.get("bank_only", 0) + unexplained
+    row.books_only = books_only
     row.balance_difference_fen = difference
     carried = notification and before is not None and before.status == "discrepancy"
-    troubled = books_only or unexplained_debits or difference or carried
+    troubled = books_only or unexplained or difference or carried
     row.status = "discrepancy" if troubled else "reconciled"
     uow.session.flush()
     view = statement_view(account.account_no, row)

@@ -51,6 +51,7 @@ from escrow.store.repos.projects import Projects, Stats
 from escrow.store.repos.ratelimits import RateLimits
 from escrow.store.repos.report_jobs import ReportJobs
 from escrow.store.repos.rulebooks import RulebookRecords
+from escrow.store.repos.stagings import Stagings
 from escrow.store.repos.statements import Statements
 from escrow.store.repos.web_sessions import WebSessions
 from escrow.store.repos.webhooks import Webhooks
@@ -129,6 +130,7 @@ class UnitOfWork:
         self.contracts = Contracts(session)
         self.deposits = Deposits(session)
         self.statements = Statements(session)
+        self.stagings = Stagings(session)
         self.journal = Journal(session)
         self.holds = Holds(session)
         self.stats = Stats(session)

@@ -897,3 +897,38 @@ class WebhookDelivery(SQLModel, table=True):
     last_status_code: int | None = None
     last_error: str | None = Field(default=None, sa_type=Text)
     delivered_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+
+
+# --- added in revision 0028: statement lines staged before they are published --------------------------
+
+
+class StatementStaging(SQLModel, table=True):
+    """A statement being imported: its lines are staged (statement_staged_lines) in short transactions of
+    their own, then published in one short transaction (escrow.services.reconcile). Nobody reads a staging
+    but its own import; one older than a day is left from an interrupted import and is pruned."""
+
+    __tablename__ = "statement_stagings"
+    id: int | None = Field(default=None, primary_key=True)
+    account_id: int = Field(foreign_key="supervised_accounts.id")
+    created_at: datetime = _ts(index=True)
+
+
+class StatementStagedLine(SQLModel, table=True):
+    """A line of a staging, with what it was matched to when it was staged (`match` `pending`: a credit to
+    book to suspense, or the bank's own interest or fee to book, decided when it is published)."""
+
+    __tablename__ = "statement_staged_lines"
+    __table_args__ = (Index("ix_statement_staged_lines_staging_line", "staging_id", "line_no"),)
+    id: int | None = Field(default=None, primary_key=True)
+    staging_id: int  # no foreign key: a staging's lines are deleted in batches after it is gone
+    line_no: int
+    bank_reference: str = Field(max_length=64)
+    booked_on: date
+    amount_fen: int = _fen()
+    direction: str = Field(max_length=8)
+    kind: str = Field(max_length=16)
+    counterparty_name: str = Field(default="", max_length=200)
+    counterparty_account: str = Field(default="", max_length=64)
+    remittance: str = Field(default="", sa_type=Text)
+    match: str = Field(max_length=16)  # matched | unexplained | pending
+    deposit_id: int | None = None
