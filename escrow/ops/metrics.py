@@ -82,7 +82,7 @@ class _Database(Collector):
         self,
         open_alerts: list[tuple[str, str, int]],
         job_runs: list[tuple[str, str, int]],
-        webhook_backlog: int | None,
+        webhook_backlog: int,
     ):
         self.open_alerts, self.job_runs, self.webhook_backlog = open_alerts, job_runs, webhook_backlog
 
@@ -101,10 +101,9 @@ class _Database(Collector):
         for job, status, n in self.job_runs:
             runs.add_metric([job, status], n)
         yield runs
-        if self.webhook_backlog is not None:  # see escrow.store.reads.ops.OpsReads.webhook_backlog
-            yield GaugeMetricFamily(
-                "escrow_webhook_backlog", "Webhook deliveries waiting to be sent", value=self.webhook_backlog
-            )
+        yield GaugeMetricFamily(
+            "escrow_webhook_backlog", "Webhook deliveries waiting to be sent", value=self.webhook_backlog
+        )
 
 
 def multiproc_dir() -> str | None:
@@ -114,7 +113,7 @@ def multiproc_dir() -> str | None:
 def exposition(
     open_alerts: list[tuple[str, str, int]],
     job_runs: list[tuple[str, str, int]],
-    webhook_backlog: int | None,
+    webhook_backlog: int,
 ) -> bytes:
     """The Prometheus text format: every worker's counters (summed in multiprocess mode) and the database's
     figures."""

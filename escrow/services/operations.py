@@ -55,7 +55,7 @@ class OpsFigures:
 
     open_alerts: list[tuple[str, str, int]]  # (rule, severity, count) not resolved
     job_runs: list[tuple[str, str, int]]  # (job id, status: running | done | failed, count)
-    webhook_backlog: int | None  # deliveries waiting; None until the webhooks' outbox exists
+    webhook_backlog: int  # webhook deliveries waiting to be sent
 
 
 def figures(ctx: Context) -> OpsFigures:

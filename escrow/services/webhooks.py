@@ -358,9 +358,3 @@ def failed(
         if row.next_attempt_at is None:
             row.status = "failed"
         return ctx.commit(uow, row.next_attempt_at)
-
-
-def backlog(ctx: Context) -> int:
-    """Deliveries waiting to be sent (the outbox's backlog)."""
-    with ctx.reading() as uow:
-        return uow.webhooks.pending_count()

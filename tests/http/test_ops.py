@@ -16,7 +16,7 @@ from escrow.services import operations
 from escrow.services.alerts import Finding, raise_alerts
 from escrow.store.db import UnitOfWork, make_engine
 from escrow.store.migrate import downgrade, head_revision
-from escrow.store.models import JobRun
+from escrow.store.models import JobRun, Project, Webhook, WebhookDelivery
 from tests import live
 from tests.http.test_statements import _line, _send, _statement, paid  # noqa: F401  (the fixture)
 
@@ -188,7 +188,19 @@ def test_open_alerts_and_job_runs_are_read_from_the_database(scraper, engine, pr
     assert sum(float(n) for _, n in severities) == 2
     assert _sample(text, "escrow_job_runs", job="daily_sweep", status="done") == 1
     assert _sample(text, "escrow_job_runs", job="daily_sweep", status="failed") == 1
-    assert "escrow_webhook_backlog" not in text  # filled in when the webhooks' outbox exists
+    assert _sample(text, "escrow_webhook_backlog") == 0
+    with UnitOfWork(engine) as uow:  # a developer's webhook with two deliveries waiting, one delivered
+        developer_id = uow.session.get(Project, uow.projects.account_by_no(no).project_id).developer_id
+        hook = Webhook(developer_id=developer_id, url="http://127.0.0.1:9/hook", events=["deposit.posted"],
+                       secret="s" * 43)  # fmt: skip
+        uow.session.add(hook)
+        uow.session.flush()
+        uow.session.add_all(
+            [WebhookDelivery(webhook_id=hook.id, event_id=f"e{n}", event_type="deposit.posted", status=status)
+             for n, status in enumerate(("pending", "pending", "delivered"))]
+        )  # fmt: skip
+        uow.commit()
+    assert _sample(scraper.scrape(), "escrow_webhook_backlog") == 2
 
 
 # --- the request id -----------------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ from sqlalchemy import func, select
 
 from escrow.store.models import Alert, JobRun
 from escrow.store.repos.base import Reads
+from escrow.store.repos.webhooks import pending_backlog
 
 
 class OpsReads(Reads):
@@ -28,10 +29,6 @@ class OpsReads(Reads):
         )
         return [(job, status, int(n)) for job, status, n in rows]
 
-    def webhook_backlog(self) -> int | None:
-        """WEBHOOK BACKLOG HOOK — the webhook deliveries waiting to be sent (the outbox's undelivered rows).
-
-        The webhooks' outbox table is built in parallel and is not in this schema yet: until it is, there is
-        nothing to count and the gauge `escrow_webhook_backlog` is not exported (None). At merge, return one
-        `SELECT count(*)` of the undelivered deliveries here (over an index on their state)."""
-        return None
+    def webhook_backlog(self) -> int:
+        """The webhook deliveries waiting to be sent: the outbox's pending rows (over its partial index)."""
+        return pending_backlog(self.session)

@@ -1,7 +1,7 @@
 """statement stagings: a statement's lines are staged in short transactions, then published in one
 
 Revision ID: 0028
-Revises: 0026
+Revises: 0027
 Create Date: 2026-12-07
 
 Importing a statement of 437,832 lines held SQLite's write lock for minutes while other writes waited. Its
