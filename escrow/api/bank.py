@@ -75,8 +75,8 @@ class BankController(KeyedController):
         "Check a payment before taking it",
         "What posting it would conclude; nothing changed",
         status_code=200,
+        changes=False,  # CONTRACT.md §10: needs no Idempotency-Key, one sent is ignored
     )
-    @idempotent
     def verify(
         self, request: Request, data: JSONBody[DepositVerifyIn], principal: NamedDependency[Principal]
     ) -> deposits.Verification:

@@ -64,14 +64,17 @@ def write_route(
     status_code: int = 201,
     success: dict[int, tuple[Any, str]] | None = None,
     reads_json: bool = True,
+    changes: bool = True,
     **options: Any,
 ) -> Any:
     """An idempotent POST answering `described` (or, where it may answer more than one status, `success`:
     status → (body type, description)) or a problem. Its body is JSON (`reads_json`): one sent as another
     media type is 415 before anything reads it; a handler reading another format says `reads_json=False`
-    and answers its own 415."""
+    and answers its own 415. A POST that only computes an answer and changes nothing (`changes=False`, e.g.
+    a deposit's check) takes no Idempotency-Key: one sent is ignored (CONTRACT.md §10)."""
     if reads_json:
         options.setdefault("before_request", json_only)
+    operation = documented.IdempotentOperation if changes else documented.DocumentedOperation
     return post(
         path,
         sync_to_thread=True,
@@ -79,7 +82,7 @@ def write_route(
         summary=summary,
         response_description=described,
         responses=documented.answers(success or {}, *documented.POST_ERRORS, *errors),
-        **{"operation_class": documented.IdempotentOperation, **options},
+        **{"operation_class": operation, **options},
     )
 
 

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from escrow.domain import ledger
 from escrow.store.db import UnitOfWork
-from escrow.store.models import Contract, Deposit, JournalEntry, PaymentNotice, Voucher
+from escrow.store.models import Contract, Deposit, IdempotencyRecord, JournalEntry, PaymentNotice, Voucher
 from tests.conftest import contract_body
 
 TODAY = "2026-11-22"  # the `today` fixture
@@ -141,6 +141,27 @@ def test_verify_lists_every_check_and_changes_nothing(client, world, engine, not
     assert "differs from the notice" in failed["amount_equals_notice"]
     assert "is not the buyer" in failed["payer_matches_buyer"]
     assert _count(engine, Deposit) == 0 and _count(engine, JournalEntry) == 0
+
+
+def test_verify_needs_no_idempotency_key_and_ignores_one_sent(client, world, engine, notice):
+    """CONTRACT.md §10: the check changes nothing, so it takes no Idempotency-Key; one sent is ignored (the
+    same key with another body is judged afresh, not refused as reused) and nothing is recorded for it."""
+    body = {"account_no": notice["account_no"], "notice_no": notice["notice_no"], "amount": "265950.00",
+            "payer_name": "张伟"}  # fmt: skip
+    records = _count(engine, IdempotencyRecord)
+    plain = client.post("/api/v1/deposits/verify", json=body, headers=world.headers("bank"))
+    assert plain.status_code == 200, plain.text
+    assert plain.json()["ok"] is True
+    first = client.post("/api/v1/deposits/verify", json=body, headers=world.headers("bank", "same"))
+    other = client.post("/api/v1/deposits/verify", json={**body, "amount": "265000.00"},
+                        headers=world.headers("bank", "same"))  # fmt: skip
+    assert (first.status_code, first.json()["ok"]) == (200, True)
+    assert (other.status_code, other.json()["ok"]) == (200, False)
+    assert "idempotent-replayed" not in other.headers
+    assert _count(engine, IdempotencyRecord) == records and _count(engine, Deposit) == 0
+    document = client.get("/schema/openapi.json").json()
+    parameters = document["paths"]["/api/v1/deposits/verify"]["post"].get("parameters", [])
+    assert "Idempotency-Key" not in {p["name"] for p in parameters}
 
 
 # --- posting -----------------------------------------------------------------------------------------------
