@@ -15,7 +15,7 @@ from escrow.api.idempotency import idempotent
 from escrow.api.paging import paged
 from escrow.api.releases import refused
 from escrow.api.routes import KeyedController, list_route, read_route, write_route
-from escrow.api.schemas import Body, DecisionIn
+from escrow.api.schemas import Body, DecisionIn, line, text
 from escrow.domain.paging import Page
 from escrow.domain.principal import Principal
 from escrow.services import adoptions, approvals
@@ -26,10 +26,10 @@ AdoptionStatus = Literal["submitted", "approved", "rejected"]
 
 class AdoptionIn(Body):
     rulebook: Annotated[
-        str, Field(min_length=3, max_length=80, description="the version adopted, e.g. hengshui@2025.2")
+        line(80, min_length=3), Field(description="the version adopted, e.g. hengshui@2025.2")
     ]
     project_ids: Annotated[list[ProjectId], Field(min_length=1, max_length=adoptions.MAX_PROJECTS)]
-    reason: Annotated[str, Field(min_length=1, max_length=adoptions.MAX_REASON)]
+    reason: text(adoptions.MAX_REASON)
 
 
 class AdoptionController(KeyedController):

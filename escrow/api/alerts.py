@@ -13,7 +13,7 @@ from escrow.api.deps import Id, require_bureau, services
 from escrow.api.idempotency import idempotent
 from escrow.api.paging import paged
 from escrow.api.routes import KeyedController, list_route, write_route
-from escrow.api.schemas import Body
+from escrow.api.schemas import Body, line, said, text
 from escrow.domain.ids import MAX_ID
 from escrow.domain.paging import Page
 from escrow.domain.principal import Principal
@@ -21,15 +21,17 @@ from escrow.services import alerts
 
 
 class AlertActionIn(Body):
-    comment: Annotated[str, Field(max_length=2000)] = ""
+    comment: text(2000, min_length=0) = ""
 
 
 class AlertFilterIn(Body):
     """Which alerts a bulk action takes: the unresolved ones matching all of these (empty: any)."""
 
-    state: Annotated[str | None, Field(description="open | acknowledged", max_length=16)] = None
-    severity: Annotated[str | None, Field(description="critical | warning | info", max_length=16)] = None
-    rule: Annotated[str | None, Field(description="a rule name", max_length=64)] = None
+    state: line(16) | None = Field(None, description="open | acknowledged", json_schema_extra=said(line(16)))
+    severity: line(16) | None = Field(
+        None, description="critical | warning | info", json_schema_extra=said(line(16))
+    )
+    rule: line(64) | None = Field(None, description="a rule name", json_schema_extra=said(line(64)))
     project_id: Annotated[int | None, Field(ge=1, le=MAX_ID)] = None
 
     def to_filter(self) -> alerts.AlertFilter:
@@ -45,7 +47,7 @@ class AlertBulkIn(Body):
         list[Annotated[int, Field(ge=1, le=MAX_ID)]] | None, Field(max_length=alerts.BULK_MAX)
     ] = None
     filter: AlertFilterIn | None = None
-    comment: Annotated[str, Field(max_length=2000)] = ""
+    comment: text(2000, min_length=0) = ""
 
 
 def _bulk(request: Request, principal: Principal, action: str, data: AlertBulkIn) -> alerts.BulkResult:

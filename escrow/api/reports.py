@@ -16,12 +16,13 @@ from litestar import Request, Response
 from litestar.di import NamedDependency
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, JSONBody
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from escrow.api.deps import Id, runtime, services
 from escrow.api.idempotency import idempotent
 from escrow.api.problems import ProblemException
 from escrow.api.routes import KeyedController, read_route, write_route
+from escrow.api.schemas import line, said
 from escrow.domain.principal import Principal
 from escrow.services import reportjobs
 
@@ -29,19 +30,28 @@ RUNNER_STATE = "report_runner"
 PDF = "application/pdf"
 
 
+_MONTH = r"^[0-9]{4}-[0-9]{2}$"
+
+
 class ReportIn(BaseModel):
     """What to render. `kind` picks the report; give the parameters it takes and no others."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
     kind: Literal["voucher", "notice", "release", "monthly", "city"]
-    voucher_no: Annotated[str | None, Field(max_length=64, description="voucher")] = None
-    notice_no: Annotated[str | None, Field(max_length=64, description="notice")] = None
+    voucher_no: line(64) | None = Field(None, description="voucher", json_schema_extra=said(line(64)))
+    notice_no: line(64) | None = Field(None, description="notice", json_schema_extra=said(line(64)))
     release_id: Annotated[int | None, Field(ge=1, le=2**31 - 1, description="release")] = None
-    account_no: Annotated[str | None, Field(max_length=40, description="monthly")] = None
+    account_no: line(40) | None = Field(None, description="monthly", json_schema_extra=said(line(40)))
     year: Annotated[int | None, Field(ge=2000, le=2999, description="monthly")] = None
     month: Annotated[
-        int | str | None, Field(description="monthly: 1–12 with `year`, or YYYY-MM", examples=["2026-10"])
+        int | Annotated[str, StringConstraints(pattern=_MONTH)] | None,
+        # a pattern applies to strings only (JSON Schema): said beside the oneOf, where Litestar keeps it
+        Field(
+            description="monthly: 1–12 with `year`, or YYYY-MM",
+            examples=["2026-10"],
+            json_schema_extra={"pattern": _MONTH},
+        ),
     ] = None
     start: Annotated[date | None, Field(alias="from", description="city: first day")] = None
     end: Annotated[date | None, Field(alias="to", description="city: last day")] = None

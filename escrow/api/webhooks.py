@@ -8,7 +8,7 @@ from typing import Annotated
 from litestar import Request, Response, delete
 from litestar.di import NamedDependency
 from litestar.params import JSONBody
-from pydantic import Field
+from pydantic import Field, StringConstraints
 
 from escrow.api import responses as documented
 from escrow.api.deps import Id, services
@@ -28,7 +28,13 @@ _URL_RULES = (
 
 
 class WebhookIn(Body):
-    url: Annotated[str, Field(max_length=rules.URL_MAX, description=_URL_RULES)]
+    # the pattern says what a schema can (a scheme, no space or control character); the rest is
+    # escrow.domain.webhooks.url_errors's, in words
+    url: Annotated[
+        str,
+        StringConstraints(max_length=rules.URL_MAX, pattern=r"^[hH][tT][tT][pP][sS]?://[^\x00-\x20\x7f]+$"),
+        Field(description=_URL_RULES),
+    ]
     events: Annotated[
         list[str],
         Field(

@@ -128,22 +128,40 @@ def test_a_reason_may_span_lines_but_holds_no_other_control_character(client, wo
     assert not _valid(schema, "退款\x00") and not _valid(schema, " \n")
 
 
-def test_every_free_text_field_of_a_request_has_a_pattern(documented):
-    """No request string of escrow.api.schemas is unconstrained: each has a pattern (beside `oneOf` where it
-    may be null), an enumeration or a format (a date)."""
-    from escrow.api import schemas
-
-    models = {
-        name
-        for name, value in vars(schemas).items()
-        if isinstance(value, type) and issubclass(value, schemas.Body) and value is not schemas.Body
-    }
-    assert {"DepositIn", "ProjectIn", "ReleaseIn"} <= models <= set(documented)
+def test_every_free_text_field_of_a_request_has_a_pattern(client, documented):
+    """No request string of the API is unconstrained: every JSON body the document names (and the schemas it
+    refers to) gives each string a pattern (beside `oneOf` where it may be null), an enumeration or a format
+    (a date)."""
+    document = client.get("/schema/openapi.json").json()
+    todo = [
+        media["schema"]
+        for item in document["paths"].values()
+        for operation in item.values()
+        if isinstance(operation, dict)
+        for media in ((operation.get("requestBody") or {}).get("content") or {}).values()
+    ]
+    models: set[str] = set()
+    while todo:
+        node = todo.pop()
+        if isinstance(node, dict):
+            ref = node.get("$ref", "")
+            if ref.startswith("#/components/schemas/") and ref.rsplit("/", 1)[1] not in models:
+                models.add(ref.rsplit("/", 1)[1])
+                todo.append(documented[ref.rsplit("/", 1)[1]])
+            todo.extend(node.values())
+        elif isinstance(node, list):
+            todo.extend(node)
+    assert {"DepositIn", "ProjectIn", "ReleaseIn", "AdoptionIn", "AlertBulkIn", "ReportIn"} <= models
+    # a statement as a bank's system writes it is a file format read by escrow.feeds (CONTRACT.md §9: read,
+    # or refused naming the line), like its camt, MT940 and CSV forms, not a form of the API's own
+    models -= {"StatementJsonBody", "StatementJson", "StatementJsonLine"}
     bare = []
     for name in sorted(models):
         for field, prop in (documented[name].get("properties") or {}).items():
             for option in prop.get("oneOf") or prop.get("anyOf") or [prop]:
-                constrained = {"pattern", "enum", "format", "const"} & (set(option) | set(prop))
+                constrained = {"pattern", "enum", "format", "const", "contentMediaType"} & (
+                    set(option) | set(prop)
+                )
                 if option.get("type") == "string" and not constrained:
                     bare.append(f"{name}.{field}")
     assert bare == [], bare
