@@ -90,3 +90,15 @@ class Repo(Reads):
         self.session.add(row)
         self.session.flush()
         return row
+
+    def insert_many(self, table: str, columns: tuple[str, ...], rows: list[tuple]) -> None:
+        """Insert rows (tuples in `columns` order, in the driver's own types) with the driver's executemany:
+        SQLAlchemy's per-row parameter processing would cost more than the insert itself (statement lines)."""
+        connection = self.session.connection()
+        mark = "?" if connection.dialect.name == "sqlite" else "%s"
+        sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join([mark] * len(columns))})"
+        cursor = connection.connection.cursor()
+        try:
+            cursor.executemany(sql, rows)
+        finally:
+            cursor.close()

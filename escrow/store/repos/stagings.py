@@ -59,17 +59,7 @@ class Stagings(Repo):
     def insert(self, rows: list[tuple]) -> None:
         """Staged lines (tuples in STAGED_COLUMNS order, the date as `Statements.driver_date` gives it),
         through the driver's executemany (as `Statements.insert_lines`)."""
-        connection = self.session.connection()
-        mark = "?" if connection.dialect.name == "sqlite" else "%s"
-        sql = (
-            f"INSERT INTO statement_staged_lines ({', '.join(STAGED_COLUMNS)}) "
-            f"VALUES ({', '.join([mark] * len(STAGED_COLUMNS))})"
-        )
-        cursor = connection.connection.cursor()
-        try:
-            cursor.executemany(sql, rows)
-        finally:
-            cursor.close()
+        self.insert_many("statement_staged_lines", STAGED_COLUMNS, rows)
 
     def staged_count(self, staging_id: int) -> int:
         return self.session.scalar(select(func.count()).where(StatementStagedLine.staging_id == staging_id))

@@ -42,17 +42,7 @@ class Statements(Repo):
         """Insert statement lines (tuples in STATEMENT_LINE_COLUMNS order, their date as `driver_date`
         gives it) with the driver's executemany: SQLAlchemy's per-row parameter processing would cost more
         than the insert itself."""
-        connection = self.session.connection()
-        mark = "?" if connection.dialect.name == "sqlite" else "%s"
-        sql = (
-            f"INSERT INTO statement_lines ({', '.join(STATEMENT_LINE_COLUMNS)}) "
-            f"VALUES ({', '.join([mark] * len(STATEMENT_LINE_COLUMNS))})"
-        )
-        cursor = connection.connection.cursor()
-        try:
-            cursor.executemany(sql, rows)
-        finally:
-            cursor.close()
+        self.insert_many("statement_lines", STATEMENT_LINE_COLUMNS, rows)
 
     def latest(self, account_id: int) -> Statement | None:
         return self.session.scalar(
