@@ -103,9 +103,7 @@ def test_a_generated_client_drives_the_teller_flow(app, client, world, tmp_path)
             "amount": "12000000.00",
             "payer_name": "张伟",
         }
-        checked = verify_deposit.sync(
-            client=teller, body=models.DepositVerifyIn.from_dict(payment), idempotency_key="gen-verify"
-        )
+        checked = verify_deposit.sync(client=teller, body=models.DepositVerifyIn.from_dict(payment))
         assert isinstance(checked, models.Verification), checked
         assert checked.ok is True
 

@@ -498,7 +498,7 @@ def test_the_document_describes_every_answer(client):
                         status,
                     )
             headers = {p["name"]: p for p in operation.get("parameters", []) if p["in"] == "header"}
-            if method == "post":
+            if method == "post" and path != "/api/v1/deposits/verify":  # the check changes nothing (§10)
                 assert headers["Idempotency-Key"]["required"] is True, label
                 assert {"400", "422"} <= set(operation["responses"]), label
             if "public" not in operation["tags"] and path != "/health":

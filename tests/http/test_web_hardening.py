@@ -5,6 +5,7 @@ answer carries the security headers, HSTS only over HTTPS."""
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
@@ -162,6 +163,13 @@ def test_an_older_hash_is_upgraded_at_sign_in_and_still_works(client, users, eng
 # --- failed sign-ins per client address ---------------------------------------------------------------------
 
 
+def _run(fn, *args):
+    """anyio.run in a thread of its own: a test before this one in the same worker (a browser's, a mail
+    server's) may leave an event loop running in the main thread, where another cannot start."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(anyio.run, fn, *args).result()
+
+
 async def _attempts(app, peer: str, forwarded: list[str | None], password: str = "wrong-password!") -> list:
     """Sign-ins from the TCP peer `peer`, each with its X-Forwarded-For (or none); their answers."""
     transport = httpx.ASGITransport(app=app, client=(peer, 40000))
@@ -198,16 +206,16 @@ def _keys(engine) -> dict[str, int]:
 
 
 def test_failed_sign_ins_are_limited_per_address_with_retry_after(limited_app, users, engine):
-    first, second, third = anyio.run(_attempts, limited_app, "192.0.2.7", [None, None, None])
+    first, second, third = _run(_attempts, limited_app, "192.0.2.7", [None, None, None])
     assert first.status_code == second.status_code == 401
     assert third.status_code == 429
     assert 1 <= int(third.headers["retry-after"]) <= 900
     assert "请稍候" in third.text or "分钟" in third.text  # the sign-in page says when to try again
     # even the right password waits for the window to end: spraying learns nothing more
-    (right,) = anyio.run(_attempts, limited_app, "192.0.2.7", [None], PASSWORD)
+    (right,) = _run(_attempts, limited_app, "192.0.2.7", [None], PASSWORD)
     assert right.status_code == 429
     # another address is not affected, and a right password is not counted as a failure
-    (other,) = anyio.run(_attempts, limited_app, "192.0.2.8", [None], PASSWORD)
+    (other,) = _run(_attempts, limited_app, "192.0.2.8", [None], PASSWORD)
     assert other.status_code == 303
     assert _keys(engine)["sign-in:192.0.2.8"] == 0
 
@@ -218,14 +226,14 @@ def test_the_count_is_shared_by_every_worker(limited_app, settings, engine, toda
 
     other = create_app(settings, engine=engine, today=lambda: today)
     other.state[SIGN_IN_LIMIT_STATE] = ratelimit.Limit(requests=10_000, failures=2, window=900)
-    (first,) = anyio.run(_attempts, limited_app, "192.0.2.9", [None])
-    (second,) = anyio.run(_attempts, other, "192.0.2.9", [None])
-    (third,) = anyio.run(_attempts, limited_app, "192.0.2.9", [None])
+    (first,) = _run(_attempts, limited_app, "192.0.2.9", [None])
+    (second,) = _run(_attempts, other, "192.0.2.9", [None])
+    (third,) = _run(_attempts, limited_app, "192.0.2.9", [None])
     assert [first.status_code, second.status_code, third.status_code] == [401, 401, 429]
 
 
 def test_behind_a_trusted_proxy_each_forwarded_address_has_its_own_count(limited_app, users, engine):
-    answers = anyio.run(
+    answers = _run(
         _attempts, limited_app, "10.0.0.2", ["203.0.113.7", "203.0.113.7", "198.51.100.9", "203.0.113.7"]
     )
     assert [a.status_code for a in answers] == [401, 401, 401, 429]
@@ -235,7 +243,7 @@ def test_behind_a_trusted_proxy_each_forwarded_address_has_its_own_count(limited
 
 
 def test_an_untrusted_peer_cannot_choose_its_address_with_x_forwarded_for(limited_app, users, engine):
-    answers = anyio.run(_attempts, limited_app, "192.0.2.50", ["203.0.113.1", "203.0.113.2", "203.0.113.3"])
+    answers = _run(_attempts, limited_app, "192.0.2.50", ["203.0.113.1", "203.0.113.2", "203.0.113.3"])
     assert [a.status_code for a in answers] == [401, 401, 429]
     keys = _keys(engine)
     assert keys == {"sign-in:192.0.2.50": 3}
@@ -288,9 +296,9 @@ def test_hsts_only_over_https_and_through_a_trusted_proxy(app, limited_app):
         async with httpx.AsyncClient(transport=transport, base_url="http://escrow.example") as browser:
             return await browser.get("/login", headers={"X-Forwarded-Proto": "https"})
 
-    trusted = anyio.run(through, "10.0.0.2")
+    trusted = _run(through, "10.0.0.2")
     assert "strict-transport-security" in trusted.headers
     assert "__Host-escrow_csrf" in trusted.headers["set-cookie"]
-    untrusted = anyio.run(through, "192.0.2.50")
+    untrusted = _run(through, "192.0.2.50")
     assert "strict-transport-security" not in untrusted.headers
     assert "__Host-" not in untrusted.headers["set-cookie"]

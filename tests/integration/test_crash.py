@@ -40,7 +40,12 @@ class Server:
     def __init__(self, db_url: str, log: Path):
         self.port = live.free_port()
         self.base = f"http://127.0.0.1:{self.port}"
-        self.env = {**os.environ, "ESCROW_DATABASE_URL": db_url, "ESCROW_RULES_DIR": str(REPO / "rules")}
+        self.env = {
+            **os.environ,
+            "ESCROW_DATABASE_URL": db_url,
+            "ESCROW_RULES_DIR": str(REPO / "rules"),
+            "ESCROW_SECRET_KEY": "crash-test-" + "k" * 32,  # serve on PostgreSQL needs one (CONTRACT §10)
+        }
         self.log = log
         self.proc: subprocess.Popen | None = None
         self.starts = 0

@@ -112,6 +112,9 @@ def test_an_interrupted_run_still_drops_the_database(tmp_path: Path):
         stderr=subprocess.STDOUT,
         text=True,
         start_new_session=True,  # its own process group, as a terminal's ^C reaches
+        # as a terminal's shell starts it: an xdist worker ignores SIGINT, and a signal ignored when bash
+        # starts can be neither trapped nor reset by the script
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     try:
         first = proc.stdout.readline()
