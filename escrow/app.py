@@ -100,14 +100,50 @@ def create_app(
     `hasher` replaces the argon2 password hasher (escrow.services.passwords)."""
     settings = settings or Settings.from_env()
     engine = engine or make_engine(settings.database_url)
+    app = build_app(settings, scheduler=scheduler)
+    connect(app, settings, engine=engine, today=today, hasher=hasher)
+    return app
+
+
+def connect(
+    app: Litestar,
+    settings: Settings,
+    *,
+    engine: Engine,
+    today: Callable[[], date] | None = None,
+    hasher: PasswordHasher | None = None,
+) -> None:
+    """Point an app of `build_app` at its database: the use cases' context, the rate limits and the report
+    runner, all of it the app's state, which handlers read at each request. Building the routes costs far
+    more (Litestar reads ~300 handlers' signatures, ~0.3 s); the tests build an app once per process and
+    connect it to each test's own database. A report runner already there is stopped first."""
     ctx = build_context(settings, engine, today, hasher)
+    _stop_report_runner(app)
+    app.state = State(
+        {
+            "runtime": Runtime(engine=engine, ctx=ctx),
+            LIMIT_STATE: Limit.of(settings),
+            RUNNER_STATE: ReportRunner(engine, settings),  # report jobs render in a worker process
+            SIGN_IN_LIMIT_STATE: Limit.for_sign_in(settings),
+        }
+    )
+
+
+def _stop_report_runner(app: Litestar) -> None:
+    runner = app.state.get(RUNNER_STATE)
+    if runner is not None:
+        runner.shutdown()
+
+
+def build_app(settings: Settings, *, scheduler: bool = False) -> Litestar:
+    """The routes and everything around them that the code and the process's settings decide (the CSRF
+    secret, the trusted proxies, an in-process scheduler), not yet connected to a database (`connect`)."""
     hide_id_suffix_in_logs()  # the public contract look-up's ID suffix travels in the query string
-    report_runner = ReportRunner(engine, settings)  # report jobs render in a worker process
     lifespan = []
     if scheduler:
         from escrow.jobs.scheduler import embedded
 
-        lifespan.append(embedded(engine, ctx))
+        lifespan.append(embedded)
     # a Litestar that routes `HT%2F2026%2F0001` as one path segment (api/paths.py) and says the methods of a
     # path alike in OPTIONS, HEAD and 405 answers (api/methods.py)
     app = AllowedMethods(
@@ -138,15 +174,7 @@ def create_app(
         before_send=[security_headers],  # CSP, frame, referrer, nosniff, HSTS (escrow.api.edge)
         plugins=[WireFormatPlugin()],
         exception_handlers=EXCEPTION_HANDLERS,
-        state=State(
-            {
-                "runtime": Runtime(engine=engine, ctx=ctx),
-                LIMIT_STATE: Limit.of(settings),
-                RUNNER_STATE: report_runner,
-                SIGN_IN_LIMIT_STATE: Limit.for_sign_in(settings),
-            }
-        ),
-        on_shutdown=[report_runner.shutdown],
+        on_shutdown=[_stop_report_runner],
         template_config=template_config(),
         request_max_body_size=UPLOAD_BODY_LIMIT,
         openapi_config=OpenAPIConfig(

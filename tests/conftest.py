@@ -4,6 +4,7 @@ migrated template, so tests never share state and nothing is mocked."""
 
 from __future__ import annotations
 
+import copy
 import os
 import queue
 import shutil
@@ -12,13 +13,13 @@ import threading
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Connection, Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
 from escrow.config import Settings
@@ -32,6 +33,7 @@ BACKENDS = ["sqlite", "postgresql"] if PG_URL else ["sqlite"]
 REPO = Path(__file__).resolve().parent.parent
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the `xdist_group` marks
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """`@pytest.mark.only_backend("postgresql")`: run a test on that engine only (deselected, not skipped,
     elsewhere: it tests something the other engine does not have)."""
@@ -45,6 +47,13 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             keep.append(item)
     if drop:
         config.hook.pytest_deselected(items=drop)
+    # A module's `xdist_group` (tests sharing one seed of a module-scoped template, seeded once per engine)
+    # becomes one group per engine, so that with xdist two workers seed and test the two engines side by side.
+    for item in keep:
+        group = item.get_closest_marker("xdist_group")
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        if group and group.args and "db_url" in params:
+            item.add_marker(pytest.mark.xdist_group(f"{group.args[0]}-{params['db_url']}"))
     # The longest tests (`slow`: the demo city's seed) first, so that with xdist they run beside the rest
     # instead of after it.
     items[:] = sorted(keep, key=lambda item: 0 if item.get_closest_marker("slow") else 1)
@@ -126,7 +135,7 @@ def pg_template(pg_dropper: _Dropper) -> Iterator[str]:
     admin = _pg_admin()
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
-    engine = make_engine(make_url(PG_URL).set(database=name).render_as_string(hide_password=False))
+    engine = make_engine(_pg_url(name))
     upgrade(engine)
     engine.dispose()
     yield name
@@ -135,8 +144,94 @@ def pg_template(pg_dropper: _Dropper) -> Iterator[str]:
 
 @pytest.fixture(params=BACKENDS)
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    with fresh_database(request, request.param, tmp_path / "escrow.db") as url:
+    """A fresh database: with the `world` (and, for `users`, its passwords and staff) already in it when the
+    test asks for them, copied from a template seeded once per process (`world_templates`), since writing
+    them is most of a small test's setup; an empty migrated one otherwise."""
+    names = request.fixturenames
+    wanted = "users" if "users" in names else "world" if "world" in names else None
+    template = None
+    if wanted is not None:
+        template, world = request.getfixturevalue("world_templates")(request.param, wanted == "users")
+        request.node.stash[SEEDED_WORLD] = (world, wanted == "users")
+    with fresh_database(request, request.param, tmp_path / "escrow.db", template) as url:
         yield url
+
+
+SEEDED_WORLD = pytest.StashKey[tuple["World", bool]]()  # the test's database came with this world (, users)
+
+
+@pytest.fixture(scope="session")
+def world_templates(
+    tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path, pg_template: str, pg_dropper: _Dropper
+) -> Iterator[Callable[[str, bool], tuple[Path | str, World]]]:
+    """`world_templates(backend, with_users)` → (template, world): a migrated database of `backend` holding
+    `make_world` (and `give_passwords`, with_users), made the first time a test of this process asks for it —
+    a file on SQLite, a template database on PostgreSQL, dropped at the session's end."""
+    made: dict[tuple[str, bool], tuple[Path | str, World]] = {}
+
+    def seed(url: str, with_users: bool) -> World:
+        engine = make_engine(url)
+        try:
+            world = make_world(engine)
+            if with_users:
+                from tests.web import give_passwords
+
+                give_passwords(engine, DEVELOPER_CODE, OTHER_DEVELOPER_CODE)
+            return world
+        finally:
+            engine.dispose()
+
+    def template(backend: str, with_users: bool) -> tuple[Path | str, World]:
+        if (backend, with_users) not in made:
+            made[(backend, with_users)] = _seeded_copy(
+                backend, lambda url: seed(url, with_users), tmp_path_factory, sqlite_template, pg_template
+            )
+        return made[(backend, with_users)]
+
+    yield template
+    for name, _ in made.values():
+        if isinstance(name, str):
+            pg_dropper.drop(name)
+
+
+def _pg_copy(template: str, prefix: str = "escrow_tpl_") -> str:
+    """A new PostgreSQL database made from `template`: its name. Its commits do not wait for the WAL to reach
+    the disk (synchronous_commit off: ~1 ms a commit here): a test's database need not outlive a crash of the
+    server, and a crash of the application's own process still loses nothing committed."""
+    name = f"{prefix}{uuid.uuid4().hex[:10]}"
+    admin = _pg_admin()
+    with admin.connect() as conn:
+        _create_from(conn, name, template)
+    admin.dispose()
+    return name
+
+
+def _create_from(admin: Connection, name: str, template: str) -> None:
+    admin.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
+    admin.execute(text(f'ALTER DATABASE "{name}" SET synchronous_commit = off'))
+
+
+def _pg_url(name: str) -> str:
+    return make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+
+
+def _seeded_copy(
+    backend: str,
+    seed: Callable[[str], Any],
+    tmp_path_factory: pytest.TempPathFactory,
+    sqlite_template: Path,
+    pg_template: str,
+) -> tuple[Path | str, Any]:
+    """A copy of the migrated template of `backend` into which `seed(url)` wrote: (its file on SQLite, its
+    name on PostgreSQL — the caller drops it), and what `seed` returned."""
+    if backend == "sqlite":
+        path = tmp_path_factory.mktemp("seeded") / "seeded.db"
+        shutil.copy(sqlite_template, path)
+        result = seed(f"sqlite:///{path}")
+        _checkpoint(path)
+        return path, result
+    name = _pg_copy(pg_template)
+    return name, seed(_pg_url(name))
 
 
 @contextmanager
@@ -154,13 +249,9 @@ def fresh_database(
         template or request.getfixturevalue("pg_template"),
         request.getfixturevalue("pg_dropper"),
     )
-    name = f"escrow_t_{uuid.uuid4().hex[:10]}"
-    admin = _pg_admin()
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
-    admin.dispose()
+    name = _pg_copy(template, "escrow_t_")
     try:
-        yield make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+        yield _pg_url(name)
     finally:
         dropper.drop(name)
 
@@ -182,7 +273,7 @@ def restore_database(engine: Engine, url: str, template: Path | str, dropper: _D
     admin = _pg_admin()
     with admin.connect() as conn:
         conn.execute(text(f'ALTER DATABASE "{target.database}" RENAME TO "{used}"'))
-        conn.execute(text(f'CREATE DATABASE "{target.database}" TEMPLATE "{template}"'))
+        _create_from(conn, target.database, str(template))
     admin.dispose()
     dropper.drop(used)
 
@@ -218,20 +309,10 @@ def seeded_templates(
         return made[(backend, seed)]
 
     def seeded(backend: str, seed: Callable[[str], Any]) -> tuple[Path | str, Any]:
-        if backend == "sqlite":
-            path = tmp_path_factory.mktemp("seeded") / "seeded.db"
-            shutil.copy(sqlite_template, path)
-            result = seed(f"sqlite:///{path}")
-            _checkpoint(path)
-            return path, result
-        name = f"escrow_tpl_{uuid.uuid4().hex[:8]}"
-        admin = _pg_admin()
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{pg_template}"'))
-        admin.dispose()
-        pg_names.append(name)
-        url = make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
-        return name, seed(url)
+        made = _seeded_copy(backend, seed, tmp_path_factory, sqlite_template, pg_template)
+        if backend != "sqlite":
+            pg_names.append(made[0])
+        return made
 
     yield template
     for name in pg_names:
@@ -245,22 +326,41 @@ def engine(db_url: str) -> Iterator[Engine]:
     engine.dispose()
 
 
+def settings_for(url: str, rules_dir: Path = REPO / "rules") -> Settings:
+    """The settings of an app on the database at `url`, loading the rule books of `rules_dir`."""
+    return Settings.from_env({"ESCROW_DATABASE_URL": url, "ESCROW_RULES_DIR": str(rules_dir)})
+
+
 @pytest.fixture
 def settings(db_url: str) -> Settings:
-    return Settings.from_env({"ESCROW_DATABASE_URL": db_url, "ESCROW_RULES_DIR": str(REPO / "rules")})
+    return settings_for(db_url)
+
+
+TODAY = date(2026, 11, 22)
 
 
 @pytest.fixture
 def today() -> date:
     """The date the application believes it is; tests may override this fixture."""
-    return date(2026, 11, 22)
+    return TODAY
+
+
+_built_apps: dict[tuple[str | None, str], Any] = {}
 
 
 @pytest.fixture
 def app(settings: Settings, engine: Engine, today: date):
-    from escrow.app import create_app
+    """The app as `create_app` makes it, connected to this test's database. Its routes are built once per
+    process for each CSRF secret and proxy setting (escrow.app.build_app: most of a small test's time) and
+    connected afresh here (escrow.app.connect: a new state, nothing of the last test's left)."""
+    from escrow.app import build_app, connect
 
-    return create_app(settings, engine=engine, today=lambda: today)
+    key = (settings.secret_key, settings.forwarded_allow_ips)
+    if key not in _built_apps:
+        _built_apps[key] = build_app(settings)
+    app = _built_apps[key]
+    connect(app, settings, engine=engine, today=lambda: today)
+    return app
 
 
 @pytest.fixture
@@ -291,8 +391,13 @@ OTHER_DEVELOPER_CODE = credit_code.complete("91131100MA0DPE2R8")
 
 
 @pytest.fixture
-def world(engine: Engine) -> World:
-    return make_world(engine)
+def world(request: pytest.FixtureRequest, engine: Engine) -> World:
+    """The world's parties and keys: in the database already when it was copied from the world's template
+    (tests.conftest.db_url), written now otherwise (a module with a `db_url` of its own)."""
+    seeded = request.node.stash.get(SEEDED_WORLD, None)
+    if seeded is None:
+        return make_world(engine)
+    return replace(seeded[0], keys=dict(seeded[0].keys))  # the template's own stays as it was made
 
 
 def make_world(engine: Engine) -> World:
@@ -369,12 +474,12 @@ def contract_body(**overrides) -> dict:
 class Flow:
     """Shortcuts through the real API for tests that need contracts, notices and deposits."""
 
-    def __init__(self, client, world):
-        self.client, self.world, self.n = client, world, 0
+    def __init__(self, client, world, key_prefix: str = "flow"):
+        self.client, self.world, self.n, self.key_prefix = client, world, 0, key_prefix
 
     def _key(self) -> str:
         self.n += 1
-        return f"flow-{self.n}"
+        return f"{self.key_prefix}-{self.n}"
 
     def contract(self, **overrides) -> dict:
         r = self.client.post(
@@ -408,12 +513,14 @@ def flow(client, world) -> Flow:
 
 
 @pytest.fixture
-def users(world: World, engine: Engine) -> World:
+def users(request: pytest.FixtureRequest, world: World, engine: Engine) -> World:
     """The world's bureau users get a password (tests.web.PASSWORD); developer staff "dev-staff" (of the
     world's developer) and "other-dev-staff" (of the other developer) are added."""
     from tests.web import give_passwords
 
-    give_passwords(engine, DEVELOPER_CODE, OTHER_DEVELOPER_CODE)
+    seeded = request.node.stash.get(SEEDED_WORLD, None)
+    if seeded is None or not seeded[1]:
+        give_passwords(engine, DEVELOPER_CODE, OTHER_DEVELOPER_CODE)
     return world
 
 
@@ -440,3 +547,43 @@ def web(app, users, client):
     yield signed_in
     for signed in reversed(opened.values()):  # lifespans end in the reverse order they began
         signed.__exit__(None, None, None)
+
+
+SEEDED = pytest.StashKey[Any]()  # what a module's seed (`seeded_module`) built, for the test's copy
+
+
+def seeded_module(build: Callable[[Any, World, Flow], Any], today: date = TODAY):
+    """A `db_url` fixture for a module whose tests all start from the same data made through the real API:
+    `build(client, world, flow)` runs once per engine for the module, on the world's database, and each test
+    gets a copy of what it wrote (`seeded_templates`), the `world` fixture its parties and `seeded(request)`
+    what `build` returned. Writing a site through the API costs seconds; copying it, milliseconds. In a
+    module: `db_url = seeded_module(build_site)`."""
+
+    def seed(url: str) -> tuple[World, Any]:
+        from litestar.testing import TestClient
+
+        from escrow.app import create_app
+
+        engine = make_engine(url)
+        try:
+            world = make_world(engine)
+            with TestClient(create_app(settings_for(url), engine=engine, today=lambda: today)) as client:
+                # its own Idempotency-Keys, so that a test's `flow` ("flow-1", …) does not replay the seed's
+                return world, build(client, world, Flow(client, world, key_prefix="seed"))
+        finally:
+            engine.dispose()
+
+    @pytest.fixture(params=BACKENDS)
+    def db_url(request: pytest.FixtureRequest, tmp_path: Path, seeded_templates) -> Iterator[str]:
+        template, (world, built) = seeded_templates(request.param, seed)
+        request.node.stash[SEEDED_WORLD] = (world, False)
+        request.node.stash[SEEDED] = built
+        with fresh_database(request, request.param, tmp_path / "escrow.db", template) as url:
+            yield url
+
+    return db_url
+
+
+def seeded(request: pytest.FixtureRequest) -> Any:
+    """What the module's `seeded_module` build returned (a copy: a test may change it)."""
+    return copy.deepcopy(request.node.stash[SEEDED])

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import logging
 import signal
-from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Any
 
@@ -92,21 +92,19 @@ def run_once(engine: Engine, ctx: Context) -> dict[str, str]:
         leadership.release()
 
 
-def embedded(engine: Engine, ctx: Context) -> Callable[[Any], AbstractAsyncContextManager[None]]:
-    """A Litestar lifespan hook running the scheduler in the background while the application runs."""
-
-    @asynccontextmanager
-    async def lifespan(app: Any) -> AsyncIterator[None]:
-        leadership = runs.Leadership(engine)
-        scheduler = BackgroundScheduler(**_options())
-        configure(scheduler, engine, ctx, leadership, web=True)
-        app.state.scheduler = scheduler  # what it runs can be asked (the tests do)
-        scheduler.start()
-        log.info("in-process scheduler started")
-        try:
-            yield
-        finally:
-            scheduler.shutdown(wait=False)
-            leadership.release()
-
-    return lifespan
+@asynccontextmanager
+async def embedded(app: Any) -> AsyncIterator[None]:
+    """A Litestar lifespan hook running the scheduler in the background while the application runs, on the
+    database the app is connected to (its state's runtime: escrow.app.connect)."""
+    engine, ctx = app.state.runtime.engine, app.state.runtime.ctx
+    leadership = runs.Leadership(engine)
+    scheduler = BackgroundScheduler(**_options())
+    configure(scheduler, engine, ctx, leadership, web=True)
+    app.state.scheduler = scheduler  # what it runs can be asked (the tests do)
+    scheduler.start()
+    log.info("in-process scheduler started")
+    try:
+        yield
+    finally:
+        scheduler.shutdown(wait=False)
+        leadership.release()

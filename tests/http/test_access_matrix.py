@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from escrow.services import alerts
 from escrow.store import models
 from escrow.store.db import UnitOfWork
-from tests.conftest import contract_body, project_body
+from tests.conftest import contract_body, project_body, seeded, seeded_module
 from tests.http.test_api_releases import confirm, fund, release_body
 
 TODAY = "2026-11-22"
@@ -40,9 +40,9 @@ TABLES = (
 )
 
 
-@pytest.fixture
-def city(client, world, flow) -> dict:
-    """One of everything, owned by bank HSB and the world's developer."""
+def _build_city(client, world, flow) -> dict:
+    """One of everything, owned by bank HSB and the world's developer: written once per engine for the
+    module, each test working on a copy (tests.conftest.seeded_module)."""
     project = client.post(
         "/api/v1/projects",
         json=project_body(supervised_amount="10000000.00"),
@@ -168,6 +168,14 @@ def city(client, world, flow) -> dict:
         "alert_id": alert["alert_id"],
         "guarantee_id": guarantee["guarantee_id"],
     }
+
+
+db_url = seeded_module(_build_city)
+
+
+@pytest.fixture
+def city(request: pytest.FixtureRequest) -> dict:
+    return seeded(request)
 
 
 def _body(c: dict) -> dict:

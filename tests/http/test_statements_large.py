@@ -26,7 +26,7 @@ from escrow.store.models import (
     StatementStagedLine,
     StatementStaging,
 )
-from tests.conftest import project_body
+from tests.conftest import project_body, seeded, seeded_module
 
 TODAY = "2026-11-22"
 DAY = date(2026, 11, 22)
@@ -40,11 +40,12 @@ HEADER = (
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture
-def booked(engine, paid_account) -> str:
+def _booked(client, world, flow) -> str:
     """The account of the statement, with LINES - UNBOOKED accepted deposits (and their journal) besides the
-    one paid through the API, written in bulk: the statement's subject is the reconciliation."""
-    with UnitOfWork(engine) as uow:
+    one paid through the API, written in bulk: the statement's subject is the reconciliation. Written once
+    per engine for the module; each test imports into a copy (tests.conftest.seeded_module)."""
+    paid_account = _paid_account(client, world, flow)
+    with UnitOfWork(client.app.state.runtime.engine) as uow:
         account = uow.projects.account_by_no(paid_account)
         rulebook = uow.session.scalar(select(Deposit.rulebook_id))
         ids = uow.session.scalars(
@@ -91,9 +92,10 @@ def booked(engine, paid_account) -> str:
     return paid_account
 
 
-@pytest.fixture
-def paid_account(project, flow) -> str:
-    """The project's account, with one deposit of 265,950.00 (HSB-0001) paid through the API."""
+def _paid_account(client, world, flow) -> str:
+    """A project's account, with one deposit of 265,950.00 (HSB-0001) paid through the API."""
+    r = client.post("/api/v1/projects", json=project_body(), headers=world.headers("admin", "seed-open"))
+    assert r.status_code == 201, r.text
     contract = flow.contract()
     notice = flow.notice(contract["contract_no"], "265950.00")
     flow.deposit(
@@ -107,6 +109,15 @@ def paid_account(project, flow) -> str:
         value_date=TODAY,
     )
     return notice["account_no"]
+
+
+db_url = seeded_module(_booked)
+
+
+@pytest.fixture
+def booked(request: pytest.FixtureRequest) -> str:
+    """The statement's account number (`_booked`)."""
+    return seeded(request)
 
 
 def _csv(account_no: str, *, bad_line: int | None = None, repeat_at: int | None = None) -> bytes:

@@ -63,8 +63,9 @@ from tests.conftest import BACKENDS, REPO, fresh_database
 
 PERIOD = (REFERENCE_DAY - timedelta(days=364), REFERENCE_DAY)
 TODAY = REFERENCE_DAY
-# One worker takes this module's tests (`make test` runs pytest with `--dist loadgroup`), so that the small
-# city is seeded once per engine in the whole run, not once per worker.
+# One worker takes this module's tests of each engine (`make test` runs pytest with `--dist loadgroup`; the
+# group is split by engine in tests/conftest.py), so that the small city is seeded once per engine in the
+# whole run, not once per worker, and the two engines' seeds run side by side.
 pytestmark = pytest.mark.xdist_group("demo_small")
 
 

@@ -1,7 +1,12 @@
 """The demo city at full scale (191 accounts in the 365 days ending the day it is seeded), seeded ONCE for
-this module's tests: the seed is the suite's longest single piece of work (minutes), so the tests share a copy
-of one seeded SQLite file instead of seeding it each. `xdist_group` keeps them on one worker (`make test` runs
-pytest with `--dist loadgroup`), so the seed runs once per run."""
+this module's tests, which share a copy of one seeded SQLite file. `xdist_group` keeps them on one worker
+(`make test` runs pytest with `--dist loadgroup`), so the seed runs once per run.
+
+The seed writes the sales through the bulk path (`demo.seed(..., bulk=True)`, as the 10x and province scales
+do): through the use cases, one sale after another, the city took ten minutes of a two-core machine, the
+suite's longest single piece of work, and tests/integration/test_demo_bulk.py proves, row by row on both
+engines, that the two paths write the same books. What is checked here is the city: its figures, its
+dashboard and the cost of its pages."""
 
 from __future__ import annotations
 
@@ -41,7 +46,7 @@ def seeded_city(
     engine = make_engine(f"sqlite:///{path}")
     try:
         settings = _settings(f"sqlite:///{path}")
-        result = demo.seed(engine, settings, scale="city", out=io.StringIO(), today=TODAY)
+        result = demo.seed(engine, settings, scale="city", out=io.StringIO(), today=TODAY, bulk=True)
     finally:
         engine.dispose()
     return path, result
