@@ -353,14 +353,16 @@ _built_apps: dict[tuple[str | None, str], Any] = {}
 def app(settings: Settings, engine: Engine, today: date):
     """The app as `create_app` makes it, connected to this test's database. Its routes are built once per
     process for each CSRF secret and proxy setting (escrow.app.build_app: most of a small test's time) and
-    connected afresh here (escrow.app.connect: a new state, nothing of the last test's left)."""
+    connected afresh here (escrow.app.connect: a new state, nothing of the last test's left), with argon2 at
+    its cheapest (tests.web.TEST_HASHER)."""
     from escrow.app import build_app, connect
+    from tests.web import TEST_HASHER
 
     key = (settings.secret_key, settings.forwarded_allow_ips)
     if key not in _built_apps:
         _built_apps[key] = build_app(settings)
     app = _built_apps[key]
-    connect(app, settings, engine=engine, today=lambda: today)
+    connect(app, settings, engine=engine, today=lambda: today, hasher=TEST_HASHER)
     return app
 
 

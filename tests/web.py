@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from functools import cache
 
+from argon2 import PasswordHasher
 from sqlalchemy import Engine
 
 from escrow.domain.principal import SYSTEM
@@ -21,11 +22,18 @@ OTHER_BANK_STAFF = "other-bank-staff"  # staff of the world's other bank OTB
 _CSRF = re.compile(r'name="_csrf_token" value="([^"]+)"')
 
 
+# argon2id at its cheapest for the tests' users and apps (tests.conftest's `app` is given it): with RFC 9106's
+# profile a verification costs ~0.13 s of CPU here and the suite signs in well over a thousand times. Those
+# parameters are tested where they matter: every sign-in path costing one verification and hashes upgraded
+# to them (tests/http/test_web_hardening.py), verify and upgrade themselves (tests/unit/test_passwords.py).
+TEST_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+
+
 @cache
 def password_hash() -> str:
-    """One real argon2 hash of PASSWORD per test session: hashing is slow by design, and every user may
-    share it (each sign-in still verifies it with argon2)."""
-    return parties.hash_password(PASSWORD)
+    """One real argon2 hash of PASSWORD (TEST_HASHER's) per test session: every user may share it (each
+    sign-in still verifies it with argon2)."""
+    return parties.hash_password(PASSWORD, TEST_HASHER)
 
 
 def give_passwords(engine: Engine, developer_code: str, other_developer_code: str) -> None:

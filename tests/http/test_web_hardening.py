@@ -136,7 +136,8 @@ def test_every_sign_in_path_costs_one_argon2_verification(counted, users, engine
         assert hasher.verified - before == 1, path
 
 
-def test_an_older_hash_is_upgraded_at_sign_in_and_still_works(client, users, engine):
+def test_an_older_hash_is_upgraded_at_sign_in_and_still_works(counted, users, engine):
+    client, _ = counted  # an app with the production parameters (the `app` fixture's are the cheapest)
     weak = PasswordHasher(time_cost=1, memory_cost=8 * 1024, parallelism=1)
     with UnitOfWork(engine) as uow:
         reviewer = uow.session.scalar(select(User).where(User.username == "reviewer"))
