@@ -140,7 +140,7 @@ def pg_template(pg_dropper: _Dropper) -> Iterator[str]:
     upgrade(engine)
     engine.dispose()
     yield name
-    pg_dropper.drop(name)  # after the tests' own databases, which the dropper's queue holds before it
+    pg_dropper.drop(name)  # the databases made from it need it no more: a copy stands alone
 
 
 @pytest.fixture(params=BACKENDS)
