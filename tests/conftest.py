@@ -148,12 +148,11 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A fresh database: with the `world` (and, for `users`, its passwords and staff) already in it when the
     test asks for them, copied from a template seeded once per process (`world_templates`), since writing
     them is most of a small test's setup; an empty migrated one otherwise."""
-    names = request.fixturenames
-    wanted = "users" if "users" in names else "world" if "world" in names else None
     template = None
-    if wanted is not None:
-        template, world = request.getfixturevalue("world_templates")(request.param, wanted == "users")
-        request.node.stash[SEEDED_WORLD] = (world, wanted == "users")
+    with_users = "users" in request.fixturenames
+    if with_users or "world" in request.fixturenames:
+        template, world = request.getfixturevalue("world_templates")(request.param, with_users)
+        request.node.stash[SEEDED_WORLD] = (world, with_users)
     with fresh_database(request, request.param, tmp_path / "escrow.db", template) as url:
         yield url
 

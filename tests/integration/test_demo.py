@@ -21,7 +21,6 @@ from sqlalchemy.engine import make_url
 
 from escrow import demo
 from escrow.cli import main
-from escrow.config import Settings
 from escrow.demo.city import BANKS
 from escrow.demo.plan import REFERENCE_DAY, SCALES, plan_city
 from escrow.demo.seeding import DAILY_STATEMENTS, working_days
@@ -59,7 +58,7 @@ from escrow.store.models import (
     User,
     Voucher,
 )
-from tests.conftest import BACKENDS, REPO, fresh_database
+from tests.conftest import BACKENDS, REPO, fresh_database, settings_for
 
 PERIOD = (REFERENCE_DAY - timedelta(days=364), REFERENCE_DAY)
 TODAY = REFERENCE_DAY
@@ -73,7 +72,7 @@ def _seed_small(url: str) -> tuple[demo.DemoResult, str, str]:
     """The small city seeded into the database at `url`: what the seed returned, what it printed, the URL."""
     engine = make_engine(url)
     try:
-        settings = Settings.from_env({"ESCROW_DATABASE_URL": url, "ESCROW_RULES_DIR": str(REPO / "rules")})
+        settings = settings_for(url)
         out = io.StringIO()
         result = demo.seed(engine, settings, scale="small", out=out, today=TODAY)
     finally:

@@ -21,19 +21,14 @@ import pytest
 from sqlalchemy import event
 
 from escrow import demo
-from escrow.config import Settings
 from escrow.services import stats
 from escrow.store.db import UnitOfWork, make_engine
-from tests.conftest import REPO
+from tests.conftest import settings_for
 from tests.http.test_web_pages import figure, listed, main_of
 from tests.integration.test_demo import PERIOD, TODAY
 from tests.web import sign_in
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("demo_city")]
-
-
-def _settings(url: str) -> Settings:
-    return Settings.from_env({"ESCROW_DATABASE_URL": url, "ESCROW_RULES_DIR": str(REPO / "rules")})
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +40,7 @@ def seeded_city(
     shutil.copy(sqlite_template, path)
     engine = make_engine(f"sqlite:///{path}")
     try:
-        settings = _settings(f"sqlite:///{path}")
+        settings = settings_for(f"sqlite:///{path}")
         result = demo.seed(engine, settings, scale="city", out=io.StringIO(), today=TODAY, bulk=True)
     finally:
         engine.dispose()

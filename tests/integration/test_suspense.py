@@ -14,7 +14,6 @@ from hypothesis import strategies as st
 from pydantic import TypeAdapter
 from sqlalchemy import func, select
 
-from escrow.config import Settings
 from escrow.domain import ledger
 from escrow.domain.errors import Conflict, Forbidden, InvalidInput, NotFound
 from escrow.domain.ledger import EntryKind
@@ -25,7 +24,7 @@ from escrow.services.projects import release_cap
 from escrow.store.db import UnitOfWork, make_engine
 from escrow.store.models import Deposit, JournalEntry, PaymentInstruction, Voucher
 from escrow.web.shell import permissions
-from tests.conftest import REPO, Flow, World, make_world, project_body, restore_database
+from tests.conftest import Flow, World, make_world, project_body, restore_database, settings_for
 
 TODAY = "2026-11-22"  # the `today` fixture
 AMOUNT = "265950.00"
@@ -421,7 +420,7 @@ def _seed_site(url: str) -> tuple[World, dict]:
     engine = make_engine(url)
     try:
         world = make_world(engine)
-        settings = Settings.from_env({"ESCROW_DATABASE_URL": url, "ESCROW_RULES_DIR": str(REPO / "rules")})
+        settings = settings_for(url)
         app = create_app(settings, engine=engine, today=lambda: date.fromisoformat(TODAY))
         with TestClient(app) as client:
             r = client.post("/api/v1/projects", json=project_body(), headers=world.headers("admin", "open"))

@@ -22,7 +22,7 @@ from escrow.jobs import tasks
 from escrow.services import parties
 from escrow.store.db import UnitOfWork, make_engine
 from escrow.store.models import Alert, AuditEvent
-from tests.conftest import DEVELOPER_CODE, REPO, _pg_admin, contract_body, project_body
+from tests.conftest import DEVELOPER_CODE, _pg_admin, contract_body, project_body, settings_for
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 TODAY = date(2026, 11, 22)
@@ -149,7 +149,7 @@ def _sweep(engine, settings: Settings, now: datetime) -> None:
 def _statements_of_a_sweep(url: str, accounts: int) -> tuple[int, dict[str, list[str]]]:
     """Seed a city of `accounts` accounts, sweep, change every account, and count the statements of the
     second sweep; also the alerts' states by rule and the audit actions the second sweep wrote."""
-    settings = Settings.from_env({"ESCROW_DATABASE_URL": url, "ESCROW_RULES_DIR": str(REPO / "rules")})
+    settings = settings_for(url)
     engine = make_engine(url)
     try:
         app = create_app(settings, engine=engine, today=lambda: TODAY)
